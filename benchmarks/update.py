@@ -1,0 +1,89 @@
+"""Pulsed update of one tile: native engine vs the plain-torch reference, in one run.
+
+Default workload (PERFORMANCE.md): 512x512 tile, batch 64, BL 31, constant-step device
+with the reference toolkit's defaults, x ~ U(-1, 1), error d ~ N(0, 1) * scale, lr 0.01.
+Prints median times, their ratio, pulses per update and cross-point pulses per second,
+swept over the error scale and the thread count.
+
+    python benchmarks/update.py [--size 512] [--batch 64] [--repeats 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import torch
+from _timing import median_ms, print_table
+
+from aihw.core.reference import pulsed_update_reference
+from aihw.core.tiles import AnalogTile
+from aihw.devices import ConstantStepResistiveDevice
+
+
+def make_inputs(size: int, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, size, generator=generator) * 2 - 1
+    d = torch.randn(batch, size, generator=generator) * scale
+    return x, d
+
+
+def time_native(tile: AnalogTile, x, d, lr, threads, repeats) -> tuple[float, int]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ms = median_ms(lambda: tile.update(x, d, lr=lr), repeats=repeats)
+        tile.update(x, d, lr=lr)
+        return ms, tile.last_update_pulses
+    finally:
+        torch.set_num_threads(previous)
+
+
+def time_reference(tile: AnalogTile, x, d, lr, repeats) -> float:
+    device = tile.resistive_device
+    weights = tile.weights.clone()
+    return median_ms(
+        lambda: pulsed_update_reference(
+            weights, x, d, device.step_law(), tile.device_arrays, device.law_scalars(),
+            lr, device.granularity(), tile.update_parameters, tile.seed, 0,
+        ),
+        repeats=repeats,
+        warmup=1,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--reference-repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    base = AnalogTile(args.size, args.size, ConstantStepResistiveDevice(), seed=1)
+    rows = []
+    for scale in (1e-5, 1e-3, 1e-2, 1e-1, 1.0):
+        x, d = make_inputs(args.size, args.batch, scale)
+        for threads in (1, 2):
+            tile = copy.deepcopy(base)
+            ms, pulses = time_native(tile, x, d, args.lr, threads, args.repeats)
+            rows.append([f"{scale:g}", threads, f"{ms:.2f}", pulses, f"{pulses / ms * 1e3:.3g}"])
+    print(f"native pulsed update, {args.size}x{args.size}, batch {args.batch}, BL 31, "
+          f"constant step, lr {args.lr}")
+    print_table(["d scale", "threads", "ms", "pulses", "pulses/s"], rows)
+
+    print()
+    x, d = make_inputs(args.size, args.batch, 1e-2)
+    tile = copy.deepcopy(base)
+    native_ms, _ = time_native(tile, x, d, args.lr, torch.get_num_threads(), args.repeats)
+    reference_ms = time_reference(base, x, d, args.lr, args.reference_repeats)
+    print(f"native vs reference at d scale 1e-2, {torch.get_num_threads()} threads")
+    print_table(
+        ["native ms", "reference ms", "reference / native"],
+        [[f"{native_ms:.2f}", f"{reference_ms:.1f}", f"{reference_ms / native_ms:.1f}x"]],
+    )
+
+
+if __name__ == "__main__":
+    main()

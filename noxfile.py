@@ -1,0 +1,160 @@
+"""Development sessions: build aihw-core once, test each distribution alone, then together.
+
+The torch requirement every session installs first comes from ``AIHW_TORCH`` (default
+``torch==2.13.0``, the CPU build this project's machines keep on disk). A bare ``torch``
+would pull a multi-GB CUDA build on a machine without torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ROOT / "packages"
+CORE = PACKAGES / "aihw-core"
+WHEELHOUSE = ROOT / "wheelhouse"
+TORCH = os.environ.get("AIHW_TORCH", "torch==2.13.0")
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = [
+    "lint",
+    "tests_cpp",
+    "tests_core",
+    "tests_devices",
+    "tests_torch",
+    "tests_optim",
+    "integration",
+    "demo",
+    "docs",
+]
+# A missing compiled engine must fail the tests, never skip them.
+TEST_ENV = {"AIHW_REQUIRE_NATIVE": "1"}
+
+
+def _core_source_hash() -> str:
+    """Hash of everything that goes into the aihw-core wheel, to reuse a built wheel."""
+    digest = hashlib.sha256()
+    for path in sorted(CORE.rglob("*")):
+        rel = path.relative_to(CORE)
+        if not path.is_file() or rel.parts[0] in {"build", "tests"} or path.suffix in {".so", ".pyc"}:
+            continue
+        digest.update(str(rel).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _core_wheel(session: nox.Session) -> Path:
+    """Build the aihw-core wheel once per source state and return it."""
+    target = WHEELHOUSE / _core_source_hash()
+    wheels = sorted(target.glob("aihw_core-*.whl"))
+    if not wheels:
+        session.run(
+            "python", "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(target), str(CORE),
+        )
+        wheels = sorted(target.glob("aihw_core-*.whl"))
+    return wheels[-1]
+
+
+def _install(session: nox.Session, *packages: str, extra: tuple[str, ...] = ()) -> None:
+    """Install torch (CPU build), the core wheel and the named sibling packages."""
+    session.install(TORCH)
+    wheel = _core_wheel(session)
+    session.install(f"{wheel}[test]")
+    for name in packages:
+        session.install(f"{PACKAGES / name}[test]")
+    if extra:
+        session.install(*extra)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the aihw-core wheel into wheelhouse/ (reused by every other session)."""
+    session.install(TORCH)
+    session.log(f"aihw-core wheel: {_core_wheel(session)}")
+
+
+@nox.session
+def tests_cpp(session: nox.Session) -> None:
+    """Build the pure C++ engine with its unit tests and run them with CTest."""
+    session.install("cmake>=3.18", "ninja")
+    build_dir = ROOT / "build" / "cpp-tests"
+    session.run(
+        "cmake", "-S", str(CORE), "-B", str(build_dir), "-G", "Ninja",
+        "-DAIHW_BUILD_TESTS=ON", "-DAIHW_BUILD_PYTHON=OFF", "-DCMAKE_BUILD_TYPE=Release",
+    )
+    session.run("cmake", "--build", str(build_dir))
+    session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure")
+
+
+@nox.session
+def tests_core(session: nox.Session) -> None:
+    """aihw-core alone, with only its declared dependencies."""
+    _install(session)
+    session.run("pytest", str(CORE / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def tests_devices(session: nox.Session) -> None:
+    """aihw-devices with aihw-core."""
+    _install(session, "aihw-devices")
+    session.run("pytest", str(PACKAGES / "aihw-devices" / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def tests_torch(session: nox.Session) -> None:
+    """aihw-torch (aihw.nn) with aihw-core and aihw-devices."""
+    _install(session, "aihw-devices", "aihw-torch")
+    session.run("pytest", str(PACKAGES / "aihw-torch" / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def tests_optim(session: nox.Session) -> None:
+    """aihw-optim with aihw-core only."""
+    _install(session, "aihw-optim")
+    session.run("pytest", str(PACKAGES / "aihw-optim" / "tests"), *session.posargs, env=TEST_ENV)
+
+
+ALL = ("aihw-devices", "aihw-torch", "aihw-optim")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """The four distributions together: seed guide snippets, training, plugins (tests/)."""
+    _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2"))
+    session.run("pytest", str(ROOT / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Train a small analog MLP on scikit-learn's handwritten digits."""
+    _install(session, *ALL, extra=("scikit-learn>=1.2", "tqdm>=4"))
+    session.run("python", str(ROOT / "examples" / "train_digits.py"), *session.posargs)
+
+
+@nox.session
+def benchmarks(session: nox.Session) -> None:
+    """Print the benchmark tables (never part of the test run)."""
+    _install(session, *ALL)
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over every package, the tests, examples and benchmarks."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", str(ROOT))
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx documentation with warnings as errors."""
+    _install(session, *ALL, extra=("sphinx>=7",))
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html",
+        str(ROOT / "docs"), str(ROOT / "docs" / "_build" / "html"),
+    )

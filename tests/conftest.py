@@ -1,0 +1,34 @@
+"""Shared helpers for the cross-package tests."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+import torch
+
+SNIPPETS = Path(__file__).parent / "seed_snippets"
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    # Tiles draw their seed from torch's global generator: seeding it makes every test
+    # reproducible.
+    torch.manual_seed(2024)
+
+
+@pytest.fixture
+def run_snippet():
+    """Run a seed-guide snippet file and return its globals (``print`` is captured)."""
+
+    def run(name: str) -> dict:
+        printed: list[str] = []
+        namespace = runpy.run_path(
+            str(SNIPPETS / f"{name}.py"),
+            init_globals={"print": lambda *args: printed.append(" ".join(map(str, args)))},
+        )
+        namespace["_printed"] = printed
+        return namespace
+
+    return run

@@ -1,0 +1,3 @@
+from aihw.nn import AnalogLinear
+
+model = AnalogLinear(5, 3)
