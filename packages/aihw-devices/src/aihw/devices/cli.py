@@ -1,0 +1,98 @@
+"""The ``python -m aihw.devices`` command: list the registered devices and their plugins.
+
+Subcommands (``list`` is the default)::
+
+    python -m aihw.devices [list] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .catalog import DeviceInfo
+from .errors import PluginError
+from .registry import disabled_plugins, list_devices
+
+__all__ = ["main"]
+
+_COLUMNS = ("name", "aliases", "law", "native", "plugin", "distribution", "version")
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the command.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+        stdout: where to write (default: ``sys.stdout``).
+
+    Returns:
+        The exit status: 0, or 1 when a plugin fails to load (the message goes to stderr).
+    """
+    parser = _parser()
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] not in _COMMANDS and args[0] not in ("-h", "--help")):
+        args.insert(0, "list")
+    options = parser.parse_args(args)
+    out = sys.stdout if stdout is None else stdout
+    try:
+        return _COMMANDS[options.command](options, out)
+    except PluginError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        sys.stdout = None  # type: ignore[assignment]  # no flush at exit
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aihw.devices",
+        description="Inspect the resistive device models of aihw and the plugins providing them.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    listing = commands.add_parser("list", help="list the registered devices (the default command)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def _list(options: argparse.Namespace, out: TextIO) -> int:
+    infos = list_devices()
+    if options.json:
+        json.dump([dataclasses.asdict(info) for info in infos], out, indent=2)
+        out.write("\n")
+    else:
+        out.write(_table(infos))
+        for source in disabled_plugins():
+            out.write(f"disabled by AIHW_DISABLE_PLUGINS: {source}\n")
+    return 0
+
+
+def _table(infos: Sequence[DeviceInfo]) -> str:
+    rows = [list(_COLUMNS)] + [_row(info) for info in infos]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _row(info: DeviceInfo) -> list[str]:
+    return [
+        info.name,
+        ", ".join(info.aliases) or "-",
+        info.law or "(floating point)",
+        "yes" if info.native else "no",
+        info.plugin or "(register_device)",
+        info.distribution or "-",
+        info.version or "-",
+    ]
+
+
+_COMMANDS = {"list": _list}
