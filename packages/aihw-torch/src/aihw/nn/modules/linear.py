@@ -1,0 +1,126 @@
+"""``AnalogLinear``: the analog counterpart of :class:`torch.nn.Linear`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.nn import Module, Parameter, init
+
+from aihw.core.device_model import DeviceModel
+
+from ..functional import analog_linear
+from .base import AnalogLayerBase, check_bool, check_positive_int
+
+__all__ = ["AnalogLinear"]
+
+
+class AnalogLinear(AnalogLayerBase, Module):
+    r"""Applies ``y = x W^T + b`` with ``W`` stored on an analog tile.
+
+    The counterpart of :class:`torch.nn.Linear`. The matrix products of the forward and
+    backward passes run on ``analog_tile``; the backward pass records its inputs there and
+    :class:`aihw.optim.AnalogSGD` applies the update in the tile (by pulses on a pulsed
+    device). The bias is digital: a plain ``Parameter`` trained like any other.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: if ``False``, the layer has no bias. Default: ``True``.
+        resistive_device: the device model of the tile's cross-points, e.g.
+            ``ConstantStepResistiveDevice()`` from :mod:`aihw.devices`. ``None`` (default)
+            gives a floating-point tile: exact products and exact SGD updates.
+        update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile
+            (``None``: the defaults).
+        seed: the tile's random seed (``None``: drawn from torch's global generator, so
+            ``torch.manual_seed`` makes the layer reproducible).
+        device: where the tile and the bias live.
+        dtype: dtype of the digital bias. The tile, and so ``weight``, is always float32.
+
+    Attributes:
+        analog_tile: the tile holding the weights, ``[out_features, in_features]``.
+        weight: a ``Parameter`` of shape ``(out_features, in_features)`` sharing the tile's
+            storage. It never gets a ``.grad``; the optimizer updates it through the tile.
+        bias: the digital bias of shape ``(out_features)``, or ``None``.
+
+    Shape:
+        - Input: :math:`(*, H_{in})` where :math:`*` is any number of dimensions
+          (including none) and :math:`H_{in} = \text{in\_features}`; any floating dtype
+          (computed in float32 by the tile, returned in the input's dtype).
+        - Output: :math:`(*, H_{out})` where :math:`H_{out} = \text{out\_features}`.
+
+    Examples::
+
+        >>> from aihw.nn import AnalogLinear
+        >>> from aihw.devices import ConstantStepResistiveDevice
+        >>> m = AnalogLinear(20, 30, resistive_device=ConstantStepResistiveDevice())
+        >>> output = m(torch.randn(128, 20))
+        >>> print(output.size())
+        torch.Size([128, 30])
+    """
+
+    __constants__ = ["in_features", "out_features"]
+    in_features: int
+    out_features: int
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        resistive_device: DeviceModel | None = None,
+        *,
+        update: Any = None,
+        seed: int | None = None,
+        device: torch.device | str | int | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_positive_int("in_features", in_features)
+        check_positive_int("out_features", out_features)
+        check_bool("bias", bias)
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self._init_analog_tile(
+            resistive_device,
+            (out_features, in_features),
+            update=update,
+            seed=seed,
+            device=device,
+            dtype=dtype,
+        )
+        if bias:
+            self.bias = Parameter(torch.empty(out_features, **factory_kwargs))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise like :class:`torch.nn.Linear`: ``U(-1/sqrt(in), 1/sqrt(in))``.
+
+        The weights are programmed with :meth:`set_weights`, so a pulsed tile clips them to
+        its device bounds.
+        """
+        weight = torch.empty(self._weight_shape, device=self.analog_tile.weights.device)
+        # Same as nn.Linear: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        init.kaiming_uniform_(weight, a=math.sqrt(5))
+        self.set_weights(weight)
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return analog_linear(
+            input, self.analog_tile, self.weight, self.bias, layer=type(self).__name__
+        )
+
+    def extra_repr(self) -> str:
+        device = type(self.resistive_device).__name__ if self.resistive_device is not None else None
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, resistive_device={device}"
+        )
