@@ -1,0 +1,20 @@
+// aihw.core._core: the compiled engine. Private: the friendly, validating API is the Python
+// package aihw.core. This module never links libtorch; it takes raw buffers (addresses from
+// torch's tensor.data_ptr()) that the Python layer has checked.
+#include <pybind11/pybind11.h>
+
+#include "aihw/thread_pool.hpp"
+#include "register.hpp"
+
+namespace py = pybind11;
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "aihw's native engine (private; use aihw.core).";
+  aihw_bindings::register_random(m);
+  aihw_bindings::register_update(m);
+  m.def("hardware_threads", &aihw::hardware_threads,
+        "The number of hardware threads (what num_threads <= 0 means).");
+  m.def(
+      "cuda_compiled", [] { return false; },
+      "Whether this build contains the CUDA kernels (not yet: always False).");
+}

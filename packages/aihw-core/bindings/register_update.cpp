@@ -1,0 +1,114 @@
+// The pulsed update (engine contract §5).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "aihw/pulsed_update.hpp"
+#include "aihw/step_laws.hpp"
+#include "register.hpp"
+
+namespace py = pybind11;
+
+namespace aihw_bindings {
+namespace {
+
+template <class T>
+T* pointer(std::uintptr_t address, const char* what) {
+  if (address == 0) throw py::value_error(std::string(what) + " is a null pointer (0)");
+  return reinterpret_cast<T*>(address);
+}
+
+std::uint64_t unsigned_int(const py::int_& value, std::uint64_t max, const char* what) {
+  if (value < py::int_(0) || value > py::int_(max)) {
+    throw py::value_error(std::string(what) + "=" + py::str(value).cast<std::string>() +
+                          " is out of range; allowed: 0 to " + std::to_string(max));
+  }
+  return value.cast<std::uint64_t>();
+}
+
+std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
+                               std::int64_t x_size, std::uintptr_t x_ptr, std::uintptr_t d_ptr,
+                               std::int64_t batch, int law,
+                               const std::vector<std::uintptr_t>& param_ptrs,
+                               const std::vector<double>& scalars, double lr,
+                               double granularity, std::int64_t desired_bl, bool fixed_bl,
+                               bool update_management, bool update_bl_management,
+                               double um_grad_scale, double res, bool sto_round,
+                               const py::int_& seed, const py::int_& update_index,
+                               int num_threads) {
+  const aihw::LawSpec* spec = aihw::find_law(law);
+  if (spec == nullptr) {
+    throw py::value_error("unknown step law engine id " + std::to_string(law) +
+                          " (known: 1 = constant_step)");
+  }
+  if (static_cast<int>(param_ptrs.size()) != spec->n_arrays) {
+    throw py::value_error(std::string("step law ") + spec->name + " takes " +
+                          std::to_string(spec->n_arrays) + " parameter arrays, got " +
+                          std::to_string(param_ptrs.size()));
+  }
+  if (static_cast<int>(scalars.size()) != spec->n_scalars) {
+    throw py::value_error(std::string("step law ") + spec->name + " takes " +
+                          std::to_string(spec->n_scalars) + " scalars, got " +
+                          std::to_string(scalars.size()));
+  }
+  float* weights = pointer<float>(weights_ptr, "weights_ptr");
+  const float* x = pointer<const float>(x_ptr, "x_ptr");
+  const float* d = pointer<const float>(d_ptr, "d_ptr");
+  std::vector<const float*> arrays;
+  arrays.reserve(param_ptrs.size());
+  for (std::size_t k = 0; k < param_ptrs.size(); ++k) {
+    const std::string what = "param_ptrs[" + std::to_string(k) + "]";
+    arrays.push_back(pointer<const float>(param_ptrs[k], what.c_str()));
+  }
+  const std::uint64_t seed64 = unsigned_int(seed, UINT64_MAX, "seed");
+  const auto index32 =
+      static_cast<std::uint32_t>(unsigned_int(update_index, UINT32_MAX, "update_index"));
+
+  aihw::PulsedUpdateConfig config;
+  config.lr = lr;
+  config.granularity = granularity;
+  config.desired_bl = desired_bl;
+  config.fixed_bl = fixed_bl;
+  config.update_management = update_management;
+  config.update_bl_management = update_bl_management;
+  config.um_grad_scale = um_grad_scale;
+  config.res = res;
+  config.sto_round = sto_round;
+
+  py::gil_scoped_release release;
+  return aihw::pulsed_update(weights, d_size, x_size, x, d, batch, law, arrays, scalars, config,
+                             seed64, index32, num_threads);
+}
+
+}  // namespace
+
+void register_update(py::module_& m) {
+  // pybind11 turns the engine's std::invalid_argument into ValueError, std::bad_alloc into
+  // MemoryError and any other std::exception into RuntimeError.
+  m.def("pulsed_update_cpu", &pulsed_update_cpu, py::arg("weights_ptr"), py::arg("d_size"),
+        py::arg("x_size"), py::arg("x_ptr"), py::arg("d_ptr"), py::arg("batch"), py::arg("law"),
+        py::arg("param_ptrs"), py::arg("scalars"), py::arg("lr"), py::arg("granularity"),
+        py::arg("desired_bl"), py::arg("fixed_bl"), py::arg("update_management"),
+        py::arg("update_bl_management"), py::arg("um_grad_scale"), py::arg("res"),
+        py::arg("sto_round"), py::arg("seed"), py::arg("update_index"),
+        py::arg("num_threads"),
+        "Applies one pulsed update (StochasticCompressed) in place to float32 weights "
+        "[d_size, x_size] at weights_ptr, from x [batch, x_size] and d [batch, d_size]; "
+        "returns the number of pulses applied. See docs/architecture/engine-contract.md.");
+  m.def(
+      "law_info",
+      [](int law) -> py::object {
+        const aihw::LawSpec* spec = aihw::find_law(law);
+        if (spec == nullptr) return py::none();
+        return py::make_tuple(spec->name, spec->n_arrays, spec->n_scalars);
+      },
+      py::arg("law"),
+      "(name, number of arrays, number of scalars) of the step law with this engine id, or "
+      "None.");
+}
+
+}  // namespace aihw_bindings

@@ -1,0 +1,55 @@
+// The pulsed update of docs/architecture/engine-contract.md §2-§4
+// (pulse type StochasticCompressed).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace aihw {
+
+/// Update parameters (spec B.1, contract §3).
+struct PulsedUpdateConfig {
+  double lr = 0.01;           // eta > 0
+  double granularity = 0.001; // g > 0 (dw_min for constant step)
+  std::int64_t desired_bl = 31;
+  bool fixed_bl = true;
+  bool update_management = true;
+  bool update_bl_management = true;  // forces update_management on
+  double um_grad_scale = 1.0;
+  double res = 0.0;
+  bool sto_round = false;
+};
+
+/// Pulse-train length and scales of one sample (contract §3).
+struct SampleScales {
+  bool active = false;  // false: x_max or d_max is 0, the sample does nothing
+  std::int64_t bl = 0;
+  double a = 0.0;  // scale of |d|
+  double b = 0.0;  // scale of |x|
+};
+
+/// Contract §3 steps 1-3 for a sample with these maxima of |x| and |d|.
+SampleScales sample_scales(double x_max, double d_max, const PulsedUpdateConfig& config) noexcept;
+
+/// The longest pulse train the counters can address (28-bit block index, 4 slots a block).
+constexpr std::int64_t kMaxPulseTrainLength = std::int64_t(1) << 30;
+
+/// Applies one pulsed update in place and returns the number of pulses applied.
+///
+/// `weights` and every array of `law_arrays` are float32 [d_size, x_size] row-major, `x` is
+/// [batch, x_size] and `d` is [batch, d_size]. `law` is the engine id of a step law
+/// (step_laws.hpp); `law_arrays` and `law_scalars` are its arrays and scalars in the
+/// contract's order. Results do not depend on `num_threads` (<= 0: one per hardware core).
+///
+/// Throws std::invalid_argument (before changing anything) for an unknown law, wrong
+/// numbers of arrays or scalars, null pointers, non-positive or too large sizes, a
+/// non-positive or non-finite lr or granularity, desired_bl < 1, or a sample whose pulse
+/// train would exceed kMaxPulseTrainLength.
+std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_size,
+                           const float* x, const float* d, std::int64_t batch, int law,
+                           const std::vector<const float*>& law_arrays,
+                           const std::vector<double>& law_scalars,
+                           const PulsedUpdateConfig& config, std::uint64_t seed,
+                           std::uint32_t update_index, int num_threads);
+
+}  // namespace aihw

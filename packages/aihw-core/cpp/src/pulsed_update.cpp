@@ -1,0 +1,589 @@
+// The pulsed update (StochasticCompressed), docs/architecture/engine-contract.md §2-§4.
+//
+// Work is done in chunks of consecutive samples whose pulse trains fit a small buffer:
+//  1. trains: for every sample of the chunk and every x and d element, the BL firing bits
+//     (packed in 64-bit words) are drawn and compacted into lists of the elements that fire
+//     at least once, with their signs; parallel over (sample, element block);
+//  2. coincidences: parallel over blocks of rows; a task owns whole rows, so every
+//     cross-point is touched by one thread, sample after sample. For each firing d row and
+//     firing x column, n = popcount(mask_x & mask_d) pulses go through the step law.
+// A sample whose train is longer than one segment (kSegmentSlots) is done alone: its
+// coincidence counts are summed over segments into a [d_size, x_size] array first.
+// Every random number is addressed by its counter, so the result does not depend on the
+// number of threads, on the blocking or on the chunking.
+#include "aihw/pulsed_update.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "aihw/philox.hpp"
+#include "aihw/pulse_noise.hpp"
+#include "aihw/step_laws.hpp"
+#include "aihw/thread_pool.hpp"
+
+namespace aihw {
+
+// ---------------------------------------------------------------------------------------
+// Law registry
+
+namespace {
+template <class... Laws>
+const LawSpec* find_in(LawList<Laws...>, int engine_id) noexcept {
+  const LawSpec* found = nullptr;
+  ((Laws::kSpec.engine_id == engine_id ? (found = &Laws::kSpec, 0) : 0), ...);
+  return found;
+}
+}  // namespace
+
+const LawSpec* find_law(int engine_id) noexcept { return find_in(StepLaws{}, engine_id); }
+
+// ---------------------------------------------------------------------------------------
+// Contract §3
+
+SampleScales sample_scales(double x_max, double d_max, const PulsedUpdateConfig& c) noexcept {
+  SampleScales s;
+  if (x_max == 0.0 || d_max == 0.0) return s;
+  s.active = true;
+  const double eta = c.lr;
+  const double g = c.granularity;
+  const double desired = static_cast<double>(c.desired_bl);
+  const bool ublm = c.update_bl_management;
+  const bool um = c.update_management || ublm;
+  constexpr double kTooLong = static_cast<double>(kMaxPulseTrainLength + 1);
+
+  if (c.fixed_bl || ublm || !(g * desired < eta)) {
+    s.bl = c.desired_bl;
+    s.a = s.b = std::sqrt(eta / (g * desired));
+  } else {
+    s.a = s.b = 1.0;
+    const double bl = std::max(std::ceil(eta / g), 1.0);
+    s.bl = static_cast<std::int64_t>(std::min(bl, kTooLong));
+  }
+  if (um) {
+    double dv = c.um_grad_scale * d_max;
+    const double k = eta * x_max * dv / g;
+    if (ublm) {
+      const double bl = std::max(std::min(std::ceil(k), desired), 1.0);
+      s.bl = static_cast<std::int64_t>(bl);
+      s.a = s.b = std::sqrt(eta / (g * bl));
+    }
+    if (k > desired) dv = dv * desired / k;
+    s.a = s.a * std::sqrt(x_max / dv);
+    s.b = s.b * std::sqrt(dv / x_max);
+  }
+  return s;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Tunables (none of them changes a result)
+
+constexpr std::int64_t kSegmentSlots = 4096;  // longest train held at once (64 words)
+constexpr int kSegmentWords = static_cast<int>(kSegmentSlots / 64);
+constexpr int kLanes = 8;                          // Philox counters drawn together
+constexpr std::int64_t kChunkBytes = 4 << 20;      // train buffer of one chunk
+constexpr std::int64_t kRowBlockBytes = 256 << 10; // weights + law arrays of a row block
+constexpr double kSerialWork = 16384.0;            // below this, one thread
+constexpr std::uint32_t kSignBit = 0x80000000u;
+constexpr std::uint32_t kIndexMask = 0x7FFFFFFFu;
+
+inline int popcount64(std::uint64_t v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_popcountll(v);
+#else
+  int n = 0;
+  while (v) {
+    v &= v - 1;
+    ++n;
+  }
+  return n;
+#endif
+}
+
+struct Draw {
+  PhiloxKey key;
+  std::uint32_t update_index;
+  double res;
+  bool sto_round;
+};
+
+struct Side {
+  Stream train;
+  Stream round;
+};
+constexpr Side kXSide{Stream::kXTrain, Stream::kXRound};
+constexpr Side kDSide{Stream::kDTrain, Stream::kDRound};
+
+// p = Q(|v| * scale), contract §3 step 4.
+inline double firing_probability(float v, double scale, const Draw& draw, Side side,
+                                 std::uint32_t element, std::uint32_t sample) noexcept {
+  const double p = static_cast<double>(std::fabs(v)) * scale;
+  if (!(draw.res > 0.0)) return p;
+  double shift = 0.0;
+  if (draw.sto_round) {
+    const PhiloxBlock r = philox4x32_10(
+        {element, sample, draw.update_index, stream_word(side.round, 0)}, draw.key);
+    shift = uniform_from_word(r[0]) - 0.5;
+  }
+  return draw.res * std::nearbyint(p / draw.res + shift);
+}
+
+// Draws the trains of elements [begin, end) of one side of sample `sample` for the slots
+// [t0, t1) (t0 a multiple of 64, t1 - t0 <= 64 * words), and writes the elements that fire
+// at least once, in index order: out_idx = j | sign bit, out_masks = `words` words each
+// (bit t - t0 = slot t). Returns their number.
+std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t end,
+                         double scale, const Draw& draw, Side side, std::uint32_t sample,
+                         std::int64_t t0, std::int64_t t1, int words, std::uint32_t* out_idx,
+                         std::uint64_t* out_masks) {
+  const std::int64_t n_slots = t1 - t0;
+  std::int64_t count = 0;
+
+  std::uint32_t lane_pos[kLanes];
+  std::uint32_t lane_elem[kLanes];
+  std::uint64_t lane_thr[kLanes];
+  int n_lanes = 0;
+
+  auto flush = [&]() {
+    for (int l = n_lanes; l < kLanes; ++l) {  // idle lanes: any counter, never stored
+      lane_elem[l] = lane_elem[0];
+      lane_thr[l] = 0;
+    }
+    const std::uint32_t c3_base = stream_word(side.train, 0);
+    for (int w = 0; w < words; ++w) {
+      const std::int64_t s0 = t0 + 64 * static_cast<std::int64_t>(w);
+      const std::int64_t s1 = std::min<std::int64_t>(s0 + 64, t1);
+      if (s0 >= s1) {
+        for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = 0;
+        continue;
+      }
+      std::uint64_t acc[kLanes] = {};
+      for (std::int64_t q = s0 / 4; 4 * q < s1; ++q) {
+        std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+        for (int l = 0; l < kLanes; ++l) {
+          c0[l] = lane_elem[l];
+          c1[l] = sample;
+          c2[l] = draw.update_index;
+          c3[l] = c3_base | static_cast<std::uint32_t>(q);
+        }
+        philox4x32_10_lanes<kLanes>(c0, c1, c2, c3, draw.key);
+        const int bit = static_cast<int>(4 * q - s0);
+        const int n_words = static_cast<int>(std::min<std::int64_t>(4, s1 - 4 * q));
+        const std::uint32_t* r[4] = {c0, c1, c2, c3};
+        for (int k = 0; k < n_words; ++k) {
+          for (int l = 0; l < kLanes; ++l) {
+            acc[l] |= static_cast<std::uint64_t>(r[k][l] < lane_thr[l]) << (bit + k);
+          }
+        }
+      }
+      for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = acc[l];
+    }
+    n_lanes = 0;
+  };
+
+  for (std::int64_t j = begin; j < end; ++j) {
+    const float v = values[j];
+    if (v == 0.0f) continue;
+    const double p = firing_probability(v, scale, draw, side, static_cast<std::uint32_t>(j), sample);
+    if (!(p > 0.0)) continue;
+    out_idx[count] = static_cast<std::uint32_t>(j) | (v < 0.0f ? kSignBit : 0u);
+    std::uint64_t* m = out_masks + count * words;
+    if (p >= 1.0) {  // fires in every slot
+      for (int w = 0; w < words; ++w) {
+        const std::int64_t bits = std::min<std::int64_t>(64, n_slots - 64 * std::int64_t(w));
+        m[w] = bits <= 0 ? 0 : (bits >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << bits) - 1);
+      }
+    } else {
+      // u < p  <=>  r * 2^-32 < p  <=>  r < ceil(p * 2^32)  (exact: p * 2^32 is exact)
+      lane_pos[n_lanes] = static_cast<std::uint32_t>(count);
+      lane_elem[n_lanes] = static_cast<std::uint32_t>(j);
+      lane_thr[n_lanes] = static_cast<std::uint64_t>(std::ceil(p * 4294967296.0));
+      if (++n_lanes == kLanes) flush();
+    }
+    ++count;
+  }
+  if (n_lanes > 0) flush();
+
+  // Drop the elements that never fired.
+  std::int64_t kept = 0;
+  for (std::int64_t k = 0; k < count; ++k) {
+    const std::uint64_t* m = out_masks + k * words;
+    std::uint64_t any = 0;
+    for (int w = 0; w < words; ++w) any |= m[w];
+    if (any == 0) continue;
+    if (kept != k) {
+      out_idx[kept] = out_idx[k];
+      std::memmove(out_masks + kept * words, m, sizeof(std::uint64_t) * words);
+    }
+    ++kept;
+  }
+  return kept;
+}
+
+// ---------------------------------------------------------------------------------------
+// The trains of a chunk of samples
+
+struct Layout {
+  std::int64_t d_size, x_size;
+  std::int64_t x_block, n_x_blocks;  // x elements per train-drawing task
+  std::int64_t row_block, n_row_blocks;  // d rows per task (both phases)
+};
+
+struct Trains {
+  int words = 1;
+  std::int64_t n_samples = 0;
+  std::vector<std::uint32_t> x_idx, d_idx;
+  std::vector<std::uint64_t> x_masks, d_masks;
+  std::vector<std::int64_t> x_count, d_count;  // [sample, block]
+
+  void resize(const Layout& lay, std::int64_t samples, int n_words) {
+    words = n_words;
+    n_samples = samples;
+    x_idx.resize(samples * lay.x_size);
+    d_idx.resize(samples * lay.d_size);
+    x_masks.resize(samples * lay.x_size * n_words);
+    d_masks.resize(samples * lay.d_size * n_words);
+    x_count.assign(samples * lay.n_x_blocks, 0);
+    d_count.assign(samples * lay.n_row_blocks, 0);
+  }
+};
+
+struct Problem {
+  float* weights;
+  const float* x;
+  const float* d;
+  Layout lay;
+  Draw draw;
+  const std::vector<SampleScales>* scales;
+};
+
+// Draws the trains of samples `samples[s]` for slots [t0, t1) (t1 = each sample's BL when
+// the chunk is not segmented).
+void draw_chunk(const Problem& pb, const std::vector<std::int64_t>& samples, std::int64_t t0,
+                std::int64_t t1_cap, Trains& tr, int threads) {
+  const Layout& lay = pb.lay;
+  const std::int64_t per_sample = lay.n_x_blocks + lay.n_row_blocks;
+  const std::int64_t n_tasks = static_cast<std::int64_t>(samples.size()) * per_sample;
+  parallel_for(threads, n_tasks, [&](std::int64_t task) {
+    const std::int64_t s = task / per_sample;
+    const std::int64_t block = task % per_sample;
+    const std::int64_t b = samples[s];
+    const SampleScales& sc = (*pb.scales)[b];
+    const std::int64_t t1 = std::min(sc.bl, t1_cap);
+    const int words = tr.words;
+    if (block < lay.n_x_blocks) {
+      const std::int64_t begin = block * lay.x_block;
+      const std::int64_t end = std::min(begin + lay.x_block, lay.x_size);
+      const std::int64_t base = s * lay.x_size + begin;
+      tr.x_count[s * lay.n_x_blocks + block] =
+          draw_trains(pb.x + b * lay.x_size, begin, end, sc.b, pb.draw, kXSide,
+                      static_cast<std::uint32_t>(b), t0, t1, words, tr.x_idx.data() + base,
+                      tr.x_masks.data() + base * words);
+    } else {
+      const std::int64_t rb = block - lay.n_x_blocks;
+      const std::int64_t begin = rb * lay.row_block;
+      const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
+      const std::int64_t base = s * lay.d_size + begin;
+      tr.d_count[s * lay.n_row_blocks + rb] =
+          draw_trains(pb.d + b * lay.d_size, begin, end, sc.a, pb.draw, kDSide,
+                      static_cast<std::uint32_t>(b), t0, t1, words, tr.d_idx.data() + base,
+                      tr.d_masks.data() + base * words);
+    }
+  });
+}
+
+// Calls sink(i, j, up, n) for every coincidence of sample s (chunk position) in row block
+// `rb`, rows in order, columns in order.
+template <int kWords, class Sink>
+inline void for_each_coincidence(const Layout& lay, const Trains& tr, std::int64_t s,
+                                 std::int64_t rb, Sink&& sink) {
+  const int words = kWords > 0 ? kWords : tr.words;
+  const std::int64_t n_d = tr.d_count[s * lay.n_row_blocks + rb];
+  if (n_d == 0) return;
+  const std::int64_t d_base = s * lay.d_size + rb * lay.row_block;
+  const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
+  const std::uint64_t* d_masks = tr.d_masks.data() + d_base * words;
+  for (std::int64_t a = 0; a < n_d; ++a) {
+    const std::uint32_t i = d_idx[a] & kIndexMask;
+    const std::uint32_t d_sign = d_idx[a] & kSignBit;
+    const std::uint64_t* md = d_masks + a * words;
+    for (std::int64_t xb = 0; xb < lay.n_x_blocks; ++xb) {
+      const std::int64_t n_x = tr.x_count[s * lay.n_x_blocks + xb];
+      const std::int64_t x_base = s * lay.x_size + xb * lay.x_block;
+      const std::uint32_t* x_idx = tr.x_idx.data() + x_base;
+      const std::uint64_t* x_masks = tr.x_masks.data() + x_base * words;
+      if (kWords == 1) {
+        const std::uint64_t md0 = md[0];
+        for (std::int64_t c = 0; c < n_x; ++c) {
+          const std::uint64_t m = x_masks[c] & md0;
+          if (m == 0) continue;
+          sink(i, x_idx[c] & kIndexMask, ((x_idx[c] & kSignBit) ^ d_sign) != 0,
+               static_cast<std::uint32_t>(popcount64(m)));
+        }
+      } else {
+        for (std::int64_t c = 0; c < n_x; ++c) {
+          const std::uint64_t* mx = x_masks + c * words;
+          std::uint32_t n = 0;
+          for (int w = 0; w < words; ++w) n += static_cast<std::uint32_t>(popcount64(mx[w] & md[w]));
+          if (n == 0) continue;
+          sink(i, x_idx[c] & kIndexMask, ((x_idx[c] & kSignBit) ^ d_sign) != 0, n);
+        }
+      }
+    }
+  }
+}
+
+template <class Law>
+struct Applier {
+  const Law& law;
+  float* weights;
+  std::int64_t x_size;
+  PhiloxKey key;
+  std::uint32_t update_index;
+  std::uint32_t sample;
+  std::int64_t pulses = 0;
+
+  inline void operator()(std::uint32_t i, std::uint32_t j, bool up, std::uint32_t n) {
+    const std::size_t e = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size) + j;
+    PulseNoise noise(key, static_cast<std::uint32_t>(e), sample, update_index, n);
+    weights[e] = law.apply_pulses(weights[e], n, up, e, noise);
+    pulses += n;
+  }
+};
+
+template <class Law>
+std::int64_t apply_chunk(const Problem& pb, const Law& law,
+                         const std::vector<std::int64_t>& samples, const Trains& tr,
+                         int threads) {
+  const Layout& lay = pb.lay;
+  std::atomic<std::int64_t> total{0};
+  parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
+    Applier<Law> sink{law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index, 0};
+    for (std::size_t s = 0; s < samples.size(); ++s) {
+      sink.sample = static_cast<std::uint32_t>(samples[s]);
+      if (tr.words == 1) {
+        for_each_coincidence<1>(lay, tr, static_cast<std::int64_t>(s), rb, sink);
+      } else {
+        for_each_coincidence<0>(lay, tr, static_cast<std::int64_t>(s), rb, sink);
+      }
+    }
+    total.fetch_add(sink.pulses, std::memory_order_relaxed);
+  });
+  return total.load();
+}
+
+// A sample whose train is longer than one segment: coincidence counts summed over the
+// segments, then applied.
+template <class Law>
+std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b,
+                               Trains& tr, std::vector<std::uint32_t>& counts, int threads) {
+  const Layout& lay = pb.lay;
+  const SampleScales& sc = (*pb.scales)[b];
+  const std::vector<std::int64_t> samples{b};
+  if (counts.empty()) counts.assign(static_cast<std::size_t>(lay.d_size * lay.x_size), 0u);
+  tr.resize(lay, 1, kSegmentWords);
+  for (std::int64_t t0 = 0; t0 < sc.bl; t0 += kSegmentSlots) {
+    draw_chunk(pb, samples, t0, t0 + kSegmentSlots, tr, threads);
+    parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
+      for_each_coincidence<0>(lay, tr, 0, rb, [&](std::uint32_t i, std::uint32_t j, bool, std::uint32_t n) {
+        counts[static_cast<std::size_t>(i) * lay.x_size + j] += n;
+      });
+    });
+  }
+  std::atomic<std::int64_t> total{0};
+  const float* xb = pb.x + b * lay.x_size;
+  const float* db = pb.d + b * lay.d_size;
+  parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
+    Applier<Law> sink{law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index,
+                      static_cast<std::uint32_t>(b)};
+    const std::int64_t begin = rb * lay.row_block;
+    const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
+    for (std::int64_t i = begin; i < end; ++i) {
+      if (db[i] == 0.0f) continue;
+      const bool d_neg = db[i] < 0.0f;
+      std::uint32_t* row = counts.data() + i * lay.x_size;
+      for (std::int64_t j = 0; j < lay.x_size; ++j) {
+        const std::uint32_t n = row[j];
+        if (n == 0) continue;
+        row[j] = 0;
+        sink(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j),
+             (xb[j] < 0.0f) != d_neg, n);
+      }
+    }
+    total.fetch_add(sink.pulses, std::memory_order_relaxed);
+  });
+  return total.load();
+}
+
+template <class Law>
+std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, int threads) {
+  const Layout& lay = pb.lay;
+  const std::vector<SampleScales>& scales = *pb.scales;
+  Trains tr;
+  std::vector<std::uint32_t> counts;
+  std::int64_t total = 0;
+  const std::int64_t elements = lay.x_size + lay.d_size;
+
+  std::vector<std::int64_t> chunk;
+  int chunk_words = 1;
+  auto flush = [&]() {
+    if (chunk.empty()) return;
+    tr.resize(lay, static_cast<std::int64_t>(chunk.size()), chunk_words);
+    draw_chunk(pb, chunk, 0, kMaxPulseTrainLength, tr, threads);
+    total += apply_chunk(pb, law, chunk, tr, threads);
+    chunk.clear();
+    chunk_words = 1;
+  };
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const SampleScales& sc = scales[b];
+    if (!sc.active) continue;
+    if (sc.bl > kSegmentSlots) {
+      flush();
+      total += apply_long_sample(pb, law, b, tr, counts, threads);
+      continue;
+    }
+    const int words = static_cast<int>((sc.bl + 63) / 64);
+    const int new_words = std::max(chunk_words, words);
+    const std::int64_t bytes = (static_cast<std::int64_t>(chunk.size()) + 1) * elements *
+                               (4 + 8 * static_cast<std::int64_t>(new_words));
+    if (!chunk.empty() && bytes > kChunkBytes) flush();
+    chunk_words = std::max(chunk_words, words);
+    chunk.push_back(b);
+  }
+  flush();
+  return total;
+}
+
+template <class Law>
+std::int64_t dispatch_law(LawList<Law>, int law_id, const Problem& pb,
+                          const std::vector<const float*>& arrays,
+                          const std::vector<double>& scalars, std::int64_t batch, int threads) {
+  if (law_id != Law::kSpec.engine_id) throw std::invalid_argument("unknown step law");
+  const Law law(arrays.data(), scalars.data());
+  return run_update(pb, law, batch, threads);
+}
+
+template <class Law, class Next, class... Rest>
+std::int64_t dispatch_law(LawList<Law, Next, Rest...>, int law_id, const Problem& pb,
+                          const std::vector<const float*>& arrays,
+                          const std::vector<double>& scalars, std::int64_t batch, int threads) {
+  if (law_id == Law::kSpec.engine_id) {
+    const Law law(arrays.data(), scalars.data());
+    return run_update(pb, law, batch, threads);
+  }
+  return dispatch_law(LawList<Next, Rest...>{}, law_id, pb, arrays, scalars, batch, threads);
+}
+
+[[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_size,
+                           const float* x, const float* d, std::int64_t batch, int law,
+                           const std::vector<const float*>& law_arrays,
+                           const std::vector<double>& law_scalars,
+                           const PulsedUpdateConfig& config, std::uint64_t seed,
+                           std::uint32_t update_index, int num_threads) {
+  // -- checks (nothing is changed before all of them pass) --------------------------------
+  const LawSpec* spec = find_law(law);
+  if (spec == nullptr) invalid("unknown step law engine id " + std::to_string(law));
+  const std::string law_name = spec->name;
+  if (static_cast<int>(law_arrays.size()) != spec->n_arrays) {
+    invalid("step law " + law_name + " takes " + std::to_string(spec->n_arrays) +
+            " parameter arrays, got " + std::to_string(law_arrays.size()));
+  }
+  if (static_cast<int>(law_scalars.size()) != spec->n_scalars) {
+    invalid("step law " + law_name + " takes " + std::to_string(spec->n_scalars) +
+            " scalars, got " + std::to_string(law_scalars.size()));
+  }
+  for (std::size_t k = 0; k < law_arrays.size(); ++k) {
+    if (law_arrays[k] == nullptr) invalid("parameter array " + std::to_string(k) + " is a null pointer");
+  }
+  for (std::size_t k = 0; k < law_scalars.size(); ++k) {
+    if (!std::isfinite(law_scalars[k])) invalid("scalar " + std::to_string(k) + " is not finite");
+  }
+  if (weights == nullptr) invalid("weights is a null pointer");
+  if (x == nullptr) invalid("x is a null pointer");
+  if (d == nullptr) invalid("d is a null pointer");
+  if (d_size <= 0 || x_size <= 0 || batch <= 0) {
+    invalid("sizes must be positive, got d_size=" + std::to_string(d_size) +
+            ", x_size=" + std::to_string(x_size) + ", batch=" + std::to_string(batch));
+  }
+  constexpr std::int64_t kCounterRange = std::int64_t(1) << 32;
+  if (d_size >= kCounterRange / x_size || batch >= kCounterRange) {
+    invalid("d_size * x_size and batch must be below 2**32 (32-bit counters), got d_size=" +
+            std::to_string(d_size) + ", x_size=" + std::to_string(x_size) +
+            ", batch=" + std::to_string(batch));
+  }
+  if (!std::isfinite(config.lr) || config.lr < 0.0) invalid("lr must be finite and >= 0");
+  if (!std::isfinite(config.granularity) || config.granularity <= 0.0) {
+    invalid("granularity must be finite and > 0");
+  }
+  if (config.desired_bl < 1 || config.desired_bl > kMaxPulseTrainLength) {
+    invalid("desired_bl must be in [1, 2**30], got " + std::to_string(config.desired_bl));
+  }
+  if (!std::isfinite(config.um_grad_scale) || config.um_grad_scale <= 0.0) {
+    invalid("um_grad_scale must be finite and > 0");
+  }
+  if (!std::isfinite(config.res) || config.res < 0.0) invalid("res must be finite and >= 0");
+  if (config.lr == 0.0) return 0;  // spec B.3: no update
+
+  int threads = resolve_threads(num_threads);
+
+  // -- per-sample BL, A, B ----------------------------------------------------------------
+  std::vector<SampleScales> scales(static_cast<std::size_t>(batch));
+  const std::int64_t scan_block = std::max<std::int64_t>(1, 65536 / (x_size + d_size));
+  const int scan_threads = batch * (x_size + d_size) < 262144 ? 1 : threads;
+  parallel_for(scan_threads, (batch + scan_block - 1) / scan_block, [&](std::int64_t task) {
+    const std::int64_t b_end = std::min(batch, (task + 1) * scan_block);
+    for (std::int64_t b = task * scan_block; b < b_end; ++b) {
+      float x_max = 0.0f, d_max = 0.0f;
+      const float* xb = x + b * x_size;
+      const float* db = d + b * d_size;
+      for (std::int64_t j = 0; j < x_size; ++j) x_max = std::max(x_max, std::fabs(xb[j]));
+      for (std::int64_t i = 0; i < d_size; ++i) d_max = std::max(d_max, std::fabs(db[i]));
+      scales[b] = sample_scales(x_max, d_max, config);
+    }
+  });
+  double work = 0.0;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const SampleScales& sc = scales[b];
+    if (!sc.active) continue;
+    if (sc.bl > kMaxPulseTrainLength) {
+      invalid("sample " + std::to_string(b) + " needs a pulse train of " +
+              std::to_string(sc.bl) + " slots, more than 2**30 (lr / granularity too large)");
+    }
+    work += static_cast<double>(x_size + d_size) * static_cast<double>((sc.bl + 3) / 4) +
+            static_cast<double>(d_size) * static_cast<double>(x_size) / 16.0;
+  }
+  if (work < kSerialWork) threads = 1;
+
+  // -- blocking -----------------------------------------------------------------------------
+  Layout lay;
+  lay.d_size = d_size;
+  lay.x_size = x_size;
+  lay.x_block = std::min<std::int64_t>(
+      x_size, std::max<std::int64_t>(256, (x_size + 2 * threads - 1) / (2 * threads)));
+  lay.n_x_blocks = (x_size + lay.x_block - 1) / lay.x_block;
+  const std::int64_t row_bytes = x_size * 4 * (1 + spec->n_arrays);
+  const std::int64_t cache_rows = std::max<std::int64_t>(1, kRowBlockBytes / row_bytes);
+  const std::int64_t balance_rows =
+      std::max<std::int64_t>(1, (d_size + 4 * threads - 1) / (4 * threads));
+  lay.row_block = std::min(std::min(cache_rows, balance_rows), d_size);
+  lay.n_row_blocks = (d_size + lay.row_block - 1) / lay.row_block;
+
+  Problem pb{weights, x, d, lay, Draw{philox_key_from_seed(seed), update_index, config.res,
+                                      config.sto_round},
+             &scales};
+  return dispatch_law(StepLaws{}, law, pb, law_arrays, law_scalars, batch, threads);
+}
+
+}  // namespace aihw

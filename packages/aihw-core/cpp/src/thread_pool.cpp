@@ -1,0 +1,165 @@
+#include "aihw/thread_pool.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define AIHW_HAVE_PTHREAD_ATFORK 1
+#endif
+
+namespace aihw {
+
+int hardware_threads() noexcept {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int resolve_threads(int requested) noexcept {
+  return requested <= 0 ? hardware_threads() : requested;
+}
+
+namespace detail {
+namespace {
+
+struct Job {
+  TaskFn fn;
+  void* context;
+  std::int64_t n_tasks;
+  std::atomic<std::int64_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  void work() noexcept {
+    for (;;) {
+      const std::int64_t task = next.fetch_add(1, std::memory_order_relaxed);
+      if (task >= n_tasks) return;
+      try {
+        fn(context, task);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next.store(n_tasks, std::memory_order_relaxed);  // stop handing out tasks
+      }
+    }
+  }
+};
+
+// The pool is created on first use and never destroyed (its workers are detached and sleep
+// until the process ends), which avoids any ordering problem at interpreter shutdown.
+class Pool {
+ public:
+  // Serialises callers: a second concurrent caller runs its tasks serially instead.
+  std::mutex run_mutex;
+
+  void run(int n_threads, Job& job) {
+    const int n_workers = n_threads - 1;
+    grow(n_workers);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      job_workers_ = n_workers;
+      pending_ = n_workers;
+      ++generation_;
+    }
+    work_cv_.notify_all();
+    job.work();
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void grow(int n_workers) {
+    if (n_started_ >= n_workers) return;
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation = generation_;  // the next job has a later generation: no worker misses it
+    }
+    while (n_started_ < n_workers) {
+      std::thread(&Pool::worker_loop, this, n_started_, generation).detach();
+      ++n_started_;
+    }
+  }
+
+  void worker_loop(int index, std::uint64_t seen) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (index >= job_workers_) continue;
+      Job* job = job_;
+      lock.unlock();
+      job->work();
+      lock.lock();
+      if (--pending_ == 0) done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  Job* job_ = nullptr;
+  int job_workers_ = 0;
+  int pending_ = 0;
+  std::uint64_t generation_ = 0;
+  int n_started_ = 0;  // only touched under run_mutex
+};
+
+std::atomic<Pool*> g_pool{nullptr};
+std::mutex g_create_mutex;
+
+#ifdef AIHW_HAVE_PTHREAD_ATFORK
+// A forked child has none of the parent's workers: forget the pool (leaking it on purpose)
+// and let the child create its own on first use.
+void forget_pool_in_child() {
+  g_pool.store(nullptr);
+  new (&g_create_mutex) std::mutex();
+}
+#endif
+
+Pool& pool() {
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p != nullptr) return *p;
+  std::lock_guard<std::mutex> lock(g_create_mutex);
+  p = g_pool.load(std::memory_order_acquire);
+  if (p == nullptr) {
+#ifdef AIHW_HAVE_PTHREAD_ATFORK
+    static const bool registered = [] {
+      pthread_atfork(nullptr, nullptr, &forget_pool_in_child);
+      return true;
+    }();
+    (void)registered;
+#endif
+    p = new Pool();
+    g_pool.store(p, std::memory_order_release);
+  }
+  return *p;
+}
+
+}  // namespace
+
+void parallel_for_impl(int n_threads, std::int64_t n_tasks, TaskFn fn, void* context) {
+  if (n_threads > n_tasks) n_threads = static_cast<int>(n_tasks);
+  Job job;
+  job.fn = fn;
+  job.context = context;
+  job.n_tasks = n_tasks;
+  Pool& p = pool();
+  std::unique_lock<std::mutex> run_lock(p.run_mutex, std::try_to_lock);
+  if (!run_lock.owns_lock() || n_threads <= 1) {
+    job.work();
+  } else {
+    p.run(n_threads, job);
+  }
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+}  // namespace detail
+}  // namespace aihw

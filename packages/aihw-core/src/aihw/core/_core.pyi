@@ -1,0 +1,60 @@
+"""Type stubs of the private compiled engine ``aihw.core._core`` (see bindings/).
+
+Use :mod:`aihw.core` instead: it validates every argument before calling these functions,
+which trust the buffers they are given. Semantics: docs/architecture/engine-contract.md.
+"""
+
+from collections.abc import Sequence
+
+def philox4x32_10(
+    counter: tuple[int, int, int, int], key: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Philox4x32-10 of ``counter`` under ``key`` (32-bit words); returns four words."""
+
+def normals_from_block(words: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """The four Box-Muller normals (double) of one Philox block (contract §1)."""
+
+def pulsed_update_cpu(
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    x_ptr: int,
+    d_ptr: int,
+    batch: int,
+    law: int,
+    param_ptrs: Sequence[int],
+    scalars: Sequence[float],
+    lr: float,
+    granularity: float,
+    desired_bl: int,
+    fixed_bl: bool,
+    update_management: bool,
+    update_bl_management: bool,
+    um_grad_scale: float,
+    res: float,
+    sto_round: bool,
+    seed: int,
+    update_index: int,
+    num_threads: int,
+) -> int:
+    """Apply one pulsed update (StochasticCompressed) in place; return the pulses applied.
+
+    Pointers are ``tensor.data_ptr()`` of contiguous float32 CPU tensors: weights and each
+    law array ``[d_size, x_size]``, ``x`` ``[batch, x_size]``, ``d`` ``[batch, d_size]``.
+    ``law`` is the step law's engine id, ``param_ptrs``/``scalars`` its arrays and scalars in
+    the contract's order. ``0 <= seed < 2**64``, ``0 <= update_index < 2**32``;
+    ``num_threads <= 0`` uses every hardware thread; the result does not depend on it.
+    The GIL is released while it runs. Raises ``ValueError`` (and changes nothing) for an
+    unknown law, wrong numbers of arrays or scalars, a null pointer, a size < 1, ``lr < 0``,
+    ``granularity <= 0``, ``desired_bl < 1``, or a pulse train longer than 2**30 slots.
+    ``lr == 0`` applies nothing and returns 0.
+    """
+
+def law_info(law: int) -> tuple[str, int, int] | None:
+    """``(name, number of arrays, number of scalars)`` of a step law engine id, or None."""
+
+def hardware_threads() -> int:
+    """The number of hardware threads (what ``num_threads <= 0`` uses)."""
+
+def cuda_compiled() -> bool:
+    """Whether this build has the CUDA kernels (always False for now)."""
