@@ -225,3 +225,16 @@ def test_state_dict_holds_no_tile_and_loading_keeps_the_live_tiles(tile_weight):
     tile_weight.record(torch.ones(1, 3), torch.ones(1, 2))
     fresh.step()
     assert tile_weight.analog_tile.update_index == 1
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_discards_recorded_updates(tile_weight, set_to_none):
+    optimizer = AnalogSGD(tile_weight.parameters(), lr=0.1)
+    tile_weight.bias.grad = torch.ones(2)
+    tile_weight.record(torch.ones(3, 3), torch.ones(3, 2))
+    optimizer.zero_grad(set_to_none=set_to_none)
+    assert tile_weight.analog_tile.num_recorded == 0
+    assert (tile_weight.bias.grad is None) if set_to_none else not tile_weight.bias.grad.any()
+    before = tile_weight.weight.detach().clone()
+    optimizer.step()
+    assert torch.equal(tile_weight.weight, before)

@@ -85,7 +85,12 @@ class AnalogSGD(SGD):
     ``W -= lr * sum(d^T x)``; on a pulsed tile, the same step in expectation, by pulses.
 
     Momentum, dampening, weight decay and Nesterov do not apply to analog weights (the
-    tile sees only the current gradient); ``maximize=True`` is rejected for them.
+    tile sees only the current gradient); ``maximize=True`` is rejected for them. What
+    acts on ``.grad`` (gradient clipping, ``torch.amp.GradScaler`` unscaling) does not
+    reach the recorded updates either.
+
+    Like gradients, recorded updates accumulate over backward passes until they are
+    used: :meth:`step` consumes them and :meth:`zero_grad` discards them.
 
     Analog weights are found with or without :meth:`regroup_param_groups`; the method is
     kept for the original user guide's API and puts each analog weight in a group of its
@@ -223,6 +228,17 @@ class AnalogSGD(SGD):
         for group, tile in zip(self.param_groups, live, strict=True):
             if "analog_tile" in group:
                 group["analog_tile"] = tile if tile is not None else next(_group_tiles(group), None)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters and discard the tiles' recorded updates.
+
+        Args:
+            set_to_none: as for :meth:`torch.optim.Optimizer.zero_grad`.
+        """
+        super().zero_grad(set_to_none)
+        for group in self.param_groups:
+            for tile in _group_tiles(group):
+                tile.clear_recorded()
 
     # -- the step ------------------------------------------------------------------------
     def _analog_updates(self) -> list[tuple[Any, Any]]:
