@@ -1,0 +1,27 @@
+"""aihw.core: the engine of aihw, tiles, update parameters and the device-model protocol.
+
+The compiled engine (``aihw.core._core``) is imported lazily, on the first pulsed update
+that uses it, so this package imports (and falls back to the plain-torch reference)
+even where the engine is missing; :func:`native_available` says which is the case.
+"""
+
+from __future__ import annotations
+
+from ._native import cuda_available, native_available
+from .device_model import DeviceModel
+from .parameters import PulseType, UpdateParameters
+from .tiles import AnalogTile, FloatingPointTile, create_tile
+
+__all__ = [
+    "UpdateParameters",
+    "PulseType",
+    "DeviceModel",
+    "FloatingPointTile",
+    "AnalogTile",
+    "create_tile",
+    "native_available",
+    "cuda_available",
+    "__version__",
+]
+
+__version__ = "0.1.0"

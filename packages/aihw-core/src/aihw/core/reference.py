@@ -1,0 +1,369 @@
+"""Plain-torch reference of the engine (docs/architecture/engine-contract.md).
+
+Everything here follows the engine contract rule by rule, on CPU or CUDA tensors, so
+that tests can compare the compiled engine against it for the same seed. It is also
+the update path of devices whose step law exists only in Python, so it is generic in
+the law: the law's ``reference_step`` does every pulse.
+
+The 32-bit words of Philox4x32-10 are held in int64 tensors (values in ``[0, 2**32)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from .laws import StepLaw
+from .parameters import UpdateParameters
+
+__all__ = [
+    "philox4x32_10",
+    "key_from_seed",
+    "uniform_from_words",
+    "normals_from_words",
+    "pulse_scales",
+    "pulse_coincidences",
+    "pulsed_update_reference",
+    "STREAM_X",
+    "STREAM_D",
+    "STREAM_C2C",
+    "STREAM_ROUND_X",
+    "STREAM_ROUND_D",
+]
+
+MASK32 = 0xFFFFFFFF
+_M0, _M1 = 0xD2511F53, 0xCD9E8D57
+_W0, _W1 = 0x9E3779B9, 0xBB67AE85
+_TWO_M32 = 2.0**-32
+
+#: Streams live in the top 4 bits of the counter's last word (contract §2).
+STREAM_X, STREAM_D, STREAM_C2C, STREAM_ROUND_X, STREAM_ROUND_D = 1, 2, 3, 4, 5
+
+
+def _mulhilo(m: int, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 64-bit product ``m * c`` as (hi, lo) 32-bit words, without int64 overflow.
+
+    ``m`` is split in 16-bit halves so every partial product stays below 2**49.
+    """
+    t_lo = c * (m & 0xFFFF)
+    t_hi = c * (m >> 16)
+    low = t_lo + ((t_hi & 0xFFFF) << 16)
+    return (t_hi >> 16) + (low >> 32), low & MASK32
+
+
+def _philox(c0, c1, c2, c3, k0: int, k1: int):
+    """Ten Philox rounds on broadcastable int64 counter words; returns four tensors."""
+    tensors = [c for c in (c0, c1, c2, c3) if isinstance(c, torch.Tensor)]
+    like = tensors[0]
+    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    c0, c1, c2, c3 = (
+        (c if isinstance(c, torch.Tensor) else torch.tensor(c, dtype=torch.int64, device=like.device))
+        .to(torch.int64)
+        .expand(shape)
+        for c in (c0, c1, c2, c3)
+    )
+    for rnd in range(10):
+        if rnd:
+            k0 = (k0 + _W0) & MASK32
+            k1 = (k1 + _W1) & MASK32
+        hi0, lo0 = _mulhilo(_M0, c0)
+        hi1, lo1 = _mulhilo(_M1, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
+
+
+def key_from_seed(seed: int) -> tuple[int, int]:
+    """The Philox key of a tile seed: ``(seed & 0xFFFFFFFF, seed >> 32)``."""
+    return seed & MASK32, (seed >> 32) & MASK32
+
+
+def philox4x32_10(counter, key: Sequence[int]) -> torch.Tensor:
+    """Philox4x32-10 on a batch of counters.
+
+    Args:
+        counter: int64 tensor ``[..., 4]`` (or a sequence of 4 ints) of 32-bit words.
+        key: the two 32-bit key words ``(k0, k1)``.
+
+    Returns:
+        int64 tensor ``[..., 4]``: the output words, each in ``[0, 2**32)``.
+    """
+    if not isinstance(counter, torch.Tensor):
+        counter = torch.tensor(counter, dtype=torch.int64)
+    counter = counter.to(torch.int64) & MASK32
+    k0, k1 = (int(k) & MASK32 for k in key)
+    return torch.stack(_philox(*counter.unbind(-1), k0, k1), dim=-1)
+
+
+def uniform_from_words(words: torch.Tensor) -> torch.Tensor:
+    """Uniforms on [0, 1) in float64: ``r * 2**-32`` for each word ``r``."""
+    return words.to(torch.float64) * _TWO_M32
+
+
+def normals_from_words(words: torch.Tensor) -> torch.Tensor:
+    """Four standard normals per block ``[..., 4]`` by Box-Muller, in float64.
+
+    ``(z0, z1)`` come from ``(r0, r1)`` and ``(z2, z3)`` from ``(r2, r3)``.
+    """
+    ra = words[..., 0::2].to(torch.float64)
+    rb = words[..., 1::2].to(torch.float64)
+    u1 = (ra + 1.0) * _TWO_M32  # in (0, 1]: the log is finite
+    rho = torch.sqrt(-2.0 * torch.log(u1))
+    theta = (2.0 * math.pi) * (rb * _TWO_M32)
+    za, zb = rho * torch.cos(theta), rho * torch.sin(theta)
+    return torch.stack((za, zb), dim=-1).flatten(-2)
+
+
+def pulse_scales(
+    x_max: float, d_max: float, lr: float, granularity: float, update: UpdateParameters
+) -> tuple[int, float, float] | None:
+    """Pulse-train length and scales ``(BL, A, B)`` of one sample (contract §3, steps 1-3).
+
+    Args:
+        x_max: ``max_j |x_j|`` of the sample.
+        d_max: ``max_i |d_i|`` of the sample.
+        lr: the learning rate (> 0).
+        granularity: the device granularity ``g``.
+        update: the update parameters.
+
+    Returns:
+        ``(BL, A, B)``, or ``None`` when the sample does nothing (``x_max`` or ``d_max`` 0).
+    """
+    if x_max == 0.0 or d_max == 0.0:
+        return None
+    ublm = update.update_bl_management
+    um = update.update_management or ublm
+    desired = update.desired_bl
+    g = granularity
+    if update.fixed_bl or ublm or not g * desired < lr:
+        bl = desired
+        a = b = math.sqrt(lr / (g * bl))
+    else:
+        bl = max(math.ceil(lr / g), 1)
+        a = b = 1.0
+    if um:
+        dv = update.um_grad_scale * d_max
+        k = lr * x_max * dv / g
+        if ublm:
+            bl = max(min(math.ceil(k), desired), 1)
+            a = b = math.sqrt(lr / (g * bl))
+        if k > desired:
+            dv = dv * desired / k
+        a = a * math.sqrt(x_max / dv)
+        b = b * math.sqrt(dv / x_max)
+    return bl, a, b
+
+
+def _probabilities(values, scale, update, stream, samples, update_index, key):
+    """``Q(|v| * scale)`` per element (contract §3 step 4), float64 ``[n, size]``.
+
+    ``values`` is ``[n, size]``, ``scale`` float64 ``[n, 1]``, ``samples`` int64 ``[n, 1]``.
+    """
+    v = values.abs().to(torch.float64) * scale
+    res = update.res
+    if res <= 0:
+        return v
+    if update.sto_round:
+        idx = torch.arange(values.shape[1], dtype=torch.int64, device=values.device)
+        words = _philox(idx.unsqueeze(0), samples, update_index, stream << 28, *key)[0]
+        return res * torch.round(v / res + (uniform_from_words(words) - 0.5))
+    return res * torch.round(v / res)
+
+
+def _fired(values, prob, bl, bl_max, stream, samples, update_index, key):
+    """Boolean ``[n, size, bl_max]``: slot ``t`` of element ``j`` fires (contract §3 step 5).
+
+    Slots ``t >= BL`` of a sample (``bl`` int64 ``[n, 1]``) never fire.
+    """
+    n, size = values.shape
+    blocks = (bl_max + 3) // 4
+    dev = values.device
+    idx = torch.arange(size, dtype=torch.int64, device=dev).view(1, size, 1)
+    blk = torch.arange(blocks, dtype=torch.int64, device=dev).view(1, 1, blocks)
+    words = torch.stack(
+        _philox(idx, samples.view(n, 1, 1), update_index, (stream << 28) | blk, *key), dim=-1
+    )
+    u = uniform_from_words(words.reshape(n, size, blocks * 4)[:, :, :bl_max])
+    slots = torch.arange(bl_max, device=dev).view(1, 1, bl_max)
+    fired = u < prob.unsqueeze(2)
+    fired &= (values != 0).unsqueeze(2)  # an element with value 0 never fires
+    fired &= slots < bl.view(n, 1, 1)
+    return fired
+
+
+def pulse_coincidences(
+    x: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    granularity: float,
+    update: UpdateParameters,
+    seed: int,
+    update_index: int,
+    first_sample: int = 0,
+) -> torch.Tensor:
+    """Coincidence counts ``n_ij`` of each sample (contract §3 steps 1-6).
+
+    Args:
+        x: float32 ``[batch, x_size]``, the inputs.
+        d: float32 ``[batch, d_size]``, the errors.
+        lr, granularity, update: as in :func:`pulsed_update_reference`.
+        seed: the tile seed (Philox key).
+        update_index: the tile's update counter (32 bits).
+        first_sample: the sample index ``b`` of the first row (rows count on from it).
+
+    Returns:
+        int64 ``[batch, d_size, x_size]``; zeros for samples that do nothing.
+    """
+    key = key_from_seed(seed)
+    update_index &= MASK32
+    batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
+    counts = torch.zeros(batch, d_size, x_size, dtype=torch.int64, device=x.device)
+    x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
+    d_max = d.abs().amax(dim=1).tolist() if d_size else [0.0] * batch
+    rows, scales = [], []
+    for b in range(batch):
+        found = pulse_scales(x_max[b], d_max[b], lr, granularity, update)
+        if found is not None:
+            rows.append(b)
+            scales.append(found)
+    if not rows:
+        return counts
+    # Chunks of samples keep the pulse trains and counts to a few million elements.
+    bl_all = max(s[0] for s in scales)
+    chunk = max(1, (1 << 22) // max((x_size + d_size) * bl_all, d_size * x_size))
+    for lo in range(0, len(rows), chunk):
+        part = rows[lo : lo + chunk]
+        sc = scales[lo : lo + chunk]
+        dev = x.device
+        sel = torch.tensor(part, dtype=torch.int64, device=dev)
+        samples = (sel + first_sample).unsqueeze(1)
+        bl = torch.tensor([s[0] for s in sc], dtype=torch.int64, device=dev).unsqueeze(1)
+        a = torch.tensor([s[1] for s in sc], dtype=torch.float64, device=dev).unsqueeze(1)
+        b_scale = torch.tensor([s[2] for s in sc], dtype=torch.float64, device=dev).unsqueeze(1)
+        bl_max = max(s[0] for s in sc)
+        xs, ds = x[sel], d[sel]
+        p_x = _probabilities(xs, b_scale, update, STREAM_ROUND_X, samples, update_index, key)
+        p_d = _probabilities(ds, a, update, STREAM_ROUND_D, samples, update_index, key)
+        fx = _fired(xs, p_x, bl, bl_max, STREAM_X, samples, update_index, key)
+        fd = _fired(ds, p_d, bl, bl_max, STREAM_D, samples, update_index, key)
+        # Counts are sums of 0/1 products: exact in float64.
+        n = torch.bmm(fd.to(torch.float64), fx.to(torch.float64).transpose(1, 2))
+        counts[sel] = n.to(torch.int64)
+    return counts
+
+
+def pulsed_update_reference(
+    weights: torch.Tensor,
+    x: torch.Tensor,
+    d: torch.Tensor,
+    law: StepLaw,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, float],
+    lr: float,
+    granularity: float,
+    update: UpdateParameters,
+    seed: int,
+    update_index: int,
+) -> int:
+    """The pulsed update of contract §3-§4, in place on ``weights``.
+
+    Args:
+        weights: float32 ``[d_size, x_size]``, updated in place.
+        x: float32 ``[batch, x_size]``, the inputs (bias column included).
+        d: float32 ``[batch, d_size]``, the errors dL/dy.
+        law: the step law applying each pulse.
+        arrays: the law's per-cross-point float32 ``[d_size, x_size]`` arrays.
+        scalars: the law's scalar parameters.
+        lr: the learning rate, ``>= 0`` (0 does nothing).
+        granularity: the device granularity ``g`` (> 0).
+        update: the update parameters.
+        seed: the tile seed, ``0 <= seed < 2**64``.
+        update_index: the tile's update counter.
+
+    Returns:
+        The number of pulses applied (each coincidence counts one).
+    """
+    d_size, x_size = weights.shape
+    if x.dim() != 2 or x.shape[1] != x_size or d.dim() != 2 or d.shape != (x.shape[0], d_size):
+        raise ValueError(
+            f"pulsed_update_reference: x {tuple(x.shape)} and d {tuple(d.shape)} do not fit "
+            f"weights {tuple(weights.shape)}"
+        )
+    if lr == 0.0:
+        return 0
+    update_index &= MASK32
+    key = key_from_seed(seed)
+    noisy = bool(law.noise_scalar) and float(scalars.get(law.noise_scalar, 0.0)) != 0.0
+    # Work on flat contiguous views; copied back at the end if weights are strided.
+    w_flat = weights.contiguous().view(-1)
+    flat_arrays = {name: arrays[name].reshape(-1) for name in law.arrays}
+    total = 0
+    # Counts are computed for chunks of samples, then their pulses applied in order.
+    chunk = max(1, (1 << 22) // (d_size * x_size))
+    for lo in range(0, x.shape[0], chunk):
+        xs, ds = x[lo : lo + chunk], d[lo : lo + chunk]
+        counts = pulse_coincidences(
+            xs, ds, lr, granularity, update, seed, update_index, first_sample=lo
+        ).view(xs.shape[0], -1)
+        # s = sign(x) sign(d) > 0 is a DOWN pulse; s < 0 an UP pulse.
+        up = ((torch.sign(ds).unsqueeze(2) * torch.sign(xs).unsqueeze(1)) < 0).view(xs.shape[0], -1)
+        per_sample = counts.sum(dim=1).tolist()
+        first = 0
+        while first < len(per_sample):
+            # Groups of whole samples with at most ~4M pulses (at least one sample).
+            last, pulses = first + 1, per_sample[first]
+            while last < len(per_sample) and pulses + per_sample[last] <= (1 << 22):
+                pulses += per_sample[last]
+                last += 1
+            if pulses:
+                _apply_pulses(
+                    w_flat, counts[first:last], up[first:last], lo + first, law, flat_arrays,
+                    scalars, noisy, update_index, key,
+                )
+            total += pulses
+            first = last
+    if w_flat.data_ptr() != weights.data_ptr():
+        weights.copy_(w_flat.view(d_size, x_size))
+    return total
+
+
+def _apply_pulses(w_flat, counts, up, first_sample, law, flat_arrays, scalars, noisy,
+                  update_index, key) -> None:
+    """Apply the pulses of consecutive samples (contract §3 steps 6-7), in order.
+
+    ``counts`` and ``up`` are ``[samples, d_size * x_size]``. A cross-point's pulses depend
+    only on its own weight, so each cross-point's pulses (sample by sample, then
+    ``k = 0, 1, ...`` within a sample) are laid out in one sequence, and step ``p`` applies
+    the ``p``-th pulse of every cross-point that has one: the result equals applying the
+    samples one after another.
+    """
+    per_elem = counts.T  # [elements, samples]: pulses come out element by element
+    elems, rows = torch.nonzero(per_elem, as_tuple=True)
+    n = per_elem[elems, rows]
+    run = torch.repeat_interleave(torch.arange(n.numel(), device=n.device), n)
+    # k: the pulse's index within its (sample, cross-point) run.
+    k = torch.arange(run.numel(), device=n.device) - (n.cumsum(0) - n)[run]
+    pulse_up = up[rows, elems][run]
+    xi_all = None
+    if noisy:
+        words = torch.stack(
+            _philox(elems[run], rows[run] + first_sample, update_index,
+                    (STREAM_C2C << 28) | (k >> 2), *key),
+            dim=-1,
+        )
+        normals = normals_from_words(words).to(torch.float32)
+        xi_all = normals.gather(1, (k & 3).unsqueeze(1)).squeeze(1)
+    total = per_elem.sum(dim=1)
+    active = torch.nonzero(total).squeeze(1)
+    remaining = total[active]
+    first = (total.cumsum(0) - total)[active]  # where each cross-point's sequence starts
+    for p in range(int(remaining.max())):
+        keep = remaining > p
+        if not bool(keep.all()):
+            active, remaining, first = active[keep], remaining[keep], first[keep]
+        pulse = first + p
+        xi = None if xi_all is None else xi_all[pulse]
+        sel_arrays = {name: arr[active] for name, arr in flat_arrays.items()}
+        new = law.reference_step(w_flat[active], pulse_up[pulse], sel_arrays, scalars, xi)
+        w_flat[active] = new.to(torch.float32)

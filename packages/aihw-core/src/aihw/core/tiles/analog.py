@@ -1,0 +1,267 @@
+"""``AnalogTile``: a tile whose update is done by pulses on simulated resistive devices."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import torch
+
+from .. import _native
+from ..device_model import DeviceModel
+from ..laws import StepLaw
+from ..parameters import PulseType, UpdateParameters
+from ..reference import pulsed_update_reference
+from .base import TileBase
+
+__all__ = ["AnalogTile", "BACKENDS"]
+
+#: ``auto``: the compiled engine when it can run the update, else the reference.
+BACKENDS = ("auto", "native", "reference")
+
+_COUNTER_RANGE = 2**32
+#: Longest pulse train a variable-length update (``fixed_bl=False``) may ask for.
+MAX_PULSE_TRAIN = 2**20
+
+
+class AnalogTile(TileBase):
+    """A tile of resistive devices trained by stochastic pulse trains (spec B, C).
+
+    Forward and backward are exact for now. :meth:`update` turns ``-lr * d^T x`` into
+    pulses (engine contract §3); each pulse is one call of the device's step law. The
+    per-device parameters (device-to-device variation) are drawn once, at construction,
+    by ``resistive_device.sample`` from a generator seeded by the tile seed; the device's
+    granularity and law scalars are read at construction too.
+
+    Args:
+        out_size: number of outputs, ``>= 1``.
+        in_size: number of inputs, ``>= 1``.
+        resistive_device: a pulsed :class:`~aihw.core.device_model.DeviceModel`
+            (``law`` is not ``None``).
+        bias: add an analog bias column (a constant input 1 appended to every input).
+        seed: the tile seed, an int in ``[0, 2**64)``; ``None`` draws one from torch's
+            global generator.
+        update: the :class:`~aihw.core.parameters.UpdateParameters` (copied);
+            ``None`` uses the defaults.
+
+    Attributes:
+        device_arrays: the law's per-cross-point float32 ``[out_size, in_size + bias]``
+            tensors, e.g. ``dw_up``, ``dw_down``, ``w_min``, ``w_max``.
+        update_parameters: the tile's update parameters.
+        last_update_pulses: pulses applied by the last update.
+        num_threads: threads of the compiled engine; ``None`` uses
+            ``torch.get_num_threads()``. Results do not depend on it.
+        backend: ``"auto"``, ``"native"`` (the compiled engine, an error if it cannot
+            run) or ``"reference"`` (plain torch).
+    """
+
+    def __init__(
+        self,
+        out_size: int,
+        in_size: int,
+        resistive_device: DeviceModel,
+        bias: bool = False,
+        seed: int | None = None,
+        update: UpdateParameters | None = None,
+    ):
+        if not isinstance(resistive_device, DeviceModel):
+            raise TypeError(
+                f"resistive_device must be a DeviceModel; got {type(resistive_device).__name__}"
+            )
+        if resistive_device.is_floating_point:
+            raise ValueError(
+                f"resistive_device={resistive_device!r} is a floating-point device; "
+                "AnalogTile needs a pulsed device (use FloatingPointTile or create_tile)"
+            )
+        if update is None:
+            update = UpdateParameters()
+        elif not isinstance(update, UpdateParameters):
+            raise TypeError(f"update must be UpdateParameters or None; got {type(update).__name__}")
+        update = dataclasses.replace(update)  # validates, and the user's copy stays theirs
+        law = resistive_device.step_law()
+        granularity = _check_granularity(resistive_device)
+        scalars = _check_scalars(resistive_device, law)
+        super().__init__(out_size, in_size, bias, seed)
+        if self.d_size * self.x_size >= _COUNTER_RANGE:
+            # Cross-points are numbered in a 32-bit Philox counter word.
+            raise ValueError(
+                f"out_size * (in_size + bias) = {self.d_size * self.x_size} must be below 2**32"
+            )
+        generator = torch.Generator().manual_seed(self.seed)
+        self.device_arrays = _check_arrays(
+            resistive_device, law, resistive_device.sample(self.d_size, self.x_size, generator),
+            (self.d_size, self.x_size),
+        )
+        self.resistive_device = resistive_device
+        self.update_parameters = update
+        self.law = law
+        self.granularity = granularity
+        self.law_scalars = scalars
+        self.num_threads: int | None = None
+        self._backend = "auto"
+        self.weights.copy_(self._clip_weights(self.weights))
+
+    # -- backend -----------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """Which engine runs the pulsed update: ``"auto"``, ``"native"`` or ``"reference"``."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        if value not in BACKENDS:
+            raise ValueError(f"backend={value!r} is not allowed; allowed: {', '.join(BACKENDS)}")
+        self._backend = value
+
+    def _native_can_run(self) -> bool:
+        """Whether the compiled engine can run this tile's update as it stands."""
+        return (
+            self.device.type == "cpu"
+            and self._law_is_compiled()
+            and _native.native_available()
+            and _native.law_known(self.law.engine_id)
+        )
+
+    def _law_is_compiled(self) -> bool:
+        return self.law.engine_id is not None and self.law.engine_id > 0
+
+    def uses_native(self) -> bool:
+        """Whether the next pulsed update runs in the compiled engine."""
+        return self._backend != "reference" and self._native_can_run()
+
+    def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+        params = self.update_parameters
+        params.validate()
+        if x.shape[0] >= _COUNTER_RANGE:
+            raise ValueError(f"x has {x.shape[0]} rows; at most 2**32 - 1 samples per update")
+        variable_bl = not (params.fixed_bl or params.update_bl_management)
+        if variable_bl and params.pulse_type != PulseType.NONE:
+            slots = math.ceil(lr / self.granularity)
+            if slots > MAX_PULSE_TRAIN:
+                raise ValueError(
+                    f"lr={lr} needs pulse trains of ceil(lr / granularity) = {slots} slots "
+                    f"(fixed_bl=False); at most 2**20 are allowed: lower lr or set fixed_bl=True"
+                )
+        if self._backend == "native" and not self._native_can_run():
+            if self.device.type != "cpu":
+                raise RuntimeError(
+                    f"backend='native' runs on the CPU only; this tile is on {self.device}"
+                )
+            if not self._law_is_compiled():
+                raise RuntimeError(
+                    f"backend='native': step law {self.law.name!r} exists only in Python"
+                )
+            _native.load()  # raises the ImportError that says how to repair
+            raise RuntimeError(
+                f"backend='native': the compiled engine does not know step law "
+                f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
+            )
+
+    # -- update ------------------------------------------------------------------------
+    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+        params = self.update_parameters
+        if lr == 0.0 or x.shape[0] == 0:
+            return 0
+        if params.pulse_type == PulseType.NONE:
+            # Exact SGD, then the device bounds (spec B.4 "NoneWithDevice").
+            w = torch.addmm(self.weights, d.T, x, alpha=-lr)
+            self.weights.copy_(self._clip_weights(w))
+            return 0
+        if self.uses_native():
+            return self._native_update(x, d, lr)
+        return pulsed_update_reference(
+            self.weights, x, d, self.law, self.device_arrays, self.law_scalars, lr,
+            self.granularity, params, self.seed, self.update_index,
+        )
+
+    def _native_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+        core = _native.load()
+        params = self.update_parameters
+        law = self.law
+        threads = torch.get_num_threads() if self.num_threads is None else int(self.num_threads)
+        # The engine reads raw buffers: everything is float32, contiguous, on the CPU.
+        arrays = [self.device_arrays[name] for name in law.arrays]
+        return int(
+            core.pulsed_update_cpu(
+                self.weights.data_ptr(), self.d_size, self.x_size,
+                x.data_ptr(), d.data_ptr(), x.shape[0],
+                law.engine_id, [a.data_ptr() for a in arrays],
+                [float(self.law_scalars[name]) for name in law.scalars],
+                float(lr), float(self.granularity), int(params.desired_bl), bool(params.fixed_bl),
+                bool(params.update_management), bool(params.update_bl_management),
+                float(params.um_grad_scale), float(params.res), bool(params.sto_round),
+                int(self.seed), int(self.update_index), threads,
+            )
+        )
+
+    # -- bounds, devices, repr ---------------------------------------------------------
+    def _clip_weights(self, w: torch.Tensor) -> torch.Tensor:
+        arrays = self.device_arrays
+        if "w_min" in arrays and "w_max" in arrays:
+            return torch.minimum(torch.maximum(w, arrays["w_min"]), arrays["w_max"])
+        return w
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {f"array:{k}": v for k, v in self.device_arrays.items()}
+        tensors["weights"] = self.weights
+        return tensors
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.weights = tensors["weights"]
+        self.device_arrays = {k: tensors[f"array:{k}"] for k in self.device_arrays}
+
+    def _device_repr(self) -> str:
+        return repr(self.resistive_device)
+
+
+def _check_granularity(device: DeviceModel) -> float:
+    g = device.granularity()
+    if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or g <= 0:
+        raise ValueError(
+            f"{type(device).__name__}.granularity() returned {g!r}; it must be a finite number > 0"
+        )
+    return float(g)
+
+
+def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float]:
+    scalars = device.law_scalars()
+    missing = [name for name in law.scalars if name not in scalars]
+    if missing:
+        raise ValueError(
+            f"{type(device).__name__}.law_scalars() lacks {', '.join(missing)}; "
+            f"step law {law.name!r} reads {', '.join(law.scalars)}"
+        )
+    out: dict[str, float] = {}
+    for name in law.scalars:
+        value = scalars[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(
+                f"{type(device).__name__}.law_scalars()[{name!r}]={value!r} must be a finite number"
+            )
+        out[name] = float(value)
+    return out
+
+
+def _check_arrays(
+    device: DeviceModel, law: StepLaw, arrays: Any, shape: tuple[int, int]
+) -> dict[str, torch.Tensor]:
+    where = f"{type(device).__name__}.sample()"
+    if not isinstance(arrays, dict):
+        raise TypeError(f"{where} must return a dict of tensors; got {type(arrays).__name__}")
+    missing = [name for name in law.arrays if name not in arrays]
+    if missing:
+        raise ValueError(
+            f"{where} lacks array(s) {', '.join(missing)}; step law {law.name!r} reads "
+            f"{', '.join(law.arrays)}"
+        )
+    out: dict[str, torch.Tensor] = {}
+    for name, value in arrays.items():
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            raise TypeError(f"{where}[{name!r}] must be a floating-point tensor")
+        if tuple(value.shape) != shape:
+            raise ValueError(f"{where}[{name!r}] has shape {tuple(value.shape)}; expected {shape}")
+        if not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{where}[{name!r}] contains NaN or Inf")
+        out[name] = value.detach().to(device="cpu", dtype=torch.float32).contiguous()
+    return out

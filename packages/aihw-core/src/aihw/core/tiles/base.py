@@ -1,0 +1,282 @@
+"""What every tile shares: sizes, the analog bias column, exact forward and backward,
+weights access, moving between devices, the learning rate and recorded updates.
+
+Subclasses implement :meth:`TileBase._apply_update` (the update on validated float32
+tensors) and may override :meth:`TileBase._clip_weights` (the device bounds).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._checks import (
+    check_finite,
+    check_floating_tensor,
+    check_last_dim,
+    check_learning_rate,
+    check_positive_int,
+    check_same_rows,
+    check_seed,
+    check_tensor_device,
+)
+
+__all__ = ["TileBase", "draw_seed"]
+
+#: ``update_index`` is a 32-bit counter (engine contract §2).
+_INDEX_MASK = 0xFFFFFFFF
+
+
+def draw_seed() -> int:
+    """A 64-bit seed from torch's global generator (``torch.manual_seed`` fixes it)."""
+    halves = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()
+    return (halves[0] << 32) | halves[1]
+
+
+class TileBase:
+    """State and checks common to all tiles.
+
+    Args:
+        out_size: number of outputs (rows of the weight matrix), ``>= 1``.
+        in_size: number of inputs (columns, without the bias), ``>= 1``.
+        bias: add an analog bias column (a constant input 1 appended to every input).
+        seed: the tile seed, an int in ``[0, 2**64)``; ``None`` draws one from torch's
+            global generator.
+
+    Attributes:
+        weights: float32 ``[out_size, in_size + bias]``; updated in place, so views of
+            it stay valid across updates (not across :meth:`to`).
+        update_index: number of accepted update calls (32-bit, wraps around).
+        learning_rate: the default ``lr`` of :meth:`update`.
+    """
+
+    def __init__(self, out_size: int, in_size: int, bias: bool = False, seed: int | None = None):
+        self.out_size = check_positive_int("out_size", out_size)
+        self.in_size = check_positive_int("in_size", in_size)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias={bias!r} must be True or False")
+        self.bias = bias
+        self.seed = draw_seed() if seed is None else check_seed(seed)
+        self.update_index = 0
+        self.learning_rate = 0.01
+        self.last_update_pulses = 0
+        self.weights = torch.zeros(self.d_size, self.x_size, dtype=torch.float32)
+        self._recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    # -- sizes ------------------------------------------------------------------------
+    @property
+    def x_size(self) -> int:
+        """Columns of the weight matrix: ``in_size`` plus the bias column."""
+        return self.in_size + int(self.bias)
+
+    @property
+    def d_size(self) -> int:
+        """Rows of the weight matrix: ``out_size``."""
+        return self.out_size
+
+    @property
+    def device(self) -> torch.device:
+        """The torch device holding the tile's tensors."""
+        return self.weights.device
+
+    # -- checks -------------------------------------------------------------------------
+    def _as_input(self, name: str, value: Any, size: int) -> torch.Tensor:
+        value = check_floating_tensor(name, value)
+        check_last_dim(name, value, size)
+        check_tensor_device(name, value, self.device)
+        return value
+
+    def _update_batch(self, x: Any, d: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validate an update's inputs; return 2-D float32 ``x`` (bias appended) and ``d``."""
+        x = self._as_input("x", x, self.in_size)
+        d = self._as_input("d", d, self.out_size)
+        x = x.reshape(-1, self.in_size)
+        d = d.reshape(-1, self.out_size)
+        check_same_rows("x", x, "d", d)
+        check_finite("x", x)
+        check_finite("d", d)
+        return self._with_bias(x).contiguous(), d.contiguous()
+
+    def _with_bias(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.bias:
+            return x
+        return torch.cat((x, x.new_ones(x.shape[:-1] + (1,))), dim=-1)
+
+    # -- forward and backward ----------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact ``y = W x`` for every row of ``x``.
+
+        Args:
+            x: floating tensor ``[..., in_size]``.
+
+        Returns:
+            ``[..., out_size]`` in ``x``'s dtype (computed in float32).
+        """
+        dtype = x.dtype if isinstance(x, torch.Tensor) else None
+        x32 = self._as_input("x", x, self.in_size)
+        y = self._with_bias(x32) @ self.weights.T
+        return y.to(dtype)
+
+    def backward(self, d: torch.Tensor) -> torch.Tensor:
+        """Exact ``z = W^T d`` for every row of ``d`` (the bias column is dropped).
+
+        Args:
+            d: floating tensor ``[..., out_size]``.
+
+        Returns:
+            ``[..., in_size]`` in ``d``'s dtype (computed in float32).
+        """
+        dtype = d.dtype if isinstance(d, torch.Tensor) else None
+        d32 = self._as_input("d", d, self.out_size)
+        z = d32 @ self.weights[:, : self.in_size]
+        return z.to(dtype)
+
+    # -- update ------------------------------------------------------------------------
+    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float | None = None) -> None:
+        """Gradient descent on the tile: ``W -= lr * d^T x`` summed over the rows.
+
+        Args:
+            x: floating ``[N, in_size]`` (or ``[..., in_size]``; rows are samples).
+            d: floating ``[N, out_size]``, the error dL/dy of each sample.
+            lr: learning rate ``>= 0``; ``None`` uses :attr:`learning_rate`.
+        """
+        lr = check_learning_rate(self.learning_rate if lr is None else lr)
+        x2, d2 = self._update_batch(x, d)
+        self._check_update(x2, d2, lr)
+        self.last_update_pulses = self._apply_update(x2, d2, lr)
+        self.update_index = (self.update_index + 1) & _INDEX_MASK
+
+    def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+        """Raise before any state changes if the tile cannot do this update (subclass hook)."""
+
+    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+        raise NotImplementedError
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Set the default learning rate of :meth:`update` (a finite number ``>= 0``)."""
+        self.learning_rate = check_learning_rate(lr)
+
+    def get_learning_rate(self) -> float:
+        """The default learning rate of :meth:`update`."""
+        return self.learning_rate
+
+    # -- recorded updates (for optimizers) ---------------------------------------------
+    def record_update_inputs(self, x: torch.Tensor, d: torch.Tensor) -> None:
+        """Remember a batch seen by a backward pass, for :meth:`apply_recorded_update`.
+
+        Args:
+            x: floating ``[N, in_size]`` (rows are samples).
+            d: floating ``[N, out_size]``.
+        """
+        x = self._as_input("x", x, self.in_size).reshape(-1, self.in_size)
+        d = self._as_input("d", d, self.out_size).reshape(-1, self.out_size)
+        check_same_rows("x", x, "d", d)
+        check_finite("x", x)
+        check_finite("d", d)
+        # Detached copies: later in-place changes of the caller's tensors do not leak in.
+        self._recorded.append((x.detach().clone(), d.detach().clone()))
+
+    def apply_recorded_update(self, lr: float | None = None) -> None:
+        """Apply one update with every batch recorded since the last one, then forget them.
+
+        Does nothing when nothing was recorded. A rejected call keeps the records.
+
+        Args:
+            lr: learning rate ``>= 0``; ``None`` uses :attr:`learning_rate`.
+        """
+        if not self._recorded:
+            if lr is not None:
+                check_learning_rate(lr)
+            return
+        x = torch.cat([r[0] for r in self._recorded])
+        d = torch.cat([r[1] for r in self._recorded])
+        self.update(x, d, lr)
+        self._recorded.clear()
+
+    def clear_recorded(self) -> None:
+        """Forget the recorded update inputs."""
+        self._recorded.clear()
+
+    @property
+    def num_recorded(self) -> int:
+        """Number of samples recorded for the next :meth:`apply_recorded_update`."""
+        return sum(r[0].shape[0] for r in self._recorded)
+
+    # -- weights -----------------------------------------------------------------------
+    def get_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Copies of the weights ``[out_size, in_size]`` and bias ``[out_size]`` (or ``None``)."""
+        w = self.weights[:, : self.in_size].clone()
+        b = self.weights[:, self.in_size].clone() if self.bias else None
+        return w, b
+
+    def set_weights(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+        """Set the weights (and the bias column when the tile has one), in place.
+
+        Args:
+            weights: floating ``[out_size, in_size]``, finite.
+            bias: floating ``[out_size]``; required if and only if the tile has ``bias=True``.
+        """
+        w = check_floating_tensor("weights", weights)
+        if tuple(w.shape) != (self.out_size, self.in_size):
+            raise ValueError(
+                f"weights has shape {tuple(w.shape)}; expected ({self.out_size}, {self.in_size})"
+            )
+        check_finite("weights", w, "weights must be finite")
+        new = w.to(self.device)
+        if self.bias:
+            if bias is None:
+                raise ValueError(
+                    "bias is required: this tile has an analog bias column (bias=True)"
+                )
+            b = check_floating_tensor("bias", bias)
+            if tuple(b.shape) != (self.out_size,):
+                raise ValueError(f"bias has shape {tuple(b.shape)}; expected ({self.out_size},)")
+            check_finite("bias", b, "bias must be finite")
+            new = torch.cat((new, b.to(self.device).unsqueeze(1)), dim=1)
+        elif bias is not None:
+            raise ValueError("bias must be None: this tile has no bias column (bias=False)")
+        self.weights.copy_(self._clip_weights(new))
+
+    def _clip_weights(self, w: torch.Tensor) -> torch.Tensor:
+        """Clip ``w`` to the device bounds (none for an exact tile)."""
+        return w
+
+    # -- devices -----------------------------------------------------------------------
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {"weights": self.weights}
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.weights = tensors["weights"]
+
+    def to(self, device: torch.device | str | int) -> TileBase:
+        """Move every tensor of the tile to ``device``; returns the tile."""
+        device = torch.device(device)
+        self._set_tensors({k: v.to(device) for k, v in self._tensors().items()})
+        self._recorded = [(x.to(device), d.to(device)) for x, d in self._recorded]
+        return self
+
+    def cpu(self) -> TileBase:
+        """Move the tile to the CPU; returns the tile."""
+        return self.to("cpu")
+
+    def cuda(self, device: torch.device | str | int | None = None) -> TileBase:
+        """Move the tile to a CUDA device (the current one by default); returns the tile."""
+        if device is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        elif isinstance(device, int):
+            device = torch.device("cuda", device)
+        return self.to(device)
+
+    # -- repr --------------------------------------------------------------------------
+    def _device_repr(self) -> str:
+        return "None"
+
+    def extra_repr(self) -> str:
+        return (
+            f"out_size={self.out_size}, in_size={self.in_size}, bias={self.bias}, "
+            f"resistive_device={self._device_repr()}, seed={self.seed}, device={self.device}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
