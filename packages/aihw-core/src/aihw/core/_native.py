@@ -15,6 +15,7 @@ import torch
 
 __all__ = ["load", "native_available", "cuda_available", "law_known"]
 
+_MODULE_NAME = "aihw.core._core"
 _module: ModuleType | None = None
 _failure: ImportError | None = None
 
@@ -37,7 +38,7 @@ def load() -> ModuleType:
         return _module
     if _failure is None:
         try:
-            _module = importlib.import_module("aihw.core._core")
+            _module = importlib.import_module(_MODULE_NAME)
             return _module
         except ImportError as exc:  # remember: importing again would fail the same way
             _failure = exc
