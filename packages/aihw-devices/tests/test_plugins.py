@@ -6,6 +6,8 @@ group ``aihw`` (see ``conftest.py``); real installed fixture distributions come 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from aihw.devices import PluginError, get_device_class, list_devices, registry, reload_plugins
@@ -202,8 +204,7 @@ def test_a_plugin_may_not_use_the_registry_while_loading(make_plugin, install_pl
             list_devices()
     """
     install_plugins(make_plugin(source))
-    error = load_error()
-    assert "while the plugins were loading" in str(error)
+    assert_reported(load_error(), "while the plugins were loading")
 
 
 def test_loading_is_lazy_and_happens_once(make_plugin, install_plugins, tmp_path):
@@ -224,4 +225,37 @@ def test_loading_is_lazy_and_happens_once(make_plugin, install_plugins, tmp_path
     for _ in range(3):
         list_devices()
         get_device_class("ConstantStep")
+    assert counter.read_text() == "x"
+
+
+def test_concurrent_first_uses_load_once(make_plugin, install_plugins, tmp_path):
+    counter = tmp_path / "imports.txt"
+    source = f"""
+        import pathlib, time
+        from aihw.devices import hookimpl
+        path = pathlib.Path({str(counter)!r})
+        path.write_text(path.read_text() + "x" if path.exists() else "x")
+        time.sleep(0.05)  # widen the window in which other threads arrive
+
+        @hookimpl
+        def register_devices(register):
+            pass
+    """
+    install_plugins(make_plugin(source))
+    registry._state = None
+    results, errors = [], []
+
+    def use() -> None:
+        try:
+            results.append(get_device_class("ConstantStep"))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(results) == 8 and len(set(results)) == 1
     assert counter.read_text() == "x"

@@ -160,8 +160,10 @@ def _load_one(
     others = [p for p in manager.get_plugins() if p is not plugin]
     try:
         manager.subset_hook_caller("register_devices", remove_plugins=others)(register=register)
-    except PluginError:
-        raise
+    except PluginError as exc:
+        if exc.entry_point is not None:  # already names its plugin
+            raise
+        raise _error(record, str(exc)) from exc
     except Exception as exc:
         raise _error(
             record, f"its register_devices hook raised {type(exc).__name__}: {exc}"
