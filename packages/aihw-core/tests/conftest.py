@@ -79,7 +79,6 @@ HAVE_NATIVE = _native_importable()
 REQUIRE_NATIVE = bool(os.environ.get("AIHW_REQUIRE_NATIVE"))
 
 
-
 @pytest.fixture
 def core():
     """The compiled module.

@@ -25,7 +25,9 @@ def test_floating_tensor_conversion():
         out = check_floating_tensor("x", torch.ones(2, dtype=dtype))
         assert out.dtype == torch.float32
     for dtype in (torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64):
-        with pytest.raises(TypeError, match=f"x must be a floating-point tensor; got dtype {dtype}"):
+        with pytest.raises(
+            TypeError, match=f"x must be a floating-point tensor; got dtype {dtype}"
+        ):
             check_floating_tensor("x", torch.zeros(2, dtype=dtype))
     with pytest.raises(TypeError, match="x must be a torch.Tensor; got list"):
         check_floating_tensor("x", [1.0, 2.0])
@@ -55,7 +57,9 @@ def test_finite_and_numbers():
     with pytest.raises(TypeError, match="lr=True"):
         check_learning_rate(True)
     assert check_seed(2**64 - 1) == 2**64 - 1
-    with pytest.raises(ValueError, match=r"seed=-1 is out of range; allowed: an integer in \[0, 2\*\*64\)"):
+    with pytest.raises(
+        ValueError, match=r"seed=-1 is out of range; allowed: an integer in \[0, 2\*\*64\)"
+    ):
         check_seed(-1)
     assert check_positive_int("out_size", 3) == 3
     with pytest.raises(ValueError, match="out_size=0 must be a positive integer"):
@@ -92,7 +96,9 @@ def tile(request, step_device):
         tile = FloatingPointTile(3, 4, bias=True, seed=1)
     else:
         pulse = "None" if request.param == "analog_none" else "StochasticCompressed"
-        tile = AnalogTile(3, 4, step_device, bias=True, seed=1, update=UpdateParameters(pulse_type=pulse))
+        tile = AnalogTile(
+            3, 4, step_device, bias=True, seed=1, update=UpdateParameters(pulse_type=pulse)
+        )
         tile.update(torch.randn(5, 4), torch.randn(5, 3), 0.1)  # some nonzero weights
     tile.record_update_inputs(torch.ones(2, 4), torch.ones(2, 3))
     return tile
@@ -107,7 +113,11 @@ BAD_UPDATES = [
     ((X, D.to(torch.complex64), 0.1), TypeError, "d must be a floating-point tensor"),
     ((X, D > 0, 0.1), TypeError, "got dtype torch.bool"),
     ((X.numpy(), D, 0.1), TypeError, "x must be a torch.Tensor; got ndarray"),
-    ((torch.full((6, 4), math.nan), D, 0.1), ValueError, "x contains NaN or Inf; update inputs must be finite"),
+    (
+        (torch.full((6, 4), math.nan), D, 0.1),
+        ValueError,
+        "x contains NaN or Inf; update inputs must be finite",
+    ),
     ((X, torch.full((6, 3), math.inf), 0.1), ValueError, "d contains NaN or Inf"),
     ((X, D, -0.1), ValueError, r"lr=-0.1 must be >= 0"),
     ((X, D, math.nan), ValueError, "lr=nan must be a finite number"),
@@ -184,3 +194,30 @@ def test_empty_batch_is_accepted(tile):
     w = tile.weights.clone()
     tile.update(torch.zeros(0, 4), torch.zeros(0, 3), 0.1)
     assert torch.equal(tile.weights, w)
+
+
+def test_inputs_on_another_device(tile):
+    with pytest.raises(ValueError, match="x is on meta but the tile is on cpu"):
+        tile.forward(torch.zeros(2, 4, device="meta"))
+    snap = _snapshot(tile)
+    with pytest.raises(ValueError, match="d is on meta but the tile is on cpu"):
+        tile.update(torch.zeros(2, 4), torch.zeros(2, 3, device="meta"), 0.1)
+    _assert_unchanged(tile, snap)
+
+
+def test_numpy_scalars_are_numbers():
+    import numpy as np
+
+    assert check_learning_rate(np.float32(0.25)) == 0.25
+    assert check_seed(np.uint64(2**63)) == 2**63
+    assert check_positive_int("out_size", np.int64(3)) == 3
+
+
+def test_replaced_weights_are_refused_by_the_engine(core, step_device):
+    tile = AnalogTile(3, 4, step_device, seed=1)
+    tile.weights = torch.zeros(4, 3).T  # right shape, column-major
+    with pytest.raises(
+        ValueError, match=r"tile.weights must be a contiguous float32 tensor .* \(not contiguous\)"
+    ):
+        tile.update(X, D, 0.1)
+    assert tile.update_index == 0

@@ -151,3 +151,15 @@ def test_non_contiguous_and_low_precision_inputs(core, noiseless_device):
     ref.update(x, d, 0.1)
     assert native.last_update_pulses == ref.last_update_pulses
     assert torch.equal(native.weights, ref.weights)
+
+
+def test_extreme_inputs(core, noiseless_device):
+    """Huge and tiny magnitudes: probabilities saturate or vanish the same way."""
+    native, ref = _pair(noiseless_device, 4, 6, UpdateParameters())
+    x, d = _inputs(5, 4, 6, seed=4)
+    x[0] *= 1e30
+    d[2] *= 1e-30
+    x[3, 0] = 3e38
+    n_native, n_ref = _update_both(native, ref, x, d, 10.0)
+    assert n_native == n_ref > 0
+    assert torch.equal(native.weights, ref.weights)

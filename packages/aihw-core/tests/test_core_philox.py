@@ -38,7 +38,7 @@ def test_known_answers_batched():
     # One key per call: check that a batch of counters gives each counter's own block.
     out = philox4x32_10(counters, KATS[0][1])
     assert tuple(out[0].tolist()) == KATS[0][2]
-    for i, (counter, key, _) in enumerate(KATS):
+    for i, (counter, _, _) in enumerate(KATS):
         assert out[i].tolist() == philox4x32_10(counter, KATS[0][1]).tolist()
 
 
@@ -48,8 +48,8 @@ def test_mulhilo_matches_python_integers():
     c = torch.tensor(values, dtype=torch.int64)
     for m in (0xD2511F53, 0xCD9E8D57):
         hi, lo = _mulhilo(m, c)
-        for v, h, l in zip(values, hi.tolist(), lo.tolist()):
-            assert (h << 32) | l == m * v
+        for v, high, low in zip(values, hi.tolist(), lo.tolist(), strict=True):
+            assert (high << 32) | low == m * v
 
 
 def test_key_from_seed():
@@ -111,8 +111,9 @@ def test_native_normals_match_reference(core):
     blocks = [[rng.getrandbits(32) for _ in range(4)] for _ in range(500)]
     blocks += [[0, 0, 2**32 - 1, 2**32 - 1], [2**31, 2**30, 1, 3]]
     ref = normals_from_words(torch.tensor(blocks, dtype=torch.int64))
-    native = torch.tensor([[float(v) for v in core.normals_from_block(tuple(b))] for b in blocks],
-                          dtype=torch.float64)
+    native = torch.tensor(
+        [[float(v) for v in core.normals_from_block(tuple(b))] for b in blocks], dtype=torch.float64
+    )
     # libm and torch may differ in the last bit of log/cos; as float32 they agree.
     torch.testing.assert_close(native, ref, rtol=1e-13, atol=1e-13)
     mismatches = (native.float() != ref.float()).sum().item()

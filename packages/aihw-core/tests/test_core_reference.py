@@ -24,7 +24,12 @@ CONSTANT = laws.get_law("constant_step")
 
 def _arrays(d_size, x_size, step=0.01, bound=1.0):
     ones = torch.ones(d_size, x_size)
-    return {"dw_up": step * ones, "dw_down": step * ones, "w_min": -bound * ones, "w_max": bound * ones}
+    return {
+        "dw_up": step * ones,
+        "dw_down": step * ones,
+        "w_min": -bound * ones,
+        "w_max": bound * ones,
+    }
 
 
 # -- pulse lengths and scales (contract §3, steps 1-3) -------------------------------
@@ -89,7 +94,17 @@ def test_single_pulses_have_gradient_descent_sign():
     # desired_bl=1 with lr/g = 1: the probabilities are 1, so every nonzero pair fires once.
     up = UpdateParameters(desired_bl=1)
     n = pulsed_update_reference(
-        w, x, d, CONSTANT, _arrays(2, 3), {"dw_min_std": 0.0}, 0.01, 0.01, up, seed=3, update_index=0
+        w,
+        x,
+        d,
+        CONSTANT,
+        _arrays(2, 3),
+        {"dw_min_std": 0.0},
+        0.01,
+        0.01,
+        up,
+        seed=3,
+        update_index=0,
     )
     assert n == 4
     expected = -0.01 * torch.outer(d[0], x[0])
@@ -113,8 +128,14 @@ def test_zero_lr_and_zero_inputs_do_nothing():
     w = torch.zeros(2, 2)
     args = (CONSTANT, _arrays(2, 2), {"dw_min_std": 0.3})
     up = UpdateParameters()
-    assert pulsed_update_reference(w, torch.ones(3, 2), torch.ones(3, 2), *args, 0.0, 0.01, up, 1, 0) == 0
-    assert pulsed_update_reference(w, torch.zeros(3, 2), torch.ones(3, 2), *args, 1.0, 0.01, up, 1, 0) == 0
+    assert (
+        pulsed_update_reference(w, torch.ones(3, 2), torch.ones(3, 2), *args, 0.0, 0.01, up, 1, 0)
+        == 0
+    )
+    assert (
+        pulsed_update_reference(w, torch.zeros(3, 2), torch.ones(3, 2), *args, 1.0, 0.01, up, 1, 0)
+        == 0
+    )
     assert not w.any()
 
 
@@ -125,8 +146,17 @@ def test_deterministic_given_seed_and_index():
     for seed, index in [(1, 0), (1, 0), (2, 0), (1, 1)]:
         w = torch.zeros(3, 5)
         pulsed_update_reference(
-            w, x, d, CONSTANT, _arrays(3, 5, 0.001), {"dw_min_std": 0.3}, 0.1, 0.001,
-            UpdateParameters(), seed, index,
+            w,
+            x,
+            d,
+            CONSTANT,
+            _arrays(3, 5, 0.001),
+            {"dw_min_std": 0.3},
+            0.1,
+            0.001,
+            UpdateParameters(),
+            seed,
+            index,
         )
         results.append(w)
     assert torch.equal(results[0], results[1])
@@ -141,8 +171,17 @@ def test_noise_changes_steps_but_not_pulse_counts():
     for std in (0.0, 0.5):
         w = torch.zeros(4, 6)
         n = pulsed_update_reference(
-            w, x, d, CONSTANT, _arrays(4, 6, 0.001), {"dw_min_std": std}, 0.05, 0.001,
-            UpdateParameters(), seed=9, update_index=4,
+            w,
+            x,
+            d,
+            CONSTANT,
+            _arrays(4, 6, 0.001),
+            {"dw_min_std": std},
+            0.05,
+            0.001,
+            UpdateParameters(),
+            seed=9,
+            update_index=4,
         )
         out[std] = (n, w)
     assert out[0.0][0] == out[0.5][0] > 0
@@ -201,8 +240,13 @@ def _literal_update(w, x, d, law, arrays, scalars, lr, g, up, seed, index):
             if scalars[law.noise_scalar] != 0:
                 e = torch.nonzero(sel.flatten()).squeeze(1)
                 counter = torch.stack(
-                    [e, torch.full_like(e, b), torch.full_like(e, index),
-                     torch.full_like(e, (3 << 28) | (k // 4))], dim=1,
+                    [
+                        e,
+                        torch.full_like(e, b),
+                        torch.full_like(e, index),
+                        torch.full_like(e, (3 << 28) | (k // 4)),
+                    ],
+                    dim=1,
                 )
                 xi = normals_from_words(philox4x32_10(counter, key))[:, k % 4].float()
             new = law.reference_step(
@@ -237,8 +281,17 @@ def test_strided_weights_are_updated_in_place():
     assert not w.is_contiguous()
     x, d = torch.ones(1, 4), torch.ones(1, 3)
     n = pulsed_update_reference(
-        w, x, d, CONSTANT, _arrays(3, 4, 0.01), {"dw_min_std": 0.0}, 0.01, 0.01,
-        UpdateParameters(desired_bl=1), seed=0, update_index=0,
+        w,
+        x,
+        d,
+        CONSTANT,
+        _arrays(3, 4, 0.01),
+        {"dw_min_std": 0.0},
+        0.01,
+        0.01,
+        UpdateParameters(desired_bl=1),
+        seed=0,
+        update_index=0,
     )
     assert n == 12
     assert torch.allclose(full[:, ::2], torch.full((3, 4), -0.01))
@@ -255,8 +308,12 @@ def test_python_only_law_runs_on_reference(monkeypatch, make_device):
         return w + 0.5 * (target - w)
 
     law = laws.StepLaw(
-        name="halving", engine_id=0, arrays=("w_min", "w_max"), scalars=(),
-        reference_step=halving_step, noise_scalar="",
+        name="halving",
+        engine_id=0,
+        arrays=("w_min", "w_max"),
+        scalars=(),
+        reference_step=halving_step,
+        noise_scalar="",
     )
     monkeypatch.setitem(laws.LAWS, "halving", law)
 
@@ -278,7 +335,16 @@ def test_update_parameters_are_not_mutated():
     before = dataclasses.asdict(up)
     w = torch.zeros(2, 2)
     pulsed_update_reference(
-        w, torch.ones(1, 2), torch.ones(1, 2), CONSTANT, _arrays(2, 2), {"dw_min_std": 0.1},
-        0.1, 0.01, up, 0, 0,
+        w,
+        torch.ones(1, 2),
+        torch.ones(1, 2),
+        CONSTANT,
+        _arrays(2, 2),
+        {"dw_min_std": 0.1},
+        0.1,
+        0.01,
+        up,
+        0,
+        0,
     )
     assert dataclasses.asdict(up) == before

@@ -8,6 +8,7 @@ their inputs; callers validate everything before touching any state.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from typing import Any
 
@@ -98,7 +99,7 @@ def check_tensor_device(name: str, value: torch.Tensor, device: torch.device) ->
 
 def check_learning_rate(lr: Any, name: str = "lr") -> float:
     """Return ``lr`` as a float, or raise: it must be a finite number ``>= 0``."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         if isinstance(lr, torch.Tensor) and lr.numel() == 1 and not lr.is_complex():
             lr = lr.item()
         else:

@@ -59,7 +59,11 @@ def _philox(c0, c1, c2, c3, k0: int, k1: int):
     like = tensors[0]
     shape = torch.broadcast_shapes(*(t.shape for t in tensors))
     c0, c1, c2, c3 = (
-        (c if isinstance(c, torch.Tensor) else torch.tensor(c, dtype=torch.int64, device=like.device))
+        (
+            c
+            if isinstance(c, torch.Tensor)
+            else torch.tensor(c, dtype=torch.int64, device=like.device)
+        )
         .to(torch.int64)
         .expand(shape)
         for c in (c0, c1, c2, c3)
@@ -146,7 +150,8 @@ def pulse_scales(
         dv = update.um_grad_scale * d_max
         k = lr * x_max * dv / g
         if ublm:
-            bl = max(min(math.ceil(k), desired), 1)
+            # min(ceil(k), desired) without ceil of a huge (or infinite) k
+            bl = desired if k >= desired else max(math.ceil(k), 1)
             a = b = math.sqrt(lr / (g * bl))
         if k > desired:
             dv = dv * desired / k
@@ -318,8 +323,16 @@ def pulsed_update_reference(
                 last += 1
             if pulses:
                 _apply_pulses(
-                    w_flat, counts[first:last], up[first:last], lo + first, law, flat_arrays,
-                    scalars, noisy, update_index, key,
+                    w_flat,
+                    counts[first:last],
+                    up[first:last],
+                    lo + first,
+                    law,
+                    flat_arrays,
+                    scalars,
+                    noisy,
+                    update_index,
+                    key,
                 )
             total += pulses
             first = last
@@ -328,8 +341,9 @@ def pulsed_update_reference(
     return total
 
 
-def _apply_pulses(w_flat, counts, up, first_sample, law, flat_arrays, scalars, noisy,
-                  update_index, key) -> None:
+def _apply_pulses(
+    w_flat, counts, up, first_sample, law, flat_arrays, scalars, noisy, update_index, key
+) -> None:
     """Apply the pulses of consecutive samples (contract §3 steps 6-7), in order.
 
     ``counts`` and ``up`` are ``[samples, d_size * x_size]``. A cross-point's pulses depend
@@ -348,8 +362,13 @@ def _apply_pulses(w_flat, counts, up, first_sample, law, flat_arrays, scalars, n
     xi_all = None
     if noisy:
         words = torch.stack(
-            _philox(elems[run], rows[run] + first_sample, update_index,
-                    (STREAM_C2C << 28) | (k >> 2), *key),
+            _philox(
+                elems[run],
+                rows[run] + first_sample,
+                update_index,
+                (STREAM_C2C << 28) | (k >> 2),
+                *key,
+            ),
             dim=-1,
         )
         normals = normals_from_words(words).to(torch.float32)

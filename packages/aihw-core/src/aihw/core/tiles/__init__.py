@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from .._checks import check_positive_int
 from ..device_model import DeviceModel
 from ..parameters import UpdateParameters
-from .._checks import check_positive_int
 from .analog import AnalogTile
 from .base import TileBase
 from .floating_point import FloatingPointTile
@@ -33,8 +33,7 @@ def create_tile(
     """
     if resistive_device is not None and not isinstance(resistive_device, DeviceModel):
         raise TypeError(
-            "resistive_device must be None or a DeviceModel; "
-            f"got {type(resistive_device).__name__}"
+            f"resistive_device must be None or a DeviceModel; got {type(resistive_device).__name__}"
         )
     check_positive_int("out_size", out_size)
     check_positive_int("in_size", in_size)

@@ -90,7 +90,9 @@ class AnalogTile(TileBase):
             )
         generator = torch.Generator().manual_seed(self.seed)
         self.device_arrays = _check_arrays(
-            resistive_device, law, resistive_device.sample(self.d_size, self.x_size, generator),
+            resistive_device,
+            law,
+            resistive_device.sample(self.d_size, self.x_size, generator),
             (self.d_size, self.x_size),
         )
         self.resistive_device = resistive_device
@@ -137,12 +139,14 @@ class AnalogTile(TileBase):
             raise ValueError(f"x has {x.shape[0]} rows; at most 2**32 - 1 samples per update")
         variable_bl = not (params.fixed_bl or params.update_bl_management)
         if variable_bl and params.pulse_type != PulseType.NONE:
-            slots = math.ceil(lr / self.granularity)
+            slots = lr / self.granularity
             if slots > MAX_PULSE_TRAIN:
                 raise ValueError(
-                    f"lr={lr} needs pulse trains of ceil(lr / granularity) = {slots} slots "
+                    f"lr={lr} needs pulse trains of lr / granularity = {slots:.4g} slots "
                     f"(fixed_bl=False); at most 2**20 are allowed: lower lr or set fixed_bl=True"
                 )
+        if self.uses_native():
+            self._check_raw_buffers()
         if self._backend == "native" and not self._native_can_run():
             if self.device.type != "cpu":
                 raise RuntimeError(
@@ -158,6 +162,34 @@ class AnalogTile(TileBase):
                 f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
             )
 
+    def _check_raw_buffers(self) -> None:
+        """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""
+        shape = (self.d_size, self.x_size)
+        named = {"weights": self.weights}
+        named.update({f"device_arrays[{k!r}]": v for k, v in self.device_arrays.items()})
+        for name, t in named.items():
+            if not (
+                isinstance(t, torch.Tensor)
+                and t.dtype == torch.float32
+                and t.is_contiguous()
+                and tuple(t.shape) == shape
+                and t.device == self.device
+            ):
+                got = (
+                    f"{t.dtype} {tuple(t.shape)}"
+                    if isinstance(t, torch.Tensor)
+                    else type(t).__name__
+                )
+                raise ValueError(
+                    f"tile.{name} must be a contiguous float32 tensor of shape {shape} on "
+                    f"{self.device}; got {got}"
+                    + (
+                        ""
+                        if not isinstance(t, torch.Tensor) or t.is_contiguous()
+                        else " (not contiguous)"
+                    )
+                )
+
     # -- update ------------------------------------------------------------------------
     def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
         params = self.update_parameters
@@ -171,8 +203,17 @@ class AnalogTile(TileBase):
         if self.uses_native():
             return self._native_update(x, d, lr)
         return pulsed_update_reference(
-            self.weights, x, d, self.law, self.device_arrays, self.law_scalars, lr,
-            self.granularity, params, self.seed, self.update_index,
+            self.weights,
+            x,
+            d,
+            self.law,
+            self.device_arrays,
+            self.law_scalars,
+            lr,
+            self.granularity,
+            params,
+            self.seed,
+            self.update_index,
         )
 
     def _native_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
@@ -184,14 +225,27 @@ class AnalogTile(TileBase):
         arrays = [self.device_arrays[name] for name in law.arrays]
         return int(
             core.pulsed_update_cpu(
-                self.weights.data_ptr(), self.d_size, self.x_size,
-                x.data_ptr(), d.data_ptr(), x.shape[0],
-                law.engine_id, [a.data_ptr() for a in arrays],
+                self.weights.data_ptr(),
+                self.d_size,
+                self.x_size,
+                x.data_ptr(),
+                d.data_ptr(),
+                x.shape[0],
+                law.engine_id,
+                [a.data_ptr() for a in arrays],
                 [float(self.law_scalars[name]) for name in law.scalars],
-                float(lr), float(self.granularity), int(params.desired_bl), bool(params.fixed_bl),
-                bool(params.update_management), bool(params.update_bl_management),
-                float(params.um_grad_scale), float(params.res), bool(params.sto_round),
-                int(self.seed), int(self.update_index), threads,
+                float(lr),
+                float(self.granularity),
+                int(params.desired_bl),
+                bool(params.fixed_bl),
+                bool(params.update_management),
+                bool(params.update_bl_management),
+                float(params.um_grad_scale),
+                float(params.res),
+                bool(params.sto_round),
+                int(self.seed),
+                int(self.update_index),
+                threads,
             )
         )
 
@@ -235,7 +289,11 @@ def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in law.scalars:
         value = scalars[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise ValueError(
                 f"{type(device).__name__}.law_scalars()[{name!r}]={value!r} must be a finite number"
             )
