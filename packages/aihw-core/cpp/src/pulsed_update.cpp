@@ -22,9 +22,10 @@
 #include <string>
 
 #include "aihw/philox.hpp"
-#include "aihw/pulse_noise.hpp"
 #include "aihw/step_laws.hpp"
 #include "aihw/thread_pool.hpp"
+#include "noise_batch.hpp"
+#include "philox_kernels.hpp"
 
 namespace aihw {
 
@@ -93,16 +94,16 @@ constexpr double kSerialWork = 16384.0;            // below this, one thread
 constexpr std::uint32_t kSignBit = 0x80000000u;
 constexpr std::uint32_t kIndexMask = 0x7FFFFFFFu;
 
+// __builtin_popcountll is one instruction only where the build targets a CPU with POPCNT;
+// the portable build would call libgcc instead, so it gets the inline bit-parallel count.
 inline int popcount64(std::uint64_t v) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__POPCNT__)
   return __builtin_popcountll(v);
 #else
-  int n = 0;
-  while (v) {
-    v &= v - 1;
-    ++n;
-  }
-  return n;
+  v = v - ((v >> 1) & 0x5555555555555555ULL);
+  v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+  v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((v * 0x0101010101010101ULL) >> 56);
 #endif
 }
 
@@ -147,42 +148,25 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
 
   std::uint32_t lane_pos[kLanes];
   std::uint32_t lane_elem[kLanes];
-  std::uint64_t lane_thr[kLanes];
+  std::uint32_t lane_thr[kLanes];  // ceil(p * 2^32) - 1
   int n_lanes = 0;
+  const detail::DrawBits8Fn draw_bits8 = detail::draw_bits8();
+  const std::uint32_t c3_base = stream_word(side.train, 0);
 
   auto flush = [&]() {
     for (int l = n_lanes; l < kLanes; ++l) {  // idle lanes: any counter, never stored
       lane_elem[l] = lane_elem[0];
       lane_thr[l] = 0;
     }
-    const std::uint32_t c3_base = stream_word(side.train, 0);
     for (int w = 0; w < words; ++w) {
       const std::int64_t s0 = t0 + 64 * static_cast<std::int64_t>(w);
-      const std::int64_t s1 = std::min<std::int64_t>(s0 + 64, t1);
-      if (s0 >= s1) {
-        for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = 0;
-        continue;
+      const std::int64_t n = std::min<std::int64_t>(64, t1 - s0);
+      std::uint64_t bits[kLanes] = {};
+      if (n > 0) {
+        draw_bits8(lane_elem, lane_thr, sample, draw.update_index, draw.key, c3_base, s0,
+                   static_cast<int>(n), bits);
       }
-      std::uint64_t acc[kLanes] = {};
-      for (std::int64_t q = s0 / 4; 4 * q < s1; ++q) {
-        std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-        for (int l = 0; l < kLanes; ++l) {
-          c0[l] = lane_elem[l];
-          c1[l] = sample;
-          c2[l] = draw.update_index;
-          c3[l] = c3_base | static_cast<std::uint32_t>(q);
-        }
-        philox4x32_10_lanes<kLanes>(c0, c1, c2, c3, draw.key);
-        const int bit = static_cast<int>(4 * q - s0);
-        const int n_words = static_cast<int>(std::min<std::int64_t>(4, s1 - 4 * q));
-        const std::uint32_t* r[4] = {c0, c1, c2, c3};
-        for (int k = 0; k < n_words; ++k) {
-          for (int l = 0; l < kLanes; ++l) {
-            acc[l] |= static_cast<std::uint64_t>(r[k][l] < lane_thr[l]) << (bit + k);
-          }
-        }
-      }
-      for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = acc[l];
+      for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = bits[l];
     }
     n_lanes = 0;
   };
@@ -200,10 +184,12 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
         m[w] = bits <= 0 ? 0 : (bits >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << bits) - 1);
       }
     } else {
-      // u < p  <=>  r * 2^-32 < p  <=>  r < ceil(p * 2^32)  (exact: p * 2^32 is exact)
+      // u < p  <=>  r * 2^-32 < p  <=>  r < ceil(p * 2^32)  (p * 2^32 is exact), and
+      // 1 <= ceil(p * 2^32) <= 2^32 for 0 < p < 1.
       lane_pos[n_lanes] = static_cast<std::uint32_t>(count);
       lane_elem[n_lanes] = static_cast<std::uint32_t>(j);
-      lane_thr[n_lanes] = static_cast<std::uint64_t>(std::ceil(p * 4294967296.0));
+      lane_thr[n_lanes] = static_cast<std::uint32_t>(
+          static_cast<std::uint64_t>(std::ceil(p * 4294967296.0)) - 1u);
       if (++n_lanes == kLanes) flush();
     }
     ++count;
@@ -298,21 +284,33 @@ void draw_chunk(const Problem& pb, const std::vector<std::int64_t>& samples, std
   });
 }
 
-// Calls sink(i, j, up, n) for every coincidence of sample s (chunk position) in row block
-// `rb`, rows in order, columns in order.
+// Scratch of one task: the coincidences of one d row with the firing x columns.
+struct RowHits {
+  std::vector<std::uint32_t> idx;   // j | sign bit of x
+  std::vector<std::uint64_t> bits;  // mask_x & mask_d (one word) or the count n (several)
+  explicit RowHits(std::int64_t x_size)
+      : idx(static_cast<std::size_t>(x_size) + 1), bits(static_cast<std::size_t>(x_size) + 1) {}
+};
+
+// Calls sink.row(i, d_sign, idx, counts, n_hits) for every firing d row of sample s (chunk
+// position) in row block `rb`, in row order, with the coinciding x columns in column order.
 template <int kWords, class Sink>
 inline void for_each_coincidence(const Layout& lay, const Trains& tr, std::int64_t s,
-                                 std::int64_t rb, Sink&& sink) {
+                                 std::int64_t rb, RowHits& hits, Sink&& sink) {
   const int words = kWords > 0 ? kWords : tr.words;
   const std::int64_t n_d = tr.d_count[s * lay.n_row_blocks + rb];
   if (n_d == 0) return;
   const std::int64_t d_base = s * lay.d_size + rb * lay.row_block;
   const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
   const std::uint64_t* d_masks = tr.d_masks.data() + d_base * words;
+  std::uint32_t* hit_idx = hits.idx.data();
+  std::uint64_t* hit_bits = hits.bits.data();
   for (std::int64_t a = 0; a < n_d; ++a) {
     const std::uint32_t i = d_idx[a] & kIndexMask;
     const std::uint32_t d_sign = d_idx[a] & kSignBit;
     const std::uint64_t* md = d_masks + a * words;
+    // 1. branch-free compaction of the columns that coincide with this row
+    std::int64_t n_hits = 0;
     for (std::int64_t xb = 0; xb < lay.n_x_blocks; ++xb) {
       const std::int64_t n_x = tr.x_count[s * lay.n_x_blocks + xb];
       const std::int64_t x_base = s * lay.x_size + xb * lay.x_block;
@@ -322,25 +320,53 @@ inline void for_each_coincidence(const Layout& lay, const Trains& tr, std::int64
         const std::uint64_t md0 = md[0];
         for (std::int64_t c = 0; c < n_x; ++c) {
           const std::uint64_t m = x_masks[c] & md0;
-          if (m == 0) continue;
-          sink(i, x_idx[c] & kIndexMask, ((x_idx[c] & kSignBit) ^ d_sign) != 0,
-               static_cast<std::uint32_t>(popcount64(m)));
+          hit_idx[n_hits] = x_idx[c];
+          hit_bits[n_hits] = m;
+          n_hits += m != 0;
         }
       } else {
         for (std::int64_t c = 0; c < n_x; ++c) {
           const std::uint64_t* mx = x_masks + c * words;
-          std::uint32_t n = 0;
-          for (int w = 0; w < words; ++w) n += static_cast<std::uint32_t>(popcount64(mx[w] & md[w]));
-          if (n == 0) continue;
-          sink(i, x_idx[c] & kIndexMask, ((x_idx[c] & kSignBit) ^ d_sign) != 0, n);
+          std::uint64_t n = 0;
+          for (int w = 0; w < words; ++w) n += static_cast<std::uint64_t>(popcount64(mx[w] & md[w]));
+          hit_idx[n_hits] = x_idx[c];
+          hit_bits[n_hits] = n;
+          n_hits += n != 0;
         }
       }
     }
+    // 2. the pulses: counts in place, then the whole row to the sink
+    if (n_hits == 0) continue;
+    if (kWords == 1) {
+      for (std::int64_t h = 0; h < n_hits; ++h) hit_bits[h] = static_cast<std::uint64_t>(popcount64(hit_bits[h]));
+    }
+    sink.row(i, d_sign, hit_idx, hit_bits, n_hits);
   }
 }
 
+// Pre-drawn normals, handed to a law pulse by pulse.
+struct DrawnNoise {
+  const float* next_normal;
+  inline float next() noexcept { return *next_normal++; }
+};
+
+// For laws that draw nothing.
+struct NoNoise {
+  inline float next() noexcept { return 0.0f; }
+};
+
+// Applies the coincidences of one row: first every normal the row's pulses need (drawn
+// together, see NoiseBatch), then the law, cross-point after cross-point. A cross-point
+// with very many pulses is done in pieces of at most kNoiseBatch pulses.
 template <class Law>
 struct Applier {
+  static constexpr std::uint32_t kNoiseBatch = 2048;
+
+  Applier(const Law& law_, float* weights_, std::int64_t x_size_, PhiloxKey key_,
+          std::uint32_t update_index_, std::uint32_t sample_)
+      : law(law_), weights(weights_), x_size(x_size_), key(key_),
+        update_index(update_index_), sample(sample_), normals(kNoiseBatch) {}
+
   const Law& law;
   float* weights;
   std::int64_t x_size;
@@ -348,12 +374,82 @@ struct Applier {
   std::uint32_t update_index;
   std::uint32_t sample;
   std::int64_t pulses = 0;
+  detail::NoiseBatch batch;
+  std::vector<float> normals;
 
-  inline void operator()(std::uint32_t i, std::uint32_t j, bool up, std::uint32_t n) {
-    const std::size_t e = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size) + j;
-    PulseNoise noise(key, static_cast<std::uint32_t>(e), sample, update_index, n);
-    weights[e] = law.apply_pulses(weights[e], n, up, e, noise);
-    pulses += n;
+  // n pulses at cross-point (i, j).
+  void apply(std::uint32_t i, std::uint32_t j, bool up, std::uint32_t n) {
+    const std::uint32_t idx = j | (up ? kSignBit : 0u);
+    const std::uint64_t count = n;
+    row(i, 0u, &idx, &count, 1);
+  }
+
+  void row(std::uint32_t i, std::uint32_t d_sign, const std::uint32_t* idx,
+           const std::uint64_t* counts, std::int64_t n_hits) {
+    float* w_row = weights + static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
+    const std::size_t e_row = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
+    if (!law.draws_noise()) {
+      NoNoise noise;
+      for (std::int64_t h = 0; h < n_hits; ++h) {
+        const std::uint32_t j = idx[h] & kIndexMask;
+        const bool up = ((idx[h] & kSignBit) ^ d_sign) != 0;
+        const auto n = static_cast<std::uint32_t>(counts[h]);
+        w_row[j] = law.apply_pulses(w_row[j], n, up, e_row + j, noise);
+        pulses += n;
+      }
+      return;
+    }
+    std::int64_t h = 0;
+    std::uint32_t k_done = 0;  // pulses of hit h already applied
+    while (h < n_hits) {
+      // queue the normals of hits h.. (whole hits, or a piece of one big hit)
+      batch.clear();
+      std::int64_t h_end = h;
+      std::uint32_t k_end = k_done;
+      for (; h_end < n_hits; ++h_end) {
+        const auto n = static_cast<std::uint32_t>(counts[h_end]);
+        const std::uint32_t left = n - (h_end == h ? k_done : 0u);
+        const auto room = static_cast<std::uint32_t>(kNoiseBatch - batch.size());
+        if (left > room) {
+          if (h_end == h) {  // a piece of this hit
+            k_end = k_done + room;
+            batch.add(static_cast<std::uint32_t>(e_row + (idx[h] & kIndexMask)), k_done, room);
+          }
+          break;
+        }
+        batch.add(static_cast<std::uint32_t>(e_row + (idx[h_end] & kIndexMask)),
+                  h_end == h ? k_done : 0u, left);
+      }
+      batch.draw(key, sample, update_index, normals.data());
+      DrawnNoise noise{normals.data()};
+      // the pulses of complete hits [h, h_end), then the piece, if any
+      for (; h < h_end; ++h) {
+        const std::uint32_t j = idx[h] & kIndexMask;
+        const bool up = ((idx[h] & kSignBit) ^ d_sign) != 0;
+        const auto n = static_cast<std::uint32_t>(counts[h]) - k_done;
+        w_row[j] = law.apply_pulses(w_row[j], n, up, e_row + j, noise);
+        pulses += n;
+        k_done = 0;
+      }
+      if (h < n_hits && k_end > k_done) {
+        const std::uint32_t j = idx[h] & kIndexMask;
+        const bool up = ((idx[h] & kSignBit) ^ d_sign) != 0;
+        w_row[j] = law.apply_pulses(w_row[j], k_end - k_done, up, e_row + j, noise);
+        pulses += k_end - k_done;
+        k_done = k_end;
+      }
+    }
+  }
+};
+
+// Sums coincidence counts (segmented trains).
+struct CountSink {
+  std::uint32_t* counts;
+  std::int64_t x_size;
+  void row(std::uint32_t i, std::uint32_t, const std::uint32_t* idx, const std::uint64_t* n,
+           std::int64_t n_hits) {
+    std::uint32_t* row = counts + static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
+    for (std::int64_t h = 0; h < n_hits; ++h) row[idx[h] & kIndexMask] += static_cast<std::uint32_t>(n[h]);
   }
 };
 
@@ -364,13 +460,14 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
   const Layout& lay = pb.lay;
   std::atomic<std::int64_t> total{0};
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-    Applier<Law> sink{law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index, 0};
+    Applier<Law> sink(law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index, 0);
+    RowHits hits(lay.x_size);
     for (std::size_t s = 0; s < samples.size(); ++s) {
       sink.sample = static_cast<std::uint32_t>(samples[s]);
       if (tr.words == 1) {
-        for_each_coincidence<1>(lay, tr, static_cast<std::int64_t>(s), rb, sink);
+        for_each_coincidence<1>(lay, tr, static_cast<std::int64_t>(s), rb, hits, sink);
       } else {
-        for_each_coincidence<0>(lay, tr, static_cast<std::int64_t>(s), rb, sink);
+        for_each_coincidence<0>(lay, tr, static_cast<std::int64_t>(s), rb, hits, sink);
       }
     }
     total.fetch_add(sink.pulses, std::memory_order_relaxed);
@@ -391,17 +488,17 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
   for (std::int64_t t0 = 0; t0 < sc.bl; t0 += kSegmentSlots) {
     draw_chunk(pb, samples, t0, t0 + kSegmentSlots, tr, threads);
     parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-      for_each_coincidence<0>(lay, tr, 0, rb, [&](std::uint32_t i, std::uint32_t j, bool, std::uint32_t n) {
-        counts[static_cast<std::size_t>(i) * lay.x_size + j] += n;
-      });
+      RowHits hits(lay.x_size);
+      CountSink sink{counts.data(), lay.x_size};
+      for_each_coincidence<0>(lay, tr, 0, rb, hits, sink);
     });
   }
   std::atomic<std::int64_t> total{0};
   const float* xb = pb.x + b * lay.x_size;
   const float* db = pb.d + b * lay.d_size;
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-    Applier<Law> sink{law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index,
-                      static_cast<std::uint32_t>(b)};
+    Applier<Law> sink(law, pb.weights, lay.x_size, pb.draw.key, pb.draw.update_index,
+                      static_cast<std::uint32_t>(b));
     const std::int64_t begin = rb * lay.row_block;
     const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
     for (std::int64_t i = begin; i < end; ++i) {
@@ -412,8 +509,8 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
         const std::uint32_t n = row[j];
         if (n == 0) continue;
         row[j] = 0;
-        sink(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j),
-             (xb[j] < 0.0f) != d_neg, n);
+        sink.apply(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j),
+                   (xb[j] < 0.0f) != d_neg, n);
       }
     }
     total.fetch_add(sink.pulses, std::memory_order_relaxed);

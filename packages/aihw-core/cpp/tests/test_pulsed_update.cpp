@@ -109,7 +109,7 @@ double q_by_hand(double v, const PulsedUpdateConfig& c, PhiloxKey key, std::uint
 // Slot by slot, pulse by pulse: the contract read literally.
 std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vector<float>& d,
                             std::int64_t batch, const PulsedUpdateConfig& cfg,
-                            std::uint64_t seed, std::uint32_t ui) {
+                            std::uint64_t seed, std::uint32_t ui, std::uint32_t* max_n = nullptr) {
   const PhiloxKey key = philox_key_from_seed(seed);
   const std::int64_t X = t.x_size, D = t.d_size;
   std::int64_t pulses = 0;
@@ -143,6 +143,7 @@ std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vec
         std::uint32_t n = 0;
         for (std::int64_t s = 0; s < bl; ++s) n += fx[j][s] && fd[i][s];
         if (xb[j] == 0 || db[i] == 0) n = 0;
+        if (max_n != nullptr) *max_n = std::max(*max_n, n);
         const std::size_t e = static_cast<std::size_t>(i * X + j);
         const double sgn = (xb[j] > 0 ? 1.0 : -1.0) * (db[i] > 0 ? 1.0 : -1.0);
         for (std::uint32_t k = 0; k < n; ++k) {
@@ -204,6 +205,8 @@ std::vector<Scenario> scenarios() {
     s.push_back({"res, um_grad_scale", c, 0.2f});
   }
   s.push_back({"segmented train (BL 5000)", config(5.0, false, false, false), 0.05f});
+  // p_d clipped to 1: up to 5000 pulses at a cross-point, more than one noise batch
+  s.push_back({"segmented train, saturated d", config(5.0, false, false, false), 2.0f});
   return s;
 }
 
@@ -243,7 +246,10 @@ TEST_CASE(matches_contract_bit_for_bit) {
     std::fill(d.begin() + (batch - 1) * D, d.end(), 0.0f);
     for (std::uint32_t ui : {0u, 3u}) {
       const std::int64_t n_engine = run(engine, x, d, batch, sc.cfg, 0x1234567890abcdefULL, ui, 2);
-      const std::int64_t n_hand = update_by_hand(hand, x, d, batch, sc.cfg, 0x1234567890abcdefULL, ui);
+      std::uint32_t max_n = 0;
+      const std::int64_t n_hand =
+          update_by_hand(hand, x, d, batch, sc.cfg, 0x1234567890abcdefULL, ui, &max_n);
+      if (sc.d_scale > 1.0f) CHECK_MSG(max_n > 2048, "expected a cross-point with > 2048 pulses");
       CHECK_MSG(n_engine == n_hand, std::string(sc.name) + ": " + std::to_string(n_engine) +
                                         " vs " + std::to_string(n_hand) + " pulses");
       CHECK_MSG(engine.w == hand.w, sc.name);
@@ -268,8 +274,8 @@ TEST_CASE(noise_free_matches_contract) {
 TEST_CASE(thread_count_independence) {
   for (const Scenario& sc : scenarios()) {
     const bool long_train = sc.cfg.lr > 1.0;
-    const std::int64_t D = long_train ? 40 : 300, X = long_train ? 30 : 257;
-    const std::int64_t batch = long_train ? 2 : 24;
+    const std::int64_t D = long_train ? 40 : 150, X = long_train ? 30 : 257;
+    const std::int64_t batch = long_train ? 2 : 12;
     const auto x = random_vector(batch * X, 5, 1.0f, false, 0.05);
     const auto d = random_vector(batch * D, 6, sc.d_scale, true, 0.05);
     Tile base(D, X, 21);

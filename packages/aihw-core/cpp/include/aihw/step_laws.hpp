@@ -4,10 +4,12 @@
 //   - `kSpec`: engine id, name, number of per-cross-point float arrays and of double scalars
 //     (in the order of the contract);
 //   - a constructor from the arrays (float32 [d_size, x_size], row-major) and the scalars;
+//   - `draws_noise()`: whether `apply_pulses` calls `noise.next()` (then exactly once per
+//     pulse; the engine draws the normals ahead, several cross-points at a time);
 //   - `apply_pulses(w, n, up, e, noise)`: applies `n >= 1` pulses in one direction to the
 //     weight `w` of cross-point `e = i * x_size + j`, one after another (each with its own
 //     noise and clip), and returns the new weight. `noise.next()` gives the float32 normal
-//     of the next pulse; a law draws exactly one per pulse, or none when its noise is off.
+//     of the next pulse (engine contract §2).
 // Adding a law means writing its struct and listing it in `StepLaws` below; the update
 // loop (pulsed_update.cpp) is shared by all laws.
 #pragma once
@@ -33,6 +35,8 @@ struct ConstantStepLaw {
   ConstantStepLaw(const float* const* arrays, const double* scalars) noexcept
       : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
         noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])) {}
+
+  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,

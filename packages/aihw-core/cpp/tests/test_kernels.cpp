@@ -1,0 +1,119 @@
+// The SIMD kernels (chosen at run time) against their scalar definitions, and the batched
+// pulse noise against PulseNoise.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "aihw/philox.hpp"
+#include "aihw/pulse_noise.hpp"
+#include "check.hpp"
+#include "noise_batch.hpp"
+#include "philox_kernels.hpp"
+
+using namespace aihw;
+using namespace aihw::detail;
+
+TEST_CASE(draw_bits8_variants_agree) {
+  std::mt19937 gen(3);
+  const PhiloxKey key{0x01234567u, 0x89abcdefu};
+  int compared = 0;
+  for (const char* name : {"sse2", "avx2"}) {
+    const DrawBits8Fn fn = draw_bits8_variant(name);
+    if (fn == nullptr) continue;
+    for (int rep = 0; rep < 200; ++rep) {
+      std::uint32_t elem[8], thr[8];
+      for (int l = 0; l < 8; ++l) {
+        elem[l] = gen();
+        thr[l] = rep % 10 == 0 ? (l % 2 ? 0u : 0xffffffffu) : gen();
+      }
+      const int n_slots = 1 + static_cast<int>(gen() % 64);
+      const std::int64_t s0 = 4 * static_cast<std::int64_t>(gen() % 100000);
+      const std::uint32_t sample = gen();
+      std::uint64_t a[8], b[8];
+      draw_bits8_scalar(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, a);
+      fn(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, b);
+      for (int l = 0; l < 8; ++l) CHECK_MSG(a[l] == b[l], name);
+      if (n_slots < 64) {
+        for (int l = 0; l < 8; ++l) CHECK((a[l] >> n_slots) == 0);
+      }
+    }
+    ++compared;
+  }
+  CHECK(compared >= 1 || draw_bits8_variant("sse2") == nullptr);
+  CHECK(draw_bits8() != nullptr);
+}
+
+TEST_CASE(draw_bits8_definition) {
+  // bit t - s0 of lane l: word t % 4 of the block (elem, sample, ui, c3_base | t / 4) <= thr
+  const PhiloxKey key{7u, 9u};
+  const std::uint32_t elem[8] = {0, 1, 2, 3, 100, 200, 300, 0xfffffffu};
+  const std::uint32_t thr[8] = {0x7fffffffu, 0x10000000u, 0xffffffffu, 0u,
+                                0x40000000u, 0xc0000000u, 0x00ffffffu, 0x80000000u};
+  std::uint64_t bits[8];
+  draw_bits8()(elem, thr, 3, 4, key, 2u << 28, 64, 37, bits);
+  for (int l = 0; l < 8; ++l) {
+    for (int t = 64; t < 64 + 37; ++t) {
+      const PhiloxBlock r = philox4x32_10({elem[l], 3, 4, (2u << 28) | (t / 4)}, key);
+      CHECK(((bits[l] >> (t - 64)) & 1u) == (r[t % 4] <= thr[l] ? 1u : 0u));
+    }
+  }
+}
+
+TEST_CASE(philox_batch_variants_agree) {
+  std::mt19937 gen(4);
+  const PhiloxKey key{0xdeadbeefu, 0x12345u};
+  for (std::size_t count : {0u, 1u, 3u, 4u, 7u, 8u, 9u, 31u, 100u}) {
+    std::vector<std::uint32_t> c0(count), c3(count);
+    for (std::size_t m = 0; m < count; ++m) {
+      c0[m] = gen();
+      c3[m] = gen();
+    }
+    std::vector<std::uint32_t> ref(4 * count + 1);
+    philox_batch_scalar(count, c0.data(), 11, 12, c3.data(), key, ref.data(), ref.data() + count,
+                        ref.data() + 2 * count, ref.data() + 3 * count);
+    for (std::size_t m = 0; m < count; ++m) {
+      const PhiloxBlock r = philox4x32_10({c0[m], 11, 12, c3[m]}, key);
+      for (int k = 0; k < 4; ++k) CHECK(ref[k * count + m] == r[k]);
+    }
+    for (const char* name : {"sse2", "avx2"}) {
+      const PhiloxBatchFn fn = philox_batch_variant(name);
+      if (fn == nullptr) continue;
+      std::vector<std::uint32_t> out(4 * count + 1);
+      fn(count, c0.data(), 11, 12, c3.data(), key, out.data(), out.data() + count,
+         out.data() + 2 * count, out.data() + 3 * count);
+      CHECK_MSG(out == ref, name);
+    }
+  }
+}
+
+TEST_CASE(noise_batch_matches_pulse_noise) {
+  const PhiloxKey key = philox_key_from_seed(0xabcdef0123ULL);
+  std::mt19937 gen(5);
+  NoiseBatch batch;
+  for (int rep = 0; rep < 50; ++rep) {
+    batch.clear();
+    struct Item {
+      std::uint32_t e, k0, n;
+    };
+    std::vector<Item> items;
+    for (int h = 0; h < 1 + static_cast<int>(gen() % 20); ++h) {
+      const auto n = static_cast<std::uint32_t>(1 + gen() % 11);
+      const auto k0 = static_cast<std::uint32_t>(gen() % 3 == 0 ? gen() % 9 : 0);
+      items.push_back({static_cast<std::uint32_t>(gen() % 100000), k0, n});
+      batch.add(items.back().e, k0, n);
+    }
+    std::vector<float> out(batch.size());
+    batch.draw(key, 6, 8, out.data());
+    std::size_t pos = 0;
+    for (const Item& it : items) {
+      PulseNoise source(key, it.e, 6, 8, it.k0 + it.n);
+      for (std::uint32_t k = 0; k < it.k0 + it.n; ++k) {
+        const float z = source.next();
+        if (k >= it.k0) CHECK(out[pos++] == z);
+      }
+    }
+    CHECK(pos == out.size());
+  }
+}
+
+TEST_MAIN()
