@@ -1,7 +1,7 @@
 // Philox kernels on many counters at once (internal): the firing bits of pulse trains and
 // batches of blocks for the pulse noise.
 //
-// draw_bits8 computes, for lanes l = 0..7 and slots t = s0 .. s0 + n_slots - 1
+// draw_bits16 computes, for lanes l = 0..15 and slots t = s0 .. s0 + n_slots - 1
 // (s0 a multiple of 4, 1 <= n_slots <= 64):
 //   bit (t - s0) of out[l] = word t % 4 of philox4x32_10((elem[l], sample, update_index,
 //                            c3_base | t / 4), key)  <=  thr_minus_1[l]
@@ -18,21 +18,21 @@
 namespace aihw {
 namespace detail {
 
-using DrawBits8Fn = void (*)(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
+using DrawBits16Fn = void (*)(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
                              std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
                              std::uint32_t c3_base, std::int64_t s0, int n_slots,
                              std::uint64_t* out);
 
-void draw_bits8_scalar(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
+void draw_bits16_scalar(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
                        std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
                        std::uint32_t c3_base, std::int64_t s0, int n_slots, std::uint64_t* out);
 
 /// The kernel variants this build and this CPU can run, by name ("scalar", "sse2",
 /// "avx2"); nullptr when unavailable. For tests.
-DrawBits8Fn draw_bits8_variant(const char* name);
+DrawBits16Fn draw_bits16_variant(const char* name);
 
 /// The fastest available variant.
-DrawBits8Fn draw_bits8();
+DrawBits16Fn draw_bits16();
 
 /// r_k[m] = word k of philox4x32_10((c0[m], c1, c2, c3[m]), key) for m < count.
 using PhiloxBatchFn = void (*)(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
@@ -45,7 +45,7 @@ void philox_batch_scalar(std::size_t count, const std::uint32_t* c0, std::uint32
                          std::uint32_t* r0, std::uint32_t* r1, std::uint32_t* r2,
                          std::uint32_t* r3);
 
-/// Variants by name, as draw_bits8_variant.
+/// Variants by name, as draw_bits16_variant.
 PhiloxBatchFn philox_batch_variant(const char* name);
 
 /// The fastest available variant.

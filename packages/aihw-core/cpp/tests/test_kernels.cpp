@@ -13,45 +13,47 @@
 using namespace aihw;
 using namespace aihw::detail;
 
-TEST_CASE(draw_bits8_variants_agree) {
+TEST_CASE(draw_bits16_variants_agree) {
   std::mt19937 gen(3);
   const PhiloxKey key{0x01234567u, 0x89abcdefu};
   int compared = 0;
   for (const char* name : {"sse2", "avx2"}) {
-    const DrawBits8Fn fn = draw_bits8_variant(name);
+    const DrawBits16Fn fn = draw_bits16_variant(name);
     if (fn == nullptr) continue;
     for (int rep = 0; rep < 200; ++rep) {
-      std::uint32_t elem[8], thr[8];
-      for (int l = 0; l < 8; ++l) {
+      std::uint32_t elem[16], thr[16];
+      for (int l = 0; l < 16; ++l) {
         elem[l] = gen();
         thr[l] = rep % 10 == 0 ? (l % 2 ? 0u : 0xffffffffu) : gen();
       }
       const int n_slots = 1 + static_cast<int>(gen() % 64);
       const std::int64_t s0 = 4 * static_cast<std::int64_t>(gen() % 100000);
       const std::uint32_t sample = gen();
-      std::uint64_t a[8], b[8];
-      draw_bits8_scalar(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, a);
+      std::uint64_t a[16], b[16];
+      draw_bits16_scalar(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, a);
       fn(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, b);
-      for (int l = 0; l < 8; ++l) CHECK_MSG(a[l] == b[l], name);
+      for (int l = 0; l < 16; ++l) CHECK_MSG(a[l] == b[l], name);
       if (n_slots < 64) {
-        for (int l = 0; l < 8; ++l) CHECK((a[l] >> n_slots) == 0);
+        for (int l = 0; l < 16; ++l) CHECK((a[l] >> n_slots) == 0);
       }
     }
     ++compared;
   }
-  CHECK(compared >= 1 || draw_bits8_variant("sse2") == nullptr);
-  CHECK(draw_bits8() != nullptr);
+  CHECK(compared >= 1 || draw_bits16_variant("sse2") == nullptr);
+  CHECK(draw_bits16() != nullptr);
 }
 
-TEST_CASE(draw_bits8_definition) {
+TEST_CASE(draw_bits16_definition) {
   // bit t - s0 of lane l: word t % 4 of the block (elem, sample, ui, c3_base | t / 4) <= thr
   const PhiloxKey key{7u, 9u};
-  const std::uint32_t elem[8] = {0, 1, 2, 3, 100, 200, 300, 0xfffffffu};
-  const std::uint32_t thr[8] = {0x7fffffffu, 0x10000000u, 0xffffffffu, 0u,
-                                0x40000000u, 0xc0000000u, 0x00ffffffu, 0x80000000u};
-  std::uint64_t bits[8];
-  draw_bits8()(elem, thr, 3, 4, key, 2u << 28, 64, 37, bits);
-  for (int l = 0; l < 8; ++l) {
+  const std::uint32_t elem[16] = {0, 1, 2, 3, 100, 200, 300, 0xfffffffu,
+                                 8, 9, 10, 11, 12, 13, 14, 15};
+  const std::uint32_t thr[16] = {0x7fffffffu, 0x10000000u, 0xffffffffu, 0u,
+                                 0x40000000u, 0xc0000000u, 0x00ffffffu, 0x80000000u,
+                                 1u, 2u, 3u, 0xfffffffeu, 0x12345678u, 0x9abcdef0u, 0u, 5u};
+  std::uint64_t bits[16];
+  draw_bits16()(elem, thr, 3, 4, key, 2u << 28, 64, 37, bits);
+  for (int l = 0; l < 16; ++l) {
     for (int t = 64; t < 64 + 37; ++t) {
       const PhiloxBlock r = philox4x32_10({elem[l], 3, 4, (2u << 28) | (t / 4)}, key);
       CHECK(((bits[l] >> (t - 64)) & 1u) == (r[t % 4] <= thr[l] ? 1u : 0u));
