@@ -204,9 +204,7 @@ def analog_conv(
         mode = "constant" if padding_mode == "zeros" else padding_mode
         x = F.pad(x, tuple(padding), mode=mode)
     sizes = x.shape[2:]
-    if any(
-        sizes[i] < dilation[i] * (kernel_size[i] - 1) + 1 for i in range(dims)
-    ):
+    if any(sizes[i] < dilation[i] * (kernel_size[i] - 1) + 1 for i in range(dims)):
         raise ValueError(
             f"{layer}: input has shape {tuple(input.shape)}; the (padded) input "
             f"{'x'.join(map(str, sizes))} is smaller than the dilated kernel"

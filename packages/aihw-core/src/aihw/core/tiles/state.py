@@ -144,7 +144,7 @@ def device_distribution(device_class: type[DeviceModel]) -> str:
             for info in list_devices():
                 if info.name == device_class.name and info.distribution:
                     return str(info.distribution)
-        except Exception:  # noqa: BLE001 - a broken plugin must not stop a save
+        except Exception:
             pass
     return device_class.__module__
 
@@ -234,7 +234,7 @@ def _resolve(
     resolver = resolve_device or _default_resolver
     try:
         device_class = resolver(name)
-    except Exception as error:  # noqa: BLE001 - any lookup failure means "not available"
+    except Exception as error:
         raise MissingDeviceError(
             f"checkpoint needs device {name!r} from distribution {distribution!r}, which is "
             f"not installed (or its plugin is disabled): install {distribution!r} to load it "
@@ -338,9 +338,7 @@ def tile_from_state(
         )
     if expected:
         tile.device_arrays = {  # type: ignore[attr-defined]
-            k: _tensor(arrays[k], shape, f"tile state['device_arrays'][{k!r}]")
-            .cpu()
-            .contiguous()
+            k: _tensor(arrays[k], shape, f"tile state['device_arrays'][{k!r}]").cpu().contiguous()
             for k in sorted(expected)
         }
     tile.weights.copy_(weights.cpu())

@@ -246,8 +246,7 @@ class AnalogLayerBase:
                 master is not None
                 and master.device == device
                 and all(
-                    self._tiles[i].weights.data_ptr()
-                    == master[self._tile_rows(i)[0]].data_ptr()
+                    self._tiles[i].weights.data_ptr() == master[self._tile_rows(i)[0]].data_ptr()
                     and self._tiles[i].weights.shape == (self._tile_rows(i)[1], x_size)
                     and self._tiles[i].weights.device == device
                     for i in indices
@@ -267,9 +266,11 @@ class AnalogLayerBase:
             in_c = self._col_splits[c][1]
             view = masters[c][:, :in_c]
             if n_c == 1:
-                view = view.unflatten(1, self._weight_shape[1:]) if len(
-                    self._weight_shape
-                ) > 1 else view
+                view = (
+                    view.unflatten(1, self._weight_shape[1:])
+                    if len(self._weight_shape) > 1
+                    else view
+                )
             tiles = [self._tiles[i] for i in range(len(self._tiles)) if i % n_c == c]
             param = None if create else parameters.get(name)
             if param is None:
@@ -364,7 +365,9 @@ class AnalogLayerBase:
         in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
         device = self._tiles[0].weights.device
         weight = torch.empty(out_size, in_size, dtype=torch.float32, device=device)
-        bias = torch.empty(out_size, dtype=torch.float32, device=device) if self._analog_bias else None
+        bias = (
+            torch.empty(out_size, dtype=torch.float32, device=device) if self._analog_bias else None
+        )
         for index, tile in enumerate(self._tiles):
             start, length = self._tile_rows(index)
             c0, c_len = self._col_splits[self._tile_position(index)[2]]
@@ -520,7 +523,9 @@ class AnalogLayerBase:
         """
         name = type(self).__name__
         if not isinstance(state, dict) or state.get("format") != _LAYER_FORMAT:
-            raise LayerStateError(f"{name}: the checkpoint's analog state is not an aihw layer state")
+            raise LayerStateError(
+                f"{name}: the checkpoint's analog state is not an aihw layer state"
+            )
         if state.get("version") != _LAYER_VERSION:
             raise LayerStateError(
                 f"{name}: analog layer state version {state.get('version')!r} is not supported"
@@ -610,6 +615,15 @@ class AnalogLayerBase:
                         f"{name}: {prefix + key} has shape {tuple(value.shape)} in the "
                         f"checkpoint; this layer's is {tuple(param.shape)}"
                     )
+        if strict:
+            known = {prefix + k for k in self._parameters}  # type: ignore[attr-defined]
+            known |= {prefix + k for k in self._buffers}  # type: ignore[attr-defined]
+            known.add(extra_key)
+            foreign = [k for k in state_dict if k.startswith(prefix) and k not in known]
+            if foreign:
+                raise LayerStateError(
+                    f"{name}: unexpected key(s) in the checkpoint: {', '.join(foreign)}"
+                )
         if strict and extra is not None:
             absent = [
                 prefix + key
@@ -622,7 +636,13 @@ class AnalogLayerBase:
             self.__dict__["_pending_tiles"] = (extra, self.check_extra_state(extra))
         try:
             super()._load_from_state_dict(  # type: ignore[misc]
-                state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+                state_dict,
+                prefix,
+                local_metadata,
+                strict,
+                missing_keys,
+                unexpected_keys,
+                error_msgs,
             )
         finally:
             self.__dict__.pop("_pending_tiles", None)

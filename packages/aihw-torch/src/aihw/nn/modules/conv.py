@@ -236,7 +236,9 @@ class AnalogConv1d(_AnalogConvNd):
 
 
 class AnalogConv2d(_AnalogConvNd):
-    __doc__ = _DOC.format(n=2) + """
+    __doc__ = (
+        _DOC.format(n=2)
+        + """
     Examples::
 
         >>> from aihw.nn import AnalogConv2d
@@ -245,6 +247,7 @@ class AnalogConv2d(_AnalogConvNd):
         >>> print(output.size())
         torch.Size([20, 33, 26, 100])
     """
+    )
     _dims = 2
 
 
