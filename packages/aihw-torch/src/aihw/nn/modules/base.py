@@ -32,7 +32,12 @@ from torch.nn import Parameter
 from aihw.core.device_model import DeviceModel
 from aihw.core.tiles import create_tile
 from aihw.core.tiles.base import draw_seed
-from aihw.core.tiles.state import TileStateError, tile_from_state, tile_state
+from aihw.core.tiles.state import (
+    MissingDeviceError,
+    TileStateError,
+    tile_from_state,
+    tile_state,
+)
 
 from ..functions import analog_matmul
 from ..mapping import MappingParameters, split_sizes
@@ -548,9 +553,11 @@ class AnalogLayerBase:
         for index, (tile, tile_data) in enumerate(zip(self._tiles, tiles, strict=True)):
             try:
                 new = tile_from_state(tile_data)
-            except TileStateError as error:
+            except MissingDeviceError as error:
                 error.args = (f"{name}, tile {index}: {error.args[0]}", *error.args[1:])
                 raise
+            except TileStateError as error:
+                raise LayerStateError(f"{name}, tile {index}: {error}") from error
             if (new.out_size, new.in_size, new.bias) != (tile.out_size, tile.in_size, tile.bias):
                 raise LayerStateError(f"{name}, tile {index}: the tile sizes do not match")
             new_tiles.append(new)
