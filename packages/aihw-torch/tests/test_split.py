@@ -48,7 +48,7 @@ def test_split_layer_matches_unsplit_and_torch() -> None:
     torch.testing.assert_close(y, y2, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(y, y3, rtol=1e-5, atol=1e-5)
     grad = torch.randn_like(y)
-    for out, inp in ((y, x), (y2, x2), (y3, x3)):
+    for out in (y, y2, y3):
         out.backward(grad)
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(x.grad, x3.grad, rtol=1e-5, atol=1e-5)

@@ -218,6 +218,9 @@ def _to_digital(layer: AnalogLayerBase) -> nn.Module:
     if alpha is not None:
         shape = (-1,) + (1,) * (weight.dim() - 1)
         weight = weight * alpha.detach().to(weight).reshape(shape)
+        if bias is not None and layer._analog_bias:
+            # An analog bias column is part of the tile output, so it is scaled too.
+            bias = bias * alpha.detach().to(bias)
     dtype = layer.bias.dtype if layer.bias is not None else torch.float32
     device = weight.device
     has_bias = bias is not None
