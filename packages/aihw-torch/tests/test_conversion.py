@@ -133,3 +133,21 @@ def test_analog_summary() -> None:
     assert summary.num_tiles == 8
     text = str(summary)
     assert "AnalogLinear" in text and "utilization" in text and "8 tile(s)" in text
+
+
+def test_converted_model_copies_and_checks_its_checkpoints() -> None:
+    import copy
+    import pickle
+
+    from aihw.nn import CheckpointError
+
+    model = convert_to_analog(_model(), ConstantStepResistiveDevice())
+    x = torch.randn(2, 2, 8)
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        torch.testing.assert_close(other(x), model(x))
+        state = other.state_dict()
+        state["3.weight"] = torch.zeros(5, 3)
+        before = other[0].analog_tile.weights.clone()
+        with pytest.raises(CheckpointError, match="3.weight"):
+            other.load_state_dict(state)
+        assert torch.equal(other[0].analog_tile.weights, before)

@@ -43,7 +43,7 @@ def check_state_dict(model: Module, state_dict: Mapping[str, Any], strict: bool 
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict must be a mapping; got {type(state_dict).__name__}")
-    expected = model.state_dict(keep_vars=True)
+    expected = _expected_entries(model)
     analog = {
         (name + "." if name else "") + _EXTRA: module
         for name, module in model.named_modules()
@@ -82,6 +82,22 @@ def check_state_dict(model: Module, state_dict: Mapping[str, Any], strict: bool 
             f"the state dict does not fit {type(model).__name__}; nothing was loaded:\n  "
             + "\n  ".join(problems)
         )
+
+
+def _expected_entries(model: Module) -> dict[str, Any]:
+    """The keys ``model.state_dict()`` has, with the live tensors (no extra states built)."""
+    entries: dict[str, Any] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        prefix = name + "." if name else ""
+        for key, param in module._parameters.items():
+            if param is not None:
+                entries[prefix + key] = param
+        for key, buffer in module._buffers.items():
+            if buffer is not None and key not in module._non_persistent_buffers_set:
+                entries[prefix + key] = buffer
+        if type(module).get_extra_state is not Module.get_extra_state:
+            entries[prefix + _EXTRA] = None
+    return entries
 
 
 def _check_hook(
