@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import pickle
+from typing import Any
 
 import pytest
 import torch
-from conftest import ExactDevice, StepDevice
 
 from aihw.core.tiles import AnalogTile, FloatingPointTile
 from aihw.core.tiles.state import (
@@ -18,7 +18,19 @@ from aihw.core.tiles.state import (
     tile_state,
 )
 
-DEVICES = {"TestConstantStep": StepDevice, "TestFloatingPoint": ExactDevice}
+DEVICES: dict[str, type] = {}
+#: The test device classes of this package's conftest (set by the fixture below; a plain
+#: ``from conftest import`` would pick another package's conftest in a combined run).
+StepDevice: Any = None
+ExactDevice: Any = None
+
+
+@pytest.fixture(autouse=True)
+def _devices(step_device, exact_device) -> None:
+    # The test device classes of conftest, found by registry name as aihw.devices would.
+    global StepDevice, ExactDevice
+    StepDevice, ExactDevice = type(step_device), type(exact_device)
+    DEVICES.update({StepDevice.name: StepDevice, ExactDevice.name: ExactDevice})
 
 
 def resolve(name: str):

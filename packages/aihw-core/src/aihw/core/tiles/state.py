@@ -35,6 +35,7 @@ __all__ = [
     "MissingDeviceError",
     "device_distribution",
     "load_tile_state",
+    "replace_tile",
     "tile_from_state",
     "tile_state",
 ]
@@ -368,7 +369,20 @@ def load_tile_state(
             f"tile state is for a [{new.out_size}, {new.in_size}] tile (bias={new.bias}); "
             f"this tile is [{tile.out_size}, {tile.in_size}] (bias={tile.bias})"
         )
+    replace_tile(tile, new)
+
+
+def replace_tile(tile: TileBase, new: TileBase) -> None:
+    """Make ``tile`` hold the state of ``new`` (same sizes), keeping its ``weights`` tensor.
+
+    ``tile`` stays the same object on the same torch device, so optimizers and tensors
+    that share its weight storage stay valid; its class becomes ``new``'s.
+    """
     weights = tile.weights
+    if tuple(weights.shape) != tuple(new.weights.shape):
+        raise TileStateError(
+            f"cannot put a {tuple(new.weights.shape)} tile into a {tuple(weights.shape)} one"
+        )
     new.to(weights.device)
     attributes = dict(new.__dict__)
     attributes["weights"] = weights

@@ -35,6 +35,7 @@ from aihw.core.tiles.base import draw_seed
 from aihw.core.tiles.state import (
     MissingDeviceError,
     TileStateError,
+    replace_tile,
     tile_from_state,
     tile_state,
 )
@@ -583,17 +584,8 @@ class AnalogLayerBase:
         new_tiles = pending[1] if pending is not None and pending[0] is state else None
         if new_tiles is None:
             new_tiles = self.check_extra_state(state)
-        device = self._tiles[0].weights.device
         for tile, new in zip(self._tiles, new_tiles, strict=True):
-            weights = tile.weights
-            new.to(device)
-            attributes = dict(new.__dict__)
-            attributes["weights"] = weights
-            tile.__class__ = type(new)
-            tile.__dict__.clear()
-            tile.__dict__.update(attributes)
-            with torch.no_grad():
-                weights.copy_(new.weights)
+            replace_tile(tile, new)
         if state["scales"] is not None:
             self._scales = [s.detach().to(torch.float32).cpu().clone() for s in state["scales"]]
         self._relink()
