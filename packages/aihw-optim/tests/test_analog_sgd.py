@@ -238,3 +238,29 @@ def test_zero_grad_discards_recorded_updates(tile_weight, set_to_none):
     before = tile_weight.weight.detach().clone()
     optimizer.step()
     assert torch.equal(tile_weight.weight, before)
+
+
+@pytest.mark.parametrize("regroup", [False, True])
+def test_a_parameter_linked_to_several_tiles_updates_all_of_them(regroup: bool) -> None:
+    from aihw.core.tiles import FloatingPointTile
+
+    tiles = [FloatingPointTile(2, 3, seed=1), FloatingPointTile(2, 3, seed=2)]
+    master = torch.cat([t.weights for t in tiles])
+    for i, tile in enumerate(tiles):
+        tile.weights = master[2 * i : 2 * i + 2]
+    weight = nn.Parameter(master)
+    weight.analog_tiles = tiles
+    weight.analog_tile = tiles[0]
+    optimizer = AnalogSGD([weight], lr=0.5)
+    if regroup:
+        optimizer.regroup_param_groups()
+    before = master.clone()
+    for tile in tiles:
+        tile.record_update_inputs(torch.ones(1, 3), torch.ones(1, 2))
+    optimizer.step()
+    assert [t.update_index for t in tiles] == [1, 1]
+    torch.testing.assert_close(master, before - 0.5)
+    for tile in tiles:
+        tile.record_update_inputs(torch.ones(1, 3), torch.ones(1, 2))
+    optimizer.zero_grad()
+    assert [t.num_recorded for t in tiles] == [0, 0]

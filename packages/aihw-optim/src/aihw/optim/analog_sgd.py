@@ -6,7 +6,8 @@ what it recorded (``tile.apply_recorded_update(lr)``), then runs ``torch.optim.S
 step on every other parameter, so digital parameters get exactly SGD's update.
 
 aihw-optim depends on aihw-core only: it finds analog weights by duck typing, a parameter
-with an ``analog_tile`` attribute (set by ``aihw.nn`` layers on their ``weight``) or, in
+with an ``analog_tile`` attribute (set by ``aihw.nn`` layers on their ``weight``; a
+parameter linked to several tiles also has ``analog_tiles``, the list of them) or, in
 :meth:`AnalogSGD.regroup_param_groups`, a module with ``analog_tiles()`` whose parameter
 shares a tile's weight storage.
 """
@@ -47,14 +48,25 @@ def _tile_of(param: Tensor) -> Any:
     return getattr(param, "analog_tile", None)
 
 
+def _tiles_of(param: Tensor) -> list[Any]:
+    """Every tile ``param`` stands for: its ``analog_tiles`` list, else its ``analog_tile``.
+
+    A layer split onto several tiles (``aihw.nn``, tile splitting or groups) links one
+    parameter to several tiles; each of them applies its own recorded update.
+    """
+    tiles = getattr(param, "analog_tiles", None)
+    if tiles is not None:
+        return list(tiles)
+    tile = _tile_of(param)
+    return [] if tile is None else [tile]
+
+
 def _group_tiles(group: dict[str, Any]) -> Iterator[Any]:
     """The analog tiles of a parameter group: its ``analog_tile`` key and its params'."""
     if group.get("analog_tile") is not None:
         yield group["analog_tile"]
     for param in group["params"]:
-        tile = _tile_of(param)
-        if tile is not None:
-            yield tile
+        yield from _tiles_of(param)
 
 
 def _shares_storage(param: Tensor, tile: Any) -> bool:

@@ -3,8 +3,37 @@
 Layers whose weights live on simulated analog tiles (:mod:`aihw.core.tiles`). They are
 used like their ``torch.nn`` counterparts; train them with :class:`aihw.optim.AnalogSGD`,
 which applies the updates recorded by the backward pass inside the tiles.
+:func:`convert_to_analog` turns an existing ``torch.nn`` model analog in one call.
 """
 
-from .modules import AnalogConv2d, AnalogLayerBase, AnalogLinear, AnalogSequential
+from .conversion import convert_to_analog, convert_to_digital
+from .mapping import MappingParameters
+from .modules import (
+    AnalogConv1d,
+    AnalogConv2d,
+    AnalogConv3d,
+    AnalogLayerBase,
+    AnalogLinear,
+    AnalogSequential,
+    LayerStateError,
+)
+from .persistence import CheckpointError, check_state_dict, protect_load_state_dict
+from .summary import AnalogSummary, analog_summary
 
-__all__ = ["AnalogConv2d", "AnalogLayerBase", "AnalogLinear", "AnalogSequential"]
+__all__ = [
+    "AnalogConv1d",
+    "AnalogConv2d",
+    "AnalogConv3d",
+    "AnalogLayerBase",
+    "AnalogLinear",
+    "AnalogSequential",
+    "AnalogSummary",
+    "CheckpointError",
+    "LayerStateError",
+    "MappingParameters",
+    "analog_summary",
+    "check_state_dict",
+    "convert_to_analog",
+    "convert_to_digital",
+    "protect_load_state_dict",
+]

@@ -61,20 +61,29 @@ class AnalogFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, tile: Any, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: FunctionCtx,
+        tile: Any,
+        weight: torch.Tensor,
+        x: torch.Tensor,
+        update_scale: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         x32 = x.to(torch.float32).contiguous()
         ctx.tile = tile  # type: ignore[attr-defined]
+        ctx.update_scale = update_scale  # type: ignore[attr-defined]
         ctx.input_dtype = x.dtype  # type: ignore[attr-defined]
         ctx.save_for_backward(x32)
         if x32.shape[0] == 0:  # nothing to compute; tiles may reject empty batches
-            out = x32.new_zeros((0, weight.shape[0]))
+            out = x32.new_zeros((0, tile.out_size))
         else:
             out = tile.forward(x32)
         return out.to(x.dtype)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[None, None, torch.Tensor | None]:
+    def backward(
+        ctx: Any, grad_output: torch.Tensor
+    ) -> tuple[None, None, torch.Tensor | None, None]:
         (x32,) = ctx.saved_tensors
         tile = ctx.tile
         d = grad_output.to(torch.float32).contiguous()
@@ -82,15 +91,22 @@ class AnalogFunction(torch.autograd.Function):
         if x32.shape[0] == 0:
             if ctx.needs_input_grad[2]:
                 grad_input = x32.new_zeros(x32.shape).to(ctx.input_dtype)
-            return None, None, grad_input
+            return None, None, grad_input, None
         if ctx.needs_input_grad[2]:
             grad_input = tile.backward(d).to(ctx.input_dtype)
         if ctx.needs_input_grad[1]:
             # The weight is trained in the tile: keep what the update needs, no .grad.
-            tile.record_update_inputs(x32, d)
-        return None, None, grad_input
+            scale = ctx.update_scale
+            tile.record_update_inputs(x32, d if scale is None else d * scale.to(d))
+        return None, None, grad_input, None
 
 
-def analog_matmul(tile: Any, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Apply :class:`AnalogFunction` to a 2-D batch ``x`` ``[N, in]``; returns ``[N, out]``."""
-    return AnalogFunction.apply(tile, weight, x)
+def analog_matmul(
+    tile: Any, weight: torch.Tensor, x: torch.Tensor, update_scale: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Apply :class:`AnalogFunction` to a 2-D batch ``x`` ``[N, in]``; returns ``[N, out]``.
+
+    ``update_scale`` (``[out]``), if given, multiplies the error recorded for the update
+    (not the input gradient); weight scaling uses it.
+    """
+    return AnalogFunction.apply(tile, weight, x, update_scale)

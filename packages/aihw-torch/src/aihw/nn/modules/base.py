@@ -1,14 +1,27 @@
-"""The mixin shared by every analog layer: the tile, the linked ``weight``, a digital bias.
+"""The mixin shared by every analog layer: its tiles, the linked weight, a digital bias.
 
-The layer's ``weight`` is a :class:`~torch.nn.Parameter` that *shares storage* with the
-tile's weight tensor (``analog_tile.weights``), so it always shows what the tile holds and
-costs nothing to read. It never receives a ``.grad``: the backward pass records its inputs
-on the tile and :class:`aihw.optim.AnalogSGD` applies the update inside the tile. The bias
-is digital, a plain ``Parameter`` trained by the optimizer like any other.
+A layer's logical weight ``[out, in]`` (``in`` = everything but the first dimension of
+the weight shape; for a grouped convolution, one group's inputs) is mapped onto a grid of
+tiles (spec D.6): ``groups`` blocks (one per convolution group, block-diagonal layout)
+times ``row splits`` (outputs) times ``column splits`` (inputs), each tile at most
+``max_output_size x max_input_size``. The partial outputs of the column splits are summed
+digitally and the bias is added once.
+
+The weight ``Parameter`` *shares storage* with the tiles: the tiles of one column split
+are row slices of one contiguous tensor. Without column splits (the usual case) that
+tensor viewed in the layer's weight shape is ``weight``, exactly as for a single tile.
+With column splits, each column split ``c`` is a parameter ``weight_split_{c}`` of shape
+``[out, in_c]`` and ``layer.weight`` gives the assembled weight (a copy).
+
+Each of these parameters carries ``analog_tiles`` (the list of tiles it shares storage
+with) and ``analog_tile`` (the first of them), which :class:`aihw.optim.AnalogSGD` uses to
+apply every tile's update. They never receive a ``.grad``.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,8 +31,33 @@ from torch.nn import Parameter
 
 from aihw.core.device_model import DeviceModel
 from aihw.core.tiles import create_tile
+from aihw.core.tiles.base import draw_seed
+from aihw.core.tiles.state import (
+    MissingDeviceError,
+    TileStateError,
+    replace_tile,
+    tile_from_state,
+    tile_state,
+)
 
-__all__ = ["AnalogLayerBase", "check_bool", "check_positive_int", "check_resistive_device"]
+from ..functions import analog_matmul
+from ..mapping import MappingParameters, split_sizes
+
+__all__ = [
+    "AnalogLayerBase",
+    "LayerStateError",
+    "check_bool",
+    "check_positive_int",
+    "check_resistive_device",
+]
+
+_LAYER_FORMAT = "aihw.layer"
+_LAYER_VERSION = 1
+_SEED_STEP = 0x9E3779B97F4A7C15
+
+
+class LayerStateError(TileStateError):
+    """A layer's checkpoint state is malformed or does not fit the layer."""
 
 
 def check_resistive_device(resistive_device: Any) -> None:
@@ -57,25 +95,43 @@ def _check_float_dtype(dtype: torch.dtype | None) -> None:
         raise TypeError(f"dtype must be a floating-point torch.dtype or None; got {dtype!r}")
 
 
+def resolve_mapping(
+    mapping: MappingParameters | None,
+    max_input_size: int | None = None,
+    max_output_size: int | None = None,
+) -> MappingParameters:
+    """A copy of ``mapping`` (default: the defaults) with the size overrides applied."""
+    if mapping is None:
+        mapping = MappingParameters()
+    elif not isinstance(mapping, MappingParameters):
+        raise TypeError(f"mapping must be MappingParameters or None; got {type(mapping).__name__}")
+    overrides: dict[str, int] = {}
+    if max_input_size is not None:
+        overrides["max_input_size"] = max_input_size
+    if max_output_size is not None:
+        overrides["max_output_size"] = max_output_size
+    return dataclasses.replace(mapping, **overrides)  # validates
+
+
 class AnalogLayerBase:
-    """Mixin for :class:`~torch.nn.Module` layers whose weight lives on an analog tile.
+    """Mixin for :class:`~torch.nn.Module` layers whose weight lives on analog tiles.
 
     A subclass calls :meth:`_init_analog_tile` in its constructor, after
-    ``Module.__init__``. It then has:
+    ``Module.__init__``, and :meth:`_init_bias` after it. It then has:
 
-    * ``analog_tile``: the tile (``aihw.core.tiles``) that holds the weights, float32;
-    * ``weight``: a ``Parameter`` of the layer's weight shape sharing the tile's storage,
-      with ``weight.analog_tile`` set so that optimizers find the tile from the parameter;
-    * ``resistive_device``: the device model given (``None`` = floating point).
+    * ``analog_tile``: the first tile; :meth:`analog_tiles` yields all of them;
+    * ``weight``: the weight (see the module docstring for split layers);
+    * ``bias``: the digital bias ``Parameter``, or ``None`` (no bias, or an analog bias);
+    * ``out_scaling_alpha``: the learned output scale when ``mapping.learn_out_scaling``;
+    * ``resistive_device`` and ``mapping``.
 
-    Because the storage is shared, ``weight`` is always in sync with the tile. Writing into
-    ``weight`` in place writes into the tile *without* the device's clipping: use
-    :meth:`set_weights` for that.
+    Writing into ``weight`` in place writes into the tiles *without* the device's
+    clipping: use :meth:`set_weights` for that.
     """
 
     analog_tile: Any
     resistive_device: DeviceModel | None
-    weight: Parameter
+    mapping: MappingParameters
     bias: Parameter | None
     _weight_shape: tuple[int, ...]
 
@@ -85,74 +141,264 @@ class AnalogLayerBase:
         resistive_device: DeviceModel | None,
         weight_shape: Sequence[int],
         *,
+        groups: int = 1,
+        bias: bool = False,
+        mapping: MappingParameters | None = None,
         update: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        """Create the tile for a weight of ``weight_shape`` (``[out, ...]``) and link ``weight``."""
+        """Create the tiles for a weight of ``weight_shape`` (``[out, ...]``) and link them.
+
+        Args:
+            groups: number of independent blocks (convolution groups); ``out`` must be
+                divisible by it, and the weight shape's inputs are per group.
+            bias: whether the layer has a bias (digital or analog as ``mapping`` says).
+        """
         check_resistive_device(resistive_device)
         _check_float_dtype(dtype)
-        out_size = weight_shape[0]
+        mapping = resolve_mapping(mapping)
+        out_size = int(weight_shape[0])
         in_size = 1
         for size in weight_shape[1:]:
-            in_size *= size
-        # The bias is digital (a plain Parameter), so the tile has no analog bias column.
-        tile = create_tile(
-            resistive_device, out_size, in_size, bias=False, seed=seed, update=update
-        )
-        if device is not None:
-            tile = tile.to(torch.device(device))
+            in_size *= int(size)
+        if out_size % groups:
+            raise ValueError(f"out size {out_size} is not divisible by groups={groups}")
         self.resistive_device = resistive_device
+        self.mapping = mapping
+        self.groups = groups
         self._weight_shape = tuple(int(s) for s in weight_shape)
-        self.analog_tile = tile
-        self.weight = Parameter(self._tile_weight_view())
-        self.weight.analog_tile = tile  # type: ignore[attr-defined]
+        self._analog_bias = bool(bias) and not mapping.digital_bias
+        self._row_splits = split_sizes(out_size // groups, mapping.max_output_size)
+        self._col_splits = split_sizes(in_size, mapping.max_input_size)
+        tiles: list[Any] = []
+        for index in range(groups * len(self._row_splits) * len(self._col_splits)):
+            _, r, c = self._tile_position(index)
+            tile_seed = seed
+            if seed is not None and index:
+                tile_seed = (seed + index * _SEED_STEP) % 2**64
+            elif seed is None:
+                tile_seed = draw_seed()
+            tile_bias = self._analog_bias and c == len(self._col_splits) - 1
+            tile = create_tile(
+                resistive_device,
+                self._row_splits[r][1],
+                self._col_splits[c][1],
+                bias=tile_bias,
+                seed=tile_seed,
+                update=update,
+            )
+            tiles.append(tile)
+        self._tiles = tiles
+        self.analog_tile = tiles[0]
+        self._scales: list[Tensor] | None = None
+        if mapping.weight_scaling_omega > 0:
+            self._scales = [torch.ones(t.out_size, dtype=torch.float32) for t in tiles]
+        self._masters: list[Tensor] = []
+        self._relink(create=True)
+        if mapping.learn_out_scaling:
+            size = out_size if mapping.out_scaling_columnwise else 1
+            self.out_scaling_alpha = Parameter(torch.ones(size, device=device, dtype=dtype))
+        else:
+            self.register_parameter("out_scaling_alpha", None)  # type: ignore[attr-defined]
+        if device is not None:
+            self._move_tiles(torch.device(device))
 
-    def _tile_weight_view(self) -> Tensor:
-        return self.analog_tile.weights.view(self._weight_shape)
+    def _init_bias(self, bias: bool, out_size: int, factory_kwargs: dict[str, Any]) -> None:
+        if bias and not self._analog_bias:
+            self.bias = Parameter(torch.empty(out_size, **factory_kwargs))
+        else:
+            self.register_parameter("bias", None)  # type: ignore[attr-defined]
+
+    # -- the grid ---------------------------------------------------------------------------
+    def _tile_position(self, index: int) -> tuple[int, int, int]:
+        """``(group, row split, column split)`` of tile ``index``."""
+        n_c = len(self._col_splits)
+        n_r = len(self._row_splits)
+        return index // (n_r * n_c), (index // n_c) % n_r, index % n_c
+
+    def _tile_rows(self, index: int) -> tuple[int, int]:
+        """The logical output rows ``(start, length)`` of tile ``index``."""
+        g, r, _ = self._tile_position(index)
+        start, length = self._row_splits[r]
+        return g * (self._weight_shape[0] // self.groups) + start, length
+
+    @property
+    def tile_grid(self) -> tuple[int, int, int]:
+        """``(groups, row splits, column splits)`` of the tile grid."""
+        return self.groups, len(self._row_splits), len(self._col_splits)
+
+    def _weight_param_names(self) -> list[str]:
+        if len(self._col_splits) == 1:
+            return ["weight"]
+        return [f"weight_split_{c}" for c in range(len(self._col_splits))]
+
+    def _relink(self, create: bool = False) -> None:
+        """Make the tiles of each column split row slices of one tensor and link the params.
+
+        Cheap when already linked; after pickling, deep copies or device moves (which give
+        each tile a tensor of its own) it copies the tiles' weights into new tensors.
+        """
+        out_size = self._weight_shape[0]
+        n_c = len(self._col_splits)
+        device = self._tiles[0].weights.device
+        masters: list[Tensor] = []
+        for c in range(n_c):
+            indices = [i for i in range(len(self._tiles)) if i % n_c == c]
+            x_size = self._tiles[indices[0]].x_size
+            master = self._masters[c] if c < len(self._masters) else None
+            linked = (
+                master is not None
+                and master.device == device
+                and all(
+                    self._tiles[i].weights.data_ptr() == master[self._tile_rows(i)[0]].data_ptr()
+                    and self._tiles[i].weights.shape == (self._tile_rows(i)[1], x_size)
+                    and self._tiles[i].weights.device == device
+                    for i in indices
+                )
+            )
+            if not linked:
+                master = torch.empty(out_size, x_size, dtype=torch.float32, device=device)
+                for i in indices:
+                    start, length = self._tile_rows(i)
+                    tile = self._tiles[i]
+                    master[start : start + length].copy_(tile.weights.to(device))
+                    tile.weights = master[start : start + length]
+            masters.append(master)  # type: ignore[arg-type]
+        self._masters = masters
+        parameters = self._parameters  # type: ignore[attr-defined]
+        for c, name in enumerate(self._weight_param_names()):
+            in_c = self._col_splits[c][1]
+            view = masters[c][:, :in_c]
+            if n_c == 1:
+                view = (
+                    view.unflatten(1, self._weight_shape[1:])
+                    if len(self._weight_shape) > 1
+                    else view
+                )
+            tiles = [self._tiles[i] for i in range(len(self._tiles)) if i % n_c == c]
+            param = None if create else parameters.get(name)
+            if param is None:
+                param = Parameter(view)
+                setattr(self, name, param)
+            elif not (
+                param.data_ptr() == view.data_ptr()
+                and param.dtype == view.dtype
+                and param.device == view.device
+                and param.shape == view.shape
+                and param.stride() == view.stride()
+            ):
+                param.data = view
+            param.analog_tiles = tiles  # type: ignore[attr-defined]
+            param.analog_tile = tiles[0]  # type: ignore[attr-defined]
+        self.analog_tile = self._tiles[0]
+
+    def _weight_params(self) -> list[Parameter]:
+        parameters = self._parameters  # type: ignore[attr-defined]
+        return [parameters[name] for name in self._weight_param_names()]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "weight":
+            splits = self.__dict__.get("_col_splits")
+            if splits is not None and len(splits) > 1:
+                return self.get_weights()[0]
+        return super().__getattr__(name)  # type: ignore[misc]
 
     # -- the tile <-> Parameter link ------------------------------------------------------
     def sync_parameters_from_tile(self) -> None:
-        """Make ``weight`` show the tile's weights.
+        """Make ``weight`` show the tiles' weights.
 
-        ``weight`` shares the tile's storage, so it is always in sync and this is cheap: it
+        ``weight`` shares the tiles' storage, so it is always in sync and this is cheap: it
         only re-links ``weight`` (keeping the same ``Parameter`` object, so optimizers that
         hold it keep working) if something replaced its data, e.g. ``weight.data = ...``.
         It exists for the API of the original user guide.
         """
-        weight: Parameter = self._parameters["weight"]  # type: ignore[attr-defined]
-        view = self._tile_weight_view()
-        if not (
-            weight.data_ptr() == view.data_ptr()
-            and weight.dtype == view.dtype
-            and weight.device == view.device
-            and weight.shape == view.shape
-            and weight.stride() == view.stride()
-        ):
-            weight.data = view
-        weight.analog_tile = self.analog_tile  # type: ignore[attr-defined]
+        self._relink()
 
     def analog_tiles(self) -> Iterator[Any]:
-        """Yield the analog tiles of this layer (one)."""
-        yield self.analog_tile
+        """Yield the analog tiles of this layer (group by group, row split by row split)."""
+        yield from self._tiles
+
+    # -- the matrix product -----------------------------------------------------------------
+    def _analog_mvm(self, x: Tensor) -> Tensor:
+        """``[N, groups * in] -> [N, out]`` through the tile grid, scales included."""
+        n_c = len(self._col_splits)
+        in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
+        params = self._weight_params()
+        outputs: list[Tensor] = []
+        for index, tile in enumerate(self._tiles):
+            g, _, c = self._tile_position(index)
+            start, length = self._col_splits[c]
+            offset = g * in_size + start
+            xc = x if (self.groups == 1 and n_c == 1) else x[:, offset : offset + length]
+            y = analog_matmul(tile, params[c], xc, self._update_scale(index))
+            if self._scales is not None:
+                y = y * self._scales[index].to(y)
+            if c == 0:
+                outputs.append(y)
+            else:
+                outputs[-1] = outputs[-1] + y
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+        if self.out_scaling_alpha is not None:
+            out = out * self.out_scaling_alpha
+        return out
+
+    def _update_scale(self, index: int) -> Tensor | None:
+        """What the recorded error of tile ``index`` is multiplied by (weight scaling).
+
+        The tile sees ``d * s`` (the gradient of its own output); the logical update of
+        spec D.6 needs ``d / s``, so the record is divided by ``s**2``. The learning-rate
+        compensation ``lambda_c`` of the spec multiplies the tile's learning rate and
+        divides the error, which leaves their product, and so the update, unchanged; it
+        is folded in here.
+        """
+        if self._scales is None:
+            return None
+        return 1.0 / self._scales[index] ** 2
 
     # -- weights --------------------------------------------------------------------------
+    def _weight_matrix(self, weight: Tensor, out_size: int, in_size: int) -> Tensor:
+        return weight.detach().to(dtype=torch.float32).reshape(out_size, in_size)
+
     def get_weights(self) -> tuple[Tensor, Tensor | None]:
         """Return copies of ``(weight, bias)``; ``bias`` is ``None`` without a bias.
 
-        The weight has the layer's weight shape and is float32 (the tile's dtype).
+        The weight has the layer's weight shape and is float32 (the tiles' dtype); the
+        mapping scales are applied, so this is the logical weight.
         """
-        weights, _ = self.analog_tile.get_weights()
-        weight = weights.reshape(self._weight_shape)
-        bias = None if self.bias is None else self.bias.detach().clone()
-        return weight, bias
+        out_size = self._weight_shape[0]
+        in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
+        device = self._tiles[0].weights.device
+        weight = torch.empty(out_size, in_size, dtype=torch.float32, device=device)
+        bias = (
+            torch.empty(out_size, dtype=torch.float32, device=device) if self._analog_bias else None
+        )
+        for index, tile in enumerate(self._tiles):
+            start, length = self._tile_rows(index)
+            c0, c_len = self._col_splits[self._tile_position(index)[2]]
+            w, b = tile.get_weights()
+            if self._scales is not None:
+                scale = self._scales[index].to(device)
+                w = w * scale.unsqueeze(1)
+                b = None if b is None else b * scale
+            weight[start : start + length, c0 : c0 + c_len] = w
+            if b is not None and bias is not None:
+                bias[start : start + length] = b
+        if not self._analog_bias:
+            bias = None if self.bias is None else self.bias.detach().clone()
+        return weight.reshape(self._weight_shape), bias
+
+    def _has_bias(self) -> bool:
+        return self._analog_bias or self.bias is not None
 
     def set_weights(self, weight: Tensor, bias: Tensor | None = None) -> None:
-        """Program the tile with ``weight`` and, if given, set the digital ``bias``.
+        """Program the tiles with ``weight`` and, if given, set the bias.
 
-        A pulsed tile clips the weights to its device bounds. ``bias=None`` leaves the bias
-        as it is. A rejected call changes nothing.
+        A pulsed tile clips the weights to its device bounds. ``bias=None`` leaves a
+        digital bias as it is (an analog bias column is then set to 0). With weight scaling
+        (``mapping.weight_scaling_omega > 0``) the scales are recomputed. A rejected call
+        changes nothing.
 
         Args:
             weight: a float tensor of the layer's weight shape (or ``[out, in]`` flattened).
@@ -160,7 +406,7 @@ class AnalogLayerBase:
         """
         name = type(self).__name__
         out_size = self._weight_shape[0]
-        in_size = self.analog_tile.weights.shape[1]
+        in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
         if not isinstance(weight, Tensor) or not weight.is_floating_point():
             got = weight.dtype if isinstance(weight, Tensor) else type(weight).__name__
             raise TypeError(
@@ -171,8 +417,10 @@ class AnalogLayerBase:
                 f"{name}.set_weights: weight has shape {tuple(weight.shape)}; expected "
                 f"{self._weight_shape}"
             )
+        if not bool(torch.isfinite(weight).all()):
+            raise ValueError(f"{name}.set_weights: weight must be finite")
         if bias is not None:
-            if self.bias is None:
+            if not self._has_bias():
                 raise ValueError(f"{name}.set_weights: got a bias but the layer has bias=False")
             if not isinstance(bias, Tensor) or not bias.is_floating_point():
                 got = bias.dtype if isinstance(bias, Tensor) else type(bias).__name__
@@ -183,51 +431,255 @@ class AnalogLayerBase:
                 raise ValueError(
                     f"{name}.set_weights: bias has shape {tuple(bias.shape)}; expected ({out_size},)"
                 )
-        tile_device = self.analog_tile.weights.device
-        weights = (
-            weight.detach().to(device=tile_device, dtype=torch.float32).reshape(out_size, in_size)
-        )
-        self.analog_tile.set_weights(weights.contiguous())
-        if bias is not None:
+            if not bool(torch.isfinite(bias).all()):
+                raise ValueError(f"{name}.set_weights: bias must be finite")
+        device = self._tiles[0].weights.device
+        matrix = self._weight_matrix(weight, out_size, in_size).to(device)
+        analog_bias = None
+        if self._analog_bias:
+            analog_bias = (
+                torch.zeros(out_size, device=device)
+                if bias is None
+                else bias.detach().to(device=device, dtype=torch.float32)
+            )
+        omega = self.mapping.weight_scaling_omega
+        for index, tile in enumerate(self._tiles):
+            start, length = self._tile_rows(index)
+            c0, c_len = self._col_splits[self._tile_position(index)[2]]
+            w = matrix[start : start + length, c0 : c0 + c_len]
+            b = None
+            if tile.bias:
+                b = analog_bias[start : start + length]  # type: ignore[index]
+            if self._scales is not None:
+                block = w if b is None else torch.cat((w, b.unsqueeze(1)), dim=1)
+                if self.mapping.weight_scaling_columnwise:
+                    peak = block.abs().amax(dim=1)
+                else:
+                    peak = block.abs().amax().expand(length)
+                scale = torch.where(peak > 0, peak / omega, torch.ones_like(peak))
+                self._scales[index] = scale.detach().cpu().clone()
+                w = w / scale.unsqueeze(1)
+                if b is not None:
+                    b = b / scale
+            tile.set_weights(w.contiguous(), None if b is None else b.contiguous())
+        if bias is not None and not self._analog_bias:
             with torch.no_grad():
                 self.bias.copy_(bias.detach())  # type: ignore[union-attr]
-        self.sync_parameters_from_tile()
+        self._relink()
 
     # -- torch.nn.Module integration --------------------------------------------------------
-    def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        """Move the tile with the layer; the tile (and ``weight``) stay float32.
+    def _move_tiles(self, target: torch.device) -> None:
+        if self._tiles[0].weights.device != target:
+            for tile in self._tiles:
+                tile.to(target)
+        self._relink()
 
-        ``Module._apply`` would convert ``weight`` like any parameter (``.double()``,
-        ``.half()``) and break the shared storage, so ``weight`` sits out the generic pass;
-        the tile follows the device that ``fn`` targets, and ``weight`` is re-linked.
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        """Move the tiles with the layer; the tiles (and the weight) stay float32.
+
+        ``Module._apply`` would convert the weight like any parameter (``.double()``,
+        ``.half()``) and break the shared storage, so the weight sits out the generic pass;
+        the tiles follow the device that ``fn`` targets, and the weight is re-linked.
         """
         parameters = self._parameters  # type: ignore[attr-defined]
-        weight = parameters["weight"]
-        parameters["weight"] = None  # keeps the key order (state_dict order) unchanged
+        names = self._weight_param_names()
+        saved = {name: parameters[name] for name in names}
+        for name in names:
+            parameters[name] = None  # keeps the key order (state_dict order) unchanged
         try:
             super()._apply(fn, recurse)  # type: ignore[misc]
         finally:
-            parameters["weight"] = weight
-        tile_device = self.analog_tile.weights.device
-        target = fn(torch.zeros(1, device=tile_device)).device
-        if target != tile_device:
-            self.analog_tile = self.analog_tile.to(target)
-        self.sync_parameters_from_tile()
+            parameters.update(saved)
+        tile_device = self._tiles[0].weights.device
+        self._move_tiles(fn(torch.zeros(1, device=tile_device)).device)
         return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # copy.deepcopy and pickle copy the tile and the Parameter separately: re-link them.
+        # copy.deepcopy and pickle copy the tiles and the Parameters separately: re-link.
         super().__setstate__(state)  # type: ignore[misc]
-        self.sync_parameters_from_tile()
+        self._relink()
+
+    # -- persistence ------------------------------------------------------------------------
+    def _layout(self) -> dict[str, Any]:
+        return {
+            "weight_shape": list(self._weight_shape),
+            "groups": self.groups,
+            "row_splits": [list(s) for s in self._row_splits],
+            "col_splits": [list(s) for s in self._col_splits],
+            "analog_bias": self._analog_bias,
+        }
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The tiles' complete state and the layout, as plain data (``weights_only`` safe)."""
+        return {
+            "format": _LAYER_FORMAT,
+            "version": _LAYER_VERSION,
+            "layout": self._layout(),
+            "mapping": self.mapping.as_dict(),
+            "tiles": [_cloned(tile_state(tile)) for tile in self._tiles],
+            "scales": None if self._scales is None else [s.clone() for s in self._scales],
+        }
+
+    def check_extra_state(self, state: Any) -> list[Any]:
+        """Validate a layer state from :meth:`get_extra_state`; return the new tiles.
+
+        Raises:
+            LayerStateError: the state is malformed or does not fit this layer.
+            aihw.core.tiles.state.MissingDeviceError: a device is not installed.
+        """
+        name = type(self).__name__
+        if not isinstance(state, dict) or state.get("format") != _LAYER_FORMAT:
+            raise LayerStateError(
+                f"{name}: the checkpoint's analog state is not an aihw layer state"
+            )
+        if state.get("version") != _LAYER_VERSION:
+            raise LayerStateError(
+                f"{name}: analog layer state version {state.get('version')!r} is not supported"
+            )
+        expected_keys = {"format", "version", "layout", "mapping", "tiles", "scales"}
+        if set(state) != expected_keys:
+            raise LayerStateError(
+                f"{name}: analog layer state has keys {sorted(state)}; expected "
+                f"{sorted(expected_keys)}"
+            )
+        if state["layout"] != self._layout():
+            raise LayerStateError(
+                f"{name}: the checkpoint's tile layout {state['layout']} does not match this "
+                f"layer's {self._layout()} (different shape, groups, bias or max tile sizes)"
+            )
+        tiles = state["tiles"]
+        if not isinstance(tiles, list) or len(tiles) != len(self._tiles):
+            raise LayerStateError(f"{name}: the checkpoint has the wrong number of tiles")
+        new_tiles = []
+        for index, (tile, tile_data) in enumerate(zip(self._tiles, tiles, strict=True)):
+            try:
+                new = tile_from_state(tile_data)
+            except MissingDeviceError as error:
+                error.args = (f"{name}, tile {index}: {error.args[0]}", *error.args[1:])
+                raise
+            except TileStateError as error:
+                raise LayerStateError(f"{name}, tile {index}: {error}") from error
+            if (new.out_size, new.in_size, new.bias) != (tile.out_size, tile.in_size, tile.bias):
+                raise LayerStateError(f"{name}, tile {index}: the tile sizes do not match")
+            new_tiles.append(new)
+        scales = state["scales"]
+        if (scales is None) != (self._scales is None):
+            raise LayerStateError(f"{name}: the checkpoint's weight scaling does not match")
+        if scales is not None:
+            if not isinstance(scales, list) or len(scales) != len(self._tiles):
+                raise LayerStateError(f"{name}: the checkpoint's weight scales are malformed")
+            for tile, scale in zip(self._tiles, scales, strict=True):
+                if (
+                    not isinstance(scale, Tensor)
+                    or not scale.is_floating_point()
+                    or tuple(scale.shape) != (tile.out_size,)
+                    or not bool((scale > 0).all())
+                ):
+                    raise LayerStateError(f"{name}: the checkpoint's weight scales are malformed")
+        return new_tiles
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore :meth:`get_extra_state` output; nothing changes if it is rejected."""
+        pending = self.__dict__.pop("_pending_tiles", None)
+        new_tiles = pending[1] if pending is not None and pending[0] is state else None
+        if new_tiles is None:
+            new_tiles = self.check_extra_state(state)
+        for tile, new in zip(self._tiles, new_tiles, strict=True):
+            replace_tile(tile, new)
+        if state["scales"] is not None:
+            self._scales = [s.detach().to(torch.float32).cpu().clone() for s in state["scales"]]
+        self._relink()
 
     def _load_from_state_dict(
-        self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any
+        self,
+        state_dict: Any,
+        prefix: str,
+        local_metadata: Any,
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
     ) -> None:
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[misc]
-        # Loading copies into `weight` in place (or assigns a new tensor with assign=True):
-        # program the tile with it so that a pulsed tile clips it to its bounds.
-        weight = self._parameters["weight"]  # type: ignore[attr-defined]
-        tile_weights = self.analog_tile.weights
-        weights = weight.detach().to(device=tile_weights.device, dtype=torch.float32)
-        self.analog_tile.set_weights(weights.reshape(tile_weights.shape).clone())
-        self.sync_parameters_from_tile()
+        # Check everything of this layer before anything changes.
+        name = type(self).__name__
+        extra_key = prefix + "_extra_state"
+        extra = state_dict.get(extra_key)
+        for key, param in list(self._parameters.items()):  # type: ignore[attr-defined]
+            value = state_dict.get(prefix + key)
+            if param is not None and value is not None:
+                if not isinstance(value, Tensor):
+                    raise LayerStateError(f"{name}: {prefix + key} is not a tensor")
+                if value.shape != param.shape:
+                    raise LayerStateError(
+                        f"{name}: {prefix + key} has shape {tuple(value.shape)} in the "
+                        f"checkpoint; this layer's is {tuple(param.shape)}"
+                    )
+        if strict:
+            known = {prefix + k for k in self._parameters}  # type: ignore[attr-defined]
+            known |= {prefix + k for k in self._buffers}  # type: ignore[attr-defined]
+            known.add(extra_key)
+            foreign = [k for k in state_dict if k.startswith(prefix) and k not in known]
+            if foreign:
+                raise LayerStateError(
+                    f"{name}: unexpected key(s) in the checkpoint: {', '.join(foreign)}"
+                )
+        if strict and extra is not None:
+            absent = [
+                prefix + key
+                for key, param in self._parameters.items()  # type: ignore[attr-defined]
+                if param is not None and prefix + key not in state_dict
+            ]
+            if absent:
+                raise LayerStateError(f"{name}: the checkpoint lacks {', '.join(absent)}")
+        if extra is not None:
+            self.__dict__["_pending_tiles"] = (extra, self.check_extra_state(extra))
+        try:
+            super()._load_from_state_dict(  # type: ignore[misc]
+                state_dict,
+                prefix,
+                local_metadata,
+                strict,
+                missing_keys,
+                unexpected_keys,
+                error_msgs,
+            )
+        finally:
+            self.__dict__.pop("_pending_tiles", None)
+        if extra_key in missing_keys:
+            # A state dict without the analog state (e.g. from a torch.nn layer): program
+            # the tiles from the loaded weight, clipped by a pulsed device.
+            missing_keys.remove(extra_key)
+        if extra is None:
+            weight, bias = self._loaded_weight()
+            self.set_weights(weight, bias)
+        self._relink()
+
+    def _loaded_weight(self) -> tuple[Tensor, Tensor | None]:
+        """The weight as the parameters now hold it (after a plain state-dict load)."""
+        params = self._weight_params()
+        if len(params) == 1:
+            weight = params[0].detach().reshape(self._weight_shape[0], -1)
+        else:
+            weight = torch.cat([p.detach() for p in params], dim=1)
+        if self._scales is not None:
+            # The parameters hold the tiles' (scaled) values: undo the scales.
+            weight = weight.clone()
+            for index in range(len(self._tiles)):
+                start, length = self._tile_rows(index)
+                c0, c_len = self._col_splits[self._tile_position(index)[2]]
+                weight[start : start + length, c0 : c0 + c_len] *= (
+                    self._scales[index].to(weight.device).unsqueeze(1)
+                )
+        bias = None
+        if self._analog_bias:
+            bias = self.get_weights()[1]
+        return weight.clone(), bias
+
+
+def _cloned(state: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot of a tile state: the tensors cloned, the plain data deep-copied."""
+    tensors = ("weights", "device_arrays")
+    out = copy.deepcopy({k: v for k, v in state.items() if k not in tensors})
+    out["weights"] = state["weights"].detach().clone()
+    out["device_arrays"] = {k: v.detach().clone() for k, v in state["device_arrays"].items()}
+    return out

@@ -17,7 +17,8 @@ class AnalogSequential(Sequential):
     """A :class:`torch.nn.Sequential` with helpers for the analog layers it contains.
 
     It behaves exactly like ``Sequential``; the helpers look at every submodule, nested
-    ones included.
+    ones included. Its ``load_state_dict`` checks the whole state dict first
+    (:func:`aihw.nn.check_state_dict`) and changes nothing if any of it does not fit.
 
     Examples::
 
@@ -29,6 +30,13 @@ class AnalogSequential(Sequential):
         >>> weights = model.get_weights()  # {'0': (weight, bias), '2': (weight, bias)}
         >>> model.set_weights(weights)
     """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        from ..persistence import protect_load_state_dict
+
+        # load_state_dict checks the whole state dict before changing anything.
+        protect_load_state_dict(self)
 
     def named_analog_layers(self) -> Iterator[tuple[str, AnalogLayerBase]]:
         """Yield ``(name, layer)`` for every analog layer, with ``named_modules`` names."""

@@ -1,87 +1,45 @@
-"""``AnalogConv2d``: the analog counterpart of :class:`torch.nn.Conv2d`, by im2col."""
+"""``AnalogConv1d/2d/3d``: the analog counterparts of ``torch.nn.Conv1d/2d/3d``, by im2col."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.nn import Module, Parameter, init
-from torch.nn.modules.utils import _pair
+from torch.nn import Module, init
 
 from aihw.core.device_model import DeviceModel
 
-from ..functional import analog_conv2d
-from .base import AnalogLayerBase, check_bool, check_positive_int
+from ..functional import analog_conv, conv_padding
+from ..functions import check_input_tensor
+from ..mapping import MappingParameters
+from .base import AnalogLayerBase, check_bool, check_positive_int, resolve_mapping
 
-__all__ = ["AnalogConv2d"]
+__all__ = ["AnalogConv1d", "AnalogConv2d", "AnalogConv3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _PADDING_STRINGS = ("same", "valid")
 
 
-def _pair_of_ints(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
-    pair = tuple(_pair(value))
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints; got {value!r}")
-    if any(v < minimum for v in pair):
+def _ntuple(name: str, value: Any, n: int, *, minimum: int) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        values: tuple[Any, ...] = (value,) * n
+    elif isinstance(value, (tuple, list)):
+        values = tuple(value)
+    else:
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints; got {value!r}")
+    if len(values) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints; got {value!r}")
+    if any(v < minimum for v in values):
         raise ValueError(f"{name} must be >= {minimum}; got {value!r}")
-    return pair  # type: ignore[return-value]
+    return values
 
 
-class AnalogConv2d(AnalogLayerBase, Module):
-    r"""Applies a 2-D convolution whose kernel is stored on an analog tile.
+class _AnalogConvNd(AnalogLayerBase, Module):
+    """What the analog convolutions share; see :class:`AnalogConv2d`."""
 
-    The counterpart of :class:`torch.nn.Conv2d`. The input is unfolded into patches
-    (im2col, :func:`torch.nn.functional.unfold`) and each patch goes through the tile as
-    one input vector: the tile holds the kernel as a matrix
-    ``[out_channels, in_channels * kh * kw]``. The bias is digital.
-
-    Grouped convolutions (``groups != 1``) are not supported yet: they raise
-    ``NotImplementedError``.
-
-    Args:
-        in_channels: number of channels in the input image.
-        out_channels: number of channels produced by the convolution.
-        kernel_size: size of the convolving kernel, an int or a pair.
-        stride: stride of the convolution. Default: 1.
-        padding: padding added to all four sides: an int, a pair ``(ph, pw)``, ``'valid'``
-            (none) or ``'same'`` (output as large as the input; stride must be 1).
-            Default: 0.
-        dilation: spacing between kernel elements. Default: 1.
-        groups: must be 1 (grouped convolutions are not supported yet).
-        bias: if ``False``, the layer has no bias. Default: ``True``.
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-            Default: ``'zeros'``.
-        resistive_device: the device model of the tile's cross-points; ``None`` (default)
-            gives a floating-point tile: exact products and exact SGD updates.
-        update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile.
-        seed: the tile's random seed (``None``: drawn from torch's global generator).
-        device: where the tile and the bias live.
-        dtype: dtype of the digital bias. The tile, and so ``weight``, is always float32.
-
-    Attributes:
-        analog_tile: the tile, ``[out_channels, in_channels * kh * kw]``.
-        weight: a ``Parameter`` of shape ``(out_channels, in_channels, kh, kw)`` sharing
-            the tile's storage; it never gets a ``.grad``.
-        bias: the digital bias of shape ``(out_channels)``, or ``None``.
-
-    Shape:
-        - Input: :math:`(N, C_{in}, H_{in}, W_{in})` or :math:`(C_{in}, H_{in}, W_{in})`,
-          any floating dtype (computed in float32, returned in the input's dtype).
-        - Output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`,
-          with :math:`H_{out}, W_{out}` as for :class:`torch.nn.Conv2d`.
-
-    Examples::
-
-        >>> from aihw.nn import AnalogConv2d
-        >>> m = AnalogConv2d(16, 33, 3, stride=2)
-        >>> m = AnalogConv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))
-        >>> output = m(torch.randn(20, 16, 50, 100))
-        >>> print(output.size())
-        torch.Size([20, 33, 26, 100])
-    """
+    _dims: ClassVar[int] = 2
 
     __constants__ = [
         "stride",
@@ -95,10 +53,10 @@ class AnalogConv2d(AnalogLayerBase, Module):
     ]
     in_channels: int
     out_channels: int
-    kernel_size: tuple[int, int]
-    stride: tuple[int, int]
-    padding: str | tuple[int, int]
-    dilation: tuple[int, int]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: str | tuple[int, ...]
+    dilation: tuple[int, ...]
     groups: int
     padding_mode: str
 
@@ -106,51 +64,55 @@ class AnalogConv2d(AnalogLayerBase, Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] = 1,
-        padding: str | int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: str | int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
         resistive_device: DeviceModel | None = None,
         *,
+        mapping: MappingParameters | None = None,
+        max_input_size: int | None = None,
+        max_output_size: int | None = None,
         update: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        n = self._dims
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
         check_positive_int("groups", groups)
-        if groups != 1:
-            raise NotImplementedError(
-                f"AnalogConv2d: grouped convolutions (groups={groups}) are not supported yet; "
-                "use groups=1"
-            )
-        kernel_size_ = _pair_of_ints("kernel_size", kernel_size, minimum=1)
-        stride_ = _pair_of_ints("stride", stride, minimum=1)
-        dilation_ = _pair_of_ints("dilation", dilation, minimum=1)
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
+        kernel_size_ = _ntuple("kernel_size", kernel_size, n, minimum=1)
+        stride_ = _ntuple("stride", stride, n, minimum=1)
+        dilation_ = _ntuple("dilation", dilation, n, minimum=1)
         check_bool("bias", bias)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {', '.join(repr(m) for m in _PADDING_MODES)}; "
                 f"got {padding_mode!r}"
             )
-        padding_: str | tuple[int, int]
+        padding_: str | tuple[int, ...]
         if isinstance(padding, str):
             if padding not in _PADDING_STRINGS:
                 raise ValueError(
                     f"padding={padding!r} is not a padding string; allowed: 'same', 'valid', "
-                    "an int or a pair of ints"
+                    "an int or a tuple of ints"
                 )
-            if padding == "same" and stride_ != (1, 1):
+            if padding == "same" and any(s != 1 for s in stride_):
                 raise ValueError(
                     f"padding='same' is not supported for strided convolutions (stride={stride!r})"
                 )
             padding_ = padding
         else:
-            padding_ = _pair_of_ints("padding", padding, minimum=0)
+            padding_ = _ntuple("padding", padding, n, minimum=0)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_channels = in_channels
@@ -159,63 +121,54 @@ class AnalogConv2d(AnalogLayerBase, Module):
         self.stride = stride_
         self.padding = padding_
         self.dilation = dilation_
-        self.groups = groups
         self.padding_mode = padding_mode
-        self._padding_lrtb = self._explicit_padding()
+        self._pad = conv_padding(padding_, kernel_size_, dilation_)
         self._init_analog_tile(
             resistive_device,
-            (out_channels, in_channels, *kernel_size_),
+            (out_channels, in_channels // groups, *kernel_size_),
+            groups=groups,
+            bias=bias,
+            mapping=mapping_,
             update=update,
             seed=seed,
             device=device,
             dtype=dtype,
         )
-        if bias:
-            self.bias = Parameter(torch.empty(out_channels, **factory_kwargs))
-        else:
-            self.register_parameter("bias", None)
+        self._init_bias(bias, out_channels, factory_kwargs)
         self.reset_parameters()
 
-    def _explicit_padding(self) -> tuple[int, int, int, int]:
-        """The padding as ``(left, right, top, bottom)``, the order of ``F.pad``."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            # As nn.Conv2d: the odd pixel of an even total padding goes right/bottom.
-            pads = []
-            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size), strict=True):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-            return tuple(pads)  # type: ignore[return-value]
-        ph, pw = self.padding  # type: ignore[misc]
-        return (pw, pw, ph, ph)
-
     def reset_parameters(self) -> None:
-        """Initialise like :class:`torch.nn.Conv2d`: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+        """Initialise like ``torch.nn.ConvNd``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
 
-        ``fan_in = in_channels * kh * kw``; the weights are programmed with
-        :meth:`set_weights`, so a pulsed tile clips them to its device bounds.
+        ``fan_in = in_channels / groups * prod(kernel_size)``; the weights are programmed
+        with :meth:`set_weights`, so a pulsed tile clips them to its device bounds.
         """
-        weight = torch.empty(self._weight_shape, device=self.analog_tile.weights.device)
+        device = self.analog_tile.weights.device
+        weight = torch.empty(self._weight_shape, device=device)
         init.kaiming_uniform_(weight, a=math.sqrt(5))
-        self.set_weights(weight)
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        bias = None
+        if self._analog_bias:
+            bias = torch.empty(self.out_channels, device=device).uniform_(-bound, bound)
+        self.set_weights(weight, bias)
         if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return analog_conv2d(
+        name = type(self).__name__
+        check_input_tensor(input, self.analog_tile.weights.device, layer=name)
+        return analog_conv(
             input,
-            self.analog_tile,
-            self.weight,
+            self._analog_mvm,
+            self.in_channels,
             self.bias,
             self.kernel_size,
             self.stride,
-            self._padding_lrtb,
+            self._pad,
             self.dilation,
             self.padding_mode,
-            layer=type(self).__name__,
+            layer=name,
         )
 
     def extra_repr(self) -> str:
@@ -224,9 +177,80 @@ class AnalogConv2d(AnalogLayerBase, Module):
             s += ", padding={padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
-        if self.bias is None:
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if not self._has_bias():
             s += ", bias=False"
         if self.padding_mode != "zeros":
             s += ", padding_mode={padding_mode}"
         device = type(self.resistive_device).__name__ if self.resistive_device is not None else None
-        return s.format(**self.__dict__) + f", resistive_device={device}"
+        s = s.format(**self.__dict__) + f", resistive_device={device}"
+        if self.tile_grid != (1, 1, 1):
+            s += f", tile_grid={self.tile_grid}"
+        return s
+
+
+_DOC = r"""Applies a {n}-D convolution whose kernel is stored on analog tiles.
+
+    The counterpart of :class:`torch.nn.Conv{n}d`, with all its options. The input is
+    unfolded into patches (im2col) and each patch goes through the tiles as one input
+    vector: the kernel of group ``g`` is the matrix
+    ``[out_channels / groups, in_channels / groups * prod(kernel_size)]``.
+
+    Grouped convolutions (``groups > 1``, depthwise included) use one tile (or one grid of
+    tiles, when it is larger than the mapping's maximum tile size) per group, so no
+    cross-point holds an off-diagonal zero.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+        padding_mode: as for :class:`torch.nn.Conv{n}d` (``padding`` may be ``'same'``,
+            ``'valid'``, an int or a tuple; ``padding_mode`` ``'zeros'``, ``'reflect'``,
+            ``'replicate'`` or ``'circular'``).
+        resistive_device: the device model of the tiles' cross-points; ``None`` (default)
+            gives floating-point tiles: exact products and exact SGD updates.
+        mapping: :class:`aihw.nn.MappingParameters` (digital or analog bias, weight
+            scaling, learned output scaling, maximum tile size).
+        max_input_size, max_output_size: override the mapping's maximum tile size.
+        update: :class:`aihw.core.parameters.UpdateParameters` of pulsed tiles.
+        seed: the seed of the first tile, the others derived from it (``None``: drawn from
+            torch's global generator).
+        device: where the tiles and the bias live.
+        dtype: dtype of the digital bias. The tiles, and so ``weight``, are float32.
+
+    Attributes:
+        analog_tile: the first tile; ``analog_tiles()`` yields them all.
+        weight: the kernel ``(out_channels, in_channels / groups, *kernel_size)`` sharing
+            the tiles' storage (see :class:`aihw.nn.AnalogLayerBase` for split layers).
+        bias: the digital bias of shape ``(out_channels)``, or ``None``.
+
+    Shape:
+        - Input: :math:`(N, C_{{in}}, *)` or unbatched :math:`(C_{{in}}, *)`, any floating
+          dtype (computed in float32, returned in the input's dtype).
+        - Output: as for :class:`torch.nn.Conv{n}d`.
+    """
+
+
+class AnalogConv1d(_AnalogConvNd):
+    __doc__ = _DOC.format(n=1)
+    _dims = 1
+
+
+class AnalogConv2d(_AnalogConvNd):
+    __doc__ = (
+        _DOC.format(n=2)
+        + """
+    Examples::
+
+        >>> from aihw.nn import AnalogConv2d
+        >>> m = AnalogConv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))
+        >>> output = m(torch.randn(20, 16, 50, 100))
+        >>> print(output.size())
+        torch.Size([20, 33, 26, 100])
+    """
+    )
+    _dims = 2
+
+
+class AnalogConv3d(_AnalogConvNd):
+    __doc__ = _DOC.format(n=3)
+    _dims = 3

@@ -7,12 +7,13 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Module, Parameter, init
+from torch.nn import Module, init
 
 from aihw.core.device_model import DeviceModel
 
-from ..functional import analog_linear
-from .base import AnalogLayerBase, check_bool, check_positive_int
+from ..functions import check_input
+from ..mapping import MappingParameters
+from .base import AnalogLayerBase, check_bool, check_positive_int, resolve_mapping
 
 __all__ = ["AnalogLinear"]
 
@@ -32,6 +33,12 @@ class AnalogLinear(AnalogLayerBase, Module):
         resistive_device: the device model of the tile's cross-points, e.g.
             ``ConstantStepResistiveDevice()`` from :mod:`aihw.devices`. ``None`` (default)
             gives a floating-point tile: exact products and exact SGD updates.
+        mapping: :class:`aihw.nn.MappingParameters`: digital (default) or analog bias,
+            weight scaling, learned output scaling, and the maximum tile size (512 x 512 by
+            default: a larger layer is split onto a grid of tiles whose partial outputs
+            are summed digitally).
+        max_input_size, max_output_size: override the mapping's maximum tile size
+            (``0``: no limit).
         update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile
             (``None``: the defaults).
         seed: the tile's random seed (``None``: drawn from torch's global generator, so
@@ -72,6 +79,9 @@ class AnalogLinear(AnalogLayerBase, Module):
         bias: bool = True,
         resistive_device: DeviceModel | None = None,
         *,
+        mapping: MappingParameters | None = None,
+        max_input_size: int | None = None,
+        max_output_size: int | None = None,
         update: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
@@ -80,6 +90,7 @@ class AnalogLinear(AnalogLayerBase, Module):
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
         check_bool("bias", bias)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_features = in_features
@@ -87,15 +98,14 @@ class AnalogLinear(AnalogLayerBase, Module):
         self._init_analog_tile(
             resistive_device,
             (out_features, in_features),
+            bias=bias,
+            mapping=mapping_,
             update=update,
             seed=seed,
             device=device,
             dtype=dtype,
         )
-        if bias:
-            self.bias = Parameter(torch.empty(out_features, **factory_kwargs))
-        else:
-            self.register_parameter("bias", None)
+        self._init_bias(bias, out_features, factory_kwargs)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -104,23 +114,32 @@ class AnalogLinear(AnalogLayerBase, Module):
         The weights are programmed with :meth:`set_weights`, so a pulsed tile clips them to
         its device bounds.
         """
-        weight = torch.empty(self._weight_shape, device=self.analog_tile.weights.device)
+        device = self.analog_tile.weights.device
+        weight = torch.empty(self._weight_shape, device=device)
         # Same as nn.Linear: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
         init.kaiming_uniform_(weight, a=math.sqrt(5))
-        self.set_weights(weight)
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        bias = None
+        if self._analog_bias:
+            bias = torch.empty(self.out_features, device=device).uniform_(-bound, bound)
+        self.set_weights(weight, bias)
         if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return analog_linear(
-            input, self.analog_tile, self.weight, self.bias, layer=type(self).__name__
+        check_input(
+            input, self.in_features, self.analog_tile.weights.device, layer=type(self).__name__
         )
+        out = self._analog_mvm(input.reshape(-1, self.in_features))
+        out = out.reshape(*input.shape[:-1], self.out_features)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
 
     def extra_repr(self) -> str:
         device = type(self.resistive_device).__name__ if self.resistive_device is not None else None
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}, resistive_device={device}"
-        )
+            f"bias={self._has_bias()}, resistive_device={device}"
+        ) + (f", tile_grid={self.tile_grid}" if self.tile_grid != (1, 1, 1) else "")

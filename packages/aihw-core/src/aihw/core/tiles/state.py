@@ -1,0 +1,393 @@
+"""A tile's complete state as plain data, and tiles rebuilt from it.
+
+:func:`tile_state` gives a dict of tensors, numbers, strings, lists and dicts only, so a
+checkpoint holding it loads with ``torch.load(..., weights_only=True)``: no pickled
+configuration objects. It has everything the tile needs to continue exactly: the device
+(registry name, the distribution that provided it, its parameters), the update
+parameters, the seed and the update counter of the random streams, the weights and the
+per-device arrays (hidden device state).
+
+:func:`tile_from_state` validates such a dict completely and builds a new tile from it;
+:func:`load_tile_state` does the same, then puts the new state into an existing tile in
+place (its ``weights`` tensor object is kept, so views of it stay valid).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..device_model import DeviceModel
+from ..parameters import UpdateParameters
+from .analog import BACKENDS, AnalogTile
+from .base import TileBase
+from .floating_point import FloatingPointTile
+
+__all__ = [
+    "STATE_FORMAT",
+    "STATE_VERSION",
+    "TileStateError",
+    "MissingDeviceError",
+    "device_distribution",
+    "load_tile_state",
+    "replace_tile",
+    "tile_from_state",
+    "tile_state",
+]
+
+STATE_FORMAT = "aihw.tile"
+STATE_VERSION = 1
+
+_TILE_CLASSES: dict[str, type[TileBase]] = {
+    "FloatingPointTile": FloatingPointTile,
+    "AnalogTile": AnalogTile,
+}
+_KEYS = {
+    "format",
+    "version",
+    "tile_class",
+    "out_size",
+    "in_size",
+    "bias",
+    "device",
+    "update",
+    "seed",
+    "update_index",
+    "learning_rate",
+    "last_update_pulses",
+    "backend",
+    "num_threads",
+    "weights",
+    "device_arrays",
+}
+_DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
+
+
+class TileStateError(ValueError):
+    """A tile state (e.g. from a checkpoint) is malformed or does not fit."""
+
+
+class MissingDeviceError(TileStateError, LookupError):
+    """A tile state needs a device that no installed plugin provides.
+
+    Attributes:
+        device_name: the registry name recorded in the state.
+        distribution: the distribution that provided it when the state was saved.
+    """
+
+    def __init__(self, message: str, device_name: str, distribution: str | None) -> None:
+        super().__init__(message)
+        self.device_name = device_name
+        self.distribution = distribution
+
+    def __str__(self) -> str:  # a LookupError would otherwise print repr(message)
+        return str(self.args[0])
+
+
+# -- plain data ---------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """``value`` with dataclasses and enums turned into dicts and their values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} as plain data")
+
+
+def _rebuild(cls: type[Any], data: Any, where: str) -> Any:
+    """An instance of dataclass ``cls`` from :func:`_plain` output, checking the fields."""
+    if not isinstance(data, dict):
+        raise TileStateError(f"{where} must be a dict; got {type(data).__name__}")
+    default = cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise TileStateError(
+            f"{where} has unknown field(s) {', '.join(unknown)} for {cls.__name__}"
+        )
+    values = {}
+    for name, value in data.items():
+        current = getattr(default, name)
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
+            value = _rebuild(type(current), value, f"{where}[{name!r}]")
+        elif isinstance(current, tuple) and isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    try:
+        return cls(**values)
+    except (TypeError, ValueError, NotImplementedError) as error:
+        raise TileStateError(f"{where}: {error}") from error
+
+
+def device_distribution(device_class: type[DeviceModel]) -> str:
+    """The distribution that provides ``device_class``, for messages in later sessions.
+
+    Asks the registry of :mod:`aihw.devices` when it is installed; otherwise (or when the
+    registry does not know it) the top-level module name of the class.
+    """
+    try:
+        from aihw.devices import list_devices
+    except ImportError:
+        list_devices = None  # type: ignore[assignment]
+    if list_devices is not None:
+        try:
+            for info in list_devices():
+                if info.name == device_class.name and info.distribution:
+                    return str(info.distribution)
+        except Exception:
+            pass
+    return device_class.__module__
+
+
+def _default_resolver(name: str) -> type[DeviceModel]:
+    try:
+        from aihw.devices import get_device_class
+    except ImportError as error:
+        raise LookupError("aihw-devices is not installed") from error
+    return get_device_class(name)
+
+
+# -- saving -------------------------------------------------------------------------------
+def tile_state(tile: TileBase) -> dict[str, Any]:
+    """The complete state of ``tile`` as plain data.
+
+    The tensors are the tile's own (not copies): save or clone the result before the tile
+    changes again. Recorded update inputs (between a backward pass and an optimizer step)
+    are not part of the state.
+    """
+    cls_name = type(tile).__name__
+    if cls_name not in _TILE_CLASSES or not isinstance(tile, _TILE_CLASSES[cls_name]):
+        raise TypeError(f"tile_state: cannot save a {cls_name}")
+    device = getattr(tile, "resistive_device", None)
+    device_state = None
+    if device is not None:
+        device_class = type(device)
+        device_state = {
+            "name": device_class.name,
+            "class_name": device_class.__qualname__,
+            "module": device_class.__module__,
+            "distribution": device_distribution(device_class),
+            "params": _plain(device.params),
+        }
+    update = getattr(tile, "update_parameters", None)
+    arrays = getattr(tile, "device_arrays", {})
+    return {
+        "format": STATE_FORMAT,
+        "version": STATE_VERSION,
+        "tile_class": cls_name,
+        "out_size": int(tile.out_size),
+        "in_size": int(tile.in_size),
+        "bias": bool(tile.bias),
+        "device": device_state,
+        "update": None if update is None else _plain(update),
+        "seed": int(tile.seed),
+        "update_index": int(tile.update_index),
+        "learning_rate": float(tile.learning_rate),
+        "last_update_pulses": int(tile.last_update_pulses),
+        "backend": str(getattr(tile, "backend", "auto")),
+        "num_threads": getattr(tile, "num_threads", None),
+        "weights": tile.weights,
+        "device_arrays": dict(arrays),
+    }
+
+
+# -- loading ------------------------------------------------------------------------------
+def _int(state: dict[str, Any], key: str, low: int, high: int) -> int:
+    value = state[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
+        raise TileStateError(f"tile state[{key!r}]={value!r} must be an integer in [{low}, {high})")
+    return value
+
+
+def _tensor(value: Any, shape: tuple[int, int], where: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+        raise TileStateError(f"{where} must be a floating-point tensor; got {got}")
+    if tuple(value.shape) != shape:
+        raise TileStateError(f"{where} has shape {tuple(value.shape)}; expected {shape}")
+    if not bool(torch.isfinite(value).all()):
+        raise TileStateError(f"{where} contains NaN or Inf")
+    return value.detach().to(dtype=torch.float32)
+
+
+def _resolve(
+    device_state: Any, resolve_device: Callable[[str], type[DeviceModel]] | None
+) -> DeviceModel:
+    if not isinstance(device_state, dict) or set(device_state) != _DEVICE_KEYS:
+        raise TileStateError(
+            f"tile state['device'] must be None or a dict with keys {sorted(_DEVICE_KEYS)}"
+        )
+    name = device_state["name"]
+    distribution = device_state["distribution"]
+    if not isinstance(name, str) or not name:
+        raise TileStateError(f"tile state['device']['name']={name!r} must be a device name")
+    resolver = resolve_device or _default_resolver
+    try:
+        device_class = resolver(name)
+    except Exception as error:
+        raise MissingDeviceError(
+            f"checkpoint needs device {name!r} from distribution {distribution!r}, which is "
+            f"not installed (or its plugin is disabled): install {distribution!r} to load it "
+            f"({type(error).__name__}: {error})",
+            name,
+            distribution,
+        ) from error
+    if not (isinstance(device_class, type) and issubclass(device_class, DeviceModel)):
+        raise TileStateError(f"device {name!r} resolved to {device_class!r}, not a DeviceModel")
+    params = _rebuild(
+        device_class.parameters_class, device_state["params"], f"device {name!r} parameters"
+    )
+    try:
+        return device_class(params)
+    except (TypeError, ValueError, NotImplementedError) as error:
+        raise TileStateError(f"device {name!r}: {error}") from error
+
+
+def tile_from_state(
+    state: Any, resolve_device: Callable[[str], type[DeviceModel]] | None = None
+) -> TileBase:
+    """A new tile built from :func:`tile_state` output, after checking all of it.
+
+    Args:
+        state: the dict.
+        resolve_device: ``name -> device class``; default
+            :func:`aihw.devices.get_device_class`.
+
+    Raises:
+        MissingDeviceError: the device is not available; the message names it and the
+            distribution recorded at save time.
+        TileStateError: anything else malformed (keys, shapes, dtypes, values).
+    """
+    if not isinstance(state, dict):
+        raise TileStateError(f"a tile state must be a dict; got {type(state).__name__}")
+    if state.get("format") != STATE_FORMAT:
+        raise TileStateError(f"not a tile state (format={state.get('format')!r})")
+    if state.get("version") != STATE_VERSION:
+        raise TileStateError(
+            f"tile state version {state.get('version')!r} is not supported (this aihw-core "
+            f"reads version {STATE_VERSION})"
+        )
+    missing = sorted(_KEYS - set(state))
+    unknown = sorted(set(state) - _KEYS)
+    if missing or unknown:
+        raise TileStateError(
+            "tile state keys do not match: "
+            + "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(missing)}" if missing else "",
+                    f"unexpected {', '.join(unknown)}" if unknown else "",
+                )
+                if part
+            )
+        )
+    cls = _TILE_CLASSES.get(state["tile_class"])
+    if cls is None:
+        raise TileStateError(f"unknown tile class {state['tile_class']!r}")
+    out_size = _int(state, "out_size", 1, 2**31)
+    in_size = _int(state, "in_size", 1, 2**31)
+    if not isinstance(state["bias"], bool):
+        raise TileStateError("tile state['bias'] must be True or False")
+    bias = state["bias"]
+    seed = _int(state, "seed", 0, 2**64)
+    update_index = _int(state, "update_index", 0, 2**32)
+    pulses = _int(state, "last_update_pulses", 0, 2**63)
+    lr = state["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+        raise TileStateError(f"tile state['learning_rate']={lr!r} must be a finite number >= 0")
+    backend = state["backend"]
+    if backend not in BACKENDS:
+        raise TileStateError(f"tile state['backend']={backend!r}; allowed: {', '.join(BACKENDS)}")
+    threads = state["num_threads"]
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)):
+        raise TileStateError(f"tile state['num_threads']={threads!r} must be an int or None")
+    device = None if state["device"] is None else _resolve(state["device"], resolve_device)
+    shape = (out_size, in_size + int(bias))
+    weights = _tensor(state["weights"], shape, "tile state['weights']")
+    arrays = state["device_arrays"]
+    if not isinstance(arrays, dict):
+        raise TileStateError("tile state['device_arrays'] must be a dict of tensors")
+    try:
+        if cls is AnalogTile:
+            if device is None or device.is_floating_point:
+                raise TileStateError("an AnalogTile state needs a pulsed device")
+            update = _rebuild(UpdateParameters, state["update"], "tile state['update']")
+            tile: TileBase = AnalogTile(out_size, in_size, device, bias, seed, update)
+        else:
+            if device is not None and not device.is_floating_point:
+                raise TileStateError("a FloatingPointTile state cannot have a pulsed device")
+            tile = FloatingPointTile(out_size, in_size, device, bias, seed)
+    except TileStateError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise TileStateError(f"tile state does not describe a valid tile: {error}") from error
+    expected = set(getattr(tile, "device_arrays", {}))
+    if set(arrays) != expected:
+        raise TileStateError(
+            f"tile state['device_arrays'] has {sorted(arrays)}; the device needs {sorted(expected)}"
+        )
+    if expected:
+        tile.device_arrays = {  # type: ignore[attr-defined]
+            k: _tensor(arrays[k], shape, f"tile state['device_arrays'][{k!r}]").cpu().contiguous()
+            for k in sorted(expected)
+        }
+    tile.weights.copy_(weights.cpu())
+    tile.update_index = update_index
+    tile.learning_rate = float(lr)
+    tile.last_update_pulses = pulses
+    if isinstance(tile, AnalogTile):
+        tile.backend = backend
+        tile.num_threads = threads
+    return tile
+
+
+def load_tile_state(
+    tile: TileBase,
+    state: Any,
+    resolve_device: Callable[[str], type[DeviceModel]] | None = None,
+) -> None:
+    """Put ``state`` into ``tile`` in place; ``tile`` is unchanged if anything is wrong.
+
+    The tile keeps its torch device and its ``weights`` tensor object (so tensors sharing
+    its storage stay linked); its class may change (floating point <-> pulsed). The sizes
+    must match. Recorded update inputs are discarded.
+    """
+    new = tile_from_state(state, resolve_device)
+    if (new.out_size, new.x_size) != (tile.out_size, tile.x_size) or new.bias != tile.bias:
+        raise TileStateError(
+            f"tile state is for a [{new.out_size}, {new.in_size}] tile (bias={new.bias}); "
+            f"this tile is [{tile.out_size}, {tile.in_size}] (bias={tile.bias})"
+        )
+    replace_tile(tile, new)
+
+
+def replace_tile(tile: TileBase, new: TileBase) -> None:
+    """Make ``tile`` hold the state of ``new`` (same sizes), keeping its ``weights`` tensor.
+
+    ``tile`` stays the same object on the same torch device, so optimizers and tensors
+    that share its weight storage stay valid; its class becomes ``new``'s.
+    """
+    weights = tile.weights
+    if tuple(weights.shape) != tuple(new.weights.shape):
+        raise TileStateError(
+            f"cannot put a {tuple(new.weights.shape)} tile into a {tuple(weights.shape)} one"
+        )
+    new.to(weights.device)
+    attributes = dict(new.__dict__)
+    attributes["weights"] = weights
+    tile.__class__ = type(new)
+    tile.__dict__.clear()
+    tile.__dict__.update(attributes)
+    with torch.no_grad():
+        weights.copy_(new.weights)

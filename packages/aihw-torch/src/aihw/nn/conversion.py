@@ -1,0 +1,275 @@
+"""Turning a ``torch.nn`` model analog, and back.
+
+:func:`convert_to_analog` replaces every ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d`` and
+``nn.Conv3d`` by its analog counterpart with the same options and weights;
+:func:`convert_to_digital` replaces analog layers by ``torch.nn`` layers holding their
+current (logical) weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from aihw.core.device_model import DeviceModel
+
+from .mapping import MappingParameters
+from .modules.base import AnalogLayerBase, check_resistive_device
+from .modules.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
+from .modules.linear import AnalogLinear
+from .persistence import protect_load_state_dict
+
+__all__ = ["convert_to_analog", "convert_to_digital"]
+
+_CONVS: dict[type[nn.Module], type[_AnalogConvNd]] = {
+    nn.Conv1d: AnalogConv1d,
+    nn.Conv2d: AnalogConv2d,
+    nn.Conv3d: AnalogConv3d,
+}
+_DIGITAL: dict[type[Any], type[nn.Module]] = {
+    AnalogLinear: nn.Linear,
+    AnalogConv1d: nn.Conv1d,
+    AnalogConv2d: nn.Conv2d,
+    AnalogConv3d: nn.Conv3d,
+}
+_LAYER_KEYS = {"resistive_device", "mapping", "update", "seed"}
+
+#: What a per-layer config function may return.
+LayerConfig = DeviceModel | dict[str, Any] | None
+
+
+def _convertible(module: nn.Module) -> bool:
+    if isinstance(module, AnalogLayerBase):
+        return False
+    return type(module) is nn.Linear or type(module) in _CONVS
+
+
+def _excluded(name: str, module: nn.Module, exclude: tuple[Any, ...]) -> bool:
+    for item in exclude:
+        if isinstance(item, str) and (name == item or name.startswith(item + ".")):
+            return True
+        if isinstance(item, type) and isinstance(module, item):
+            return True
+    return False
+
+
+def _layer_kwargs(
+    config: Any,
+    name: str,
+    mapping: MappingParameters | None,
+    update: Any,
+) -> dict[str, Any] | None:
+    """The analog layer's keyword arguments for ``config``; ``None``: keep it digital."""
+    if config is None:
+        return None
+    if isinstance(config, DeviceModel):
+        return {"resistive_device": config, "mapping": mapping, "update": update}
+    if isinstance(config, dict):
+        unknown = sorted(set(config) - _LAYER_KEYS)
+        if unknown:
+            raise TypeError(
+                f"convert_to_analog: the config of layer {name!r} has unknown key(s) "
+                f"{', '.join(unknown)}; allowed: {', '.join(sorted(_LAYER_KEYS))}"
+            )
+        kwargs = {"resistive_device": None, "mapping": mapping, "update": update}
+        kwargs.update(config)
+        check_resistive_device(kwargs["resistive_device"])
+        return kwargs
+    raise TypeError(
+        f"convert_to_analog: the config function returned {type(config).__name__} for layer "
+        f"{name!r}; expected a device, a dict of layer options, or None (keep it digital)"
+    )
+
+
+def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
+    has_bias = module.bias is not None
+    device = module.weight.device
+    dtype = module.bias.dtype if has_bias else None
+    if isinstance(module, nn.Linear):
+        layer: AnalogLayerBase = AnalogLinear(
+            module.in_features,
+            module.out_features,
+            bias=has_bias,
+            device=device,
+            dtype=dtype,
+            **kwargs,
+        )
+    else:
+        layer = _CONVS[type(module)](
+            module.in_channels,
+            module.out_channels,
+            module.kernel_size,
+            stride=module.stride,
+            padding=module.padding,
+            dilation=module.dilation,
+            groups=module.groups,
+            bias=has_bias,
+            padding_mode=module.padding_mode,
+            device=device,
+            dtype=dtype,
+            **kwargs,
+        )
+    with torch.no_grad():
+        layer.set_weights(
+            module.weight.detach(), None if module.bias is None else module.bias.detach()
+        )
+    layer.train(module.training)  # type: ignore[attr-defined]
+    return layer
+
+
+def convert_to_analog(
+    model: nn.Module,
+    resistive_device_or_factory: DeviceModel | Callable[[str, nn.Module], Any] | None = None,
+    exclude: Iterable[str | type[nn.Module]] = (),
+    inplace: bool = False,
+    *,
+    mapping: MappingParameters | None = None,
+    update: Any = None,
+    seed: int | None = None,
+) -> nn.Module:
+    """Replace ``nn.Linear`` and ``nn.Conv1d/2d/3d`` modules by analog layers.
+
+    The analog layers get the same options (stride, padding and padding mode, dilation,
+    groups, bias) and the module's weights (programmed with ``set_weights``, so a pulsed
+    device clips them to its bounds). Other modules are left as they are; subclasses of
+    the ``torch.nn`` layers are not converted (their ``forward`` may differ).
+
+    Args:
+        model: the model, or a single layer.
+        resistive_device_or_factory: a device model for every layer, ``None`` for
+            floating-point tiles, or a function ``(name, module) -> config`` called for
+            each convertible layer (``name`` as in ``named_modules``), where ``config`` is
+            a device, a dict of layer options (``resistive_device``, ``mapping``,
+            ``update``, ``seed``), or ``None`` to keep that layer digital.
+        exclude: module names (a name excludes its submodules too) or module classes to
+            keep digital.
+        inplace: change ``model`` itself; by default a deep copy is converted.
+        mapping: the :class:`MappingParameters` of every analog layer (default ones).
+        update: the update parameters of pulsed tiles.
+        seed: if given, layer ``i`` (in ``named_modules`` order) gets seed ``seed + i``;
+            otherwise the seeds are drawn from torch's global generator.
+
+    Returns:
+        The converted model (``model`` itself when ``inplace``). Its ``load_state_dict``
+        checks the whole state dict before loading any of it.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if isinstance(exclude, (str, type)):
+        exclude = (exclude,)
+    exclude_ = tuple(exclude)
+    for item in exclude_:
+        if not isinstance(item, (str, type)):
+            raise TypeError(f"exclude takes module names and classes; got {item!r}")
+    factory = resistive_device_or_factory
+    if factory is not None and not isinstance(factory, DeviceModel):
+        if not callable(factory):
+            check_resistive_device(factory)  # raises a helpful TypeError
+    if not inplace:
+        model = copy.deepcopy(model)
+    counter = [0]
+
+    def convert(name: str, module: nn.Module) -> nn.Module | None:
+        if not _convertible(module) or _excluded(name, module, exclude_):
+            return None
+        if factory is None or isinstance(factory, DeviceModel):
+            config: Any = {"resistive_device": factory}
+        else:
+            config = factory(name, module)
+        kwargs = _layer_kwargs(config, name, mapping, update)
+        if kwargs is None:
+            return None
+        if seed is not None and "seed" not in kwargs:
+            kwargs["seed"] = seed + counter[0]
+        counter[0] += 1
+        return _to_analog(module, kwargs)  # type: ignore[return-value]
+
+    root = convert("", model)
+    if root is not None:
+        return root
+    _replace(model, "", convert, exclude_)
+    return protect_load_state_dict(model)
+
+
+def _replace(
+    module: nn.Module,
+    prefix: str,
+    convert: Callable[[str, nn.Module], nn.Module | None],
+    exclude: tuple[Any, ...],
+) -> None:
+    for child_name, child in list(module.named_children()):
+        name = prefix + child_name
+        if _excluded(name, child, exclude):
+            continue
+        new = convert(name, child)
+        if new is not None:
+            setattr(module, child_name, new)
+        else:
+            _replace(child, name + ".", convert, exclude)
+
+
+def _to_digital(layer: AnalogLayerBase) -> nn.Module:
+    weight, bias = layer.get_weights()
+    alpha = layer.out_scaling_alpha  # type: ignore[attr-defined]
+    if alpha is not None:
+        shape = (-1,) + (1,) * (weight.dim() - 1)
+        weight = weight * alpha.detach().to(weight).reshape(shape)
+        if bias is not None and layer._analog_bias:
+            # An analog bias column is part of the tile output, so it is scaled too.
+            bias = bias * alpha.detach().to(bias)
+    dtype = layer.bias.dtype if layer.bias is not None else torch.float32
+    device = weight.device
+    has_bias = bias is not None
+    if isinstance(layer, AnalogLinear):
+        module: nn.Module = nn.Linear(
+            layer.in_features, layer.out_features, bias=has_bias, device=device, dtype=dtype
+        )
+    else:
+        conv: _AnalogConvNd = layer  # type: ignore[assignment]
+        module = _DIGITAL[type(conv)](
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            groups=conv.groups,
+            bias=has_bias,
+            padding_mode=conv.padding_mode,
+            device=device,
+            dtype=dtype,
+        )
+    with torch.no_grad():
+        module.weight.copy_(weight)
+        if has_bias:
+            module.bias.copy_(bias)  # type: ignore[union-attr]
+    module.train(layer.training)  # type: ignore[attr-defined]
+    return module
+
+
+def convert_to_digital(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """Replace every analog layer by its ``torch.nn`` counterpart with its current weights.
+
+    The weights are the logical ones (mapping scales and a learned output scale folded
+    in); an analog bias column becomes the bias. ``AnalogSequential`` containers stay (they
+    are ``nn.Sequential``).
+
+    Args:
+        model: the model, or a single analog layer.
+        inplace: change ``model`` itself; by default a deep copy is converted.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if isinstance(model, AnalogLayerBase):
+        return _to_digital(model)
+    if not inplace:
+        model = copy.deepcopy(model)
+    for _, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, AnalogLayerBase) and type(child) in _DIGITAL:
+                setattr(module, child_name, _to_digital(child))
+    return model
