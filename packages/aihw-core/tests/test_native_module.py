@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -195,3 +199,35 @@ def test_law_info_and_threads() -> None:
     assert core.law_info(0) is None
     assert core.hardware_threads() >= 1
     assert core.cuda_compiled() is False
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_thread_pool_survives_fork() -> None:
+    """A forked child (e.g. a DataLoader worker) gets its own pool instead of deadlocking."""
+    w1, arrays, x, d = _tile(200, 300, 16)
+    _call(w1, arrays, x, d, num_threads=2, lr=0.5)  # the parent's pool now has workers
+    w2, arrays2, x2, d2 = _tile(200, 300, 16)
+    expected = w2.clone()
+    n_expected = _call(expected, arrays2, x2, d2, num_threads=1, lr=0.5)
+    expected_bytes = expected.numpy().tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded ... fork()"
+        pid = os.fork()
+    if pid == 0:  # child: must finish, with the same result (no torch ops here: torch's
+        code = 1  # own OpenMP pool is not usable after a fork)
+        try:
+            n = _call(w2, arrays2, x2, d2, num_threads=2, lr=0.5)
+            code = 0 if n == n_expected and w2.numpy().tobytes() == expected_bytes else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in pulsed_update_cpu")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
