@@ -293,13 +293,32 @@ struct Hits {
   std::vector<std::uint32_t> n;
   std::int64_t size = 0;
 
-  explicit Hits(std::int64_t x_size) {
+  // Room for kFlush hits plus one more row.
+  void prepare(std::int64_t x_size) {
     const auto cap = static_cast<std::size_t>(kFlush + x_size);
-    e.resize(cap);
-    up.resize(cap);
-    n.resize(cap);
+    if (e.size() < cap) {
+      e.resize(cap);
+      up.resize(cap);
+      n.resize(cap);
+    }
+    size = 0;
   }
 };
+
+constexpr std::uint32_t kNoiseBatch = 4096;  // normals drawn together
+
+// What a task works in; one per thread, kept from call to call.
+struct TaskScratch {
+  Hits hits;
+  detail::NoiseBatch batch;
+  std::vector<float> normals = std::vector<float>(kNoiseBatch);
+};
+
+TaskScratch& task_scratch(std::int64_t x_size) {
+  static thread_local TaskScratch scratch;
+  scratch.hits.prepare(x_size);
+  return scratch;
+}
 
 // Finds the coincidences of sample s (chunk position) in row block `rb`, row after row,
 // columns in order, and hands them to sink(hits) whenever kFlush are waiting and at the end.
@@ -367,11 +386,10 @@ struct NoNoise {
 // with very many pulses is done in pieces of at most kNoiseBatch pulses.
 template <class Law>
 struct Applier {
-  static constexpr std::uint32_t kNoiseBatch = 4096;
-
-  Applier(const Law& law_, float* weights_, PhiloxKey key_, std::uint32_t update_index_)
+  Applier(const Law& law_, float* weights_, PhiloxKey key_, std::uint32_t update_index_,
+          TaskScratch& scratch)
       : law(law_), weights(weights_), key(key_), update_index(update_index_),
-        normals(kNoiseBatch) {}
+        batch(scratch.batch), normals(scratch.normals) {}
 
   const Law& law;
   float* weights;
@@ -379,8 +397,8 @@ struct Applier {
   std::uint32_t update_index;
   std::uint32_t sample = 0;
   std::int64_t pulses = 0;
-  detail::NoiseBatch batch;
-  std::vector<float> normals;
+  detail::NoiseBatch& batch;
+  std::vector<float>& normals;
 
   void operator()(const Hits& hits) {
     apply(hits.e.data(), hits.up.data(), hits.n.data(), hits.size);
@@ -437,8 +455,9 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
   const Layout& lay = pb.lay;
   std::atomic<std::int64_t> total{0};
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index);
-    Hits hits(lay.x_size);
+    TaskScratch& scratch = task_scratch(lay.x_size);
+    Hits& hits = scratch.hits;
+    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
     for (std::size_t s = 0; s < samples.size(); ++s) {
       sink.sample = static_cast<std::uint32_t>(samples[s]);
       if (tr.words == 1) {
@@ -465,7 +484,7 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
   for (std::int64_t t0 = 0; t0 < sc.bl; t0 += kSegmentSlots) {
     draw_chunk(pb, samples, t0, t0 + kSegmentSlots, tr, threads);
     parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-      Hits hits(lay.x_size);
+      Hits& hits = task_scratch(lay.x_size).hits;
       for_each_coincidence<0>(lay, tr, 0, rb, hits, [&](const Hits& h) {
         for (std::int64_t k = 0; k < h.size; ++k) counts[h.e[k]] += h.n[k];
       });
@@ -475,9 +494,10 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
   const float* xb = pb.x + b * lay.x_size;
   const float* db = pb.d + b * lay.d_size;
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index);
+    TaskScratch& scratch = task_scratch(lay.x_size);
+    Hits& hits = scratch.hits;
+    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
     sink.sample = static_cast<std::uint32_t>(b);
-    Hits hits(lay.x_size);
     const std::int64_t begin = rb * lay.row_block;
     const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
     for (std::int64_t i = begin; i < end; ++i) {
