@@ -194,6 +194,20 @@ def test_bad_arguments_raise_value_error() -> None:
         _call(weights, arrays, x, d, granularity=0.0)
 
 
+def test_engine_errors_become_value_errors() -> None:
+    """Raised by the engine itself, after the GIL is released; nothing is changed."""
+    weights, arrays, x, d = _tile()
+    before = weights.clone()
+    with pytest.raises(ValueError, match="pulse train"):
+        _call(  # BL = lr / granularity = 1e10 slots
+            weights, arrays, x, d, lr=100.0, granularity=1e-8, fixed_bl=False,
+            update_management=False, update_bl_management=False,
+        )
+    with pytest.raises(ValueError, match="lr"):
+        _call(weights, arrays, x, d, lr=-0.1)
+    assert torch.equal(weights, before)
+
+
 def test_law_info_and_threads() -> None:
     assert core.law_info(1) == ("constant_step", 4, 1)
     assert core.law_info(0) is None
