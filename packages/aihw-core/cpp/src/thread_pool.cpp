@@ -16,8 +16,12 @@
 namespace aihw {
 
 int hardware_threads() noexcept {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
+  // Asked once: std::thread::hardware_concurrency() reads /sys on Linux (~10 us).
+  static const int n = [] {
+    const unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : static_cast<int>(hc);
+  }();
+  return n;
 }
 
 int resolve_threads(int requested) noexcept {
