@@ -120,12 +120,13 @@ void register_periphery(py::module_& m) {
       "The fused output stage (ADC) of contract §6, in place; returns the number of rows "
       "that hit a bound (flags in hit_ptr when it is not 0).");
   m.def(
-      "periphery_normal",
+      "periphery_normals",
       [](std::uint32_t r0, std::uint32_t r1, std::uint32_t r2, std::uint32_t r3) {
-        return aihw::periphery_normal({r0, r1, r2, r3});
+        const auto z = aihw::periphery_normals({r0, r1, r2, r3});
+        return py::make_tuple(z[0], z[1], z[2], z[3]);
       },
       py::arg("r0"), py::arg("r1"), py::arg("r2"), py::arg("r3"),
-      "The periphery's float32 normal of one Philox block (contract §6).");
+      "The periphery's four float32 normals of one Philox block (contract §6).");
 }
 
 }  // namespace aihw_bindings

@@ -1,5 +1,10 @@
 // The fused periphery passes (contract §6). Work is split into (row, column chunk) tasks;
 // every random number is addressed by its counter, so results do not depend on threads.
+//
+// The hot loops are written branch-free, one step per loop, so that they vectorise; on
+// x86-64 with GCC or Clang they are also compiled for AVX2 and picked at run time
+// (target_clones). Only integer operations and IEEE float32 operations without FMA are
+// used, so every variant gives the same bits.
 #include "aihw/periphery.hpp"
 
 #include <algorithm>
@@ -9,10 +14,16 @@
 
 #include "aihw/thread_pool.hpp"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#define AIHW_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define AIHW_MULTIVERSION
+#endif
+
 namespace aihw {
 namespace {
 
-constexpr std::int64_t kChunk = 1024;  // columns per task
+constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
 constexpr int kLanes = 16;
 
 inline std::uint32_t stream_c3(std::uint32_t stream, std::uint32_t sub) noexcept {
@@ -23,39 +34,153 @@ inline std::uint32_t row_id(const PeripheryDraw& draw, std::int64_t r) noexcept 
   return draw.row_ids != nullptr ? draw.row_ids[r] : static_cast<std::uint32_t>(r);
 }
 
-// Normals (or stochastic-rounding offsets) for elements [begin, begin + count) of one row.
-// kind 0: periphery normals; kind 1: float(u - 0.5) with u = word 0 * 2^-32.
-void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
-              std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, int kind) {
-  std::uint32_t w0[kLanes], w1[kLanes], w2[kLanes], w3[kLanes];
-  for (std::int64_t base = 0; base < count; base += kLanes) {
-    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, count - base));
-    for (int l = 0; l < kLanes; ++l) {
-      w0[l] = static_cast<std::uint32_t>(begin + base + (l < n ? l : 0));
-      w1[l] = c1;
-      w2[l] = c2;
-      w3[l] = c3;
+// Philox4x32-10 on kLanes counters, written so that the compiler vectorises it.
+inline void philox_lanes(std::uint32_t* __restrict c0, std::uint32_t* __restrict c1,
+                         std::uint32_t* __restrict c2, std::uint32_t* __restrict c3,
+                         PhiloxKey key) noexcept {
+  using namespace philox_constants;
+  std::uint32_t k0 = key[0];
+  std::uint32_t k1 = key[1];
+  for (int round = 0; round < kRounds; ++round) {
+    if (round > 0) {
+      k0 += kW0;
+      k1 += kW1;
     }
-    philox4x32_10_lanes<kLanes>(w0, w1, w2, w3, key);
-    if (kind == 0) {
-      for (int l = 0; l < n; ++l) out[base + l] = periphery_normal({w0[l], w1[l], w2[l], w3[l]});
-    } else {
-      for (int l = 0; l < n; ++l) {
-        out[base + l] = static_cast<float>(uniform_from_word(w0[l]) - 0.5);
-      }
+    for (int l = 0; l < kLanes; ++l) {
+      const std::uint32_t a = c0[l];
+      const std::uint32_t b = c2[l];
+      const auto hi1 = static_cast<std::uint32_t>((static_cast<std::uint64_t>(kM1) * b) >> 32);
+      const auto hi0 = static_cast<std::uint32_t>((static_cast<std::uint64_t>(kM0) * a) >> 32);
+      const std::uint32_t lo1 = kM1 * b;
+      const std::uint32_t lo0 = kM0 * a;
+      c0[l] = hi1 ^ c1[l] ^ k0;
+      c2[l] = hi0 ^ c3[l] ^ k1;
+      c1[l] = lo1;
+      c3[l] = lo0;
     }
   }
 }
 
-inline float quantise(float v, float step, bool sto, float offset) noexcept {
-  float t = v / step;
-  if (sto) t = t + offset;
-  return std::nearbyint(t) * step;
+// Normals (kind 0) or stochastic-rounding offsets float(u - 0.5), u = word * 2^-32 (kind 1)
+// for elements [begin, begin + count) of one row; `begin` is a multiple of 4. Element j
+// uses number j % 4 of block j / 4.
+AIHW_MULTIVERSION
+void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
+              std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, int kind) {
+  alignas(32) std::uint32_t w0[kLanes], w1[kLanes], w2[kLanes], w3[kLanes];
+  alignas(32) float t0[kLanes], t1[kLanes], t2[kLanes], t3[kLanes];
+  const std::int64_t first = begin / 4;
+  const std::int64_t n_blocks = (count + 3) / 4;
+  for (std::int64_t base = 0; base < n_blocks; base += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      w0[l] = static_cast<std::uint32_t>(first + base + l);
+      w1[l] = c1;
+      w2[l] = c2;
+      w3[l] = c3;
+    }
+    philox_lanes(w0, w1, w2, w3, key);
+    if (kind == 0) {
+      for (int l = 0; l < kLanes; ++l) {
+        periphery_box_muller(w0[l], w1[l], t0[l], t1[l]);
+        periphery_box_muller(w2[l], w3[l], t2[l], t3[l]);
+      }
+    } else {
+      for (int l = 0; l < kLanes; ++l) {
+        t0[l] = static_cast<float>(uniform_from_word(w0[l]) - 0.5);
+        t1[l] = static_cast<float>(uniform_from_word(w1[l]) - 0.5);
+        t2[l] = static_cast<float>(uniform_from_word(w2[l]) - 0.5);
+        t3[l] = static_cast<float>(uniform_from_word(w3[l]) - 0.5);
+      }
+    }
+    const std::int64_t done = base * 4;
+    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, n_blocks - base));
+    const std::int64_t take = std::min<std::int64_t>(4 * n, count - done);
+    for (std::int64_t k = 0; k < take; ++k) {
+      const int l = static_cast<int>(k >> 2);
+      const int w = static_cast<int>(k & 3);
+      out[done + k] = w == 0 ? t0[l] : (w == 1 ? t1[l] : (w == 2 ? t2[l] : t3[l]));
+    }
+  }
+}
+
+struct InputChunk {
+  float scale;
+  bool scaled, quant, sto, noisy, asym;
+  float step, bound, noise, asym_f;
+};
+
+AIHW_MULTIVERSION
+void input_chunk(const float* __restrict x, float* __restrict v, std::int64_t count,
+                 const float* __restrict z, const float* __restrict off, const InputChunk& c) {
+  if (x != v) std::copy(x, x + count, v);
+  if (c.scaled) {
+    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] * c.scale;
+  }
+  if (c.quant && c.sto) {
+    for (std::int64_t j = 0; j < count; ++j) v[j] = round_half_even(v[j] / c.step + off[j]) * c.step;
+  } else if (c.quant) {
+    for (std::int64_t j = 0; j < count; ++j) v[j] = round_half_even(v[j] / c.step) * c.step;
+  }
+  for (std::int64_t j = 0; j < count; ++j) v[j] = std::min(std::max(v[j], -c.bound), c.bound);
+  if (c.noisy) {
+    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] + c.noise * z[j];
+  }
+  if (c.asym) {
+    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] < 0.0f ? v[j] * c.asym_f : v[j];
+  }
+}
+
+struct OutputChunk {
+  float scale;
+  bool scaled, quant, sto, noisy, asym, bounded, test_negative;
+  int wmode;
+  float wrow, step, bound, noise, asym_f;
+};
+
+// Returns whether the chunk hit a bound.
+AIHW_MULTIVERSION
+bool output_chunk(float* __restrict y, std::int64_t count, const float* __restrict z,
+                  const float* __restrict off, const float* __restrict zw,
+                  const float* __restrict wstd, const float* __restrict sigma,
+                  const OutputChunk& c) {
+  if (c.wmode == 1) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + c.wrow * zw[i];
+  } else if (c.wmode == 2) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + wstd[i] * zw[i];
+  }
+  if (c.asym) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.0f ? y[i] * c.asym_f : y[i];
+  }
+  if (c.noisy && sigma != nullptr) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + sigma[i] * z[i];
+  } else if (c.noisy) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + c.noise * z[i];
+  }
+  if (c.quant && c.sto) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = round_half_even(y[i] / c.step + off[i]) * c.step;
+  } else if (c.quant) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = round_half_even(y[i] / c.step) * c.step;
+  }
+  bool any = false;
+  if (c.bounded) {
+    int hp = 0;
+    int hn = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      hp |= static_cast<int>(y[i] > c.bound);
+      hn |= static_cast<int>(y[i] < -c.bound);
+      y[i] = std::min(std::max(y[i], -c.bound), c.bound);
+    }
+    any = hp != 0 || (c.test_negative && hn != 0);
+  }
+  if (c.scaled) {
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] * c.scale;
+  }
+  return any;
 }
 
 void check_sizes(std::int64_t n_rows, std::int64_t n_cols) {
   if (n_rows < 0 || n_cols < 0) throw std::invalid_argument("negative size");
-  if (n_cols > 0xFFFFFFFFll) throw std::invalid_argument("n_cols must be below 2**32");
+  if (n_cols > 0x3FFFFFFFFll) throw std::invalid_argument("n_cols must be below 2**34");
 }
 
 }  // namespace
@@ -68,14 +193,16 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
   if (x == nullptr || out == nullptr) throw std::invalid_argument("null buffer");
   const std::int64_t chunks = (n_cols + kChunk - 1) / kChunk;
   const PhiloxKey key = philox_key_from_seed(draw.seed);
-  const float step = static_cast<float>(config.step);
-  const bool quant = config.step > 0.0;
-  const bool sto = quant && config.sto_round;
-  const float bound = static_cast<float>(config.bound);
-  const bool noisy = config.noise > 0.0;
-  const float noise = static_cast<float>(config.noise);
-  const bool asym = config.asymmetry > 0.0;
-  const float asym_f = static_cast<float>(1.0 - config.asymmetry);
+  InputChunk base{};
+  base.scaled = row_scale != nullptr;
+  base.quant = config.step > 0.0;
+  base.sto = base.quant && config.sto_round;
+  base.noisy = config.noise > 0.0;
+  base.asym = config.asymmetry > 0.0;
+  base.step = static_cast<float>(config.step);
+  base.bound = static_cast<float>(config.bound);
+  base.noise = static_cast<float>(config.noise);
+  base.asym_f = static_cast<float>(1.0 - config.asymmetry);
   const std::uint32_t c3_noise = stream_c3(config.noise_stream, draw.sub);
   const std::uint32_t c3_round = stream_c3(config.round_stream, draw.sub);
 
@@ -83,23 +210,14 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
     const std::int64_t r = task / chunks;
     const std::int64_t begin = (task % chunks) * kChunk;
     const std::int64_t count = std::min(kChunk, n_cols - begin);
-    float z[kChunk];
-    float off[kChunk];
+    alignas(32) float z[kChunk];
+    alignas(32) float off[kChunk];
     const std::uint32_t b = row_id(draw, r);
-    if (noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
-    if (sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
-    const float* xr = x + r * n_cols + begin;
-    float* vr = out + r * n_cols + begin;
-    const float s = row_scale != nullptr ? row_scale[r] : 1.0f;
-    for (std::int64_t j = 0; j < count; ++j) {
-      float v = xr[j];
-      if (row_scale != nullptr) v = v * s;
-      if (quant) v = quantise(v, step, sto, sto ? off[j] : 0.0f);
-      v = std::min(std::max(v, -bound), bound);
-      if (noisy) v = v + noise * z[j];
-      if (asym && v < 0.0f) v = v * asym_f;
-      vr[j] = v;
-    }
+    if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
+    if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
+    InputChunk c = base;
+    c.scale = row_scale != nullptr ? row_scale[r] : 1.0f;
+    input_chunk(x + r * n_cols + begin, out + r * n_cols + begin, count, z, off, c);
   });
 }
 
@@ -115,16 +233,19 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
   std::vector<std::uint8_t> task_hit(static_cast<std::size_t>(n_rows * chunks), 0);
   const PhiloxKey key = philox_key_from_seed(draw.seed);
-  const float step = static_cast<float>(config.step);
-  const bool quant = config.step > 0.0;
-  const bool sto = quant && config.sto_round;
-  const bool bounded = config.bound > 0.0;
-  const float bound = static_cast<float>(config.bound);
-  const bool noisy = config.noise > 0.0 || config.noise_per_output != nullptr;
-  const float noise = static_cast<float>(config.noise);
-  const bool asym = config.asymmetry > 0.0;
-  const float asym_f = static_cast<float>(1.0 - config.asymmetry);
-  const int wmode = config.w_noise_mode;
+  OutputChunk base{};
+  base.scaled = row_scale != nullptr;
+  base.quant = config.step > 0.0;
+  base.sto = base.quant && config.sto_round;
+  base.noisy = config.noise > 0.0 || config.noise_per_output != nullptr;
+  base.asym = config.asymmetry > 0.0;
+  base.bounded = config.bound > 0.0;
+  base.test_negative = config.test_negative_bound;
+  base.wmode = config.w_noise_mode;
+  base.step = static_cast<float>(config.step);
+  base.bound = static_cast<float>(config.bound);
+  base.noise = static_cast<float>(config.noise);
+  base.asym_f = static_cast<float>(1.0 - config.asymmetry);
   const std::uint32_t c3_noise = stream_c3(config.noise_stream, draw.sub);
   const std::uint32_t c3_round = stream_c3(config.round_stream, draw.sub);
   const std::uint32_t c3_w = stream_c3(config.w_noise_stream, draw.sub);
@@ -134,44 +255,28 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     const std::int64_t begin = (task % chunks) * kChunk;
     const std::int64_t count = std::min(kChunk, n_cols - begin);
     if (count <= 0) return;
-    float z[kChunk];
-    float off[kChunk];
-    float zw[kChunk];
+    alignas(32) float z[kChunk];
+    alignas(32) float off[kChunk];
+    alignas(32) float zw[kChunk];
     const std::uint32_t b = row_id(draw, r);
-    if (noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
-    if (sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
-    if (wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
-    float* yr = y + r * n_cols + begin;
-    const float s = row_scale != nullptr ? row_scale[r] : 1.0f;
-    const float* sigma = config.noise_per_output != nullptr ? config.noise_per_output + begin : nullptr;
-    const float* wstd = wmode == 2 ? config.w_noise_std + r * n_cols + begin : nullptr;
-    const float wrow = wmode == 1 ? config.w_noise_std[r] : 0.0f;
-    bool any = false;
-    for (std::int64_t i = 0; i < count; ++i) {
-      float v = yr[i];
-      if (wmode == 1) v = v + wrow * zw[i];
-      if (wmode == 2) v = v + wstd[i] * zw[i];
-      if (asym && v < 0.0f) v = v * asym_f;
-      if (noisy) v = v + (sigma != nullptr ? sigma[i] : noise) * z[i];
-      if (quant) v = quantise(v, step, sto, sto ? off[i] : 0.0f);
-      if (bounded) {
-        if (v > bound) {
-          v = bound;
-          any = true;
-        } else if (v < -bound) {
-          v = -bound;
-          if (config.test_negative_bound) any = true;
-        }
-      }
-      if (row_scale != nullptr) v = v * s;
-      yr[i] = v;
-    }
+    if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
+    if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
+    if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
+    OutputChunk c = base;
+    c.scale = row_scale != nullptr ? row_scale[r] : 1.0f;
+    c.wrow = base.wmode == 1 ? config.w_noise_std[r] : 0.0f;
+    const float* wstd = base.wmode == 2 ? config.w_noise_std + r * n_cols + begin : nullptr;
+    const float* sigma =
+        config.noise_per_output != nullptr ? config.noise_per_output + begin : nullptr;
+    const bool any = output_chunk(y + r * n_cols + begin, count, z, off, zw, wstd, sigma, c);
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
   });
   std::int64_t n_hit = 0;
   for (std::int64_t r = 0; r < n_rows; ++r) {
     std::uint8_t h = 0;
-    for (std::int64_t c = 0; c < chunks; ++c) h |= task_hit[static_cast<std::size_t>(r * chunks + c)];
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      h |= task_hit[static_cast<std::size_t>(r * chunks + c)];
+    }
     if (hit != nullptr) hit[r] = h;
     n_hit += h;
   }

@@ -94,10 +94,26 @@ TEST_CASE(row_ids_address_the_numbers) {
   CHECK(same);
 }
 
-TEST_CASE(normal_of_block) {
-  CHECK(periphery_normal({0x80008000u, 0x7FFF7FFFu, 0x80008000u, 0x7FFF7FFFu}) == 0.0f);
-  const float top = periphery_normal({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu});
-  CHECK_NEAR(top, std::sqrt(24.0), 1e-3);
+TEST_CASE(normals_of_block) {
+  // ra = 2^32 - 1 gives u = 1, rho = 0.
+  const auto z = periphery_normals({0xFFFFFFFFu, 0x12345678u, 0xFFFFFFFFu, 0u});
+  for (float v : z) CHECK(v == 0.0f);
+  // ra = 0 gives the smallest u = 2^-24: rho = sqrt(48 ln 2); rb = 0 gives theta = 0.
+  const auto t = periphery_normals({0u, 0u, 0u, 0x40000000u});
+  CHECK_NEAR(t[0], std::sqrt(48.0 * std::log(2.0)), 1e-5);
+  CHECK(t[1] == 0.0f);
+  CHECK_NEAR(t[3], std::sqrt(48.0 * std::log(2.0)), 1e-5);  // quadrant 1: theta = pi/2
+}
+
+TEST_CASE(rounding_half_to_even) {
+  CHECK(round_half_even(0.5f) == 0.0f);
+  CHECK(round_half_even(1.5f) == 2.0f);
+  CHECK(round_half_even(2.5f) == 2.0f);
+  CHECK(round_half_even(-2.5f) == -2.0f);
+  CHECK(round_half_even(-0.7f) == -1.0f);
+  CHECK(round_half_even(8388609.0f) == 8388609.0f);
+  CHECK(round_half_even(4194304.5f) == 4194304.0f);
+  CHECK(round_half_even(4194305.5f) == 4194306.0f);
 }
 
 TEST_MAIN()
