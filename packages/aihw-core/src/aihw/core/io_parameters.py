@@ -225,7 +225,9 @@ class IOParameters:
                 ) from None
         for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"IOParameters.{name}={getattr(self, name)!r} must be True or False")
+                raise ValueError(
+                    f"IOParameters.{name}={getattr(self, name)!r} must be True or False"
+                )
         for field in dataclasses.fields(self):
             if field.name in _ENUMS or field.name in _BOOLS:
                 continue

@@ -62,7 +62,9 @@ class Periphery:
 
     def __init__(self, io: IOParameters, direction: str, out_size: int, seed: int):
         if not isinstance(io, IOParameters):
-            raise TypeError(f"{direction} IO parameters must be IOParameters; got {type(io).__name__}")
+            raise TypeError(
+                f"{direction} IO parameters must be IOParameters; got {type(io).__name__}"
+            )
         if direction not in ("forward", "backward"):
             raise ValueError(f"direction={direction!r}; allowed: 'forward', 'backward'")
         self.io = dataclasses.replace(io)  # validates; the user's copy stays theirs
@@ -75,10 +77,15 @@ class Periphery:
         self.average_abs_max: float | None = None
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
-            gen = torch.Generator().manual_seed((seed + (1 if direction == "forward" else 2)) % 2**63)
+            gen = torch.Generator().manual_seed(
+                (seed + (1 if direction == "forward" else 2)) % 2**63
+            )
             spread = torch.randn(out_size, generator=gen, dtype=torch.float64)
             sigma = self.io.out_noise * (1.0 + self.io.out_noise_std * spread)
             self.noise_per_output = sigma.clamp(min=0.0).to(torch.float32)
+
+    def __repr__(self) -> str:
+        return f"Periphery({self.direction!r}, {self.io!r})"
 
     # -- noise management -------------------------------------------------------------------
     def _nm_scale(self, x: torch.Tensor, nm: NoiseManagementType) -> torch.Tensor | None:
@@ -88,11 +95,16 @@ class Periphery:
         if nm == NoiseManagementType.NONE:
             return None
         if nm == NoiseManagementType.CONSTANT:
-            return torch.full((x.shape[0],), thres if thres > 0 else 1.0, dtype=torch.float64,
-                              device=x.device)
+            return torch.full(
+                (x.shape[0],), thres if thres > 0 else 1.0, dtype=torch.float64, device=x.device
+            )
         if nm == NoiseManagementType.AVERAGE_ABS_MAX:
             m = float(x.abs().amax()) if x.numel() else 0.0
-            a = m if self.average_abs_max is None else (1 - NM_DECAY) * self.average_abs_max + NM_DECAY * m
+            a = (
+                m
+                if self.average_abs_max is None
+                else (1 - NM_DECAY) * self.average_abs_max + NM_DECAY * m
+            )
             self.average_abs_max = a
             return torch.full((x.shape[0],), a, dtype=torch.float64, device=x.device)
         if nm == NoiseManagementType.MAX:
@@ -190,14 +202,20 @@ class Periphery:
         io = self.io
         device = xa.device
         if s_nm is None:
-            denom = None if red == 1.0 else torch.full((xa.shape[0],), red, dtype=torch.float64, device=device)
+            denom = (
+                None
+                if red == 1.0
+                else torch.full((xa.shape[0],), red, dtype=torch.float64, device=device)
+            )
         else:
             denom = s_nm * red
         if denom is None:
             in_scale = None
             out_scale = None
             if io.out_scale != 1.0:
-                out_scale = torch.full((xa.shape[0],), io.out_scale, dtype=torch.float32, device=device)
+                out_scale = torch.full(
+                    (xa.shape[0],), io.out_scale, dtype=torch.float32, device=device
+                )
         else:
             in_scale = (1.0 / denom).to(torch.float32)
             out_scale = (denom * io.out_scale).to(torch.float32)
@@ -212,20 +230,33 @@ class Periphery:
         if mv == AnalogMVType.ONE_PASS:
             y = torch.mm(v, matrix)
             w_std = self._w_noise_std(v, matrix)
-            return stages.output(y, out_scale, io, sigma, w_std, self.streams, self.seed, call, sub,
-                                 row_ids)
+            return stages.output(
+                y, out_scale, io, sigma, w_std, self.streams, self.seed, call, sub, row_ids
+            )
         v_pos, v_neg = v.clamp(min=0), v.clamp(max=0)
         y_pos, y_neg = torch.mm(v_pos, matrix), torch.mm(v_neg, matrix)
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
             w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
-            return stages.output(y_pos + y_neg, out_scale, io, sigma, w_std, self.streams, self.seed,
-                                 call, sub, row_ids)
+            return stages.output(
+                y_pos + y_neg,
+                out_scale,
+                io,
+                sigma,
+                w_std,
+                self.streams,
+                self.seed,
+                call,
+                sub,
+                row_ids,
+            )
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
-        y1, h1 = stages.output(y_pos, out_scale, io, sigma, w_pos, self.streams, self.seed, call,
-                               sub, row_ids)
-        y2, h2 = stages.output(y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call,
-                               sub | 1, row_ids)
+        y1, h1 = stages.output(
+            y_pos, out_scale, io, sigma, w_pos, self.streams, self.seed, call, sub, row_ids
+        )
+        y2, h2 = stages.output(
+            y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call, sub | 1, row_ids
+        )
         return y1 + y2, h1 | h2
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
@@ -246,18 +277,36 @@ class Periphery:
 class _ReferenceStages:
     def input(self, x, scale, io, streams, seed, call, sub, row_ids):
         return input_stage_reference(
-            x, scale, step=io.inp_step, sto_round=io.inp_sto_round, bound=float(io.inp_bound),
-            noise=float(io.inp_noise), asymmetry=float(io.inp_asymmetry), streams=streams,
-            seed=seed, call_index=call, sub=sub,
+            x,
+            scale,
+            step=io.inp_step,
+            sto_round=io.inp_sto_round,
+            bound=float(io.inp_bound),
+            noise=float(io.inp_noise),
+            asymmetry=float(io.inp_asymmetry),
+            streams=streams,
+            seed=seed,
+            call_index=call,
+            sub=sub,
             row_ids=None if row_ids is None else row_ids.to(torch.int64),
         )
 
     def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
         return output_stage_reference(
-            y, scale, step=io.out_step, sto_round=io.out_sto_round, bound=float(io.out_bound),
-            test_negative_bound=io.bm_test_negative_bound, noise=float(io.out_noise),
-            noise_per_output=sigma, asymmetry=float(io.out_asymmetry), w_noise_std=w_std,
-            streams=streams, seed=seed, call_index=call, sub=sub,
+            y,
+            scale,
+            step=io.out_step,
+            sto_round=io.out_sto_round,
+            bound=float(io.out_bound),
+            test_negative_bound=io.bm_test_negative_bound,
+            noise=float(io.out_noise),
+            noise_per_output=sigma,
+            asymmetry=float(io.out_asymmetry),
+            w_noise_std=w_std,
+            streams=streams,
+            seed=seed,
+            call_index=call,
+            sub=sub,
             row_ids=None if row_ids is None else row_ids.to(torch.int64),
         )
 
@@ -275,9 +324,22 @@ class _NativeStages:
         x = x.contiguous()
         out = torch.empty_like(x)
         self.core.periphery_input_stage(
-            x.data_ptr(), out.data_ptr(), x.shape[0], x.shape[1], _ptr(scale), io.inp_step,
-            io.inp_sto_round, float(io.inp_bound), float(io.inp_noise), float(io.inp_asymmetry),
-            streams["inp_noise"], streams["inp_round"], seed, call, sub, _ptr(row_ids),
+            x.data_ptr(),
+            out.data_ptr(),
+            x.shape[0],
+            x.shape[1],
+            _ptr(scale),
+            io.inp_step,
+            io.inp_sto_round,
+            float(io.inp_bound),
+            float(io.inp_noise),
+            float(io.inp_asymmetry),
+            streams["inp_noise"],
+            streams["inp_round"],
+            seed,
+            call,
+            sub,
+            _ptr(row_ids),
             self.threads,
         )
         return out
@@ -287,9 +349,27 @@ class _NativeStages:
         hit = torch.zeros(y.shape[0], dtype=torch.uint8)
         mode = 0 if w_std is None else (1 if w_std.dim() == 1 else 2)
         self.core.periphery_output_stage(
-            y.data_ptr(), y.shape[0], y.shape[1], _ptr(scale), io.out_step, io.out_sto_round,
-            float(io.out_bound), io.bm_test_negative_bound, float(io.out_noise), _ptr(sigma),
-            float(io.out_asymmetry), mode, _ptr(w_std), streams["out_noise"], streams["out_round"],
-            streams["w_noise"], seed, call, sub, _ptr(row_ids), hit.data_ptr(), self.threads,
+            y.data_ptr(),
+            y.shape[0],
+            y.shape[1],
+            _ptr(scale),
+            io.out_step,
+            io.out_sto_round,
+            float(io.out_bound),
+            io.bm_test_negative_bound,
+            float(io.out_noise),
+            _ptr(sigma),
+            float(io.out_asymmetry),
+            mode,
+            _ptr(w_std),
+            streams["out_noise"],
+            streams["out_round"],
+            streams["w_noise"],
+            seed,
+            call,
+            sub,
+            _ptr(row_ids),
+            hit.data_ptr(),
+            self.threads,
         )
         return y, hit.bool()

@@ -9,8 +9,6 @@ tensors, a missing engine).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .reference import _philox, key_from_seed
@@ -63,7 +61,9 @@ def _box_muller(ra: torch.Tensor, rb: torch.Tensor) -> tuple[torch.Tensor, torch
     # of a float32, rounded to float32, is: it equals the engine's correctly rounded sqrtf.
     rho = torch.sqrt(torch.clamp(ln_u * -2.0, min=0.0).to(torch.float64)).to(_F32)
     q = rb >> 30
-    phi = ((rb >> 6) & 0x00FFFFFF).to(_F32) * two_m24 * torch.tensor(_HALF_PI, dtype=_F32, device=dev)
+    phi = (
+        ((rb >> 6) & 0x00FFFFFF).to(_F32) * two_m24 * torch.tensor(_HALF_PI, dtype=_F32, device=dev)
+    )
     x2 = phi * phi
     c = _horner(_COS_SERIES, x2)
     sn = _horner(_SIN_SERIES, x2) * phi
@@ -115,9 +115,7 @@ def _f32(value: float, device: torch.device) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float32, device=device)
 
 
-def _quantise(
-    v: torch.Tensor, step: float, offsets: torch.Tensor | None
-) -> torch.Tensor:
+def _quantise(v: torch.Tensor, step: float, offsets: torch.Tensor | None) -> torch.Tensor:
     step_t = _f32(step, v.device)
     t = v / step_t
     if offsets is not None:

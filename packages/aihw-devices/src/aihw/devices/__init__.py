@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 from .catalog import DeviceInfo, PluginSource
+from .configs import FloatingPointRPUConfig, InferenceRPUConfig, SingleRPUConfig
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .errors import PluginError, UnknownDeviceError
 from .floating_point import FloatingPointDevice, FloatingPointResistiveDevice
@@ -40,6 +41,9 @@ __all__ = [
     "ConstantStepResistiveDeviceParameters",
     "DeviceInfo",
     "FloatingPointDevice",
+    "FloatingPointRPUConfig",
+    "InferenceRPUConfig",
+    "SingleRPUConfig",
     "FloatingPointResistiveDevice",
     "FloatingPointTileParameters",
     "PluginError",

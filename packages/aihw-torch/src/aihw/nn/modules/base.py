@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
+from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 from aihw.core.tiles import create_tile
 
@@ -75,6 +76,7 @@ class AnalogLayerBase:
 
     analog_tile: Any
     resistive_device: DeviceModel | None
+    rpu_config: Any
     weight: Parameter
     bias: Parameter | None
     _weight_shape: tuple[int, ...]
@@ -86,11 +88,29 @@ class AnalogLayerBase:
         weight_shape: Sequence[int],
         *,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        """Create the tile for a weight of ``weight_shape`` (``[out, ...]``) and link ``weight``."""
+        """Create the tile for a weight of ``weight_shape`` (``[out, ...]``) and link ``weight``.
+
+        ``rpu_config`` (an :class:`aihw.core.config.TileConfig`) replaces
+        ``resistive_device`` and ``update``; giving both is an error.
+        """
+        if rpu_config is not None:
+            if not isinstance(rpu_config, TileConfig):
+                raise TypeError(
+                    "rpu_config must be a TileConfig such as aihw.devices.SingleRPUConfig(); "
+                    f"got {type(rpu_config).__name__}"
+                )
+            given = [n for n, v in (("resistive_device", resistive_device), ("update", update))
+                     if v is not None]
+            if given:
+                raise ValueError(
+                    f"give either rpu_config= or {'/'.join(given)}=, not both: rpu_config "
+                    "already holds the device and the update parameters"
+                )
         check_resistive_device(resistive_device)
         _check_float_dtype(dtype)
         out_size = weight_shape[0]
@@ -98,12 +118,17 @@ class AnalogLayerBase:
         for size in weight_shape[1:]:
             in_size *= size
         # The bias is digital (a plain Parameter), so the tile has no analog bias column.
-        tile = create_tile(
-            resistive_device, out_size, in_size, bias=False, seed=seed, update=update
-        )
+        if rpu_config is not None:
+            tile = create_tile(None, out_size, in_size, bias=False, seed=seed, rpu_config=rpu_config)
+            resistive_device = rpu_config.device
+        else:
+            tile = create_tile(
+                resistive_device, out_size, in_size, bias=False, seed=seed, update=update
+            )
         if device is not None:
             tile = tile.to(torch.device(device))
         self.resistive_device = resistive_device
+        self.rpu_config = rpu_config
         self._weight_shape = tuple(int(s) for s in weight_shape)
         self.analog_tile = tile
         self.weight = Parameter(self._tile_weight_view())

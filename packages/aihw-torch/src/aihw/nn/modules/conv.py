@@ -57,6 +57,9 @@ class AnalogConv2d(AnalogLayerBase, Module):
         resistive_device: the device model of the tile's cross-points; ``None`` (default)
             gives a floating-point tile: exact products and exact SGD updates.
         update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile.
+        rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
+            :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
+            and update parameters in one, instead of ``resistive_device`` and ``update``.
         seed: the tile's random seed (``None``: drawn from torch's global generator).
         device: where the tile and the bias live.
         dtype: dtype of the digital bias. The tile, and so ``weight``, is always float32.
@@ -116,6 +119,7 @@ class AnalogConv2d(AnalogLayerBase, Module):
         resistive_device: DeviceModel | None = None,
         *,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
@@ -166,6 +170,7 @@ class AnalogConv2d(AnalogLayerBase, Module):
             resistive_device,
             (out_channels, in_channels, *kernel_size_),
             update=update,
+            rpu_config=rpu_config,
             seed=seed,
             device=device,
             dtype=dtype,

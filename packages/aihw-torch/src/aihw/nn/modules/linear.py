@@ -34,6 +34,9 @@ class AnalogLinear(AnalogLayerBase, Module):
             gives a floating-point tile: exact products and exact SGD updates.
         update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile
             (``None``: the defaults).
+        rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
+            :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
+            and update parameters in one, instead of ``resistive_device`` and ``update``.
         seed: the tile's random seed (``None``: drawn from torch's global generator, so
             ``torch.manual_seed`` makes the layer reproducible).
         device: where the tile and the bias live.
@@ -73,6 +76,7 @@ class AnalogLinear(AnalogLayerBase, Module):
         resistive_device: DeviceModel | None = None,
         *,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
@@ -88,6 +92,7 @@ class AnalogLinear(AnalogLayerBase, Module):
             resistive_device,
             (out_features, in_features),
             update=update,
+            rpu_config=rpu_config,
             seed=seed,
             device=device,
             dtype=dtype,
