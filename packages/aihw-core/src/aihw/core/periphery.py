@@ -139,6 +139,7 @@ class Periphery:
             float32 ``[N, out]``.
         """
         io = self.io
+        io.validate()  # someone may have changed a field since construction
         if io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
