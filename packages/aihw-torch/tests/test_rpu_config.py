@@ -71,5 +71,5 @@ def test_inference_layer_forward_is_noisy_and_training_works():
         loss = ((layer(x) - target) ** 2).mean()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
