@@ -149,7 +149,7 @@ class Periphery:
         self.call_index = (call + 1) & _MASK32
         n, n_out = x.shape[0], matrix.shape[1]
         device = x.device
-        out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
+        out: torch.Tensor | None = None
         forward = self.direction == "forward"
         bm = io.bound_management if forward else BoundManagementType.NONE
         s_nm = self._nm_scale(x, io.noise_management)
@@ -161,6 +161,7 @@ class Periphery:
             if bool(nonpositive.any()):
                 if not forward or io.inp_noise <= 0:
                     keep = ~nonpositive  # these rows give y = 0 (spec A.3 step 2, A.7)
+                    out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
                     ids = torch.nonzero(keep).squeeze(1)
                     xa, s_nm = x[ids], s_nm[ids]
                 else:
@@ -177,8 +178,8 @@ class Periphery:
                     s_nm = self._nm_scale(xa, NoiseManagementType.ABS_MAX_NP_SUM)
                 red = 1.0
             y, hit = self._one_pass(xa, matrix, s_nm, red, ids, call, passes, native, num_threads)
-            if ids is None:
-                out = y
+            if out is None:
+                out = y  # the first pass computes every row
             else:
                 out[ids] = y
             passes += 1
@@ -197,6 +198,8 @@ class Periphery:
             red *= 2.0
         self.last_passes = passes
         self.last_bound_hits = hits
+        if out is None:  # no row to compute
+            out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
         return out
 
     def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
