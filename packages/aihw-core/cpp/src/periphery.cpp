@@ -93,14 +93,28 @@ void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
       }
     }
     const std::int64_t done = base * 4;
-    const int n = static_cast<int>(std::min<std::int64_t>(kLanes, n_blocks - base));
-    const std::int64_t take = std::min<std::int64_t>(4 * n, count - done);
-    for (std::int64_t k = 0; k < take; ++k) {
-      const int l = static_cast<int>(k >> 2);
-      const int w = static_cast<int>(k & 3);
-      out[done + k] = w == 0 ? t0[l] : (w == 1 ? t1[l] : (w == 2 ? t2[l] : t3[l]));
+    if (done + 4 * kLanes <= count) {
+      float* o = out + done;
+      for (int l = 0; l < kLanes; ++l) {
+        o[4 * l] = t0[l];
+        o[4 * l + 1] = t1[l];
+        o[4 * l + 2] = t2[l];
+        o[4 * l + 3] = t3[l];
+      }
+    } else {
+      for (std::int64_t k = 0; done + k < count; ++k) {
+        const int l = static_cast<int>(k >> 2);
+        const int w = static_cast<int>(k & 3);
+        out[done + k] = w == 0 ? t0[l] : (w == 1 ? t1[l] : (w == 2 ? t2[l] : t3[l]));
+      }
     }
   }
+}
+
+// min(max(v, -b), b) without the reference-returning std::min/max (for the vectoriser).
+inline float clip(float v, float b) noexcept {
+  const float t = v > b ? b : v;
+  return t < -b ? -b : t;
 }
 
 struct InputChunk {
@@ -121,12 +135,13 @@ void input_chunk(const float* __restrict x, float* __restrict v, std::int64_t co
   } else if (c.quant) {
     for (std::int64_t j = 0; j < count; ++j) v[j] = round_half_even(v[j] / c.step) * c.step;
   }
-  for (std::int64_t j = 0; j < count; ++j) v[j] = std::min(std::max(v[j], -c.bound), c.bound);
+  for (std::int64_t j = 0; j < count; ++j) v[j] = clip(v[j], c.bound);
   if (c.noisy) {
     for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] + c.noise * z[j];
   }
   if (c.asym) {
-    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] < 0.0f ? v[j] * c.asym_f : v[j];
+    const float a = c.asym_f;
+    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] * (v[j] < 0.0f ? a : 1.0f);
   }
 }
 
@@ -149,7 +164,8 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
     for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + wstd[i] * zw[i];
   }
   if (c.asym) {
-    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.0f ? y[i] * c.asym_f : y[i];
+    const float a = c.asym_f;
+    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] * (y[i] < 0.0f ? a : 1.0f);
   }
   if (c.noisy && sigma != nullptr) {
     for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + sigma[i] * z[i];
@@ -166,10 +182,10 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
     int hp = 0;
     int hn = 0;
     for (std::int64_t i = 0; i < count; ++i) {
-      hp |= static_cast<int>(y[i] > c.bound);
-      hn |= static_cast<int>(y[i] < -c.bound);
-      y[i] = std::min(std::max(y[i], -c.bound), c.bound);
+      hp += y[i] > c.bound ? 1 : 0;
+      hn += y[i] < -c.bound ? 1 : 0;
     }
+    for (std::int64_t i = 0; i < count; ++i) y[i] = clip(y[i], c.bound);
     any = hp != 0 || (c.test_negative && hn != 0);
   }
   if (c.scaled) {
