@@ -194,6 +194,14 @@ class IOParameters:
     def __post_init__(self) -> None:
         self.validate()
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "_changed", True)
+
+    def changed_since_validation(self) -> bool:
+        """Whether a field was set since the last successful :meth:`validate`."""
+        return getattr(self, "_changed", True)
+
     # -- derived ----------------------------------------------------------------------------
     @property
     def inp_step(self) -> float:
@@ -214,6 +222,10 @@ class IOParameters:
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise naming the first invalid field, its value and what is allowed."""
+        self._validate()
+        object.__setattr__(self, "_changed", False)
+
+    def _validate(self) -> None:
         for name, enum_type in _ENUMS.items():
             value = getattr(self, name)
             try:

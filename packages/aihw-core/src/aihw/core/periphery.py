@@ -11,6 +11,7 @@ stages run in the compiled engine (``native=True``) or in plain torch
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -89,14 +90,14 @@ class Periphery:
 
     # -- noise management -------------------------------------------------------------------
     def _nm_scale(self, x: torch.Tensor, nm: NoiseManagementType) -> torch.Tensor | None:
-        """``s_nm`` per row (float64), or ``None`` without noise management (spec A.4)."""
+        """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
         io = self.io
         thres = float(io.nm_thres)
         if nm == NoiseManagementType.NONE:
             return None
         if nm == NoiseManagementType.CONSTANT:
             return torch.full(
-                (x.shape[0],), thres if thres > 0 else 1.0, dtype=torch.float64, device=x.device
+                (x.shape[0],), thres if thres > 0 else 1.0, dtype=torch.float32, device=x.device
             )
         if nm == NoiseManagementType.AVERAGE_ABS_MAX:
             m = float(x.abs().amax()) if x.numel() else 0.0
@@ -106,21 +107,22 @@ class Periphery:
                 else (1 - NM_DECAY) * self.average_abs_max + NM_DECAY * m
             )
             self.average_abs_max = a
-            return torch.full((x.shape[0],), a, dtype=torch.float64, device=x.device)
+            return torch.full((x.shape[0],), a, dtype=torch.float32, device=x.device)
         if nm == NoiseManagementType.MAX:
-            s = x.amax(1).to(torch.float64)
+            s = x.amax(1)
         else:
-            s = x.abs().amax(1).to(torch.float64)
+            s = torch.linalg.vector_norm(x, ord=math.inf, dim=1)  # max |x_j|, one kernel
         if thres > 0:
             s = s.clamp(max=thres)
         if nm == NoiseManagementType.ABS_MAX_NP_SUM:
+            s = s.to(torch.float64)
             x64 = x.to(torch.float64)
             total = torch.maximum(x64.clamp(min=0).sum(1), (-x64).clamp(min=0).sum(1))
             bound = float(io.out_bound) if io.out_bound > 0 else 1.0
             c = total * NM_ASSUMED_WMAX / bound
             if io.inp_step > 0:
                 c = torch.minimum(c, s * (io.max_bm_res / io.inp_step))
-            s = torch.maximum(s, c)
+            s = torch.maximum(s, c).to(torch.float32)
         return s
 
     # -- the managed MVM -----------------------------------------------------------------
@@ -139,7 +141,8 @@ class Periphery:
             float32 ``[N, out]``.
         """
         io = self.io
-        io.validate()  # someone may have changed a field since construction
+        if io.changed_since_validation():
+            io.validate()  # someone changed a field since construction
         if io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
@@ -157,8 +160,8 @@ class Periphery:
         ids: torch.Tensor | None = None  # rows still computed (None: all of them)
         xa = x
         if s_nm is not None:
-            nonpositive = s_nm <= 0
-            if bool(nonpositive.any()):
+            if n and float(s_nm.min()) <= 0:
+                nonpositive = s_nm <= 0
                 if not forward or io.inp_noise <= 0:
                     keep = ~nonpositive  # these rows give y = 0 (spec A.3 step 2, A.7)
                     out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
@@ -177,18 +180,16 @@ class Periphery:
                 if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
                     s_nm = self._nm_scale(xa, NoiseManagementType.ABS_MAX_NP_SUM)
                 red = 1.0
-            y, hit = self._one_pass(xa, matrix, s_nm, red, ids, call, passes, native, num_threads)
+            y, hit, n_hit = self._one_pass(
+                xa, matrix, s_nm, red, ids, call, passes, native, num_threads
+            )
             if out is None:
                 out = y  # the first pass computes every row
             else:
                 out[ids] = y
             passes += 1
-            if bm == BoundManagementType.NONE:
-                hits = int(hit.sum())
-                break
-            n_hit = int(hit.sum())
             hits = n_hit
-            if n_hit == 0 or red > max_red:
+            if bm == BoundManagementType.NONE or n_hit == 0 or red > max_red:
                 break
             sel = torch.nonzero(hit).squeeze(1)
             ids = sel if ids is None else ids[sel]
@@ -205,14 +206,15 @@ class Periphery:
     def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
         io = self.io
         device = xa.device
+        # Row scales, in float32: in = 1 / (s_nm * red), out = out_scale * s_nm * red.
         if s_nm is None:
             denom = (
                 None
                 if red == 1.0
-                else torch.full((xa.shape[0],), red, dtype=torch.float64, device=device)
+                else torch.full((xa.shape[0],), red, dtype=torch.float32, device=device)
             )
         else:
-            denom = s_nm * red
+            denom = s_nm if red == 1.0 else s_nm * red
         if denom is None:
             in_scale = None
             out_scale = None
@@ -221,8 +223,8 @@ class Periphery:
                     (xa.shape[0],), io.out_scale, dtype=torch.float32, device=device
                 )
         else:
-            in_scale = (1.0 / denom).to(torch.float32)
-            out_scale = (denom * io.out_scale).to(torch.float32)
+            in_scale = torch.reciprocal(denom)
+            out_scale = denom if io.out_scale == 1.0 else denom * io.out_scale
         row_ids = None if ids is None else ids.to(torch.int32)
         stages = _NativeStages(num_threads) if native else _ReferenceStages()
         sub = bm_pass << 1
@@ -255,13 +257,14 @@ class Periphery:
                 row_ids,
             )
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
-        y1, h1 = stages.output(
+        y1, h1, _ = stages.output(
             y_pos, out_scale, io, sigma, w_pos, self.streams, self.seed, call, sub, row_ids
         )
-        y2, h2 = stages.output(
+        y2, h2, _ = stages.output(
             y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call, sub | 1, row_ids
         )
-        return y1 + y2, h1 | h2
+        hit = h1 | h2
+        return y1 + y2, hit, int(hit.sum())
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
         io = self.io
@@ -296,7 +299,7 @@ class _ReferenceStages:
         )
 
     def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
-        return output_stage_reference(
+        y, hit = output_stage_reference(
             y,
             scale,
             step=io.out_step,
@@ -313,6 +316,7 @@ class _ReferenceStages:
             sub=sub,
             row_ids=None if row_ids is None else row_ids.to(torch.int64),
         )
+        return y, hit, int(hit.sum())
 
 
 def _ptr(t: torch.Tensor | None) -> int:
@@ -352,7 +356,7 @@ class _NativeStages:
         y = y.contiguous()
         hit = torch.zeros(y.shape[0], dtype=torch.uint8)
         mode = 0 if w_std is None else (1 if w_std.dim() == 1 else 2)
-        self.core.periphery_output_stage(
+        n_hit = self.core.periphery_output_stage(
             y.data_ptr(),
             y.shape[0],
             y.shape[1],
@@ -376,4 +380,4 @@ class _NativeStages:
             hit.data_ptr(),
             self.threads,
         )
-        return y, hit.bool()
+        return y, hit.bool(), int(n_hit)
