@@ -5,7 +5,8 @@ periphery: 7-bit DAC, 9-bit ADC, output noise 0.06, abs-max noise management, it
 bound management) against ``torch.nn.Linear`` of the same shape, both with a bias, both
 under ``torch.no_grad()``; x ~ N(0, 1). Prints median times and their ratio, for the
 compiled periphery stages (native) and the plain-torch reference stages, at 1 and 2
-threads.
+threads. ``nn.Linear`` and the analog layer are timed alternately, call by call, so that
+their ratio is robust to a machine whose load changes during the run.
 
     python benchmarks/forward.py [--repeats 20] [--quick]
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from _timing import median_ms, print_table
+from _timing import median_ms, paired_median_ms, print_table
 
 from aihw.devices import InferenceRPUConfig
 from aihw.nn import AnalogLinear
@@ -39,9 +40,9 @@ def bench(size: int, batch: int, threads: int, repeats: int, with_reference: boo
     analog.analog_tile.num_threads = threads
     reps = max(3, repeats // 4) if size >= 4096 or batch >= 512 else repeats
     with torch.no_grad():
-        t_linear = median_ms(lambda: linear(x), repeats=reps)
         analog.analog_tile.backend = "native"
-        t_native = median_ms(lambda: analog(x), repeats=reps)
+        # Alternating calls: the ratio holds even when the machine's load changes.
+        t_linear, t_native = paired_median_ms(lambda: linear(x), lambda: analog(x), reps)
         t_ref = None
         if with_reference:
             analog.analog_tile.backend = "reference"

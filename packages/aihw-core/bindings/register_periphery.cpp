@@ -120,6 +120,17 @@ void register_periphery(py::module_& m) {
       "The fused output stage (ADC) of contract §6, in place; returns the number of rows "
       "that hit a bound (flags in hit_ptr when it is not 0).");
   m.def(
+      "row_abs_max",
+      [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::int64_t n_rows, std::int64_t n_cols,
+         int num_threads) {
+        const float* x = required_pointer<const float>(x_ptr, "x_ptr");
+        float* out = required_pointer<float>(out_ptr, "out_ptr");
+        py::gil_scoped_release release;
+        aihw::row_abs_max(x, out, n_rows, n_cols, num_threads);
+      },
+      py::arg("x_ptr"), py::arg("out_ptr"), py::arg("n_rows"), py::arg("n_cols"),
+      py::arg("num_threads"), "out[r] = max_j |x[r, j]| on raw float32 buffers.");
+  m.def(
       "periphery_normals",
       [](std::uint32_t r0, std::uint32_t r1, std::uint32_t r2, std::uint32_t r3) {
         const auto z = aihw::periphery_normals({r0, r1, r2, r3});

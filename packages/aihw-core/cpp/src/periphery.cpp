@@ -194,12 +194,46 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
   return any;
 }
 
+AIHW_MULTIVERSION
+float abs_max(const float* __restrict x, std::int64_t n) {
+  constexpr int kAcc = 16;
+  float acc[kAcc] = {};
+  std::int64_t j = 0;
+  for (; j + kAcc <= n; j += kAcc) {
+    for (int k = 0; k < kAcc; ++k) {
+      const float a = std::fabs(x[j + k]);
+      acc[k] = acc[k] > a ? acc[k] : a;
+    }
+  }
+  float m = 0.0f;
+  for (int k = 0; k < kAcc; ++k) m = m > acc[k] ? m : acc[k];
+  for (; j < n; ++j) {
+    const float a = std::fabs(x[j]);
+    m = m > a ? m : a;
+  }
+  return m;
+}
+
 void check_sizes(std::int64_t n_rows, std::int64_t n_cols) {
   if (n_rows < 0 || n_cols < 0) throw std::invalid_argument("negative size");
   if (n_cols > 0x3FFFFFFFFll) throw std::invalid_argument("n_cols must be below 2**34");
 }
 
 }  // namespace
+
+void row_abs_max(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,
+                 int num_threads) {
+  check_sizes(n_rows, n_cols);
+  if (n_rows == 0) return;
+  if (out == nullptr || (x == nullptr && n_cols > 0)) throw std::invalid_argument("null buffer");
+  // Rows in blocks of about 64k elements per task.
+  const std::int64_t per_task = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, n_cols));
+  const std::int64_t tasks = (n_rows + per_task - 1) / per_task;
+  parallel_for(resolve_threads(num_threads), tasks, [&](std::int64_t task) {
+    const std::int64_t end = std::min(n_rows, (task + 1) * per_task);
+    for (std::int64_t r = task * per_task; r < end; ++r) out[r] = abs_max(x + r * n_cols, n_cols);
+  });
+}
 
 void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,
                  const float* row_scale, const InputStageConfig& config,

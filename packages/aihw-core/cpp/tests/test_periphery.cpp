@@ -116,4 +116,38 @@ TEST_CASE(rounding_half_to_even) {
   CHECK(round_half_even(4194305.5f) == 4194306.0f);
 }
 
+TEST_CASE(row_abs_max_is_exact) {
+  const std::int64_t rows = 5, cols = 37;
+  std::vector<float> x(rows * cols);
+  for (std::int64_t k = 0; k < rows * cols; ++k) x[k] = std::sin(0.37f * static_cast<float>(k)) * (k % 7);
+  std::vector<float> m(rows);
+  row_abs_max(x.data(), m.data(), rows, cols, 3);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float e = 0.0f;
+    for (std::int64_t j = 0; j < cols; ++j) e = std::max(e, std::fabs(x[r * cols + j]));
+    CHECK(m[r] == e);
+  }
+}
+
+TEST_CASE(asymmetry_and_stochastic_rounding) {
+  std::vector<float> x = {-0.5f, 0.5f, 0.26f, 0.26f, 0.26f, 0.26f, 0.26f, 0.26f};
+  std::vector<float> v(x.size());
+  InputStageConfig c;
+  c.asymmetry = 0.5;
+  input_stage(x.data(), v.data(), 1, 2, nullptr, c, {}, 1);
+  CHECK(v[0] == -0.25f && v[1] == 0.5f);
+  // Stochastic rounding to steps of 0.5: 0.26 goes to 0 or 0.5, both happen.
+  InputStageConfig r;
+  r.step = 0.5;
+  r.sto_round = true;
+  std::vector<float> many(4096, 0.26f), out(4096);
+  input_stage(many.data(), out.data(), 1, 4096, nullptr, r, {}, 2);
+  int up = 0;
+  for (float o : out) {
+    CHECK(o == 0.0f || o == 0.5f);
+    up += o == 0.5f;
+  }
+  CHECK(up > 1900 && up < 2360);  // p = 0.52
+}
+
 TEST_MAIN()

@@ -159,6 +159,11 @@ struct OutputStageConfig {
   std::uint32_t w_noise_stream = periphery_streams::kFwdWeightNoise;
 };
 
+/// `out[r] = max_j |x[r, j]|` for the rows of `x` [n_rows, n_cols] (abs-max noise
+/// management; exact, so the same as torch's).
+void row_abs_max(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,
+                 int num_threads);
+
 /// Input stage, row by row: `v = x * row_scale[r]` (when row_scale is not null), quantise,
 /// clip, add noise, asymmetry. `x` and `out` are [n_rows, n_cols] (may alias).
 void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,

@@ -112,3 +112,6 @@ def periphery_output_stage(
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""
+
+def row_abs_max(x_ptr: int, out_ptr: int, n_rows: int, n_cols: int, num_threads: int) -> None:
+    """``out[r] = max_j |x[r, j]|`` on float32 buffers (abs-max noise management)."""

@@ -89,7 +89,9 @@ class Periphery:
         return f"Periphery({self.direction!r}, {self.io!r})"
 
     # -- noise management -------------------------------------------------------------------
-    def _nm_scale(self, x: torch.Tensor, nm: NoiseManagementType) -> torch.Tensor | None:
+    def _nm_scale(
+        self, x: torch.Tensor, nm: NoiseManagementType, native: bool = False, threads: int = 0
+    ) -> torch.Tensor | None:
         """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
         io = self.io
         thres = float(io.nm_thres)
@@ -111,7 +113,7 @@ class Periphery:
         if nm == NoiseManagementType.MAX:
             s = x.amax(1)
         else:
-            s = torch.linalg.vector_norm(x, ord=math.inf, dim=1)  # max |x_j|, one kernel
+            s = _row_abs_max(x, native, threads)
         if thres > 0:
             s = s.clamp(max=thres)
         if nm == NoiseManagementType.ABS_MAX_NP_SUM:
@@ -155,7 +157,7 @@ class Periphery:
         out: torch.Tensor | None = None
         forward = self.direction == "forward"
         bm = io.bound_management if forward else BoundManagementType.NONE
-        s_nm = self._nm_scale(x, io.noise_management)
+        s_nm = self._nm_scale(x, io.noise_management, native, num_threads)
 
         ids: torch.Tensor | None = None  # rows still computed (None: all of them)
         xa = x
@@ -178,7 +180,9 @@ class Periphery:
         while xa.shape[0] > 0:
             if bm == BoundManagementType.ITERATIVE_WORST_CASE and passes == 1:
                 if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
-                    s_nm = self._nm_scale(xa, NoiseManagementType.ABS_MAX_NP_SUM)
+                    s_nm = self._nm_scale(
+                        xa, NoiseManagementType.ABS_MAX_NP_SUM, native, num_threads
+                    )
                 red = 1.0
             y, hit, n_hit = self._one_pass(
                 xa, matrix, s_nm, red, ids, call, passes, native, num_threads
@@ -191,7 +195,7 @@ class Periphery:
             hits = n_hit
             if bm == BoundManagementType.NONE or n_hit == 0 or red > max_red:
                 break
-            sel = torch.nonzero(hit).squeeze(1)
+            sel = torch.nonzero(hit).squeeze(1)  # bool or uint8 flags
             ids = sel if ids is None else ids[sel]
             xa = xa[sel]
             if s_nm is not None:
@@ -263,7 +267,7 @@ class Periphery:
         y2, h2, _ = stages.output(
             y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call, sub | 1, row_ids
         )
-        hit = h1 | h2
+        hit = h1.bool() | h2.bool()
         return y1 + y2, hit, int(hit.sum())
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
@@ -319,6 +323,16 @@ class _ReferenceStages:
         return y, hit, int(hit.sum())
 
 
+def _row_abs_max(x: torch.Tensor, native: bool, threads: int) -> torch.Tensor:
+    """``max_j |x_j|`` per row (exact either way)."""
+    if native:
+        x = x.contiguous()
+        out = torch.empty(x.shape[0], dtype=torch.float32)
+        _native.load().row_abs_max(x.data_ptr(), out.data_ptr(), x.shape[0], x.shape[1], threads)
+        return out
+    return torch.linalg.vector_norm(x, ord=math.inf, dim=1)
+
+
 def _ptr(t: torch.Tensor | None) -> int:
     return 0 if t is None else t.data_ptr()
 
@@ -354,7 +368,7 @@ class _NativeStages:
 
     def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
         y = y.contiguous()
-        hit = torch.zeros(y.shape[0], dtype=torch.uint8)
+        hit = torch.empty(y.shape[0], dtype=torch.uint8)  # every flag is written
         mode = 0 if w_std is None else (1 if w_std.dim() == 1 else 2)
         n_hit = self.core.periphery_output_stage(
             y.data_ptr(),
@@ -380,4 +394,4 @@ class _NativeStages:
             hit.data_ptr(),
             self.threads,
         )
-        return y, hit.bool(), int(n_hit)
+        return y, hit, int(n_hit)
