@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aihw.core.device_model import SUPPORTED_API_VERSIONS, DeviceModel
-from aihw.core.laws import LAWS
+from aihw.core.laws import LAWS, law_runs_natively
 
 from .errors import UnknownDeviceError
 
@@ -61,8 +61,9 @@ class DeviceInfo:
         class_name: the class's qualified name.
         module: the module defining the class.
         law: the step law, or ``None`` for a floating-point device.
-        native: whether the native engine runs it (a floating-point device, or a law
-            built into aihw-core); otherwise it runs on the plain-torch reference path.
+        native: whether the compiled engine runs it on the CPU (a floating-point device,
+            or a law that the installed engine executes); otherwise it runs on the
+            plain-torch reference path (e.g. a law defined in Python).
         api_version: the plugin API version the class declares.
         plugin: the entry-point name it was registered by, or ``None``.
         entry_point: that entry point as ``"name = value"``, or ``None``.
@@ -192,7 +193,7 @@ def _info(entry: _Entry) -> DeviceInfo:
         class_name=cls.__qualname__,
         module=cls.__module__,
         law=cls.law,
-        native=cls.law is None or cls.law in LAWS,
+        native=cls.law is None or law_runs_natively(cls.law),
         api_version=cls.api_version,
         plugin=entry.source.plugin,
         entry_point=entry.source.entry_point,
