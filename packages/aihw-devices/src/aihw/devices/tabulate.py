@@ -121,17 +121,6 @@ def _raw_step(law: StepLaw):
     return law.python_step if law.python_step is not None else law.reference_step
 
 
-def _interpolate(table: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Spec C.9 on the relative position ``u = (w - w_min) / (w_max - w_min)``."""
-    n = table.numel() - 1
-    if n <= 0:
-        return table[0].expand_as(u)
-    s = torch.clamp(u * n, min=0.0)
-    k = torch.clamp(torch.floor(s), max=n - 1).long()
-    t = torch.clamp(s - k, max=1.0)
-    return (1 - t) * table[k] + t * table[k + 1]
-
-
 def tabulate_law(
     device: Any,
     n_nodes: int = 64,
@@ -192,6 +181,12 @@ def tabulate_law(
         relative = (delta if up else -delta) / expanded[key]
         tables[up] = relative.view(-1, n_nodes).to(torch.float64).mean(dim=0)
 
+    piecewise = get_law(PIECEWISE_LAW)
+    table_scalars = {
+        "dw_min_std": 0.0,
+        "piecewise_up": tuple(float(v) for v in tables[True]),
+        "piecewise_down": tuple(float(v) for v in tables[False]),
+    }
     fine = torch.linspace(0.0, 1.0, points, dtype=torch.float64).to(torch.float32)
     errors = {}
     for up, key in ((True, "dw_up"), (False, "dw_down")):
@@ -201,9 +196,8 @@ def tabulate_law(
         )
         w = torch.minimum(w, expanded["w_max"])
         exact = w + delta
-        u = (w - expanded["w_min"]) / (expanded["w_max"] - expanded["w_min"])
-        rel = _interpolate(tables[up].to(torch.float32), u) * expanded[key]
-        tab = torch.clamp(w + (rel if up else -rel), expanded["w_min"], expanded["w_max"])
+        ups = torch.full_like(w, up, dtype=torch.bool)
+        tab = piecewise.reference_step(w, ups, expanded, table_scalars, None)
         err = ((tab - exact).abs() / expanded[key]).max()
         errors[up] = float(err)
     for up in (True, False):
