@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from aihw_device_example import (
+    LogNormalStepDevice,
+    SaturatingDevice,
+    SaturatingTabulatedDevice,
+)
 
 from aihw.core.reference import pulse_coincidences
 from aihw.core.tiles import AnalogTile
 from aihw.devices import get_device_class, list_devices
 from aihw.devices.tabulate import TabulationError, tabulated_device_class
 from aihw.devices.testing import check_device_model
-from aihw_device_example import (
-    LogNormalStepDevice,
-    SaturatingDevice,
-    SaturatingTabulatedDevice,
-)
 
 DEVICES = [LogNormalStepDevice, SaturatingDevice, SaturatingTabulatedDevice]
 

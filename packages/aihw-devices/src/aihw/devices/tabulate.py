@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import torch
 
 from aihw.core.device_model import DeviceModel
-from aihw.core.laws import StepLaw
+from aihw.core.laws import StepLaw, get_law
 
 __all__ = [
     "PIECEWISE_LAW",
