@@ -65,6 +65,11 @@ class DeviceInfo:
             or a law that the installed engine executes); otherwise it runs on the
             plain-torch reference path (e.g. a law defined in Python).
         api_version: the plugin API version the class declares.
+        law_kind: where the law comes from: ``"floating point"``, ``"built-in"`` (a law
+            of aihw-core), ``"python"`` (defined by a plugin with
+            :func:`~aihw.core.laws.register_python_law`), ``"tabulated"`` (a Python law
+            tabulated into ``piecewise_step``, :mod:`aihw.devices.tabulate`) or
+            ``"unknown"`` (no law of that name is registered).
         plugin: the entry-point name it was registered by, or ``None``.
         entry_point: that entry point as ``"name = value"``, or ``None``.
         distribution: the distribution that declares the entry point, if known.
@@ -78,6 +83,7 @@ class DeviceInfo:
     law: str | None
     native: bool
     api_version: int
+    law_kind: str
     plugin: str | None
     entry_point: str | None
     distribution: str | None
@@ -195,11 +201,25 @@ def _info(entry: _Entry) -> DeviceInfo:
         law=cls.law,
         native=cls.law is None or law_runs_natively(cls.law),
         api_version=cls.api_version,
+        law_kind=_law_kind(cls),
         plugin=entry.source.plugin,
         entry_point=entry.source.entry_point,
         distribution=entry.source.distribution,
         version=entry.source.version,
     )
+
+
+def _law_kind(cls: type[DeviceModel]) -> str:
+    from .tabulate import TabulatedDevice  # here: the catalog needs it for listings only
+
+    if cls.law is None:
+        return "floating point"
+    if issubclass(cls, TabulatedDevice):
+        return "tabulated"
+    law = LAWS.get(cls.law)
+    if law is None:
+        return "unknown"
+    return "python" if law.is_python else "built-in"
 
 
 def _qualified(cls: type) -> str:

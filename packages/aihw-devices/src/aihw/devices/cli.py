@@ -87,12 +87,20 @@ def _row(info: DeviceInfo) -> list[str]:
     return [
         info.name,
         ", ".join(info.aliases) or "-",
-        info.law or "(floating point)",
+        _law_cell(info),
         "yes" if info.native else "no",
         info.plugin or "(register_device)",
         info.distribution or "-",
         info.version or "-",
     ]
+
+
+def _law_cell(info: DeviceInfo) -> str:
+    if info.law is None:
+        return "(floating point)"
+    if info.law_kind in ("python", "tabulated", "unknown"):
+        return f"{info.law} ({info.law_kind})"
+    return info.law
 
 
 _COMMANDS = {"list": _list}

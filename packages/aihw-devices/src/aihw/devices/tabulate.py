@@ -219,6 +219,10 @@ def tabulate_law(
     )
 
 
+#: Tabulations by (tabulated class, repr of the parameters): building a device is cheap.
+_CACHE: dict[tuple[type, str], Tabulation] = {}
+
+
 class TabulatedDevice(DeviceModel):
     """Base of the classes :func:`tabulated_device_class` makes; not registered itself.
 
@@ -240,7 +244,13 @@ class TabulatedDevice(DeviceModel):
 
     def validate(self) -> None:
         self.source = self.source_class(self.params)
-        tab = tabulate_law(self.source, self.n_nodes, tolerance=self.tolerance)
+        key = (type(self), repr(self.params))
+        tab = _CACHE.get(key)
+        if tab is None:
+            tab = tabulate_law(self.source, self.n_nodes, tolerance=self.tolerance)
+            if len(_CACHE) >= 256:
+                _CACHE.clear()
+            _CACHE[key] = tab
         self.tabulation = tab
         if self.tolerance is not None and tab.max_error > self.tolerance:
             raise TabulationError(
