@@ -49,7 +49,7 @@ def main() -> None:
         d = torch.randn(args.batch, size, generator=gen)
         tiles = [AnalogTile(size, size, dev, seed=3) for dev in (python_device, tabulated_device)]
         times = [
-            median_ms(lambda t=tile: t.update(x, d, lr=args.lr), repeats=args.repeats, warmup=1)
+            median_ms(lambda t=tile, x=x, d=d: t.update(x, d, lr=args.lr), repeats=args.repeats, warmup=1)
             for tile in tiles
         ]
         # Both tiles received the same pulses (same seed, same inputs, same devices).
