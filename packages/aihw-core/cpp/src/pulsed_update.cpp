@@ -138,6 +138,25 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
   const std::int64_t n_slots = t1 - t0;
   std::int64_t count = 0;
 
+  // The common case (no quantisation, one word) on AVX2: probabilities, thresholds and
+  // bits of sixteen consecutive elements in one kernel, every element drawn.
+  static const detail::DrawBits16DirectFn direct = detail::draw_bits16_direct_variant("avx2");
+  if (direct != nullptr && !(draw.res > 0.0) && words == 1) {
+    const std::uint32_t c3 = stream_word(side.train, 0);
+    std::uint64_t bits[16];
+    for (std::int64_t j = begin; j < end; j += 16) {
+      const int n = static_cast<int>(std::min<std::int64_t>(16, end - j));
+      direct(values + j, static_cast<std::uint32_t>(j), n, scale, sample, draw.update_index,
+             draw.key, c3, t0, static_cast<int>(n_slots), bits);
+      for (int l = 0; l < n; ++l) {  // keep the elements that fire, branch-free
+        out_idx[count] = static_cast<std::uint32_t>(j + l) | (values[j + l] < 0.0f ? kSignBit : 0u);
+        out_masks[count] = bits[l];
+        count += bits[l] != 0;
+      }
+    }
+    return count;
+  }
+
   std::uint32_t lane_pos[kLanes];
   std::uint32_t lane_elem[kLanes];
   std::uint32_t lane_thr[kLanes];  // ceil(p * 2^32) - 1
