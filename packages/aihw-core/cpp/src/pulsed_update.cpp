@@ -566,8 +566,18 @@ std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, i
   auto flush = [&]() {
     if (chunk.empty()) return;
     tr.resize(lay, static_cast<std::int64_t>(chunk.size()), chunk_words);
-    draw_chunk(pb, chunk, 0, kMaxPulseTrainLength, tr, threads);
-    total += apply_chunk(pb, law, chunk, tr, threads);
+    // Each phase uses the pool only when it has enough work to pay for waking it.
+    double draw_work = 0.0;
+    for (std::int64_t b : chunk) draw_work += static_cast<double>(elements * ((scales[b].bl + 3) / 4));
+    draw_chunk(pb, chunk, 0, kMaxPulseTrainLength, tr, draw_work < kSerialWork ? 1 : threads);
+    double pairs = 0.0;  // firing d rows x firing x columns, summed over the samples
+    for (std::size_t s = 0; s < chunk.size(); ++s) {
+      std::int64_t n_x = 0, n_d = 0;
+      for (std::int64_t k = 0; k < lay.n_x_blocks; ++k) n_x += tr.x_count[s * lay.n_x_blocks + k];
+      for (std::int64_t k = 0; k < lay.n_row_blocks; ++k) n_d += tr.d_count[s * lay.n_row_blocks + k];
+      pairs += static_cast<double>(n_x) * static_cast<double>(n_d);
+    }
+    total += apply_chunk(pb, law, chunk, tr, pairs < 4.0 * kSerialWork ? 1 : threads);
     chunk.clear();
     chunk_words = 1;
   };
