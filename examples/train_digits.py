@@ -76,7 +76,9 @@ def train(
     for epoch in range(1, epochs + 1):
         order = torch.randperm(len(x_train))
         batches = range(0, len(x_train), batch_size)
-        bar = tqdm(batches, desc=f"epoch {epoch:2d}/{epochs}", leave=False, disable=None if progress else True)  # None: off when not a terminal
+        # disable=None: no bar when the output is not a terminal (CI logs).
+        disable = None if progress else True
+        bar = tqdm(batches, desc=f"epoch {epoch:2d}/{epochs}", leave=False, disable=disable)
         for start in bar:
             index = order[start : start + batch_size]
             optimizer.zero_grad()
