@@ -41,10 +41,10 @@ def _needed_from_elf(path: Path) -> list[str]:
     is64 = data[4] == 2
     endian = "<" if data[5] == 1 else ">"
     if is64:
-        e_shoff, = struct.unpack_from(endian + "Q", data, 0x28)
+        (e_shoff,) = struct.unpack_from(endian + "Q", data, 0x28)
         e_shentsize, e_shnum = struct.unpack_from(endian + "HH", data, 0x3A)
     else:
-        e_shoff, = struct.unpack_from(endian + "I", data, 0x20)
+        (e_shoff,) = struct.unpack_from(endian + "I", data, 0x20)
         e_shentsize, e_shnum = struct.unpack_from(endian + "HH", data, 0x2E)
     sections = []
     for k in range(e_shnum):
@@ -142,17 +142,41 @@ def _tile(d_size: int = 6, x_size: int = 5, batch: int = 3):
 
 def _call(weights, arrays, x, d, *, law=1, scalars=(0.3,), num_threads=1, **kw):
     args = dict(
-        lr=0.1, granularity=0.01, desired_bl=31, fixed_bl=True, update_management=True,
-        update_bl_management=True, um_grad_scale=1.0, res=0.0, sto_round=False, seed=5,
+        lr=0.1,
+        granularity=0.01,
+        desired_bl=31,
+        fixed_bl=True,
+        update_management=True,
+        update_bl_management=True,
+        um_grad_scale=1.0,
+        res=0.0,
+        sto_round=False,
+        seed=5,
         update_index=0,
     )
     args.update(kw)
     return core.pulsed_update_cpu(
-        weights.data_ptr(), weights.shape[0], weights.shape[1], x.data_ptr(), d.data_ptr(),
-        x.shape[0], law, [a.data_ptr() for a in arrays], list(scalars),
-        args["lr"], args["granularity"], args["desired_bl"], args["fixed_bl"],
-        args["update_management"], args["update_bl_management"], args["um_grad_scale"],
-        args["res"], args["sto_round"], args["seed"], args["update_index"], num_threads,
+        weights.data_ptr(),
+        weights.shape[0],
+        weights.shape[1],
+        x.data_ptr(),
+        d.data_ptr(),
+        x.shape[0],
+        law,
+        [a.data_ptr() for a in arrays],
+        list(scalars),
+        args["lr"],
+        args["granularity"],
+        args["desired_bl"],
+        args["fixed_bl"],
+        args["update_management"],
+        args["update_bl_management"],
+        args["um_grad_scale"],
+        args["res"],
+        args["sto_round"],
+        args["seed"],
+        args["update_index"],
+        num_threads,
     )
 
 
@@ -183,8 +207,27 @@ def test_bad_arguments_raise_value_error() -> None:
         _call(weights, arrays, x, d, scalars=())
     with pytest.raises(ValueError, match="null pointer"):
         core.pulsed_update_cpu(
-            0, 6, 5, x.data_ptr(), d.data_ptr(), 3, 1, [a.data_ptr() for a in arrays], [0.3],
-            0.1, 0.01, 31, True, True, True, 1.0, 0.0, False, 5, 0, 1,
+            0,
+            6,
+            5,
+            x.data_ptr(),
+            d.data_ptr(),
+            3,
+            1,
+            [a.data_ptr() for a in arrays],
+            [0.3],
+            0.1,
+            0.01,
+            31,
+            True,
+            True,
+            True,
+            1.0,
+            0.0,
+            False,
+            5,
+            0,
+            1,
         )
     with pytest.raises(ValueError, match="seed"):
         _call(weights, arrays, x, d, seed=2**64)
@@ -200,12 +243,34 @@ def test_engine_errors_become_value_errors() -> None:
     before = weights.clone()
     with pytest.raises(ValueError, match="pulse train"):
         _call(  # BL = lr / granularity = 1e10 slots
-            weights, arrays, x, d, lr=100.0, granularity=1e-8, fixed_bl=False,
-            update_management=False, update_bl_management=False,
+            weights,
+            arrays,
+            x,
+            d,
+            lr=100.0,
+            granularity=1e-8,
+            fixed_bl=False,
+            update_management=False,
+            update_bl_management=False,
         )
     with pytest.raises(ValueError, match="lr"):
         _call(weights, arrays, x, d, lr=-0.1)
     assert torch.equal(weights, before)
+
+
+def test_stubs_list_every_function() -> None:
+    """_core.pyi mirrors the compiled module: the same public functions."""
+    import ast
+
+    stub = Path(__file__).parents[1] / "src" / "aihw" / "core" / "_core.pyi"
+    if not stub.is_file():  # an installed wheel ships the stub next to the module
+        stub = Path(core.__file__).with_name("_core.pyi")
+    tree = ast.parse(stub.read_text())
+    in_stub = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    in_module = {
+        name for name in dir(core) if not name.startswith("_") and callable(getattr(core, name))
+    }
+    assert in_stub == in_module
 
 
 def test_law_info_and_threads() -> None:
