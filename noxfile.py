@@ -174,7 +174,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx documentation with warnings as errors."""
-    _install(session, *ALL, extra=("sphinx>=7",))
+    _install(session, *ALL, extra=("sphinx>=7", "myst-parser>=2"))
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html",
         str(ROOT / "docs"), str(ROOT / "docs" / "_build" / "html"),
