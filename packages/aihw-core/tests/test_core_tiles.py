@@ -273,8 +273,9 @@ def test_weights_stay_in_device_bounds(make_device):
     assert at_bound.any()
 
 
-def test_pulse_type_none_is_exact_then_clipped(step_device):
-    tile = AnalogTile(3, 4, step_device, seed=0, update=UpdateParameters(pulse_type=PulseType.NONE))
+def test_pulse_type_none_with_device_is_exact_then_clipped(step_device):
+    update = UpdateParameters(pulse_type=PulseType.NONE_WITH_DEVICE)
+    tile = AnalogTile(3, 4, step_device, seed=0, update=update)
     x, d = torch.randn(5, 4), torch.randn(5, 3)
     tile.update(x, d, lr=0.01)
     torch.testing.assert_close(tile.weights, -0.01 * d.T @ x, rtol=0, atol=1e-6)

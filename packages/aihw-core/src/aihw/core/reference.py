@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .laws import StepLaw
-from .parameters import UpdateParameters
+from .parameters import PulseType, UpdateParameters
 
 __all__ = [
     "philox4x32_10",
@@ -25,6 +25,8 @@ __all__ = [
     "normals_from_words",
     "pulse_scales",
     "pulse_coincidences",
+    "deterministic_counts",
+    "pulse_counts",
     "pulsed_update_reference",
     "STREAM_X",
     "STREAM_D",
@@ -160,13 +162,14 @@ def pulse_scales(
     return bl, a, b
 
 
-def _probabilities(values, scale, update, stream, samples, update_index, key):
+def _probabilities(values, scale, update, stream, samples, update_index, key, res=None):
     """``Q(|v| * scale)`` per element (contract §3 step 4), float64 ``[n, size]``.
 
     ``values`` is ``[n, size]``, ``scale`` float64 ``[n, 1]``, ``samples`` int64 ``[n, 1]``.
+    ``res`` is the bin width (default: ``update.res``).
     """
     v = values.abs().to(torch.float64) * scale
-    res = update.res
+    res = update.res if res is None else res
     if res <= 0:
         return v
     if update.sto_round:
@@ -258,6 +261,99 @@ def pulse_coincidences(
     return counts
 
 
+def _scaled_samples(x, d, lr, granularity, update):
+    """Per-sample ``(rows, BL, A, B)`` of the samples that do something (contract §3 1-3)."""
+    batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
+    x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
+    d_max = d.abs().amax(dim=1).tolist() if d_size else [0.0] * batch
+    rows, scales = [], []
+    for b in range(batch):
+        found = pulse_scales(x_max[b], d_max[b], lr, granularity, update)
+        if found is not None:
+            rows.append(b)
+            scales.append(found)
+    return rows, scales
+
+
+def deterministic_counts(
+    x: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    granularity: float,
+    update: UpdateParameters,
+    seed: int,
+    update_index: int,
+    first_sample: int = 0,
+) -> torch.Tensor:
+    """Pulse counts ``|n_ij|`` of ``DeterministicImplicit`` and ``MeanCount`` (contract §6).
+
+    Arguments and result as in :func:`pulse_coincidences`; the directions follow the signs
+    of ``x`` and ``d`` exactly as for the stochastic types.
+    """
+    key = key_from_seed(seed)
+    update_index &= MASK32
+    batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
+    counts = torch.zeros(batch, d_size, x_size, dtype=torch.int64, device=x.device)
+    rows, scales = _scaled_samples(x, d, lr, granularity, update)
+    if not rows:
+        return counts
+    dev = x.device
+    sel = torch.tensor(rows, dtype=torch.int64, device=dev)
+    samples = (sel + first_sample).unsqueeze(1)
+    bl = torch.tensor([s[0] for s in scales], dtype=torch.float64, device=dev).unsqueeze(1)
+    a = torch.tensor([s[1] for s in scales], dtype=torch.float64, device=dev).unsqueeze(1)
+    b_scale = torch.tensor([s[2] for s in scales], dtype=torch.float64, device=dev).unsqueeze(1)
+    xs, ds = x[sel], d[sel]
+    if update.pulse_type == PulseType.DETERMINISTIC_IMPLICIT:
+        q_x = _probabilities(
+            xs, b_scale, update, STREAM_ROUND_X, samples, update_index, key, update.x_res_implicit
+        ).clamp(0.0, 1.0)
+        q_d = _probabilities(
+            ds, a, update, STREAM_ROUND_D, samples, update_index, key, update.d_res_implicit
+        ).clamp(0.0, 1.0)
+        # n = rint((BL * q_d) * q_x), in double
+        n = torch.round((bl * q_d).unsqueeze(2) * q_x.unsqueeze(1))
+    elif update.pulse_type == PulseType.MEAN_COUNT:
+        p_x = _probabilities(xs, b_scale, update, STREAM_ROUND_X, samples, update_index, key)
+        p_d = _probabilities(ds, a, update, STREAM_ROUND_D, samples, update_index, key)
+        c_x = torch.minimum(torch.round(bl * p_x).clamp(min=0.0), bl)
+        c_d = torch.minimum(torch.round(bl * p_d).clamp(min=0.0), bl)
+        # n = rint((c_d * c_x) / BL), in double (the products are exact integers)
+        n = torch.round((c_d.unsqueeze(2) * c_x.unsqueeze(1)) / bl.unsqueeze(2))
+    else:
+        raise ValueError(f"deterministic_counts: pulse_type={update.pulse_type!r} is not deterministic")
+    n = n * ((xs != 0).unsqueeze(1) & (ds != 0).unsqueeze(2))
+    counts[sel] = n.to(torch.int64)
+    return counts
+
+
+def pulse_counts(
+    x: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    granularity: float,
+    update: UpdateParameters,
+    seed: int,
+    update_index: int,
+    first_sample: int = 0,
+) -> torch.Tensor:
+    """Pulse counts ``|n_ij|`` of each sample for the update's pulse type.
+
+    ``StochasticCompressed`` and ``Stochastic`` give :func:`pulse_coincidences` (the same
+    numbers for both), ``DeterministicImplicit`` and ``MeanCount``
+    :func:`deterministic_counts`. Arguments and result as in :func:`pulse_coincidences`.
+    """
+    if update.pulse_type in (PulseType.DETERMINISTIC_IMPLICIT, PulseType.MEAN_COUNT):
+        return deterministic_counts(
+            x, d, lr, granularity, update, seed, update_index, first_sample
+        )
+    if update.pulse_type in (PulseType.STOCHASTIC_COMPRESSED, PulseType.STOCHASTIC):
+        return pulse_coincidences(x, d, lr, granularity, update, seed, update_index, first_sample)
+    raise ValueError(
+        f"pulse_counts: pulse_type={update.pulse_type.value!r} sends no pulses (an exact update)"
+    )
+
+
 def pulsed_update_reference(
     weights: torch.Tensor,
     x: torch.Tensor,
@@ -271,7 +367,8 @@ def pulsed_update_reference(
     seed: int,
     update_index: int,
 ) -> int:
-    """The pulsed update of contract §3-§4, in place on ``weights``.
+    """The pulsed update of contract §3-§4 (§6 for the deterministic pulse types), in
+    place on ``weights``.
 
     Args:
         weights: float32 ``[d_size, x_size]``, updated in place.
@@ -308,7 +405,7 @@ def pulsed_update_reference(
     chunk = max(1, (1 << 22) // (d_size * x_size))
     for lo in range(0, x.shape[0], chunk):
         xs, ds = x[lo : lo + chunk], d[lo : lo + chunk]
-        counts = pulse_coincidences(
+        counts = pulse_counts(
             xs, ds, lr, granularity, update, seed, update_index, first_sample=lo
         ).view(xs.shape[0], -1)
         # s = sign(x) sign(d) > 0 is a DOWN pulse; s < 0 an UP pulse.

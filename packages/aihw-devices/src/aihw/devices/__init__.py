@@ -16,12 +16,42 @@ from __future__ import annotations
 from .catalog import DeviceInfo, PluginSource
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .errors import PluginError, UnknownDeviceError
+from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
 from .floating_point import FloatingPointDevice, FloatingPointResistiveDevice
 from .hookspecs import hookimpl, hookspec
+from .ideal import IdealDevice, IdealResistiveDevice, IdealResistiveDeviceParameters
+from .linear_step import (
+    LinearStepDevice,
+    LinearStepResistiveDevice,
+    LinearStepResistiveDeviceParameters,
+)
 from .parameters import (
     ConstantStepResistiveDeviceParameters,
     FloatingPointTileParameters,
     PulsedResistiveDeviceParameters,
+)
+from .piecewise_step import (
+    PiecewiseStepDevice,
+    PiecewiseStepResistiveDevice,
+    PiecewiseStepResistiveDeviceParameters,
+)
+from .pow_step import (
+    PowStepDevice,
+    PowStepReferenceDevice,
+    PowStepReferenceResistiveDevice,
+    PowStepReferenceResistiveDeviceParameters,
+    PowStepResistiveDevice,
+    PowStepResistiveDeviceParameters,
+)
+from .presets import (
+    CapacitorPresetDevice,
+    EcRamMOPresetDevice,
+    EcRamPresetDevice,
+    GokmenVlasovPresetDevice,
+    IdealizedPresetDevice,
+    PCMPresetDevice,
+    ReRamESPresetDevice,
+    ReRamSBPresetDevice,
 )
 from .registry import (
     disabled_plugins,
@@ -33,18 +63,58 @@ from .registry import (
     reload_plugins,
     unregister_device,
 )
+from .soft_bounds import (
+    SoftBoundsDevice,
+    SoftBoundsPmaxDevice,
+    SoftBoundsPmaxResistiveDevice,
+    SoftBoundsPmaxResistiveDeviceParameters,
+    SoftBoundsResistiveDevice,
+    SoftBoundsResistiveDeviceParameters,
+)
 
 __all__ = [
+    "CapacitorPresetDevice",
     "ConstantStepDevice",
     "ConstantStepResistiveDevice",
     "ConstantStepResistiveDeviceParameters",
     "DeviceInfo",
+    "EcRamMOPresetDevice",
+    "EcRamPresetDevice",
+    "ExpStepDevice",
+    "ExpStepResistiveDevice",
+    "ExpStepResistiveDeviceParameters",
     "FloatingPointDevice",
     "FloatingPointResistiveDevice",
     "FloatingPointTileParameters",
+    "GokmenVlasovPresetDevice",
+    "IdealDevice",
+    "IdealResistiveDevice",
+    "IdealResistiveDeviceParameters",
+    "IdealizedPresetDevice",
+    "LinearStepDevice",
+    "LinearStepResistiveDevice",
+    "LinearStepResistiveDeviceParameters",
+    "PCMPresetDevice",
+    "PiecewiseStepDevice",
+    "PiecewiseStepResistiveDevice",
+    "PiecewiseStepResistiveDeviceParameters",
     "PluginError",
     "PluginSource",
+    "PowStepDevice",
+    "PowStepReferenceDevice",
+    "PowStepReferenceResistiveDevice",
+    "PowStepReferenceResistiveDeviceParameters",
+    "PowStepResistiveDevice",
+    "PowStepResistiveDeviceParameters",
     "PulsedResistiveDeviceParameters",
+    "ReRamESPresetDevice",
+    "ReRamSBPresetDevice",
+    "SoftBoundsDevice",
+    "SoftBoundsPmaxDevice",
+    "SoftBoundsPmaxResistiveDevice",
+    "SoftBoundsPmaxResistiveDeviceParameters",
+    "SoftBoundsResistiveDevice",
+    "SoftBoundsResistiveDeviceParameters",
     "UnknownDeviceError",
     "disabled_plugins",
     "get_device",

@@ -11,15 +11,26 @@ from collections.abc import Callable
 from typing import Any
 
 from .constant_step import ConstantStepResistiveDevice
+from .exp_step import ExpStepResistiveDevice
 from .floating_point import FloatingPointResistiveDevice
 from .hookspecs import hookimpl
+from .ideal import IdealResistiveDevice
+from .linear_step import LinearStepResistiveDevice
+from .piecewise_step import PiecewiseStepResistiveDevice
+from .pow_step import PowStepReferenceResistiveDevice, PowStepResistiveDevice
+from .presets import PRESETS
+from .soft_bounds import SoftBoundsPmaxResistiveDevice, SoftBoundsResistiveDevice
 
 __all__ = ["register_devices"]
 
 
 @hookimpl
 def register_devices(register: Callable[..., Any]) -> None:
-    """Register the constant-step and floating-point devices with their historical names.
+    """Register the built-in devices and presets with their historical names.
+
+    Every family is registered under its short name (``"SoftBounds"``) with the
+    reference toolkit's name (``"SoftBoundsDevice"``) and the ``...ResistiveDevice`` name
+    as aliases; presets under their short name and their class name.
 
     Args:
         register: the registration callback.
@@ -32,3 +43,16 @@ def register_devices(register: Callable[..., Any]) -> None:
         FloatingPointResistiveDevice,
         aliases=("FloatingPointDevice", "FloatingPointResistiveDevice"),
     )
+    for cls in (
+        IdealResistiveDevice,
+        LinearStepResistiveDevice,
+        SoftBoundsResistiveDevice,
+        SoftBoundsPmaxResistiveDevice,
+        ExpStepResistiveDevice,
+        PowStepResistiveDevice,
+        PowStepReferenceResistiveDevice,
+        PiecewiseStepResistiveDevice,
+    ):
+        register(cls, aliases=(f"{cls.name}Device", f"{cls.name}ResistiveDevice"))
+    for name, preset in PRESETS.items():
+        register(preset, aliases=(f"{name}Device",))

@@ -192,7 +192,7 @@ def _info(entry: _Entry) -> DeviceInfo:
         class_name=cls.__qualname__,
         module=cls.__module__,
         law=cls.law,
-        native=cls.law is None or cls.law in LAWS,
+        native=_runs_native(cls.law),
         api_version=cls.api_version,
         plugin=entry.source.plugin,
         entry_point=entry.source.entry_point,
@@ -242,6 +242,17 @@ def _check_api_version(cls: type[DeviceModel], label: str) -> None:
             f"{label}.api_version={version!r} is not supported by the installed aihw-core; "
             f"supported: {supported}"
         )
+
+
+def _runs_native(law: str | None) -> bool:
+    """A floating-point device, or a law the compiled engine executes."""
+    if law is None:
+        return True
+    if law not in LAWS:
+        return False
+    from aihw.core import _native
+
+    return _native.law_known(LAWS[law].engine_id)
 
 
 def _check_law(cls: type[DeviceModel], label: str) -> None:

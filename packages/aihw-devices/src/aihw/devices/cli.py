@@ -3,6 +3,9 @@
 Subcommands (``list`` is the default)::
 
     python -m aihw.devices [list] [--json]
+    python -m aihw.devices plot NAME -o response.png [--pulses N] [--size N] [--seed N]
+
+``plot`` needs matplotlib (``pip install 'aihw-devices[plot]'``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     listing = commands.add_parser("list", help="list the registered devices (the default command)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    plot = commands.add_parser(
+        "plot", help="draw a device's pulse response (n up then n down pulses; needs matplotlib)"
+    )
+    plot.add_argument("name", help="a registered device name, e.g. SoftBounds")
+    plot.add_argument("-o", "--output", default="response.png", help="the image file to write")
+    plot.add_argument("--pulses", type=int, default=500, help="pulses in each direction")
+    plot.add_argument("--size", type=int, default=100, help="number of devices")
+    plot.add_argument("--seed", type=int, default=0, help="the tile seed")
     return parser
 
 
@@ -95,4 +106,28 @@ def _row(info: DeviceInfo) -> list[str]:
     ]
 
 
-_COMMANDS = {"list": _list}
+def _plot(options: argparse.Namespace, out: TextIO) -> int:
+    from .errors import UnknownDeviceError
+    from .response import plot_pulse_response, pulse_response
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(
+            "error: `plot` needs matplotlib; install it with pip install 'aihw-devices[plot]'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        response = pulse_response(
+            options.name, n_pulses=options.pulses, size=options.size, seed=options.seed
+        )
+    except (UnknownDeviceError, ValueError, NotImplementedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    plot_pulse_response(response, options.output, title=options.name)
+    out.write(f"wrote {options.output}\n")
+    return 0
+
+
+_COMMANDS = {"list": _list, "plot": _plot}

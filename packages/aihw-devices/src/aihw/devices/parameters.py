@@ -113,7 +113,8 @@ class PulsedResistiveDeviceParameters:
         Raises:
             ValueError: naming the first invalid field, its value and what is allowed.
         """
-        for field in dataclasses.fields(self):
+        # Only the base fields here: device families check their own in their validate().
+        for field in dataclasses.fields(PulsedResistiveDeviceParameters):
             value = getattr(self, field.name)
             if field.name in _BOOLEAN:
                 if not isinstance(value, bool):

@@ -11,7 +11,7 @@ import torch
 from .. import _native
 from ..device_model import DeviceModel
 from ..laws import StepLaw
-from ..parameters import PulseType, UpdateParameters
+from ..parameters import NATIVE_PULSE_TYPES, PULSED_TYPES, PulseType, UpdateParameters
 from ..reference import pulsed_update_reference
 from .base import TileBase
 
@@ -120,10 +120,16 @@ class AnalogTile(TileBase):
         """Whether the compiled engine can run this tile's update as it stands."""
         return (
             self.device.type == "cpu"
+            and self._pulse_type_is_compiled()
             and self._law_is_compiled()
             and _native.native_available()
             and _native.law_known(self.law.engine_id)
         )
+
+    def _pulse_type_is_compiled(self) -> bool:
+        """Whether the compiled engine executes the pulse type (exact types need no engine)."""
+        pulse_type = PulseType(self.update_parameters.pulse_type)
+        return pulse_type in NATIVE_PULSE_TYPES or pulse_type not in PULSED_TYPES
 
     def _law_is_compiled(self) -> bool:
         return self.law.engine_id is not None and self.law.engine_id > 0
@@ -138,7 +144,7 @@ class AnalogTile(TileBase):
         if x.shape[0] >= _COUNTER_RANGE:
             raise ValueError(f"x has {x.shape[0]} rows; at most 2**32 - 1 samples per update")
         variable_bl = not (params.fixed_bl or params.update_bl_management)
-        if variable_bl and params.pulse_type != PulseType.NONE:
+        if variable_bl and params.pulse_type in PULSED_TYPES:
             slots = lr / self.granularity
             if slots > MAX_PULSE_TRAIN:
                 raise ValueError(
@@ -151,6 +157,12 @@ class AnalogTile(TileBase):
             if self.device.type != "cpu":
                 raise RuntimeError(
                     f"backend='native' runs on the CPU only; this tile is on {self.device}"
+                )
+            if not self._pulse_type_is_compiled():
+                raise RuntimeError(
+                    f"backend='native': the compiled engine does not execute pulse_type="
+                    f"{PulseType(params.pulse_type).value!r}; it runs in the reference "
+                    "(backend='auto' or 'reference')"
                 )
             if not self._law_is_compiled():
                 raise RuntimeError(
@@ -196,6 +208,10 @@ class AnalogTile(TileBase):
         if lr == 0.0 or x.shape[0] == 0:
             return 0
         if params.pulse_type == PulseType.NONE:
+            # Exact SGD; no device model acts, not even the bounds (spec B.4 "None").
+            self.weights.copy_(torch.addmm(self.weights, d.T, x, alpha=-lr))
+            return 0
+        if params.pulse_type == PulseType.NONE_WITH_DEVICE:
             # Exact SGD, then the device bounds (spec B.4 "NoneWithDevice").
             w = torch.addmm(self.weights, d.T, x, alpha=-lr)
             self.weights.copy_(self._clip_weights(w))
@@ -233,7 +249,7 @@ class AnalogTile(TileBase):
                 x.shape[0],
                 law.engine_id,
                 [a.data_ptr() for a in arrays],
-                [float(self.law_scalars[name]) for name in law.scalars],
+                law.flat_scalars(self.law_scalars),
                 float(lr),
                 float(self.granularity),
                 int(params.desired_bl),
@@ -278,7 +294,7 @@ def _check_granularity(device: DeviceModel) -> float:
     return float(g)
 
 
-def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float]:
+def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float | tuple[float, ...]]:
     scalars = device.law_scalars()
     missing = [name for name in law.scalars if name not in scalars]
     if missing:
@@ -286,19 +302,29 @@ def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float]:
             f"{type(device).__name__}.law_scalars() lacks {', '.join(missing)}; "
             f"step law {law.name!r} reads {', '.join(law.scalars)}"
         )
-    out: dict[str, float] = {}
+    out: dict[str, float | tuple[float, ...]] = {}
     for name in law.scalars:
         value = scalars[name]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise ValueError(
-                f"{type(device).__name__}.law_scalars()[{name!r}]={value!r} must be a finite number"
-            )
+        where = f"{type(device).__name__}.law_scalars()[{name!r}]={value!r}"
+        if name in law.sequence_scalars:
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+                raise ValueError(f"{where} must be a non-empty sequence of finite numbers")
+            if not value or not all(_is_finite_number(v) for v in value):
+                raise ValueError(f"{where} must be a non-empty sequence of finite numbers")
+            out[name] = tuple(float(v) for v in value)
+            continue
+        if not _is_finite_number(value):
+            raise ValueError(f"{where} must be a finite number")
         out[name] = float(value)
     return out
+
+
+def _is_finite_number(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+    )
 
 
 def _check_arrays(

@@ -1,0 +1,208 @@
+"""Shared machinery of the pulsed single devices (spec C.1-C.3).
+
+:class:`PulsedDevice` holds what every single pulsed device does alike: the v0.1
+constructor keywords, the checks of the base parameters, the features the tiles do not run
+yet, and the construction-time sampling of steps and bounds (spec C.2). Each family adds
+its own arrays in :meth:`PulsedDevice._extra_arrays`, drawn after the base arrays from the
+same generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import torch
+
+from aihw.core.device_model import DeviceModel
+
+from ._legacy import resolve_params
+from .parameters import PulsedResistiveDeviceParameters, _is_real
+
+__all__ = ["PulsedDevice", "check_size"]
+
+# Parameters stored for features the tiles do not execute yet, with their "off" value.
+NOT_SUPPORTED_YET = {
+    "lifetime": (0.0, "weight decay needs a post-update step that the tiles do not run yet"),
+    "diffusion": (0.0, "diffusion needs a post-update step that the tiles do not run yet"),
+    "perfect_bias": (
+        False,
+        "the tiles do not give the analog bias column its own device parameters yet",
+    ),
+    "write_noise_std": (
+        0.0,
+        "write noise needs a hidden persistent weight that the engine does not keep yet "
+        "(engine contract §4)",
+    ),
+}
+
+
+class PulsedDevice(DeviceModel):
+    """Base class of the pulsed single devices (not registered itself).
+
+    Subclasses set ``name``, ``law`` and ``parameters_class`` and implement
+    :meth:`law_scalars` and, when their law reads more than the base arrays,
+    :meth:`_extra_arrays`.
+    """
+
+    name: ClassVar[str] = ""
+    api_version: ClassVar[int] = 1
+    law: ClassVar[str | None] = None
+    parameters_class: ClassVar[type[Any]] = PulsedResistiveDeviceParameters
+
+    def __init__(
+        self,
+        params: Any = None,
+        /,
+        *,
+        params_devices: Any = None,
+        **overrides: Any,
+    ) -> None:
+        params = resolve_params(type(self).__name__, params, params_devices, overrides)
+        super().__init__(params, **overrides)
+
+    # -- checks ------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check the parameters and that the tiles can run them.
+
+        Raises:
+            ValueError: a parameter is invalid (the message names it and the allowed range).
+            NotImplementedError: ``lifetime``, ``diffusion``, ``perfect_bias`` or
+                ``write_noise_std`` asks for a feature the tiles do not run yet.
+        """
+        self.params.validate()
+        for field, (off, why) in NOT_SUPPORTED_YET.items():
+            if not hasattr(self.params, field):
+                continue
+            value = getattr(self.params, field)
+            if value != off:
+                raise NotImplementedError(
+                    f"{type(self.params).__name__}.{field}={value!r} is not supported yet "
+                    f"({why}); use {field}={off!r}"
+                )
+
+    def _invalid(self, name: str, value: Any, allowed: str) -> None:
+        raise ValueError(
+            f"{type(self.params).__name__}.{name}={value!r} is invalid; allowed: {allowed}"
+        )
+
+    def _check_number(self, name: str, low: float | None = None, strict: bool = False) -> float:
+        """Check that field ``name`` is a finite number (``>= low`` or ``> low``)."""
+        value = getattr(self.params, name)
+        if not _is_real(value) or not math.isfinite(value):
+            self._invalid(name, value, "a finite number")
+        if low is not None and (value <= low if strict else value < low):
+            self._invalid(name, value, f"{name} {'>' if strict else '>='} {low}")
+        return float(value)
+
+    def _check_bool(self, name: str) -> bool:
+        value = getattr(self.params, name)
+        if not isinstance(value, bool):
+            self._invalid(name, value, "True or False")
+        return value
+
+    # -- what the tiles read -----------------------------------------------------------
+    def effective_params(self) -> Any:
+        """The parameters the sampling uses (a reparametrised device overrides this)."""
+        return self.params
+
+    def granularity(self) -> float:
+        """The mean step ``dw_min`` (spec B.7)."""
+        return float(self.effective_params().dw_min)
+
+    def law_scalars(self) -> dict[str, Any]:
+        """``{"dw_min_std": ...}``, the cycle-to-cycle spread every law reads first."""
+        return {"dw_min_std": float(self.effective_params().dw_min_std)}
+
+    def sample(
+        self, d_size: int, x_size: int, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """Draw the per-cross-point arrays of a tile (spec C.2, then the family's own).
+
+        The draws are made in float64 and rounded to float32. With
+        ``construction_seed != 0`` a generator seeded with it is used instead of
+        ``generator``.
+
+        Args:
+            d_size: number of rows (outputs) of the tile, >= 1.
+            x_size: number of columns (inputs) of the tile, >= 1.
+            generator: a CPU ``torch.Generator``, advanced by the draws.
+
+        Returns:
+            float32 ``[d_size, x_size]`` contiguous CPU tensors: ``dw_up``, ``dw_down``
+            (step magnitudes), ``w_min`` and ``w_max`` (bounds), and the family's arrays.
+        """
+        self.validate()
+        check_size("d_size", d_size)
+        check_size("x_size", x_size)
+        if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
+            raise TypeError(
+                f"{type(self).__name__}.sample(generator=...) takes a CPU torch.Generator, "
+                f"got {generator!r}"
+            )
+        p = self.effective_params()
+        if p.construction_seed:
+            generator = torch.Generator().manual_seed(p.construction_seed)
+        shape = (d_size, x_size)
+        arrays = sample_base(p, shape, generator)
+        arrays.update(self._extra_arrays(arrays, shape, generator))
+        return {key: value.to(torch.float32).contiguous() for key, value in arrays.items()}
+
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """The family's own float64 arrays, drawn after the base ones (default: none)."""
+        return {}
+
+
+def sample_base(
+    p: PulsedResistiveDeviceParameters, shape: tuple[int, int], generator: torch.Generator
+) -> dict[str, torch.Tensor]:
+    """The float64 steps and bounds of spec C.2, in the draw order of the constant step."""
+
+    def normal() -> torch.Tensor:
+        return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+    b_max = p.w_max * (1.0 + p.w_max_dtod * normal())
+    b_min = p.w_min * (1.0 + p.w_min_dtod * normal())
+    xi = normal()
+    gain = torch.exp(p.dw_min_dtod * xi) if p.dw_min_dtod_log_normal else 1.0 + p.dw_min_dtod * xi
+    asym = p.up_down_dtod * normal()
+    beta_up = min(p.up_down, 0.0)
+    beta_down = -max(p.up_down, 0.0)
+    dw_up = (beta_up + gain + asym) * p.dw_min
+    dw_down = (beta_down + gain - asym) * p.dw_min
+
+    if p.enforce_consistency:
+        dw_up, dw_down = dw_up.abs(), dw_down.abs()
+        b_min, b_max = torch.minimum(b_min, b_max), torch.maximum(b_min, b_max)
+        b_min, b_max = -b_min.abs(), b_max.abs()
+    else:
+        crossed = b_min > b_max
+        middle = 0.5 * (b_min + b_max)
+        b_min = torch.where(crossed, middle, b_min)
+        b_max = torch.where(crossed, middle, b_max)
+
+    if p.corrupt_devices_prob > 0:
+        corrupt = (
+            torch.rand(shape, generator=generator, dtype=torch.float64) < p.corrupt_devices_prob
+        )
+        low = torch.clamp(torch.minimum(b_min, b_max), min=-p.corrupt_devices_range)
+        high = torch.clamp(torch.maximum(b_min, b_max), max=p.corrupt_devices_range)
+        stuck = low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
+        b_min = torch.where(corrupt, stuck, b_min)
+        b_max = torch.where(corrupt, stuck, b_max)
+        dw_up = torch.where(corrupt, 0.0, dw_up)
+        dw_down = torch.where(corrupt, 0.0, dw_down)
+    return {"dw_up": dw_up, "dw_down": dw_down, "w_min": b_min, "w_max": b_max}
+
+
+def check_size(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"sample({name}={value!r}) is invalid; allowed: an integer >= 1")
+
+
+def replace_params(params: Any, **changes: Any) -> Any:
+    """A copy of a parameters dataclass with fields replaced, without re-validation hooks."""
+    return dataclasses.replace(params, **changes)

@@ -1,0 +1,161 @@
+"""The linear-step device (spec C.5): steps that shrink linearly towards a reference weight."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+
+from ._pulsed import PulsedDevice
+from .parameters import PulsedResistiveDeviceParameters
+
+__all__ = [
+    "LinearStepDevice",
+    "LinearStepResistiveDevice",
+    "LinearStepResistiveDeviceParameters",
+    "linear_slopes",
+]
+
+
+@dataclasses.dataclass
+class LinearStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
+    """Parameters of the linear-step device (spec C.1 and C.5), with the reference defaults.
+
+    Examples:
+        >>> LinearStepResistiveDeviceParameters().gamma_up_dtod
+        0.05
+    """
+
+    gamma_up: float = 0.0
+    """Relative decrease of the UP step at the reference weight (``w_max``)."""
+    gamma_down: float = 0.0
+    """Relative decrease of the DOWN step at the reference weight (``w_min``)."""
+    gamma_up_dtod: float = 0.05
+    """Device-to-device spread of ``gamma_up`` (absolute, >= 0)."""
+    gamma_down_dtod: float = 0.05
+    """Device-to-device spread of ``gamma_down`` (absolute, >= 0)."""
+    allow_increasing: bool = False
+    """Keep the sign of the sampled gammas (else their absolute value is taken)."""
+    mean_bound_reference: bool = True
+    """Slopes refer to the mean bounds ``w_max``/``w_min`` (else to each device's own)."""
+    mult_noise: bool = True
+    """Cycle-to-cycle noise multiplies the whole step (else it is added to the constant
+    part only)."""
+    reverse_up: bool = False
+    """The UP step shrinks towards ``w_min - reverse_offset`` instead (needs ``mult_noise``)."""
+    reverse_down: bool = False
+    """The DOWN step shrinks towards ``w_max + reverse_offset`` instead (needs
+    ``mult_noise``)."""
+    reverse_offset: float = 0.01
+    """Offset of the reversed references."""
+    write_noise_std: float = 0.0
+    """Write noise on a hidden persistent weight, in units of ``dw_min``; only 0 is
+    supported (engine contract §4)."""
+
+
+def linear_slopes(
+    base: dict[str, torch.Tensor],
+    gamma_up: torch.Tensor | float,
+    gamma_down: torch.Tensor | float,
+    params: Any,
+    mean_bound_reference: bool,
+) -> dict[str, torch.Tensor]:
+    """The slopes ``m+ = -gamma+ dw_up / w_ref+`` and ``m- = -gamma- dw_down / w_ref-`` (C.5).
+
+    A slope is 0 where its reference weight is 0. ``params`` gives the mean bounds, the
+    reverse options and ``reverse_offset``.
+    """
+    if mean_bound_reference:
+        top = torch.full_like(base["w_max"], float(params.w_max))
+        bottom = torch.full_like(base["w_min"], float(params.w_min))
+    else:
+        top, bottom = base["w_max"], base["w_min"]
+    ref_up = bottom - params.reverse_offset if params.reverse_up else top
+    ref_down = top + params.reverse_offset if params.reverse_down else bottom
+
+    def slope(gamma, dw, ref):
+        safe = torch.where(ref == 0, torch.ones_like(ref), ref)
+        return torch.where(ref == 0, torch.zeros_like(ref), -gamma * dw / safe)
+
+    return {
+        "slope_up": slope(gamma_up, base["dw_up"], ref_up),
+        "slope_down": slope(gamma_down, base["dw_down"], ref_down),
+    }
+
+
+def check_reverse(device: PulsedDevice) -> None:
+    """Reverse modes need multiplicative noise (spec C.5)."""
+    for name in ("mult_noise", "reverse_up", "reverse_down"):
+        device._check_bool(name)
+    device._check_number("reverse_offset")
+    p = device.params
+    if (p.reverse_up or p.reverse_down) and not p.mult_noise:
+        device._invalid(
+            "mult_noise", p.mult_noise, "True when reverse_up or reverse_down is set"
+        )
+
+
+class LinearStepResistiveDevice(PulsedDevice):
+    """A device whose step shrinks linearly with the weight (spec C.5, law ``linear_step``).
+
+    UP: ``w += (dw_up + slope_up w)(1 + dw_min_std xi)``, i.e. the step is
+    ``dw_up (1 - gamma_up w / w_max)``: at the bound it has shrunk by ``1 - gamma_up``.
+    DOWN mirrors it towards ``w_min``. With ``mult_noise=False`` the noise only scales the
+    constant part. Each device draws ``gamma = gamma_mean + gamma_dtod xi`` (its absolute
+    value unless ``allow_increasing``); the slopes are computed by :meth:`sample`.
+
+    Args:
+        params: a :class:`LinearStepResistiveDeviceParameters` (default: the defaults).
+        params_devices: the v0.1 keyword for ``params``.
+        **overrides: fields of the parameters to replace.
+
+    Raises:
+        ValueError: a parameter is invalid (the message names it and the allowed range).
+        NotImplementedError: ``lifetime``, ``diffusion``, ``perfect_bias`` or
+            ``write_noise_std`` is set.
+
+    Examples:
+        >>> LinearStepResistiveDevice(gamma_up=0.5).params.gamma_up
+        0.5
+    """
+
+    name: ClassVar[str] = "LinearStep"
+    law: ClassVar[str | None] = "linear_step"
+    parameters_class: ClassVar[type[Any]] = LinearStepResistiveDeviceParameters
+
+    params: LinearStepResistiveDeviceParameters
+
+    def validate(self) -> None:
+        """Check the parameters (spec C.1, C.5); see the class for the errors."""
+        for name in ("gamma_up", "gamma_down", "write_noise_std"):
+            self._check_number(name)
+        for name in ("gamma_up_dtod", "gamma_down_dtod", "write_noise_std"):
+            self._check_number(name, 0.0)
+        for name in ("allow_increasing", "mean_bound_reference"):
+            self._check_bool(name)
+        check_reverse(self)
+        super().validate()
+
+    def law_scalars(self) -> dict[str, Any]:
+        """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
+        return {
+            "dw_min_std": float(self.params.dw_min_std),
+            "mult_noise": 1.0 if self.params.mult_noise else 0.0,
+        }
+
+    def _extra_arrays(self, base, shape, generator):
+        p = self.params
+        gamma_up = p.gamma_up + p.gamma_up_dtod * torch.randn(
+            shape, generator=generator, dtype=torch.float64
+        )
+        gamma_down = p.gamma_down + p.gamma_down_dtod * torch.randn(
+            shape, generator=generator, dtype=torch.float64
+        )
+        if not p.allow_increasing:
+            gamma_up, gamma_down = gamma_up.abs(), gamma_down.abs()
+        return linear_slopes(base, gamma_up, gamma_down, p, p.mean_bound_reference)
+
+
+#: The reference toolkit's name for the same device.
+LinearStepDevice = LinearStepResistiveDevice

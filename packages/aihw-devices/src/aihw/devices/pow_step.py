@@ -1,0 +1,162 @@
+"""The power-step device (spec C.8) and its reference variant."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+
+from ._pulsed import PulsedDevice
+from .parameters import PulsedResistiveDeviceParameters
+
+__all__ = [
+    "PowStepDevice",
+    "PowStepResistiveDevice",
+    "PowStepResistiveDeviceParameters",
+    "PowStepReferenceDevice",
+    "PowStepReferenceResistiveDevice",
+    "PowStepReferenceResistiveDeviceParameters",
+]
+
+
+@dataclasses.dataclass
+class PowStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
+    """Parameters of the power-step device (spec C.8), with the reference defaults."""
+
+    pow_gamma: float = 1.0
+    """Exponent of the step's dependence on the distance to the bound (>= 0)."""
+    pow_gamma_dtod: float = 0.1
+    """Relative device-to-device spread of the exponent (>= 0)."""
+    pow_up_down: float = 0.0
+    """Up/down asymmetry of the exponent (shrinks one side, like ``up_down``)."""
+    pow_up_down_dtod: float = 0.0
+    """Device-to-device spread of that asymmetry (>= 0)."""
+    write_noise_std: float = 0.0
+    """Write noise in units of ``dw_min``; only 0 is supported (engine contract §4)."""
+
+
+class PowStepResistiveDevice(PulsedDevice):
+    """Steps that scale with a power of the distance to the bound (spec C.8, ``pow_step``).
+
+    With ``R = b_max - b_min``: UP ``w += dw_up ((b_max - w)/R)^gamma_up (1 + dw_min_std xi)``,
+    DOWN ``w -= dw_down ((w - b_min)/R)^gamma_down (1 + dw_min_std xi)``. Each device
+    draws ``gamma_up/down = (beta + 1 + pow_gamma_dtod xi +/- pow_up_down_dtod xi') pow_gamma``
+    (:meth:`sample`).
+
+    Examples:
+        >>> PowStepResistiveDevice(pow_gamma=2.0).granularity()
+        0.00025
+    """
+
+    name: ClassVar[str] = "PowStep"
+    law: ClassVar[str | None] = "pow_step"
+    parameters_class: ClassVar[type[Any]] = PowStepResistiveDeviceParameters
+
+    params: PowStepResistiveDeviceParameters
+
+    def validate(self) -> None:
+        """Check the parameters (spec C.1, C.8)."""
+        self._check_number("pow_gamma", 0.0)
+        self._check_number("pow_up_down")
+        for name in ("pow_gamma_dtod", "pow_up_down_dtod", "write_noise_std"):
+            self._check_number(name, 0.0)
+        super().validate()
+
+    def granularity(self) -> float:
+        """``dw_min 0.5^pow_gamma``: the step at the middle of the range (spec B.7)."""
+        p = self.effective_params()
+        return float(p.dw_min * 0.5**p.pow_gamma)
+
+    def _extra_arrays(self, base, shape, generator):
+        p = self.effective_params()
+
+        def normal() -> torch.Tensor:
+            return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+        gain = 1.0 + p.pow_gamma_dtod * normal()
+        asym = p.pow_up_down_dtod * normal()
+        beta_up = min(p.pow_up_down, 0.0)
+        beta_down = -max(p.pow_up_down, 0.0)
+        gamma_up = (beta_up + gain + asym) * p.pow_gamma
+        gamma_down = (beta_down + gain - asym) * p.pow_gamma
+        if p.enforce_consistency:
+            gamma_up, gamma_down = gamma_up.abs(), gamma_down.abs()
+        return {"gamma_up": gamma_up, "gamma_down": gamma_down}
+
+
+@dataclasses.dataclass
+class PowStepReferenceResistiveDeviceParameters(PowStepResistiveDeviceParameters):
+    """Power step with a fixed reference weight subtracted (spec C.8)."""
+
+    reference_mean: float = 0.0
+    """Mean of the per-device reference weight."""
+    reference_std: float = 0.0
+    """Device-to-device spread of the reference weight (>= 0)."""
+    subtract_symmetry_point: bool = False
+    """Add each device's symmetry point to its reference (so the visible weight of a
+    device driven by equal UP and DOWN pulses drifts to about 0)."""
+    n_estimation_steps: int = -1
+    """The reference estimates the symmetry point numerically; we solve for it exactly
+    (bisection), so this is stored only (an integer)."""
+
+
+class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
+    """The power step seen through a fixed per-device reference ``ref`` (spec C.8).
+
+    A pulse acts on ``w + ref`` with the device's bounds, then ``ref`` is subtracted again.
+    That is exactly the power step on ``w`` with bounds ``b_min - ref`` and ``b_max - ref``
+    (the range ``R`` is unchanged), which is how :meth:`sample` hands it to the law
+    ``pow_step``. ``ref = reference_mean + reference_std xi``, plus with
+    ``subtract_symmetry_point`` the point where the mean UP and DOWN steps are equal.
+    """
+
+    name: ClassVar[str] = "PowStepReference"
+    parameters_class: ClassVar[type[Any]] = PowStepReferenceResistiveDeviceParameters
+
+    params: PowStepReferenceResistiveDeviceParameters
+
+    def validate(self) -> None:
+        """Check the parameters (spec C.1, C.8)."""
+        self._check_number("reference_mean")
+        self._check_number("reference_std", 0.0)
+        self._check_bool("subtract_symmetry_point")
+        steps = self.params.n_estimation_steps
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            self._invalid("n_estimation_steps", steps, "an integer (-1: automatic)")
+        super().validate()
+
+    def _extra_arrays(self, base, shape, generator):
+        p = self.params
+        gammas = super()._extra_arrays(base, shape, generator)
+        ref = p.reference_mean + p.reference_std * torch.randn(
+            shape, generator=generator, dtype=torch.float64
+        )
+        if p.subtract_symmetry_point:
+            ref = ref + _pow_symmetry_point(base, gammas)
+        base["w_min"] = base["w_min"] - ref
+        base["w_max"] = base["w_max"] - ref
+        return gammas
+
+
+def _pow_symmetry_point(base, gammas) -> torch.Tensor:
+    """Where ``dw_up ((b_max - w)/R)^g_up = dw_down ((w - b_min)/R)^g_down`` (bisection).
+
+    The left side falls and the right side rises with ``w``, so the root in
+    ``[b_min, b_max]`` is unique when both steps are positive.
+    """
+    lo, hi = base["w_min"].clone(), base["w_max"].clone()
+    span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        up = base["dw_up"] * ((base["w_max"] - mid) / span).clamp(min=0) ** gammas["gamma_up"]
+        down = base["dw_down"] * ((mid - base["w_min"]) / span).clamp(min=0) ** gammas["gamma_down"]
+        higher = up > down
+        lo = torch.where(higher, mid, lo)
+        hi = torch.where(higher, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+#: The reference toolkit's names.
+PowStepDevice = PowStepResistiveDevice
+PowStepReferenceDevice = PowStepReferenceResistiveDevice
