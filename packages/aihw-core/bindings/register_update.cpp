@@ -43,14 +43,15 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
   const aihw::LawSpec* spec = aihw::find_law(law);
   if (spec == nullptr) {
     throw py::value_error("unknown step law engine id " + std::to_string(law) +
-                          " (known: 1 = constant_step)");
+                          " (known: 1 = constant_step, 2 = linear_step, 3 = exp_step, 4 = pow_step, 5 = "
+                          "piecewise_step)");
   }
   if (static_cast<int>(param_ptrs.size()) != spec->n_arrays) {
     throw py::value_error(std::string("step law ") + spec->name + " takes " +
                           std::to_string(spec->n_arrays) + " parameter arrays, got " +
                           std::to_string(param_ptrs.size()));
   }
-  if (static_cast<int>(scalars.size()) != spec->n_scalars) {
+  if (spec->n_scalars >= 0 && static_cast<int>(scalars.size()) != spec->n_scalars) {
     throw py::value_error(std::string("step law ") + spec->name + " takes " +
                           std::to_string(spec->n_scalars) + " scalars, got " +
                           std::to_string(scalars.size()));
@@ -108,7 +109,8 @@ void register_update(py::module_& m) {
       },
       py::arg("law"),
       "(name, number of arrays, number of scalars) of the step law with this engine id, or "
-      "None.");
+      "None. The number of scalars is -1 for a law with sequence scalars (each flattened "
+      "after its length).");
 }
 
 }  // namespace aihw_bindings

@@ -44,6 +44,21 @@ const LawSpec* find_in(LawList<Laws...>, int engine_id) noexcept {
 
 const LawSpec* find_law(int engine_id) noexcept { return find_in(StepLaws{}, engine_id); }
 
+namespace {
+template <class... Laws>
+std::string check_scalars_in(LawList<Laws...>, int engine_id, const double* scalars,
+                             std::size_t count) {
+  std::string why = "unknown step law engine id " + std::to_string(engine_id);
+  ((Laws::kSpec.engine_id == engine_id ? (why = Laws::check_scalars(scalars, count), 0) : 0),
+   ...);
+  return why;
+}
+}  // namespace
+
+std::string check_law_scalars(int engine_id, const double* scalars, std::size_t count) {
+  return check_scalars_in(StepLaws{}, engine_id, scalars, count);
+}
+
 // ---------------------------------------------------------------------------------------
 // Contract §3
 
@@ -604,16 +619,14 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
     invalid("step law " + law_name + " takes " + std::to_string(spec->n_arrays) +
             " parameter arrays, got " + std::to_string(law_arrays.size()));
   }
-  if (static_cast<int>(law_scalars.size()) != spec->n_scalars) {
-    invalid("step law " + law_name + " takes " + std::to_string(spec->n_scalars) +
-            " scalars, got " + std::to_string(law_scalars.size()));
-  }
   for (std::size_t k = 0; k < law_arrays.size(); ++k) {
     if (law_arrays[k] == nullptr) invalid("parameter array " + std::to_string(k) + " is a null pointer");
   }
   for (std::size_t k = 0; k < law_scalars.size(); ++k) {
     if (!std::isfinite(law_scalars[k])) invalid("scalar " + std::to_string(k) + " is not finite");
   }
+  const std::string why = check_law_scalars(law, law_scalars.data(), law_scalars.size());
+  if (!why.empty()) invalid("step law " + law_name + " " + why);
   if (weights == nullptr) invalid("weights is a null pointer");
   if (x == nullptr) invalid("x is a null pointer");
   if (d == nullptr) invalid("d is a null pointer");
