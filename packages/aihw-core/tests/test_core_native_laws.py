@@ -191,3 +191,81 @@ def test_piecewise_scalar_layout_is_checked(core):
     assert torch.equal(weights, torch.zeros(d_size, x_size))
     assert call([0.0, 2, 1.0, 0.5, 2, 1.0, 0.5]) > 0
     assert (weights < 0).all()
+
+
+# -- the deterministic pulse types (contract §6) ------------------------------------------
+DETERMINISTIC = {
+    "implicit": UpdateParameters(pulse_type="DeterministicImplicit"),
+    "implicit_no_management": UpdateParameters(
+        pulse_type="DeterministicImplicit", update_management=False,
+        update_bl_management=False, desired_bl=10,
+    ),
+    "implicit_res": UpdateParameters(
+        pulse_type="DeterministicImplicit", x_res_implicit=0.1, d_res_implicit=0.05
+    ),
+    "implicit_res_sto_round": UpdateParameters(
+        pulse_type="DeterministicImplicit", x_res_implicit=0.1, d_res_implicit=0.05,
+        sto_round=True,
+    ),
+    "mean_count": UpdateParameters(pulse_type="MeanCount"),
+    "mean_count_variable_bl": UpdateParameters(
+        pulse_type="MeanCount", fixed_bl=False, update_bl_management=False, desired_bl=5
+    ),
+    "mean_count_res_sto_round": UpdateParameters(pulse_type="MeanCount", res=0.05, sto_round=True),
+}
+
+
+@pytest.mark.parametrize("update", sorted(DETERMINISTIC))
+@pytest.mark.parametrize("variant", ["linear_mult", "exp", "pow", "piecewise"])
+def test_deterministic_pulse_types_match_reference(core, variant, update):
+    law, scalars = VARIANTS[variant]
+    native, ref = _pair(_make_device(law, 0.0, scalars), 9, 13, DETERMINISTIC[update])
+    assert native.uses_native() and not ref.uses_native()
+    moved = 0
+    for step in range(3):
+        x, d = _inputs(8, 9, 13, seed=40 + step)
+        d[2] = 0.0  # a sample that does nothing
+        native.update(x, d, 0.2)
+        ref.update(x, d, 0.2)
+        assert native.last_update_pulses == ref.last_update_pulses
+        moved += native.last_update_pulses
+        torch.testing.assert_close(native.weights, ref.weights, rtol=0, atol=1e-6)
+    assert moved > 50
+
+
+@pytest.mark.parametrize("pulse_type", ["DeterministicImplicit", "MeanCount"])
+def test_deterministic_pulse_types_noisy_and_thread_independent(core, pulse_type):
+    law, scalars = VARIANTS["linear_add"]
+    device = _make_device(law, 0.3, scalars)
+    update = UpdateParameters(pulse_type=pulse_type)
+    native, ref = _pair(device, 9, 13, update)
+    x, d = _inputs(8, 9, 13, seed=3)
+    native.update(x, d, 0.2)
+    ref.update(x, d, 0.2)
+    assert native.last_update_pulses == ref.last_update_pulses > 0
+    torch.testing.assert_close(native.weights, ref.weights, rtol=0, atol=1e-5)
+    x, d = _inputs(16, 96, 160, seed=5)
+    results = []
+    for threads in (1, 2, 3):
+        tile = AnalogTile(96, 160, device, seed=7, update=update)
+        tile.backend = "native"
+        tile.num_threads = threads
+        tile.update(x, d, 0.2)
+        results.append((tile.last_update_pulses, tile.weights.clone()))
+    for p, w in results[1:]:
+        assert p == results[0][0] > 0 and torch.equal(w, results[0][1])
+
+
+def test_engine_lists_pulse_kinds(core):
+    assert core.pulse_kinds() == {
+        "StochasticCompressed": 0, "Stochastic": 0, "DeterministicImplicit": 1, "MeanCount": 2
+    }
+    weights = torch.zeros(2, 3)
+    arrays = [torch.full((2, 3), v) for v in (0.01, 0.01, -1.0, 1.0)]
+    x, d = torch.ones(1, 3), torch.ones(1, 2)
+    with pytest.raises(ValueError, match="pulse_kind"):
+        core.pulsed_update_cpu(
+            weights.data_ptr(), 2, 3, x.data_ptr(), d.data_ptr(), 1, 1,
+            [a.data_ptr() for a in arrays], [0.0], 0.1, 0.01, 31, True, True, True, 1.0,
+            0.0, False, 5, 0, 1, pulse_kind=3,
+        )
