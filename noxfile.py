@@ -28,6 +28,7 @@ nox.options.sessions = [
     "tests_torch",
     "tests_optim",
     "integration",
+    "example_plugin",
     "demo",
     "docs",
 ]
@@ -123,9 +124,26 @@ ALL = ("aihw-devices", "aihw-torch", "aihw-optim")
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """The four distributions together: seed guide snippets, training, plugins (tests/)."""
-    _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2"))
+    """The four distributions together: seed guide snippets, training, plugins (tests/).
+
+    The plugin tests (tests/test_plugins_*.py) install the example plugin
+    (examples/aihw-device-example) and the broken fixtures (tests/plugins/) into fresh
+    venvs layered over this session's environment, which therefore needs setuptools and
+    pip for the --no-build-isolation builds.
+    """
+    _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2", "setuptools>=68"))
     session.run("pytest", str(ROOT / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def example_plugin(session: nox.Session) -> None:
+    """The example device plugin's own test suite, with the plugin installed."""
+    _install(session, *ALL, extra=("pytest>=7",))
+    session.install(str(ROOT / "examples" / "aihw-device-example"))
+    session.run(
+        "pytest", str(ROOT / "examples" / "aihw-device-example" / "tests"), *session.posargs,
+        env=TEST_ENV,
+    )
 
 
 @nox.session

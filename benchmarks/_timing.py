@@ -19,6 +19,28 @@ def median_ms(fn: Callable[[], object], repeats: int = 20, warmup: int = 2) -> f
     return 1e3 * statistics.median(times)
 
 
+def paired_median_ms(
+    fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: int = 20, warmup: int = 2
+) -> tuple[float, float]:
+    """Medians (ms) of ``fn_a`` and ``fn_b`` timed alternately, call by call.
+
+    Alternating makes a ratio of the two robust to load that changes during the run (a
+    shared machine): both see the same conditions.
+    """
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn_a()
+        middle = time.perf_counter()
+        fn_b()
+        times_b.append(time.perf_counter() - middle)
+        times_a.append(middle - start)
+    return 1e3 * statistics.median(times_a), 1e3 * statistics.median(times_b)
+
+
 def print_table(headers: list[str], rows: list[list[object]]) -> None:
     cells = [headers] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]

@@ -37,3 +37,14 @@ def test_tile_snippet_updates_by_pulses():
     assert tile.last_update_pulses > 0
     assert printed == [f"{tile.last_update_pulses} pulses applied"]
     assert not torch.equal(tile.weights, torch.full((3, 4), 0.1))
+
+
+def test_periphery_snippet_runs():
+    printed: list[str] = []
+    namespace = runpy.run_path(
+        str(ROOT / "tests" / "doc_snippets" / "periphery.py"),
+        init_globals={"print": lambda *a: printed.append(" ".join(map(str, a)))},
+    )
+    assert namespace["y"].shape == (32, 10)
+    assert namespace["trained"].analog_tile.forward_periphery.io.out_noise == 0.1
+    assert printed == [f"{namespace['periphery'].last_passes} bound-management pass(es)"]

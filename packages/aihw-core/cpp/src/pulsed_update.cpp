@@ -1,16 +1,20 @@
 // The pulsed update (StochasticCompressed), docs/architecture/engine-contract.md §2-§4.
 //
-// Work is done in chunks of consecutive samples whose pulse trains fit a small buffer:
-//  1. trains: for every sample of the chunk and every x and d element, the BL firing bits
-//     (packed in 64-bit words) are drawn and compacted into lists of the elements that fire
-//     at least once, with their signs; parallel over (sample, element block);
-//  2. coincidences: parallel over blocks of rows; a task owns whole rows, so every
-//     cross-point is touched by one thread, sample after sample. For each firing d row and
-//     firing x column, n = popcount(mask_x & mask_d) pulses go through the step law.
-// A sample whose train is longer than one segment (kSegmentSlots) is done alone: its
-// coincidence counts are summed over segments into a [d_size, x_size] array first.
+// Samples are taken in chunks whose pulse trains fit a small buffer (kChunkBytes):
+//  1. trains (parallel over sample x element block): per element the firing probability,
+//     then its BL firing bits, packed in 64-bit words and drawn sixteen elements at a time
+//     (philox_kernels: SSE2 or AVX2, chosen at run time); the elements that fire at least
+//     once are kept, in index order, with their signs.
+//  2. coincidences (parallel over blocks of rows; a task owns whole rows, so every
+//     cross-point is touched by one thread, samples in order): for each firing d row, the
+//     firing x columns with n = popcount(mask_x & mask_d) > 0 (coincidence_scan), queued
+//     as hits; every 2048 hits, the normals of their pulses are drawn together (in
+//     batches of up to 4096, noise_batch) and the step law applies the pulses,
+//     cross-point after cross-point.
+// A sample whose train is longer than kSegmentSlots is done alone: its coincidence counts
+// are summed over segments of the train into a [d_size, x_size] array, then applied.
 // Every random number is addressed by its counter, so the result does not depend on the
-// number of threads, on the blocking or on the chunking.
+// number of threads, on the blocking, on the chunking or on the SIMD variant.
 // The deterministic pulse types (contract §6) skip the trains: per-element factors are
 // computed for every sample, then each row-block task applies n_ij sample after sample.
 #include "aihw/pulsed_update.hpp"
@@ -18,8 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -633,6 +635,11 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
   return total.load();
 }
 
+template <class T>
+struct LawTag {
+  using type = T;
+};
+
 template <class Law>
 std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, int threads) {
   const Layout& lay = pb.lay;
@@ -681,27 +688,23 @@ std::int64_t run_law(const Problem& pb, const Law& law, std::int64_t batch, int 
   return run_deterministic(pb, law, batch, threads, config);
 }
 
-template <class Law>
-std::int64_t dispatch_law(LawList<Law>, int law_id, const Problem& pb,
+// Runs the update with the law whose engine id is law_id (one instantiation per law).
+template <class... Laws>
+std::int64_t dispatch_law(LawList<Laws...>, int law_id, const Problem& pb,
                           const std::vector<const float*>& arrays,
                           const std::vector<double>& scalars, std::int64_t batch, int threads,
                           const PulsedUpdateConfig& config) {
-  if (law_id != Law::kSpec.engine_id) throw std::invalid_argument("unknown step law");
-  const Law law(arrays.data(), scalars.data());
-  return run_law(pb, law, batch, threads, config);
-}
-
-template <class Law, class Next, class... Rest>
-std::int64_t dispatch_law(LawList<Law, Next, Rest...>, int law_id, const Problem& pb,
-                          const std::vector<const float*>& arrays,
-                          const std::vector<double>& scalars, std::int64_t batch, int threads,
-                          const PulsedUpdateConfig& config) {
-  if (law_id == Law::kSpec.engine_id) {
-    const Law law(arrays.data(), scalars.data());
-    return run_law(pb, law, batch, threads, config);
-  }
-  return dispatch_law(LawList<Next, Rest...>{}, law_id, pb, arrays, scalars, batch, threads,
-                      config);
+  std::int64_t pulses = -1;
+  const auto run_if = [&](auto law_tag) {
+    using Law = typename decltype(law_tag)::type;
+    if (pulses < 0 && law_id == Law::kSpec.engine_id) {
+      const Law law(arrays.data(), scalars.data());
+      pulses = run_law(pb, law, batch, threads, config);
+    }
+  };
+  (run_if(LawTag<Laws>{}), ...);
+  if (pulses < 0) throw std::invalid_argument("unknown step law engine id " + std::to_string(law_id));
+  return pulses;
 }
 
 [[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }

@@ -8,13 +8,28 @@ even where the engine is missing; :func:`native_available` says which is the cas
 from __future__ import annotations
 
 from ._native import cuda_available, native_available
+from .config import TileConfig
 from .device_model import DeviceModel
+from .io_parameters import (
+    AnalogMVType,
+    BoundManagementType,
+    IOParameters,
+    NoiseManagementType,
+    WeightNoiseType,
+)
 from .parameters import PulseType, UpdateParameters
-from .tiles import AnalogTile, FloatingPointTile, create_tile
+from .tiles import AnalogTile, FloatingPointTile, InferenceTile, create_tile
 
 __all__ = [
     "UpdateParameters",
     "PulseType",
+    "IOParameters",
+    "NoiseManagementType",
+    "BoundManagementType",
+    "WeightNoiseType",
+    "AnalogMVType",
+    "TileConfig",
+    "InferenceTile",
     "DeviceModel",
     "FloatingPointTile",
     "AnalogTile",

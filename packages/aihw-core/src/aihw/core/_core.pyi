@@ -58,3 +58,60 @@ def hardware_threads() -> int:
 
 def cuda_compiled() -> bool:
     """Whether this build has the CUDA kernels (always False for now)."""
+
+def periphery_input_stage(
+    x_ptr: int,
+    out_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    step: float,
+    sto_round: bool,
+    bound: float,
+    noise: float,
+    asymmetry: float,
+    noise_stream: int,
+    round_stream: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    num_threads: int,
+) -> None:
+    """The fused input stage (DAC) of engine contract §6 on float32 ``[n_rows, n_cols]``
+    buffers; ``row_scale_ptr`` (float32 ``[n_rows]``) and ``row_ids_ptr`` (int32
+    ``[n_rows]``) may be 0. Releases the GIL."""
+
+def periphery_output_stage(
+    y_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    step: float,
+    sto_round: bool,
+    bound: float,
+    test_negative_bound: bool,
+    noise: float,
+    noise_per_output_ptr: int,
+    asymmetry: float,
+    w_noise_mode: int,
+    w_noise_std_ptr: int,
+    noise_stream: int,
+    round_stream: int,
+    w_noise_stream: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    hit_ptr: int,
+    num_threads: int,
+) -> int:
+    """The fused output stage (ADC) of engine contract §6, in place on float32
+    ``[n_rows, n_cols]``; flags the rows that hit a bound in ``hit_ptr`` (uint8, may be 0)
+    and returns their number. Releases the GIL."""
+
+def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
+    """The periphery's four float32 normals of one Philox block (contract §6)."""
+
+def row_abs_max(x_ptr: int, out_ptr: int, n_rows: int, n_cols: int, num_threads: int) -> None:
+    """``out[r] = max_j |x[r, j]|`` on float32 buffers (abs-max noise management)."""

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-__all__ = ["StepLaw", "get_law", "LAWS"]
+__all__ = [
+    "LAWS",
+    "PYTHON_ENGINE_ID",
+    "StepLaw",
+    "get_law",
+    "law_runs_natively",
+    "register_python_law",
+    "unregister_python_law",
+]
 
 #: A reference step: ``(w, up, arrays, scalars, xi) -> new w`` on the selected cross-points.
 #: ``up`` is a bool tensor (True: UP pulse); ``xi`` the float32 normals, or ``None`` when
@@ -36,6 +44,14 @@ class StepLaw:
     """The scalar whose value 0 means the law draws no normal per pulse."""
     sequence_scalars: tuple[str, ...] = ()
     """The scalars that are sequences of numbers (the others are single numbers)."""
+    python_step: ReferenceStep | None = None
+    """For a law defined in Python (:func:`register_python_law`): the author's step
+    function, which returns the new weight *before* the clip to the device bounds."""
+
+    @property
+    def is_python(self) -> bool:
+        """Whether the law exists only in Python (it runs on the reference path)."""
+        return self.engine_id == PYTHON_ENGINE_ID
 
     def flat_scalars(self, scalars: Mapping[str, object]) -> list[float]:
         """The scalars as the engine receives them (contract §4): in the law's order, each
@@ -217,3 +233,133 @@ def get_law(name: str) -> StepLaw:
     except KeyError:
         known = ", ".join(sorted(LAWS))
         raise ValueError(f"step law {name!r} is unknown; known laws: {known}") from None
+
+
+# -- laws defined in Python by plugins --------------------------------------------------
+
+#: The engine id of a law that exists only in Python: tiles run it on the reference path.
+PYTHON_ENGINE_ID = 0
+
+#: The arrays and scalars every single-device law reads first (engine contract §4).
+_COMMON_ARRAYS = ("dw_up", "dw_down", "w_min", "w_max")
+_COMMON_SCALARS = ("dw_min_std",)
+
+
+def register_python_law(
+    name: str,
+    step: ReferenceStep,
+    *,
+    arrays: tuple[str, ...] | list[str] = (),
+    scalars: tuple[str, ...] | list[str] = (),
+    sequence_scalars: tuple[str, ...] | list[str] = (),
+) -> StepLaw:
+    """Define a step law in Python/torch, e.g. in a device plugin.
+
+    The law reads the arrays ``dw_up``, ``dw_down``, ``w_min``, ``w_max`` and the scalar
+    ``dw_min_std`` (engine contract §4), then its own ``arrays`` and ``scalars``. Tiles run
+    it on the plain-torch reference path, on the CPU or on CUDA; the same seed gives the
+    same pulses as any other law.
+
+    Args:
+        name: the law name that device classes put in their ``law`` attribute (a Python
+            identifier, not the name of a built-in law).
+        step: ``step(w, up, arrays, scalars, xi) -> new w`` on the selected cross-points:
+            ``w`` float32 weights (1-D), ``up`` a bool tensor (True: an UP pulse, the
+            weight grows), ``arrays`` the per-device tensors of those cross-points (by
+            name), ``scalars`` the law scalars (floats), ``xi`` the float32 standard
+            normals of the pulses, or ``None`` when ``dw_min_std == 0``. It returns the new
+            weights *before* the clip: the clip to ``[w_min, w_max]`` is applied for it.
+            It must be elementwise (a cross-point's result depends only on its own
+            inputs).
+        arrays: further per-device arrays the law reads.
+        scalars: further scalars the law reads.
+        sequence_scalars: those of ``scalars`` that are sequences of numbers (the step
+            receives them as tuples of floats).
+
+    Returns:
+        The registered :class:`StepLaw` (engine id :data:`PYTHON_ENGINE_ID`).
+
+    Raises:
+        ValueError: an invalid name, the name of a built-in law or of another Python law.
+        TypeError: ``step`` is not callable.
+
+    Registering the same function again under the same name (a module imported twice)
+    replaces the old registration.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"register_python_law: name={name!r} is invalid; allowed: a Python identifier"
+        )
+    if not callable(step):
+        raise TypeError(f"register_python_law({name!r}): step must be callable; got {step!r}")
+    old = LAWS.get(name)
+    if old is not None:
+        if not old.is_python:
+            raise ValueError(
+                f"register_python_law: {name!r} is a built-in step law; choose another name"
+            )
+        if _identity(old.python_step) != _identity(step):
+            raise ValueError(
+                f"register_python_law: step law {name!r} is already defined by "
+                f"{_identity(old.python_step)}; choose another name"
+            )
+    extra_arrays = tuple(arrays)
+    extra_scalars = tuple(scalars)
+    for kind, names, common in (
+        ("arrays", extra_arrays, _COMMON_ARRAYS),
+        ("scalars", extra_scalars, _COMMON_SCALARS),
+    ):
+        bad = [n for n in names if not isinstance(n, str) or not n.isidentifier() or n in common]
+        if bad or len(set(names)) != len(names):
+            raise ValueError(
+                f"register_python_law({name!r}): {kind}={names!r} must be distinct identifiers "
+                f"other than {', '.join(common)} (always read first)"
+            )
+
+    sequences = tuple(sequence_scalars)
+    if not set(sequences) <= set(extra_scalars):
+        raise ValueError(
+            f"register_python_law({name!r}): sequence_scalars={sequences!r} must be among "
+            f"scalars={extra_scalars!r}"
+        )
+
+    def reference_step(w, up, arrays, scalars, xi):
+        new = step(w, up, arrays, scalars, xi)
+        return torch.minimum(torch.maximum(new, arrays["w_min"]), arrays["w_max"])
+
+    law = StepLaw(
+        name=name,
+        engine_id=PYTHON_ENGINE_ID,
+        arrays=_COMMON_ARRAYS + extra_arrays,
+        scalars=_COMMON_SCALARS + extra_scalars,
+        reference_step=reference_step,
+        noise_scalar="dw_min_std",
+        sequence_scalars=sequences,
+        python_step=step,
+    )
+    LAWS[name] = law
+    return law
+
+
+def unregister_python_law(name: str) -> None:
+    """Remove a law registered by :func:`register_python_law` (tests, notebooks)."""
+    law = get_law(name)
+    if not law.is_python:
+        raise ValueError(f"{name!r} is a built-in step law and cannot be removed")
+    del LAWS[name]
+
+
+def _identity(fn: object) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def law_runs_natively(name: str) -> bool:
+    """Whether tiles on the CPU run step law ``name`` in the compiled engine.
+
+    ``False`` for a law defined in Python, an unknown law, a law the installed engine does
+    not execute yet, or when the compiled engine is missing: those run on the reference.
+    """
+    from . import _native  # lazy: importing the laws never loads the engine
+
+    law = LAWS.get(name)
+    return law is not None and law.engine_id > 0 and _native.law_known(law.engine_id)

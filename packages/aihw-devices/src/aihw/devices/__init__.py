@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 from .catalog import DeviceInfo, PluginSource
+from .configs import FloatingPointRPUConfig, InferenceRPUConfig, SingleRPUConfig
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .errors import PluginError, UnknownDeviceError
 from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
@@ -84,6 +85,9 @@ __all__ = [
     "ExpStepResistiveDevice",
     "ExpStepResistiveDeviceParameters",
     "FloatingPointDevice",
+    "FloatingPointRPUConfig",
+    "InferenceRPUConfig",
+    "SingleRPUConfig",
     "FloatingPointResistiveDevice",
     "FloatingPointTileParameters",
     "GokmenVlasovPresetDevice",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aihw.core.device_model import SUPPORTED_API_VERSIONS, DeviceModel
-from aihw.core.laws import LAWS
+from aihw.core.laws import LAWS, law_runs_natively
 
 from .errors import UnknownDeviceError
 
@@ -61,9 +61,15 @@ class DeviceInfo:
         class_name: the class's qualified name.
         module: the module defining the class.
         law: the step law, or ``None`` for a floating-point device.
-        native: whether the native engine runs it (a floating-point device, or a law
-            built into aihw-core); otherwise it runs on the plain-torch reference path.
+        native: whether the compiled engine runs it on the CPU (a floating-point device,
+            or a law that the installed engine executes); otherwise it runs on the
+            plain-torch reference path (e.g. a law defined in Python).
         api_version: the plugin API version the class declares.
+        law_kind: where the law comes from: ``"floating point"``, ``"built-in"`` (a law
+            of aihw-core), ``"python"`` (defined by a plugin with
+            :func:`~aihw.core.laws.register_python_law`), ``"tabulated"`` (a Python law
+            tabulated into ``piecewise_step``, :mod:`aihw.devices.tabulate`) or
+            ``"unknown"`` (no law of that name is registered).
         plugin: the entry-point name it was registered by, or ``None``.
         entry_point: that entry point as ``"name = value"``, or ``None``.
         distribution: the distribution that declares the entry point, if known.
@@ -77,6 +83,7 @@ class DeviceInfo:
     law: str | None
     native: bool
     api_version: int
+    law_kind: str
     plugin: str | None
     entry_point: str | None
     distribution: str | None
@@ -192,13 +199,27 @@ def _info(entry: _Entry) -> DeviceInfo:
         class_name=cls.__qualname__,
         module=cls.__module__,
         law=cls.law,
-        native=_runs_native(cls.law),
+        native=cls.law is None or law_runs_natively(cls.law),
         api_version=cls.api_version,
+        law_kind=_law_kind(cls),
         plugin=entry.source.plugin,
         entry_point=entry.source.entry_point,
         distribution=entry.source.distribution,
         version=entry.source.version,
     )
+
+
+def _law_kind(cls: type[DeviceModel]) -> str:
+    from .tabulate import TabulatedDevice  # here: the catalog needs it for listings only
+
+    if cls.law is None:
+        return "floating point"
+    if issubclass(cls, TabulatedDevice):
+        return "tabulated"
+    law = LAWS.get(cls.law)
+    if law is None:
+        return "unknown"
+    return "python" if law.is_python else "built-in"
 
 
 def _qualified(cls: type) -> str:
@@ -242,17 +263,6 @@ def _check_api_version(cls: type[DeviceModel], label: str) -> None:
             f"{label}.api_version={version!r} is not supported by the installed aihw-core; "
             f"supported: {supported}"
         )
-
-
-def _runs_native(law: str | None) -> bool:
-    """A floating-point device, or a law the compiled engine executes."""
-    if law is None:
-        return True
-    if law not in LAWS:
-        return False
-    from aihw.core import _native
-
-    return _native.law_known(LAWS[law].engine_id)
 
 
 def _check_law(cls: type[DeviceModel], label: str) -> None:

@@ -98,7 +98,7 @@ def _row(info: DeviceInfo) -> list[str]:
     return [
         info.name,
         ", ".join(info.aliases) or "-",
-        info.law or "(floating point)",
+        _law_cell(info),
         "yes" if info.native else "no",
         info.plugin or "(register_device)",
         info.distribution or "-",
@@ -128,6 +128,14 @@ def _plot(options: argparse.Namespace, out: TextIO) -> int:
     plot_pulse_response(response, options.output, title=options.name)
     out.write(f"wrote {options.output}\n")
     return 0
+
+
+def _law_cell(info: DeviceInfo) -> str:
+    if info.law is None:
+        return "(floating point)"
+    if info.law_kind in ("python", "tabulated", "unknown"):
+        return f"{info.law} ({info.law_kind})"
+    return info.law
 
 
 _COMMANDS = {"list": _list, "plot": _plot}

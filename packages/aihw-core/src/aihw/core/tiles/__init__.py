@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 from .._checks import check_positive_int
+from ..config import TileConfig
 from ..device_model import DeviceModel
 from ..parameters import UpdateParameters
 from .analog import AnalogTile
-from .base import TileBase
+from .base import TileBase, check_config_alone
 from .floating_point import FloatingPointTile
+from .inference import InferenceTile
 
-__all__ = ["FloatingPointTile", "AnalogTile", "TileBase", "create_tile"]
+__all__ = ["FloatingPointTile", "AnalogTile", "InferenceTile", "TileBase", "create_tile"]
 
 
 def create_tile(
-    resistive_device: DeviceModel | None,
+    resistive_device: DeviceModel | TileConfig | None,
     out_size: int,
     in_size: int,
     bias: bool = False,
     seed: int | None = None,
     update: UpdateParameters | None = None,
-) -> FloatingPointTile | AnalogTile:
-    """Build the tile a device needs.
+    *,
+    rpu_config: TileConfig | None = None,
+) -> FloatingPointTile | AnalogTile | InferenceTile:
+    """Build the tile a device (or a tile configuration) needs.
 
     Args:
         resistive_device: ``None`` or a floating-point device gives a
-            :class:`FloatingPointTile`; a pulsed device an :class:`AnalogTile`.
+            :class:`FloatingPointTile`; a pulsed device an :class:`AnalogTile` (exact
+            forward and backward). A :class:`~aihw.core.config.TileConfig` here is taken
+            as ``rpu_config``.
         out_size: number of outputs, ``>= 1``.
         in_size: number of inputs, ``>= 1``.
         bias: add an analog bias column.
         seed: the tile seed, an int in ``[0, 2**64)``, or ``None``.
         update: update parameters of an :class:`AnalogTile` (ignored by exact tiles).
+        rpu_config: a :class:`~aihw.core.config.TileConfig` (instead of
+            ``resistive_device`` and ``update``): a pulsed device gives an
+            :class:`AnalogTile`; a floating-point device (or ``None``) a
+            :class:`FloatingPointTile` when both passes are exact, else an
+            :class:`InferenceTile`.
     """
-    if resistive_device is not None and not isinstance(resistive_device, DeviceModel):
+    if isinstance(resistive_device, TileConfig):
+        if rpu_config is not None:
+            raise ValueError("give the tile configuration once: positionally or as rpu_config=")
+        resistive_device, rpu_config = None, resistive_device
+    if rpu_config is not None:
+        check_config_alone(rpu_config, resistive_device, update)
+    elif resistive_device is not None and not isinstance(resistive_device, DeviceModel):
         raise TypeError(
             f"resistive_device must be None or a DeviceModel; got {type(resistive_device).__name__}"
         )
@@ -39,6 +56,15 @@ def create_tile(
     check_positive_int("in_size", in_size)
     if update is not None and not isinstance(update, UpdateParameters):
         raise TypeError(f"update must be UpdateParameters or None; got {type(update).__name__}")
+    if rpu_config is not None:
+        if not rpu_config.is_floating_point:
+            return AnalogTile(out_size, in_size, bias=bias, seed=seed, rpu_config=rpu_config)
+        exact = all(
+            io.exact and io.out_scale == 1.0 for io in (rpu_config.forward, rpu_config.backward)
+        )
+        if exact:
+            return FloatingPointTile(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
+        return InferenceTile(out_size, in_size, rpu_config, bias=bias, seed=seed)
     if resistive_device is None or resistive_device.is_floating_point:
         return FloatingPointTile(out_size, in_size, resistive_device, bias=bias, seed=seed)
     return AnalogTile(out_size, in_size, resistive_device, bias=bias, seed=seed, update=update)

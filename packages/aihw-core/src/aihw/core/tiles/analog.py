@@ -9,16 +9,16 @@ from typing import Any
 import torch
 
 from .. import _native
+from ..config import TileConfig
 from ..device_model import DeviceModel
+from ..io_parameters import IOParameters
 from ..laws import StepLaw
 from ..parameters import NATIVE_PULSE_TYPES, PULSED_TYPES, PulseType, UpdateParameters
 from ..reference import pulsed_update_reference
-from .base import TileBase
+from .base import BACKENDS, TileBase, check_config_alone
 
 __all__ = ["AnalogTile", "BACKENDS"]
 
-#: ``auto``: the compiled engine when it can run the update, else the reference.
-BACKENDS = ("auto", "native", "reference")
 
 _COUNTER_RANGE = 2**32
 #: Longest pulse train a variable-length update (``fixed_bl=False``) may ask for.
@@ -28,7 +28,8 @@ MAX_PULSE_TRAIN = 2**20
 class AnalogTile(TileBase):
     """A tile of resistive devices trained by stochastic pulse trains (spec B, C).
 
-    Forward and backward are exact for now. :meth:`update` turns ``-lr * d^T x`` into
+    Forward and backward run through the periphery of ``rpu_config`` (spec A; exact when
+    the tile is built from ``resistive_device=`` alone, as before). :meth:`update` turns ``-lr * d^T x`` into
     pulses (engine contract §3); each pulse is one call of the device's step law. The
     per-device parameters (device-to-device variation) are drawn once, at construction,
     by ``resistive_device.sample`` from a generator seeded by the tile seed; the device's
@@ -44,6 +45,9 @@ class AnalogTile(TileBase):
             global generator.
         update: the :class:`~aihw.core.parameters.UpdateParameters` (copied);
             ``None`` uses the defaults.
+        rpu_config: a :class:`~aihw.core.config.TileConfig` with a pulsed device: the
+            device, the forward and backward periphery and the update parameters in one
+            (instead of ``resistive_device`` and ``update``, not with them).
 
     Attributes:
         device_arrays: the law's per-cross-point float32 ``[out_size, in_size + bias]``
@@ -60,11 +64,27 @@ class AnalogTile(TileBase):
         self,
         out_size: int,
         in_size: int,
-        resistive_device: DeviceModel,
+        resistive_device: DeviceModel | None = None,
         bias: bool = False,
         seed: int | None = None,
         update: UpdateParameters | None = None,
+        *,
+        rpu_config: TileConfig | None = None,
     ):
+        forward_io: IOParameters | None = None
+        backward_io: IOParameters | None = None
+        if rpu_config is not None:
+            check_config_alone(rpu_config, resistive_device, update)
+            resistive_device = rpu_config.device
+            update = rpu_config.update
+            forward_io, backward_io = rpu_config.forward, rpu_config.backward
+            if resistive_device is None:
+                raise ValueError(
+                    "rpu_config.device is None (floating point); AnalogTile needs a pulsed "
+                    "device (use create_tile, which picks the tile)"
+                )
+        elif resistive_device is None:
+            raise TypeError("AnalogTile needs resistive_device= or rpu_config=")
         if not isinstance(resistive_device, DeviceModel):
             raise TypeError(
                 f"resistive_device must be a DeviceModel; got {type(resistive_device).__name__}"
@@ -100,21 +120,9 @@ class AnalogTile(TileBase):
         self.law = law
         self.granularity = granularity
         self.law_scalars = scalars
-        self.num_threads: int | None = None
-        self._backend = "auto"
+        self.rpu_config = rpu_config
+        self._set_periphery(forward_io, backward_io)
         self.weights.copy_(self._clip_weights(self.weights))
-
-    # -- backend -----------------------------------------------------------------------
-    @property
-    def backend(self) -> str:
-        """Which engine runs the pulsed update: ``"auto"``, ``"native"`` or ``"reference"``."""
-        return self._backend
-
-    @backend.setter
-    def backend(self, value: str) -> None:
-        if value not in BACKENDS:
-            raise ValueError(f"backend={value!r} is not allowed; allowed: {', '.join(BACKENDS)}")
-        self._backend = value
 
     def _native_can_run(self) -> bool:
         """Whether the compiled engine can run this tile's update as it stands."""

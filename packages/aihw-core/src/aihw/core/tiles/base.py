@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .. import _native
 from .._checks import (
     check_finite,
     check_floating_tensor,
@@ -21,11 +22,31 @@ from .._checks import (
     check_seed,
     check_tensor_device,
 )
+from ..io_parameters import IOParameters
+from ..periphery import Periphery, native_periphery_available
 
-__all__ = ["TileBase", "draw_seed"]
+__all__ = ["TileBase", "draw_seed", "BACKENDS"]
+
+#: ``auto``: the compiled engine when it can run, else the plain-torch reference.
+BACKENDS = ("auto", "native", "reference")
 
 #: ``update_index`` is a 32-bit counter (engine contract §2).
 _INDEX_MASK = 0xFFFFFFFF
+
+
+def check_config_alone(rpu_config: Any, resistive_device: Any, update: Any) -> None:
+    """Raise unless ``rpu_config`` is a ``TileConfig`` given without the shorthand arguments."""
+    from ..config import TileConfig
+
+    if not isinstance(rpu_config, TileConfig):
+        raise TypeError(f"rpu_config must be a TileConfig; got {type(rpu_config).__name__}")
+    given = [n for n, v in (("resistive_device", resistive_device), ("update", update)) if v is not None]
+    if given:
+        raise ValueError(
+            f"give either rpu_config= or {'/'.join(given)}=, not both: rpu_config already "
+            "holds the device and the update parameters"
+        )
+    rpu_config.validate()
 
 
 def draw_seed() -> int:
@@ -49,6 +70,12 @@ class TileBase:
             it stay valid across updates (not across :meth:`to`).
         update_index: number of accepted update calls (32-bit, wraps around).
         learning_rate: the default ``lr`` of :meth:`update`.
+        forward_periphery, backward_periphery: the :class:`~aihw.core.periphery.Periphery`
+            of each direction, or ``None`` for an exact pass (the default).
+        num_threads: threads of the compiled engine; ``None`` uses
+            ``torch.get_num_threads()``. Results do not depend on it.
+        backend: ``"auto"``, ``"native"`` (the compiled engine, an error if it cannot
+            run) or ``"reference"`` (plain torch).
     """
 
     def __init__(self, out_size: int, in_size: int, bias: bool = False, seed: int | None = None):
@@ -63,6 +90,51 @@ class TileBase:
         self.last_update_pulses = 0
         self.weights = torch.zeros(self.d_size, self.x_size, dtype=torch.float32)
         self._recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.forward_periphery: Periphery | None = None
+        self.backward_periphery: Periphery | None = None
+        self.num_threads: int | None = None
+        self._backend = "auto"
+
+    # -- backend and periphery ---------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """Which engine runs the periphery and the pulsed update: ``"auto"``, ``"native"``
+        or ``"reference"``."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        if value not in BACKENDS:
+            raise ValueError(f"backend={value!r} is not allowed; allowed: {', '.join(BACKENDS)}")
+        self._backend = value
+
+    def _threads(self) -> int:
+        return torch.get_num_threads() if self.num_threads is None else int(self.num_threads)
+
+    def _set_periphery(self, forward: IOParameters | None, backward: IOParameters | None) -> None:
+        """Build the forward and backward periphery (``None``: an exact pass)."""
+        fwd = None if forward is None else Periphery(forward, "forward", self.d_size, self.seed)
+        bwd = None if backward is None else Periphery(backward, "backward", self.x_size, self.seed)
+        self.forward_periphery, self.backward_periphery = fwd, bwd
+
+    def periphery_uses_native(self) -> bool:
+        """Whether the periphery stages of the next pass run in the compiled engine."""
+        return (
+            self._backend != "reference"
+            and self.device.type == "cpu"
+            and native_periphery_available()
+        )
+
+    def _periphery_native(self) -> bool:
+        native = self.periphery_uses_native()
+        if self._backend == "native" and not native:
+            if self.device.type != "cpu":
+                raise RuntimeError(
+                    f"backend='native' runs on the CPU only; this tile is on {self.device}"
+                )
+            _native.load()  # raises the ImportError that says how to repair
+            raise RuntimeError("backend='native': the compiled engine lacks the periphery; rebuild aihw-core")
+        return native
 
     # -- sizes ------------------------------------------------------------------------
     @property
@@ -115,8 +187,15 @@ class TileBase:
         """
         dtype = x.dtype if isinstance(x, torch.Tensor) else None
         x32 = self._as_input("x", x, self.in_size)
-        y = self._with_bias(x32) @ self.weights.T
-        return y.to(dtype)
+        periphery = self.forward_periphery
+        if periphery is None:
+            y = self._with_bias(x32) @ self.weights.T
+            return y.to(dtype)
+        lead = x32.shape[:-1]
+        xb = self._with_bias(x32.reshape(-1, self.in_size)).contiguous()
+        native = self._periphery_native() if not periphery.io.exact else False
+        y = periphery.run(xb, self.weights.t(), native, self._threads())
+        return y.reshape(*lead, self.out_size).to(dtype)
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:
         """Exact ``z = W^T d`` for every row of ``d`` (the bias column is dropped).
@@ -129,8 +208,18 @@ class TileBase:
         """
         dtype = d.dtype if isinstance(d, torch.Tensor) else None
         d32 = self._as_input("d", d, self.out_size)
-        z = d32 @ self.weights[:, : self.in_size]
-        return z.to(dtype)
+        periphery = self.backward_periphery
+        if periphery is None:
+            z = d32 @ self.weights[:, : self.in_size]
+            return z.to(dtype)
+        lead = d32.shape[:-1]
+        d2 = d32.reshape(-1, self.out_size).contiguous()
+        if periphery.io.exact:
+            z = periphery.run(d2, self.weights[:, : self.in_size], False)
+        else:
+            z = periphery.run(d2, self.weights, self._periphery_native(), self._threads())
+            z = z[:, : self.in_size]
+        return z.reshape(*lead, self.in_size).to(dtype)
 
     # -- update ------------------------------------------------------------------------
     def update(self, x: torch.Tensor, d: torch.Tensor, lr: float | None = None) -> None:
@@ -253,6 +342,9 @@ class TileBase:
         """Move every tensor of the tile to ``device``; returns the tile."""
         device = torch.device(device)
         self._set_tensors({k: v.to(device) for k, v in self._tensors().items()})
+        for periphery in (self.forward_periphery, self.backward_periphery):
+            if periphery is not None:
+                periphery.to(device)
         self._recorded = [(x.to(device), d.to(device)) for x, d in self._recorded]
         return self
 

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
+from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 from aihw.core.tiles import create_tile
 from aihw.core.tiles.base import draw_seed
@@ -132,6 +133,7 @@ class AnalogLayerBase:
     analog_tile: Any
     resistive_device: DeviceModel | None
     mapping: MappingParameters
+    rpu_config: Any
     bias: Parameter | None
     _weight_shape: tuple[int, ...]
 
@@ -145,6 +147,7 @@ class AnalogLayerBase:
         bias: bool = False,
         mapping: MappingParameters | None = None,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
@@ -155,7 +158,23 @@ class AnalogLayerBase:
             groups: number of independent blocks (convolution groups); ``out`` must be
                 divisible by it, and the weight shape's inputs are per group.
             bias: whether the layer has a bias (digital or analog as ``mapping`` says).
+            rpu_config: an :class:`aihw.core.config.TileConfig` replacing
+                ``resistive_device`` and ``update``; giving both is an error.
         """
+        if rpu_config is not None:
+            if not isinstance(rpu_config, TileConfig):
+                raise TypeError(
+                    "rpu_config must be a TileConfig such as aihw.devices.SingleRPUConfig(); "
+                    f"got {type(rpu_config).__name__}"
+                )
+            given = [n for n, v in (("resistive_device", resistive_device), ("update", update))
+                     if v is not None]
+            if given:
+                raise ValueError(
+                    f"give either rpu_config= or {'/'.join(given)}=, not both: rpu_config "
+                    "already holds the device and the update parameters"
+                )
+            resistive_device = rpu_config.device
         check_resistive_device(resistive_device)
         _check_float_dtype(dtype)
         mapping = resolve_mapping(mapping)
@@ -168,6 +187,7 @@ class AnalogLayerBase:
         self.resistive_device = resistive_device
         self.mapping = mapping
         self.groups = groups
+        self.rpu_config = rpu_config
         self._weight_shape = tuple(int(s) for s in weight_shape)
         self._analog_bias = bool(bias) and not mapping.digital_bias
         self._row_splits = split_sizes(out_size // groups, mapping.max_output_size)
@@ -182,12 +202,13 @@ class AnalogLayerBase:
                 tile_seed = draw_seed()
             tile_bias = self._analog_bias and c == len(self._col_splits) - 1
             tile = create_tile(
-                resistive_device,
+                None if rpu_config is not None else resistive_device,
                 self._row_splits[r][1],
                 self._col_splits[c][1],
                 bias=tile_bias,
                 seed=tile_seed,
                 update=update,
+                rpu_config=rpu_config,
             )
             tiles.append(tile)
         self._tiles = tiles

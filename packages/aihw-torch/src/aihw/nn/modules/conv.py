@@ -77,6 +77,7 @@ class _AnalogConvNd(AnalogLayerBase, Module):
         max_input_size: int | None = None,
         max_output_size: int | None = None,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
@@ -130,6 +131,7 @@ class _AnalogConvNd(AnalogLayerBase, Module):
             bias=bias,
             mapping=mapping_,
             update=update,
+            rpu_config=rpu_config,
             seed=seed,
             device=device,
             dtype=dtype,
@@ -212,6 +214,9 @@ _DOC = r"""Applies a {n}-D convolution whose kernel is stored on analog tiles.
             scaling, learned output scaling, maximum tile size).
         max_input_size, max_output_size: override the mapping's maximum tile size.
         update: :class:`aihw.core.parameters.UpdateParameters` of pulsed tiles.
+        rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
+            :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
+            and update parameters in one, instead of ``resistive_device`` and ``update``.
         seed: the seed of the first tile, the others derived from it (``None``: drawn from
             torch's global generator).
         device: where the tiles and the bias live.

@@ -41,6 +41,9 @@ class AnalogLinear(AnalogLayerBase, Module):
             (``0``: no limit).
         update: :class:`aihw.core.parameters.UpdateParameters` of a pulsed tile
             (``None``: the defaults).
+        rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
+            :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
+            and update parameters in one, instead of ``resistive_device`` and ``update``.
         seed: the tile's random seed (``None``: drawn from torch's global generator, so
             ``torch.manual_seed`` makes the layer reproducible).
         device: where the tile and the bias live.
@@ -83,6 +86,7 @@ class AnalogLinear(AnalogLayerBase, Module):
         max_input_size: int | None = None,
         max_output_size: int | None = None,
         update: Any = None,
+        rpu_config: Any = None,
         seed: int | None = None,
         device: torch.device | str | int | None = None,
         dtype: torch.dtype | None = None,
@@ -101,6 +105,7 @@ class AnalogLinear(AnalogLayerBase, Module):
             bias=bias,
             mapping=mapping_,
             update=update,
+            rpu_config=rpu_config,
             seed=seed,
             device=device,
             dtype=dtype,

@@ -1,0 +1,94 @@
+"""Analog forward with the default periphery vs ``torch.nn.Linear``, in one run.
+
+Layers: ``AnalogLinear(rpu_config=InferenceRPUConfig())`` (the spec A.1 forward
+periphery: 7-bit DAC, 9-bit ADC, output noise 0.06, abs-max noise management, iterative
+bound management) against ``torch.nn.Linear`` of the same shape, both with a bias, both
+under ``torch.no_grad()``; x ~ N(0, 1). Prints median times and their ratio, for the
+compiled periphery stages (native) and the plain-torch reference stages, at 1 and 2
+threads. ``nn.Linear`` and the analog layer are timed alternately, call by call, so that
+their ratio is robust to a machine whose load changes during the run.
+
+    python benchmarks/forward.py [--repeats 20] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from _timing import median_ms, paired_median_ms, print_table
+
+from aihw.devices import InferenceRPUConfig
+from aihw.nn import AnalogLinear
+
+CASES = [  # (size, batch)
+    (256, 64),
+    (512, 64),
+    (1024, 1),
+    (1024, 64),
+    (1024, 512),
+    (4096, 64),
+]
+
+
+def bench(size: int, batch: int, threads: int, repeats: int, with_reference: bool) -> list:
+    torch.set_num_threads(threads)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, size, generator=generator)
+    linear = torch.nn.Linear(size, size)
+    analog = AnalogLinear(size, size, rpu_config=InferenceRPUConfig(), seed=0)
+    analog.analog_tile.num_threads = threads
+    reps = max(3, repeats // 4) if size >= 4096 or batch >= 512 else repeats
+    with torch.no_grad():
+        analog.analog_tile.backend = "native"
+        # Alternating calls: the ratio holds even when the machine's load changes.
+        t_linear, t_native = paired_median_ms(lambda: linear(x), lambda: analog(x), reps)
+        t_ref = None
+        if with_reference:
+            analog.analog_tile.backend = "reference"
+            t_ref = median_ms(lambda: analog(x), repeats=max(3, reps // 4), warmup=1)
+    row = [
+        size,
+        batch,
+        threads,
+        f"{t_linear:.3f}",
+        f"{t_native:.3f}",
+        f"{t_native / t_linear:.2f}x",
+    ]
+    if with_reference:
+        row += [f"{t_ref:.2f}", f"{t_ref / t_native:.1f}x"]
+    else:
+        row += ["-", "-"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="skip the reference stages")
+    args = parser.parse_args()
+    previous = torch.get_num_threads()
+    rows = []
+    try:
+        for threads in (1, 2):
+            for size, batch in CASES:
+                rows.append(bench(size, batch, threads, args.repeats, not args.quick))
+    finally:
+        torch.set_num_threads(previous)
+    print_table(
+        [
+            "size",
+            "batch",
+            "threads",
+            "nn.Linear ms",
+            "analog ms",
+            "analog/Linear",
+            "reference ms",
+            "reference/analog",
+        ],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+// The fused periphery passes (contract §8).
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "aihw/periphery.hpp"
+#include "check.hpp"
+
+using namespace aihw;
+
+TEST_CASE(dac_levels_and_clipping) {
+  // Default DAC: step 2/126 = 1/63, bound 1.
+  const std::vector<float> x = {0.0f, 0.5f / 63.0f + 1e-4f, 1.0f / 63.0f, -0.7f, 1.5f, -3.0f, 0.3f};
+  std::vector<float> v(x.size());
+  InputStageConfig c;
+  c.step = 2.0 / 126.0;
+  input_stage(x.data(), v.data(), 1, static_cast<std::int64_t>(x.size()), nullptr, c, {}, 1);
+  const float step = static_cast<float>(2.0 / 126.0);
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const float expect = std::min(std::max(std::nearbyint(x[j] / step) * step, -1.0f), 1.0f);
+    CHECK(v[j] == expect);
+    CHECK(std::fabs(v[j]) <= 1.0f);
+  }
+  CHECK(v[4] == 1.0f);
+  CHECK(v[5] == -1.0f);
+}
+
+TEST_CASE(adc_levels_bounds_and_hits) {
+  std::vector<float> y = {0.01f, 11.99f, 12.5f, -0.03f, 1.0f, -13.0f};
+  std::vector<float> scale = {2.0f, 1.0f};
+  OutputStageConfig c;
+  c.step = 24.0 / 510.0;
+  c.bound = 12.0;
+  std::vector<std::uint8_t> hit(2, 7);
+  const std::int64_t n = output_stage(y.data(), 2, 3, scale.data(), c, {}, hit.data(), 1);
+  CHECK(n == 2);
+  CHECK(hit[0] == 1 && hit[1] == 1);
+  const float step = static_cast<float>(24.0 / 510.0);
+  CHECK(y[0] == 0.0f);
+  CHECK(y[1] == std::nearbyint(11.99f / step) * step * 2.0f);
+  CHECK(y[2] == 24.0f);
+  CHECK(y[3] == -step);
+  CHECK(y[5] == -12.0f);
+  // A negative clip does not count when test_negative_bound is off.
+  std::vector<float> y2 = {-20.0f};
+  c.test_negative_bound = false;
+  CHECK(output_stage(y2.data(), 1, 1, nullptr, c, {}, hit.data(), 1) == 0);
+  CHECK(y2[0] == -12.0f);
+}
+
+TEST_CASE(noise_statistics_and_thread_independence) {
+  const std::int64_t rows = 64, cols = 3000;
+  std::vector<float> y1(rows * cols, 0.0f), y2(rows * cols, 0.0f);
+  OutputStageConfig c;
+  c.noise = 0.5;
+  PeripheryDraw d;
+  d.seed = 1234;
+  d.call_index = 3;
+  output_stage(y1.data(), rows, cols, nullptr, c, d, nullptr, 1);
+  output_stage(y2.data(), rows, cols, nullptr, c, d, nullptr, 4);
+  double s = 0, s2 = 0;
+  bool same = true;
+  for (std::size_t k = 0; k < y1.size(); ++k) {
+    same = same && y1[k] == y2[k];
+    s += y1[k];
+    s2 += double(y1[k]) * y1[k];
+  }
+  CHECK(same);
+  const double n = static_cast<double>(y1.size());
+  CHECK_NEAR(s / n, 0.0, 0.01);
+  CHECK_NEAR(std::sqrt(s2 / n), 0.5, 0.005);
+  // Another call index draws other numbers.
+  std::vector<float> y3(rows * cols, 0.0f);
+  d.call_index = 4;
+  output_stage(y3.data(), rows, cols, nullptr, c, d, nullptr, 2);
+  CHECK(y3[0] != y1[0] || y3[1] != y1[1]);
+}
+
+TEST_CASE(row_ids_address_the_numbers) {
+  // Row r with row id b draws what row b of a full batch draws.
+  const std::int64_t cols = 50;
+  std::vector<float> full(4 * cols, 0.0f), part(cols, 0.0f);
+  InputStageConfig c;
+  c.noise = 1.0;
+  c.bound = 100.0;
+  PeripheryDraw d;
+  d.seed = 99;
+  input_stage(full.data(), full.data(), 4, cols, nullptr, c, d, 2);
+  const std::uint32_t ids[1] = {2};
+  d.row_ids = ids;
+  input_stage(part.data(), part.data(), 1, cols, nullptr, c, d, 1);
+  bool same = true;
+  for (std::int64_t j = 0; j < cols; ++j) same = same && part[j] == full[2 * cols + j];
+  CHECK(same);
+}
+
+TEST_CASE(normals_of_block) {
+  // ra = 2^32 - 1 gives u = 1, rho = 0.
+  const auto z = periphery_normals({0xFFFFFFFFu, 0x12345678u, 0xFFFFFFFFu, 0u});
+  for (float v : z) CHECK(v == 0.0f);
+  // ra = 0 gives the smallest u = 2^-24: rho = sqrt(48 ln 2); rb = 0 gives theta = 0.
+  const auto t = periphery_normals({0u, 0u, 0u, 0x40000000u});
+  CHECK_NEAR(t[0], std::sqrt(48.0 * std::log(2.0)), 1e-5);
+  CHECK(t[1] == 0.0f);
+  CHECK_NEAR(t[3], std::sqrt(48.0 * std::log(2.0)), 1e-5);  // quadrant 1: theta = pi/2
+}
+
+TEST_CASE(rounding_half_to_even) {
+  CHECK(round_half_even(0.5f) == 0.0f);
+  CHECK(round_half_even(1.5f) == 2.0f);
+  CHECK(round_half_even(2.5f) == 2.0f);
+  CHECK(round_half_even(-2.5f) == -2.0f);
+  CHECK(round_half_even(-0.7f) == -1.0f);
+  CHECK(round_half_even(8388609.0f) == 8388609.0f);
+  CHECK(round_half_even(4194304.5f) == 4194304.0f);
+  CHECK(round_half_even(4194305.5f) == 4194306.0f);
+}
+
+TEST_CASE(row_abs_max_is_exact) {
+  const std::int64_t rows = 5, cols = 37;
+  std::vector<float> x(rows * cols);
+  for (std::int64_t k = 0; k < rows * cols; ++k) x[k] = std::sin(0.37f * static_cast<float>(k)) * (k % 7);
+  std::vector<float> m(rows);
+  row_abs_max(x.data(), m.data(), rows, cols, 3);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float e = 0.0f;
+    for (std::int64_t j = 0; j < cols; ++j) e = std::max(e, std::fabs(x[r * cols + j]));
+    CHECK(m[r] == e);
+  }
+}
+
+TEST_CASE(asymmetry_and_stochastic_rounding) {
+  std::vector<float> x = {-0.5f, 0.5f, 0.26f, 0.26f, 0.26f, 0.26f, 0.26f, 0.26f};
+  std::vector<float> v(x.size());
+  InputStageConfig c;
+  c.asymmetry = 0.5;
+  input_stage(x.data(), v.data(), 1, 2, nullptr, c, {}, 1);
+  CHECK(v[0] == -0.25f && v[1] == 0.5f);
+  // Stochastic rounding to steps of 0.5: 0.26 goes to 0 or 0.5, both happen.
+  InputStageConfig r;
+  r.step = 0.5;
+  r.sto_round = true;
+  std::vector<float> many(4096, 0.26f), out(4096);
+  input_stage(many.data(), out.data(), 1, 4096, nullptr, r, {}, 2);
+  int up = 0;
+  for (float o : out) {
+    CHECK(o == 0.0f || o == 0.5f);
+    up += o == 0.5f;
+  }
+  CHECK(up > 1900 && up < 2360);  // p = 0.52
+}
+
+TEST_MAIN()

@@ -1,0 +1,397 @@
+"""The managed MVM of one direction of an analog tile (spec A.3-A.7, contract §8).
+
+:class:`Periphery` holds one direction's :class:`~aihw.core.io_parameters.IOParameters`,
+its call counter and running state. :meth:`Periphery.run` computes noise management,
+runs the input stage (DAC), torch's matrix product and the output stage (ADC), and the
+bound-management loop that re-runs only the samples whose output hit a bound. The two
+stages run in the compiled engine (``native=True``) or in plain torch
+(:mod:`aihw.core.reference_periphery`); both draw the same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from . import _native
+from .io_parameters import (
+    AnalogMVType,
+    BoundManagementType,
+    IOParameters,
+    NoiseManagementType,
+    WeightNoiseType,
+)
+from .reference_periphery import (
+    STREAMS_BACKWARD,
+    STREAMS_FORWARD,
+    input_stage_reference,
+    output_stage_reference,
+)
+
+__all__ = ["Periphery", "NM_ASSUMED_WMAX", "NM_DECAY", "native_periphery_available"]
+
+#: C++-only constants of the reference toolkit (spec §0).
+NM_ASSUMED_WMAX = 0.6
+NM_DECAY = 1e-3
+_MASK32 = 0xFFFFFFFF
+_MAX_ROWS = 2**31 - 1
+
+
+def native_periphery_available() -> bool:
+    """Whether the compiled engine has the periphery stages."""
+    return _native.native_available() and hasattr(_native.load(), "periphery_input_stage")
+
+
+class Periphery:
+    """One direction (``"forward"`` or ``"backward"``) of a tile's periphery.
+
+    Args:
+        io: the direction's IO parameters (copied and validated).
+        direction: ``"forward"`` or ``"backward"`` (bound management is off backward).
+        out_size: number of outputs of this direction's MVM.
+        seed: the tile seed (keys the random numbers; also draws the fixed per-output
+            ``out_noise`` spread).
+
+    Attributes:
+        call_index: number of passes run (32-bit, wraps); counter word c2 of its numbers.
+        last_passes: bound-management passes of the last call (1 without re-runs).
+        last_bound_hits: samples still at a bound after the last call.
+        average_abs_max: the running value of ``AverageAbsMax`` noise management.
+    """
+
+    def __init__(self, io: IOParameters, direction: str, out_size: int, seed: int):
+        if not isinstance(io, IOParameters):
+            raise TypeError(
+                f"{direction} IO parameters must be IOParameters; got {type(io).__name__}"
+            )
+        if direction not in ("forward", "backward"):
+            raise ValueError(f"direction={direction!r}; allowed: 'forward', 'backward'")
+        self.io = dataclasses.replace(io)  # validates; the user's copy stays theirs
+        self.direction = direction
+        self.streams = STREAMS_FORWARD if direction == "forward" else STREAMS_BACKWARD
+        self.seed = seed
+        self.call_index = 0
+        self.last_passes = 0
+        self.last_bound_hits = 0
+        self.average_abs_max: float | None = None
+        self.noise_per_output: torch.Tensor | None = None
+        if not self.io.exact and self.io.out_noise_std > 0:
+            gen = torch.Generator().manual_seed(
+                (seed + (1 if direction == "forward" else 2)) % 2**63
+            )
+            spread = torch.randn(out_size, generator=gen, dtype=torch.float64)
+            sigma = self.io.out_noise * (1.0 + self.io.out_noise_std * spread)
+            self.noise_per_output = sigma.clamp(min=0.0).to(torch.float32)
+
+    def __repr__(self) -> str:
+        return f"Periphery({self.direction!r}, {self.io!r})"
+
+    # -- noise management -------------------------------------------------------------------
+    def _nm_scale(
+        self, x: torch.Tensor, nm: NoiseManagementType, native: bool = False, threads: int = 0
+    ) -> torch.Tensor | None:
+        """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
+        io = self.io
+        thres = float(io.nm_thres)
+        if nm == NoiseManagementType.NONE:
+            return None
+        if nm == NoiseManagementType.CONSTANT:
+            return torch.full(
+                (x.shape[0],), thres if thres > 0 else 1.0, dtype=torch.float32, device=x.device
+            )
+        if nm == NoiseManagementType.AVERAGE_ABS_MAX:
+            m = float(x.abs().amax()) if x.numel() else 0.0
+            a = (
+                m
+                if self.average_abs_max is None
+                else (1 - NM_DECAY) * self.average_abs_max + NM_DECAY * m
+            )
+            self.average_abs_max = a
+            return torch.full((x.shape[0],), a, dtype=torch.float32, device=x.device)
+        if nm == NoiseManagementType.MAX:
+            s = x.amax(1)
+        else:
+            s = _row_abs_max(x, native, threads)
+        if thres > 0:
+            s = s.clamp(max=thres)
+        if nm == NoiseManagementType.ABS_MAX_NP_SUM:
+            s = s.to(torch.float64)
+            x64 = x.to(torch.float64)
+            total = torch.maximum(x64.clamp(min=0).sum(1), (-x64).clamp(min=0).sum(1))
+            bound = float(io.out_bound) if io.out_bound > 0 else 1.0
+            c = total * NM_ASSUMED_WMAX / bound
+            if io.inp_step > 0:
+                c = torch.minimum(c, s * (io.max_bm_res / io.inp_step))
+            s = torch.maximum(s, c).to(torch.float32)
+        return s
+
+    # -- the managed MVM -----------------------------------------------------------------
+    def run(
+        self, x: torch.Tensor, matrix: torch.Tensor, native: bool, num_threads: int = 0
+    ) -> torch.Tensor:
+        """``y = periphery(x @ matrix)``: the managed MVM of spec A.3 (A.7 backward).
+
+        Args:
+            x: float32 ``[N, in]``, contiguous.
+            matrix: float32 ``[in, out]`` (e.g. ``W.T`` forward, ``W`` backward).
+            native: run the stages in the compiled engine (CPU tensors only).
+            num_threads: threads of the compiled stages (``<= 0``: one per core).
+
+        Returns:
+            float32 ``[N, out]``.
+        """
+        io = self.io
+        if io.changed_since_validation():
+            io.validate()  # someone changed a field since construction
+        if io.exact:
+            y = torch.mm(x, matrix)
+            return y if io.out_scale == 1.0 else y * io.out_scale
+        if x.shape[0] > _MAX_ROWS:
+            raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
+        call = self.call_index
+        self.call_index = (call + 1) & _MASK32
+        n, n_out = x.shape[0], matrix.shape[1]
+        device = x.device
+        out: torch.Tensor | None = None
+        forward = self.direction == "forward"
+        bm = io.bound_management if forward else BoundManagementType.NONE
+        s_nm = self._nm_scale(x, io.noise_management, native, num_threads)
+
+        ids: torch.Tensor | None = None  # rows still computed (None: all of them)
+        xa = x
+        if s_nm is not None:
+            if n and float(s_nm.min()) <= 0:
+                nonpositive = s_nm <= 0
+                if not forward or io.inp_noise <= 0:
+                    keep = ~nonpositive  # these rows give y = 0 (spec A.3 step 2, A.7)
+                    out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
+                    ids = torch.nonzero(keep).squeeze(1)
+                    xa, s_nm = x[ids], s_nm[ids]
+                else:
+                    s_nm = torch.where(nonpositive, torch.ones_like(s_nm), s_nm)
+        red = 1.0
+        passes = 0
+        hits = 0
+        max_red = float(io.max_bm_factor)
+        if io.inp_step > 0:
+            max_red = min(max_red, io.max_bm_res / io.inp_step)
+        while xa.shape[0] > 0:
+            if bm == BoundManagementType.ITERATIVE_WORST_CASE and passes == 1:
+                if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
+                    s_nm = self._nm_scale(
+                        xa, NoiseManagementType.ABS_MAX_NP_SUM, native, num_threads
+                    )
+                red = 1.0
+            y, hit, n_hit = self._one_pass(
+                xa, matrix, s_nm, red, ids, call, passes, native, num_threads
+            )
+            if out is None:
+                out = y  # the first pass computes every row
+            else:
+                out[ids] = y
+            passes += 1
+            hits = n_hit
+            if bm == BoundManagementType.NONE or n_hit == 0 or red > max_red:
+                break
+            sel = torch.nonzero(hit).squeeze(1)  # bool or uint8 flags
+            ids = sel if ids is None else ids[sel]
+            xa = xa[sel]
+            if s_nm is not None:
+                s_nm = s_nm[sel]
+            red *= 2.0
+        self.last_passes = passes
+        self.last_bound_hits = hits
+        if out is None:  # no row to compute
+            out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
+        return out
+
+    def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
+        io = self.io
+        device = xa.device
+        # Row scales, in float32: in = 1 / (s_nm * red), out = out_scale * s_nm * red.
+        if s_nm is None:
+            denom = (
+                None
+                if red == 1.0
+                else torch.full((xa.shape[0],), red, dtype=torch.float32, device=device)
+            )
+        else:
+            denom = s_nm if red == 1.0 else s_nm * red
+        if denom is None:
+            in_scale = None
+            out_scale = None
+            if io.out_scale != 1.0:
+                out_scale = torch.full(
+                    (xa.shape[0],), io.out_scale, dtype=torch.float32, device=device
+                )
+        else:
+            in_scale = torch.reciprocal(denom)
+            out_scale = denom if io.out_scale == 1.0 else denom * io.out_scale
+        row_ids = None if ids is None else ids.to(torch.int32)
+        stages = _NativeStages(num_threads) if native else _ReferenceStages()
+        sub = bm_pass << 1
+        v = stages.input(xa, in_scale, io, self.streams, self.seed, call, sub, row_ids)
+        mv = io.mv_type
+        sigma = self.noise_per_output
+        if sigma is not None and sigma.device != device:
+            sigma = sigma.to(device)
+        if mv == AnalogMVType.ONE_PASS:
+            y = torch.mm(v, matrix)
+            w_std = self._w_noise_std(v, matrix)
+            return stages.output(
+                y, out_scale, io, sigma, w_std, self.streams, self.seed, call, sub, row_ids
+            )
+        v_pos, v_neg = v.clamp(min=0), v.clamp(max=0)
+        y_pos, y_neg = torch.mm(v_pos, matrix), torch.mm(v_neg, matrix)
+        w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
+        if mv == AnalogMVType.POS_NEG_SEPARATE:
+            w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
+            return stages.output(
+                y_pos + y_neg,
+                out_scale,
+                io,
+                sigma,
+                w_std,
+                self.streams,
+                self.seed,
+                call,
+                sub,
+                row_ids,
+            )
+        # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
+        y1, h1, _ = stages.output(
+            y_pos, out_scale, io, sigma, w_pos, self.streams, self.seed, call, sub, row_ids
+        )
+        y2, h2, _ = stages.output(
+            y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call, sub | 1, row_ids
+        )
+        hit = h1.bool() | h2.bool()
+        return y1 + y2, hit, int(hit.sum())
+
+    def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
+        io = self.io
+        if io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0:
+            return None
+        w = torch.tensor(io.w_noise, dtype=torch.float32, device=v.device)
+        if io.w_noise_type == WeightNoiseType.ADDITIVE_CONSTANT:
+            return (w * torch.linalg.vector_norm(v, dim=1)).contiguous()
+        return (w * torch.sqrt(torch.mm(v * v, matrix.abs()))).contiguous()
+
+    def to(self, device: torch.device) -> None:
+        """Move the per-output tensors to ``device``."""
+        if self.noise_per_output is not None:
+            self.noise_per_output = self.noise_per_output.to(device)
+
+
+class _ReferenceStages:
+    def input(self, x, scale, io, streams, seed, call, sub, row_ids):
+        return input_stage_reference(
+            x,
+            scale,
+            step=io.inp_step,
+            sto_round=io.inp_sto_round,
+            bound=float(io.inp_bound),
+            noise=float(io.inp_noise),
+            asymmetry=float(io.inp_asymmetry),
+            streams=streams,
+            seed=seed,
+            call_index=call,
+            sub=sub,
+            row_ids=None if row_ids is None else row_ids.to(torch.int64),
+        )
+
+    def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
+        y, hit = output_stage_reference(
+            y,
+            scale,
+            step=io.out_step,
+            sto_round=io.out_sto_round,
+            bound=float(io.out_bound),
+            test_negative_bound=io.bm_test_negative_bound,
+            noise=float(io.out_noise),
+            noise_per_output=sigma,
+            asymmetry=float(io.out_asymmetry),
+            w_noise_std=w_std,
+            streams=streams,
+            seed=seed,
+            call_index=call,
+            sub=sub,
+            row_ids=None if row_ids is None else row_ids.to(torch.int64),
+        )
+        return y, hit, int(hit.sum())
+
+
+def _row_abs_max(x: torch.Tensor, native: bool, threads: int) -> torch.Tensor:
+    """``max_j |x_j|`` per row (exact either way)."""
+    if native:
+        x = x.contiguous()
+        out = torch.empty(x.shape[0], dtype=torch.float32)
+        _native.load().row_abs_max(x.data_ptr(), out.data_ptr(), x.shape[0], x.shape[1], threads)
+        return out
+    return torch.linalg.vector_norm(x, ord=math.inf, dim=1)
+
+
+def _ptr(t: torch.Tensor | None) -> int:
+    return 0 if t is None else t.data_ptr()
+
+
+class _NativeStages:
+    def __init__(self, num_threads: int):
+        self.core = _native.load()
+        self.threads = int(num_threads)
+
+    def input(self, x, scale, io, streams, seed, call, sub, row_ids):
+        x = x.contiguous()
+        out = torch.empty_like(x)
+        self.core.periphery_input_stage(
+            x.data_ptr(),
+            out.data_ptr(),
+            x.shape[0],
+            x.shape[1],
+            _ptr(scale),
+            io.inp_step,
+            io.inp_sto_round,
+            float(io.inp_bound),
+            float(io.inp_noise),
+            float(io.inp_asymmetry),
+            streams["inp_noise"],
+            streams["inp_round"],
+            seed,
+            call,
+            sub,
+            _ptr(row_ids),
+            self.threads,
+        )
+        return out
+
+    def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
+        y = y.contiguous()
+        hit = torch.empty(y.shape[0], dtype=torch.uint8)  # every flag is written
+        mode = 0 if w_std is None else (1 if w_std.dim() == 1 else 2)
+        n_hit = self.core.periphery_output_stage(
+            y.data_ptr(),
+            y.shape[0],
+            y.shape[1],
+            _ptr(scale),
+            io.out_step,
+            io.out_sto_round,
+            float(io.out_bound),
+            io.bm_test_negative_bound,
+            float(io.out_noise),
+            _ptr(sigma),
+            float(io.out_asymmetry),
+            mode,
+            _ptr(w_std),
+            streams["out_noise"],
+            streams["out_round"],
+            streams["w_noise"],
+            seed,
+            call,
+            sub,
+            _ptr(row_ids),
+            hit.data_ptr(),
+            self.threads,
+        )
+        return y, hit, int(n_hit)

@@ -1,0 +1,62 @@
+"""Presets of :class:`~aihw.core.config.TileConfig` for the common configurations (spec A.8).
+
+- :class:`SingleRPUConfig`: pulsed training on one device per cross-point: constant-step
+  device, the default periphery both ways, default pulsed update.
+- :class:`FloatingPointRPUConfig`: everything exact (a floating-point tile).
+- :class:`InferenceRPUConfig`: inference and hardware-aware training: the default forward
+  periphery, exact backward and exact SGD update on floating-point weights.
+
+Examples:
+    >>> from aihw.devices import InferenceRPUConfig
+    >>> InferenceRPUConfig().backward.is_perfect
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aihw.core.config import TileConfig
+from aihw.core.device_model import DeviceModel
+from aihw.core.io_parameters import IOParameters
+from aihw.core.parameters import PulseType, UpdateParameters
+
+from .constant_step import ConstantStepDevice
+from .floating_point import FloatingPointDevice
+
+__all__ = ["SingleRPUConfig", "FloatingPointRPUConfig", "InferenceRPUConfig"]
+
+
+@dataclasses.dataclass
+class SingleRPUConfig(TileConfig):
+    """One pulsed device per cross-point (default: constant step) with the default
+    periphery (spec A.1) forward and backward and the default update (spec B.1)."""
+
+    device: DeviceModel | None = dataclasses.field(default_factory=ConstantStepDevice)
+
+
+@dataclasses.dataclass
+class FloatingPointRPUConfig(TileConfig):
+    """Exact weights, passes and update (a floating-point tile; no periphery)."""
+
+    device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
+    forward: IOParameters = dataclasses.field(default_factory=lambda: IOParameters(is_perfect=True))
+    backward: IOParameters = dataclasses.field(
+        default_factory=lambda: IOParameters(is_perfect=True)
+    )
+
+
+@dataclasses.dataclass
+class InferenceRPUConfig(TileConfig):
+    """The reference toolkit's inference configuration (spec A.8): forward periphery with
+    the spec A.1 defaults, exact backward (``is_perfect=True``), exact SGD update
+    (``pulse_type=None``). The device is floating point (an ideal device would give the
+    same tile)."""
+
+    device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
+    backward: IOParameters = dataclasses.field(
+        default_factory=lambda: IOParameters(is_perfect=True)
+    )
+    update: UpdateParameters = dataclasses.field(
+        default_factory=lambda: UpdateParameters(pulse_type=PulseType.NONE)
+    )
