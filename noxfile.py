@@ -131,8 +131,11 @@ def integration(session: nox.Session) -> None:
     venvs layered over this session's environment, which therefore needs setuptools and
     pip for the --no-build-isolation builds.
     """
-    _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2", "setuptools>=68"))
+    _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2", "tqdm>=4", "setuptools>=68"))
     session.run("pytest", str(ROOT / "tests"), *session.posargs, env=TEST_ENV)
+    # aihw-torch's tests that train through AnalogSGD skip in tests_torch (aihw-optim is
+    # not its dependency); with all four installed they run here.
+    session.run("pytest", str(PACKAGES / "aihw-torch" / "tests"), env=TEST_ENV)
 
 
 @nox.session

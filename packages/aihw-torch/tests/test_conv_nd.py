@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from optional import AnalogSGD
 from torch import nn
 
 from aihw.nn import AnalogConv1d, AnalogConv2d, AnalogConv3d, MappingParameters
-from aihw.optim import AnalogSGD
 
 PAIRS = {1: (AnalogConv1d, nn.Conv1d), 2: (AnalogConv2d, nn.Conv2d), 3: (AnalogConv3d, nn.Conv3d)}
 SPATIAL = {1: (11,), 2: (9, 8), 3: (6, 7, 5)}

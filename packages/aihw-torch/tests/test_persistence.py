@@ -8,6 +8,7 @@ import pickle
 
 import pytest
 import torch
+from optional import AnalogSGD
 from torch import nn
 
 from aihw.core.tiles.state import MissingDeviceError
@@ -21,7 +22,6 @@ from aihw.nn import (
     MappingParameters,
     check_state_dict,
 )
-from aihw.optim import AnalogSGD
 
 
 def _model(seed: int = 0) -> AnalogSequential:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from optional import AnalogSGD
 
 from aihw.core import IOParameters
 from aihw.core.tiles import AnalogTile, FloatingPointTile, InferenceTile
@@ -14,7 +15,6 @@ from aihw.devices import (
     SingleRPUConfig,
 )
 from aihw.nn import AnalogConv2d, AnalogLinear
-from aihw.optim import AnalogSGD
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from optional import AnalogSGD
 from torch import nn
 
 from aihw.devices import ConstantStepResistiveDevice
 from aihw.nn import AnalogLinear, MappingParameters
 from aihw.nn.mapping import split_sizes
-from aihw.optim import AnalogSGD
 
 
 def test_split_sizes_follow_the_divmod_rule() -> None:

@@ -1,5 +1,6 @@
 #include "philox_kernels.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -25,6 +26,23 @@ void draw_bits16_scalar(const std::uint32_t* elem, const std::uint32_t* thr_minu
       for (int k = 0; k < n_words; ++k) {
         out[l] |= static_cast<std::uint64_t>(r[k] <= thr_minus_1[l]) << (base + k);
       }
+    }
+  }
+}
+
+void draw_bits16_direct_scalar(const float* values, std::uint32_t j0, int n, double scale,
+                               std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
+                               std::uint32_t c3_base, std::int64_t s0, int n_slots,
+                               std::uint64_t* out) {
+  for (int l = 0; l < 16; ++l) {
+    out[l] = 0;
+    if (l >= n) continue;
+    const double p = static_cast<double>(std::fabs(values[l])) * scale;
+    if (!(p > 0.0)) continue;
+    for (int t = 0; t < n_slots; ++t) {
+      const auto q = static_cast<std::uint32_t>((s0 + t) / 4);
+      const PhiloxBlock r = philox4x32_10({j0 + l, sample, update_index, c3_base | q}, key);
+      out[l] |= static_cast<std::uint64_t>(uniform_from_word(r[(s0 + t) % 4]) < p) << t;
     }
   }
 }
@@ -237,6 +255,86 @@ AIHW_AVX2 void draw_bits16_avx2(const std::uint32_t* elem, const std::uint32_t* 
   }
 }
 
+// Four of the sign-flipped thresholds ceil(p * 2^32) - 1 - 2^31 (INT32_MAX when p >= 1)
+// from four |v| (as double); `live` gets all ones where p > 0.
+AIHW_AVX2 inline __m128i thresholds4_avx2(__m256d absv, __m256d scale, __m256i& live64) {
+  const __m256d two32 = _mm256_set1_pd(4294967296.0);
+  const __m256d p = _mm256_mul_pd(absv, scale);  // p = |v| * scale, as the contract
+  const __m256d big_p = _mm256_mul_pd(p, two32);  // exact: a power of two
+  const __m256d ceil_p = _mm256_round_pd(big_p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  // ceil(P) - 1 - 2^31 lies in [-2^31, 2^31 - 1] for 0 < P <= 2^32 (exact in double)
+  const __m256d shifted = _mm256_sub_pd(ceil_p, _mm256_set1_pd(2147483649.0));
+  const __m256d all = _mm256_cmp_pd(big_p, two32, _CMP_GE_OQ);
+  const __m256d clamped = _mm256_blendv_pd(shifted, _mm256_set1_pd(2147483647.0), all);
+  live64 = _mm256_castpd_si256(_mm256_cmp_pd(p, _mm256_setzero_pd(), _CMP_GT_OQ));
+  return _mm256_cvttpd_epi32(clamped);
+}
+
+// Eight 32-bit lanes from two groups of four 64-bit lane masks.
+AIHW_AVX2 inline __m256i narrow_mask_avx2(__m256i lo64, __m256i hi64) {
+  const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  const __m128i lo = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(lo64, idx));
+  const __m128i hi = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(hi64, idx));
+  return _mm256_set_m128i(hi, lo);
+}
+
+AIHW_AVX2 void draw_bits16_direct_avx2(const float* values, std::uint32_t j0, int n,
+                                       double scale, std::uint32_t sample,
+                                       std::uint32_t update_index, PhiloxKey key,
+                                       std::uint32_t c3_base, std::int64_t s0, int n_slots,
+                                       std::uint64_t* out) {
+  constexpr int V = 2;
+  alignas(32) float v[16] = {};
+  for (int l = 0; l < n; ++l) v[l] = values[l];
+  const __m256d vscale = _mm256_set1_pd(scale);
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  __m256i thr[V], live[V], e[V], acc[V][2];
+  for (int g = 0; g < V; ++g) {
+    __m256i live64[2];
+    __m128i t[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m128 a = _mm_andnot_ps(sign, _mm_load_ps(v + 8 * g + 4 * h));  // |v|
+      t[h] = thresholds4_avx2(_mm256_cvtps_pd(a), vscale, live64[h]);
+    }
+    thr[g] = _mm256_set_m128i(t[1], t[0]);
+    live[g] = narrow_mask_avx2(live64[0], live64[1]);
+    e[g] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j0 + 8 * g)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    acc[g][0] = acc[g][1] = _mm256_setzero_si256();
+  }
+  const __m256i vs = _mm256_set1_epi32(static_cast<int>(sample));
+  const __m256i vu = _mm256_set1_epi32(static_cast<int>(update_index));
+  for (int base = 0; base < n_slots; base += 4) {
+    const __m256i c3 = _mm256_set1_epi32(
+        static_cast<int>(c3_base | static_cast<std::uint32_t>((s0 + base) / 4)));
+    __m256i c[V][4];
+    for (int g = 0; g < V; ++g) {
+      c[g][0] = e[g];
+      c[g][1] = vs;
+      c[g][2] = vu;
+      c[g][3] = c3;
+    }
+    philox_avx2<V>(c, key);
+    const int n_words = n_slots - base < 4 ? n_slots - base : 4;
+    for (int k = 0; k < n_words; ++k) {
+      const int bit = base + k;
+      const __m256i one = _mm256_set1_epi32(static_cast<int>(1u << (bit & 31)));
+      for (int g = 0; g < V; ++g) {
+        const __m256i gt = _mm256_cmpgt_epi32(_mm256_xor_si256(c[g][k], flip), thr[g]);
+        acc[g][bit >> 5] = _mm256_or_si256(acc[g][bit >> 5], _mm256_andnot_si256(gt, one));
+      }
+    }
+  }
+  for (int g = 0; g < V; ++g) {
+    alignas(32) std::uint32_t lo[8], hi[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(acc[g][0], live[g]));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(acc[g][1], live[g]));
+    for (int l = 0; l < 8; ++l) out[8 * g + l] = (static_cast<std::uint64_t>(hi[l]) << 32) | lo[l];
+  }
+  for (int l = n; l < 16; ++l) out[l] = 0;
+}
+
 AIHW_AVX2 void philox_batch_avx2(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
                                  std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
                                  std::uint32_t* r0, std::uint32_t* r1, std::uint32_t* r2,
@@ -281,6 +379,14 @@ DrawBits16Fn draw_bits16_variant(const char* name) {
 #ifdef AIHW_HAVE_AVX2_KERNEL
   if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &draw_bits16_avx2 : nullptr;
 #endif
+#endif
+  return nullptr;
+}
+
+DrawBits16DirectFn draw_bits16_direct_variant(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &draw_bits16_direct_scalar;
+#if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
+  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &draw_bits16_direct_avx2 : nullptr;
 #endif
   return nullptr;
 }

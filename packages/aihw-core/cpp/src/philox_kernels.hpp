@@ -34,6 +34,25 @@ DrawBits16Fn draw_bits16_variant(const char* name);
 /// The fastest available variant.
 DrawBits16Fn draw_bits16();
 
+/// The trains of up to sixteen consecutive elements j0 .. j0 + n - 1 with values[l] as
+/// their x or d, without quantisation (res = 0): p = |v| * scale and bit (t - s0) of out[l]
+/// set when u(word t % 4 of block (j0 + l, sample, update_index, c3_base | t / 4)) < p,
+/// for s0 <= t < s0 + n_slots (s0 a multiple of 4, n_slots <= 64); out[l] = 0 when p = 0
+/// and for l >= n. Only an AVX2 version is faster than the general path above; the scalar
+/// one is its definition (for tests).
+using DrawBits16DirectFn = void (*)(const float* values, std::uint32_t j0, int n, double scale,
+                                    std::uint32_t sample, std::uint32_t update_index,
+                                    PhiloxKey key, std::uint32_t c3_base, std::int64_t s0,
+                                    int n_slots, std::uint64_t* out);
+
+void draw_bits16_direct_scalar(const float* values, std::uint32_t j0, int n, double scale,
+                               std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
+                               std::uint32_t c3_base, std::int64_t s0, int n_slots,
+                               std::uint64_t* out);
+
+/// "scalar" or "avx2"; nullptr when unavailable. The engine uses "avx2" when available.
+DrawBits16DirectFn draw_bits16_direct_variant(const char* name);
+
 /// r_k[m] = word k of philox4x32_10((c0[m], c1, c2, c3[m]), key) for m < count.
 using PhiloxBatchFn = void (*)(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
                                std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -154,6 +155,25 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
                          std::uint64_t* out_masks) {
   const std::int64_t n_slots = t1 - t0;
   std::int64_t count = 0;
+
+  // The common case (no quantisation, one word) on AVX2: probabilities, thresholds and
+  // bits of sixteen consecutive elements in one kernel, every element drawn.
+  static const detail::DrawBits16DirectFn direct = detail::draw_bits16_direct_variant("avx2");
+  if (direct != nullptr && !(draw.res > 0.0) && words == 1) {
+    const std::uint32_t c3 = stream_word(side.train, 0);
+    std::uint64_t bits[16];
+    for (std::int64_t j = begin; j < end; j += 16) {
+      const int n = static_cast<int>(std::min<std::int64_t>(16, end - j));
+      direct(values + j, static_cast<std::uint32_t>(j), n, scale, sample, draw.update_index,
+             draw.key, c3, t0, static_cast<int>(n_slots), bits);
+      for (int l = 0; l < n; ++l) {  // keep the elements that fire, branch-free
+        out_idx[count] = static_cast<std::uint32_t>(j + l) | (values[j + l] < 0.0f ? kSignBit : 0u);
+        out_masks[count] = bits[l];
+        count += bits[l] != 0;
+      }
+    }
+    return count;
+  }
 
   std::uint32_t lane_pos[kLanes];
   std::uint32_t lane_elem[kLanes];
@@ -707,6 +727,20 @@ std::int64_t dispatch_law(LawList<Laws...>, int law_id, const Problem& pb,
   return pulses;
 }
 
+// max_j |v_j| of finite floats: the magnitude bits ordered as integers (vectorises).
+float max_abs(const float* v, std::int64_t n) noexcept {
+  std::int32_t m = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    std::int32_t bits;
+    std::memcpy(&bits, v + j, sizeof bits);
+    bits &= 0x7FFFFFFF;
+    m = bits > m ? bits : m;
+  }
+  float out;
+  std::memcpy(&out, &m, sizeof out);
+  return out;
+}
+
 [[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }
 
 }  // namespace
@@ -779,12 +813,8 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
   parallel_for(scan_threads, (batch + scan_block - 1) / scan_block, [&](std::int64_t task) {
     const std::int64_t b_end = std::min(batch, (task + 1) * scan_block);
     for (std::int64_t b = task * scan_block; b < b_end; ++b) {
-      float x_max = 0.0f, d_max = 0.0f;
-      const float* xb = x + b * x_size;
-      const float* db = d + b * d_size;
-      for (std::int64_t j = 0; j < x_size; ++j) x_max = std::max(x_max, std::fabs(xb[j]));
-      for (std::int64_t i = 0; i < d_size; ++i) d_max = std::max(d_max, std::fabs(db[i]));
-      scales[b] = sample_scales(x_max, d_max, config);
+      scales[b] = sample_scales(max_abs(x + b * x_size, x_size), max_abs(d + b * d_size, d_size),
+                                config);
     }
   });
   double work = 0.0;

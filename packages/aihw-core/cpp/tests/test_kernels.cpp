@@ -62,6 +62,46 @@ TEST_CASE(draw_bits16_definition) {
   }
 }
 
+TEST_CASE(draw_bits16_direct_matches_definition) {
+  const DrawBits16DirectFn fn = draw_bits16_direct_variant("avx2");
+  CHECK(draw_bits16_direct_variant("scalar") != nullptr);
+  if (fn == nullptr) return;  // no AVX2 here: the engine uses the general path
+  std::mt19937 gen(8);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const PhiloxKey key{0x55555555u, 0xaaaaaaaau};
+  for (int rep = 0; rep < 300; ++rep) {
+    float v[16];
+    for (float& e : v) {
+      e = normal(gen);
+      if (gen() % 7 == 0) e = 0.0f;
+      if (gen() % 11 == 0) e = -0.0f;
+      if (gen() % 13 == 0) e = 1e-30f;  // p that is tiny, not zero
+    }
+    // scales giving p from ~0 to > 1 (always firing)
+    const double scale = std::ldexp(1.0, -12 + static_cast<int>(gen() % 14)) * 0.7;
+    const int n = 1 + static_cast<int>(gen() % 16);
+    const int n_slots = 1 + static_cast<int>(gen() % 64);
+    const std::int64_t s0 = 64 * static_cast<std::int64_t>(gen() % 5);
+    const std::uint32_t j0 = gen() % 100000;
+    std::uint64_t a[16], b[16];
+    draw_bits16_direct_scalar(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, a);
+    fn(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, b);
+    for (int l = 0; l < 16; ++l) CHECK(a[l] == b[l]);
+  }
+  // exact threshold edges: p * 2^32 an integer, and p just above and below 1
+  float v[16];
+  const double edges[16] = {0.5, 0.25, 1.0, 1.0 - 1e-12, 1.0 + 1e-12, std::ldexp(1.0, -32),
+                            std::ldexp(3.0, -32), 0.75, 0.125, 2.0, 1e-300, 0.999999,
+                            std::ldexp(1.0, -31), 0.3, 0.6, 0.9};
+  for (int l = 0; l < 16; ++l) v[l] = 1.0f;
+  for (int l = 0; l < 16; ++l) {
+    std::uint64_t a[16], b[16];
+    draw_bits16_direct_scalar(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, a);
+    fn(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, b);
+    for (int k = 0; k < 16; ++k) CHECK(a[k] == b[k]);
+  }
+}
+
 TEST_CASE(philox_batch_variants_agree) {
   std::mt19937 gen(4);
   const PhiloxKey key{0xdeadbeefu, 0x12345u};
