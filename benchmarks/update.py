@@ -6,6 +6,7 @@ Prints median times, their ratio, pulses per update and cross-point pulses per s
 swept over the error scale and the thread count.
 
     python benchmarks/update.py [--size 512] [--batch 64] [--repeats 20]
+    python benchmarks/update.py --laws   # one row per step-law device (d scale 1e-2)
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from _timing import median_ms, print_table
 
 from aihw.core.reference import pulsed_update_reference
 from aihw.core.tiles import AnalogTile
-from aihw.devices import ConstantStepResistiveDevice
+from aihw.devices import ConstantStepResistiveDevice, get_device
+
+#: The devices of the --laws table (their registry names), one per step law or variant.
+LAW_DEVICES = ("ConstantStep", "LinearStep", "SoftBounds", "ExpStep", "PowStep", "PiecewiseStep")
 
 
 def make_inputs(size: int, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,6 +56,29 @@ def time_reference(tile: AnalogTile, x, d, lr, repeats) -> float:
     )
 
 
+def laws_table(args) -> None:
+    """Native vs reference for every step-law device, at d scale 1e-2."""
+    x, d = make_inputs(args.size, args.batch, 1e-2)
+    threads = torch.get_num_threads()
+    rows = []
+    for name in LAW_DEVICES:
+        device = get_device(name)
+        base = AnalogTile(args.size, args.size, device, seed=1)
+        tile = copy.deepcopy(base)
+        assert tile.uses_native(), f"{name}: the engine does not run {device.law!r}"
+        native_ms, pulses = time_native(tile, x, d, args.lr, threads, args.repeats)
+        reference_ms = time_reference(base, x, d, args.lr, args.reference_repeats)
+        rows.append([
+            name, device.law, f"{native_ms:.2f}", f"{reference_ms:.1f}",
+            f"{reference_ms / native_ms:.1f}x", pulses, f"{pulses / native_ms * 1e3:.3g}",
+        ])
+    print(f"step laws, {args.size}x{args.size}, batch {args.batch}, BL 31, lr {args.lr}, "
+          f"d scale 1e-2, {threads} threads, device defaults")
+    print_table(
+        ["device", "law", "native ms", "reference ms", "ratio", "pulses", "pulses/s"], rows
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
@@ -59,7 +86,13 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--reference-repeats", type=int, default=3)
+    parser.add_argument(
+        "--laws", action="store_true", help="only the per-device table of the step laws"
+    )
     args = parser.parse_args()
+    if args.laws:
+        laws_table(args)
+        return
 
     base = AnalogTile(args.size, args.size, ConstantStepResistiveDevice(), seed=1)
     rows = []

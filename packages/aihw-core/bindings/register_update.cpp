@@ -39,18 +39,20 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
                                bool update_management, bool update_bl_management,
                                double um_grad_scale, double res, bool sto_round,
                                const py::int_& seed, const py::int_& update_index,
-                               int num_threads) {
+                               int num_threads, int pulse_kind, double x_res_implicit,
+                               double d_res_implicit) {
   const aihw::LawSpec* spec = aihw::find_law(law);
   if (spec == nullptr) {
     throw py::value_error("unknown step law engine id " + std::to_string(law) +
-                          " (known: 1 = constant_step)");
+                          " (known: 1 = constant_step, 2 = linear_step, 3 = exp_step, 4 = pow_step, 5 = "
+                          "piecewise_step)");
   }
   if (static_cast<int>(param_ptrs.size()) != spec->n_arrays) {
     throw py::value_error(std::string("step law ") + spec->name + " takes " +
                           std::to_string(spec->n_arrays) + " parameter arrays, got " +
                           std::to_string(param_ptrs.size()));
   }
-  if (static_cast<int>(scalars.size()) != spec->n_scalars) {
+  if (spec->n_scalars >= 0 && static_cast<int>(scalars.size()) != spec->n_scalars) {
     throw py::value_error(std::string("step law ") + spec->name + " takes " +
                           std::to_string(spec->n_scalars) + " scalars, got " +
                           std::to_string(scalars.size()));
@@ -78,6 +80,14 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
   config.um_grad_scale = um_grad_scale;
   config.res = res;
   config.sto_round = sto_round;
+  if (pulse_kind < 0 || pulse_kind > 2) {
+    throw py::value_error("pulse_kind=" + std::to_string(pulse_kind) +
+                          " is unknown; allowed: 0 (stochastic), 1 (DeterministicImplicit), "
+                          "2 (MeanCount)");
+  }
+  config.pulse_kind = static_cast<aihw::PulseKind>(pulse_kind);
+  config.x_res_implicit = x_res_implicit;
+  config.d_res_implicit = d_res_implicit;
 
   py::gil_scoped_release release;
   return aihw::pulsed_update(weights, d_size, x_size, x, d, batch, law, arrays, scalars, config,
@@ -95,10 +105,24 @@ void register_update(py::module_& m) {
         py::arg("desired_bl"), py::arg("fixed_bl"), py::arg("update_management"),
         py::arg("update_bl_management"), py::arg("um_grad_scale"), py::arg("res"),
         py::arg("sto_round"), py::arg("seed"), py::arg("update_index"),
-        py::arg("num_threads"),
-        "Applies one pulsed update (StochasticCompressed) in place to float32 weights "
-        "[d_size, x_size] at weights_ptr, from x [batch, x_size] and d [batch, d_size]; "
-        "returns the number of pulses applied. See docs/architecture/engine-contract.md.");
+        py::arg("num_threads"), py::arg("pulse_kind") = 0, py::arg("x_res_implicit") = 0.0,
+        py::arg("d_res_implicit") = 0.0,
+        "Applies one pulsed update in place to float32 weights [d_size, x_size] at "
+        "weights_ptr, from x [batch, x_size] and d [batch, d_size]; returns the number of "
+        "pulses applied. pulse_kind: 0 StochasticCompressed / Stochastic, 1 "
+        "DeterministicImplicit (with x_res_implicit, d_res_implicit), 2 MeanCount. See "
+        "docs/architecture/engine-contract.md.");
+  m.def(
+      "pulse_kinds",
+      []() {
+        py::dict kinds;
+        kinds["StochasticCompressed"] = 0;
+        kinds["Stochastic"] = 0;
+        kinds["DeterministicImplicit"] = 1;
+        kinds["MeanCount"] = 2;
+        return kinds;
+      },
+      "The pulse types the engine executes, with their pulse_kind codes.");
   m.def(
       "law_info",
       [](int law) -> py::object {
@@ -108,7 +132,8 @@ void register_update(py::module_& m) {
       },
       py::arg("law"),
       "(name, number of arrays, number of scalars) of the step law with this engine id, or "
-      "None.");
+      "None. The number of scalars is -1 for a law with sequence scalars (each flattened "
+      "after its length).");
 }
 
 }  // namespace aihw_bindings

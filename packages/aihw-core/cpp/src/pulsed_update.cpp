@@ -15,6 +15,8 @@
 // are summed over segments of the train into a [d_size, x_size] array, then applied.
 // Every random number is addressed by its counter, so the result does not depend on the
 // number of threads, on the blocking, on the chunking or on the SIMD variant.
+// The deterministic pulse types (contract §6) skip the trains: per-element factors are
+// computed for every sample, then each row-block task applies n_ij sample after sample.
 #include "aihw/pulsed_update.hpp"
 
 #include <algorithm>
@@ -46,6 +48,21 @@ const LawSpec* find_in(LawList<Laws...>, int engine_id) noexcept {
 }  // namespace
 
 const LawSpec* find_law(int engine_id) noexcept { return find_in(StepLaws{}, engine_id); }
+
+namespace {
+template <class... Laws>
+std::string check_scalars_in(LawList<Laws...>, int engine_id, const double* scalars,
+                             std::size_t count) {
+  std::string why = "unknown step law engine id " + std::to_string(engine_id);
+  ((Laws::kSpec.engine_id == engine_id ? (why = Laws::check_scalars(scalars, count), 0) : 0),
+   ...);
+  return why;
+}
+}  // namespace
+
+std::string check_law_scalars(int engine_id, const double* scalars, std::size_t count) {
+  return check_scalars_in(StepLaws{}, engine_id, scalars, count);
+}
 
 // ---------------------------------------------------------------------------------------
 // Contract §3
@@ -545,6 +562,99 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
   return total.load();
 }
 
+// ---------------------------------------------------------------------------------------
+// The deterministic pulse types (contract §6)
+
+// Pulses of DeterministicImplicit (n = rint((BL q_d) q_x)) or MeanCount
+// (n = rint((c_d c_x) / BL)), all in double, applied sample after sample.
+template <class Law>
+std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t batch,
+                               int threads, const PulsedUpdateConfig& config) {
+  const Layout& lay = pb.lay;
+  const std::vector<SampleScales>& scales = *pb.scales;
+  std::vector<std::int64_t> active;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    if (scales[b].active) active.push_back(b);
+  }
+  if (active.empty()) return 0;
+  const auto n_active = static_cast<std::int64_t>(active.size());
+  const bool implicit = config.pulse_kind == PulseKind::kDeterministicImplicit;
+  Draw draw_x = pb.draw, draw_d = pb.draw;
+  if (implicit) {
+    draw_x.res = config.x_res_implicit;
+    draw_d.res = config.d_res_implicit;
+  }
+  // fx: q_x (implicit) or c_x; fd: BL * q_d (implicit) or c_d; 0 where the value is 0.
+  std::vector<double> fx(static_cast<std::size_t>(n_active * lay.x_size));
+  std::vector<double> fd(static_cast<std::size_t>(n_active * lay.d_size));
+  auto factor = [&](float v, double scale, const Draw& draw, Side side, std::int64_t element,
+                    std::int64_t b, double bl, bool times_bl) {
+    if (v == 0.0f) return 0.0;
+    const double p = firing_probability(v, scale, draw, side, static_cast<std::uint32_t>(element),
+                                        static_cast<std::uint32_t>(b));
+    if (implicit) {
+      const double q = std::min(std::max(p, 0.0), 1.0);
+      return times_bl ? bl * q : q;
+    }
+    return std::min(std::max(std::nearbyint(bl * p), 0.0), bl);
+  };
+  parallel_for(threads, n_active, [&](std::int64_t s) {
+    const std::int64_t b = active[s];
+    const SampleScales& sc = scales[b];
+    const auto bl = static_cast<double>(sc.bl);
+    const float* xb = pb.x + b * lay.x_size;
+    const float* db = pb.d + b * lay.d_size;
+    for (std::int64_t j = 0; j < lay.x_size; ++j) {
+      fx[s * lay.x_size + j] = factor(xb[j], sc.b, draw_x, kXSide, j, b, bl, false);
+    }
+    for (std::int64_t i = 0; i < lay.d_size; ++i) {
+      fd[s * lay.d_size + i] = factor(db[i], sc.a, draw_d, kDSide, i, b, bl, true);
+    }
+  });
+
+  std::atomic<std::int64_t> total{0};
+  parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
+    TaskScratch& scratch = task_scratch(lay.x_size);
+    Hits& hits = scratch.hits;
+    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
+    const std::int64_t begin = rb * lay.row_block;
+    const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
+    for (std::int64_t s = 0; s < n_active; ++s) {
+      const std::int64_t b = active[s];
+      const auto bl = static_cast<double>(scales[b].bl);
+      sink.sample = static_cast<std::uint32_t>(b);
+      const float* xb = pb.x + b * lay.x_size;
+      const float* db = pb.d + b * lay.d_size;
+      const double* fxs = fx.data() + s * lay.x_size;
+      for (std::int64_t i = begin; i < end; ++i) {
+        const double di = fd[s * lay.d_size + i];
+        if (di == 0.0) continue;
+        const bool d_neg = db[i] < 0.0f;
+        for (std::int64_t j = 0; j < lay.x_size; ++j) {
+          const double xj = fxs[j];
+          if (xj == 0.0) continue;
+          const double n = implicit ? std::nearbyint(di * xj) : std::nearbyint((di * xj) / bl);
+          if (!(n > 0.0)) continue;
+          hits.e[hits.size] = static_cast<std::uint32_t>(i * lay.x_size + j);
+          hits.up[hits.size] = static_cast<std::uint8_t>((xb[j] < 0.0f) != d_neg);
+          hits.n[hits.size] = static_cast<std::uint32_t>(n);
+          ++hits.size;
+        }
+        if (hits.size >= Hits::kFlush) {
+          sink(hits);
+          hits.size = 0;
+        }
+      }
+      if (hits.size > 0) {  // the normals are addressed by sample: flush at its end
+        sink(hits);
+        hits.size = 0;
+      }
+    }
+    total.fetch_add(sink.pulses, std::memory_order_relaxed);
+  });
+  return total.load();
+}
+
 template <class T>
 struct LawTag {
   using type = T;
@@ -601,17 +711,25 @@ std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, i
   return total;
 }
 
+template <class Law>
+std::int64_t run_law(const Problem& pb, const Law& law, std::int64_t batch, int threads,
+                     const PulsedUpdateConfig& config) {
+  if (config.pulse_kind == PulseKind::kStochastic) return run_update(pb, law, batch, threads);
+  return run_deterministic(pb, law, batch, threads, config);
+}
+
 // Runs the update with the law whose engine id is law_id (one instantiation per law).
 template <class... Laws>
 std::int64_t dispatch_law(LawList<Laws...>, int law_id, const Problem& pb,
                           const std::vector<const float*>& arrays,
-                          const std::vector<double>& scalars, std::int64_t batch, int threads) {
+                          const std::vector<double>& scalars, std::int64_t batch, int threads,
+                          const PulsedUpdateConfig& config) {
   std::int64_t pulses = -1;
   const auto run_if = [&](auto law_tag) {
     using Law = typename decltype(law_tag)::type;
     if (pulses < 0 && law_id == Law::kSpec.engine_id) {
       const Law law(arrays.data(), scalars.data());
-      pulses = run_update(pb, law, batch, threads);
+      pulses = run_law(pb, law, batch, threads, config);
     }
   };
   (run_if(LawTag<Laws>{}), ...);
@@ -653,16 +771,14 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
     invalid("step law " + law_name + " takes " + std::to_string(spec->n_arrays) +
             " parameter arrays, got " + std::to_string(law_arrays.size()));
   }
-  if (static_cast<int>(law_scalars.size()) != spec->n_scalars) {
-    invalid("step law " + law_name + " takes " + std::to_string(spec->n_scalars) +
-            " scalars, got " + std::to_string(law_scalars.size()));
-  }
   for (std::size_t k = 0; k < law_arrays.size(); ++k) {
     if (law_arrays[k] == nullptr) invalid("parameter array " + std::to_string(k) + " is a null pointer");
   }
   for (std::size_t k = 0; k < law_scalars.size(); ++k) {
     if (!std::isfinite(law_scalars[k])) invalid("scalar " + std::to_string(k) + " is not finite");
   }
+  const std::string why = check_law_scalars(law, law_scalars.data(), law_scalars.size());
+  if (!why.empty()) invalid("step law " + law_name + " " + why);
   if (weights == nullptr) invalid("weights is a null pointer");
   if (x == nullptr) invalid("x is a null pointer");
   if (d == nullptr) invalid("d is a null pointer");
@@ -687,6 +803,15 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
     invalid("um_grad_scale must be finite and > 0");
   }
   if (!std::isfinite(config.res) || config.res < 0.0) invalid("res must be finite and >= 0");
+  if (config.pulse_kind != PulseKind::kStochastic &&
+      config.pulse_kind != PulseKind::kDeterministicImplicit &&
+      config.pulse_kind != PulseKind::kMeanCount) {
+    invalid("unknown pulse kind " + std::to_string(static_cast<int>(config.pulse_kind)));
+  }
+  if (!std::isfinite(config.x_res_implicit) || config.x_res_implicit < 0.0 ||
+      !std::isfinite(config.d_res_implicit) || config.d_res_implicit < 0.0) {
+    invalid("x_res_implicit and d_res_implicit must be finite and >= 0");
+  }
   if (config.lr == 0.0) return 0;  // spec B.3: no update
 
   int threads = resolve_threads(num_threads);
@@ -732,7 +857,7 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
   Problem pb{weights, x, d, lay, Draw{philox_key_from_seed(seed), update_index, config.res,
                                       config.sto_round},
              &scales};
-  return dispatch_law(StepLaws{}, law, pb, law_arrays, law_scalars, batch, threads);
+  return dispatch_law(StepLaws{}, law, pb, law_arrays, law_scalars, batch, threads, config);
 }
 
 }  // namespace aihw

@@ -431,7 +431,48 @@ TEST_CASE(invalid_arguments_throw_and_change_nothing) {
   bad = config(1e7, false, false, false);  // BL = lr / g = 1e10 > 2**30 slots
   CHECK_THROWS(call(1, t.arrays(), t.scalars(), bad, t.w.data(), 4), std::invalid_argument);
   CHECK(t.w == w0);
-  CHECK(find_law(1) != nullptr && find_law(2) == nullptr);
+  CHECK(find_law(1) != nullptr && find_law(6) == nullptr);
+}
+
+// DeterministicImplicit and MeanCount (contract §6) without management: BL = 10, A = B = 1,
+// so n_ij = rint(10 |d_i| |x_j|) and rint(rint(10 |d_i|) rint(10 |x_j|) / 10), one step each.
+TEST_CASE(deterministic_pulse_kinds_count_by_hand) {
+  const std::vector<float> x{1.0f, 0.5f, 0.0f, -0.25f};
+  const std::vector<float> d{0.7f, -0.2f, 0.0f};
+  for (PulseKind kind : {PulseKind::kDeterministicImplicit, PulseKind::kMeanCount}) {
+    Tile t(3, 4, 5, 0.01f, 10.0f, 0.0f);  // identical steps, far bounds
+    t.dw_min_std = 0.0;
+    const std::vector<float> w0 = t.w;
+    PulsedUpdateConfig cfg = config(0.1, true, false, false, 10);
+    cfg.granularity = 0.01;
+    cfg.pulse_kind = kind;
+    std::int64_t expected_pulses = 0;
+    const std::int64_t pulses = run(t, x, d, 1, cfg, 3, 0, 2);
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        const double ax = std::fabs(static_cast<double>(x[j]));
+        const double ad = std::fabs(static_cast<double>(d[i]));
+        const double n = kind == PulseKind::kMeanCount
+                             ? std::nearbyint(std::nearbyint(10 * ad) * std::nearbyint(10 * ax) / 10)
+                             : std::nearbyint(10 * ad * ax);
+        expected_pulses += static_cast<std::int64_t>(n);
+        const bool up = (x[j] < 0.0f) != (d[i] < 0.0f);
+        float w = w0[i * 4 + j];
+        for (int k = 0; k < static_cast<int>(n); ++k) {
+          w = up ? w + t.dw_up[i * 4 + j] : w - t.dw_down[i * 4 + j];
+        }
+        CHECK_NEAR(t.w[i * 4 + j], w, 1e-6);
+      }
+    }
+    CHECK(pulses == expected_pulses && pulses > 0);
+  }
+  Tile t(3, 4, 5);
+  PulsedUpdateConfig bad = config(0.1, true, false, false, 10);
+  bad.pulse_kind = static_cast<PulseKind>(7);
+  CHECK_THROWS(run(t, x, d, 1, bad, 3, 0, 1), std::invalid_argument);
+  bad.pulse_kind = PulseKind::kDeterministicImplicit;
+  bad.x_res_implicit = -1.0;
+  CHECK_THROWS(run(t, x, d, 1, bad, 3, 0, 1), std::invalid_argument);
 }
 
 TEST_MAIN()

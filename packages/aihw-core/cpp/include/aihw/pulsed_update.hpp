@@ -1,11 +1,15 @@
-// The pulsed update of docs/architecture/engine-contract.md §2-§4
-// (pulse type StochasticCompressed).
+// The pulsed update of docs/architecture/engine-contract.md §2-§4 and §6
+// (pulse types StochasticCompressed / Stochastic, DeterministicImplicit, MeanCount).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 namespace aihw {
+
+/// How pulse counts are made (spec B.4, contract §6). Stochastic is StochasticCompressed
+/// and Stochastic (the same numbers); the others are the deterministic types.
+enum class PulseKind : int { kStochastic = 0, kDeterministicImplicit = 1, kMeanCount = 2 };
 
 /// Update parameters (spec B.1, contract §3).
 struct PulsedUpdateConfig {
@@ -18,6 +22,9 @@ struct PulsedUpdateConfig {
   double um_grad_scale = 1.0;
   double res = 0.0;
   bool sto_round = false;
+  PulseKind pulse_kind = PulseKind::kStochastic;
+  double x_res_implicit = 0.0;  // bin widths of DeterministicImplicit (contract §6)
+  double d_res_implicit = 0.0;
 };
 
 /// Pulse-train length and scales of one sample (contract §3).
@@ -40,6 +47,8 @@ constexpr std::int64_t kMaxPulseTrainLength = std::int64_t(1) << 30;
 /// [batch, x_size] and `d` is [batch, d_size]. `law` is the engine id of a step law
 /// (step_laws.hpp); `law_arrays` and `law_scalars` are its arrays and scalars in the
 /// contract's order. Results do not depend on `num_threads` (<= 0: one per hardware core).
+///
+/// `config.pulse_kind` picks the stochastic trains of §3 or the deterministic counts of §6.
 ///
 /// Throws std::invalid_argument (before changing anything) for an unknown law, wrong
 /// numbers of arrays or scalars, null pointers, non-positive or too large sizes, a

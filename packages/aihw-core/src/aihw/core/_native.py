@@ -13,7 +13,7 @@ from types import ModuleType
 
 import torch
 
-__all__ = ["load", "native_available", "cuda_available", "law_known"]
+__all__ = ["load", "native_available", "cuda_available", "law_known", "pulse_kind"]
 
 _MODULE_NAME = "aihw.core._core"
 _module: ModuleType | None = None
@@ -74,3 +74,19 @@ def law_known(engine_id: int) -> bool:
     info = getattr(_module, "law_info", None)
     # An engine without law_info predates the query: it knows the laws of its contract.
     return engine_id == 1 if info is None else info(int(engine_id)) is not None
+
+
+#: The pulse types every engine executes (pulse_kind 0); an engine without ``pulse_kinds``
+#: predates the deterministic types.
+_STOCHASTIC_KINDS = {"StochasticCompressed": 0, "Stochastic": 0}
+
+
+def pulse_kind(pulse_type: str) -> int | None:
+    """The engine's ``pulse_kind`` code for this pulse type (its value, e.g. ``"MeanCount"``),
+    or ``None`` when the compiled engine (missing, or too old) does not execute it."""
+    if not native_available():
+        return None
+    assert _module is not None
+    kinds = getattr(_module, "pulse_kinds", None)
+    known = _STOCHASTIC_KINDS if kinds is None else kinds()
+    return known.get(str(pulse_type))

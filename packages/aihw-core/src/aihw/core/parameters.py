@@ -41,8 +41,9 @@ PULSED_TYPES = (
     PulseType.DETERMINISTIC_IMPLICIT,
     PulseType.MEAN_COUNT,
 )
-#: Pulse types the compiled engine executes (the others run in the plain-torch reference).
-NATIVE_PULSE_TYPES = (PulseType.STOCHASTIC_COMPRESSED, PulseType.STOCHASTIC)
+#: Pulse types the compiled engine executes (an engine built before the deterministic types
+#: knows only the stochastic ones: see ``aihw.core._native.pulse_kind``).
+NATIVE_PULSE_TYPES = PULSED_TYPES
 
 
 @dataclasses.dataclass

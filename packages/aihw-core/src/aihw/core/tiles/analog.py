@@ -137,7 +137,12 @@ class AnalogTile(TileBase):
     def _pulse_type_is_compiled(self) -> bool:
         """Whether the compiled engine executes the pulse type (exact types need no engine)."""
         pulse_type = PulseType(self.update_parameters.pulse_type)
-        return pulse_type in NATIVE_PULSE_TYPES or pulse_type not in PULSED_TYPES
+        if pulse_type not in PULSED_TYPES:
+            return True
+        if pulse_type not in NATIVE_PULSE_TYPES:
+            return False
+        # an engine built before the deterministic types runs only the stochastic ones
+        return not _native.native_available() or _native.pulse_kind(pulse_type.value) is not None
 
     def _law_is_compiled(self) -> bool:
         return self.law.engine_id is not None and self.law.engine_id > 0
@@ -270,8 +275,22 @@ class AnalogTile(TileBase):
                 int(self.seed),
                 int(self.update_index),
                 threads,
+                **self._native_pulse_arguments(),
             )
         )
+
+    def _native_pulse_arguments(self) -> dict[str, object]:
+        """The engine's pulse-type arguments (none for the stochastic types, so an engine
+        built before the deterministic types is called as before)."""
+        params = self.update_parameters
+        kind = _native.pulse_kind(PulseType(params.pulse_type).value)
+        if not kind:
+            return {}
+        return {
+            "pulse_kind": kind,
+            "x_res_implicit": float(params.x_res_implicit),
+            "d_res_implicit": float(params.d_res_implicit),
+        }
 
     # -- bounds, devices, repr ---------------------------------------------------------
     def _clip_weights(self, w: torch.Tensor) -> torch.Tensor:

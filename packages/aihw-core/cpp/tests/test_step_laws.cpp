@@ -1,0 +1,184 @@
+// Each step law's pulse formula (engine contract §7) on single cross-points, against the
+// formula written out in double, and its edge cases: clipping, dead devices (w_min ==
+// w_max) that still consume their normals, pow(0, 0) = 1, piecewise table ends, scalar
+// checks.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "aihw/step_laws.hpp"
+#include "check.hpp"
+
+using namespace aihw;
+
+namespace {
+
+// Hands out fixed normals and counts the draws.
+struct FixedNoise {
+  std::vector<float> xi;
+  std::size_t used = 0;
+  float next() { return xi[used++ % xi.size()]; }
+};
+
+// One cross-point: dw_up, dw_down, w_min, w_max, then two extra arrays.
+struct Point {
+  float v[6];
+  const float* ptrs[6];
+  Point(float dw_up, float dw_down, float lo, float hi, float e0 = 0.0f, float e1 = 0.0f)
+      : v{dw_up, dw_down, lo, hi, e0, e1} {
+    for (int k = 0; k < 6; ++k) ptrs[k] = &v[k];
+  }
+};
+
+double clipd(double w, double lo, double hi) { return std::min(std::max(w, lo), hi); }
+
+}  // namespace
+
+TEST_CASE(linear_step_single_pulses) {
+  Point p(0.01f, 0.02f, -1.0f, 1.0f, -0.005f, 0.004f);  // slope_up, slope_down
+  for (double mult : {0.0, 1.0}) {
+    for (double sigma : {0.0, 0.3}) {
+      const double scalars[] = {sigma, mult};
+      const LinearStepLaw law(p.ptrs, scalars);
+      CHECK(law.draws_noise() == (sigma != 0.0));
+      for (bool up : {true, false}) {
+        FixedNoise noise{{0.7f}};
+        const float w0 = 0.4f;
+        const float w = law.apply_pulses(w0, 1, up, 0, noise);
+        const double dw = up ? 0.01 : 0.02, slope = up ? -0.005 : 0.004;
+        const double f = sigma != 0.0 ? 1.0 + sigma * 0.7 : 1.0;
+        const double lin = slope * w0;
+        const double step = mult != 0.0 ? (dw + lin) * f : lin + dw * f;
+        CHECK_NEAR(w, w0 + (up ? step : -step), 1e-6);
+        CHECK(noise.used == (sigma != 0.0 ? 1u : 0u));
+      }
+    }
+  }
+  // n pulses are n single pulses; clipping at the bounds
+  const double scalars[] = {0.0, 0.0};
+  const LinearStepLaw law(p.ptrs, scalars);
+  FixedNoise noise{{0.0f}};
+  float w = 0.3f;
+  for (int k = 0; k < 5; ++k) w = law.apply_pulses(w, 1, true, 0, noise);
+  CHECK(law.apply_pulses(0.3f, 5, true, 0, noise) == w);
+  CHECK(law.apply_pulses(0.999f, 3, true, 0, noise) == 1.0f);
+  CHECK(law.check_scalars(scalars, 2).empty() && !law.check_scalars(scalars, 1).empty());
+}
+
+TEST_CASE(exp_step_single_pulses) {
+  Point p(0.01f, 0.02f, -0.5f, 0.7f);
+  // sigma, A_up, A_down, gamma_up, gamma_down, a, b, add, slope
+  for (int variant = 0; variant < 3; ++variant) {
+    const double sigma = variant == 0 ? 0.0 : 0.2;
+    const double add = variant == 2 ? 0.001 : 0.0, sl = variant == 2 ? 0.05 : 0.0;
+    const double s[] = {sigma, 0.00081, 0.36833, 12.44625, 12.78785, -0.37030, -0.38, add, sl};
+    const ExpStepLaw law(p.ptrs, s);
+    for (bool up : {true, false}) {
+      for (float w0 : {-0.3f, 0.0f, 0.25f}) {
+        FixedNoise noise{{-1.1f}};
+        const float w = law.apply_pulses(w0, 1, up, 0, noise);
+        const double z = 2.0 * s[5] * w0 / 1.2 + s[6];
+        double dw = up ? std::max(1.0 - s[1] * std::exp(s[3] * z), 0.0) * 0.01
+                       : -std::max(1.0 - s[2] * std::exp(-s[4] * z), 0.0) * 0.02;
+        if (sigma != 0.0) {
+          if (variant == 2) {
+            dw = dw + sigma * (std::fabs(dw) + add + sl * std::fabs(w0)) * -1.1;
+          } else {
+            dw = dw * (1.0 + sigma * -1.1);
+          }
+        }
+        CHECK_NEAR(w, clipd(w0 + dw, -0.5, 0.7), 1e-6);
+        CHECK(noise.used == (sigma != 0.0 ? 1u : 0u));
+      }
+    }
+  }
+  // a dead device does not move but consumes its normals
+  Point dead(0.01f, 0.02f, 0.1f, 0.1f);
+  const double s[] = {0.3, 0.1, 0.1, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0};
+  const ExpStepLaw law(dead.ptrs, s);
+  FixedNoise noise{{0.5f}};
+  CHECK(law.apply_pulses(0.3f, 4, true, 0, noise) == 0.3f);
+  CHECK(noise.used == 4u);
+}
+
+TEST_CASE(pow_step_single_pulses) {
+  Point p(0.01f, 0.02f, -0.5f, 0.7f, 1.5f, 0.8f);  // gamma_up, gamma_down
+  for (double sigma : {0.0, 0.25}) {
+    const double s[] = {sigma};
+    const PowStepLaw law(p.ptrs, s);
+    for (bool up : {true, false}) {
+      for (float w0 : {-0.5f, -0.1f, 0.3f, 0.7f}) {
+        FixedNoise noise{{0.9f}};
+        const float w = law.apply_pulses(w0, 1, up, 0, noise);
+        const double base = up ? (0.7 - w0) / 1.2 : (w0 + 0.5) / 1.2;
+        double dw = (up ? 0.01 : 0.02) * std::pow(base, up ? 1.5 : 0.8);
+        if (sigma != 0.0) dw *= 1.0 + sigma * 0.9;
+        CHECK_NEAR(w, clipd(w0 + (up ? dw : -dw), -0.5, 0.7), 1e-6);
+      }
+    }
+  }
+  // gamma 0 is a constant step (pow(1, 0) = 1); pow(0, 0) = 1 as the contract says
+  CHECK(std::pow(0.0f, 0.0f) == 1.0f);
+  Point zero(0.01f, 0.02f, -0.5f, 0.7f, 0.0f, 0.0f);
+  const double s0[] = {0.0};
+  const PowStepLaw law0(zero.ptrs, s0);
+  FixedNoise noise{{0.0f}};
+  CHECK(law0.apply_pulses(0.7f, 1, false, 0, noise) == 0.7f - 0.02f);
+  Point dead(0.01f, 0.02f, 0.2f, 0.2f, 1.0f, 1.0f);
+  const double s1[] = {0.5};
+  const PowStepLaw law1(dead.ptrs, s1);
+  CHECK(law1.apply_pulses(0.2f, 3, false, 0, noise) == 0.2f && noise.used == 3u);
+}
+
+TEST_CASE(piecewise_step_single_pulses) {
+  Point p(0.01f, 0.02f, -1.0f, 1.0f);
+  // up (1, 0.8, 0.3), down (0.3, 0.8, 1.0), flattened with their lengths
+  for (double sigma : {0.0, 0.1}) {
+    const std::vector<double> s{sigma, 3, 1.0, 0.8, 0.3, 3, 0.3, 0.8, 1.0};
+    CHECK(PiecewiseStepLaw::check_scalars(s.data(), s.size()).empty());
+    const PiecewiseStepLaw law(p.ptrs, s.data());
+    for (bool up : {true, false}) {
+      for (float w0 : {-1.0f, -0.4f, 0.0f, 0.5f, 1.0f}) {
+        FixedNoise noise{{-0.4f}};
+        const float w = law.apply_pulses(w0, 1, up, 0, noise);
+        const double* v = up ? &s[2] : &s[6];
+        const double pos = std::max((w0 + 1.0) / 2.0 * 2.0, 0.0);
+        const double k = std::min(std::floor(pos), 1.0);
+        const double t = std::min(pos - k, 1.0);
+        const int i = static_cast<int>(k);
+        double dw = (up ? 0.01 : 0.02) * ((1.0 - t) * v[i] + t * v[i + 1]);
+        if (sigma != 0.0) dw *= 1.0 + sigma * -0.4;
+        CHECK_NEAR(w, clipd(w0 + (up ? dw : -dw), -1.0, 1.0), 1e-6);
+      }
+    }
+  }
+  // a single-value table is a constant factor
+  const std::vector<double> one{0.0, 1, 0.5, 1, 2.0};
+  const PiecewiseStepLaw law(p.ptrs, one.data());
+  FixedNoise noise{{0.0f}};
+  CHECK(law.apply_pulses(0.0f, 1, true, 0, noise) == 0.0f + 0.01f * 0.5f);
+  CHECK(law.apply_pulses(0.0f, 1, false, 0, noise) == 0.0f - 0.02f * 2.0f);
+  // scalar layout checks
+  const std::vector<double> bad_len{0.0, 2, 1.0, 0.5, 3, 1.0, 0.5, 0.2};
+  const std::vector<double> empty{0.0, 0, 0};
+  const std::vector<double> frac{0.0, 1.5, 1.0, 1.5, 1.0};
+  CHECK(!PiecewiseStepLaw::check_scalars(bad_len.data(), bad_len.size()).empty());
+  CHECK(!PiecewiseStepLaw::check_scalars(empty.data(), empty.size()).empty());
+  CHECK(!PiecewiseStepLaw::check_scalars(frac.data(), frac.size()).empty());
+  CHECK(!PiecewiseStepLaw::check_scalars(one.data(), 2).empty());
+  CHECK(check_law_scalars(5, one.data(), one.size()).empty());
+  CHECK(!check_law_scalars(4, one.data(), one.size()).empty());
+}
+
+TEST_CASE(registry_lists_every_law) {
+  const char* names[] = {"constant_step", "linear_step", "exp_step", "pow_step",
+                         "piecewise_step"};
+  for (int id = 1; id <= 5; ++id) {
+    const LawSpec* spec = find_law(id);
+    CHECK(spec != nullptr && std::string(spec->name) == names[id - 1]);
+  }
+  CHECK(find_law(0) == nullptr && find_law(6) == nullptr);
+}
+
+TEST_MAIN()
