@@ -25,7 +25,10 @@ int hardware_threads() noexcept {
 }
 
 int resolve_threads(int requested) noexcept {
-  return requested <= 0 ? hardware_threads() : requested;
+  if (requested <= 0) return hardware_threads();
+  // Workers live as long as the process: more than a few per core only wastes them.
+  const int cap = 4 * hardware_threads();
+  return requested < cap ? requested : cap;
 }
 
 namespace detail {

@@ -46,7 +46,9 @@ TEST_CASE(resolve) {
   CHECK(hardware_threads() >= 1);
   CHECK(resolve_threads(0) == hardware_threads());
   CHECK(resolve_threads(-3) == hardware_threads());
-  CHECK(resolve_threads(5) == 5);
+  CHECK(resolve_threads(1) == 1);
+  CHECK(resolve_threads(4 * hardware_threads()) == 4 * hardware_threads());
+  CHECK(resolve_threads(1000000) == 4 * hardware_threads());
 }
 
 TEST_MAIN()

@@ -9,7 +9,8 @@ namespace aihw {
 /// std::thread::hardware_concurrency(), at least 1.
 int hardware_threads() noexcept;
 
-/// `requested <= 0` -> hardware_threads(); otherwise `requested`.
+/// `requested <= 0` -> hardware_threads(); otherwise `requested`, at most
+/// 4 * hardware_threads() (the pool's workers are kept for the life of the process).
 int resolve_threads(int requested) noexcept;
 
 namespace detail {
