@@ -36,8 +36,14 @@ def pulsed_update_cpu(
     seed: int,
     update_index: int,
     num_threads: int,
+    pulse_kind: int = 0,
+    x_res_implicit: float = 0.0,
+    d_res_implicit: float = 0.0,
 ) -> int:
-    """Apply one pulsed update (StochasticCompressed) in place; return the pulses applied.
+    """Apply one pulsed update in place; return the pulses applied.
+
+    ``pulse_kind`` is a value of :func:`pulse_kinds` (0: stochastic trains; the
+    deterministic kinds use ``x_res_implicit``/``d_res_implicit``, contract §6).
 
     Pointers are ``tensor.data_ptr()`` of contiguous float32 CPU tensors: weights and each
     law array ``[d_size, x_size]``, ``x`` ``[batch, x_size]``, ``d`` ``[batch, d_size]``.
@@ -52,6 +58,9 @@ def pulsed_update_cpu(
 
 def law_info(law: int) -> tuple[str, int, int] | None:
     """``(name, number of arrays, number of scalars)`` of a step law engine id, or None."""
+
+def pulse_kinds() -> dict[str, int]:
+    """Pulse types the engine executes, mapped to the ``pulse_kind`` of ``pulsed_update_cpu``."""
 
 def hardware_threads() -> int:
     """The number of hardware threads (what ``num_threads <= 0`` uses)."""
