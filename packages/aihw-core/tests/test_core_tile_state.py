@@ -156,3 +156,63 @@ def test_load_tile_state_in_place_or_not_at_all() -> None:
     assert torch.equal(target.weights, source.weights)
     with pytest.raises(TileStateError, match="this tile is"):
         load_tile_state(FloatingPointTile(3, 3), tile_state(source), resolve)
+
+
+def _noisy_config():
+    from aihw.core.config import TileConfig
+    from aihw.core.io_parameters import IOParameters, NoiseManagementType
+
+    forward = IOParameters(out_noise=0.1, noise_management=NoiseManagementType.AVERAGE_ABS_MAX)
+    return TileConfig(StepDevice(dw_min=0.01), forward=forward, backward=IOParameters())
+
+
+def test_periphery_settings_and_counters_resume_exactly() -> None:
+    tile = AnalogTile(3, 5, rpu_config=_noisy_config(), seed=4)
+    x = torch.rand(6, 5)
+    tile.forward(x)
+    tile.backward(torch.rand(6, 3))
+    state = _save_load(tile_state(tile))
+    assert state["forward"]["io"]["out_noise"] == 0.1
+    assert state["forward"]["call_index"] == 1
+    assert state["forward"]["average_abs_max"] is not None
+    restored = tile_from_state(state, resolve)
+    assert restored.forward_periphery.io == tile.forward_periphery.io
+    # The next noisy forward and backward draw the same numbers in both tiles.
+    torch.testing.assert_close(restored.forward(x), tile.forward(x), rtol=0, atol=0)
+    d = torch.rand(6, 3)
+    torch.testing.assert_close(restored.backward(d), tile.backward(d), rtol=0, atol=0)
+
+
+def test_inference_tile_round_trip() -> None:
+    from aihw.core.tiles import InferenceTile
+
+    tile = InferenceTile(3, 5, seed=8)
+    x = torch.rand(4, 5)
+    tile.forward(x)
+    restored = tile_from_state(_save_load(tile_state(tile)), resolve)
+    assert type(restored) is InferenceTile
+    assert restored.backward_periphery.io.is_perfect
+    torch.testing.assert_close(restored.forward(x), tile.forward(x), rtol=0, atol=0)
+
+
+def test_state_without_periphery_entries_loads_with_exact_passes() -> None:
+    state = tile_state(AnalogTile(3, 5, StepDevice(), seed=2))
+    del state["forward"], state["backward"]
+    restored = tile_from_state(state, resolve)
+    assert restored.forward_periphery is None and restored.backward_periphery is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"io": {"out_noise": -1.0}, "call_index": 0, "average_abs_max": None}, "out_noise"),
+        ({"io": {}, "call_index": -1, "average_abs_max": None}, "call_index"),
+        ({"io": {}, "call_index": 0, "average_abs_max": float("nan")}, "average_abs_max"),
+        ({"io": {}}, "keys"),
+    ],
+)
+def test_malformed_periphery_entries_are_rejected(entry, match) -> None:
+    state = tile_state(AnalogTile(3, 5, rpu_config=_noisy_config(), seed=2))
+    state["forward"] = entry
+    with pytest.raises(TileStateError, match=match):
+        tile_from_state(state, resolve)

@@ -4,7 +4,8 @@
 checkpoint holding it loads with ``torch.load(..., weights_only=True)``: no pickled
 configuration objects. It has everything the tile needs to continue exactly: the device
 (registry name, the distribution that provided it, its parameters), the update
-parameters, the seed and the update counter of the random streams, the weights and the
+parameters, the forward and backward periphery (IO parameters and their random-stream
+counters), the seed and the update counter of the random streams, the weights and the
 per-device arrays (hidden device state).
 
 :func:`tile_from_state` validates such a dict completely and builds a new tile from it;
@@ -23,10 +24,13 @@ from typing import Any
 import torch
 
 from ..device_model import DeviceModel
+from ..io_parameters import IOParameters
 from ..parameters import UpdateParameters
+from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
 from .floating_point import FloatingPointTile
+from .inference import InferenceTile
 
 __all__ = [
     "STATE_FORMAT",
@@ -46,6 +50,7 @@ STATE_VERSION = 1
 _TILE_CLASSES: dict[str, type[TileBase]] = {
     "FloatingPointTile": FloatingPointTile,
     "AnalogTile": AnalogTile,
+    "InferenceTile": InferenceTile,
 }
 _KEYS = {
     "format",
@@ -65,7 +70,10 @@ _KEYS = {
     "weights",
     "device_arrays",
 }
+#: Keys a state may lack: states saved before tiles had a periphery load with exact passes.
+_OPTIONAL_KEYS = {"forward", "backward"}
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
+_PERIPHERY_KEYS = {"io", "call_index", "average_abs_max"}
 
 
 class TileStateError(ValueError):
@@ -199,6 +207,19 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         "num_threads": getattr(tile, "num_threads", None),
         "weights": tile.weights,
         "device_arrays": dict(arrays),
+        "forward": _periphery_state(tile.forward_periphery),
+        "backward": _periphery_state(tile.backward_periphery),
+    }
+
+
+def _periphery_state(periphery: Periphery | None) -> dict[str, Any] | None:
+    """A pass's IO parameters and random-stream counter (``None``: an exact pass)."""
+    if periphery is None:
+        return None
+    return {
+        "io": _plain(periphery.io),
+        "call_index": int(periphery.call_index),
+        "average_abs_max": periphery.average_abs_max,
     }
 
 
@@ -279,7 +300,7 @@ def tile_from_state(
             f"reads version {STATE_VERSION})"
         )
     missing = sorted(_KEYS - set(state))
-    unknown = sorted(set(state) - _KEYS)
+    unknown = sorted(set(state) - _KEYS - _OPTIONAL_KEYS)
     if missing or unknown:
         raise TileStateError(
             "tile state keys do not match: "
@@ -318,6 +339,8 @@ def tile_from_state(
     arrays = state["device_arrays"]
     if not isinstance(arrays, dict):
         raise TileStateError("tile state['device_arrays'] must be a dict of tensors")
+    forward = _periphery_from_state(state.get("forward"), "forward")
+    backward = _periphery_from_state(state.get("backward"), "backward")
     try:
         if cls is AnalogTile:
             if device is None or device.is_floating_point:
@@ -326,8 +349,15 @@ def tile_from_state(
             tile: TileBase = AnalogTile(out_size, in_size, device, bias, seed, update)
         else:
             if device is not None and not device.is_floating_point:
-                raise TileStateError("a FloatingPointTile state cannot have a pulsed device")
-            tile = FloatingPointTile(out_size, in_size, device, bias, seed)
+                raise TileStateError(f"a {cls.__name__} state cannot have a pulsed device")
+            if cls is InferenceTile:
+                tile = InferenceTile(out_size, in_size, bias=bias, seed=seed)
+                tile.resistive_device = device
+            else:
+                tile = FloatingPointTile(out_size, in_size, device, bias, seed)
+        tile._set_periphery(
+            None if forward is None else forward[0], None if backward is None else backward[0]
+        )
     except TileStateError:
         raise
     except (TypeError, ValueError) as error:
@@ -343,6 +373,9 @@ def tile_from_state(
             for k in sorted(expected)
         }
     tile.weights.copy_(weights.cpu())
+    for periphery, saved in ((tile.forward_periphery, forward), (tile.backward_periphery, backward)):
+        if periphery is not None and saved is not None:
+            periphery.call_index, periphery.average_abs_max = saved[1], saved[2]
     tile.update_index = update_index
     tile.learning_rate = float(lr)
     tile.last_update_pulses = pulses
@@ -350,6 +383,30 @@ def tile_from_state(
         tile.backend = backend
         tile.num_threads = threads
     return tile
+
+
+def _periphery_from_state(
+    data: Any, direction: str
+) -> tuple[IOParameters, int, float | None] | None:
+    """``(io, call_index, average_abs_max)`` of a saved pass, checked; ``None``: exact."""
+    if data is None:
+        return None
+    where = f"tile state[{direction!r}]"
+    if not isinstance(data, dict) or set(data) != _PERIPHERY_KEYS:
+        raise TileStateError(f"{where} must be None or a dict with keys {sorted(_PERIPHERY_KEYS)}")
+    io = _rebuild(IOParameters, data["io"], f"{where}['io']")
+    call_index = _int(data, "call_index", 0, 2**32)
+    running = data["average_abs_max"]
+    if running is not None and (
+        isinstance(running, bool)
+        or not isinstance(running, (int, float))
+        or not math.isfinite(running)
+        or running < 0
+    ):
+        raise TileStateError(
+            f"{where}['average_abs_max']={running!r} must be None or a finite number >= 0"
+        )
+    return io, call_index, None if running is None else float(running)
 
 
 def load_tile_state(
