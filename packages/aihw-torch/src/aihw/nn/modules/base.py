@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Parameter
+from torch.nn import Parameter, init
 
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
@@ -225,6 +226,26 @@ class AnalogLayerBase:
             self.register_parameter("out_scaling_alpha", None)  # type: ignore[attr-defined]
         if device is not None:
             self._move_tiles(torch.device(device))
+
+    def reset_parameters(self) -> None:
+        """Initialise like the torch layer: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+        ``kaiming_uniform_(a=sqrt(5))`` as in ``torch.nn.Linear`` and ``ConvNd``, with
+        ``fan_in`` the inputs of one output (per group for convolutions). The weights are
+        programmed with :meth:`set_weights`, so a pulsed tile clips them to its device
+        bounds.
+        """
+        device = self.analog_tile.weights.device
+        weight = torch.empty(self._weight_shape, device=device)
+        init.kaiming_uniform_(weight, a=math.sqrt(5))
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        bias = None
+        if self._analog_bias:
+            bias = torch.empty(self._weight_shape[0], device=device).uniform_(-bound, bound)
+        self.set_weights(weight, bias)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
 
     def _init_bias(self, bias: bool, out_size: int, factory_kwargs: dict[str, Any]) -> None:
         if bias and not self._analog_bias:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.nn import Module, init
+from torch.nn import Module
 
 from aihw.core.device_model import DeviceModel
 
@@ -138,24 +137,6 @@ class _AnalogConvNd(AnalogLayerBase, Module):
         )
         self._init_bias(bias, out_channels, factory_kwargs)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Initialise like ``torch.nn.ConvNd``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
-
-        ``fan_in = in_channels / groups * prod(kernel_size)``; the weights are programmed
-        with :meth:`set_weights`, so a pulsed tile clips them to its device bounds.
-        """
-        device = self.analog_tile.weights.device
-        weight = torch.empty(self._weight_shape, device=device)
-        init.kaiming_uniform_(weight, a=math.sqrt(5))
-        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-        bias = None
-        if self._analog_bias:
-            bias = torch.empty(self.out_channels, device=device).uniform_(-bound, bound)
-        self.set_weights(weight, bias)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Module, init
+from torch.nn import Module
 
 from aihw.core.device_model import DeviceModel
 
@@ -112,25 +111,6 @@ class AnalogLinear(AnalogLayerBase, Module):
         )
         self._init_bias(bias, out_features, factory_kwargs)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Initialise like :class:`torch.nn.Linear`: ``U(-1/sqrt(in), 1/sqrt(in))``.
-
-        The weights are programmed with :meth:`set_weights`, so a pulsed tile clips them to
-        its device bounds.
-        """
-        device = self.analog_tile.weights.device
-        weight = torch.empty(self._weight_shape, device=device)
-        # Same as nn.Linear: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-        init.kaiming_uniform_(weight, a=math.sqrt(5))
-        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-        bias = None
-        if self._analog_bias:
-            bias = torch.empty(self.out_features, device=device).uniform_(-bound, bound)
-        self.set_weights(weight, bias)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
         check_input(
