@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aihw/thread_pool.hpp"
+#include "philox_kernels.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
 #define AIHW_MULTIVERSION __attribute__((target_clones("avx2", "default")))
@@ -24,7 +25,7 @@ namespace aihw {
 namespace {
 
 constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
-constexpr int kLanes = 16;
+constexpr float kTwoM32f = 1.0f / 4294967296.0f;
 
 inline std::uint32_t stream_c3(std::uint32_t stream, std::uint32_t sub) noexcept {
   return (stream << 28) | (sub & 0x0FFFFFFFu);
@@ -34,80 +35,58 @@ inline std::uint32_t row_id(const PeripheryDraw& draw, std::int64_t r) noexcept 
   return draw.row_ids != nullptr ? draw.row_ids[r] : static_cast<std::uint32_t>(r);
 }
 
-// Philox4x32-10 on kLanes counters, written so that the compiler vectorises it.
-inline void philox_lanes(std::uint32_t* __restrict c0, std::uint32_t* __restrict c1,
-                         std::uint32_t* __restrict c2, std::uint32_t* __restrict c3,
-                         PhiloxKey key) noexcept {
-  using namespace philox_constants;
-  std::uint32_t k0 = key[0];
-  std::uint32_t k1 = key[1];
-  for (int round = 0; round < kRounds; ++round) {
-    if (round > 0) {
-      k0 += kW0;
-      k1 += kW1;
+// Box-Muller on whole arrays of words (kind 0) or stochastic-rounding offsets
+// float(u - 0.5), u = word * 2^-32 (kind 1): out[4m + k] from word k of block m.
+AIHW_MULTIVERSION
+void words_to_numbers(const std::uint32_t* __restrict r0, const std::uint32_t* __restrict r1,
+                      const std::uint32_t* __restrict r2, const std::uint32_t* __restrict r3,
+                      std::int64_t n_blocks, int kind, float* __restrict out) {
+  if (kind == 0) {
+    for (std::int64_t m = 0; m < n_blocks; ++m) {
+      float z0, z1, z2, z3;
+      periphery_box_muller(r0[m], r1[m], z0, z1);
+      periphery_box_muller(r2[m], r3[m], z2, z3);
+      out[4 * m] = z0;
+      out[4 * m + 1] = z1;
+      out[4 * m + 2] = z2;
+      out[4 * m + 3] = z3;
     }
-    for (int l = 0; l < kLanes; ++l) {
-      const std::uint32_t a = c0[l];
-      const std::uint32_t b = c2[l];
-      const auto hi1 = static_cast<std::uint32_t>((static_cast<std::uint64_t>(kM1) * b) >> 32);
-      const auto hi0 = static_cast<std::uint32_t>((static_cast<std::uint64_t>(kM0) * a) >> 32);
-      const std::uint32_t lo1 = kM1 * b;
-      const std::uint32_t lo0 = kM0 * a;
-      c0[l] = hi1 ^ c1[l] ^ k0;
-      c2[l] = hi0 ^ c3[l] ^ k1;
-      c1[l] = lo1;
-      c3[l] = lo0;
+  } else {
+    // u - 0.5 = (r - 2^31) 2^-32 and r - 2^31 is the word with its top bit flipped, read
+    // as int32; scaling by a power of two is exact, so one int -> float rounding gives
+    // float(u - 0.5) exactly (and vectorises, unlike an unsigned -> double conversion).
+    for (std::int64_t m = 0; m < n_blocks; ++m) {
+      out[4 * m] = static_cast<float>(static_cast<std::int32_t>(r0[m] ^ 0x80000000u)) * kTwoM32f;
+      out[4 * m + 1] = static_cast<float>(static_cast<std::int32_t>(r1[m] ^ 0x80000000u)) * kTwoM32f;
+      out[4 * m + 2] = static_cast<float>(static_cast<std::int32_t>(r2[m] ^ 0x80000000u)) * kTwoM32f;
+      out[4 * m + 3] = static_cast<float>(static_cast<std::int32_t>(r3[m] ^ 0x80000000u)) * kTwoM32f;
     }
   }
 }
 
-// Normals (kind 0) or stochastic-rounding offsets float(u - 0.5), u = word * 2^-32 (kind 1)
-// for elements [begin, begin + count) of one row; `begin` is a multiple of 4. Element j
-// uses number j % 4 of block j / 4.
-AIHW_MULTIVERSION
+// Normals (kind 0) or stochastic-rounding offsets (kind 1) for elements
+// [begin, begin + count) of one row, count <= kChunk; `begin` is a multiple of 4. Element j
+// uses number j % 4 of block j / 4. The blocks come from the SIMD Philox kernel chosen at
+// run time; the words are then turned into numbers in one vectorised loop.
 void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
               std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, int kind) {
-  alignas(32) std::uint32_t w0[kLanes], w1[kLanes], w2[kLanes], w3[kLanes];
-  alignas(32) float t0[kLanes], t1[kLanes], t2[kLanes], t3[kLanes];
+  constexpr std::int64_t kBlocks = kChunk / 4;
+  alignas(32) std::uint32_t c0s[kBlocks], c3s[kBlocks];
+  alignas(32) std::uint32_t r[4][kBlocks];
   const std::int64_t first = begin / 4;
   const std::int64_t n_blocks = (count + 3) / 4;
-  for (std::int64_t base = 0; base < n_blocks; base += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      w0[l] = static_cast<std::uint32_t>(first + base + l);
-      w1[l] = c1;
-      w2[l] = c2;
-      w3[l] = c3;
-    }
-    philox_lanes(w0, w1, w2, w3, key);
-    if (kind == 0) {
-      for (int l = 0; l < kLanes; ++l) {
-        periphery_box_muller(w0[l], w1[l], t0[l], t1[l]);
-        periphery_box_muller(w2[l], w3[l], t2[l], t3[l]);
-      }
-    } else {
-      for (int l = 0; l < kLanes; ++l) {
-        t0[l] = static_cast<float>(uniform_from_word(w0[l]) - 0.5);
-        t1[l] = static_cast<float>(uniform_from_word(w1[l]) - 0.5);
-        t2[l] = static_cast<float>(uniform_from_word(w2[l]) - 0.5);
-        t3[l] = static_cast<float>(uniform_from_word(w3[l]) - 0.5);
-      }
-    }
-    const std::int64_t done = base * 4;
-    if (done + 4 * kLanes <= count) {
-      float* o = out + done;
-      for (int l = 0; l < kLanes; ++l) {
-        o[4 * l] = t0[l];
-        o[4 * l + 1] = t1[l];
-        o[4 * l + 2] = t2[l];
-        o[4 * l + 3] = t3[l];
-      }
-    } else {
-      for (std::int64_t k = 0; done + k < count; ++k) {
-        const int l = static_cast<int>(k >> 2);
-        const int w = static_cast<int>(k & 3);
-        out[done + k] = w == 0 ? t0[l] : (w == 1 ? t1[l] : (w == 2 ? t2[l] : t3[l]));
-      }
-    }
+  for (std::int64_t m = 0; m < n_blocks; ++m) {
+    c0s[m] = static_cast<std::uint32_t>(first + m);
+    c3s[m] = c3;
+  }
+  detail::philox_batch()(static_cast<std::size_t>(n_blocks), c0s, c1, c2, c3s, key, r[0], r[1],
+                         r[2], r[3]);
+  if (count == 4 * n_blocks) {
+    words_to_numbers(r[0], r[1], r[2], r[3], n_blocks, kind, out);
+  } else {  // a ragged end: go through a full-block buffer
+    alignas(32) float t[kChunk];
+    words_to_numbers(r[0], r[1], r[2], r[3], n_blocks, kind, t);
+    std::copy(t, t + count, out);
   }
 }
 

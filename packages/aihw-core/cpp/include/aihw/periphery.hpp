@@ -84,7 +84,8 @@ inline void periphery_box_muller(std::uint32_t ra, std::uint32_t rb, float& za,
   p = p * s2 + kL3;
   p = p * s2 + 1.0f;
   const float ln_u = e * kLn2 + (s * p) * 2.0f;
-  const float rho = std::sqrt(std::max(ln_u * -2.0f, 0.0f));
+  const float r2 = ln_u * -2.0f;
+  const float rho = std::sqrt(r2 > 0.0f ? r2 : 0.0f);
   // Angle: quadrant from the top 2 bits, phi in [0, pi/2) from the next 24.
   const std::uint32_t q = rb >> 30;
   const float phi = static_cast<float>((rb >> 6) & 0x00FFFFFFu) * kTwoM24 * kHalfPi;
@@ -102,8 +103,13 @@ inline void periphery_box_muller(std::uint32_t ra, std::uint32_t rb, float& za,
   sn = sn * x2 + kS3;
   sn = sn * x2 + 1.0f;
   sn = sn * phi;
-  const float cq = q == 0 ? c : (q == 1 ? -sn : (q == 2 ? -c : sn));
-  const float sq = q == 0 ? sn : (q == 1 ? c : (q == 2 ? -sn : -c));
+  // cos and sin of q pi/2 + phi: odd quadrants swap c and sn; the sign bits flip for
+  // q = 1, 2 (cos) and q = 2, 3 (sin). Bit operations only, so the loop vectorises.
+  const std::uint32_t odd = 0u - (q & 1u);
+  const std::uint32_t cb = (float_bits(c) & ~odd) | (float_bits(sn) & odd);
+  const std::uint32_t sb = (float_bits(sn) & ~odd) | (float_bits(c) & odd);
+  const float cq = bits_float(cb ^ (((q + 1u) & 2u) << 30));
+  const float sq = bits_float(sb ^ ((q & 2u) << 30));
   za = rho * cq;
   zb = rho * sq;
 }
