@@ -78,6 +78,36 @@ void register_periphery(py::module_& m) {
       "The fused input stage (DAC) of contract §6 on raw float32 buffers "
       "(row_scale_ptr and row_ids_ptr may be 0).");
   m.def(
+      "periphery_abs_max_input_stage",
+      [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::uintptr_t nm_scale_ptr,
+         std::int64_t n_rows, std::int64_t n_cols, double nm_thres, double step, bool sto_round,
+         double bound, double noise, double asymmetry, int noise_stream, int round_stream,
+         const py::int_& seed, std::uint32_t call_index, std::uint32_t sub,
+         std::uintptr_t row_ids_ptr, int num_threads) {
+        aihw::InputStageConfig config;
+        config.step = step;
+        config.sto_round = sto_round;
+        config.bound = bound;
+        config.noise = noise;
+        config.asymmetry = asymmetry;
+        config.noise_stream = stream_id(noise_stream, "noise_stream");
+        config.round_stream = stream_id(round_stream, "round_stream");
+        const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
+        const float* x = required_pointer<const float>(x_ptr, "x_ptr");
+        float* out = required_pointer<float>(out_ptr, "out_ptr");
+        float* nm_scale = required_pointer<float>(nm_scale_ptr, "nm_scale_ptr");
+        py::gil_scoped_release release;
+        return aihw::abs_max_input_stage(x, out, nm_scale, n_rows, n_cols, nm_thres, config,
+                                         draw, num_threads);
+      },
+      py::arg("x_ptr"), py::arg("out_ptr"), py::arg("nm_scale_ptr"), py::arg("n_rows"),
+      py::arg("n_cols"), py::arg("nm_thres"), py::arg("step"), py::arg("sto_round"),
+      py::arg("bound"), py::arg("noise"), py::arg("asymmetry"), py::arg("noise_stream"),
+      py::arg("round_stream"), py::arg("seed"), py::arg("call_index"), py::arg("sub"),
+      py::arg("row_ids_ptr"), py::arg("num_threads"),
+      "Abs-max noise management and the input stage in one pass (contract §6); returns the "
+      "number of rows whose scale is <= 0 (left unwritten).");
+  m.def(
       "periphery_output_stage",
       [](std::uintptr_t y_ptr, std::int64_t n_rows, std::int64_t n_cols,
          std::uintptr_t row_scale_ptr, double step, bool sto_round, double bound,

@@ -131,6 +131,43 @@ struct OutputChunk {
   float wrow, step, bound, noise, asym_f;
 };
 
+// The default output stage (noise, ADC quantisation, clip, rescale) in one loop; the same
+// operations in the same order as output_chunk, so the same bits. kPerOutput: the noise
+// std comes from `sigma` (one per column) instead of `c.noise`.
+template <bool kPerOutput>
+inline bool output_chunk_default(float* __restrict y, std::int64_t count,
+                                 const float* __restrict z, const float* __restrict sigma,
+                                 const OutputChunk& c) {
+  const float step = c.step;
+  const float bound = c.bound;
+  const float scale = c.scaled ? c.scale : 1.0f;
+  int hp = 0;
+  int hn = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const float std_i = kPerOutput ? sigma[i] : c.noise;
+    float v = y[i] + std_i * z[i];
+    v = round_half_even(v / step) * step;
+    hp += v > bound ? 1 : 0;
+    hn += v < -bound ? 1 : 0;
+    v = clip(v, bound);
+    y[i] = c.scaled ? v * scale : v;
+  }
+  return hp != 0 || (c.test_negative && hn != 0);
+}
+
+AIHW_MULTIVERSION
+bool output_chunk_default_scalar(float* __restrict y, std::int64_t count,
+                                 const float* __restrict z, const OutputChunk& c) {
+  return output_chunk_default<false>(y, count, z, nullptr, c);
+}
+
+AIHW_MULTIVERSION
+bool output_chunk_default_per_output(float* __restrict y, std::int64_t count,
+                                     const float* __restrict z, const float* __restrict sigma,
+                                     const OutputChunk& c) {
+  return output_chunk_default<true>(y, count, z, sigma, c);
+}
+
 // Returns whether the chunk hit a bound.
 AIHW_MULTIVERSION
 bool output_chunk(float* __restrict y, std::int64_t count, const float* __restrict z,
@@ -214,6 +251,49 @@ void row_abs_max(const float* x, float* out, std::int64_t n_rows, std::int64_t n
   });
 }
 
+namespace {
+
+// What input_stage and abs_max_input_stage share: the per-call constants and one row.
+class InputRows {
+ public:
+  InputRows(std::int64_t n_cols, const InputStageConfig& config, const PeripheryDraw& draw)
+      : n_cols_(n_cols), draw_(draw), key_(philox_key_from_seed(draw.seed)) {
+    base_.quant = config.step > 0.0;
+    base_.sto = base_.quant && config.sto_round;
+    base_.noisy = config.noise > 0.0;
+    base_.asym = config.asymmetry > 0.0;
+    base_.step = static_cast<float>(config.step);
+    base_.bound = static_cast<float>(config.bound);
+    base_.noise = static_cast<float>(config.noise);
+    base_.asym_f = static_cast<float>(1.0 - config.asymmetry);
+    c3_noise_ = stream_c3(config.noise_stream, draw.sub);
+    c3_round_ = stream_c3(config.round_stream, draw.sub);
+  }
+
+  // Columns [begin, begin + count) of row r, count <= kChunk.
+  void chunk(const float* x, float* out, std::int64_t r, std::int64_t begin, std::int64_t count,
+             bool scaled, float scale) const {
+    alignas(32) float z[kChunk];
+    alignas(32) float off[kChunk];
+    const std::uint32_t b = row_id(draw_, r);
+    if (base_.noisy) draw_row(z, begin, count, key_, b, draw_.call_index, c3_noise_, 0);
+    if (base_.sto) draw_row(off, begin, count, key_, b, draw_.call_index, c3_round_, 1);
+    InputChunk c = base_;
+    c.scaled = scaled;
+    c.scale = scale;
+    input_chunk(x + r * n_cols_ + begin, out + r * n_cols_ + begin, count, z, off, c);
+  }
+
+ private:
+  std::int64_t n_cols_;
+  PeripheryDraw draw_;
+  PhiloxKey key_;
+  InputChunk base_{};
+  std::uint32_t c3_noise_ = 0, c3_round_ = 0;
+};
+
+}  // namespace
+
 void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,
                  const float* row_scale, const InputStageConfig& config,
                  const PeripheryDraw& draw, int num_threads) {
@@ -221,33 +301,45 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
   if (n_rows == 0 || n_cols == 0) return;
   if (x == nullptr || out == nullptr) throw std::invalid_argument("null buffer");
   const std::int64_t chunks = (n_cols + kChunk - 1) / kChunk;
-  const PhiloxKey key = philox_key_from_seed(draw.seed);
-  InputChunk base{};
-  base.scaled = row_scale != nullptr;
-  base.quant = config.step > 0.0;
-  base.sto = base.quant && config.sto_round;
-  base.noisy = config.noise > 0.0;
-  base.asym = config.asymmetry > 0.0;
-  base.step = static_cast<float>(config.step);
-  base.bound = static_cast<float>(config.bound);
-  base.noise = static_cast<float>(config.noise);
-  base.asym_f = static_cast<float>(1.0 - config.asymmetry);
-  const std::uint32_t c3_noise = stream_c3(config.noise_stream, draw.sub);
-  const std::uint32_t c3_round = stream_c3(config.round_stream, draw.sub);
-
+  const InputRows rows(n_cols, config, draw);
   parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
     const std::int64_t r = task / chunks;
     const std::int64_t begin = (task % chunks) * kChunk;
-    const std::int64_t count = std::min(kChunk, n_cols - begin);
-    alignas(32) float z[kChunk];
-    alignas(32) float off[kChunk];
-    const std::uint32_t b = row_id(draw, r);
-    if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
-    if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
-    InputChunk c = base;
-    c.scale = row_scale != nullptr ? row_scale[r] : 1.0f;
-    input_chunk(x + r * n_cols + begin, out + r * n_cols + begin, count, z, off, c);
+    const bool scaled = row_scale != nullptr;
+    rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), scaled,
+               scaled ? row_scale[r] : 1.0f);
   });
+}
+
+std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
+                                 std::int64_t n_rows, std::int64_t n_cols, double nm_thres,
+                                 const InputStageConfig& config, const PeripheryDraw& draw,
+                                 int num_threads) {
+  check_sizes(n_rows, n_cols);
+  if (n_rows == 0) return 0;
+  if (x == nullptr || out == nullptr || nm_scale == nullptr) {
+    throw std::invalid_argument("null buffer");
+  }
+  const InputRows rows(n_cols, config, draw);
+  const float thres = static_cast<float>(nm_thres);
+  std::vector<std::uint8_t> skipped(static_cast<std::size_t>(n_rows), 0);
+  // One task per row: its maximum is needed before its first chunk.
+  parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
+    float s = abs_max(x + r * n_cols, n_cols);
+    if (nm_thres > 0.0 && s > thres) s = thres;
+    nm_scale[r] = s;
+    if (!(s > 0.0f)) {
+      skipped[static_cast<std::size_t>(r)] = 1;
+      return;
+    }
+    const float scale = 1.0f / s;
+    for (std::int64_t begin = 0; begin < n_cols; begin += kChunk) {
+      rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), true, scale);
+    }
+  });
+  std::int64_t n_skipped = 0;
+  for (const std::uint8_t k : skipped) n_skipped += k;
+  return n_skipped;
 }
 
 std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
@@ -278,6 +370,9 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   const std::uint32_t c3_noise = stream_c3(config.noise_stream, draw.sub);
   const std::uint32_t c3_round = stream_c3(config.round_stream, draw.sub);
   const std::uint32_t c3_w = stream_c3(config.w_noise_stream, draw.sub);
+  // The default periphery (noise, deterministic ADC, bound) has a one-loop version.
+  const bool fused_default = base.noisy && base.quant && !base.sto && base.bounded &&
+                             base.wmode == 0 && !base.asym;
 
   parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
     const std::int64_t r = task / chunks;
@@ -297,7 +392,14 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     const float* wstd = base.wmode == 2 ? config.w_noise_std + r * n_cols + begin : nullptr;
     const float* sigma =
         config.noise_per_output != nullptr ? config.noise_per_output + begin : nullptr;
-    const bool any = output_chunk(y + r * n_cols + begin, count, z, off, zw, wstd, sigma, c);
+    float* y_chunk = y + r * n_cols + begin;
+    bool any;
+    if (fused_default) {
+      any = sigma != nullptr ? output_chunk_default_per_output(y_chunk, count, z, sigma, c)
+                             : output_chunk_default_scalar(y_chunk, count, z, c);
+    } else {
+      any = output_chunk(y_chunk, count, z, off, zw, wstd, sigma, c);
+    }
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
   });
   std::int64_t n_hit = 0;

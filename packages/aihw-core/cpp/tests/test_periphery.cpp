@@ -151,3 +151,38 @@ TEST_CASE(asymmetry_and_stochastic_rounding) {
 }
 
 TEST_MAIN()
+
+TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
+  const std::int64_t rows = 5, cols = 1500;  // two column chunks
+  std::vector<float> x(rows * cols);
+  for (std::int64_t k = 0; k < rows * cols; ++k) x[k] = std::sin(0.37f * static_cast<float>(k));
+  for (std::int64_t j = 0; j < cols; ++j) x[2 * cols + j] = 0.0f;  // a row with scale 0
+  InputStageConfig c;
+  c.step = 2.0 / 126.0;
+  c.noise = 0.01;
+  c.sto_round = true;
+  PeripheryDraw d;
+  d.seed = 99;
+  d.call_index = 4;
+  for (const double thres : {0.0, 0.5}) {
+    std::vector<float> fused(rows * cols, -7.0f), scale(rows);
+    const std::int64_t skipped =
+        abs_max_input_stage(x.data(), fused.data(), scale.data(), rows, cols, thres, c, d, 2);
+    CHECK(skipped == 1);
+    std::vector<float> s(rows), inv(rows), two_step(rows * cols);
+    row_abs_max(x.data(), s.data(), rows, cols, 1);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (thres > 0.0 && s[r] > static_cast<float>(thres)) s[r] = static_cast<float>(thres);
+      inv[r] = s[r] > 0.0f ? 1.0f / s[r] : 1.0f;
+      CHECK(scale[r] == s[r]);
+    }
+    input_stage(x.data(), two_step.data(), rows, cols, inv.data(), c, d, 1);
+    for (std::int64_t k = 0; k < rows * cols; ++k) {
+      if (k / cols == 2) {
+        CHECK(fused[k] == -7.0f);  // the skipped row is left for the caller
+      } else {
+        CHECK(fused[k] == two_step[k]);
+      }
+    }
+  }
+}

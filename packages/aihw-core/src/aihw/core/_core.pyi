@@ -91,6 +91,31 @@ def periphery_input_stage(
     buffers; ``row_scale_ptr`` (float32 ``[n_rows]``) and ``row_ids_ptr`` (int32
     ``[n_rows]``) may be 0. Releases the GIL."""
 
+def periphery_abs_max_input_stage(
+    x_ptr: int,
+    out_ptr: int,
+    nm_scale_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    nm_thres: float,
+    step: float,
+    sto_round: bool,
+    bound: float,
+    noise: float,
+    asymmetry: float,
+    noise_stream: int,
+    round_stream: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    num_threads: int,
+) -> int:
+    """Abs-max noise management and the input stage in one pass: ``nm_scale[r]`` gets
+    ``max_j |x[r, j]|`` (clamped to ``nm_thres`` when > 0) and row ``r`` goes through the
+    input stage scaled by ``1 / nm_scale[r]``. Returns the number of rows whose scale is
+    ``<= 0``; their output is left unwritten. Releases the GIL."""
+
 def periphery_output_stage(
     y_ptr: int,
     n_rows: int,

@@ -76,6 +76,7 @@ class Periphery:
         self.last_passes = 0
         self.last_bound_hits = 0
         self.average_abs_max: float | None = None
+        self._native_plan = None  # the compiled first pass's arguments (False: not used)
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -145,6 +146,7 @@ class Periphery:
         io = self.io
         if io.changed_since_validation():
             io.validate()  # someone changed a field since construction
+            self._native_plan = None
         if io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
@@ -152,11 +154,21 @@ class Periphery:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
         call = self.call_index
         self.call_index = (call + 1) & _MASK32
+        forward = self.direction == "forward"
+        bm = io.bound_management if forward else BoundManagementType.NONE
+        if native and self._native_first_pass_applies(bm):
+            out = self._run_native_first_pass(x, matrix, call, bm, int(num_threads))
+            if out is not None:
+                return out
+        return self._run_general(x, matrix, call, bm, native, num_threads)
+
+    def _run_general(self, x, matrix, call, bm, native, num_threads):
+        """Every noise- and bound-management type, stage by stage."""
+        io = self.io
         n, n_out = x.shape[0], matrix.shape[1]
         device = x.device
         out: torch.Tensor | None = None
         forward = self.direction == "forward"
-        bm = io.bound_management if forward else BoundManagementType.NONE
         s_nm = self._nm_scale(x, io.noise_management, native, num_threads)
 
         ids: torch.Tensor | None = None  # rows still computed (None: all of them)
@@ -171,12 +183,21 @@ class Periphery:
                     xa, s_nm = x[ids], s_nm[ids]
                 else:
                     s_nm = torch.where(nonpositive, torch.ones_like(s_nm), s_nm)
-        red = 1.0
-        passes = 0
-        hits = 0
-        max_red = float(io.max_bm_factor)
-        if io.inp_step > 0:
-            max_red = min(max_red, io.max_bm_res / io.inp_step)
+        out = self._bound_management_loop(
+            xa, matrix, s_nm, ids, out, call, bm, 0, native, num_threads
+        )
+        if out is None:  # no row to compute
+            out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
+        return out
+
+    def _bound_management_loop(
+        self, xa, matrix, s_nm, ids, out, call, bm, passes, native, num_threads, red=1.0
+    ):
+        """Run passes ``passes, passes + 1, ...`` on the rows ``ids`` until none hits a
+        bound or the reduction limit is passed (spec A.5); returns the filled ``out``."""
+        io = self.io
+        hits = self.last_bound_hits if passes else 0
+        max_red = self._reduction_limit()
         while xa.shape[0] > 0:
             if bm == BoundManagementType.ITERATIVE_WORST_CASE and passes == 1:
                 if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
@@ -203,9 +224,95 @@ class Periphery:
             red *= 2.0
         self.last_passes = passes
         self.last_bound_hits = hits
-        if out is None:  # no row to compute
-            out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
         return out
+
+    # -- the compiled first pass -----------------------------------------------------------
+    def _native_first_pass_applies(self, bm: BoundManagementType) -> bool:
+        """Whether the common case applies: one analog pass, abs-max or no noise management,
+        no weight noise, ``out_scale = 1`` and plain iterative (or no) bound management."""
+        plan = self._native_plan
+        if plan is None:
+            plan = self._native_plan = self._make_native_plan()
+        return plan is not False and bm != BoundManagementType.ITERATIVE_WORST_CASE
+
+    def _make_native_plan(self):
+        io = self.io
+        if (
+            io.mv_type != AnalogMVType.ONE_PASS
+            or io.noise_management not in (NoiseManagementType.ABS_MAX, NoiseManagementType.NONE)
+            or not (io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0)
+            or io.out_scale != 1.0
+        ):
+            return False
+        st = self.streams
+        inp = (
+            io.inp_step,
+            bool(io.inp_sto_round),
+            float(io.inp_bound),
+            float(io.inp_noise),
+            float(io.inp_asymmetry),
+            st["inp_noise"],
+            st["inp_round"],
+        )
+        out = (
+            io.out_step,
+            bool(io.out_sto_round),
+            float(io.out_bound),
+            bool(io.bm_test_negative_bound),
+            float(io.out_noise),
+        )
+        abs_max = io.noise_management == NoiseManagementType.ABS_MAX
+        return abs_max, float(io.nm_thres), inp, out, float(io.out_asymmetry)
+
+    def _run_native_first_pass(self, x, matrix, call, bm, threads):
+        """The first pass in two compiled calls around ``torch.mm`` (noise management fused
+        into the input stage); bound management, if needed, continues with the general
+        loop. ``None`` when a row has a zero scale (the general path treats those)."""
+        abs_max, thres, inp, outp, out_asym = self._native_plan
+        core = _native.load()
+        n, n_in = x.shape
+        v = torch.empty_like(x)
+        s_nm = None
+        if abs_max:
+            s_nm = torch.empty(n, dtype=torch.float32)
+            skipped = core.periphery_abs_max_input_stage(
+                x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
+                self.seed, call, 0, 0, threads,
+            )  # fmt: skip
+            if skipped:
+                return None
+        else:
+            core.periphery_input_stage(
+                x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, self.seed, call, 0, 0, threads
+            )
+        y = torch.mm(v, matrix)
+        hit = torch.empty(n, dtype=torch.uint8)
+        sigma = self.noise_per_output
+        st = self.streams
+        n_hit = core.periphery_output_stage(
+            y.data_ptr(), n, y.shape[1], _ptr(s_nm), *outp, _ptr(sigma), out_asym, 0, 0,
+            st["out_noise"], st["out_round"], st["w_noise"], self.seed, call, 0, 0,
+            hit.data_ptr(), threads,
+        )  # fmt: skip
+        self.last_passes = 1
+        self.last_bound_hits = n_hit
+        if n_hit == 0 or bm == BoundManagementType.NONE:
+            return y
+        # Re-run the rows that hit a bound, with the input halved, as the general path does.
+        if self._reduction_limit() < 1.0:
+            return y
+        sel = torch.nonzero(hit).squeeze(1)
+        return self._bound_management_loop(
+            x[sel], matrix, None if s_nm is None else s_nm[sel], sel, y, call, bm, 1, True,
+            threads, red=2.0,
+        )  # fmt: skip
+
+    def _reduction_limit(self) -> float:
+        io = self.io
+        max_red = float(io.max_bm_factor)
+        if io.inp_step > 0:
+            max_red = min(max_red, io.max_bm_res / io.inp_step)
+        return max_red
 
     def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
         io = self.io

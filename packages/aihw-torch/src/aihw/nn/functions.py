@@ -109,4 +109,11 @@ def analog_matmul(
     ``update_scale`` (``[out]``), if given, multiplies the error recorded for the update
     (not the input gradient); weight scaling uses it.
     """
+    if not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad):
+        # Nothing to differentiate (inference): skip the autograd node and its bookkeeping.
+        x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+        if x32.shape[0] == 0:
+            return x.new_zeros((0, tile.out_size))
+        out = tile.forward(x32)
+        return out if out.dtype == x.dtype else out.to(x.dtype)
     return AnalogFunction.apply(tile, weight, x, update_scale)

@@ -190,12 +190,17 @@ class TileBase:
         periphery = self.forward_periphery
         if periphery is None:
             y = self._with_bias(x32) @ self.weights.T
-            return y.to(dtype)
-        lead = x32.shape[:-1]
-        xb = self._with_bias(x32.reshape(-1, self.in_size)).contiguous()
+            return y if y.dtype == dtype else y.to(dtype)
+        # Reshape and copy only when needed: this is the hot path of every forward.
+        flat = x32 if x32.dim() == 2 else x32.reshape(-1, self.in_size)
+        xb = self._with_bias(flat)
+        if not xb.is_contiguous():
+            xb = xb.contiguous()
         native = self._periphery_native() if not periphery.io.exact else False
         y = periphery.run(xb, self.weights.t(), native, self._threads())
-        return y.reshape(*lead, self.out_size).to(dtype)
+        if x32.dim() != 2:
+            y = y.reshape(*x32.shape[:-1], self.out_size)
+        return y if y.dtype == dtype else y.to(dtype)
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:
         """Exact ``z = W^T d`` for every row of ``d`` (the bias column is dropped).

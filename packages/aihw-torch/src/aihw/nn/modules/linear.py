@@ -116,8 +116,11 @@ class AnalogLinear(AnalogLayerBase, Module):
         check_input(
             input, self.in_features, self.analog_tile.weights.device, layer=type(self).__name__
         )
-        out = self._analog_mvm(input.reshape(-1, self.in_features))
-        out = out.reshape(*input.shape[:-1], self.out_features)
+        if input.dim() == 2:
+            out = self._analog_mvm(input)
+        else:
+            out = self._analog_mvm(input.reshape(-1, self.in_features))
+            out = out.reshape(*input.shape[:-1], self.out_features)
         if self.bias is not None:
             out = out + self.bias
         return out
