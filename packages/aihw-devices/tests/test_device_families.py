@@ -22,6 +22,7 @@ from aihw.devices import (
     SoftBoundsPmaxDevice,
     get_device,
 )
+from aihw.devices._pulsed import sample_base
 from aihw.devices.cli import main
 from aihw.devices.presets import PRESETS
 from aihw.devices.response import pulse_response
@@ -185,6 +186,37 @@ def test_pow_step_reference_shifts_the_bounds():
     up = law.reference_step(w, torch.tensor([True]), a, t.law_scalars, None) - w
     down = w - law.reference_step(w, torch.tensor([False]), a, t.law_scalars, None)
     assert up.item() == pytest.approx(down.item(), rel=1e-4)
+
+
+def test_pow_step_reference_law_is_the_direct_reference_pulse():
+    # Spec C.8: v = w + ref; the power step on v with the device's bounds; clip; v - ref.
+    dev = PowStepReferenceDevice(
+        pow_gamma=1.5, pow_up_down=0.2, reference_mean=0.05, reference_std=0.1, dw_min=0.05
+    )
+    shape, seed = (30, 40), 2
+    tile = AnalogTile(*shape, dev, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    base = sample_base(dev.params, shape, gen)
+    gammas = PowStepDevice._extra_arrays(dev, base, shape, gen)  # the plain power step's
+    ref = 0.05 + 0.1 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    flat = {k: v.reshape(-1) for k, v in {**base, **gammas, "ref": ref}.items()}
+    b_min, b_max = flat["w_min"], flat["w_max"]
+    arrays = {k: v.reshape(-1) for k, v in tile.device_arrays.items()}
+    rng = torch.Generator().manual_seed(5)
+    n = shape[0] * shape[1]
+    w = (b_min + (b_max - b_min) * torch.rand(n, generator=rng, dtype=torch.float64)) - flat["ref"]
+    for _ in range(10):
+        up = torch.rand(n, generator=rng) < 0.5
+        xi = torch.randn(n, generator=rng).float()
+        v = w + flat["ref"]
+        span = b_max - b_min
+        step_up = flat["dw_up"] * ((b_max - v) / span) ** flat["gamma_up"]
+        step_down = flat["dw_down"] * ((v - b_min) / span) ** flat["gamma_down"]
+        step = torch.where(up, step_up, -step_down) * (1 + dev.params.dw_min_std * xi.double())
+        expected = torch.minimum(torch.maximum(v + step, b_min), b_max) - flat["ref"]
+        got = get_law("pow_step").reference_step(w.float(), up, arrays, tile.law_scalars, xi)
+        torch.testing.assert_close(got.double(), expected, rtol=0, atol=2e-6)
+        w = expected
 
 
 def test_piecewise_step_interpolates_the_table():

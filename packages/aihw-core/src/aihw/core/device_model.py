@@ -75,6 +75,17 @@ class DeviceModel:
         """The scalar parameters the law reads."""
         return {}
 
+    def sample_tile(
+        self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """The arrays of a tile; tiles call this instead of :meth:`sample`.
+
+        ``bias_column``: the tile's last column is its analog bias column. A device that
+        treats that column like the others (the default) just returns :meth:`sample`; a
+        pulsed device with ``perfect_bias`` makes it ideal (spec C.2).
+        """
+        return self.sample(d_size, x_size, generator)
+
     # -- derived ------------------------------------------------------------------------
     @property
     def is_floating_point(self) -> bool:

@@ -72,6 +72,11 @@ from .soft_bounds import (
     SoftBoundsResistiveDevice,
     SoftBoundsResistiveDeviceParameters,
 )
+from .soft_bounds_reference import (
+    SoftBoundsReferenceDevice,
+    SoftBoundsReferenceResistiveDevice,
+    SoftBoundsReferenceResistiveDeviceParameters,
+)
 
 __all__ = [
     "CapacitorPresetDevice",
@@ -117,6 +122,9 @@ __all__ = [
     "SoftBoundsPmaxDevice",
     "SoftBoundsPmaxResistiveDevice",
     "SoftBoundsPmaxResistiveDeviceParameters",
+    "SoftBoundsReferenceDevice",
+    "SoftBoundsReferenceResistiveDevice",
+    "SoftBoundsReferenceResistiveDeviceParameters",
     "SoftBoundsResistiveDevice",
     "SoftBoundsResistiveDeviceParameters",
     "UnknownDeviceError",

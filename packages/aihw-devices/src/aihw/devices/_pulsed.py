@@ -26,10 +26,6 @@ __all__ = ["PulsedDevice", "check_size"]
 NOT_SUPPORTED_YET = {
     "lifetime": (0.0, "weight decay needs a post-update step that the tiles do not run yet"),
     "diffusion": (0.0, "diffusion needs a post-update step that the tiles do not run yet"),
-    "perfect_bias": (
-        False,
-        "the tiles do not give the analog bias column its own device parameters yet",
-    ),
     "write_noise_std": (
         0.0,
         "write noise needs a hidden persistent weight that the engine does not keep yet "
@@ -68,8 +64,8 @@ class PulsedDevice(DeviceModel):
 
         Raises:
             ValueError: a parameter is invalid (the message names it and the allowed range).
-            NotImplementedError: ``lifetime``, ``diffusion``, ``perfect_bias`` or
-                ``write_noise_std`` asks for a feature the tiles do not run yet.
+            NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` asks
+                for a feature the tiles do not run yet.
         """
         self.params.validate()
         for field, (off, why) in NOT_SUPPORTED_YET.items():
@@ -116,7 +112,7 @@ class PulsedDevice(DeviceModel):
         return {"dw_min_std": float(self.effective_params().dw_min_std)}
 
     def sample(
-        self, d_size: int, x_size: int, generator: torch.Generator
+        self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
     ) -> dict[str, torch.Tensor]:
         """Draw the per-cross-point arrays of a tile (spec C.2, then the family's own).
 
@@ -128,6 +124,10 @@ class PulsedDevice(DeviceModel):
             d_size: number of rows (outputs) of the tile, >= 1.
             x_size: number of columns (inputs) of the tile, >= 1.
             generator: a CPU ``torch.Generator``, advanced by the draws.
+            bias_column: the last column is the tile's analog bias column; with
+                ``perfect_bias`` its steps become ``dw_min`` and its bounds
+                ``100 w_min``, ``100 w_max`` (spec C.2), before the family's own arrays
+                are derived from them. The draws, and so the other columns, are the same.
 
         Returns:
             float32 ``[d_size, x_size]`` contiguous CPU tensors: ``dw_up``, ``dw_down``
@@ -146,8 +146,16 @@ class PulsedDevice(DeviceModel):
             generator = torch.Generator().manual_seed(p.construction_seed)
         shape = (d_size, x_size)
         arrays = sample_base(p, shape, generator)
+        if bias_column and p.perfect_bias:
+            make_bias_column_perfect(arrays, p)
         arrays.update(self._extra_arrays(arrays, shape, generator))
         return {key: value.to(torch.float32).contiguous() for key, value in arrays.items()}
+
+    def sample_tile(
+        self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`sample`, told whether the last column is the bias column."""
+        return self.sample(d_size, x_size, generator, bias_column=bias_column)
 
     def _extra_arrays(
         self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
@@ -196,6 +204,20 @@ def sample_base(
         dw_up = torch.where(corrupt, 0.0, dw_up)
         dw_down = torch.where(corrupt, 0.0, dw_down)
     return {"dw_up": dw_up, "dw_down": dw_down, "w_min": b_min, "w_max": b_max}
+
+
+def make_bias_column_perfect(
+    arrays: dict[str, torch.Tensor], p: PulsedResistiveDeviceParameters
+) -> None:
+    """Give the last column (the analog bias) the mean step and 100x the mean bounds.
+
+    Spec C.2 ``perfect_bias``: the bias column then steps like an ideal constant-step
+    device over a range it never reaches in practice. In place, on the float64 arrays.
+    """
+    arrays["dw_up"][:, -1] = p.dw_min
+    arrays["dw_down"][:, -1] = p.dw_min
+    arrays["w_min"][:, -1] = 100.0 * p.w_min
+    arrays["w_max"][:, -1] = 100.0 * p.w_max
 
 
 def check_size(name: str, value: Any) -> None:

@@ -20,6 +20,7 @@ from .piecewise_step import PiecewiseStepResistiveDevice
 from .pow_step import PowStepReferenceResistiveDevice, PowStepResistiveDevice
 from .presets import PRESETS
 from .soft_bounds import SoftBoundsPmaxResistiveDevice, SoftBoundsResistiveDevice
+from .soft_bounds_reference import SoftBoundsReferenceResistiveDevice
 
 __all__ = ["register_devices"]
 
@@ -48,6 +49,7 @@ def register_devices(register: Callable[..., Any]) -> None:
         LinearStepResistiveDevice,
         SoftBoundsResistiveDevice,
         SoftBoundsPmaxResistiveDevice,
+        SoftBoundsReferenceResistiveDevice,
         ExpStepResistiveDevice,
         PowStepResistiveDevice,
         PowStepReferenceResistiveDevice,

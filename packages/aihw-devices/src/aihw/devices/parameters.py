@@ -102,7 +102,8 @@ class PulsedResistiveDeviceParameters:
     ``w_min <= 0 <= w_max``. Otherwise a device whose sampled bounds cross is dead (both
     bounds at their midpoint) and its steps keep their sampled sign."""
     perfect_bias: bool = False
-    """Give the analog bias column ideal steps and wide bounds (not supported yet)."""
+    """Give a tile's analog bias column (the last column, when the tile has one) the
+    mean step ``dw_min`` in both directions and the bounds ``100 w_min``, ``100 w_max``."""
     construction_seed: int = 0
     """If not 0, seeds the device-to-device sampling instead of the tile's generator, so
     that tiles with different seeds share the same devices."""

@@ -264,7 +264,13 @@ class TabulatedDevice(DeviceModel):
         return self.source.granularity()
 
     def sample(self, d_size: int, x_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        arrays = self.source.sample(d_size, x_size, generator)
+        return self.sample_tile(d_size, x_size, generator)
+
+    def sample_tile(
+        self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
+    ) -> dict[str, torch.Tensor]:
+        # The source decides what its bias column looks like (perfect_bias).
+        arrays = self.source.sample_tile(d_size, x_size, generator, bias_column=bias_column)
         return {k: arrays[k] for k in ("dw_up", "dw_down", "w_min", "w_max")}
 
     def law_scalars(self) -> dict[str, Any]:

@@ -32,7 +32,8 @@ class AnalogTile(TileBase):
     the tile is built from ``resistive_device=`` alone, as before). :meth:`update` turns ``-lr * d^T x`` into
     pulses (engine contract §3); each pulse is one call of the device's step law. The
     per-device parameters (device-to-device variation) are drawn once, at construction,
-    by ``resistive_device.sample`` from a generator seeded by the tile seed; the device's
+    by ``resistive_device.sample_tile`` from a generator seeded by the tile seed (told
+    whether the last column is the bias column, for ``perfect_bias``); the device's
     granularity and law scalars are read at construction too.
 
     Args:
@@ -112,7 +113,7 @@ class AnalogTile(TileBase):
         self.device_arrays = _check_arrays(
             resistive_device,
             law,
-            resistive_device.sample(self.d_size, self.x_size, generator),
+            resistive_device.sample_tile(self.d_size, self.x_size, generator, bias_column=bias),
             (self.d_size, self.x_size),
         )
         self.resistive_device = resistive_device

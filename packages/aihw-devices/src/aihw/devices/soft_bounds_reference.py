@@ -1,0 +1,181 @@
+"""Soft bounds read against a fixed reference conductance (spec C.10).
+
+One pulse moves ``v = w + ref`` by the soft-bounds step, clips ``v`` to the device's
+bounds and reads ``w = v - ref``. Written out for UP, with ``m = -dw_up / b_max``::
+
+    w' = clip(w + ref + (dw_up + m (w + ref)) f, b_min, b_max) - ref
+       = clip(w + (dw_up + m ref + m w) f, b_min - ref, b_max - ref)
+
+where ``f = 1 + dw_min_std xi``. That is the law ``linear_step`` (multiplicative noise)
+on ``w`` itself, with the step ``dw_up + m ref``, the same slope ``m`` and the bounds
+shifted by ``-ref``; DOWN is alike with ``m = -dw_down / b_min``. So the device needs no
+law of its own: :meth:`SoftBoundsReferenceResistiveDevice.sample` hands ``linear_step``
+the transformed arrays.
+
+With additive noise (``mult_noise=False``) the reference adds ``dw_up f`` instead, and
+``linear_step`` would scale the noise with the shifted step ``dw_up + m ref``. The two
+agree only when ``ref = 0`` or ``dw_min_std = 0``, so other combinations are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+
+from ._pulsed import PulsedDevice
+from .parameters import PulsedResistiveDeviceParameters
+
+__all__ = [
+    "SoftBoundsReferenceDevice",
+    "SoftBoundsReferenceResistiveDevice",
+    "SoftBoundsReferenceResistiveDeviceParameters",
+    "soft_bounds_symmetry_point",
+]
+
+
+@dataclasses.dataclass
+class SoftBoundsReferenceResistiveDeviceParameters(PulsedResistiveDeviceParameters):
+    """Parameters of the soft-bounds reference device (spec C.1 and C.10), reference defaults.
+
+    Examples:
+        >>> SoftBoundsReferenceResistiveDeviceParameters().mult_noise
+        False
+    """
+
+    mult_noise: bool = False
+    """Cycle-to-cycle noise multiplies the whole step (else it is added, scaled by the
+    device's step ``dw_up``/``dw_down``)."""
+    slope_up_dtod: float = 0.0
+    """Relative device-to-device spread of the UP slope ``dw_up / b_max`` (>= 0)."""
+    slope_down_dtod: float = 0.0
+    """Relative device-to-device spread of the DOWN slope ``-dw_down / b_min`` (>= 0)."""
+    reference_mean: float = 0.0
+    """Mean of the per-device reference weight subtracted at read-out."""
+    reference_std: float = 0.0
+    """Device-to-device spread of the reference weight (absolute, >= 0)."""
+    subtract_symmetry_point: bool = False
+    """Add each device's soft-bounds symmetry point to its reference, so that the read
+    weight of a device driven by alternating UP and DOWN pulses settles near 0."""
+    write_noise_std: float = 0.0
+    """Write noise in units of ``dw_min``; only 0 is supported (engine contract §4)."""
+
+
+class SoftBoundsReferenceResistiveDevice(PulsedDevice):
+    """Soft bounds read as ``w = v - ref`` against a fixed per-device reference (spec C.10).
+
+    The device weight ``v`` follows the soft-bounds step of spec C.6, UP
+    ``v += dw_up (1 - v / b_max)(1 + s xi)``, DOWN ``v -= dw_down (1 - v / b_min)(1 + s xi)``,
+    clipped to ``[b_min, b_max]``; the tile sees ``w = v - ref``, a differential read
+    against a reference conductance. ``ref = reference_mean + reference_std xi``, plus,
+    with ``subtract_symmetry_point``, the point where UP and DOWN steps are equal (so
+    ``w`` drifts towards 0 under random updates). With ``slope_up_dtod`` or
+    ``slope_down_dtod`` each device's slopes get a further factor ``|1 + dtod xi|``
+    (its bounds are rescaled; only for devices with ``b_min < 0 < b_max``).
+
+    It runs on the law ``linear_step`` (see the module for why that is exact). This is
+    the reference toolkit's ``SoftBoundsReferenceDevice`` (aihwkit); the symmetry-point
+    reference is the one of Rasch et al., "Fast and robust analog in-memory deep neural
+    network training", Nat. Commun. 15, 7133 (2024).
+
+    Args:
+        params: a :class:`SoftBoundsReferenceResistiveDeviceParameters` (default: the
+            defaults).
+        params_devices: the v0.1 keyword for ``params``.
+        **overrides: fields of the parameters to replace.
+
+    Raises:
+        ValueError: a parameter is invalid (the message names it and the allowed range).
+        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set,
+            or additive noise (``mult_noise=False``, ``dw_min_std > 0``) is combined
+            with a reference that is not 0.
+
+    Examples:
+        >>> SoftBoundsReferenceResistiveDevice(mult_noise=True, reference_mean=0.1).law
+        'linear_step'
+    """
+
+    name: ClassVar[str] = "SoftBoundsReference"
+    law: ClassVar[str | None] = "linear_step"
+    parameters_class: ClassVar[type[Any]] = SoftBoundsReferenceResistiveDeviceParameters
+
+    params: SoftBoundsReferenceResistiveDeviceParameters
+
+    def validate(self) -> None:
+        """Check the parameters (spec C.1, C.10); see the class for the errors."""
+        self._check_bool("mult_noise")
+        self._check_bool("subtract_symmetry_point")
+        for name in ("slope_up_dtod", "slope_down_dtod", "reference_std", "write_noise_std"):
+            self._check_number(name, 0.0)
+        self._check_number("reference_mean")
+        super().validate()
+        p = self.params
+        has_reference = p.reference_mean != 0 or p.reference_std != 0 or p.subtract_symmetry_point
+        if not p.mult_noise and p.dw_min_std != 0 and has_reference:
+            raise NotImplementedError(
+                f"{type(p).__name__}.mult_noise=False with dw_min_std={p.dw_min_std!r} and a "
+                "reference that is not 0 (reference_mean, reference_std or "
+                "subtract_symmetry_point) is not supported yet: the additive noise of the "
+                "reference scales with dw_min, which the law linear_step cannot express "
+                "once the step is shifted by the reference; use mult_noise=True or "
+                "dw_min_std=0"
+            )
+
+    def law_scalars(self) -> dict[str, Any]:
+        """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
+        return {
+            "dw_min_std": float(self.params.dw_min_std),
+            "mult_noise": 1.0 if self.params.mult_noise else 0.0,
+        }
+
+    def _extra_arrays(self, base, shape, generator):
+        p = self.params
+
+        def normal() -> torch.Tensor:
+            return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+        # Drawn always, in this order, so the draws do not depend on the parameters.
+        xi_down, xi_up, xi_ref = normal(), normal(), normal()
+        dw_up, dw_down = base["dw_up"], base["dw_down"]
+        b_min, b_max = base["w_min"], base["w_max"]
+
+        # A slope dw / b scales by a factor when its bound scales by the inverse.
+        straddles = (b_min < 0) & (b_max > 0)
+        b_max = torch.where(straddles, b_max / (1.0 + p.slope_up_dtod * xi_up).abs(), b_max)
+        b_min = torch.where(straddles, b_min / (1.0 + p.slope_down_dtod * xi_down).abs(), b_min)
+
+        # A bound on the wrong side of 0 gives no slope (the step is then constant).
+        slope_up = -dw_up / torch.where(b_max > 0, b_max, torch.inf)
+        slope_down = -dw_down / torch.where(b_min < 0, b_min, -torch.inf)
+
+        ref = p.reference_mean + p.reference_std * xi_ref
+        if p.subtract_symmetry_point:
+            ref = ref + torch.where(
+                straddles, soft_bounds_symmetry_point(dw_up, dw_down, b_min, b_max), 0.0
+            )
+
+        # The pulse on v = w + ref, rewritten as linear_step on w (module docstring).
+        base["dw_up"] = dw_up + slope_up * ref
+        base["dw_down"] = dw_down + slope_down * ref
+        base["w_min"] = b_min - ref
+        base["w_max"] = b_max - ref
+        return {"slope_up": slope_up, "slope_down": slope_down}
+
+
+def soft_bounds_symmetry_point(
+    dw_up: torch.Tensor, dw_down: torch.Tensor, b_min: torch.Tensor, b_max: torch.Tensor
+) -> torch.Tensor:
+    """The weight where the soft-bounds UP and DOWN steps are equal (spec C.6).
+
+    ``dw_up (1 - w / b_max) = dw_down (1 - w / b_min)`` gives
+    ``w* = (dw_up - dw_down) / (dw_up / b_max - dw_down / b_min)``, for devices with
+    ``b_min < 0 < b_max``; 0 where both steps vanish (a stuck device).
+    """
+    rate = dw_up / b_max - dw_down / b_min
+    safe = torch.where(rate > 0, rate, torch.ones_like(rate))
+    return torch.where(rate > 0, (dw_up - dw_down) / safe, torch.zeros_like(rate))
+
+
+#: The reference toolkit's name for the same device.
+SoftBoundsReferenceDevice = SoftBoundsReferenceResistiveDevice
