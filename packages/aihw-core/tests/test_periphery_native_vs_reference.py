@@ -46,6 +46,14 @@ CONFIGS = {
     "constant": {"noise_management": "Constant", "nm_thres": 2.0},
     "average abs max": {"noise_management": "AverageAbsMax"},
     "no management": {"noise_management": "None", "bound_management": "None", "inp_bound": 3.0},
+    "ir drop": {"ir_drop": 1.0, "ir_drop_g_ratio": 50.0},
+    "non-linearity, weight noise": {
+        "out_nonlinearity": 0.5,
+        "out_nonlinearity_std": 0.2,
+        "slope_calibration": 0.5,
+        "w_noise": 0.02,
+        "w_noise_type": "PCMRead",
+    },
 }
 
 

@@ -90,10 +90,6 @@ def test_invalid_values_name_the_field(kwargs, match):
 @pytest.mark.parametrize(
     "field",
     [
-        "ir_drop",
-        "out_nonlinearity",
-        "out_nonlinearity_std",
-        "slope_calibration",
         "v_offset_std",
         "r_series",
         "w_read_asymmetry_dtod",

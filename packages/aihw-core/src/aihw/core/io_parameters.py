@@ -91,14 +91,14 @@ _NON_NEGATIVE = (
     "w_noise",
     "max_bm_res",
     "nm_thres",
+    "ir_drop",
+    "out_nonlinearity",
+    "out_nonlinearity_std",
+    "slope_calibration",
 )
 
 # Physics not simulated yet: non-default values raise NotImplementedError.
 _UNSUPPORTED_DEFAULTS = {
-    "ir_drop": 0.0,
-    "out_nonlinearity": 0.0,
-    "out_nonlinearity_std": 0.0,
-    "slope_calibration": 0.0,
     "v_offset_std": 0.0,
     "r_series": 0.0,
     "w_read_asymmetry_dtod": 0.0,
@@ -144,8 +144,15 @@ class IOParameters:
         noise_management: see :class:`NoiseManagementType`.
         w_noise: strength of the output-referred weight noise.
         w_noise_type: see :class:`WeightNoiseType`.
-        ir_drop, ir_drop_g_ratio, out_nonlinearity, out_nonlinearity_std,
-        slope_calibration, v_offset_std, v_offset_w_min, r_series, w_read_asymmetry_dtod:
+        ir_drop: IR-drop scale (spec A.6; ``>= 0``, 0 = off).
+        ir_drop_g_ratio: wire conductance over ``g_max`` (``> 0`` when ``ir_drop > 0``).
+        out_nonlinearity: S-shaped ADC non-linearity ``y -> f y / (1 + |n_i y|)`` with
+            ``n_i = |out_nonlinearity / out_bound (1 + out_nonlinearity_std xi_i)|``
+            (``>= 0``; needs ``out_bound > 0``).
+        out_nonlinearity_std: fixed per-output relative spread of the non-linearity.
+        slope_calibration: when ``> 0``, the gain
+            ``f = (1 + mean(n_i) slope_calibration out_bound)^2``; else ``f = 1``.
+        v_offset_std, v_offset_w_min, r_series, w_read_asymmetry_dtod:
             not simulated yet; a non-default value raises ``NotImplementedError``.
         max_bm_factor: bound management stops once the input reduction exceeds this.
         max_bm_res: bound management stops once the reduction exceeds
@@ -279,6 +286,17 @@ class IOParameters:
                 f"IOParameters.inp_bound={self.inp_bound} must be 1 when noise management is "
                 f"on (noise_management={self.noise_management.value!r}); set "
                 "noise_management='None' to use another DAC range"
+            )
+        if self.ir_drop > 0 and self.ir_drop_g_ratio <= 0:
+            raise ValueError(
+                f"IOParameters.ir_drop_g_ratio={self.ir_drop_g_ratio} must be > 0 when "
+                f"ir_drop={self.ir_drop} > 0"
+            )
+        if self.out_nonlinearity > 0 and self.out_bound <= 0:
+            raise ValueError(
+                f"IOParameters.out_bound={self.out_bound} must be > 0 when "
+                f"out_nonlinearity={self.out_nonlinearity} > 0 (the non-linearity is "
+                "relative to the ADC range)"
             )
         if self.bound_management != BoundManagementType.NONE and self.out_bound <= 0:
             raise ValueError(

@@ -85,9 +85,27 @@ class Periphery:
             spread = torch.randn(out_size, generator=gen, dtype=torch.float64)
             sigma = self.io.out_noise * (1.0 + self.io.out_noise_std * spread)
             self.noise_per_output = sigma.clamp(min=0.0).to(torch.float32)
+        self.nonlinearity_per_output: torch.Tensor | None = None
+        self.nonlinearity_gain = 1.0
+        if not self.io.exact and self.io.out_nonlinearity > 0:
+            self._draw_nonlinearity(out_size)
 
     def __repr__(self) -> str:
         return f"Periphery({self.direction!r}, {self.io!r})"
+
+    def _draw_nonlinearity(self, out_size: int) -> None:
+        """The fixed per-output non-linearity ``n_i`` and calibration gain ``f`` (spec A.6),
+        from their own generator (seed + 3 forward, + 4 backward)."""
+        io = self.io
+        gen = torch.Generator().manual_seed(
+            (self.seed + (3 if self.direction == "forward" else 4)) % 2**63
+        )
+        xi = torch.randn(out_size, generator=gen, dtype=torch.float64)
+        n_i = (io.out_nonlinearity / io.out_bound * (1.0 + io.out_nonlinearity_std * xi)).abs()
+        self.nonlinearity_per_output = n_i.to(torch.float32)
+        if io.slope_calibration > 0:
+            mean = float(n_i.mean()) + float(io.r_series)
+            self.nonlinearity_gain = (1.0 + mean * io.slope_calibration * io.out_bound) ** 2
 
     # -- noise management -------------------------------------------------------------------
     def _nm_scale(
@@ -242,6 +260,8 @@ class Periphery:
             or io.noise_management not in (NoiseManagementType.ABS_MAX, NoiseManagementType.NONE)
             or not (io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0)
             or io.out_scale != 1.0
+            or io.ir_drop > 0
+            or io.out_nonlinearity > 0
         ):
             return False
         st = self.streams
@@ -344,38 +364,60 @@ class Periphery:
         sigma = self.noise_per_output
         if sigma is not None and sigma.device != device:
             sigma = sigma.to(device)
+        def adc(y, w_std, part=0):
+            return self._adc(stages, y, out_scale, sigma, w_std, call, sub | part, row_ids)
+
         if mv == AnalogMVType.ONE_PASS:
-            y = torch.mm(v, matrix)
-            w_std = self._w_noise_std(v, matrix)
-            return stages.output(
-                y, out_scale, io, sigma, w_std, self.streams, self.seed, call, sub, row_ids
-            )
+            y = self._ir_drop(v, matrix, torch.mm(v, matrix))
+            return adc(y, self._w_noise_std(v, matrix))
         v_pos, v_neg = v.clamp(min=0), v.clamp(max=0)
-        y_pos, y_neg = torch.mm(v_pos, matrix), torch.mm(v_neg, matrix)
+        y_pos = self._ir_drop(v_pos, matrix, torch.mm(v_pos, matrix))
+        y_neg = self._ir_drop(v_neg, matrix, torch.mm(v_neg, matrix))
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
             w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
-            return stages.output(
-                y_pos + y_neg,
-                out_scale,
-                io,
-                sigma,
-                w_std,
-                self.streams,
-                self.seed,
-                call,
-                sub,
-                row_ids,
-            )
+            return adc(y_pos + y_neg, w_std)
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
-        y1, h1, _ = stages.output(
-            y_pos, out_scale, io, sigma, w_pos, self.streams, self.seed, call, sub, row_ids
-        )
-        y2, h2, _ = stages.output(
-            y_neg, out_scale, io, sigma, w_neg, self.streams, self.seed, call, sub | 1, row_ids
-        )
+        y1, h1, _ = adc(y_pos, w_pos)
+        y2, h2, _ = adc(y_neg, w_neg, part=1)
         hit = h1.bool() | h2.bool()
         return y1 + y2, hit, int(hit.sum())
+
+    # -- non-idealities of the MAC and the ADC (spec A.6) -----------------------------------
+    def _ir_drop(self, v: torch.Tensor, matrix: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``y`` less the IR drop along the input lines (spec A.6), in float32 torch.
+
+        Both back-ends run this same code (two more matrix products), so they agree.
+        """
+        io = self.io
+        if io.ir_drop <= 0:
+            return y
+        n = matrix.shape[0]
+        # a_i = (n / g_ratio) sum_j |W_ij| |v_j|, then the cubic c(a).
+        a = torch.mm(v.abs(), matrix.abs()) * (n / float(io.ir_drop_g_ratio))
+        c = a * (a * (a * 0.05 - 0.2) + 0.5)
+        j = torch.arange(n, dtype=torch.float32, device=v.device)
+        ramp = 1.0 - (1.0 - j / n) ** 2  # v'_j = v_j (1 - (1 - j/n)^2)
+        return y - (c * torch.mm(v * ramp, matrix)) * float(io.ir_drop)
+
+    def _adc(self, stages, y, out_scale, sigma, w_std, call, sub, row_ids):
+        """The output stage; with an output non-linearity, the weight noise (the last step
+        of the MAC) is added first, by the reference stage, then the non-linearity."""
+        nonlinearity = self.nonlinearity_per_output
+        if nonlinearity is not None:
+            if w_std is not None:
+                y, _ = output_stage_reference(
+                    y, None, step=0.0, sto_round=False, bound=0.0, test_negative_bound=False,
+                    noise=0.0, noise_per_output=None, asymmetry=0.0, w_noise_std=w_std,
+                    streams=self.streams, seed=self.seed, call_index=call, sub=sub,
+                    row_ids=None if row_ids is None else row_ids.to(torch.int64),
+                )  # fmt: skip
+                w_std = None
+            n_i = nonlinearity.to(y.device)
+            y = (y * self.nonlinearity_gain) / (1.0 + (y * n_i).abs())
+        return stages.output(
+            y, out_scale, self.io, sigma, w_std, self.streams, self.seed, call, sub, row_ids
+        )
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
         io = self.io
@@ -390,6 +432,8 @@ class Periphery:
         """Move the per-output tensors to ``device``."""
         if self.noise_per_output is not None:
             self.noise_per_output = self.noise_per_output.to(device)
+        if self.nonlinearity_per_output is not None:
+            self.nonlinearity_per_output = self.nonlinearity_per_output.to(device)
 
 
 class _ReferenceStages:
