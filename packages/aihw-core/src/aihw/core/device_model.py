@@ -75,6 +75,10 @@ class DeviceModel:
         """The scalar parameters the law reads."""
         return {}
 
+    def reset_std(self) -> float:
+        """The cycle-to-cycle spread of a reset (spec C.3); default 0 (reset to ``r0``)."""
+        return 0.0
+
     # -- derived ------------------------------------------------------------------------
     @property
     def is_floating_point(self) -> bool:
