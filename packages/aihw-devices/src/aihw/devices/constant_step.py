@@ -28,7 +28,7 @@ class ConstantStepResistiveDevice(PulsedDevice):
         TypeError: ``params`` is of another class, or an unknown keyword was given.
         ValueError: a parameter is invalid (the message names it).
         NotImplementedError: a parameter asks for a feature the tiles do not run yet
-            (``lifetime``, ``diffusion``, ``perfect_bias``).
+            (``perfect_bias``).
 
     Examples:
         >>> from aihw.devices import PulsedResistiveDeviceParameters
