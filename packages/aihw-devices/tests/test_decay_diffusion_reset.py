@@ -92,3 +92,56 @@ def test_capacitor_preset_has_the_reference_lifetime_and_leaks():
     assert bool((w < 0.5).all())
     # one mini-batch removes about 1/lifetime of the weight (L spread by 30%)
     assert 5e-7 < ((0.5 - w) / 0.5).median().item() < 2e-6
+
+
+# -- the ideal device (spec C.11) ------------------------------------------------------------
+def _ideal_tile(backend="auto", **params):
+    from aihw.core.tiles import FloatingPointTile, create_tile
+    from aihw.devices import IdealDevice
+
+    tile = create_tile(IdealDevice(**params), 512, 64, seed=6)
+    assert isinstance(tile, FloatingPointTile)
+    tile.backend = backend
+    return tile
+
+
+@pytest.mark.parametrize("backend", ["reference", "auto"])
+def test_ideal_device_decays_without_bounds(backend):
+    tile = _ideal_tile(backend, lifetime=4.0)
+    tile.set_weights(torch.full((512, 64), 3.0))
+    tile.update(torch.zeros(1, 64), torch.zeros(1, 512), lr=0.1)
+    torch.testing.assert_close(tile.weights, torch.full((512, 64), 3.0 * 0.75))
+    tile.decay_weights(alpha=2.0)  # w (1 - alpha / lifetime)
+    torch.testing.assert_close(tile.weights, torch.full((512, 64), 3.0 * 0.75 * 0.5))
+
+
+def test_ideal_device_lifetime_one_or_less_does_not_decay():
+    tile = _ideal_tile(lifetime=1.0)
+    assert tile.device_arrays == {}
+    tile.set_weights(torch.full((512, 64), 0.5))
+    tile.update(torch.zeros(1, 64), torch.zeros(1, 512), lr=0.1)
+    assert torch.equal(tile.weights, torch.full((512, 64), 0.5))
+
+
+@pytest.mark.parametrize("backend", ["reference", "auto"])
+def test_ideal_device_diffuses_and_resets(backend):
+    tile = _ideal_tile(backend, diffusion=0.02, reset_std=0.3)
+    tile.set_weights(torch.zeros(512, 64))
+    tile.update(torch.zeros(1, 64), torch.zeros(1, 512), lr=0.1)
+    # 32768 normals: std within 2%
+    assert abs(tile.weights.std().item() - 0.02) < 0.02 * 0.02
+    tile.reset_columns(0, 64)
+    assert abs(tile.weights.std().item() - 0.3) < 0.3 * 0.02
+    assert abs(tile.weights.mean().item()) < 4 * 0.3 / 32768**0.5
+
+
+def test_ideal_device_state_resumes_exactly():
+    from aihw.core.tiles.state import tile_from_state, tile_state
+
+    tile = _ideal_tile(lifetime=10.0, diffusion=0.01)
+    tile.update(torch.ones(2, 64), torch.ones(2, 512), lr=0.01)
+    resumed = tile_from_state(tile_state(tile))
+    for t in (tile, resumed):
+        t.update(torch.ones(2, 64), torch.ones(2, 512), lr=0.01)
+        t.reset_columns(5, 3)
+    assert torch.equal(resumed.weights, tile.weights)

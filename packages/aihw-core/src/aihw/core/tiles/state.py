@@ -357,6 +357,7 @@ def tile_from_state(
             if cls is InferenceTile:
                 tile = InferenceTile(out_size, in_size, bias=bias, seed=seed)
                 tile.resistive_device = device
+                tile._build_device_arrays()
             else:
                 tile = FloatingPointTile(out_size, in_size, device, bias, seed)
         tile._set_periphery(
