@@ -6,17 +6,25 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import HAVE_NATIVE, StepDevice, StepParameters
 
+from aihw.core.device_model import DeviceModel
 from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE, RESET_BIAS
 from aihw.core.tiles import AnalogTile
+from aihw.core.tiles._device_ops import native_device_ops_available
 from aihw.core.tiles.state import tile_from_state, tile_state
 
+HAVE_NATIVE = native_device_ops_available()
 BACKENDS = ["reference"] + (["native"] if HAVE_NATIVE else [])
 
 
 @dataclasses.dataclass
-class AgingParameters(StepParameters):
+class AgingParameters:
+    dw_min: float = 0.001
+    dw_min_std: float = 0.3
+    w_min: float = -0.6
+    w_max: float = 0.6
+    w_min_dtod: float = 0.3
+    w_max_dtod: float = 0.3
     lifetime: float = 0.0
     diffusion: float = 0.0
     reset: float = 0.0
@@ -24,16 +32,29 @@ class AgingParameters(StepParameters):
     reset_std: float = 0.01
 
 
-class AgingDevice(StepDevice):
-    """The conftest constant step plus the arrays of decay, diffusion and reset bias."""
+class AgingDevice(DeviceModel):
+    """A constant step with spread bounds, plus the arrays of decay, diffusion and reset."""
 
     name = "TestAgingStep"
+    law = "constant_step"
     parameters_class = AgingParameters
+
+    def granularity(self):
+        return self.params.dw_min
+
+    def law_scalars(self):
+        return {"dw_min_std": self.params.dw_min_std}
+
+    def reset_std(self):
+        return self.params.reset_std
 
     def sample(self, d_size, x_size, generator):
         p = self.params
-        arrays = super().sample(d_size, x_size, generator)
         shape = (d_size, x_size)
+        step = torch.full(shape, p.dw_min)
+        w_max = (p.w_max * (1 + p.w_max_dtod * torch.randn(shape, generator=generator))).abs()
+        w_min = -(p.w_min * (1 + p.w_min_dtod * torch.randn(shape, generator=generator))).abs()
+        arrays = {"dw_up": step.clone(), "dw_down": step, "w_min": w_min, "w_max": w_max}
         if p.lifetime > 0:
             arrays[DECAY_SCALE] = torch.full(shape, 1.0 - 1.0 / p.lifetime)
         if p.diffusion > 0:
@@ -42,9 +63,6 @@ class AgingDevice(StepDevice):
             spread = p.reset_spread * torch.randn(shape, generator=generator)
             arrays[RESET_BIAS] = p.reset + spread
         return arrays
-
-    def reset_std(self):
-        return self.params.reset_std
 
 
 WIDE = {"w_min": -10.0, "w_max": 10.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0}
