@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
   aihw_bindings::register_random(m);
   aihw_bindings::register_update(m);
   aihw_bindings::register_periphery(m);
+  aihw_bindings::register_device_ops(m);
   m.def("hardware_threads", &aihw::hardware_threads,
         "The number of hardware threads (what num_threads <= 0 means).");
   m.def(

@@ -7,4 +7,5 @@ namespace aihw_bindings {
 void register_random(pybind11::module_& m);
 void register_update(pybind11::module_& m);
 void register_periphery(pybind11::module_& m);
+void register_device_ops(pybind11::module_& m);
 }  // namespace aihw_bindings

@@ -91,10 +91,11 @@ def test_parameters_given_twice_or_of_the_wrong_class_are_rejected():
         ConstantStepResistiveDevice(FloatingPointTileParameters())
 
 
-@pytest.mark.parametrize(("field", "value"), [("lifetime", 10.0), ("diffusion", 0.01)])
-def test_features_the_tiles_do_not_run_yet_are_refused(field, value):
-    with pytest.raises(NotImplementedError, match=rf"{field}={value!r} is not supported yet"):
-        ConstantStepResistiveDevice(**{field: value})
+@pytest.mark.parametrize(
+    ("field", "value"), [("lifetime", 10.0), ("diffusion", 0.01), ("perfect_bias", True)]
+)
+def test_decay_diffusion_and_perfect_bias_are_accepted(field, value):
+    assert getattr(ConstantStepResistiveDevice(**{field: value}).params, field) == value
 
 
 def test_reset_parameters_are_stored():

@@ -410,7 +410,8 @@ def test_d_sparsity_not_supported():
             ValueError,
             ">= 0",
         ),
-        (IdealDevice, {"diffusion": 0.1}, NotImplementedError, "diffusion=0.1 is not supported"),
+        (IdealDevice, {"diffusion": -0.1}, ValueError, "diffusion=-0.1 is invalid"),
+        (IdealDevice, {"lifetime": float("inf")}, ValueError, "lifetime=inf is invalid"),
         (IdealDevice, {"reset_std": -1.0}, ValueError, "reset_std=-1.0 is invalid"),
         (
             SoftBoundsDevice,

@@ -113,3 +113,22 @@ def test_seed_makes_pulsed_training_reproducible():
     first = run()
     torch.manual_seed(0)
     assert torch.equal(first, run())
+
+
+def test_decay_runs_once_per_optimizer_step():
+    from aihw.optim import AnalogSGD
+
+    device = ConstantStepResistiveDevice(lifetime=5.0, w_max_dtod=0.0, w_min_dtod=0.0)
+    layer = AnalogLinear(4, 2, bias=False, resistive_device=device)
+    tile = layer.analog_tile
+    tile.set_weights(torch.full((2, 4), 0.4))
+    optimizer = AnalogSGD(layer.parameters(), lr=0.1)
+    optimizer.regroup_param_groups(layer)
+    for _ in range(3):
+        optimizer.zero_grad()
+        # two backward passes, one optimizer step: one update, one decay
+        for _ in range(2):
+            (layer(torch.zeros(3, 4)).sum() * 0.0).backward()
+        optimizer.step()
+    torch.testing.assert_close(tile.get_weights()[0], torch.full((2, 4), 0.4 * 0.8**3))
+    assert tile.update_index == 3

@@ -149,3 +149,44 @@ def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float,
 
 def row_abs_max(x_ptr: int, out_ptr: int, n_rows: int, n_cols: int, num_threads: int) -> None:
     """``out[r] = max_j |x[r, j]|`` on float32 buffers (abs-max noise management)."""
+
+def decay_weights_cpu(
+    weights_ptr: int,
+    n: int,
+    decay_scale_ptr: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    alpha: float,
+    num_threads: int,
+) -> None:
+    """Decay toward the reset bias (contract §9); reset_bias_ptr and both bounds may be 0."""
+
+def diffuse_weights_cpu(
+    weights_ptr: int,
+    n: int,
+    rate_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    seed: int,
+    call_index: int,
+    num_threads: int,
+) -> None:
+    """Diffusion, one normal per weight (contract §9); both bounds may be 0."""
+
+def reset_columns_cpu(
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    first_column: int,
+    n_columns: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    reset_std: float,
+    reset_prob: float,
+    seed: int,
+    call_index: int,
+    num_threads: int,
+) -> None:
+    """Reset of a range of columns (contract §9); reset_bias_ptr and both bounds may be 0."""

@@ -86,6 +86,10 @@ class DeviceModel:
         """
         return self.sample(d_size, x_size, generator)
 
+    def reset_std(self) -> float:
+        """The cycle-to-cycle spread of a reset (spec C.3); default 0 (reset to ``r0``)."""
+        return 0.0
+
     # -- derived ------------------------------------------------------------------------
     @property
     def is_floating_point(self) -> bool:

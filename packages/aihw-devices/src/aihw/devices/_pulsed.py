@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 
 from aihw.core.device_model import DeviceModel
+from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE, RESET_BIAS
 
 from ._legacy import resolve_params
 from .parameters import PulsedResistiveDeviceParameters, _is_real
@@ -24,8 +25,6 @@ __all__ = ["PulsedDevice", "check_size"]
 
 # Parameters stored for features the tiles do not execute yet, with their "off" value.
 NOT_SUPPORTED_YET = {
-    "lifetime": (0.0, "weight decay needs a post-update step that the tiles do not run yet"),
-    "diffusion": (0.0, "diffusion needs a post-update step that the tiles do not run yet"),
     "write_noise_std": (
         0.0,
         "write noise needs a hidden persistent weight that the engine does not keep yet "
@@ -64,8 +63,8 @@ class PulsedDevice(DeviceModel):
 
         Raises:
             ValueError: a parameter is invalid (the message names it and the allowed range).
-            NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` asks
-                for a feature the tiles do not run yet.
+            NotImplementedError: ``write_noise_std`` asks for a feature the tiles do not
+                run yet.
         """
         self.params.validate()
         for field, (off, why) in NOT_SUPPORTED_YET.items():
@@ -111,6 +110,10 @@ class PulsedDevice(DeviceModel):
         """``{"dw_min_std": ...}``, the cycle-to-cycle spread every law reads first."""
         return {"dw_min_std": float(self.effective_params().dw_min_std)}
 
+    def reset_std(self) -> float:
+        """The cycle-to-cycle spread of a reset, ``reset_std`` (spec C.3)."""
+        return float(self.effective_params().reset_std)
+
     def sample(
         self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
     ) -> dict[str, torch.Tensor]:
@@ -131,7 +134,9 @@ class PulsedDevice(DeviceModel):
 
         Returns:
             float32 ``[d_size, x_size]`` contiguous CPU tensors: ``dw_up``, ``dw_down``
-            (step magnitudes), ``w_min`` and ``w_max`` (bounds), and the family's arrays.
+            (step magnitudes), ``w_min`` and ``w_max`` (bounds), the family's arrays and,
+            only for the features that are on, ``diffusion_rate``, ``reset_bias`` and
+            ``decay_scale`` (drawn last, so the other arrays do not depend on them).
         """
         self.validate()
         check_size("d_size", d_size)
@@ -149,6 +154,7 @@ class PulsedDevice(DeviceModel):
         if bias_column and p.perfect_bias:
             make_bias_column_perfect(arrays, p)
         arrays.update(self._extra_arrays(arrays, shape, generator))
+        arrays.update(sample_device_op_arrays(p, shape, generator))
         return {key: value.to(torch.float32).contiguous() for key, value in arrays.items()}
 
     def sample_tile(
@@ -218,6 +224,38 @@ def make_bias_column_perfect(
     arrays["dw_down"][:, -1] = p.dw_min
     arrays["w_min"][:, -1] = 100.0 * p.w_min
     arrays["w_max"][:, -1] = 100.0 * p.w_max
+
+
+def sample_device_op_arrays(
+    p: PulsedResistiveDeviceParameters, shape: tuple[int, int], generator: torch.Generator
+) -> dict[str, torch.Tensor]:
+    """The float64 diffusion rates, reset biases and decay factors of spec C.2.
+
+    An array is made only when its feature is on (``diffusion > 0``; ``reset != 0`` or
+    ``reset_dtod > 0``; ``lifetime > 0``) and a normal is drawn only for a non-zero
+    spread, so that devices without these features draw exactly what they drew before.
+    """
+
+    def spread(dtod: float) -> torch.Tensor | float:
+        if dtod == 0:
+            return 0.0
+        return dtod * torch.randn(shape, generator=generator, dtype=torch.float64)
+
+    out: dict[str, torch.Tensor] = {}
+    if p.diffusion > 0:
+        rate = (p.diffusion * (1.0 + spread(p.diffusion_dtod))) * torch.ones(
+            shape, dtype=torch.float64
+        )
+        out[DIFFUSION_RATE] = rate.abs()
+    if p.reset != 0 or p.reset_dtod > 0:
+        out[RESET_BIAS] = (p.reset + spread(p.reset_dtod)) * torch.ones(shape, dtype=torch.float64)
+    if p.lifetime > 0:
+        life = (p.lifetime * (1.0 + spread(p.lifetime_dtod))) * torch.ones(
+            shape, dtype=torch.float64
+        )
+        # kappa = 1 - 1/L; a lifetime of one mini-batch or less forgets everything at once.
+        out[DECAY_SCALE] = torch.where(life > 1.0, 1.0 - 1.0 / life, 0.0)
+    return out
 
 
 def check_size(name: str, value: Any) -> None:

@@ -27,8 +27,6 @@ class ConstantStepResistiveDevice(PulsedDevice):
     Raises:
         TypeError: ``params`` is of another class, or an unknown keyword was given.
         ValueError: a parameter is invalid (the message names it).
-        NotImplementedError: a parameter asks for a feature the tiles do not run yet
-            (``lifetime``, ``diffusion``).
 
     Examples:
         >>> from aihw.devices import PulsedResistiveDeviceParameters

@@ -112,7 +112,7 @@ class LinearStepResistiveDevice(PulsedDevice):
 
     Raises:
         ValueError: a parameter is invalid (the message names it and the allowed range).
-        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set.
+        NotImplementedError: ``write_noise_std`` is set.
 
     Examples:
         >>> LinearStepResistiveDevice(gamma_up=0.5).params.gamma_up

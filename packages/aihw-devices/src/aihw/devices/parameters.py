@@ -78,18 +78,19 @@ class PulsedResistiveDeviceParameters:
     w_min_dtod: float = 0.3
     """Relative device-to-device spread of the lower bound (>= 0)."""
     reset: float = 0.0
-    """Target of an explicit reset; used only by reset calls."""
+    """Target of an explicit reset (``reset_columns``), and the point decay moves toward."""
     reset_dtod: float = 0.0
     """Additive device-to-device spread of the reset target (>= 0)."""
     reset_std: float = 0.01
     """Cycle-to-cycle spread of a reset (>= 0)."""
     lifetime: float = 0.0
-    """Weight decay lifetime in mini-batches; 0 turns decay off (only 0 is supported yet)."""
+    """Weight decay lifetime in mini-batches (>= 0); 0 turns decay off. After every
+    mini-batch a weight keeps ``1 - 1/lifetime`` of its distance to the reset bias (spec
+    C.3); a sampled lifetime of 1 or less forgets it at once."""
     lifetime_dtod: float = 0.0
     """Relative device-to-device spread of the lifetime (>= 0)."""
     diffusion: float = 0.0
-    """Std of the random walk applied after each mini-batch; 0 turns it off (only 0 is
-    supported yet)."""
+    """Std of the random walk applied after each mini-batch (>= 0); 0 turns it off."""
     diffusion_dtod: float = 0.0
     """Relative device-to-device spread of the diffusion (>= 0)."""
     corrupt_devices_prob: float = 0.0

@@ -15,6 +15,7 @@ from ..io_parameters import IOParameters
 from ..laws import StepLaw
 from ..parameters import NATIVE_PULSE_TYPES, PULSED_TYPES, PulseType, UpdateParameters
 from ..reference import pulsed_update_reference
+from ._device_ops import DeviceOpsMixin
 from .base import BACKENDS, TileBase, check_config_alone
 
 __all__ = ["AnalogTile", "BACKENDS"]
@@ -25,7 +26,7 @@ _COUNTER_RANGE = 2**32
 MAX_PULSE_TRAIN = 2**20
 
 
-class AnalogTile(TileBase):
+class AnalogTile(DeviceOpsMixin, TileBase):
     """A tile of resistive devices trained by stochastic pulse trains (spec B, C).
 
     Forward and backward run through the periphery of ``rpu_config`` (spec A; exact when
@@ -34,7 +35,9 @@ class AnalogTile(TileBase):
     per-device parameters (device-to-device variation) are drawn once, at construction,
     by ``resistive_device.sample_tile`` from a generator seeded by the tile seed (told
     whether the last column is the bias column, for ``perfect_bias``); the device's
-    granularity and law scalars are read at construction too.
+    granularity and law scalars are read at construction too. After every accepted update
+    the device decays and diffuses when it has ``lifetime > 0`` or ``diffusion > 0``
+    (:meth:`decay_weights`, :meth:`diffuse_weights`); :meth:`reset_columns` resets columns.
 
     Args:
         out_size: number of outputs, ``>= 1``.
@@ -122,6 +125,7 @@ class AnalogTile(TileBase):
         self.granularity = granularity
         self.law_scalars = scalars
         self.rpu_config = rpu_config
+        self._init_device_ops()
         self._set_periphery(forward_io, backward_io)
         self.weights.copy_(self._clip_weights(self.weights))
 
@@ -167,6 +171,7 @@ class AnalogTile(TileBase):
                 )
         if self.uses_native():
             self._check_raw_buffers()
+        self._check_device_ops()
         if self._backend == "native" and not self._native_can_run():
             if self.device.type != "cpu":
                 raise RuntimeError(

@@ -239,6 +239,7 @@ class TileBase:
         x2, d2 = self._update_batch(x, d)
         self._check_update(x2, d2, lr)
         self.last_update_pulses = self._apply_update(x2, d2, lr)
+        self._post_update()
         self.update_index = (self.update_index + 1) & _INDEX_MASK
 
     def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
@@ -246,6 +247,10 @@ class TileBase:
 
     def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
         raise NotImplementedError
+
+    def _post_update(self) -> None:
+        """Once per accepted update, after the pulses: the device's decay and diffusion
+        (subclass hook; nothing for an exact tile)."""
 
     def set_learning_rate(self, lr: float) -> None:
         """Set the default learning rate of :meth:`update` (a finite number ``>= 0``)."""

@@ -7,13 +7,20 @@ import math
 import torch
 
 from ..device_model import DeviceModel
+from ..device_ops import DEVICE_OP_ARRAYS
+from ._device_ops import DeviceOpsMixin
 from .base import TileBase
 
 __all__ = ["FloatingPointTile"]
 
 
-class FloatingPointTile(TileBase):
+class FloatingPointTile(DeviceOpsMixin, TileBase):
     """A tile computing exactly: ``y = W x``, ``z = W^T d`` and ``W -= lr d^T x``.
+
+    A floating-point device that decays or diffuses (the ideal device with
+    ``lifetime > 1`` or ``diffusion > 0``, spec C.11) gives the tile the arrays of
+    :mod:`aihw.core.device_ops` from its ``sample()``; the tile then decays and diffuses
+    after every update like an :class:`~aihw.core.tiles.AnalogTile`, without bounds.
 
     The initial weights are drawn like ``torch.nn.Linear``'s: uniform in
     ``[-1/sqrt(in_size), 1/sqrt(in_size)]`` (the bias column too), from a generator
@@ -54,7 +61,30 @@ class FloatingPointTile(TileBase):
                 )
         super().__init__(out_size, in_size, bias, seed)
         self.resistive_device = resistive_device
+        self._init_device_ops()
+        self._build_device_arrays()
         self.reset_parameters()
+
+    def _build_device_arrays(self) -> None:
+        """The decay, diffusion and reset arrays the device asks for (usually none)."""
+        self.device_arrays: dict[str, torch.Tensor] = {}
+        device = self.resistive_device
+        if device is None or type(device).sample is DeviceModel.sample:
+            return
+        generator = torch.Generator().manual_seed(self.seed)
+        arrays = device.sample(self.d_size, self.x_size, generator)
+        shape = (self.d_size, self.x_size)
+        for name, value in arrays.items():
+            if name not in DEVICE_OP_ARRAYS:
+                raise ValueError(
+                    f"{type(device).__name__}.sample() returned {name!r}; a floating-point "
+                    f"device may only give {', '.join(DEVICE_OP_ARRAYS)}"
+                )
+            if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
+                raise ValueError(
+                    f"{type(device).__name__}.sample()[{name!r}] must be a tensor of shape {shape}"
+                )
+            self.device_arrays[name] = value.detach().to(torch.float32).contiguous()
 
     def reset_parameters(self) -> None:
         """Redraw the weights like ``torch.nn.Linear`` from the tile seed."""
@@ -67,6 +97,18 @@ class FloatingPointTile(TileBase):
         if lr != 0.0 and x.shape[0]:
             self.weights.addmm_(d.T, x, alpha=-lr)
         return 0
+
+    def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+        self._check_device_ops()
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {f"array:{k}": v for k, v in self.device_arrays.items()}
+        tensors["weights"] = self.weights
+        return tensors
+
+    def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.weights = tensors["weights"]
+        self.device_arrays = {k: tensors[f"array:{k}"] for k in self.device_arrays}
 
     def _device_repr(self) -> str:
         return "None" if self.resistive_device is None else repr(self.resistive_device)

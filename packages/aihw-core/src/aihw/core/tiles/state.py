@@ -70,8 +70,10 @@ _KEYS = {
     "weights",
     "device_arrays",
 }
-#: Keys a state may lack: states saved before tiles had a periphery load with exact passes.
-_OPTIONAL_KEYS = {"forward", "backward"}
+#: Keys a state may lack: states saved before tiles had a periphery load with exact passes,
+#: and those saved before the device operations with their counters at 0.
+_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters"}
+_DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
 _PERIPHERY_KEYS = {"io", "call_index", "average_abs_max"}
 
@@ -209,6 +211,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         "device_arrays": dict(arrays),
         "forward": _periphery_state(tile.forward_periphery),
         "backward": _periphery_state(tile.backward_periphery),
+        "device_op_counters": {name: int(getattr(tile, name, 0)) for name in _DEVICE_OP_COUNTERS},
     }
 
 
@@ -341,6 +344,7 @@ def tile_from_state(
         raise TileStateError("tile state['device_arrays'] must be a dict of tensors")
     forward = _periphery_from_state(state.get("forward"), "forward")
     backward = _periphery_from_state(state.get("backward"), "backward")
+    counters = _device_op_counters_from_state(state.get("device_op_counters"))
     try:
         if cls is AnalogTile:
             if device is None or device.is_floating_point:
@@ -353,6 +357,7 @@ def tile_from_state(
             if cls is InferenceTile:
                 tile = InferenceTile(out_size, in_size, bias=bias, seed=seed)
                 tile.resistive_device = device
+                tile._build_device_arrays()
             else:
                 tile = FloatingPointTile(out_size, in_size, device, bias, seed)
         tile._set_periphery(
@@ -376,6 +381,9 @@ def tile_from_state(
     for periphery, saved in ((tile.forward_periphery, forward), (tile.backward_periphery, backward)):
         if periphery is not None and saved is not None:
             periphery.call_index, periphery.average_abs_max = saved[1], saved[2]
+    for name, value in counters.items():
+        if hasattr(tile, name):
+            setattr(tile, name, value)
     tile.update_index = update_index
     tile.learning_rate = float(lr)
     tile.last_update_pulses = pulses
@@ -383,6 +391,17 @@ def tile_from_state(
         tile.backend = backend
         tile.num_threads = threads
     return tile
+
+
+def _device_op_counters_from_state(data: Any) -> dict[str, int]:
+    """The call counters of diffusion and reset (all 0 for a state saved without them)."""
+    if data is None:
+        return {name: 0 for name in _DEVICE_OP_COUNTERS}
+    if not isinstance(data, dict) or set(data) != set(_DEVICE_OP_COUNTERS):
+        raise TileStateError(
+            f"tile state['device_op_counters'] must be a dict with keys {list(_DEVICE_OP_COUNTERS)}"
+        )
+    return {name: _int(data, name, 0, 2**32) for name in _DEVICE_OP_COUNTERS}
 
 
 def _periphery_from_state(

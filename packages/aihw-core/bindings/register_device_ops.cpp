@@ -1,0 +1,89 @@
+// Decay, diffusion and column reset (engine contract §9) on raw float32 buffers.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "aihw/device_ops.hpp"
+#include "register.hpp"
+
+namespace py = pybind11;
+
+namespace aihw_bindings {
+namespace {
+
+std::uint64_t seed_value(const py::int_& seed) {
+  if (seed < py::int_(0) || seed > py::int_(UINT64_MAX)) {
+    throw py::value_error("seed is out of range; allowed: 0 to 2**64 - 1");
+  }
+  return seed.cast<std::uint64_t>();
+}
+
+float* weights_pointer(std::uintptr_t address) {
+  if (address == 0) throw py::value_error("weights_ptr is a null pointer (0)");
+  return reinterpret_cast<float*>(address);
+}
+
+const float* optional_array(std::uintptr_t address) {
+  return reinterpret_cast<const float*>(address);
+}
+
+aihw::DeviceBounds bounds_of(std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr) {
+  return {optional_array(w_min_ptr), optional_array(w_max_ptr)};
+}
+
+}  // namespace
+
+void register_device_ops(py::module_& m) {
+  m.def(
+      "decay_weights_cpu",
+      [](std::uintptr_t weights_ptr, std::int64_t n, std::uintptr_t decay_scale_ptr,
+         std::uintptr_t reset_bias_ptr, std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr,
+         double alpha, int num_threads) {
+        float* w = weights_pointer(weights_ptr);
+        const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
+        py::gil_scoped_release release;
+        aihw::decay_weights(w, n, optional_array(decay_scale_ptr), optional_array(reset_bias_ptr),
+                            bounds, alpha, num_threads);
+      },
+      py::arg("weights_ptr"), py::arg("n"), py::arg("decay_scale_ptr"),
+      py::arg("reset_bias_ptr"), py::arg("w_min_ptr"), py::arg("w_max_ptr"), py::arg("alpha"),
+      py::arg("num_threads"),
+      "Decay toward the reset bias (contract §9); reset_bias_ptr and both bounds may be 0.");
+  m.def(
+      "diffuse_weights_cpu",
+      [](std::uintptr_t weights_ptr, std::int64_t n, std::uintptr_t rate_ptr,
+         std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr, const py::int_& seed,
+         std::uint32_t call_index, int num_threads) {
+        float* w = weights_pointer(weights_ptr);
+        const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
+        const std::uint64_t key_seed = seed_value(seed);
+        py::gil_scoped_release release;
+        aihw::diffuse_weights(w, n, optional_array(rate_ptr), bounds, key_seed, call_index,
+                              num_threads);
+      },
+      py::arg("weights_ptr"), py::arg("n"), py::arg("rate_ptr"), py::arg("w_min_ptr"),
+      py::arg("w_max_ptr"), py::arg("seed"), py::arg("call_index"), py::arg("num_threads"),
+      "Diffusion, one normal per weight (contract §9); both bounds may be 0.");
+  m.def(
+      "reset_columns_cpu",
+      [](std::uintptr_t weights_ptr, std::int64_t d_size, std::int64_t x_size,
+         std::int64_t first_column, std::int64_t n_columns, std::uintptr_t reset_bias_ptr,
+         std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr, double reset_std, double reset_prob,
+         const py::int_& seed, std::uint32_t call_index, int num_threads) {
+        float* w = weights_pointer(weights_ptr);
+        const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
+        const std::uint64_t key_seed = seed_value(seed);
+        py::gil_scoped_release release;
+        aihw::reset_columns(w, d_size, x_size, first_column, n_columns,
+                            optional_array(reset_bias_ptr), bounds, reset_std, reset_prob,
+                            key_seed, call_index, num_threads);
+      },
+      py::arg("weights_ptr"), py::arg("d_size"), py::arg("x_size"), py::arg("first_column"),
+      py::arg("n_columns"), py::arg("reset_bias_ptr"), py::arg("w_min_ptr"),
+      py::arg("w_max_ptr"), py::arg("reset_std"), py::arg("reset_prob"), py::arg("seed"),
+      py::arg("call_index"), py::arg("num_threads"),
+      "Reset of a range of columns (contract §9); reset_bias_ptr and both bounds may be 0.");
+}
+
+}  // namespace aihw_bindings

@@ -1,0 +1,43 @@
+// Device operations between updates (spec C.3): decay, diffusion and column reset of the
+// weights of a tile, on raw float32 buffers (docs/architecture/engine-contract.md §9).
+//
+// Pure C++17; the Python layer (aihw.core) checks every buffer and parameter first.
+#pragma once
+
+#include <cstdint>
+
+namespace aihw {
+
+/// The random numbers of the device operations live in stream 0 (top 4 bits of c3 = 0);
+/// c1 names the operation, c2 is the operation's own call counter (contract §9).
+namespace device_op_numbers {
+constexpr std::uint32_t kStream = 0;
+constexpr std::uint32_t kDiffusionNormal = 1;
+constexpr std::uint32_t kResetNormal = 2;
+constexpr std::uint32_t kResetChoice = 3;
+}  // namespace device_op_numbers
+
+/// Per-device bounds; both null means unbounded (no clip).
+struct DeviceBounds {
+  const float* w_min = nullptr;
+  const float* w_max = nullptr;
+};
+
+/// `w <- clip((w - r0) * (1 + alpha * (kappa - 1)) + r0)` for the `n` weights;
+/// `reset_bias` (r0) may be null (r0 = 0).
+void decay_weights(float* w, std::int64_t n, const float* decay_scale, const float* reset_bias,
+                   DeviceBounds bounds, double alpha, int num_threads);
+
+/// `w <- clip(w + rate * xi)`, xi the float32 normal of element e for `call_index`.
+void diffuse_weights(float* w, std::int64_t n, const float* rate, DeviceBounds bounds,
+                     std::uint64_t seed, std::uint32_t call_index, int num_threads);
+
+/// For columns [first_column, first_column + n_columns) of a row-major d_size x x_size
+/// matrix: each device is reset, with probability `reset_prob`, to
+/// `clip(r0 + reset_std * xi)` (`reset_bias` may be null: r0 = 0).
+void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
+                   std::int64_t first_column, std::int64_t n_columns, const float* reset_bias,
+                   DeviceBounds bounds, double reset_std, double reset_prob, std::uint64_t seed,
+                   std::uint32_t call_index, int num_threads);
+
+}  // namespace aihw

@@ -1,0 +1,159 @@
+// Decay, diffusion and column reset (contract §9). Work is split into fixed chunks of
+// elements and every random number is addressed by its element, so results do not depend
+// on the number of threads. All arithmetic is IEEE float32 without FMA, in the order of the
+// contract, so that the plain-torch reference gives the same bits.
+#include "aihw/device_ops.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "aihw/periphery.hpp"
+#include "aihw/philox.hpp"
+#include "aihw/thread_pool.hpp"
+
+namespace aihw {
+namespace {
+
+constexpr std::int64_t kChunk = 4096;  // elements per task (a multiple of 4)
+constexpr int kLanes = 16;
+// Blocks one chunk can touch when it does not start at a multiple of 4.
+constexpr std::int64_t kChunkBlocks = kChunk / 4 + 1;
+
+// The four words of each block in [first_block, first_block + n_blocks) with counter
+// (block, op, call_index, stream 0), stored 4 per block.
+void block_words(std::uint32_t* out, std::int64_t first_block, std::int64_t n_blocks,
+                 PhiloxKey key, std::uint32_t op, std::uint32_t call_index) {
+  alignas(32) std::uint32_t w0[kLanes], w1[kLanes], w2[kLanes], w3[kLanes];
+  for (std::int64_t base = 0; base < n_blocks; base += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      w0[l] = static_cast<std::uint32_t>(first_block + base + l);
+      w1[l] = op;
+      w2[l] = call_index;
+      w3[l] = device_op_numbers::kStream << 28;
+    }
+    philox4x32_10_lanes<kLanes>(w0, w1, w2, w3, key);
+    const std::int64_t m = std::min<std::int64_t>(kLanes, n_blocks - base);
+    for (std::int64_t l = 0; l < m; ++l) {
+      std::uint32_t* o = out + 4 * (base + l);
+      o[0] = w0[l];
+      o[1] = w1[l];
+      o[2] = w2[l];
+      o[3] = w3[l];
+    }
+  }
+}
+
+// Numbers of elements [begin, begin + count) (count <= kChunk): element e takes number
+// e % 4 of block e / 4. `out` receives them starting at out[begin % 4].
+struct ChunkNumbers {
+  alignas(32) std::uint32_t words[4 * kChunkBlocks];
+  alignas(32) float normals[4 * kChunkBlocks];
+
+  void draw_words(std::int64_t begin, std::int64_t count, PhiloxKey key, std::uint32_t op,
+                  std::uint32_t call_index) {
+    const std::int64_t first = begin / 4;
+    const std::int64_t last = (begin + count - 1) / 4;
+    block_words(words, first, last - first + 1, key, op, call_index);
+  }
+
+  void draw_normals(std::int64_t begin, std::int64_t count, PhiloxKey key, std::uint32_t op,
+                    std::uint32_t call_index) {
+    draw_words(begin, count, key, op, call_index);
+    const std::int64_t n_blocks = (begin + count - 1) / 4 - begin / 4 + 1;
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      const std::uint32_t* r = words + 4 * b;
+      float* z = normals + 4 * b;
+      periphery_box_muller(r[0], r[1], z[0], z[1]);
+      periphery_box_muller(r[2], r[3], z[2], z[3]);
+    }
+  }
+};
+
+inline float clip(float v, std::int64_t e, const DeviceBounds& bounds) noexcept {
+  if (bounds.w_min == nullptr) return v;
+  const float lo = v < bounds.w_min[e] ? bounds.w_min[e] : v;
+  return lo > bounds.w_max[e] ? bounds.w_max[e] : lo;
+}
+
+void check_common(const float* w, std::int64_t n, const DeviceBounds& bounds) {
+  if (n < 0) throw std::invalid_argument("negative size");
+  if (n > 0 && w == nullptr) throw std::invalid_argument("weights is a null pointer");
+  if ((bounds.w_min == nullptr) != (bounds.w_max == nullptr)) {
+    throw std::invalid_argument("give both bounds (w_min and w_max) or neither");
+  }
+  if (n > 0xFFFFFFFFll) throw std::invalid_argument("at most 2**32 - 1 weights");
+}
+
+std::int64_t chunks_of(std::int64_t n) { return (n + kChunk - 1) / kChunk; }
+
+}  // namespace
+
+void decay_weights(float* w, std::int64_t n, const float* decay_scale, const float* reset_bias,
+                   DeviceBounds bounds, double alpha, int num_threads) {
+  check_common(w, n, bounds);
+  if (n > 0 && decay_scale == nullptr) throw std::invalid_argument("decay_scale is null");
+  const float a = static_cast<float>(alpha);
+  parallel_for(resolve_threads(num_threads), chunks_of(n), [&](std::int64_t task) {
+    const std::int64_t end = std::min(n, (task + 1) * kChunk);
+    for (std::int64_t e = task * kChunk; e < end; ++e) {
+      const float r0 = reset_bias != nullptr ? reset_bias[e] : 0.0f;
+      const float s = 1.0f + a * (decay_scale[e] - 1.0f);
+      w[e] = clip((w[e] - r0) * s + r0, e, bounds);
+    }
+  });
+}
+
+void diffuse_weights(float* w, std::int64_t n, const float* rate, DeviceBounds bounds,
+                     std::uint64_t seed, std::uint32_t call_index, int num_threads) {
+  check_common(w, n, bounds);
+  if (n > 0 && rate == nullptr) throw std::invalid_argument("rate is null");
+  const PhiloxKey key = philox_key_from_seed(seed);
+  parallel_for(resolve_threads(num_threads), chunks_of(n), [&](std::int64_t task) {
+    const std::int64_t begin = task * kChunk;
+    const std::int64_t count = std::min(kChunk, n - begin);
+    ChunkNumbers numbers;
+    numbers.draw_normals(begin, count, key, device_op_numbers::kDiffusionNormal, call_index);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t e = begin + k;
+      w[e] = clip(w[e] + rate[e] * numbers.normals[k], e, bounds);
+    }
+  });
+}
+
+void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
+                   std::int64_t first_column, std::int64_t n_columns, const float* reset_bias,
+                   DeviceBounds bounds, double reset_std, double reset_prob, std::uint64_t seed,
+                   std::uint32_t call_index, int num_threads) {
+  if (d_size < 0 || x_size < 0) throw std::invalid_argument("negative size");
+  check_common(w, d_size * x_size, bounds);
+  if (first_column < 0 || n_columns < 0 || first_column + n_columns > x_size) {
+    throw std::invalid_argument("columns out of range");
+  }
+  if (d_size == 0 || n_columns == 0) return;
+  const PhiloxKey key = philox_key_from_seed(seed);
+  const bool noisy = reset_std > 0.0;
+  const bool always = reset_prob >= 1.0;
+  const float std_f = static_cast<float>(reset_std);
+  const std::int64_t chunks = chunks_of(n_columns);
+  // One task per (row, chunk of columns): the columns of a row are consecutive elements.
+  parallel_for(resolve_threads(num_threads), d_size * chunks, [&](std::int64_t task) {
+    const std::int64_t row = task / chunks;
+    const std::int64_t col = first_column + (task % chunks) * kChunk;
+    const std::int64_t count = std::min(kChunk, first_column + n_columns - col);
+    const std::int64_t begin = row * x_size + col;
+    const std::int64_t skip = begin % 4;  // position of `begin` within its first block
+    ChunkNumbers noise;
+    ChunkNumbers choice;
+    if (noisy) noise.draw_normals(begin, count, key, device_op_numbers::kResetNormal, call_index);
+    if (!always) choice.draw_words(begin, count, key, device_op_numbers::kResetChoice, call_index);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t e = begin + k;
+      if (!always && !(uniform_from_word(choice.words[skip + k]) < reset_prob)) continue;
+      const float r0 = reset_bias != nullptr ? reset_bias[e] : 0.0f;
+      const float v = noisy ? r0 + std_f * noise.normals[skip + k] : r0;
+      w[e] = clip(v, e, bounds);
+    }
+  });
+}
+
+}  // namespace aihw
