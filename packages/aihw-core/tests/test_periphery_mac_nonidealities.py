@@ -1,4 +1,5 @@
-"""IR drop and the ADC non-linearity (spec A.6): values against the formulas, and errors."""
+"""IR drop, voltage offsets, read asymmetry and the ADC non-linearity (spec A.6): values
+against the formulas, and errors."""
 
 from __future__ import annotations
 
@@ -95,6 +96,34 @@ def test_nonlinearity_spread_is_fixed_per_output_and_seeded():
     assert torch.equal(a.forward(x), b.forward(x))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("w_min", [-1.0, 0.0])
+def test_voltage_offsets_follow_the_formula(backend, w_min):
+    w, x = _case(out_size=32)
+    io = IOParameters(**PLAIN, v_offset_std=0.3, v_offset_w_min=w_min)
+    tile = make_tile(w, io, backend=backend)
+    o = tile.forward_periphery.voltage_offsets.double()
+    # o_i = max(0.3 xi, 0): about half the outputs have no offset, none is negative.
+    assert (o >= 0).all() and 4 <= int((o == 0).sum()) <= 28
+    lin = (x @ w.T).double()
+    expected = (1.0 - o) * lin - 2.0 * o * (-w_min) * x.double().sum(dim=1, keepdim=True)
+    assert torch.allclose(tile.forward(x).double(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_read_asymmetry_changes_only_the_negative_pass(backend):
+    w, x = _case(out_size=16)
+    io = IOParameters(**PLAIN, mv_type="PosNegSeparate", w_read_asymmetry_dtod=0.25)
+    tile = make_tile(w, io, backend=backend)
+    positive, negative = x.clamp(min=0), x.clamp(max=0)
+    assert torch.allclose(tile.forward(positive), positive @ w.T, rtol=1e-5, atol=1e-6)
+    y_neg = tile.forward(negative)
+    factor = tile.forward_periphery._read_asymmetry  # [in, out], fixed per weight
+    assert torch.allclose(y_neg, negative @ (w.T * factor), rtol=1e-5, atol=1e-6)
+    assert abs(float(factor.mean()) - 1.0) < 0.02 and abs(float(factor.std()) - 0.25) < 0.02
+    assert not torch.allclose(y_neg, negative @ w.T, rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -106,6 +135,11 @@ def test_nonlinearity_spread_is_fixed_per_output_and_seeded():
             r"out_bound=0\.0 must be > 0 when out_nonlinearity=0\.5",
         ),
         ({"slope_calibration": -0.2}, r"slope_calibration=-0\.2 must be >= 0"),
+        ({"v_offset_std": -0.1}, r"IOParameters\.v_offset_std=-0\.1 must be >= 0"),
+        (
+            {"w_read_asymmetry_dtod": 0.1},
+            r"w_read_asymmetry_dtod=0\.1 needs a separate negative pass; mv_type='OnePass'",
+        ),
     ],
 )
 def test_invalid_values_name_the_field(kwargs, match):

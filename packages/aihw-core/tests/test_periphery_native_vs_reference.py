@@ -47,6 +47,8 @@ CONFIGS = {
     "average abs max": {"noise_management": "AverageAbsMax"},
     "no management": {"noise_management": "None", "bound_management": "None", "inp_bound": 3.0},
     "ir drop": {"ir_drop": 1.0, "ir_drop_g_ratio": 50.0},
+    "voltage offsets": {"v_offset_std": 0.1},
+    "read asymmetry": {"mv_type": "PosNegSeparate", "w_read_asymmetry_dtod": 0.2},
     "non-linearity, weight noise": {
         "out_nonlinearity": 0.5,
         "out_nonlinearity_std": 0.2,

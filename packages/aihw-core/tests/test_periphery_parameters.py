@@ -89,11 +89,7 @@ def test_invalid_values_name_the_field(kwargs, match):
 
 @pytest.mark.parametrize(
     "field",
-    [
-        "v_offset_std",
-        "r_series",
-        "w_read_asymmetry_dtod",
-    ],
+    ["r_series"],
 )
 def test_unsupported_physics_is_refused_by_name(field):
     with pytest.raises(NotImplementedError, match=rf"IOParameters\.{field}=0\.5 is not supported"):

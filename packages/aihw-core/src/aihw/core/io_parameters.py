@@ -95,13 +95,13 @@ _NON_NEGATIVE = (
     "out_nonlinearity",
     "out_nonlinearity_std",
     "slope_calibration",
+    "v_offset_std",
+    "w_read_asymmetry_dtod",
 )
 
 # Physics not simulated yet: non-default values raise NotImplementedError.
 _UNSUPPORTED_DEFAULTS = {
-    "v_offset_std": 0.0,
     "r_series": 0.0,
-    "w_read_asymmetry_dtod": 0.0,
 }
 
 
@@ -152,8 +152,13 @@ class IOParameters:
         out_nonlinearity_std: fixed per-output relative spread of the non-linearity.
         slope_calibration: when ``> 0``, the gain
             ``f = (1 + mean(n_i) slope_calibration out_bound)^2``; else ``f = 1``.
-        v_offset_std, v_offset_w_min, r_series, w_read_asymmetry_dtod:
-            not simulated yet; a non-default value raises ``NotImplementedError``.
+        v_offset_std: std of the fixed per-output voltage offset ``o_i = max(v_offset_std
+            xi, 0)``: ``y -> (1 - o_i) y - 2 o_i g sum_j v_j`` with ``g = -v_offset_w_min``.
+        v_offset_w_min: the implicit reference weight of the voltage offset (0: none).
+        w_read_asymmetry_dtod: fixed per-weight spread seen by the negative pass of the
+            pos/neg modes: there ``W_ij (1 + w_read_asymmetry_dtod xi_ij)``.
+        r_series: not simulated yet (its cap ``r_series_max_total`` is not specified); a
+            non-default value raises ``NotImplementedError``.
         max_bm_factor: bound management stops once the input reduction exceeds this.
         max_bm_res: bound management stops once the reduction exceeds
             ``max_bm_res / Δ_in``.
@@ -291,6 +296,15 @@ class IOParameters:
             raise ValueError(
                 f"IOParameters.ir_drop_g_ratio={self.ir_drop_g_ratio} must be > 0 when "
                 f"ir_drop={self.ir_drop} > 0"
+            )
+        if self.w_read_asymmetry_dtod > 0 and self.mv_type not in (
+            AnalogMVType.POS_NEG_SEPARATE,
+            AnalogMVType.POS_NEG_SEPARATE_DIGITAL_SUM,
+        ):
+            raise ValueError(
+                f"IOParameters.w_read_asymmetry_dtod={self.w_read_asymmetry_dtod} needs a "
+                f"separate negative pass; mv_type={self.mv_type.value!r}, allowed: "
+                "'PosNegSeparate', 'PosNegSeparateDigitalSum'"
             )
         if self.out_nonlinearity > 0 and self.out_bound <= 0:
             raise ValueError(

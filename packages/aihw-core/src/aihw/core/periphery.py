@@ -85,6 +85,14 @@ class Periphery:
             spread = torch.randn(out_size, generator=gen, dtype=torch.float64)
             sigma = self.io.out_noise * (1.0 + self.io.out_noise_std * spread)
             self.noise_per_output = sigma.clamp(min=0.0).to(torch.float32)
+        self.voltage_offsets: torch.Tensor | None = None
+        if not self.io.exact and self.io.v_offset_std > 0:
+            gen = torch.Generator().manual_seed(
+                (seed + (5 if direction == "forward" else 6)) % 2**63
+            )
+            xi = torch.randn(out_size, generator=gen, dtype=torch.float64)
+            self.voltage_offsets = (self.io.v_offset_std * xi).clamp(min=0.0).to(torch.float32)
+        self._read_asymmetry: torch.Tensor | None = None  # drawn at the first pos/neg pass
         self.nonlinearity_per_output: torch.Tensor | None = None
         self.nonlinearity_gain = 1.0
         if not self.io.exact and self.io.out_nonlinearity > 0:
@@ -261,6 +269,7 @@ class Periphery:
             or not (io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0)
             or io.out_scale != 1.0
             or io.ir_drop > 0
+            or io.v_offset_std > 0
             or io.out_nonlinearity > 0
         ):
             return False
@@ -368,11 +377,12 @@ class Periphery:
             return self._adc(stages, y, out_scale, sigma, w_std, call, sub | part, row_ids)
 
         if mv == AnalogMVType.ONE_PASS:
-            y = self._ir_drop(v, matrix, torch.mm(v, matrix))
+            y = self._mac(v, matrix)
             return adc(y, self._w_noise_std(v, matrix))
         v_pos, v_neg = v.clamp(min=0), v.clamp(max=0)
-        y_pos = self._ir_drop(v_pos, matrix, torch.mm(v_pos, matrix))
-        y_neg = self._ir_drop(v_neg, matrix, torch.mm(v_neg, matrix))
+        y_pos = self._mac(v_pos, matrix)
+        # The negative pass may see other weights (w_read_asymmetry_dtod, spec A.6).
+        y_neg = self._mac(v_neg, self._negative_pass_matrix(matrix))
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
             w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
@@ -384,6 +394,35 @@ class Periphery:
         return y1 + y2, hit, int(hit.sum())
 
     # -- non-idealities of the MAC and the ADC (spec A.6) -----------------------------------
+    def _mac(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """``v @ matrix`` with the IR drop and the voltage offsets, in that order."""
+        y = self._ir_drop(v, matrix, torch.mm(v, matrix))
+        offsets = self.voltage_offsets
+        if offsets is None:
+            return y
+        # v_offset_w_min = 0: y (1 - o_i); otherwise the implicit reference g = -v_offset_w_min
+        # adds -2 o_i g sum_j v_j (no series resistance).
+        o = offsets.to(y.device)
+        y = y * (1.0 - o)
+        g = -float(self.io.v_offset_w_min)
+        if g != 0.0:
+            y = y - (o * (2.0 * g)) * v.sum(dim=1, keepdim=True)
+        return y
+
+    def _negative_pass_matrix(self, matrix: torch.Tensor) -> torch.Tensor:
+        """``matrix`` with each weight times its fixed ``1 + w_read_asymmetry_dtod xi``."""
+        if self.io.w_read_asymmetry_dtod <= 0:
+            return matrix
+        factor = self._read_asymmetry
+        if factor is None or factor.shape != matrix.shape:
+            gen = torch.Generator().manual_seed(
+                (self.seed + (7 if self.direction == "forward" else 8)) % 2**63
+            )
+            xi = torch.randn(matrix.shape, generator=gen, dtype=torch.float64)
+            factor = (1.0 + self.io.w_read_asymmetry_dtod * xi).to(torch.float32)
+            self._read_asymmetry = factor
+        return matrix * factor.to(matrix.device)
+
     def _ir_drop(self, v: torch.Tensor, matrix: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``y`` less the IR drop along the input lines (spec A.6), in float32 torch.
 
@@ -434,6 +473,8 @@ class Periphery:
             self.noise_per_output = self.noise_per_output.to(device)
         if self.nonlinearity_per_output is not None:
             self.nonlinearity_per_output = self.nonlinearity_per_output.to(device)
+        if self.voltage_offsets is not None:
+            self.voltage_offsets = self.voltage_offsets.to(device)
 
 
 class _ReferenceStages:
