@@ -22,7 +22,15 @@ from aihw.core.tiles import AnalogTile
 from aihw.devices import ConstantStepResistiveDevice, get_device
 
 #: The devices of the --laws table (their registry names), one per step law or variant.
-LAW_DEVICES = ("ConstantStep", "LinearStep", "SoftBounds", "ExpStep", "PowStep", "PiecewiseStep")
+LAW_DEVICES = (
+    "ConstantStep",
+    "LinearStep",
+    "SoftBounds",
+    "SoftBoundsReference",
+    "ExpStep",
+    "PowStep",
+    "PiecewiseStep",
+)
 
 
 def make_inputs(size: int, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:

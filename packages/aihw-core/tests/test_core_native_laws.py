@@ -35,9 +35,13 @@ def _arrays(law: str, d_size: int, x_size: int, generator: torch.Generator, dead
         w_min[0, :2] = 0.1
         w_max[0, :2] = 0.1
     arrays = {"dw_up": dw_up, "dw_down": dw_down, "w_min": w_min, "w_max": w_max}
-    if law == "linear_step":
+    if law in ("linear_step", "soft_bounds_reference"):
         arrays["slope_up"] = -dw_up / w_max * (1 + 0.1 * normal())
         arrays["slope_down"] = -dw_down / w_min * (1 + 0.1 * normal())
+    if law == "soft_bounds_reference":  # w_min, w_max are then the bounds of w = v - ref
+        arrays["reference"] = 0.2 * normal()
+        arrays["w_min"] = arrays["w_min"] - arrays["reference"]
+        arrays["w_max"] = arrays["w_max"] - arrays["reference"]
     if law == "pow_step":
         arrays["gamma_up"] = (1.5 * (1 + 0.3 * normal())).abs()
         arrays["gamma_down"] = (0.8 * (1 + 0.3 * normal())).abs()
@@ -76,6 +80,8 @@ EXP = {
 VARIANTS = {
     "linear_mult": ("linear_step", {"mult_noise": 1.0}),
     "linear_add": ("linear_step", {"mult_noise": 0.0}),
+    "sbref_mult": ("soft_bounds_reference", {"mult_noise": 1.0}),
+    "sbref_add": ("soft_bounds_reference", {"mult_noise": 0.0}),
     "exp": ("exp_step", EXP),
     "exp_spread": ("exp_step", {**EXP, "dw_min_std_add": 0.002, "dw_min_std_slope": 0.1}),
     "pow": ("pow_step", {}),
@@ -138,6 +144,19 @@ def test_noiseless_law_matches_reference(core, variant, update):
     dead = native.device_arrays["w_min"] == native.device_arrays["w_max"]
     if law in TRANSCENDENTAL:  # dead devices keep their (clipped) weight
         assert torch.equal(native.weights[dead], native.device_arrays["w_min"][dead])
+
+
+@pytest.mark.parametrize("update", sorted(UPDATES))
+@pytest.mark.parametrize("variant", ["sbref_mult", "sbref_add"])
+def test_soft_bounds_reference_is_bit_identical_without_noise(core, variant, update):
+    law, scalars = VARIANTS[variant]
+    native, ref = _pair(_make_device(law, 0.0, scalars), 9, 13, UPDATES[update])
+    for step in range(4):
+        x, d = _inputs(8, 9, 13, seed=60 + step)
+        native.update(x, d, 0.2)
+        ref.update(x, d, 0.2)
+        assert native.last_update_pulses == ref.last_update_pulses > 0
+        assert torch.equal(native.weights, ref.weights)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -216,7 +235,7 @@ DETERMINISTIC = {
 
 
 @pytest.mark.parametrize("update", sorted(DETERMINISTIC))
-@pytest.mark.parametrize("variant", ["linear_mult", "exp", "pow", "piecewise"])
+@pytest.mark.parametrize("variant", ["linear_mult", "sbref_add", "exp", "pow", "piecewise"])
 def test_deterministic_pulse_types_match_reference(core, variant, update):
     law, scalars = VARIANTS[variant]
     native, ref = _pair(_make_device(law, 0.0, scalars), 9, 13, DETERMINISTIC[update])

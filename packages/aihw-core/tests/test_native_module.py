@@ -190,7 +190,7 @@ def test_pulsed_update_runs_and_is_thread_independent() -> None:
     assert not torch.equal(w1, torch.zeros_like(w1))
 
 
-@pytest.mark.parametrize("law", [0, 6, 99, -1])
+@pytest.mark.parametrize("law", [0, 7, 99, -1])
 def test_bad_law_raises_value_error(law: int) -> None:
     weights, arrays, x, d = _tile()
     before = weights.clone()

@@ -20,6 +20,7 @@ from aihw.devices import (
     PowStepReferenceDevice,
     SoftBoundsDevice,
     SoftBoundsPmaxDevice,
+    SoftBoundsReferenceDevice,
     get_device,
 )
 from aihw.devices._pulsed import sample_base
@@ -508,6 +509,9 @@ LAW_DEVICES = {
     "constant_step": lambda: get_device("ConstantStep", dw_min_std=0.0),
     "linear_step": lambda: LinearStepDevice(gamma_up=0.3, gamma_down=0.2, dw_min_std=0.0),
     "soft_bounds": lambda: SoftBoundsDevice(dw_min_std=0.0),
+    "soft_bounds_reference": lambda: SoftBoundsReferenceDevice(
+        reference_mean=0.1, reference_std=0.05, dw_min_std=0.0
+    ),
     "exp_step": lambda: ExpStepDevice(dw_min_std=0.0),
     "pow_step": lambda: PowStepDevice(pow_gamma=1.5, dw_min_std=0.0),
     "piecewise_step": lambda: PiecewiseStepDevice(

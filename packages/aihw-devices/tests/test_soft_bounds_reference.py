@@ -1,4 +1,4 @@
-"""The soft-bounds reference device (spec C.10) and its mapping onto ``linear_step``."""
+"""The soft-bounds reference device (spec C.10) and its law ``soft_bounds_reference``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,17 @@ CASES = {
         subtract_symmetry_point=True,
     ),
     "additive noise, no reference": dict(mult_noise=False, dw_min_std=0.3, slope_up_dtod=0.2),
+    "additive noise, spread reference": dict(
+        mult_noise=False,
+        dw_min_std=0.3,
+        reference_mean=0.05,
+        reference_std=0.1,
+        slope_up_dtod=0.2,
+        slope_down_dtod=0.3,
+    ),
+    "additive noise, symmetry point": dict(
+        mult_noise=False, dw_min_std=0.3, up_down=0.2, subtract_symmetry_point=True
+    ),
     "additive, noiseless, reference": dict(
         mult_noise=False,
         dw_min_std=0.0,
@@ -103,7 +114,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_linear_step_with_the_sampled_arrays_is_the_reference_pulse(case):
+def test_the_law_with_the_sampled_arrays_is_the_reference_pulse(case):
     device = SoftBoundsReferenceDevice(dw_min=0.05, **CASES[case])
     shape, seed = (40, 50), 3
     tile = AnalogTile(*shape, device, seed=seed)
@@ -111,7 +122,7 @@ def test_linear_step_with_the_sampled_arrays_is_the_reference_pulse(case):
     arrays = {k: v.reshape(-1) for k, v in tile.device_arrays.items()}
     gen = torch.Generator().manual_seed(11)
     n = shape[0] * shape[1]
-    law = get_law("linear_step")
+    law = get_law(device.law)
     sigma = device.params.dw_min_std
     w = (torch.rand(n, generator=gen) * 1.6 - 0.8).float()  # some outside the bounds
     for _ in range(20):  # a sequence of pulses, so the clip is met on both sides
@@ -175,6 +186,16 @@ def test_a_reference_offset_moves_the_fixed_point_of_alternating_pulses_by_minus
     # and without a reference it is the plain soft-bounds device
     soft = _alternate(SoftBoundsDevice(**ASYMMETRIC), 2000)
     torch.testing.assert_close(plain, soft, rtol=0, atol=1e-6)
+
+
+def test_with_additive_noise_a_reference_moves_the_fixed_point_by_minus_ref():
+    # The additive noise dw s xi does not depend on v, so with the same normals the device
+    # weights v of both tiles converge and the read weights differ by -ref alone.
+    noisy = dict(ASYMMETRIC, mult_noise=False, dw_min_std=0.3)
+    plain = _alternate(SoftBoundsReferenceDevice(**noisy), 2000)
+    shifted = _alternate(SoftBoundsReferenceDevice(reference_mean=0.1, **noisy), 2000)
+    assert (plain - plain.mean()).abs().max() > 1e-3  # the noise is there
+    torch.testing.assert_close(shifted - plain, torch.full_like(plain, -0.1), rtol=0, atol=1e-4)
 
 
 def test_subtracting_the_symmetry_point_settles_alternating_pulses_near_zero():
@@ -250,12 +271,6 @@ def test_the_reference_is_drawn_per_device_and_shifts_the_bounds():
             NotImplementedError,
             r"write_noise_std=0.1 is not supported yet",
         ),
-        ({"reference_mean": 0.1}, NotImplementedError, r"mult_noise=False with dw_min_std=0.3"),
-        (
-            {"subtract_symmetry_point": True},
-            NotImplementedError,
-            r"use mult_noise=True or dw_min_std=0",
-        ),
     ],
 )
 def test_invalid_parameters_name_the_parameter_and_the_allowed_range(kwargs, error, match):
@@ -263,10 +278,11 @@ def test_invalid_parameters_name_the_parameter_and_the_allowed_range(kwargs, err
         SoftBoundsReferenceDevice(**kwargs)
 
 
-def test_the_supported_noise_and_reference_combinations_build():
-    SoftBoundsReferenceDevice()  # the reference defaults: additive noise, no reference
-    SoftBoundsReferenceDevice(reference_mean=0.1, mult_noise=True)
-    SoftBoundsReferenceDevice(reference_mean=0.1, dw_min_std=0.0)
+def test_every_noise_and_reference_combination_builds_on_the_law():
+    for mult_noise in (False, True):
+        for reference in ({}, {"reference_mean": 0.1}, {"subtract_symmetry_point": True}):
+            device = SoftBoundsReferenceDevice(mult_noise=mult_noise, **reference)
+            assert device.law == "soft_bounds_reference"
 
 
 def test_registered_under_its_names_and_listed():
@@ -277,7 +293,7 @@ def test_registered_under_its_names_and_listed():
     ):
         assert get_device_class(name) is SoftBoundsReferenceResistiveDevice
     info = {i.name: i for i in list_devices()}["SoftBoundsReference"]
-    assert info.law == "linear_step" and info.native
+    assert info.law == "soft_bounds_reference" and info.native
     assert get_device("SoftBoundsReference", mult_noise=True).params.mult_noise is True
 
 

@@ -431,7 +431,7 @@ TEST_CASE(invalid_arguments_throw_and_change_nothing) {
   bad = config(1e7, false, false, false);  // BL = lr / g = 1e10 > 2**30 slots
   CHECK_THROWS(call(1, t.arrays(), t.scalars(), bad, t.w.data(), 4), std::invalid_argument);
   CHECK(t.w == w0);
-  CHECK(find_law(1) != nullptr && find_law(6) == nullptr);
+  CHECK(find_law(1) != nullptr && find_law(7) == nullptr);
 }
 
 // DeterministicImplicit and MeanCount (contract §6) without management: BL = 10, A = B = 1,

@@ -21,13 +21,14 @@ struct FixedNoise {
   float next() { return xi[used++ % xi.size()]; }
 };
 
-// One cross-point: dw_up, dw_down, w_min, w_max, then two extra arrays.
+// One cross-point: dw_up, dw_down, w_min, w_max, then up to three extra arrays.
 struct Point {
-  float v[6];
-  const float* ptrs[6];
-  Point(float dw_up, float dw_down, float lo, float hi, float e0 = 0.0f, float e1 = 0.0f)
-      : v{dw_up, dw_down, lo, hi, e0, e1} {
-    for (int k = 0; k < 6; ++k) ptrs[k] = &v[k];
+  float v[7];
+  const float* ptrs[7];
+  Point(float dw_up, float dw_down, float lo, float hi, float e0 = 0.0f, float e1 = 0.0f,
+        float e2 = 0.0f)
+      : v{dw_up, dw_down, lo, hi, e0, e1, e2} {
+    for (int k = 0; k < 7; ++k) ptrs[k] = &v[k];
   }
 };
 
@@ -63,6 +64,47 @@ TEST_CASE(linear_step_single_pulses) {
   for (int k = 0; k < 5; ++k) w = law.apply_pulses(w, 1, true, 0, noise);
   CHECK(law.apply_pulses(0.3f, 5, true, 0, noise) == w);
   CHECK(law.apply_pulses(0.999f, 3, true, 0, noise) == 1.0f);
+  CHECK(law.check_scalars(scalars, 2).empty() && !law.check_scalars(scalars, 1).empty());
+}
+
+TEST_CASE(soft_bounds_reference_single_pulses) {
+  // device bounds [-0.6, 0.8], reference 0.1: the read weight lies in [-0.7, 0.7]
+  const float ref = 0.1f;
+  Point p(0.01f, 0.02f, -0.6f - ref, 0.8f - ref, -0.01f / 0.8f, 0.02f / 0.6f, ref);
+  for (double mult : {0.0, 1.0}) {
+    for (double sigma : {0.0, 0.3}) {
+      const double scalars[] = {sigma, mult};
+      const SoftBoundsReferenceLaw law(p.ptrs, scalars);
+      CHECK(law.draws_noise() == (sigma != 0.0));
+      for (bool up : {true, false}) {
+        for (float w0 : {-0.7f, -0.2f, 0.4f, 0.695f}) {
+          FixedNoise noise{{0.7f}};
+          const float w = law.apply_pulses(w0, 1, up, 0, noise);
+          // spec C.10 in double: v = w + ref, the soft-bounds step of v, clip, v - ref;
+          // additive noise is dw * s * xi, whatever the reference
+          const double v = w0 + 0.1, dw = up ? 0.01 : 0.02;
+          const double shrink = up ? 1.0 - v / 0.8 : 1.0 - v / -0.6;
+          const double noise_term = sigma != 0.0 ? sigma * 0.7 : 0.0;
+          const double step = mult != 0.0 ? dw * shrink * (1.0 + noise_term)
+                                          : dw * (shrink + noise_term);
+          CHECK_NEAR(w, clipd(v + (up ? step : -step), -0.6, 0.8) - 0.1, 1e-6);
+          CHECK(noise.used == (sigma != 0.0 ? 1u : 0u));
+        }
+      }
+    }
+  }
+  // n pulses are n single pulses; a reference of 0 is linear_step
+  const double scalars[] = {0.3, 0.0};
+  const SoftBoundsReferenceLaw law(p.ptrs, scalars);
+  FixedNoise noise{{0.5f, -1.2f, 0.1f}};
+  float w = 0.3f;
+  for (int k = 0; k < 3; ++k) w = law.apply_pulses(w, 1, false, 0, noise);
+  CHECK(law.apply_pulses(0.3f, 3, false, 0, noise) == w);
+  Point zero(0.01f, 0.02f, -0.6f, 0.8f, -0.01f / 0.8f, 0.02f / 0.6f, 0.0f);
+  const SoftBoundsReferenceLaw with_zero(zero.ptrs, scalars);
+  const LinearStepLaw linear(zero.ptrs, scalars);
+  FixedNoise a{{0.5f, -1.2f}}, b{{0.5f, -1.2f}};
+  CHECK(with_zero.apply_pulses(0.3f, 2, true, 0, a) == linear.apply_pulses(0.3f, 2, true, 0, b));
   CHECK(law.check_scalars(scalars, 2).empty() && !law.check_scalars(scalars, 1).empty());
 }
 
@@ -172,13 +214,13 @@ TEST_CASE(piecewise_step_single_pulses) {
 }
 
 TEST_CASE(registry_lists_every_law) {
-  const char* names[] = {"constant_step", "linear_step", "exp_step", "pow_step",
-                         "piecewise_step"};
-  for (int id = 1; id <= 5; ++id) {
+  const char* names[] = {"constant_step", "linear_step",    "exp_step",
+                         "pow_step",      "piecewise_step", "soft_bounds_reference"};
+  for (int id = 1; id <= 6; ++id) {
     const LawSpec* spec = find_law(id);
     CHECK(spec != nullptr && std::string(spec->name) == names[id - 1]);
   }
-  CHECK(find_law(0) == nullptr && find_law(6) == nullptr);
+  CHECK(find_law(0) == nullptr && find_law(7) == nullptr);
 }
 
 TEST_MAIN()

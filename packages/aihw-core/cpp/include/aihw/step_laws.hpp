@@ -333,12 +333,68 @@ struct PiecewiseStepLaw {
   int segments_ = 0;
 };
 
+/// soft_bounds_reference (engine id 6, spec C.10): linear_step read against a per-device
+/// reference. Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down, reference.
+/// Scalars: dw_min_std, mult_noise. The step is the linear_step of the device's own weight
+/// v = w + reference, so additive noise stays dw * s * xi however far the reference
+/// shifts it; w_min, w_max bound the read weight w (the device's bounds minus the
+/// reference), so clipping w to them is clipping v to the device's bounds.
+struct SoftBoundsReferenceLaw {
+  static constexpr LawSpec kSpec{6, "soft_bounds_reference", 7, 2};
+
+  SoftBoundsReferenceLaw(const float* const* arrays, const double* scalars) noexcept
+      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
+        slope_up_(arrays[4]), slope_down_(arrays[5]), reference_(arrays[6]),
+        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])),
+        mult_(scalars[1] != 0.0) {}
+
+  static std::string check_scalars(const double*, std::size_t count) {
+    return detail::count_must_be(count, kSpec.n_scalars);
+  }
+
+  bool draws_noise() const noexcept { return noisy_; }
+
+  template <class Noise>
+  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
+                            Noise& noise) const noexcept {
+    const float dw = up ? dw_up_[e] : dw_down_[e];
+    const float slope = up ? slope_up_[e] : slope_down_[e];
+    const float ref = reference_[e];
+    const float lo = w_min_[e];
+    const float hi = w_max_[e];
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const float lin = slope * (w + ref);
+      float step;
+      if (mult_) {
+        step = dw + lin;
+        if (noisy_) step = step * detail::noise_factor(sigma_, noise);
+      } else {
+        step = lin + (noisy_ ? dw * detail::noise_factor(sigma_, noise) : dw);
+      }
+      w = detail::clip(up ? w + step : w - step, lo, hi);
+    }
+    return w;
+  }
+
+ private:
+  const float* dw_up_;
+  const float* dw_down_;
+  const float* w_min_;
+  const float* w_max_;
+  const float* slope_up_;
+  const float* slope_down_;
+  const float* reference_;
+  bool noisy_;
+  float sigma_;
+  bool mult_;
+};
+
 template <class... Laws>
 struct LawList {};
 
 /// Every law the engine executes.
-using StepLaws =
-    LawList<ConstantStepLaw, LinearStepLaw, ExpStepLaw, PowStepLaw, PiecewiseStepLaw>;
+using StepLaws = LawList<ConstantStepLaw, LinearStepLaw, ExpStepLaw, PowStepLaw,
+                         PiecewiseStepLaw, SoftBoundsReferenceLaw>;
 
 /// The spec of the law with this engine id, or nullptr.
 const LawSpec* find_law(int engine_id) noexcept;

@@ -87,12 +87,13 @@ def _constant_step(w, up, arrays, scalars, xi):
     return torch.minimum(torch.maximum(w, arrays["w_min"]), arrays["w_max"])
 
 
-def _linear_step(w, up, arrays, scalars, xi):
+def _linear_step(w, up, arrays, scalars, xi, slope_at=None):
     # step = dw + slope * w (UP); -(dw + slope * w) (DOWN); rounded to float32 each operation.
+    # slope_at: where the slope term is evaluated, if not at w (soft_bounds_reference).
     dw = torch.where(up, arrays["dw_up"], arrays["dw_down"])
     slope = torch.where(up, arrays["slope_up"], arrays["slope_down"])
     sign = torch.where(up, _f32(1.0), _f32(-1.0))
-    linear = slope * w
+    linear = slope * (w if slope_at is None else slope_at)
     if float(scalars["mult_noise"]) != 0.0:
         step = dw + linear
         if xi is not None:
@@ -102,6 +103,12 @@ def _linear_step(w, up, arrays, scalars, xi):
         noisy = dw if xi is None else dw * (1.0 + _f32(scalars["dw_min_std"]) * xi)
         w = w + sign * (linear + noisy)
     return _clip(w, arrays)
+
+
+def _soft_bounds_reference(w, up, arrays, scalars, xi):
+    # linear_step of the device weight v = w + reference, applied to the read weight w,
+    # whose bounds w_min, w_max are the device's minus the reference (contract §7).
+    return _linear_step(w, up, arrays, scalars, xi, slope_at=w + arrays["reference"])
 
 
 def _exp_step(w, up, arrays, scalars, xi):
@@ -221,6 +228,14 @@ LAWS: dict[str, StepLaw] = {
             reference_step=_piecewise_step,
             noise_scalar="dw_min_std",
             sequence_scalars=("piecewise_up", "piecewise_down"),
+        ),
+        StepLaw(
+            name="soft_bounds_reference",
+            engine_id=6,
+            arrays=_BASE_ARRAYS + ("slope_up", "slope_down", "reference"),
+            scalars=("dw_min_std", "mult_noise"),
+            reference_step=_soft_bounds_reference,
+            noise_scalar="dw_min_std",
         ),
     )
 }

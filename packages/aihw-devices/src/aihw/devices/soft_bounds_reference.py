@@ -1,20 +1,17 @@
 """Soft bounds read against a fixed reference conductance (spec C.10).
 
 One pulse moves ``v = w + ref`` by the soft-bounds step, clips ``v`` to the device's
-bounds and reads ``w = v - ref``. Written out for UP, with ``m = -dw_up / b_max``::
+bounds and reads ``w = v - ref``. Written out for UP, with ``m = -dw_up / b_max`` and
+``f = 1 + dw_min_std xi``::
 
-    w' = clip(w + ref + (dw_up + m (w + ref)) f, b_min, b_max) - ref
-       = clip(w + (dw_up + m ref + m w) f, b_min - ref, b_max - ref)
+    mult_noise:     w' = clip(w + (dw_up + m v) f,  b_min - ref, b_max - ref)
+    additive noise: w' = clip(w + m v + dw_up f,    b_min - ref, b_max - ref)
 
-where ``f = 1 + dw_min_std xi``. That is the law ``linear_step`` (multiplicative noise)
-on ``w`` itself, with the step ``dw_up + m ref``, the same slope ``m`` and the bounds
-shifted by ``-ref``; DOWN is alike with ``m = -dw_down / b_min``. So the device needs no
-law of its own: :meth:`SoftBoundsReferenceResistiveDevice.sample` hands ``linear_step``
-the transformed arrays.
-
-With additive noise (``mult_noise=False``) the reference adds ``dw_up f`` instead, and
-``linear_step`` would scale the noise with the shifted step ``dw_up + m ref``. The two
-agree only when ``ref = 0`` or ``dw_min_std = 0``, so other combinations are refused.
+DOWN is alike with ``m = -dw_down / b_min``. That is the law ``soft_bounds_reference``:
+``linear_step`` with its slope term evaluated at ``v = w + ref``, the bounds of the read
+weight ``w`` in ``w_min``, ``w_max``. (Multiplicative noise alone would fit ``linear_step``
+with the step ``dw_up + m ref``, but additive noise must stay ``dw_up s xi``, not
+``(dw_up + m ref) s xi``; one law serves both.)
 """
 
 from __future__ import annotations
@@ -74,7 +71,7 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
     ``slope_down_dtod`` each device's slopes get a further factor ``|1 + dtod xi|``
     (its bounds are rescaled; only for devices with ``b_min < 0 < b_max``).
 
-    It runs on the law ``linear_step`` (see the module for why that is exact). This is
+    It runs on the law ``soft_bounds_reference`` (see the module). This is
     the reference toolkit's ``SoftBoundsReferenceDevice`` (aihwkit); the symmetry-point
     reference is the one of Rasch et al., "Fast and robust analog in-memory deep neural
     network training", Nat. Commun. 15, 7133 (2024).
@@ -87,17 +84,15 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
 
     Raises:
         ValueError: a parameter is invalid (the message names it and the allowed range).
-        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set,
-            or additive noise (``mult_noise=False``, ``dw_min_std > 0``) is combined
-            with a reference that is not 0.
+        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set.
 
     Examples:
-        >>> SoftBoundsReferenceResistiveDevice(mult_noise=True, reference_mean=0.1).law
-        'linear_step'
+        >>> SoftBoundsReferenceResistiveDevice(reference_mean=0.1).law
+        'soft_bounds_reference'
     """
 
     name: ClassVar[str] = "SoftBoundsReference"
-    law: ClassVar[str | None] = "linear_step"
+    law: ClassVar[str | None] = "soft_bounds_reference"
     parameters_class: ClassVar[type[Any]] = SoftBoundsReferenceResistiveDeviceParameters
 
     params: SoftBoundsReferenceResistiveDeviceParameters
@@ -110,17 +105,6 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
             self._check_number(name, 0.0)
         self._check_number("reference_mean")
         super().validate()
-        p = self.params
-        has_reference = p.reference_mean != 0 or p.reference_std != 0 or p.subtract_symmetry_point
-        if not p.mult_noise and p.dw_min_std != 0 and has_reference:
-            raise NotImplementedError(
-                f"{type(p).__name__}.mult_noise=False with dw_min_std={p.dw_min_std!r} and a "
-                "reference that is not 0 (reference_mean, reference_std or "
-                "subtract_symmetry_point) is not supported yet: the additive noise of the "
-                "reference scales with dw_min, which the law linear_step cannot express "
-                "once the step is shifted by the reference; use mult_noise=True or "
-                "dw_min_std=0"
-            )
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
@@ -155,12 +139,10 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
                 straddles, soft_bounds_symmetry_point(dw_up, dw_down, b_min, b_max), 0.0
             )
 
-        # The pulse on v = w + ref, rewritten as linear_step on w (module docstring).
-        base["dw_up"] = dw_up + slope_up * ref
-        base["dw_down"] = dw_down + slope_down * ref
+        # The law steps v = w + ref; its bounds are those of the read weight w.
         base["w_min"] = b_min - ref
         base["w_max"] = b_max - ref
-        return {"slope_up": slope_up, "slope_down": slope_down}
+        return {"slope_up": slope_up, "slope_down": slope_down, "reference": ref}
 
 
 def soft_bounds_symmetry_point(
