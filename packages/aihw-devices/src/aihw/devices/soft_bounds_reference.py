@@ -84,7 +84,7 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
 
     Raises:
         ValueError: a parameter is invalid (the message names it and the allowed range).
-        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set.
+        NotImplementedError: ``write_noise_std`` is set.
 
     Examples:
         >>> SoftBoundsReferenceResistiveDevice(reference_mean=0.1).law
