@@ -52,7 +52,7 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
     Raises:
         ValueError: a parameter is invalid (the message names it and the allowed range).
-        NotImplementedError: ``lifetime``, ``diffusion`` or ``write_noise_std`` is set.
+        NotImplementedError: ``write_noise_std`` is set.
 
     Examples:
         >>> SoftBoundsResistiveDevice().granularity()
