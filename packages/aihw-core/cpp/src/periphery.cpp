@@ -105,6 +105,18 @@ struct InputChunk {
 AIHW_MULTIVERSION
 void input_chunk(const float* __restrict x, float* __restrict v, std::int64_t count,
                  const float* __restrict z, const float* __restrict off, const InputChunk& c) {
+  if (c.quant && !c.sto && !c.noisy && !c.asym && x != v) {
+    // The default DAC (scale, deterministic quantisation, clip) in one loop: the same
+    // operations in the same order as below, so the same bits.
+    const float scale = c.scaled ? c.scale : 1.0f;
+    const float step = c.step;
+    const float bound = c.bound;
+    for (std::int64_t j = 0; j < count; ++j) {
+      const float t = c.scaled ? x[j] * scale : x[j];
+      v[j] = clip(round_half_even(t / step) * step, bound);
+    }
+    return;
+  }
   if (x != v) std::copy(x, x + count, v);
   if (c.scaled) {
     for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] * c.scale;
@@ -210,24 +222,18 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
   return any;
 }
 
+// max_j |x_j| as the integer maximum of the bit patterns with the sign cleared: for
+// non-negative floats the integer order is the float order, and the integer reduction
+// vectorises (a float max reduction does not, without -ffast-math). A NaN wins, as in
+// torch's amax.
 AIHW_MULTIVERSION
 float abs_max(const float* __restrict x, std::int64_t n) {
-  constexpr int kAcc = 16;
-  float acc[kAcc] = {};
-  std::int64_t j = 0;
-  for (; j + kAcc <= n; j += kAcc) {
-    for (int k = 0; k < kAcc; ++k) {
-      const float a = std::fabs(x[j + k]);
-      acc[k] = acc[k] > a ? acc[k] : a;
-    }
-  }
-  float m = 0.0f;
-  for (int k = 0; k < kAcc; ++k) m = m > acc[k] ? m : acc[k];
-  for (; j < n; ++j) {
-    const float a = std::fabs(x[j]);
+  std::uint32_t m = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::uint32_t a = float_bits(x[j]) & 0x7FFFFFFFu;
     m = m > a ? m : a;
   }
-  return m;
+  return bits_float(m);
 }
 
 void check_sizes(std::int64_t n_rows, std::int64_t n_cols) {

@@ -369,11 +369,18 @@ class AnalogLayerBase:
         in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
         params = self._weight_params()
         outputs: list[Tensor] = []
+        # The tiles of one column split share its input slice: copy it once, not per tile.
+        slices: dict[tuple[int, int], Tensor] = {}
         for index, tile in enumerate(self._tiles):
             g, _, c = self._tile_position(index)
-            start, length = self._col_splits[c]
-            offset = g * in_size + start
-            xc = x if (self.groups == 1 and n_c == 1) else x[:, offset : offset + length]
+            if self.groups == 1 and n_c == 1:
+                xc = x
+            else:
+                xc = slices.get((g, c))
+                if xc is None:
+                    start, length = self._col_splits[c]
+                    offset = g * in_size + start
+                    xc = slices[(g, c)] = x[:, offset : offset + length].contiguous()
             y = analog_matmul(tile, params[c], xc, self._update_scale(index))
             if self._scales is not None:
                 y = y * self._scales[index].to(y)
