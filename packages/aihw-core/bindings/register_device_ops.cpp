@@ -1,4 +1,5 @@
-// Decay, diffusion and column reset (engine contract §9) on raw float32 buffers.
+// Decay, diffusion, column reset and write noise (engine contract §9, §10) on raw
+// float32 buffers.
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
@@ -84,6 +85,23 @@ void register_device_ops(py::module_& m) {
       py::arg("w_max_ptr"), py::arg("reset_std"), py::arg("reset_prob"), py::arg("seed"),
       py::arg("call_index"), py::arg("num_threads"),
       "Reset of a range of columns (contract §9); reset_bias_ptr and both bounds may be 0.");
+  m.def(
+      "write_noise_cpu",
+      [](std::uintptr_t visible_ptr, std::uintptr_t hidden_ptr, std::int64_t n,
+         std::uintptr_t mask_ptr, double noise_std, const py::int_& seed, std::uint32_t call_index,
+         int num_threads) {
+        float* visible = weights_pointer(visible_ptr);
+        if (hidden_ptr == 0) throw py::value_error("hidden_ptr is a null pointer (0)");
+        const std::uint64_t key_seed = seed_value(seed);
+        py::gil_scoped_release release;
+        aihw::write_noise(visible, reinterpret_cast<const float*>(hidden_ptr), n,
+                          reinterpret_cast<const std::uint8_t*>(mask_ptr),
+                          static_cast<float>(noise_std), key_seed, call_index, num_threads);
+      },
+      py::arg("visible_ptr"), py::arg("hidden_ptr"), py::arg("n"), py::arg("mask_ptr"),
+      py::arg("std"), py::arg("seed"), py::arg("call_index"), py::arg("num_threads"),
+      "Write noise (contract §10): visible = hidden + float32(std) * xi where the uint8 "
+      "mask is non-zero (mask_ptr 0: every element); the other visible weights stay.");
 }
 
 }  // namespace aihw_bindings

@@ -40,7 +40,7 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
                                double um_grad_scale, double res, bool sto_round,
                                const py::int_& seed, const py::int_& update_index,
                                int num_threads, int pulse_kind, double x_res_implicit,
-                               double d_res_implicit) {
+                               double d_res_implicit, std::uintptr_t pulsed_mask_ptr) {
   const aihw::LawSpec* spec = aihw::find_law(law);
   if (spec == nullptr) {
     throw py::value_error("unknown step law engine id " + std::to_string(law) +
@@ -91,7 +91,8 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
 
   py::gil_scoped_release release;
   return aihw::pulsed_update(weights, d_size, x_size, x, d, batch, law, arrays, scalars, config,
-                             seed64, index32, num_threads);
+                             seed64, index32, num_threads,
+                             reinterpret_cast<std::uint8_t*>(pulsed_mask_ptr));
 }
 
 }  // namespace
@@ -106,12 +107,13 @@ void register_update(py::module_& m) {
         py::arg("update_bl_management"), py::arg("um_grad_scale"), py::arg("res"),
         py::arg("sto_round"), py::arg("seed"), py::arg("update_index"),
         py::arg("num_threads"), py::arg("pulse_kind") = 0, py::arg("x_res_implicit") = 0.0,
-        py::arg("d_res_implicit") = 0.0,
+        py::arg("d_res_implicit") = 0.0, py::arg("pulsed_mask_ptr") = 0,
         "Applies one pulsed update in place to float32 weights [d_size, x_size] at "
         "weights_ptr, from x [batch, x_size] and d [batch, d_size]; returns the number of "
         "pulses applied. pulse_kind: 0 StochasticCompressed / Stochastic, 1 "
-        "DeterministicImplicit (with x_res_implicit, d_res_implicit), 2 MeanCount. See "
-        "docs/architecture/engine-contract.md.");
+        "DeterministicImplicit (with x_res_implicit, d_res_implicit), 2 MeanCount. "
+        "pulsed_mask_ptr (0: not wanted): a uint8 [d_size, x_size] buffer set to 1 where a "
+        "pulse was applied, 0 elsewhere. See docs/architecture/engine-contract.md.");
   m.def(
       "pulse_kinds",
       []() {

@@ -362,9 +362,9 @@ def test_d_sparsity_not_supported():
         ),
         (
             LinearStepDevice,
-            {"write_noise_std": 1.0},
-            NotImplementedError,
-            "write_noise_std=1.0 is not supported",
+            {"write_noise_std": -1.0},
+            ValueError,
+            "write_noise_std=-1.0 is invalid; allowed: write_noise_std >= 0",
         ),
         (
             SoftBoundsDevice,

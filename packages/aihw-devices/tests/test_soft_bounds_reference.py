@@ -267,9 +267,9 @@ def test_the_reference_is_drawn_per_device_and_shifts_the_bounds():
         ),
         ({"mult_noise": "yes"}, ValueError, r"mult_noise='yes' is invalid; allowed: True or False"),
         (
-            {"write_noise_std": 0.1},
-            NotImplementedError,
-            r"write_noise_std=0.1 is not supported yet",
+            {"write_noise_std": float("nan")},
+            ValueError,
+            r"write_noise_std=nan is invalid; allowed: a finite number",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-// Decay, diffusion and column reset (contract §9). Work is split into fixed chunks of
+// Decay, diffusion, column reset and write noise (contract §9, §10). Work is split into fixed chunks of
 // elements and every random number is addressed by its element, so results do not depend
 // on the number of threads. All arithmetic is IEEE float32 without FMA, in the order of the
 // contract, so that the plain-torch reference gives the same bits.
@@ -152,6 +152,28 @@ void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
       const float r0 = reset_bias != nullptr ? reset_bias[e] : 0.0f;
       const float v = noisy ? r0 + std_f * noise.normals[skip + k] : r0;
       w[e] = clip(v, e, bounds);
+    }
+  });
+}
+
+void write_noise(float* visible, const float* hidden, std::int64_t n, const std::uint8_t* mask,
+                 float noise_std, std::uint64_t seed, std::uint32_t call_index, int num_threads) {
+  check_common(visible, n, DeviceBounds{});
+  if (n > 0 && hidden == nullptr) throw std::invalid_argument("hidden is null");
+  const PhiloxKey key = philox_key_from_seed(seed);
+  parallel_for(resolve_threads(num_threads), chunks_of(n), [&](std::int64_t task) {
+    const std::int64_t begin = task * kChunk;
+    const std::int64_t count = std::min(kChunk, n - begin);
+    if (mask != nullptr && std::none_of(mask + begin, mask + begin + count,
+                                        [](std::uint8_t m) { return m != 0; })) {
+      return;  // no pulsed device here: skip drawing the chunk's numbers
+    }
+    ChunkNumbers numbers;
+    numbers.draw_normals(begin, count, key, device_op_numbers::kWriteNoiseNormal, call_index);
+    for (std::int64_t k = 0; k < count; ++k) {
+      const std::int64_t e = begin + k;
+      if (mask != nullptr && mask[e] == 0) continue;
+      visible[e] = hidden[e] + noise_std * numbers.normals[k];
     }
   });
 }

@@ -285,6 +285,7 @@ struct Problem {
   Layout lay;
   Draw draw;
   const std::vector<SampleScales>* scales;
+  std::uint8_t* pulsed = nullptr;  // optional: 1 for every cross-point that got a pulse
 };
 
 // Draws the trains of samples `samples[s]` for slots [t0, t1) (t1 = each sample's BL when
@@ -425,13 +426,13 @@ struct NoNoise {
 // with very many pulses is done in pieces of at most kNoiseBatch pulses.
 template <class Law>
 struct Applier {
-  Applier(const Law& law_, float* weights_, PhiloxKey key_, std::uint32_t update_index_,
-          TaskScratch& scratch)
-      : law(law_), weights(weights_), key(key_), update_index(update_index_),
-        batch(scratch.batch), normals(scratch.normals) {}
+  Applier(const Law& law_, const Problem& pb, TaskScratch& scratch)
+      : law(law_), weights(pb.weights), pulsed(pb.pulsed), key(pb.draw.key),
+        update_index(pb.draw.update_index), batch(scratch.batch), normals(scratch.normals) {}
 
   const Law& law;
   float* weights;
+  std::uint8_t* pulsed;
   PhiloxKey key;
   std::uint32_t update_index;
   std::uint32_t sample = 0;
@@ -445,6 +446,10 @@ struct Applier {
 
   void apply(const std::uint32_t* e, const std::uint8_t* up, const std::uint32_t* counts,
              std::int64_t n_hits) {
+    // Every hit has at least one pulse; a task owns its rows, so no two threads share e.
+    if (pulsed != nullptr) {
+      for (std::int64_t h = 0; h < n_hits; ++h) pulsed[e[h]] = 1;
+    }
     if (!law.draws_noise()) {
       NoNoise noise;
       for (std::int64_t h = 0; h < n_hits; ++h) {
@@ -496,7 +501,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
     TaskScratch& scratch = task_scratch(lay.x_size);
     Hits& hits = scratch.hits;
-    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
+    Applier<Law> sink(law, pb, scratch);
     for (std::size_t s = 0; s < samples.size(); ++s) {
       sink.sample = static_cast<std::uint32_t>(samples[s]);
       if (tr.words == 1) {
@@ -535,7 +540,7 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
     TaskScratch& scratch = task_scratch(lay.x_size);
     Hits& hits = scratch.hits;
-    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
+    Applier<Law> sink(law, pb, scratch);
     sink.sample = static_cast<std::uint32_t>(b);
     const std::int64_t begin = rb * lay.row_block;
     const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
@@ -616,7 +621,7 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
     TaskScratch& scratch = task_scratch(lay.x_size);
     Hits& hits = scratch.hits;
-    Applier<Law> sink(law, pb.weights, pb.draw.key, pb.draw.update_index, scratch);
+    Applier<Law> sink(law, pb, scratch);
     const std::int64_t begin = rb * lay.row_block;
     const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
     for (std::int64_t s = 0; s < n_active; ++s) {
@@ -762,7 +767,8 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
                            const std::vector<const float*>& law_arrays,
                            const std::vector<double>& law_scalars,
                            const PulsedUpdateConfig& config, std::uint64_t seed,
-                           std::uint32_t update_index, int num_threads) {
+                           std::uint32_t update_index, int num_threads,
+                           std::uint8_t* pulsed_mask) {
   // -- checks (nothing is changed before all of them pass) --------------------------------
   const LawSpec* spec = find_law(law);
   if (spec == nullptr) invalid("unknown step law engine id " + std::to_string(law));
@@ -812,6 +818,7 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
       !std::isfinite(config.d_res_implicit) || config.d_res_implicit < 0.0) {
     invalid("x_res_implicit and d_res_implicit must be finite and >= 0");
   }
+  if (pulsed_mask != nullptr) std::fill_n(pulsed_mask, d_size * x_size, std::uint8_t{0});
   if (config.lr == 0.0) return 0;  // spec B.3: no update
 
   int threads = resolve_threads(num_threads);
@@ -856,7 +863,7 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
 
   Problem pb{weights, x, d, lay, Draw{philox_key_from_seed(seed), update_index, config.res,
                                       config.sto_round},
-             &scales};
+             &scales, pulsed_mask};
   return dispatch_law(StepLaws{}, law, pb, law_arrays, law_scalars, batch, threads, config);
 }
 

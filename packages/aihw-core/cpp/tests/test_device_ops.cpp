@@ -61,4 +61,21 @@ TEST_CASE(reset_leaves_other_columns) {
                std::invalid_argument);
 }
 
+TEST_CASE(write_noise_redraws_masked_devices_only) {
+  const std::vector<float> hidden = ramp();
+  std::vector<std::uint8_t> mask(kN, 0);
+  for (std::int64_t e = 0; e < kN; e += 3) mask[e] = 1;
+  std::vector<float> one(kN, 9.0f), many(kN, 9.0f), all(kN, 9.0f);
+  write_noise(one.data(), hidden.data(), kN, mask.data(), 0.01f, 7, 3, 1);
+  write_noise(many.data(), hidden.data(), kN, mask.data(), 0.01f, 7, 3, 3);
+  write_noise(all.data(), hidden.data(), kN, nullptr, 0.01f, 7, 3, 2);
+  for (std::int64_t e = 0; e < kN; ++e) {
+    CHECK(one[e] == many[e]);
+    // the numbers belong to the element: masked or not, a drawn device gets the same value
+    CHECK(one[e] == (mask[e] != 0 ? all[e] : 9.0f));
+    CHECK(std::fabs(all[e] - hidden[e]) <= 0.01f * 6.0f);
+  }
+  CHECK(all[0] != hidden[0]);
+}
+
 TEST_MAIN()

@@ -403,6 +403,32 @@ TEST_CASE(zero_inputs_do_nothing) {
   CHECK(t.w == w0);
 }
 
+TEST_CASE(pulsed_mask_marks_the_pulsed_devices) {
+  const std::int64_t D = 30, X = 40, batch = 6;
+  Tile plain(D, X, 4), masked(D, X, 4);
+  const std::vector<float> w0 = plain.w;
+  auto x = random_vector(batch * X, 5, 1.0f, false, 0.3);
+  const auto d = random_vector(batch * D, 6, 1.0f, true, 0.3);
+  for (std::int64_t b = 0; b < batch; ++b) x[b * X + 7] = 0.0f;  // column 7 never fires
+  const PulsedUpdateConfig cfg = config(0.05, true, true, false);
+  std::vector<std::uint8_t> mask(D * X, 7);  // overwritten, 0s included
+  const std::int64_t n = run(plain, x, d, batch, cfg, 9, 1, 2);
+  const std::int64_t n_masked =
+      pulsed_update(masked.w.data(), D, X, x.data(), d.data(), batch,
+                    ConstantStepLaw::kSpec.engine_id, masked.arrays(), masked.scalars(), cfg, 9,
+                    1, 3, mask.data());
+  CHECK(n == n_masked);
+  CHECK(plain.w == masked.w);  // the mask changes nothing else
+  std::int64_t marked = 0;
+  for (std::int64_t e = 0; e < D * X; ++e) {
+    CHECK(mask[e] == 0 || mask[e] == 1);
+    if (masked.w[e] != w0[e]) CHECK(mask[e] == 1);
+    if (e % X == 7) CHECK(mask[e] == 0);
+    marked += mask[e];
+  }
+  CHECK(marked > 0 && marked <= n);
+}
+
 TEST_CASE(invalid_arguments_throw_and_change_nothing) {
   Tile t(4, 5, 1);
   const std::vector<float> w0 = t.w;

@@ -15,6 +15,7 @@ constexpr std::uint32_t kStream = 0;
 constexpr std::uint32_t kDiffusionNormal = 1;
 constexpr std::uint32_t kResetNormal = 2;
 constexpr std::uint32_t kResetChoice = 3;
+constexpr std::uint32_t kWriteNoiseNormal = 4;
 }  // namespace device_op_numbers
 
 /// Per-device bounds; both null means unbounded (no clip).
@@ -39,5 +40,11 @@ void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
                    std::int64_t first_column, std::int64_t n_columns, const float* reset_bias,
                    DeviceBounds bounds, double reset_std, double reset_prob, std::uint64_t seed,
                    std::uint32_t call_index, int num_threads);
+
+/// Write noise (spec C.3): `visible = hidden + noise_std * xi` for every element e with
+/// mask[e] != 0 (`mask` null: all elements), xi the float32 normal of e for `call_index`;
+/// the other visible weights are left as they are.
+void write_noise(float* visible, const float* hidden, std::int64_t n, const std::uint8_t* mask,
+                 float noise_std, std::uint64_t seed, std::uint32_t call_index, int num_threads);
 
 }  // namespace aihw

@@ -48,6 +48,10 @@ constexpr std::int64_t kMaxPulseTrainLength = std::int64_t(1) << 30;
 /// (step_laws.hpp); `law_arrays` and `law_scalars` are its arrays and scalars in the
 /// contract's order. Results do not depend on `num_threads` (<= 0: one per hardware core).
 ///
+/// `pulsed_mask` (optional, uint8 [d_size, x_size]) is overwritten with 1 for every
+/// cross-point that received at least one pulse (even when the bounds kept w unchanged)
+/// and 0 elsewhere; write noise (contract §10) redraws those devices.
+///
 /// `config.pulse_kind` picks the stochastic trains of §3 or the deterministic counts of §6.
 ///
 /// Throws std::invalid_argument (before changing anything) for an unknown law, wrong
@@ -59,6 +63,7 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
                            const std::vector<const float*>& law_arrays,
                            const std::vector<double>& law_scalars,
                            const PulsedUpdateConfig& config, std::uint64_t seed,
-                           std::uint32_t update_index, int num_threads);
+                           std::uint32_t update_index, int num_threads,
+                           std::uint8_t* pulsed_mask = nullptr);
 
 }  // namespace aihw

@@ -39,11 +39,14 @@ def pulsed_update_cpu(
     pulse_kind: int = 0,
     x_res_implicit: float = 0.0,
     d_res_implicit: float = 0.0,
+    pulsed_mask_ptr: int = 0,
 ) -> int:
     """Apply one pulsed update in place; return the pulses applied.
 
     ``pulse_kind`` is a value of :func:`pulse_kinds` (0: stochastic trains; the
     deterministic kinds use ``x_res_implicit``/``d_res_implicit``, contract §6).
+    ``pulsed_mask_ptr`` (0: not wanted) is a uint8 ``[d_size, x_size]`` buffer set to 1
+    where at least one pulse was applied and 0 elsewhere (contract §10).
 
     Pointers are ``tensor.data_ptr()`` of contiguous float32 CPU tensors: weights and each
     law array ``[d_size, x_size]``, ``x`` ``[batch, x_size]``, ``d`` ``[batch, d_size]``.
@@ -190,3 +193,16 @@ def reset_columns_cpu(
     num_threads: int,
 ) -> None:
     """Reset of a range of columns (contract §9); reset_bias_ptr and both bounds may be 0."""
+
+def write_noise_cpu(
+    visible_ptr: int,
+    hidden_ptr: int,
+    n: int,
+    mask_ptr: int,
+    std: float,
+    seed: int,
+    call_index: int,
+    num_threads: int,
+) -> None:
+    """Write noise (contract §10): visible = hidden + float32(std) * xi where the uint8
+    mask is non-zero (mask_ptr 0: every element); the other visible weights stay."""

@@ -90,6 +90,15 @@ class DeviceModel:
         """The cycle-to-cycle spread of a reset (spec C.3); default 0 (reset to ``r0``)."""
         return 0.0
 
+    def write_noise_scale(self) -> float:
+        """The std of the write noise on the visible weight, in weight units (spec C.3:
+        ``write_noise_std * dw_min``); default 0 (no write noise, no hidden weights)."""
+        return 0.0
+
+    def apply_write_noise_on_set(self) -> bool:
+        """Whether setting the weights adds write noise to the visible ones (spec C.3)."""
+        return True
+
     # -- derived ------------------------------------------------------------------------
     @property
     def is_floating_point(self) -> bool:

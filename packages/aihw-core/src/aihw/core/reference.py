@@ -366,6 +366,7 @@ def pulsed_update_reference(
     update: UpdateParameters,
     seed: int,
     update_index: int,
+    pulsed_mask: torch.Tensor | None = None,
 ) -> int:
     """The pulsed update of contract §3-§4 (§6 for the deterministic pulse types), in
     place on ``weights``.
@@ -382,6 +383,8 @@ def pulsed_update_reference(
         update: the update parameters.
         seed: the tile seed, ``0 <= seed < 2**64``.
         update_index: the tile's update counter.
+        pulsed_mask: optional bool ``[d_size, x_size]``, overwritten: true for every
+            cross-point that received at least one pulse (contract §10).
 
     Returns:
         The number of pulses applied (each coincidence counts one).
@@ -392,6 +395,8 @@ def pulsed_update_reference(
             f"pulsed_update_reference: x {tuple(x.shape)} and d {tuple(d.shape)} do not fit "
             f"weights {tuple(weights.shape)}"
         )
+    if pulsed_mask is not None:
+        pulsed_mask.fill_(False)
     if lr == 0.0:
         return 0
     update_index &= MASK32
@@ -408,6 +413,8 @@ def pulsed_update_reference(
         counts = pulse_counts(
             xs, ds, lr, granularity, update, seed, update_index, first_sample=lo
         ).view(xs.shape[0], -1)
+        if pulsed_mask is not None:
+            pulsed_mask.view(-1).logical_or_(counts.any(dim=0))
         # s = sign(x) sign(d) > 0 is a DOWN pulse; s < 0 an UP pulse.
         up = ((torch.sign(ds).unsqueeze(2) * torch.sign(xs).unsqueeze(1)) < 0).view(xs.shape[0], -1)
         per_sample = counts.sum(dim=1).tolist()

@@ -1,8 +1,8 @@
 """Plain-torch reference of the device operations (engine contract §9).
 
 Each function computes, in the same float32 operations and with the same random numbers,
-what the compiled ``decay_weights_cpu``, ``diffuse_weights_cpu`` and ``reset_columns_cpu``
-compute; the tiles also use them where the engine cannot run (CUDA, no engine).
+what the compiled ``decay_weights_cpu``, ``diffuse_weights_cpu``, ``reset_columns_cpu`` and
+``write_noise_cpu`` compute (contract §9, §10); the tiles also use them where the engine cannot run (CUDA, no engine).
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ __all__ = [
     "OP_DIFFUSION_NORMAL",
     "OP_RESET_NORMAL",
     "OP_RESET_CHOICE",
+    "OP_WRITE_NOISE_NORMAL",
     "device_op_words",
     "decay_reference",
     "diffuse_reference",
     "reset_columns_reference",
+    "write_noise_reference",
 ]
 
 #: Stream 0 (top 4 bits of c3); the operation is in c1, its call counter in c2.
@@ -28,6 +30,7 @@ DEVICE_OP_STREAM = 0
 OP_DIFFUSION_NORMAL = 1
 OP_RESET_NORMAL = 2
 OP_RESET_CHOICE = 3
+OP_WRITE_NOISE_NORMAL = 4
 
 _F32 = torch.float32
 
@@ -121,3 +124,19 @@ def reset_columns_reference(
     chosen = uniform_from_words(_pick(words, elements)) < reset_prob
     out[:, cols] = torch.where(chosen, target, weights[:, cols])
     return out
+
+
+def write_noise_reference(
+    visible: torch.Tensor,
+    hidden: torch.Tensor,
+    mask: torch.Tensor | None,
+    std: float,
+    seed: int,
+    call_index: int,
+) -> torch.Tensor:
+    """``hidden + std * xi`` where ``mask`` is true (``None``: everywhere), ``visible``
+    elsewhere; ``xi`` the float32 normal of element ``e`` (a new tensor)."""
+    elements = torch.arange(hidden.numel(), dtype=torch.int64, device=hidden.device)
+    z = _normals(seed, OP_WRITE_NOISE_NORMAL, call_index, elements).reshape(hidden.shape)
+    noisy = hidden + torch.tensor(std, dtype=_F32, device=hidden.device) * z
+    return noisy if mask is None else torch.where(mask.bool(), noisy, visible)

@@ -1,8 +1,8 @@
 """Shared machinery of the pulsed single devices (spec C.1-C.3).
 
 :class:`PulsedDevice` holds what every single pulsed device does alike: the v0.1
-constructor keywords, the checks of the base parameters, the features the tiles do not run
-yet, and the construction-time sampling of steps and bounds (spec C.2). Each family adds
+constructor keywords, the checks of the base parameters (write noise included), and the
+construction-time sampling of steps and bounds (spec C.2). Each family adds
 its own arrays in :meth:`PulsedDevice._extra_arrays`, drawn after the base arrays from the
 same generator.
 """
@@ -23,14 +23,9 @@ from .parameters import PulsedResistiveDeviceParameters, _is_real
 
 __all__ = ["PulsedDevice", "check_size"]
 
-# Parameters stored for features the tiles do not execute yet, with their "off" value.
-NOT_SUPPORTED_YET = {
-    "write_noise_std": (
-        0.0,
-        "write noise needs a hidden persistent weight that the engine does not keep yet "
-        "(engine contract §4)",
-    ),
-}
+# Parameters stored for features the tiles do not execute yet, with their "off" value and
+# why (none today: write noise runs since engine contract §10).
+NOT_SUPPORTED_YET: dict[str, tuple[object, str]] = {}
 
 
 class PulsedDevice(DeviceModel):
@@ -63,10 +58,13 @@ class PulsedDevice(DeviceModel):
 
         Raises:
             ValueError: a parameter is invalid (the message names it and the allowed range).
-            NotImplementedError: ``write_noise_std`` asks for a feature the tiles do not
-                run yet.
+            NotImplementedError: a parameter of ``NOT_SUPPORTED_YET`` asks for a feature
+                the tiles do not run yet.
         """
         self.params.validate()
+        if hasattr(self.params, "write_noise_std"):
+            self._check_number("write_noise_std", 0.0)
+            self._check_bool("apply_write_noise_on_set")
         for field, (off, why) in NOT_SUPPORTED_YET.items():
             if not hasattr(self.params, field):
                 continue
@@ -113,6 +111,16 @@ class PulsedDevice(DeviceModel):
     def reset_std(self) -> float:
         """The cycle-to-cycle spread of a reset, ``reset_std`` (spec C.3)."""
         return float(self.effective_params().reset_std)
+
+    def write_noise_scale(self) -> float:
+        """``write_noise_std * dw_min``, the std of the write noise in weight units (spec
+        C.3); 0 for a family without write noise."""
+        p = self.effective_params()
+        return float(getattr(p, "write_noise_std", 0.0)) * float(p.dw_min)
+
+    def apply_write_noise_on_set(self) -> bool:
+        """``apply_write_noise_on_set`` (True for a family without the field)."""
+        return bool(getattr(self.effective_params(), "apply_write_noise_on_set", True))
 
     def sample(
         self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False

@@ -35,7 +35,11 @@ class PiecewiseStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     piecewise_down: tuple[float, ...] = (1.0,)
     """Relative DOWN step at the same nodes (same length as ``piecewise_up``)."""
     write_noise_std: float = 0.0
-    """Write noise in units of ``dw_min``; only 0 is supported (engine contract §4)."""
+    """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
+    plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
+    (spec C.3, engine contract §10); 0 is off."""
+    apply_write_noise_on_set: bool = True
+    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
 
 
 class PiecewiseStepResistiveDevice(PulsedDevice):

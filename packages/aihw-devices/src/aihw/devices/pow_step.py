@@ -33,7 +33,11 @@ class PowStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     pow_up_down_dtod: float = 0.0
     """Device-to-device spread of that asymmetry (>= 0)."""
     write_noise_std: float = 0.0
-    """Write noise in units of ``dw_min``; only 0 is supported (engine contract §4)."""
+    """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
+    plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
+    (spec C.3, engine contract §10); 0 is off."""
+    apply_write_noise_on_set: bool = True
+    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
 
 
 class PowStepResistiveDevice(PulsedDevice):

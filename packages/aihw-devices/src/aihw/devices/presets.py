@@ -2,9 +2,8 @@
 
 Each preset is a device class whose parameters dataclass has the published fit as its
 defaults (the values of the reference toolkit's ``aihwkit.simulator.presets.devices``);
-every field can still be overridden. The tiles do not run write noise yet (engine
-contract §4), so the presets that the reference gives write noise keep that field at 0
-here: the reference values are recorded in ``REFERENCE_ONLY`` and in each docstring.
+every field can still be overridden, and every reference value runs, write noise included
+(engine contract §10): ``REFERENCE_ONLY`` (values kept at "off" here) is empty.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ class ReRamESPresetParameters(ExpStepResistiveDeviceParameters):
     w_max_dtod: float = 0.3
     w_min_dtod: float = 0.3
     dw_min_std: float = 5.0
-    write_noise_std: float = 0.0  # the reference: 75.0 (not run here yet)
+    write_noise_std: float = 75.0
 
 
 class ReRamESPresetDevice(ExpStepResistiveDevice):
@@ -60,8 +59,8 @@ class ReRamESPresetDevice(ExpStepResistiveDevice):
     Gong et al., "Signal and noise extraction from analog memory elements for neuromorphic
     computing", Nat. Commun. 9, 2102 (2018), https://doi.org/10.1038/s41467-018-04485-1.
 
-    The reference preset also has ``write_noise_std = 75``; write noise is not run yet,
-    so it is 0 here (setting it raises ``NotImplementedError``).
+    Its write noise, ``write_noise_std = 75`` (in units of ``dw_min``), makes the visible
+    weight scatter around the hidden persistent one by ``75 * dw_min`` (spec C.3).
     """
 
     name: ClassVar[str] = "ReRamESPreset"
@@ -83,7 +82,7 @@ class ReRamSBPresetParameters(SoftBoundsResistiveDeviceParameters):
     w_max_dtod: float = 0.3 / 1.25
     w_min_dtod: float = 0.3 / 0.75
     dw_min_std: float = 3.75
-    write_noise_std: float = 0.0  # the reference: 56.0 (not run here yet)
+    write_noise_std: float = 56.0
 
 
 class ReRamSBPresetDevice(SoftBoundsResistiveDevice):
@@ -92,7 +91,7 @@ class ReRamSBPresetDevice(SoftBoundsResistiveDevice):
     has been calibrated away by a reference device that is not modelled.
 
     The reference builds it on its soft-bounds reference device with a zero reference,
-    which is plain soft bounds. Its ``write_noise_std = 56`` is not run yet (0 here).
+    which is plain soft bounds. Its write noise is ``write_noise_std = 56`` (spec C.3).
     """
 
     name: ClassVar[str] = "ReRamSBPreset"
@@ -315,8 +314,6 @@ PRESETS: dict[str, type] = {
     )
 }
 
-#: Reference preset values that aihw cannot run yet (kept at their "off" value here).
-REFERENCE_ONLY: dict[str, dict[str, float]] = {
-    "ReRamESPreset": {"write_noise_std": 75.0},
-    "ReRamSBPreset": {"write_noise_std": 56.0},
-}
+#: Reference preset values that aihw cannot run yet (kept at their "off" value here); empty
+#: since the write noise of the ReRAM presets runs.
+REFERENCE_ONLY: dict[str, dict[str, float]] = {}

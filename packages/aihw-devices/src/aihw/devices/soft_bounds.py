@@ -33,7 +33,11 @@ class SoftBoundsResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     reverse_offset: float = 0.01
     """Offset of the reversed references."""
     write_noise_std: float = 0.0
-    """Write noise in units of ``dw_min``; only 0 is supported (engine contract §4)."""
+    """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
+    plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
+    (spec C.3, engine contract §10); 0 is off."""
+    apply_write_noise_on_set: bool = True
+    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
 
 
 class SoftBoundsResistiveDevice(PulsedDevice):
@@ -52,7 +56,6 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
     Raises:
         ValueError: a parameter is invalid (the message names it and the allowed range).
-        NotImplementedError: ``write_noise_std`` is set.
 
     Examples:
         >>> SoftBoundsResistiveDevice().granularity()

@@ -38,6 +38,11 @@ class AnalogTile(DeviceOpsMixin, TileBase):
     granularity and law scalars are read at construction too. After every accepted update
     the device decays and diffuses when it has ``lifetime > 0`` or ``diffusion > 0``
     (:meth:`decay_weights`, :meth:`diffuse_weights`); :meth:`reset_columns` resets columns.
+    A device with write noise (``write_noise_scale() > 0``, spec C.3) makes the tile keep
+    ``hidden_weights``: pulses, decay, diffusion, reset and :meth:`set_weights` act on them,
+    and ``weights`` (what forward and backward read) is ``hidden + write_noise_scale * xi``,
+    redrawn for every pulsed device after an update and for all devices after a device
+    operation (engine contract §10).
 
     Args:
         out_size: number of outputs, ``>= 1``.
@@ -125,9 +130,9 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         self.granularity = granularity
         self.law_scalars = scalars
         self.rpu_config = rpu_config
-        self._init_device_ops()
         self._set_periphery(forward_io, backward_io)
         self.weights.copy_(self._clip_weights(self.weights))
+        self._init_device_ops()  # after the clip: hidden weights start equal to weights
 
     def _native_can_run(self) -> bool:
         """Whether the compiled engine can run this tile's update as it stands."""
@@ -197,6 +202,8 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""
         shape = (self.d_size, self.x_size)
         named = {"weights": self.weights}
+        if self.hidden_weights is not None:
+            named["hidden_weights"] = self.hidden_weights
         named.update({f"device_arrays[{k!r}]": v for k, v in self.device_arrays.items()})
         for name, t in named.items():
             if not (
@@ -226,41 +233,69 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         params = self.update_parameters
         if lr == 0.0 or x.shape[0] == 0:
             return 0
+        # Under write noise the update changes the hidden weights; _post_update then
+        # redraws the visible weights of the devices in self._pulsed_mask.
+        weights = self._persistent_weights()
+        noisy = self.hidden_weights is not None
         if params.pulse_type == PulseType.NONE:
-            # Exact SGD; no device model acts, not even the bounds (spec B.4 "None").
-            self.weights.copy_(torch.addmm(self.weights, d.T, x, alpha=-lr))
+            # Exact SGD; no device model acts, not even the bounds or the write noise
+            # (spec B.4 "None"): the visible weights move by the same step.
+            weights.copy_(torch.addmm(weights, d.T, x, alpha=-lr))
+            if noisy:
+                self.weights.copy_(torch.addmm(self.weights, d.T, x, alpha=-lr))
             return 0
         if params.pulse_type == PulseType.NONE_WITH_DEVICE:
-            # Exact SGD, then the device bounds (spec B.4 "NoneWithDevice").
-            w = torch.addmm(self.weights, d.T, x, alpha=-lr)
-            self.weights.copy_(self._clip_weights(w))
+            # Exact SGD, then the device bounds (spec B.4 "NoneWithDevice"); the clip
+            # redraws the write noise of every device (spec C.3).
+            w = torch.addmm(weights, d.T, x, alpha=-lr)
+            weights.copy_(self._clip_weights(w))
+            if noisy:
+                self._pulsed_mask = torch.ones_like(weights, dtype=torch.bool)
             return 0
-        if self.uses_native():
-            return self._native_update(x, d, lr)
-        return pulsed_update_reference(
-            self.weights,
-            x,
-            d,
-            self.law,
-            self.device_arrays,
-            self.law_scalars,
-            lr,
-            self.granularity,
-            params,
-            self.seed,
-            self.update_index,
-        )
+        native = self.uses_native()
+        mask = None
+        if noisy:
+            mask = torch.zeros_like(weights, dtype=torch.uint8 if native else torch.bool)
+        if native:
+            pulses = self._native_update(x, d, lr, weights, mask)
+        else:
+            pulses = pulsed_update_reference(
+                weights,
+                x,
+                d,
+                self.law,
+                self.device_arrays,
+                self.law_scalars,
+                lr,
+                self.granularity,
+                params,
+                self.seed,
+                self.update_index,
+                **({} if mask is None else {"pulsed_mask": mask}),
+            )
+        self._pulsed_mask = mask
+        return pulses
 
-    def _native_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _native_update(
+        self,
+        x: torch.Tensor,
+        d: torch.Tensor,
+        lr: float,
+        weights: torch.Tensor,
+        pulsed_mask: torch.Tensor | None,
+    ) -> int:
         core = _native.load()
         params = self.update_parameters
         law = self.law
         threads = torch.get_num_threads() if self.num_threads is None else int(self.num_threads)
         # The engine reads raw buffers: everything is float32, contiguous, on the CPU.
         arrays = [self.device_arrays[name] for name in law.arrays]
+        extra = self._native_pulse_arguments()
+        if pulsed_mask is not None:  # only then, so an engine without the mask still runs
+            extra["pulsed_mask_ptr"] = pulsed_mask.data_ptr()
         return int(
             core.pulsed_update_cpu(
-                self.weights.data_ptr(),
+                weights.data_ptr(),
                 self.d_size,
                 self.x_size,
                 x.data_ptr(),
@@ -281,7 +316,7 @@ class AnalogTile(DeviceOpsMixin, TileBase):
                 int(self.seed),
                 int(self.update_index),
                 threads,
-                **self._native_pulse_arguments(),
+                **extra,
             )
         )
 
@@ -305,13 +340,32 @@ class AnalogTile(DeviceOpsMixin, TileBase):
             return torch.minimum(torch.maximum(w, arrays["w_min"]), arrays["w_max"])
         return w
 
+    def set_weights(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+        """Set the weights (and the bias column when the tile has one), in place, clipped to
+        the device bounds. Under write noise they become the hidden weights, and the visible
+        ones get write noise if the device's ``apply_write_noise_on_set()`` (spec C.3).
+
+        Args:
+            weights: floating ``[out_size, in_size]``, finite.
+            bias: floating ``[out_size]``; required if and only if the tile has ``bias=True``.
+        """
+        super().set_weights(weights, bias)
+        if self.hidden_weights is None:
+            return
+        self.hidden_weights.copy_(self.weights)
+        if self.resistive_device.apply_write_noise_on_set():
+            self._redraw_write_noise(None)
+
     def _tensors(self) -> dict[str, torch.Tensor]:
         tensors = {f"array:{k}": v for k, v in self.device_arrays.items()}
         tensors["weights"] = self.weights
+        if self.hidden_weights is not None:
+            tensors["hidden_weights"] = self.hidden_weights
         return tensors
 
     def _set_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.weights = tensors["weights"]
+        self.hidden_weights = tensors.get("hidden_weights")
         self.device_arrays = {k: tensors[f"array:{k}"] for k in self.device_arrays}
 
     def _device_repr(self) -> str:

@@ -71,8 +71,10 @@ _KEYS = {
     "device_arrays",
 }
 #: Keys a state may lack: states saved before tiles had a periphery load with exact passes,
-#: and those saved before the device operations with their counters at 0.
-_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters"}
+#: and those saved before the device operations with their counters at 0. ``write_noise``
+#: (hidden weights and redraw counter) is there exactly when the device has write noise.
+_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters", "write_noise"}
+_WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
 _PERIPHERY_KEYS = {"io", "call_index", "average_abs_max"}
@@ -192,6 +194,13 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         }
     update = getattr(tile, "update_parameters", None)
     arrays = getattr(tile, "device_arrays", {})
+    hidden = getattr(tile, "hidden_weights", None)
+    write_noise = {}
+    if hidden is not None:
+        write_noise["write_noise"] = {
+            "hidden_weights": hidden,
+            "write_noise_index": int(tile.write_noise_index),  # type: ignore[attr-defined]
+        }
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
@@ -212,6 +221,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         "forward": _periphery_state(tile.forward_periphery),
         "backward": _periphery_state(tile.backward_periphery),
         "device_op_counters": {name: int(getattr(tile, name, 0)) for name in _DEVICE_OP_COUNTERS},
+        **write_noise,
     }
 
 
@@ -378,6 +388,7 @@ def tile_from_state(
             for k in sorted(expected)
         }
     tile.weights.copy_(weights.cpu())
+    _restore_write_noise(tile, state.get("write_noise"), shape)
     for periphery, saved in ((tile.forward_periphery, forward), (tile.backward_periphery, backward)):
         if periphery is not None and saved is not None:
             periphery.call_index, periphery.average_abs_max = saved[1], saved[2]
@@ -391,6 +402,25 @@ def tile_from_state(
         tile.backend = backend
         tile.num_threads = threads
     return tile
+
+
+def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> None:
+    """Put the saved hidden weights and redraw counter into a tile with write noise."""
+    hidden = getattr(tile, "hidden_weights", None)
+    if hidden is None:
+        if data is not None:
+            raise TileStateError(
+                "tile state['write_noise'] is given, but the device has no write noise"
+            )
+        return
+    if not isinstance(data, dict) or set(data) != _WRITE_NOISE_KEYS:
+        raise TileStateError(
+            "the device has write noise: tile state['write_noise'] must be a dict with keys "
+            f"{sorted(_WRITE_NOISE_KEYS)}"
+        )
+    where = "tile state['write_noise']"
+    hidden.copy_(_tensor(data["hidden_weights"], shape, f"{where}['hidden_weights']").cpu())
+    tile.write_noise_index = _int(data, "write_noise_index", 0, 2**32)  # type: ignore[attr-defined]
 
 
 def _device_op_counters_from_state(data: Any) -> dict[str, int]:
