@@ -5,8 +5,10 @@ periphery: 7-bit DAC, 9-bit ADC, output noise 0.06, abs-max noise management, it
 bound management) against ``torch.nn.Linear`` of the same shape, both with a bias, both
 under ``torch.no_grad()``; x ~ N(0, 1). Prints median times and their ratio, for the
 compiled periphery stages (native) and the plain-torch reference stages, at 1 and 2
-threads. ``nn.Linear`` and the analog layer are timed alternately, call by call, so that
-their ratio is robust to a machine whose load changes during the run.
+torch threads (the tiles keep their automatic thread count, as users get it).
+``nn.Linear`` and the analog layer are timed alternately, call by call, so that their
+ratio is robust to a machine whose load changes during the run. Layers wider than 512 are
+split into 512 x 512 tiles (the default mapping), each with its own periphery.
 
     python benchmarks/forward.py [--repeats 20] [--quick]
 """
@@ -37,7 +39,6 @@ def bench(size: int, batch: int, threads: int, repeats: int, with_reference: boo
     x = torch.randn(batch, size, generator=generator)
     linear = torch.nn.Linear(size, size)
     analog = AnalogLinear(size, size, rpu_config=InferenceRPUConfig(), seed=0)
-    analog.analog_tile.num_threads = threads
     reps = max(3, repeats // 4) if size >= 4096 or batch >= 512 else repeats
     with torch.no_grad():
         analog.analog_tile.backend = "native"

@@ -37,6 +37,8 @@ NM_ASSUMED_WMAX = 0.6
 NM_DECAY = 1e-3
 _MASK32 = 0xFFFFFFFF
 _MAX_ROWS = 2**31 - 1
+#: Passes touching fewer values (inputs plus outputs) run their stages on one thread.
+_SMALL_PASS = 1 << 17
 
 
 def native_periphery_available() -> bool:
@@ -77,6 +79,7 @@ class Periphery:
         self.last_bound_hits = 0
         self.average_abs_max: float | None = None
         self._native_plan = None  # the compiled first pass's arguments (False: not used)
+        self._scratch: torch.Tensor | None = None  # see _input_buffer
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -100,6 +103,12 @@ class Periphery:
 
     def __repr__(self) -> str:
         return f"Periphery({self.direction!r}, {self.io!r})"
+
+    def __getstate__(self) -> dict:
+        # Pickles and deep copies leave the scratch buffer behind (it is refilled on use).
+        state = self.__dict__.copy()
+        state["_scratch"] = None
+        return state
 
     def _draw_nonlinearity(self, out_size: int) -> None:
         """The fixed per-output non-linearity ``n_i`` and calibration gain ``f`` (spec A.6),
@@ -156,7 +165,7 @@ class Periphery:
 
     # -- the managed MVM -----------------------------------------------------------------
     def run(
-        self, x: torch.Tensor, matrix: torch.Tensor, native: bool, num_threads: int = 0
+        self, x: torch.Tensor, matrix: torch.Tensor, native: bool, num_threads: int | None = 0
     ) -> torch.Tensor:
         """``y = periphery(x @ matrix)``: the managed MVM of spec A.3 (A.7 backward).
 
@@ -164,7 +173,8 @@ class Periphery:
             x: float32 ``[N, in]``, contiguous.
             matrix: float32 ``[in, out]`` (e.g. ``W.T`` forward, ``W`` backward).
             native: run the stages in the compiled engine (CPU tensors only).
-            num_threads: threads of the compiled stages (``<= 0``: one per core).
+            num_threads: threads of the compiled stages (``<= 0``: one per core; ``None``:
+                torch's thread count, one thread for small passes).
 
         Returns:
             float32 ``[N, out]``.
@@ -180,6 +190,12 @@ class Periphery:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
         call = self.call_index
         self.call_index = (call + 1) & _MASK32
+        if num_threads is None:
+            # Automatic: torch's thread count, except that small passes stay on this
+            # thread: waking the engine's threads costs more than they save there, and they
+            # would compete with torch's threads still spinning after the matrix product.
+            small = x.shape[0] * (x.shape[1] + matrix.shape[1]) < _SMALL_PASS
+            num_threads = 1 if small else torch.get_num_threads()
         forward = self.direction == "forward"
         bm = io.bound_management if forward else BoundManagementType.NONE
         if native and self._native_first_pass_applies(bm):
@@ -300,7 +316,7 @@ class Periphery:
         abs_max, thres, inp, outp, out_asym = self._native_plan
         core = _native.load()
         n, n_in = x.shape
-        v = torch.empty_like(x)
+        v = self._input_buffer(x)
         s_nm = None
         if abs_max:
             s_nm = torch.empty(n, dtype=torch.float32)
@@ -335,6 +351,17 @@ class Periphery:
             x[sel], matrix, None if s_nm is None else s_nm[sel], sel, y, call, bm, 1, True,
             threads, red=2.0,
         )  # fmt: skip
+
+    def _input_buffer(self, x: torch.Tensor) -> torch.Tensor:
+        """A reused buffer for the DAC output of the compiled first pass.
+
+        It only lives until ``torch.mm`` has read it, so one per periphery suffices; reusing
+        it saves the page faults of a fresh large allocation on every call.
+        """
+        buffer = self._scratch
+        if buffer is None or buffer.shape != x.shape:
+            buffer = self._scratch = torch.empty_like(x)
+        return buffer
 
     def _reduction_limit(self) -> float:
         io = self.io

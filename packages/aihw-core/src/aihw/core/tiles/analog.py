@@ -64,7 +64,9 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         update_parameters: the tile's update parameters.
         last_update_pulses: pulses applied by the last update.
         num_threads: threads of the compiled engine; ``None`` uses
-            ``torch.get_num_threads()``. Results do not depend on it.
+            ``torch.get_num_threads()`` (one for periphery passes of fewer than 2**17
+            values, where more threads cost more than they save). Results do not depend
+            on it.
         backend: ``"auto"``, ``"native"`` (the compiled engine, an error if it cannot
             run) or ``"reference"`` (plain torch).
     """

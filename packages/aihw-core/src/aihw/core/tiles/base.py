@@ -73,7 +73,9 @@ class TileBase:
         forward_periphery, backward_periphery: the :class:`~aihw.core.periphery.Periphery`
             of each direction, or ``None`` for an exact pass (the default).
         num_threads: threads of the compiled engine; ``None`` uses
-            ``torch.get_num_threads()``. Results do not depend on it.
+            ``torch.get_num_threads()`` (one for periphery passes of fewer than 2**17
+            values, where more threads cost more than they save). Results do not depend
+            on it.
         backend: ``"auto"``, ``"native"`` (the compiled engine, an error if it cannot
             run) or ``"reference"`` (plain torch).
     """
@@ -197,7 +199,7 @@ class TileBase:
         if not xb.is_contiguous():
             xb = xb.contiguous()
         native = self._periphery_native() if not periphery.io.exact else False
-        y = periphery.run(xb, self.weights.t(), native, self._threads())
+        y = periphery.run(xb, self.weights.t(), native, self.num_threads)
         if x32.dim() != 2:
             y = y.reshape(*x32.shape[:-1], self.out_size)
         return y if y.dtype == dtype else y.to(dtype)
@@ -222,7 +224,7 @@ class TileBase:
         if periphery.io.exact:
             z = periphery.run(d2, self.weights[:, : self.in_size], False)
         else:
-            z = periphery.run(d2, self.weights, self._periphery_native(), self._threads())
+            z = periphery.run(d2, self.weights, self._periphery_native(), self.num_threads)
             z = z[:, : self.in_size]
         return z.reshape(*lead, self.in_size).to(dtype)
 
