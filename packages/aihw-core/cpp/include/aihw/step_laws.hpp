@@ -100,19 +100,23 @@ struct ConstantStepLaw {
   float sigma_;
 };
 
-/// linear_step (engine id 2, spec C.5/C.6; soft bounds is this law with per-device slopes).
-/// Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down. Scalars: dw_min_std,
-/// mult_noise (0: the noise scales dw only; else it scales dw + slope * w).
-struct LinearStepLaw {
-  static constexpr LawSpec kSpec{2, "linear_step", 6, 2};
+namespace detail {
 
-  LinearStepLaw(const float* const* arrays, const double* scalars) noexcept
+/// The step of linear_step and soft_bounds_reference: per-device step and slope, the slope
+/// acting on the weight itself or, kReferenced, on the device weight w + reference.
+/// Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down (, reference). Scalars:
+/// dw_min_std, mult_noise (0: the noise scales dw only; else it scales dw + slope * v).
+template <bool kReferenced>
+class LinearStepCore {
+ public:
+  LinearStepCore(const float* const* arrays, const double* scalars) noexcept
       : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        slope_up_(arrays[4]), slope_down_(arrays[5]), noisy_(scalars[0] != 0.0),
+        slope_up_(arrays[4]), slope_down_(arrays[5]),
+        reference_(kReferenced ? arrays[6] : nullptr), noisy_(scalars[0] != 0.0),
         sigma_(static_cast<float>(scalars[0])), mult_(scalars[1] != 0.0) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
-    return detail::count_must_be(count, kSpec.n_scalars);
+    return count_must_be(count, 2);
   }
 
   bool draws_noise() const noexcept { return noisy_; }
@@ -122,18 +126,19 @@ struct LinearStepLaw {
                             Noise& noise) const noexcept {
     const float dw = up ? dw_up_[e] : dw_down_[e];
     const float slope = up ? slope_up_[e] : slope_down_[e];
+    const float ref = kReferenced ? reference_[e] : 0.0f;
     const float lo = w_min_[e];
     const float hi = w_max_[e];
     for (std::uint32_t k = 0; k < n; ++k) {
-      const float lin = slope * w;
+      const float lin = kReferenced ? slope * (w + ref) : slope * w;
       float step;
       if (mult_) {
         step = dw + lin;
-        if (noisy_) step = step * detail::noise_factor(sigma_, noise);
+        if (noisy_) step = step * noise_factor(sigma_, noise);
       } else {
-        step = lin + (noisy_ ? dw * detail::noise_factor(sigma_, noise) : dw);
+        step = lin + (noisy_ ? dw * noise_factor(sigma_, noise) : dw);
       }
-      w = detail::clip(up ? w + step : w - step, lo, hi);
+      w = clip(up ? w + step : w - step, lo, hi);
     }
     return w;
   }
@@ -145,10 +150,20 @@ struct LinearStepLaw {
   const float* w_max_;
   const float* slope_up_;
   const float* slope_down_;
+  const float* reference_;
   bool noisy_;
   float sigma_;
   bool mult_;
 };
+
+}  // namespace detail
+
+/// linear_step (engine id 2, spec C.5/C.6; soft bounds is this law with per-device slopes).
+struct LinearStepLaw : detail::LinearStepCore<false> {
+  static constexpr LawSpec kSpec{2, "linear_step", 6, 2};
+  using LinearStepCore::LinearStepCore;
+};
+
 
 /// exp_step (engine id 3, spec C.7).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std, A_up, A_down, gamma_up,
@@ -334,59 +349,13 @@ struct PiecewiseStepLaw {
 };
 
 /// soft_bounds_reference (engine id 6, spec C.10): linear_step read against a per-device
-/// reference. Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down, reference.
-/// Scalars: dw_min_std, mult_noise. The step is the linear_step of the device's own weight
+/// reference (a seventh array). The step is the linear_step of the device's own weight
 /// v = w + reference, so additive noise stays dw * s * xi however far the reference
 /// shifts it; w_min, w_max bound the read weight w (the device's bounds minus the
 /// reference), so clipping w to them is clipping v to the device's bounds.
-struct SoftBoundsReferenceLaw {
+struct SoftBoundsReferenceLaw : detail::LinearStepCore<true> {
   static constexpr LawSpec kSpec{6, "soft_bounds_reference", 7, 2};
-
-  SoftBoundsReferenceLaw(const float* const* arrays, const double* scalars) noexcept
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        slope_up_(arrays[4]), slope_down_(arrays[5]), reference_(arrays[6]),
-        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])),
-        mult_(scalars[1] != 0.0) {}
-
-  static std::string check_scalars(const double*, std::size_t count) {
-    return detail::count_must_be(count, kSpec.n_scalars);
-  }
-
-  bool draws_noise() const noexcept { return noisy_; }
-
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float dw = up ? dw_up_[e] : dw_down_[e];
-    const float slope = up ? slope_up_[e] : slope_down_[e];
-    const float ref = reference_[e];
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const float lin = slope * (w + ref);
-      float step;
-      if (mult_) {
-        step = dw + lin;
-        if (noisy_) step = step * detail::noise_factor(sigma_, noise);
-      } else {
-        step = lin + (noisy_ ? dw * detail::noise_factor(sigma_, noise) : dw);
-      }
-      w = detail::clip(up ? w + step : w - step, lo, hi);
-    }
-    return w;
-  }
-
- private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
-  const float* slope_up_;
-  const float* slope_down_;
-  const float* reference_;
-  bool noisy_;
-  float sigma_;
-  bool mult_;
+  using LinearStepCore::LinearStepCore;
 };
 
 template <class... Laws>
