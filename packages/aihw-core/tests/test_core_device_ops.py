@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
+from _device_op_helpers import OpsDevice
 
-from aihw.core.device_model import DeviceModel
-from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE, RESET_BIAS
 from aihw.core.tiles import AnalogTile
 from aihw.core.tiles._device_ops import native_device_ops_available
 from aihw.core.tiles.state import tile_from_state, tile_state
@@ -17,59 +14,11 @@ HAVE_NATIVE = native_device_ops_available()
 BACKENDS = ["reference"] + (["native"] if HAVE_NATIVE else [])
 
 
-@dataclasses.dataclass
-class AgingParameters:
-    dw_min: float = 0.001
-    dw_min_std: float = 0.3
-    w_min: float = -0.6
-    w_max: float = 0.6
-    w_min_dtod: float = 0.3
-    w_max_dtod: float = 0.3
-    lifetime: float = 0.0
-    diffusion: float = 0.0
-    reset: float = 0.0
-    reset_spread: float = 0.0
-    reset_std: float = 0.01
-
-
-class AgingDevice(DeviceModel):
-    """A constant step with spread bounds, plus the arrays of decay, diffusion and reset."""
-
-    name = "TestAgingStep"
-    law = "constant_step"
-    parameters_class = AgingParameters
-
-    def granularity(self):
-        return self.params.dw_min
-
-    def law_scalars(self):
-        return {"dw_min_std": self.params.dw_min_std}
-
-    def reset_std(self):
-        return self.params.reset_std
-
-    def sample(self, d_size, x_size, generator):
-        p = self.params
-        shape = (d_size, x_size)
-        step = torch.full(shape, p.dw_min)
-        w_max = (p.w_max * (1 + p.w_max_dtod * torch.randn(shape, generator=generator))).abs()
-        w_min = -(p.w_min * (1 + p.w_min_dtod * torch.randn(shape, generator=generator))).abs()
-        arrays = {"dw_up": step.clone(), "dw_down": step, "w_min": w_min, "w_max": w_max}
-        if p.lifetime > 0:
-            arrays[DECAY_SCALE] = torch.full(shape, 1.0 - 1.0 / p.lifetime)
-        if p.diffusion > 0:
-            arrays[DIFFUSION_RATE] = torch.full(shape, p.diffusion)
-        if p.reset != 0 or p.reset_spread > 0:
-            spread = p.reset_spread * torch.randn(shape, generator=generator)
-            arrays[RESET_BIAS] = p.reset + spread
-        return arrays
-
-
 WIDE = {"w_min": -10.0, "w_max": 10.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0}
 
 
 def _tile(backend, out_size=8, in_size=6, bias=False, seed=5, **params):
-    tile = AnalogTile(out_size, in_size, AgingDevice(**params), bias=bias, seed=seed)
+    tile = AnalogTile(out_size, in_size, OpsDevice(**params), bias=bias, seed=seed)
     tile.backend = backend
     return tile
 
@@ -268,7 +217,7 @@ def test_state_resumes_exactly(backend):
     assert (tile.diffusion_index, tile.reset_index) == (4, 2)
     state = tile_state(tile)
     assert state["device_op_counters"] == {"diffusion_index": 4, "reset_index": 2}
-    resumed = tile_from_state(state, {AgingDevice.name: AgingDevice}.__getitem__)
+    resumed = tile_from_state(state, {OpsDevice.name: OpsDevice}.__getitem__)
     for t in (tile, resumed):
         t.update(torch.ones(2, 99), torch.ones(2, 70), 0.05)
         t.reset_columns(3, 5, 0.5)
@@ -280,5 +229,5 @@ def test_state_without_counters_loads_with_zero():
     tile = _tile("auto", diffusion=0.01)
     state = tile_state(tile)
     del state["device_op_counters"]
-    resumed = tile_from_state(state, {AgingDevice.name: AgingDevice}.__getitem__)
+    resumed = tile_from_state(state, {OpsDevice.name: OpsDevice}.__getitem__)
     assert (resumed.diffusion_index, resumed.reset_index) == (0, 0)

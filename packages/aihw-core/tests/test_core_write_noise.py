@@ -3,14 +3,11 @@ engine contract §10)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
+from _device_op_helpers import OpsDevice
 
 from aihw.core import _native
-from aihw.core.device_model import DeviceModel
-from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE
 from aihw.core.parameters import PulseType, UpdateParameters
 from aihw.core.reference import pulsed_update_reference
 from aihw.core.reference_device_ops import write_noise_reference
@@ -23,60 +20,11 @@ BACKENDS = ["reference"] + (["native"] if HAVE_NATIVE else [])
 needs_native = pytest.mark.skipif(not HAVE_NATIVE, reason="needs the compiled engine")
 
 
-@dataclasses.dataclass
-class NoisyParameters:
-    dw_min: float = 0.001
-    dw_min_std: float = 0.3
-    w_min: float = -0.6
-    w_max: float = 0.6
-    lifetime: float = 0.0
-    diffusion: float = 0.0
-    reset_std: float = 0.01
-    write_noise_std: float = 0.0
-    apply_write_noise_on_set: bool = True
-
-
-class NoisyDevice(DeviceModel):
-    """A constant step with spread bounds, optional decay and diffusion, and write noise."""
-
-    name = "TestNoisyStep"
-    law = "constant_step"
-    parameters_class = NoisyParameters
-
-    def granularity(self):
-        return self.params.dw_min
-
-    def law_scalars(self):
-        return {"dw_min_std": self.params.dw_min_std}
-
-    def reset_std(self):
-        return self.params.reset_std
-
-    def write_noise_scale(self):
-        return self.params.write_noise_std * self.params.dw_min
-
-    def apply_write_noise_on_set(self):
-        return self.params.apply_write_noise_on_set
-
-    def sample(self, d_size, x_size, generator):
-        p = self.params
-        shape = (d_size, x_size)
-        step = torch.full(shape, p.dw_min)
-        w_max = p.w_max * (1 + 0.2 * torch.rand(shape, generator=generator))
-        w_min = p.w_min * (1 + 0.2 * torch.rand(shape, generator=generator))
-        arrays = {"dw_up": step.clone(), "dw_down": step, "w_min": w_min, "w_max": w_max}
-        if p.lifetime > 0:
-            arrays[DECAY_SCALE] = torch.full(shape, 1.0 - 1.0 / p.lifetime)
-        if p.diffusion > 0:
-            arrays[DIFFUSION_RATE] = torch.full(shape, p.diffusion)
-        return arrays
-
-
-RESOLVE = {NoisyDevice.name: NoisyDevice}.__getitem__
+RESOLVE = {OpsDevice.name: OpsDevice}.__getitem__
 
 
 def _tile(backend, out_size=40, in_size=30, seed=5, bias=False, **params):
-    tile = AnalogTile(out_size, in_size, NoisyDevice(**params), bias=bias, seed=seed)
+    tile = AnalogTile(out_size, in_size, OpsDevice(**params), bias=bias, seed=seed)
     tile.backend = backend
     return tile
 
@@ -230,7 +178,7 @@ def test_set_weights_sets_the_hidden_weights(backend):
 def test_exact_pulse_types(backend):
     for pulse_type in (PulseType.NONE, PulseType.NONE_WITH_DEVICE):
         tile = AnalogTile(
-            6, 5, NoisyDevice(write_noise_std=10.0), seed=2,
+            6, 5, OpsDevice(write_noise_std=10.0), seed=2,
             update=UpdateParameters(pulse_type=pulse_type),
         )
         tile.backend = backend
