@@ -286,25 +286,24 @@ class DeviceOpsMixin:
                 "rebuild aihw-core"
             )
         if native:
-            self._check_device_op_buffers()
+            self._check_raw_buffers()
         return native
 
-    def _check_device_op_buffers(self) -> None:
+    def _check_raw_buffers(self) -> None:
         """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""
-        shape = tuple(self.weights.shape)
+        shape = (self.d_size, self.x_size)
         named = {"weights": self.weights}
         if self.hidden_weights is not None:
             named["hidden_weights"] = self.hidden_weights
         named.update({f"device_arrays[{k!r}]": v for k, v in self.device_arrays.items()})
         for name, t in named.items():
-            ok = (
+            if not (
                 isinstance(t, torch.Tensor)
                 and t.dtype == torch.float32
                 and t.is_contiguous()
                 and tuple(t.shape) == shape
-                and t.device == self.weights.device
-            )
-            if not ok:
+                and t.device == self.device
+            ):
                 got = (
                     f"{t.dtype} {tuple(t.shape)}"
                     if isinstance(t, torch.Tensor)
@@ -312,7 +311,12 @@ class DeviceOpsMixin:
                 )
                 raise ValueError(
                     f"tile.{name} must be a contiguous float32 tensor of shape {shape} on "
-                    f"{self.weights.device}; got {got}"
+                    f"{self.device}; got {got}"
+                    + (
+                        ""
+                        if not isinstance(t, torch.Tensor) or t.is_contiguous()
+                        else " (not contiguous)"
+                    )
                 )
 
 

@@ -200,36 +200,6 @@ class AnalogTile(DeviceOpsMixin, TileBase):
                 f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
             )
 
-    def _check_raw_buffers(self) -> None:
-        """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""
-        shape = (self.d_size, self.x_size)
-        named = {"weights": self.weights}
-        if self.hidden_weights is not None:
-            named["hidden_weights"] = self.hidden_weights
-        named.update({f"device_arrays[{k!r}]": v for k, v in self.device_arrays.items()})
-        for name, t in named.items():
-            if not (
-                isinstance(t, torch.Tensor)
-                and t.dtype == torch.float32
-                and t.is_contiguous()
-                and tuple(t.shape) == shape
-                and t.device == self.device
-            ):
-                got = (
-                    f"{t.dtype} {tuple(t.shape)}"
-                    if isinstance(t, torch.Tensor)
-                    else type(t).__name__
-                )
-                raise ValueError(
-                    f"tile.{name} must be a contiguous float32 tensor of shape {shape} on "
-                    f"{self.device}; got {got}"
-                    + (
-                        ""
-                        if not isinstance(t, torch.Tensor) or t.is_contiguous()
-                        else " (not contiguous)"
-                    )
-                )
-
     # -- update ------------------------------------------------------------------------
     def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
         params = self.update_parameters
