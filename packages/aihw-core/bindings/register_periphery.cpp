@@ -45,6 +45,20 @@ aihw::PeripheryDraw make_draw(const py::int_& seed, std::uint32_t call_index, st
   return draw;
 }
 
+aihw::InputStageConfig make_input_config(double step, bool sto_round, double bound,
+                                         double noise, double asymmetry, int noise_stream,
+                                         int round_stream) {
+  aihw::InputStageConfig config;
+  config.step = step;
+  config.sto_round = sto_round;
+  config.bound = bound;
+  config.noise = noise;
+  config.asymmetry = asymmetry;
+  config.noise_stream = stream_id(noise_stream, "noise_stream");
+  config.round_stream = stream_id(round_stream, "round_stream");
+  return config;
+}
+
 }  // namespace
 
 void register_periphery(py::module_& m) {
@@ -55,14 +69,8 @@ void register_periphery(py::module_& m) {
          double asymmetry, int noise_stream, int round_stream, const py::int_& seed,
          std::uint32_t call_index, std::uint32_t sub, std::uintptr_t row_ids_ptr,
          int num_threads) {
-        aihw::InputStageConfig config;
-        config.step = step;
-        config.sto_round = sto_round;
-        config.bound = bound;
-        config.noise = noise;
-        config.asymmetry = asymmetry;
-        config.noise_stream = stream_id(noise_stream, "noise_stream");
-        config.round_stream = stream_id(round_stream, "round_stream");
+        const aihw::InputStageConfig config = make_input_config(
+            step, sto_round, bound, noise, asymmetry, noise_stream, round_stream);
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         const float* x = required_pointer<const float>(x_ptr, "x_ptr");
         float* out = required_pointer<float>(out_ptr, "out_ptr");
@@ -84,14 +92,8 @@ void register_periphery(py::module_& m) {
          double bound, double noise, double asymmetry, int noise_stream, int round_stream,
          const py::int_& seed, std::uint32_t call_index, std::uint32_t sub,
          std::uintptr_t row_ids_ptr, int num_threads) {
-        aihw::InputStageConfig config;
-        config.step = step;
-        config.sto_round = sto_round;
-        config.bound = bound;
-        config.noise = noise;
-        config.asymmetry = asymmetry;
-        config.noise_stream = stream_id(noise_stream, "noise_stream");
-        config.round_stream = stream_id(round_stream, "round_stream");
+        const aihw::InputStageConfig config = make_input_config(
+            step, sto_round, bound, noise, asymmetry, noise_stream, round_stream);
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         const float* x = required_pointer<const float>(x_ptr, "x_ptr");
         float* out = required_pointer<float>(out_ptr, "out_ptr");
