@@ -140,10 +140,7 @@ class LinearStepResistiveDevice(PulsedDevice):
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
-        return {
-            "dw_min_std": float(self.params.dw_min_std),
-            "mult_noise": 1.0 if self.params.mult_noise else 0.0,
-        }
+        return linear_law_scalars(self.params.dw_min_std, self.params.mult_noise)
 
     def _extra_arrays(self, base, shape, generator):
         p = self.params
@@ -160,3 +157,9 @@ class LinearStepResistiveDevice(PulsedDevice):
 
 #: The reference toolkit's name for the same device.
 LinearStepDevice = LinearStepResistiveDevice
+
+
+def linear_law_scalars(dw_min_std: float, mult_noise: bool) -> dict[str, float]:
+    """The scalars of the laws built on the linear step (linear_step,
+    soft_bounds_reference): ``dw_min_std`` and ``mult_noise`` as 1.0 or 0.0."""
+    return {"dw_min_std": float(dw_min_std), "mult_noise": 1.0 if mult_noise else 0.0}

@@ -7,7 +7,7 @@ import math
 from typing import Any, ClassVar
 
 from ._pulsed import PulsedDevice
-from .linear_step import check_reverse, linear_slopes
+from .linear_step import check_reverse, linear_law_scalars, linear_slopes
 from .parameters import PulsedResistiveDeviceParameters
 
 __all__ = [
@@ -76,10 +76,7 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
-        return {
-            "dw_min_std": float(self.effective_params().dw_min_std),
-            "mult_noise": 1.0 if self.params.mult_noise else 0.0,
-        }
+        return linear_law_scalars(self.effective_params().dw_min_std, self.params.mult_noise)
 
     def _extra_arrays(self, base, shape, generator):
         p = self.effective_params()

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import torch
 
 from ._pulsed import PulsedDevice
+from .linear_step import linear_law_scalars
 from .parameters import PulsedResistiveDeviceParameters
 
 __all__ = [
@@ -111,10 +112,7 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
-        return {
-            "dw_min_std": float(self.params.dw_min_std),
-            "mult_noise": 1.0 if self.params.mult_noise else 0.0,
-        }
+        return linear_law_scalars(self.params.dw_min_std, self.params.mult_noise)
 
     def _extra_arrays(self, base, shape, generator):
         p = self.params
