@@ -41,7 +41,13 @@ def _core_source_hash() -> str:
     digest = hashlib.sha256()
     for path in sorted(CORE.rglob("*")):
         rel = path.relative_to(CORE)
-        if not path.is_file() or rel.parts[0] in {"build", "tests"} or path.suffix in {".so", ".pyc"}:
+        skipped = (
+            rel.parts[0] in {"build", "tests", "dist"}
+            # caches that test runs leave behind (.pytest_cache, __pycache__, ...)
+            or any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+            or path.suffix in {".so", ".pyc"}
+        )
+        if skipped or not path.is_file():
             continue
         digest.update(str(rel).encode())
         digest.update(path.read_bytes())
