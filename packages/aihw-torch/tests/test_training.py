@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from optional import AnalogSGD
 from torch import nn
 
 from aihw.core.tiles import AnalogTile
@@ -116,8 +117,6 @@ def test_seed_makes_pulsed_training_reproducible():
 
 
 def test_decay_runs_once_per_optimizer_step():
-    from aihw.optim import AnalogSGD
-
     device = ConstantStepResistiveDevice(lifetime=5.0, w_max_dtod=0.0, w_min_dtod=0.0)
     layer = AnalogLinear(4, 2, bias=False, resistive_device=device)
     tile = layer.analog_tile
