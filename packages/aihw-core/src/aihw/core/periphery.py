@@ -79,7 +79,7 @@ class Periphery:
         self.last_bound_hits = 0
         self.average_abs_max: float | None = None
         self._native_plan = None  # the compiled first pass's arguments (False: not used)
-        self._scratch: torch.Tensor | None = None  # see _input_buffer
+        self._scratch: tuple[torch.Tensor, ...] | None = None  # see _buffers
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -183,7 +183,10 @@ class Periphery:
         if io.changed_since_validation():
             io.validate()  # someone changed a field since construction
             self._native_plan = None
-        if io.exact:
+        plan = self._native_plan
+        if plan is None:
+            plan = self._native_plan = self._make_native_plan()
+        if not plan and io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
         if x.shape[0] > _MAX_ROWS:
@@ -196,12 +199,11 @@ class Periphery:
             # would compete with torch's threads still spinning after the matrix product.
             small = x.shape[0] * (x.shape[1] + matrix.shape[1]) < _SMALL_PASS
             num_threads = 1 if small else torch.get_num_threads()
-        forward = self.direction == "forward"
-        bm = io.bound_management if forward else BoundManagementType.NONE
-        if native and self._native_first_pass_applies(bm):
-            out = self._run_native_first_pass(x, matrix, call, bm, int(num_threads))
+        if native and plan:
+            out = self._run_native_first_pass(x, matrix, call, plan, int(num_threads))
             if out is not None:
                 return out
+        bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
         return self._run_general(x, matrix, call, bm, native, num_threads)
 
     def _run_general(self, x, matrix, call, bm, native, num_threads):
@@ -269,18 +271,19 @@ class Periphery:
         return out
 
     # -- the compiled first pass -----------------------------------------------------------
-    def _native_first_pass_applies(self, bm: BoundManagementType) -> bool:
-        """Whether the common case applies: one analog pass, abs-max or no noise management,
-        no weight noise, ``out_scale = 1`` and plain iterative (or no) bound management."""
-        plan = self._native_plan
-        if plan is None:
-            plan = self._native_plan = self._make_native_plan()
-        return plan is not False and bm != BoundManagementType.ITERATIVE_WORST_CASE
-
     def _make_native_plan(self):
+        """The compiled first pass's fixed arguments, or ``False`` where it does not apply.
+
+        It applies in the common case: one analog pass, abs-max or no noise management, no
+        weight noise, ``out_scale = 1``, plain iterative (or no) bound management and none
+        of the MAC and ADC non-idealities.
+        """
         io = self.io
+        bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
         if (
-            io.mv_type != AnalogMVType.ONE_PASS
+            io.exact
+            or bm == BoundManagementType.ITERATIVE_WORST_CASE
+            or io.mv_type != AnalogMVType.ONE_PASS
             or io.noise_management not in (NoiseManagementType.ABS_MAX, NoiseManagementType.NONE)
             or not (io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0)
             or io.out_scale != 1.0
@@ -307,61 +310,63 @@ class Periphery:
             float(io.out_noise),
         )
         abs_max = io.noise_management == NoiseManagementType.ABS_MAX
-        return abs_max, float(io.nm_thres), inp, out, float(io.out_asymmetry)
+        streams = (st["out_noise"], st["out_round"], st["w_noise"])
+        return abs_max, float(io.nm_thres), inp, out, float(io.out_asymmetry), streams, bm
 
-    def _run_native_first_pass(self, x, matrix, call, bm, threads):
+    def _run_native_first_pass(self, x, matrix, call, plan, threads):
         """The first pass in two compiled calls around ``torch.mm`` (noise management fused
         into the input stage); bound management, if needed, continues with the general
         loop. ``None`` when a row has a zero scale (the general path treats those)."""
-        abs_max, thres, inp, outp, out_asym = self._native_plan
+        abs_max, thres, inp, outp, out_asym, streams, bm = plan
         core = _native.load()
         n, n_in = x.shape
-        v = self._input_buffer(x)
-        s_nm = None
+        v, s_nm, hit = self._buffers(x)
+        seed = self.seed
         if abs_max:
-            s_nm = torch.empty(n, dtype=torch.float32)
             skipped = core.periphery_abs_max_input_stage(
                 x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
-                self.seed, call, 0, 0, threads,
+                seed, call, 0, 0, threads,
             )  # fmt: skip
             if skipped:
                 return None
         else:
+            s_nm = None
             core.periphery_input_stage(
-                x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, self.seed, call, 0, 0, threads
+                x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, seed, call, 0, 0, threads
             )
         y = torch.mm(v, matrix)
-        hit = torch.empty(n, dtype=torch.uint8)
-        sigma = self.noise_per_output
-        st = self.streams
         n_hit = core.periphery_output_stage(
-            y.data_ptr(), n, y.shape[1], _ptr(s_nm), *outp, _ptr(sigma), out_asym, 0, 0,
-            st["out_noise"], st["out_round"], st["w_noise"], self.seed, call, 0, 0,
-            hit.data_ptr(), threads,
+            y.data_ptr(), n, y.shape[1], _ptr(s_nm), *outp, _ptr(self.noise_per_output),
+            out_asym, 0, 0, *streams, seed, call, 0, 0, hit.data_ptr(), threads,
         )  # fmt: skip
         self.last_passes = 1
         self.last_bound_hits = n_hit
-        if n_hit == 0 or bm == BoundManagementType.NONE:
+        if n_hit == 0 or bm == BoundManagementType.NONE or self._reduction_limit() < 1.0:
             return y
         # Re-run the rows that hit a bound, with the input halved, as the general path does.
-        if self._reduction_limit() < 1.0:
-            return y
         sel = torch.nonzero(hit).squeeze(1)
         return self._bound_management_loop(
             x[sel], matrix, None if s_nm is None else s_nm[sel], sel, y, call, bm, 1, True,
             threads, red=2.0,
         )  # fmt: skip
 
-    def _input_buffer(self, x: torch.Tensor) -> torch.Tensor:
-        """A reused buffer for the DAC output of the compiled first pass.
+    def _buffers(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reused buffers of the compiled first pass: the DAC output, the noise-management
+        scales and the bound flags.
 
-        It only lives until ``torch.mm`` has read it, so one per periphery suffices; reusing
-        it saves the page faults of a fresh large allocation on every call.
+        They only live within one call (what outlives it is copied out), so one set per
+        periphery suffices; reusing them saves an allocation per call, and for large
+        batches the page faults of fresh memory.
         """
-        buffer = self._scratch
-        if buffer is None or buffer.shape != x.shape:
-            buffer = self._scratch = torch.empty_like(x)
-        return buffer
+        buffers = self._scratch
+        if buffers is None or buffers[0].shape != x.shape:
+            n = x.shape[0]
+            buffers = self._scratch = (
+                torch.empty_like(x),
+                torch.empty(n, dtype=torch.float32),
+                torch.empty(n, dtype=torch.uint8),
+            )
+        return buffers
 
     def _reduction_limit(self) -> float:
         io = self.io
