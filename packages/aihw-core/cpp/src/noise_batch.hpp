@@ -1,6 +1,7 @@
 // The cycle-to-cycle normals of many pulses at once (internal), exactly those of
 // PulseNoise (engine contract §2), drawn in stages so that independent work overlaps:
-// all Philox blocks (SIMD), then every logarithm and square root, then every cosine/sine.
+// all Philox blocks (SIMD), then every Box-Muller pair in one vectorised loop
+// (fast_box_muller.hpp).
 #pragma once
 
 #include <cmath>
@@ -52,58 +53,38 @@ class NoiseBatch {
     std::uint32_t* r3 = r2 + nb;
     philox_batch()(nb, c0_.data(), sample, update_index, c3_.data(), key, r0, r1, r2, r3);
 
-    // radii: rho = sqrt(-2 ln u1) of the pairs in use (pair 0: words 0-1, pair 1: words 2-3)
-    // (every pair in use, in order, first the logarithms, then the square roots)
-    rho_.resize(2 * nb);
-    std::size_t n_pairs = 0;
-    for (std::size_t m = 0; m < nb; ++m) {
-      if (first_[m] < 2) rho_[n_pairs++] = std::log((static_cast<double>(r0[m]) + 1.0) * kTwoPowMinus32);
-      if (end_[m] > 2) rho_[n_pairs++] = std::log((static_cast<double>(r2[m]) + 1.0) * kTwoPowMinus32);
-    }
-    for (std::size_t p = 0; p < n_pairs; ++p) rho_[p] = std::sqrt(-2.0 * rho_[p]);
-
-    // angles
-    const double* rho = rho_.data();
+    // The word pairs in use, in order (pair 0: words 0-1, pair 1: words 2-3), with the
+    // words wanted from each (0: cos, 1: sin).
+    ra_.clear();
+    rb_.clear();
+    want_.clear();
     for (std::size_t m = 0; m < nb; ++m) {
       const unsigned w0 = first_[m], w1 = end_[m];
-      if (w0 < 2) out = pair(*rho++, r1[m], w0, w1 < 2 ? w1 : 2, out);
-      if (w1 > 2) out = pair(*rho++, r3[m], w0 > 2 ? w0 - 2 : 0, w1 - 2, out);
+      if (w0 < 2) add_pair(r0[m], r1[m], w0, w1 < 2 ? w1 : 2);
+      if (w1 > 2) add_pair(r2[m], r3[m], w0 > 2 ? w0 - 2 : 0, w1 - 2);
+    }
+    const std::size_t n_pairs = ra_.size();
+    z_.resize(2 * n_pairs);
+    double* z_cos = z_.data();
+    double* z_sin = z_cos + n_pairs;
+    box_muller_pairs(n_pairs, ra_.data(), rb_.data(), z_cos, z_sin);
+    for (std::size_t p = 0; p < n_pairs; ++p) {
+      if (want_[p] & 1u) *out++ = static_cast<float>(z_cos[p]);
+      if (want_[p] & 2u) *out++ = static_cast<float>(z_sin[p]);
     }
   }
 
  private:
-  // Words [a, b) of a pair (0: cos, 1: sin).
-  static float* pair(double rho, std::uint32_t rb, unsigned a, unsigned b, float* out) {
-    const double theta = box_muller_angle(rb);
-    if (a == 0 && b == 2) {
-      double c, s;
-      cos_sin(theta, c, s);
-      out[0] = static_cast<float>(rho * c);
-      out[1] = static_cast<float>(rho * s);
-      return out + 2;
-    }
-    if (a == 0) {
-      out[0] = static_cast<float>(rho * std::cos(theta));
-    } else {
-      out[0] = static_cast<float>(rho * std::sin(theta));
-    }
-    return out + 1;
+  // Words [a, b) of a pair: bit 0 wants the cosine, bit 1 the sine.
+  void add_pair(std::uint32_t ra, std::uint32_t rb, unsigned a, unsigned b) {
+    ra_.push_back(ra);
+    rb_.push_back(rb);
+    want_.push_back(static_cast<std::uint8_t>((a == 0 ? 1u : 0u) | (b == 2 ? 2u : 0u)));
   }
 
-  // std::cos and std::sin of one angle. glibc's sincos shares their range reduction and
-  // returns exactly what they return (checked by test_kernels); elsewhere two calls.
-  static void cos_sin(double theta, double& c, double& s) {
-#if defined(__GLIBC__)
-    ::sincos(theta, &s, &c);
-#else
-    c = std::cos(theta);
-    s = std::sin(theta);
-#endif
-  }
-
-  std::vector<std::uint32_t> c0_, c3_, r_;
-  std::vector<std::uint8_t> first_, end_;
-  std::vector<double> rho_;
+  std::vector<std::uint32_t> c0_, c3_, r_, ra_, rb_;
+  std::vector<std::uint8_t> first_, end_, want_;
+  std::vector<double> z_;
   std::size_t n_normals_ = 0;
 };
 

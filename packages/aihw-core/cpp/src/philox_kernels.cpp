@@ -1,5 +1,7 @@
 #include "philox_kernels.hpp"
 
+#include "aihw/fast_box_muller.hpp"
+
 #include <cmath>
 #include <cstring>
 
@@ -420,6 +422,21 @@ PhiloxBatchFn philox_batch() {
     return fn;
   }();
   return best;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void box_muller_pairs(std::size_t n, const std::uint32_t* __restrict ra,
+                      const std::uint32_t* __restrict rb, double* __restrict z_cos,
+                      double* __restrict z_sin) {
+  for (std::size_t p = 0; p < n; ++p) {
+    const double rho = fast_box_muller::radius(ra[p]);
+    double c, s;
+    fast_box_muller::cos_sin(rb[p], c, s);
+    z_cos[p] = rho * c;
+    z_sin[p] = rho * s;
+  }
 }
 
 }  // namespace detail

@@ -70,5 +70,11 @@ PhiloxBatchFn philox_batch_variant(const char* name);
 /// The fastest available variant.
 PhiloxBatchFn philox_batch();
 
+/// Box-Muller on word pairs (fast_box_muller.hpp): z_cos[p] = rho cos theta and
+/// z_sin[p] = rho sin theta of (ra[p], rb[p]), p < n. Vectorised (AVX2 where available);
+/// the same bits as the scalar functions.
+void box_muller_pairs(std::size_t n, const std::uint32_t* ra, const std::uint32_t* rb,
+                      double* z_cos, double* z_sin);
+
 }  // namespace detail
 }  // namespace aihw

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "aihw/fast_box_muller.hpp"
 #include "aihw/philox.hpp"
 
 namespace aihw {
@@ -19,8 +20,7 @@ class PulseNoise {
       : key_(key), element_(element), sample_(sample), update_index_(update_index),
         n_pulses_(n_pulses) {}
 
-  /// The float32 normal of the next pulse (k = 0, 1, 2, ...). Only the normals that are
-  /// used are computed: the sine of a pair only when its second pulse will be applied.
+  /// The float32 normal of the next pulse (k = 0, 1, 2, ...).
   float next() noexcept {
     const std::uint32_t word = k_ & 3u;
     if (word == 0) {
@@ -29,16 +29,12 @@ class PulseNoise {
     }
     float z;
     if ((word & 1u) == 0) {
-      const double rho = box_muller_radius(block_[word]);
-      const double theta = box_muller_angle(block_[word + 1]);
-      if (k_ + 1 < n_pulses_) {
-        const double c = std::cos(theta);
-        const double s = std::sin(theta);
-        z = static_cast<float>(rho * c);
-        second_ = static_cast<float>(rho * s);
-      } else {
-        z = static_cast<float>(rho * std::cos(theta));
-      }
+      // The engine's Box-Muller (fast_box_muller.hpp), as NoiseBatch evaluates it.
+      const double rho = fast_box_muller::radius(block_[word]);
+      double c, s;
+      fast_box_muller::cos_sin(block_[word + 1], c, s);
+      z = static_cast<float>(rho * c);
+      second_ = static_cast<float>(rho * s);
     } else {
       z = second_;
     }
