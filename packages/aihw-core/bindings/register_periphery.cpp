@@ -117,7 +117,7 @@ void register_periphery(py::module_& m) {
          double asymmetry, int w_noise_mode, std::uintptr_t w_noise_std_ptr, int noise_stream,
          int round_stream, int w_noise_stream, const py::int_& seed, std::uint32_t call_index,
          std::uint32_t sub, std::uintptr_t row_ids_ptr, std::uintptr_t hit_ptr,
-         int num_threads) {
+         int num_threads, std::int64_t y_row_stride) {
         if (w_noise_mode < 0 || w_noise_mode > 2) {
           throw py::value_error("w_noise_mode must be 0, 1 or 2");
         }
@@ -135,6 +135,11 @@ void register_periphery(py::module_& m) {
         config.noise_stream = stream_id(noise_stream, "noise_stream");
         config.round_stream = stream_id(round_stream, "round_stream");
         config.w_noise_stream = stream_id(w_noise_stream, "w_noise_stream");
+        if (y_row_stride != 0 && y_row_stride < n_cols) {
+          throw py::value_error("y_row_stride=" + std::to_string(y_row_stride) +
+                                " is invalid; allowed: 0 or >= n_cols");
+        }
+        config.row_stride = y_row_stride;
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         float* y = required_pointer<float>(y_ptr, "y_ptr");
         const float* scale = optional_pointer<const float>(row_scale_ptr);
@@ -148,9 +153,10 @@ void register_periphery(py::module_& m) {
       py::arg("w_noise_mode"), py::arg("w_noise_std_ptr"), py::arg("noise_stream"),
       py::arg("round_stream"), py::arg("w_noise_stream"), py::arg("seed"),
       py::arg("call_index"), py::arg("sub"), py::arg("row_ids_ptr"), py::arg("hit_ptr"),
-      py::arg("num_threads"),
+      py::arg("num_threads"), py::arg("y_row_stride") = 0,
       "The fused output stage (ADC) of contract §6, in place; returns the number of rows "
-      "that hit a bound (flags in hit_ptr when it is not 0).");
+      "that hit a bound (flags in hit_ptr when it is not 0). y_row_stride (0: n_cols) "
+      "lets it work on a block of columns of a wider y.");
   m.def(
       "row_abs_max",
       [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::int64_t n_rows, std::int64_t n_cols,

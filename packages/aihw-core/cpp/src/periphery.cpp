@@ -357,6 +357,10 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   if (config.w_noise_mode != 0 && config.w_noise_std == nullptr) {
     throw std::invalid_argument("w_noise_std is null");
   }
+  if (config.row_stride != 0 && config.row_stride < n_cols) {
+    throw std::invalid_argument("row_stride must be 0 or >= n_cols");
+  }
+  const std::int64_t ld = config.row_stride > 0 ? config.row_stride : n_cols;
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
   std::vector<std::uint8_t> task_hit(static_cast<std::size_t>(n_rows * chunks), 0);
   const PhiloxKey key = philox_key_from_seed(draw.seed);
@@ -398,7 +402,7 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     const float* wstd = base.wmode == 2 ? config.w_noise_std + r * n_cols + begin : nullptr;
     const float* sigma =
         config.noise_per_output != nullptr ? config.noise_per_output + begin : nullptr;
-    float* y_chunk = y + r * n_cols + begin;
+    float* y_chunk = y + r * ld + begin;
     bool any;
     if (fused_default) {
       any = sigma != nullptr ? output_chunk_default_per_output(y_chunk, count, z, sigma, c)

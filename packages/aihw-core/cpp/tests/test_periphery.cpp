@@ -186,3 +186,29 @@ TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
     }
   }
 }
+
+TEST_CASE(output_stage_on_a_block_of_a_wider_matrix) {
+  const std::int64_t rows = 3, cols = 1100, wide = 2500, offset = 700;
+  std::vector<float> y(rows * wide), block(rows * cols);
+  for (std::int64_t k = 0; k < rows * wide; ++k) y[k] = 2.0f * std::sin(0.01f * static_cast<float>(k));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < cols; ++j) block[r * cols + j] = y[r * wide + offset + j];
+  }
+  OutputStageConfig c;
+  c.step = 0.05;
+  c.bound = 1.5;
+  c.noise = 0.1;
+  PeripheryDraw d;
+  d.seed = 5;
+  std::vector<std::uint8_t> hit_block(rows), hit_wide(rows);
+  const auto n_block = output_stage(block.data(), rows, cols, nullptr, c, d, hit_block.data(), 1);
+  c.row_stride = wide;
+  const auto n_wide = output_stage(y.data() + offset, rows, cols, nullptr, c, d, hit_wide.data(), 2);
+  CHECK(n_block == n_wide);
+  CHECK(hit_block == hit_wide);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < cols; ++j) CHECK(block[r * cols + j] == y[r * wide + offset + j]);
+    // columns outside the block are untouched
+    CHECK(y[r * wide] == 2.0f * std::sin(0.01f * static_cast<float>(r * wide)));
+  }
+}

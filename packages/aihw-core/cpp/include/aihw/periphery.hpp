@@ -163,6 +163,7 @@ struct OutputStageConfig {
   std::uint32_t noise_stream = periphery_streams::kFwdOutputNoise;
   std::uint32_t round_stream = periphery_streams::kFwdOutputRound;
   std::uint32_t w_noise_stream = periphery_streams::kFwdWeightNoise;
+  std::int64_t row_stride = 0;  // elements between rows of y (0: n_cols), for a block of a wider y
 };
 
 /// `out[r] = max_j |x[r, j]|` for the rows of `x` [n_rows, n_cols] (abs-max noise

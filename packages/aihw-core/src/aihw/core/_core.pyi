@@ -142,10 +142,12 @@ def periphery_output_stage(
     row_ids_ptr: int,
     hit_ptr: int,
     num_threads: int,
+    y_row_stride: int = 0,
 ) -> int:
     """The fused output stage (ADC) of engine contract §6, in place on float32
-    ``[n_rows, n_cols]``; flags the rows that hit a bound in ``hit_ptr`` (uint8, may be 0)
-    and returns their number. Releases the GIL."""
+    ``[n_rows, n_cols]`` (rows ``y_row_stride`` elements apart; 0: ``n_cols``); flags the
+    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number.
+    Releases the GIL."""
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""

@@ -30,7 +30,13 @@ from .reference_periphery import (
     output_stage_reference,
 )
 
-__all__ = ["Periphery", "NM_ASSUMED_WMAX", "NM_DECAY", "native_periphery_available"]
+__all__ = [
+    "Periphery",
+    "NM_ASSUMED_WMAX",
+    "NM_DECAY",
+    "forward_sharing_input",
+    "native_periphery_available",
+]
 
 #: C++-only constants of the reference toolkit (spec §0).
 NM_ASSUMED_WMAX = 0.6
@@ -71,6 +77,7 @@ class Periphery:
         if direction not in ("forward", "backward"):
             raise ValueError(f"direction={direction!r}; allowed: 'forward', 'backward'")
         self.io = dataclasses.replace(io)  # validates; the user's copy stays theirs
+        self.out_size = out_size  # outputs of this direction's MVM
         self.direction = direction
         self.streams = STREAMS_FORWARD if direction == "forward" else STREAMS_BACKWARD
         self.seed = seed
@@ -194,11 +201,7 @@ class Periphery:
         call = self.call_index
         self.call_index = (call + 1) & _MASK32
         if num_threads is None:
-            # Automatic: torch's thread count, except that small passes stay on this
-            # thread: waking the engine's threads costs more than they save there, and they
-            # would compete with torch's threads still spinning after the matrix product.
-            small = x.shape[0] * (x.shape[1] + matrix.shape[1]) < _SMALL_PASS
-            num_threads = 1 if small else torch.get_num_threads()
+            num_threads = _auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
         if native and plan:
             out = self._run_native_first_pass(x, matrix, call, plan, int(num_threads))
             if out is not None:
@@ -271,6 +274,17 @@ class Periphery:
         return out
 
     # -- the compiled first pass -----------------------------------------------------------
+    def native_plan(self):
+        """The compiled first pass's fixed arguments (see :meth:`_make_native_plan`), kept
+        until a field of the IO parameters changes."""
+        io = self.io
+        if io.changed_since_validation():
+            io.validate()
+            self._native_plan = None
+        if self._native_plan is None:
+            self._native_plan = self._make_native_plan()
+        return self._native_plan
+
     def _make_native_plan(self):
         """The compiled first pass's fixed arguments, or ``False`` where it does not apply.
 
@@ -507,6 +521,86 @@ class Periphery:
             self.nonlinearity_per_output = self.nonlinearity_per_output.to(device)
         if self.voltage_offsets is not None:
             self.voltage_offsets = self.voltage_offsets.to(device)
+
+
+def _auto_threads(n_rows: int, n_in: int, n_out: int) -> int:
+    """The automatic thread count of a pass: torch's, except that small passes stay on this
+    thread (waking the engine's threads costs more than they save there, and they would
+    compete with torch's threads still spinning after the matrix product)."""
+    return 1 if n_rows * (n_in + n_out) < _SMALL_PASS else torch.get_num_threads()
+
+
+def forward_sharing_input(
+    peripheries: list[Periphery], x: torch.Tensor, matrix: torch.Tensor, num_threads=None
+) -> torch.Tensor | None:
+    """The forward passes of tiles that read the same input, in one matrix product.
+
+    For the tiles of one column of a layer's tile grid: when their DACs are identical and
+    deterministic (no input noise, no stochastic rounding), the DAC output is the same for
+    all of them, so one input stage and one ``torch.mm`` with their ``W^T`` side by side
+    serve all; each tile's own output stage (its noise, counters, bound management) then
+    runs on its block of columns. Every number is what each periphery's :meth:`Periphery.run`
+    would give (a matrix product's columns do not depend on the other columns).
+
+    Args:
+        peripheries: the forward peripheries, in the order of their columns in ``matrix``.
+        x: float32 ``[N, in]``, contiguous, on the CPU.
+        matrix: float32 ``[in, sum of outputs]``.
+        num_threads: as in :meth:`Periphery.run`.
+
+    Returns:
+        ``[N, sum of outputs]``, or ``None`` (nothing done, no counter moved) when the
+        compiled first pass does not apply to all of them, their DACs differ or draw random
+        numbers, or a row of ``x`` has a zero noise-management scale.
+    """
+    plans = [p.native_plan() for p in peripheries]
+    if not all(plans) or not native_periphery_available():
+        return None
+    abs_max, thres, inp = plans[0][:3]
+    if inp[1] or inp[3] > 0 or any(plan[:3] != (abs_max, thres, inp) for plan in plans[1:]):
+        return None
+    n, n_in = x.shape
+    widths = [p.out_size for p in peripheries]
+    if n > _MAX_ROWS or sum(widths) != matrix.shape[1]:
+        return None
+    core = _native.load()
+    first = peripheries[0]
+    v, s_nm, hit = first._buffers(x)
+    threads = _auto_threads(n, n_in, max(widths)) if num_threads is None else int(num_threads)
+    # The DAC draws no random numbers here, so its seed and counter do not matter.
+    if abs_max:
+        skipped = core.periphery_abs_max_input_stage(
+            x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
+            first.seed, 0, 0, 0, threads,
+        )  # fmt: skip
+        if skipped:
+            return None
+    else:
+        s_nm = None
+        core.periphery_input_stage(
+            x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, first.seed, 0, 0, 0, threads
+        )
+    y = torch.mm(v, matrix)
+    total = y.shape[1]
+    offset = 0
+    for p, plan, width in zip(peripheries, plans, widths, strict=True):
+        outp, out_asym, streams, bm = plan[3:]
+        call = p.call_index
+        p.call_index = (call + 1) & _MASK32
+        n_hit = core.periphery_output_stage(
+            y.data_ptr() + 4 * offset, n, width, _ptr(s_nm), *outp, _ptr(p.noise_per_output),
+            out_asym, 0, 0, *streams, p.seed, call, 0, 0, hit.data_ptr(), threads, total,
+        )  # fmt: skip
+        p.last_passes = 1
+        p.last_bound_hits = n_hit
+        if n_hit and bm != BoundManagementType.NONE and p._reduction_limit() >= 1.0:
+            sel = torch.nonzero(hit).squeeze(1)
+            p._bound_management_loop(
+                x[sel], matrix[:, offset : offset + width], None if s_nm is None else s_nm[sel],
+                sel, y[:, offset : offset + width], call, bm, 1, True, threads, red=2.0,
+            )  # fmt: skip
+        offset += width
+    return y
 
 
 class _ReferenceStages:

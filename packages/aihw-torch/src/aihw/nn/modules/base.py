@@ -32,6 +32,7 @@ from torch.nn import Parameter, init
 
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
+from aihw.core.periphery import forward_sharing_input
 from aihw.core.tiles import create_tile
 from aihw.core.tiles.base import draw_seed
 from aihw.core.tiles.state import (
@@ -365,6 +366,12 @@ class AnalogLayerBase:
     # -- the matrix product -----------------------------------------------------------------
     def _analog_mvm(self, x: Tensor) -> Tensor:
         """``[N, groups * in] -> [N, out]`` through the tile grid, scales included."""
+        if not torch.is_grad_enabled() or not (
+            x.requires_grad or any(p.requires_grad for p in self._weight_params())
+        ):
+            out = self._inference_by_column(x)
+            if out is not None:
+                return out if self.out_scaling_alpha is None else out * self.out_scaling_alpha
         n_c = len(self._col_splits)
         in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
         params = self._weight_params()
@@ -392,6 +399,50 @@ class AnalogLayerBase:
         if self.out_scaling_alpha is not None:
             out = out * self.out_scaling_alpha
         return out
+
+    def _inference_by_column(self, x: Tensor) -> Tensor | None:
+        """Inference with one DAC pass and one matrix product per column split.
+
+        The tiles of a column split read the same input slice; where their DACs are
+        identical and draw no random numbers, :func:`~aihw.core.periphery.
+        forward_sharing_input` runs them together on the column's weights (one tensor,
+        the tiles' rows stacked), with each tile's own output stage: the same numbers as
+        tile by tile, with fewer, larger matrix products. ``None`` where it does not apply
+        (one row split, groups, weight scaling, an analog bias column, tiles not on the
+        compiled CPU path); a column split it cannot share runs tile by tile.
+        """
+        n_r, n_c = len(self._row_splits), len(self._col_splits)
+        if n_r < 2 or self.groups != 1 or self._scales is not None or self._analog_bias:
+            return None
+        tiles = self._tiles
+        if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
+            return None
+        out: Tensor | None = None
+        for c in range(n_c):
+            start, length = self._col_splits[c]
+            xc = x if n_c == 1 else x[:, start : start + length]
+            xc = xc.to(torch.float32).contiguous()
+            column = [tiles[i] for i in range(c, len(tiles), n_c)]
+            master = self._masters[c] if c < len(self._masters) else None
+            y = None
+            if master is not None and self._stacked_in(master, c):
+                y = forward_sharing_input(
+                    [t.forward_periphery for t in column], xc, master.t(), column[0].num_threads
+                )
+            if y is None:  # tile by tile
+                y = torch.cat([t.forward(xc) for t in column], dim=-1)
+            out = y if out is None else out.add_(y)
+        return None if out is None else out.to(x.dtype)
+
+    def _stacked_in(self, master: Tensor, c: int) -> bool:
+        """Whether the tiles of column split ``c`` are its consecutive row blocks."""
+        n_c = len(self._col_splits)
+        for i in range(c, len(self._tiles), n_c):
+            start, length = self._tile_rows(i)
+            weights = self._tiles[i].weights
+            if weights.data_ptr() != master[start].data_ptr() or weights.shape[0] != length:
+                return False
+        return master.is_contiguous() and master.shape[0] == self._weight_shape[0]
 
     def _update_scale(self, index: int) -> Tensor | None:
         """What the recorded error of tile ``index`` is multiplied by (weight scaling).
