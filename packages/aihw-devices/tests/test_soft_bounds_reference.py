@@ -7,9 +7,8 @@ import math
 import pytest
 import torch
 
-from aihw.core import AnalogTile, UpdateParameters
+from aihw.core import AnalogTile
 from aihw.core.laws import get_law
-from aihw.core.parameters import PulseType
 from aihw.devices import (
     SoftBoundsDevice,
     SoftBoundsReferenceDevice,
@@ -20,7 +19,7 @@ from aihw.devices import (
 )
 from aihw.devices._pulsed import sample_base
 from aihw.devices.cli import main
-from aihw.devices.response import pulse_response
+from aihw.devices.response import pulse_response, single_pulse_tile
 from aihw.devices.testing import check_device_model
 
 QUIET = {
@@ -162,14 +161,7 @@ def test_a_tile_follows_the_reference_pulse_when_driven():
 # -- characteristic shapes -----------------------------------------------------------------
 def _alternate(device, n, size=4, seed=0):
     """The weights after ``n`` alternating UP/DOWN pulses (starting UP) on each device."""
-    update = UpdateParameters(
-        pulse_type=PulseType.DETERMINISTIC_IMPLICIT,
-        desired_bl=1,
-        fixed_bl=True,
-        update_management=False,
-        update_bl_management=False,
-    )
-    tile = AnalogTile(size, 1, device, seed=seed, update=update)
+    tile = single_pulse_tile(device, size, seed)
     x, up = torch.ones(1, 1), -torch.ones(1, size)
     for k in range(n):
         tile.update(x, up if k % 2 == 0 else -up, tile.granularity)

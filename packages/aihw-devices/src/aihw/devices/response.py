@@ -83,14 +83,7 @@ def pulse_response(
     for name, value, low in (("n_pulses", n_pulses, 1), ("size", size, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"pulse_response({name}={value!r}) is invalid; allowed: an integer >= {low}")
-    update = UpdateParameters(
-        pulse_type=PulseType.DETERMINISTIC_IMPLICIT,
-        desired_bl=1,
-        fixed_bl=True,
-        update_management=False,
-        update_bl_management=False,
-    )
-    tile = AnalogTile(size, 1, device, seed=seed, update=update)
+    tile = single_pulse_tile(device, size, seed)
     lr = tile.granularity
     x = torch.ones(1, 1)
     up = -torch.ones(1, size)  # sign(x) sign(d) < 0: an UP pulse
@@ -107,6 +100,19 @@ def pulse_response(
         mean=weights.mean(dim=1),
         std=weights.std(dim=1),
     )
+
+
+def single_pulse_tile(device: Any, size: int, seed: int) -> AnalogTile:
+    """A ``size x 1`` tile of ``device`` whose update with ``x = 1``, ``d = -+1`` and
+    ``lr = tile.granularity`` sends exactly one UP (or DOWN) pulse to every device."""
+    update = UpdateParameters(
+        pulse_type=PulseType.DETERMINISTIC_IMPLICIT,
+        desired_bl=1,
+        fixed_bl=True,
+        update_management=False,
+        update_bl_management=False,
+    )
+    return AnalogTile(size, 1, device, seed=seed, update=update)
 
 
 def plot_pulse_response(response: PulseResponse, path: str | None = None, title: str | None = None):
