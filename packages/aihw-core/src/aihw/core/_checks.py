@@ -89,7 +89,7 @@ def check_finite(name: str, value: torch.Tensor, why: str = "update inputs must 
     # min and max are finite exactly when every value is (a NaN propagates to both); one
     # reduction is several times cheaper than an elementwise isfinite and all().
     low, high = torch.aminmax(value)
-    if not bool(torch.isfinite(low) & torch.isfinite(high)):
+    if not (math.isfinite(low.item()) and math.isfinite(high.item())):
         raise ValueError(f"{name} contains NaN or Inf; {why}")
 
 
