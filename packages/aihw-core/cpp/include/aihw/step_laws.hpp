@@ -57,22 +57,37 @@ inline std::string count_must_be(std::size_t count, int expected) {
   if (static_cast<int>(count) == expected) return {};
   return "takes " + std::to_string(expected) + " scalars, got " + std::to_string(count);
 }
+/// What every law reads first (contract §4): the per-device step magnitudes and bounds
+/// (arrays 0-3) and the cycle-to-cycle spread dw_min_std (scalar 0).
+class CommonArrays {
+ public:
+  CommonArrays(const float* const* arrays, const double* scalars) noexcept
+      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
+        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])) {}
+
+  bool draws_noise() const noexcept { return noisy_; }
+
+ protected:
+  const float* dw_up_;
+  const float* dw_down_;
+  const float* w_min_;
+  const float* w_max_;
+  bool noisy_;
+  float sigma_;
+};
 }  // namespace detail
 
 /// constant_step (engine id 1, spec C.4).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std.
-struct ConstantStepLaw {
+struct ConstantStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{1, "constant_step", 4, 1};
 
   ConstantStepLaw(const float* const* arrays, const double* scalars) noexcept
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])) {}
+      : CommonArrays(arrays, scalars) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
-
-  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
@@ -90,14 +105,6 @@ struct ConstantStepLaw {
     }
     return w;
   }
-
- private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
-  bool noisy_;
-  float sigma_;
 };
 
 namespace detail {
@@ -107,19 +114,15 @@ namespace detail {
 /// Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down (, reference). Scalars:
 /// dw_min_std, mult_noise (0: the noise scales dw only; else it scales dw + slope * v).
 template <bool kReferenced>
-class LinearStepCore {
+class LinearStepCore : public CommonArrays {
  public:
   LinearStepCore(const float* const* arrays, const double* scalars) noexcept
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        slope_up_(arrays[4]), slope_down_(arrays[5]),
-        reference_(kReferenced ? arrays[6] : nullptr), noisy_(scalars[0] != 0.0),
-        sigma_(static_cast<float>(scalars[0])), mult_(scalars[1] != 0.0) {}
+      : CommonArrays(arrays, scalars), slope_up_(arrays[4]), slope_down_(arrays[5]),
+        reference_(kReferenced ? arrays[6] : nullptr), mult_(scalars[1] != 0.0) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
     return count_must_be(count, 2);
   }
-
-  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
@@ -144,15 +147,9 @@ class LinearStepCore {
   }
 
  private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
   const float* slope_up_;
   const float* slope_down_;
   const float* reference_;
-  bool noisy_;
-  float sigma_;
   bool mult_;
 };
 
@@ -164,17 +161,15 @@ struct LinearStepLaw : detail::LinearStepCore<false> {
   using LinearStepCore::LinearStepCore;
 };
 
-
 /// exp_step (engine id 3, spec C.7).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std, A_up, A_down, gamma_up,
 /// gamma_down, a, b, dw_min_std_add, dw_min_std_slope.
-struct ExpStepLaw {
+struct ExpStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{3, "exp_step", 4, 9};
 
   ExpStepLaw(const float* const* arrays, const double* scalars) noexcept
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])),
-        a_up_(static_cast<float>(scalars[1])), a_down_(static_cast<float>(scalars[2])),
+      : CommonArrays(arrays, scalars), a_up_(static_cast<float>(scalars[1])),
+        a_down_(static_cast<float>(scalars[2])),
         gamma_up_(static_cast<float>(scalars[3])),
         neg_gamma_down_(-static_cast<float>(scalars[4])),
         two_a_(2.0f * static_cast<float>(scalars[5])), b_(static_cast<float>(scalars[6])),
@@ -184,8 +179,6 @@ struct ExpStepLaw {
   static std::string check_scalars(const double*, std::size_t count) {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
-
-  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
@@ -218,31 +211,21 @@ struct ExpStepLaw {
   }
 
  private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
-  bool noisy_;
-  float sigma_;
   float a_up_, a_down_, gamma_up_, neg_gamma_down_, two_a_, b_, add_, slope_;
   bool spread_noise_;
 };
 
 /// pow_step (engine id 4, spec C.8).
 /// Arrays: dw_up, dw_down, w_min, w_max, gamma_up, gamma_down. Scalars: dw_min_std.
-struct PowStepLaw {
+struct PowStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{4, "pow_step", 6, 1};
 
   PowStepLaw(const float* const* arrays, const double* scalars) noexcept
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        gamma_up_(arrays[4]), gamma_down_(arrays[5]), noisy_(scalars[0] != 0.0),
-        sigma_(static_cast<float>(scalars[0])) {}
+      : CommonArrays(arrays, scalars), gamma_up_(arrays[4]), gamma_down_(arrays[5]) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
-
-  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
@@ -266,25 +249,18 @@ struct PowStepLaw {
   }
 
  private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
   const float* gamma_up_;
   const float* gamma_down_;
-  bool noisy_;
-  float sigma_;
 };
 
 /// piecewise_step (engine id 5, spec C.9).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars, flattened: dw_min_std, len(up), up...,
 /// len(down), down... (two tables of the same length >= 1).
-struct PiecewiseStepLaw {
+struct PiecewiseStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{5, "piecewise_step", 4, -1};
 
   PiecewiseStepLaw(const float* const* arrays, const double* scalars)
-      : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
-        noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])) {
+      : CommonArrays(arrays, scalars) {
     const auto n = static_cast<std::size_t>(scalars[1]);
     for (std::size_t k = 0; k < n; ++k) table_up_.push_back(static_cast<float>(scalars[2 + k]));
     for (std::size_t k = 0; k < n; ++k) {
@@ -306,8 +282,6 @@ struct PiecewiseStepLaw {
     }
     return {};
   }
-
-  bool draws_noise() const noexcept { return noisy_; }
 
   template <class Noise>
   inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
@@ -338,12 +312,6 @@ struct PiecewiseStepLaw {
   }
 
  private:
-  const float* dw_up_;
-  const float* dw_down_;
-  const float* w_min_;
-  const float* w_max_;
-  bool noisy_;
-  float sigma_;
   std::vector<float> table_up_, table_down_;
   int segments_ = 0;
 };
