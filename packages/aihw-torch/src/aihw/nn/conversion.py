@@ -85,6 +85,21 @@ def _layer_kwargs(
     )
 
 
+def _conv_shape(conv: Any) -> dict[str, Any]:
+    """The constructor arguments that give a convolution its shape, shared by torch's
+    convolutions and the analog ones (so a conversion keeps them in both directions)."""
+    return {
+        "in_channels": conv.in_channels,
+        "out_channels": conv.out_channels,
+        "kernel_size": conv.kernel_size,
+        "stride": conv.stride,
+        "padding": conv.padding,
+        "dilation": conv.dilation,
+        "groups": conv.groups,
+        "padding_mode": conv.padding_mode,
+    }
+
+
 def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
     has_bias = module.bias is not None
     device = module.weight.device
@@ -100,18 +115,7 @@ def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
         )
     else:
         layer = _CONVS[type(module)](
-            module.in_channels,
-            module.out_channels,
-            module.kernel_size,
-            stride=module.stride,
-            padding=module.padding,
-            dilation=module.dilation,
-            groups=module.groups,
-            bias=has_bias,
-            padding_mode=module.padding_mode,
-            device=device,
-            dtype=dtype,
-            **kwargs,
+            **_conv_shape(module), bias=has_bias, device=device, dtype=dtype, **kwargs
         )
     with torch.no_grad():
         layer.set_weights(
@@ -230,19 +234,7 @@ def _to_digital(layer: AnalogLayerBase) -> nn.Module:
         )
     else:
         conv: _AnalogConvNd = layer  # type: ignore[assignment]
-        module = _DIGITAL[type(conv)](
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            stride=conv.stride,
-            padding=conv.padding,
-            dilation=conv.dilation,
-            groups=conv.groups,
-            bias=has_bias,
-            padding_mode=conv.padding_mode,
-            device=device,
-            dtype=dtype,
-        )
+        module = _DIGITAL[type(conv)](**_conv_shape(conv), bias=has_bias, device=device, dtype=dtype)
     with torch.no_grad():
         module.weight.copy_(weight)
         if has_bias:
