@@ -331,37 +331,53 @@ class Periphery:
         """The first pass in two compiled calls around ``torch.mm`` (noise management fused
         into the input stage); bound management, if needed, continues with the general
         loop. ``None`` when a row has a zero scale (the general path treats those)."""
-        abs_max, thres, inp, outp, out_asym, streams, bm = plan
+        dac = self._compiled_dac(x, plan, call, threads)
+        if dac is None:
+            return None
+        v, s_nm, hit = dac
+        y = torch.mm(v, matrix)
+        self._compiled_adc(x, matrix, y, 0, s_nm, hit, plan, call, threads)
+        return y
+
+    def _compiled_dac(self, x, plan, call, threads):
+        """The compiled DAC (with abs-max noise management when the plan has it) into the
+        reused buffers: ``(v, s_nm or None, hit)``, or ``None`` when a row has a zero
+        noise-management scale (nothing is changed then)."""
+        abs_max, thres, inp = plan[:3]
         core = _native.load()
         n, n_in = x.shape
         v, s_nm, hit = self._buffers(x)
-        seed = self.seed
         if abs_max:
             skipped = core.periphery_abs_max_input_stage(
                 x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
-                seed, call, 0, 0, threads,
+                self.seed, call, 0, 0, threads,
             )  # fmt: skip
-            if skipped:
-                return None
-        else:
-            s_nm = None
-            core.periphery_input_stage(
-                x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, seed, call, 0, 0, threads
-            )
-        y = torch.mm(v, matrix)
-        n_hit = core.periphery_output_stage(
-            y.data_ptr(), n, y.shape[1], _ptr(s_nm), *outp, _ptr(self.noise_per_output),
-            out_asym, 0, 0, *streams, seed, call, 0, 0, hit.data_ptr(), threads,
+            return None if skipped else (v, s_nm, hit)
+        core.periphery_input_stage(
+            x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, self.seed, call, 0, 0, threads
+        )
+        return v, None, hit
+
+    def _compiled_adc(self, x, matrix, y, offset, s_nm, hit, plan, call, threads):
+        """This periphery's compiled output stage on its columns ``[offset, offset + out)``
+        of ``y`` (in place), then the bound-management re-runs of the rows that hit a
+        bound, as the general path does them. ``matrix`` is this periphery's own
+        ``[in, out]``."""
+        outp, out_asym, streams, bm = plan[3:]
+        n, width = x.shape[0], matrix.shape[1]
+        n_hit = _native.load().periphery_output_stage(
+            y.data_ptr() + 4 * offset, n, width, _ptr(s_nm), *outp, _ptr(self.noise_per_output),
+            out_asym, 0, 0, *streams, self.seed, call, 0, 0, hit.data_ptr(), threads, y.shape[1],
         )  # fmt: skip
         self.last_passes = 1
         self.last_bound_hits = n_hit
         if n_hit == 0 or bm == BoundManagementType.NONE or self._reduction_limit() < 1.0:
-            return y
-        # Re-run the rows that hit a bound, with the input halved, as the general path does.
+            return
+        # Re-run the rows that hit a bound, with the input halved.
         sel = torch.nonzero(hit).squeeze(1)
-        return self._bound_management_loop(
-            x[sel], matrix, None if s_nm is None else s_nm[sel], sel, y, call, bm, 1, True,
-            threads, red=2.0,
+        self._bound_management_loop(
+            x[sel], matrix, None if s_nm is None else s_nm[sel], sel,
+            y[:, offset : offset + width], call, bm, 1, True, threads, red=2.0,
         )  # fmt: skip
 
     def _buffers(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -563,42 +579,20 @@ def forward_sharing_input(
     widths = [p.out_size for p in peripheries]
     if n > _MAX_ROWS or sum(widths) != matrix.shape[1]:
         return None
-    core = _native.load()
     first = peripheries[0]
-    v, s_nm, hit = first._buffers(x)
     threads = _auto_threads(n, n_in, max(widths)) if num_threads is None else int(num_threads)
-    # The DAC draws no random numbers here, so its seed and counter do not matter.
-    if abs_max:
-        skipped = core.periphery_abs_max_input_stage(
-            x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
-            first.seed, 0, 0, 0, threads,
-        )  # fmt: skip
-        if skipped:
-            return None
-    else:
-        s_nm = None
-        core.periphery_input_stage(
-            x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, first.seed, 0, 0, 0, threads
-        )
+    # The DAC draws no random numbers here, so its counter does not matter.
+    dac = first._compiled_dac(x, plans[0], 0, threads)
+    if dac is None:
+        return None
+    v, s_nm, hit = dac
     y = torch.mm(v, matrix)
-    total = y.shape[1]
     offset = 0
     for p, plan, width in zip(peripheries, plans, widths, strict=True):
-        outp, out_asym, streams, bm = plan[3:]
         call = p.call_index
         p.call_index = (call + 1) & _MASK32
-        n_hit = core.periphery_output_stage(
-            y.data_ptr() + 4 * offset, n, width, _ptr(s_nm), *outp, _ptr(p.noise_per_output),
-            out_asym, 0, 0, *streams, p.seed, call, 0, 0, hit.data_ptr(), threads, total,
-        )  # fmt: skip
-        p.last_passes = 1
-        p.last_bound_hits = n_hit
-        if n_hit and bm != BoundManagementType.NONE and p._reduction_limit() >= 1.0:
-            sel = torch.nonzero(hit).squeeze(1)
-            p._bound_management_loop(
-                x[sel], matrix[:, offset : offset + width], None if s_nm is None else s_nm[sel],
-                sel, y[:, offset : offset + width], call, bm, 1, True, threads, red=2.0,
-            )  # fmt: skip
+        block = matrix[:, offset : offset + width]
+        p._compiled_adc(x, block, y, offset, s_nm, hit, plan, call, threads)
         offset += width
     return y
 
