@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "aihw/thread_pool.hpp"
@@ -358,7 +359,9 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     throw std::invalid_argument("w_noise_std is null");
   }
   if (config.row_stride != 0 && config.row_stride < n_cols) {
-    throw std::invalid_argument("row_stride must be 0 or >= n_cols");
+    throw std::invalid_argument("row_stride=" + std::to_string(config.row_stride) +
+                                " is invalid; allowed: 0 or >= n_cols (" +
+                                std::to_string(n_cols) + ")");
   }
   const std::int64_t ld = config.row_stride > 0 ? config.row_stride : n_cols;
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
