@@ -137,7 +137,8 @@ void register_periphery(py::module_& m) {
         config.w_noise_stream = stream_id(w_noise_stream, "w_noise_stream");
         if (y_row_stride != 0 && y_row_stride < n_cols) {
           throw py::value_error("y_row_stride=" + std::to_string(y_row_stride) +
-                                " is invalid; allowed: 0 or >= n_cols");
+                                " is invalid; allowed: 0 or >= n_cols (" +
+                                std::to_string(n_cols) + ")");
         }
         config.row_stride = y_row_stride;
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
