@@ -47,7 +47,13 @@ aihw::PeripheryDraw make_draw(const py::int_& seed, std::uint32_t call_index, st
 
 aihw::InputStageConfig make_input_config(double step, bool sto_round, double bound,
                                          double noise, double asymmetry, int noise_stream,
-                                         int round_stream) {
+                                         int round_stream, std::int64_t n_cols,
+                                         std::int64_t x_row_stride) {
+  if (x_row_stride != 0 && x_row_stride < n_cols) {
+    throw py::value_error("x_row_stride=" + std::to_string(x_row_stride) +
+                          " is invalid; allowed: 0 or >= n_cols (" + std::to_string(n_cols) +
+                          ")");
+  }
   aihw::InputStageConfig config;
   config.step = step;
   config.sto_round = sto_round;
@@ -56,6 +62,7 @@ aihw::InputStageConfig make_input_config(double step, bool sto_round, double bou
   config.asymmetry = asymmetry;
   config.noise_stream = stream_id(noise_stream, "noise_stream");
   config.round_stream = stream_id(round_stream, "round_stream");
+  config.x_row_stride = x_row_stride;
   return config;
 }
 
@@ -68,9 +75,10 @@ void register_periphery(py::module_& m) {
          std::uintptr_t row_scale_ptr, double step, bool sto_round, double bound, double noise,
          double asymmetry, int noise_stream, int round_stream, const py::int_& seed,
          std::uint32_t call_index, std::uint32_t sub, std::uintptr_t row_ids_ptr,
-         int num_threads) {
-        const aihw::InputStageConfig config = make_input_config(
-            step, sto_round, bound, noise, asymmetry, noise_stream, round_stream);
+         int num_threads, std::int64_t x_row_stride) {
+        const aihw::InputStageConfig config =
+            make_input_config(step, sto_round, bound, noise, asymmetry, noise_stream,
+                              round_stream, n_cols, x_row_stride);
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         const float* x = required_pointer<const float>(x_ptr, "x_ptr");
         float* out = required_pointer<float>(out_ptr, "out_ptr");
@@ -82,18 +90,20 @@ void register_periphery(py::module_& m) {
       py::arg("row_scale_ptr"), py::arg("step"), py::arg("sto_round"), py::arg("bound"),
       py::arg("noise"), py::arg("asymmetry"), py::arg("noise_stream"), py::arg("round_stream"),
       py::arg("seed"), py::arg("call_index"), py::arg("sub"), py::arg("row_ids_ptr"),
-      py::arg("num_threads"),
+      py::arg("num_threads"), py::arg("x_row_stride") = 0,
       "The fused input stage (DAC) of contract §6 on raw float32 buffers "
-      "(row_scale_ptr and row_ids_ptr may be 0).");
+      "(row_scale_ptr and row_ids_ptr may be 0); x_row_stride (0: n_cols) lets it read a "
+      "block of columns of a wider x.");
   m.def(
       "periphery_abs_max_input_stage",
       [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::uintptr_t nm_scale_ptr,
          std::int64_t n_rows, std::int64_t n_cols, double nm_thres, double step, bool sto_round,
          double bound, double noise, double asymmetry, int noise_stream, int round_stream,
          const py::int_& seed, std::uint32_t call_index, std::uint32_t sub,
-         std::uintptr_t row_ids_ptr, int num_threads) {
-        const aihw::InputStageConfig config = make_input_config(
-            step, sto_round, bound, noise, asymmetry, noise_stream, round_stream);
+         std::uintptr_t row_ids_ptr, int num_threads, std::int64_t x_row_stride) {
+        const aihw::InputStageConfig config =
+            make_input_config(step, sto_round, bound, noise, asymmetry, noise_stream,
+                              round_stream, n_cols, x_row_stride);
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         const float* x = required_pointer<const float>(x_ptr, "x_ptr");
         float* out = required_pointer<float>(out_ptr, "out_ptr");
@@ -106,9 +116,10 @@ void register_periphery(py::module_& m) {
       py::arg("n_cols"), py::arg("nm_thres"), py::arg("step"), py::arg("sto_round"),
       py::arg("bound"), py::arg("noise"), py::arg("asymmetry"), py::arg("noise_stream"),
       py::arg("round_stream"), py::arg("seed"), py::arg("call_index"), py::arg("sub"),
-      py::arg("row_ids_ptr"), py::arg("num_threads"),
+      py::arg("row_ids_ptr"), py::arg("num_threads"), py::arg("x_row_stride") = 0,
       "Abs-max noise management and the input stage in one pass (contract §6); returns the "
-      "number of rows whose scale is <= 0 (left unwritten).");
+      "number of rows whose scale is <= 0 (left unwritten). x_row_stride as in "
+      "periphery_input_stage.");
   m.def(
       "periphery_output_stage",
       [](std::uintptr_t y_ptr, std::int64_t n_rows, std::int64_t n_cols,
@@ -117,7 +128,8 @@ void register_periphery(py::module_& m) {
          double asymmetry, int w_noise_mode, std::uintptr_t w_noise_std_ptr, int noise_stream,
          int round_stream, int w_noise_stream, const py::int_& seed, std::uint32_t call_index,
          std::uint32_t sub, std::uintptr_t row_ids_ptr, std::uintptr_t hit_ptr,
-         int num_threads, std::int64_t y_row_stride) {
+         int num_threads, std::int64_t y_row_stride, std::uintptr_t accumulate_ptr,
+         std::int64_t accumulate_row_stride) {
         if (w_noise_mode < 0 || w_noise_mode > 2) {
           throw py::value_error("w_noise_mode must be 0, 1 or 2");
         }
@@ -141,6 +153,13 @@ void register_periphery(py::module_& m) {
                                 std::to_string(n_cols) + ")");
         }
         config.row_stride = y_row_stride;
+        if (accumulate_row_stride != 0 && accumulate_row_stride < n_cols) {
+          throw py::value_error("accumulate_row_stride=" + std::to_string(accumulate_row_stride) +
+                                " is invalid; allowed: 0 or >= n_cols (" +
+                                std::to_string(n_cols) + ")");
+        }
+        config.accumulate = optional_pointer<float>(accumulate_ptr);
+        config.accumulate_row_stride = accumulate_row_stride;
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         float* y = required_pointer<float>(y_ptr, "y_ptr");
         const float* scale = optional_pointer<const float>(row_scale_ptr);
@@ -154,10 +173,13 @@ void register_periphery(py::module_& m) {
       py::arg("w_noise_mode"), py::arg("w_noise_std_ptr"), py::arg("noise_stream"),
       py::arg("round_stream"), py::arg("w_noise_stream"), py::arg("seed"),
       py::arg("call_index"), py::arg("sub"), py::arg("row_ids_ptr"), py::arg("hit_ptr"),
-      py::arg("num_threads"), py::arg("y_row_stride") = 0,
+      py::arg("num_threads"), py::arg("y_row_stride") = 0, py::arg("accumulate_ptr") = 0,
+      py::arg("accumulate_row_stride") = 0,
       "The fused output stage (ADC) of contract §6, in place; returns the number of rows "
       "that hit a bound (flags in hit_ptr when it is not 0). y_row_stride (0: n_cols) "
-      "lets it work on a block of columns of a wider y.");
+      "lets it work on a block of columns of a wider y. With accumulate_ptr, the rows that "
+      "did not hit a bound are also added into that float32 buffer (rows "
+      "accumulate_row_stride apart, 0: n_cols).");
   m.def(
       "row_abs_max",
       [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::int64_t n_rows, std::int64_t n_cols,

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from aihw.core import IOParameters
+from aihw.core.first_pass import SharedFirstPass
 from aihw.core.periphery import native_periphery_available
 from aihw.devices import InferenceRPUConfig
 from aihw.nn import AnalogLinear, MappingParameters
-from aihw.nn.modules import base as base_module
 
 pytestmark = pytest.mark.skipif(
     not native_periphery_available(), reason="the shared path needs the compiled engine"
@@ -37,11 +37,15 @@ def _inputs(layer: AnalogLinear) -> torch.Tensor:
     [
         IOParameters(),
         IOParameters(out_bound=0.3, out_noise=0.1),  # bound management re-runs rows
+        IOParameters(out_bound=0.3, bound_management="None"),  # hits stay clipped
         IOParameters(noise_management="None", inp_bound=4.0),
         IOParameters(out_noise_std=0.5),  # per-output noise
         IOParameters(inp_noise=0.05),  # random DAC: tile by tile
     ],
-    ids=["defaults", "bound hits", "no management", "per-output noise", "input noise"],
+    ids=[
+        "defaults", "bound hits", "clipped hits", "no management", "per-output noise",
+        "input noise",
+    ],  # fmt: skip
 )
 def test_inference_equals_tile_by_tile(io, monkeypatch):
     shared_columns = _count_shared_columns(monkeypatch)
@@ -65,16 +69,17 @@ def test_inference_equals_tile_by_tile(io, monkeypatch):
 
 
 def _count_shared_columns(monkeypatch):
-    """Count the column splits that ``forward_sharing_input`` computed."""
+    """Count the column splits that a ``SharedFirstPass`` computed (one with several
+    peripheries: a single periphery's first pass uses the class too)."""
     calls = []
-    original = base_module.forward_sharing_input
+    original = SharedFirstPass.__call__
 
-    def counting(*args, **kwargs):
-        y = original(*args, **kwargs)
-        calls.append(y is not None)
+    def counting(self, *args, **kwargs):
+        y = original(self, *args, **kwargs)
+        calls.append(y is not None and len(self.peripheries) > 1)
         return y
 
-    monkeypatch.setattr(base_module, "forward_sharing_input", counting)
+    monkeypatch.setattr(SharedFirstPass, "__call__", counting)
     return lambda: sum(calls)
 
 

@@ -223,6 +223,11 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
   return any;
 }
 
+AIHW_MULTIVERSION
+void add_into(float* __restrict acc, const float* __restrict y, std::int64_t count) {
+  for (std::int64_t j = 0; j < count; ++j) acc[j] = acc[j] + y[j];
+}
+
 // max_j |x_j| as the integer maximum of the bit patterns with the sign cleared: for
 // non-negative floats the integer order is the float order, and the integer reduction
 // vectorises (a float max reduction does not, without -ffast-math). A NaN wins, as in
@@ -240,6 +245,16 @@ float abs_max(const float* __restrict x, std::int64_t n) {
 void check_sizes(std::int64_t n_rows, std::int64_t n_cols) {
   if (n_rows < 0 || n_cols < 0) throw std::invalid_argument("negative size");
   if (n_cols > 0x3FFFFFFFFll) throw std::invalid_argument("n_cols must be below 2**34");
+}
+
+// The distance between rows of a buffer with n_cols columns: `stride`, or n_cols for 0.
+std::int64_t leading_dimension(const char* name, std::int64_t stride, std::int64_t n_cols) {
+  if (stride != 0 && stride < n_cols) {
+    throw std::invalid_argument(std::string(name) + "=" + std::to_string(stride) +
+                                " is invalid; allowed: 0 or >= n_cols (" +
+                                std::to_string(n_cols) + ")");
+  }
+  return stride > 0 ? stride : n_cols;
 }
 
 }  // namespace
@@ -264,7 +279,10 @@ namespace {
 class InputRows {
  public:
   InputRows(std::int64_t n_cols, const InputStageConfig& config, const PeripheryDraw& draw)
-      : n_cols_(n_cols), draw_(draw), key_(philox_key_from_seed(draw.seed)) {
+      : n_cols_(n_cols),
+        ld_x_(leading_dimension("x_row_stride", config.x_row_stride, n_cols)),
+        draw_(draw),
+        key_(philox_key_from_seed(draw.seed)) {
     base_.quant = config.step > 0.0;
     base_.sto = base_.quant && config.sto_round;
     base_.noisy = config.noise > 0.0;
@@ -277,6 +295,8 @@ class InputRows {
     c3_round_ = stream_c3(config.round_stream, draw.sub);
   }
 
+  std::int64_t x_row_stride() const noexcept { return ld_x_; }
+
   // Columns [begin, begin + count) of row r, count <= kChunk.
   void chunk(const float* x, float* out, std::int64_t r, std::int64_t begin, std::int64_t count,
              bool scaled, float scale) const {
@@ -288,11 +308,12 @@ class InputRows {
     InputChunk c = base_;
     c.scaled = scaled;
     c.scale = scale;
-    input_chunk(x + r * n_cols_ + begin, out + r * n_cols_ + begin, count, z, off, c);
+    input_chunk(x + r * ld_x_ + begin, out + r * n_cols_ + begin, count, z, off, c);
   }
 
  private:
   std::int64_t n_cols_;
+  std::int64_t ld_x_;
   PeripheryDraw draw_;
   PhiloxKey key_;
   InputChunk base_{};
@@ -332,7 +353,7 @@ std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
   std::vector<std::uint8_t> skipped(static_cast<std::size_t>(n_rows), 0);
   // One task per row: its maximum is needed before its first chunk.
   parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
-    float s = abs_max(x + r * n_cols, n_cols);
+    float s = abs_max(x + r * rows.x_row_stride(), n_cols);
     if (nm_thres > 0.0 && s > thres) s = thres;
     nm_scale[r] = s;
     if (!(s > 0.0f)) {
@@ -358,12 +379,10 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   if (config.w_noise_mode != 0 && config.w_noise_std == nullptr) {
     throw std::invalid_argument("w_noise_std is null");
   }
-  if (config.row_stride != 0 && config.row_stride < n_cols) {
-    throw std::invalid_argument("row_stride=" + std::to_string(config.row_stride) +
-                                " is invalid; allowed: 0 or >= n_cols (" +
-                                std::to_string(n_cols) + ")");
-  }
-  const std::int64_t ld = config.row_stride > 0 ? config.row_stride : n_cols;
+  const std::int64_t ld = leading_dimension("row_stride", config.row_stride, n_cols);
+  float* const acc = config.accumulate;
+  const std::int64_t ld_acc =
+      leading_dimension("accumulate_row_stride", config.accumulate_row_stride, n_cols);
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
   std::vector<std::uint8_t> task_hit(static_cast<std::size_t>(n_rows * chunks), 0);
   const PhiloxKey key = philox_key_from_seed(draw.seed);
@@ -414,6 +433,8 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
       any = output_chunk(y_chunk, count, z, off, zw, wstd, sigma, c);
     }
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
+    // A row of one chunk is complete here: accumulate it while it is in cache.
+    if (acc != nullptr && chunks == 1 && !any) add_into(acc + r * ld_acc + begin, y_chunk, count);
   });
   std::int64_t n_hit = 0;
   for (std::int64_t r = 0; r < n_rows; ++r) {
@@ -421,8 +442,16 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     for (std::int64_t c = 0; c < chunks; ++c) {
       h |= task_hit[static_cast<std::size_t>(r * chunks + c)];
     }
+    task_hit[static_cast<std::size_t>(r * chunks)] = h;  // the row's flag, for below
     if (hit != nullptr) hit[r] = h;
     n_hit += h;
+  }
+  if (acc != nullptr && chunks > 1 && n_cols > 0) {
+    parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
+      if (task_hit[static_cast<std::size_t>(r * chunks)] == 0) {
+        add_into(acc + r * ld_acc, y + r * ld, n_cols);
+      }
+    });
   }
   return n_hit;
 }

@@ -1,6 +1,7 @@
 // The fused periphery passes (contract §8).
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "aihw/periphery.hpp"
@@ -182,6 +183,74 @@ TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
         CHECK(fused[k] == -7.0f);  // the skipped row is left for the caller
       } else {
         CHECK(fused[k] == two_step[k]);
+      }
+    }
+  }
+}
+
+TEST_CASE(input_stages_read_a_block_of_a_wider_x) {
+  const std::int64_t rows = 4, cols = 1100, wide = 2600, offset = 900;
+  std::vector<float> x(rows * wide), block(rows * cols);
+  for (std::int64_t k = 0; k < rows * wide; ++k) x[k] = std::cos(0.29f * static_cast<float>(k));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < cols; ++j) block[r * cols + j] = x[r * wide + offset + j];
+  }
+  InputStageConfig c;
+  c.step = 2.0 / 126.0;
+  c.noise = 0.02;
+  PeripheryDraw d;
+  d.seed = 3;
+  std::vector<float> scale_block(rows), scale_wide(rows), out_block(rows * cols),
+      out_wide(rows * cols);
+  abs_max_input_stage(block.data(), out_block.data(), scale_block.data(), rows, cols, 0.0, c, d, 1);
+  std::vector<float> plain_block(rows * cols), plain_wide(rows * cols);
+  input_stage(block.data(), plain_block.data(), rows, cols, nullptr, c, d, 1);
+  c.x_row_stride = wide;
+  abs_max_input_stage(x.data() + offset, out_wide.data(), scale_wide.data(), rows, cols, 0.0, c,
+                      d, 2);
+  input_stage(x.data() + offset, plain_wide.data(), rows, cols, nullptr, c, d, 2);
+  CHECK(scale_block == scale_wide);
+  CHECK(out_block == out_wide);
+  CHECK(plain_block == plain_wide);
+  c.x_row_stride = cols - 1;  // shorter than a row
+  CHECK_THROWS(input_stage(x.data(), plain_wide.data(), rows, cols, nullptr, c, d, 1),
+               std::invalid_argument);
+}
+
+TEST_CASE(output_stage_accumulates_the_rows_without_a_bound_hit) {
+  // One chunk per row (300 columns) and several (2100): both ways of accumulating.
+  for (const std::int64_t cols : {std::int64_t{300}, std::int64_t{2100}}) {
+    const std::int64_t rows = 6, wide = cols + 40;
+    std::vector<float> y(rows * cols), plain(rows * cols), acc(rows * wide);
+    for (std::int64_t k = 0; k < rows * cols; ++k) {
+      y[k] = 0.5f * std::sin(0.013f * static_cast<float>(k));
+    }
+    for (std::int64_t j = 0; j < cols; ++j) y[3 * cols + j] = 3.0f;  // this row hits the bound
+    for (std::int64_t k = 0; k < rows * wide; ++k) {
+      acc[k] = 0.25f * std::cos(0.7f * static_cast<float>(k));
+    }
+    const std::vector<float> acc0 = acc;
+    plain = y;
+    OutputStageConfig c;
+    c.step = 0.01;
+    c.bound = 1.0;
+    c.noise = 0.05;
+    PeripheryDraw d;
+    d.seed = 11;
+    std::vector<std::uint8_t> hit_plain(rows), hit_acc(rows);
+    const auto n_plain =
+        output_stage(plain.data(), rows, cols, nullptr, c, d, hit_plain.data(), 1);
+    c.accumulate = acc.data() + 40;
+    c.accumulate_row_stride = wide;
+    const auto n_acc = output_stage(y.data(), rows, cols, nullptr, c, d, hit_acc.data(), 2);
+    CHECK(n_plain == 1 && n_acc == 1);
+    CHECK(hit_plain == hit_acc);
+    CHECK(y == plain);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t j = 0; j < wide; ++j) {
+        const std::int64_t k = r * wide + j;
+        const bool added = r != 3 && j >= 40;
+        CHECK(acc[k] == (added ? acc0[k] + plain[r * cols + j - 40] : acc0[k]));
       }
     }
   }

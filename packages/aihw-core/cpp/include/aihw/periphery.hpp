@@ -148,6 +148,7 @@ struct InputStageConfig {
   double asymmetry = 0.0;   // negative values times (1 - asymmetry)
   std::uint32_t noise_stream = periphery_streams::kFwdInputNoise;
   std::uint32_t round_stream = periphery_streams::kFwdInputRound;
+  std::int64_t x_row_stride = 0;  // elements between rows of x (0: n_cols), for a column block
 };
 
 struct OutputStageConfig {
@@ -164,6 +165,12 @@ struct OutputStageConfig {
   std::uint32_t round_stream = periphery_streams::kFwdOutputRound;
   std::uint32_t w_noise_stream = periphery_streams::kFwdWeightNoise;
   std::int64_t row_stride = 0;  // elements between rows of y (0: n_cols), for a block of a wider y
+  // When not null, every row that did not hit a bound is also added into `accumulate`
+  // (acc[r, j] = acc[r, j] + y[r, j]), whose rows are `accumulate_row_stride` apart (0:
+  // n_cols): the sum over a layer's column splits, done while the row is in cache. Rows
+  // that hit a bound are left to the caller (bound management re-runs them first).
+  float* accumulate = nullptr;
+  std::int64_t accumulate_row_stride = 0;
 };
 
 /// `out[r] = max_j |x[r, j]|` for the rows of `x` [n_rows, n_cols] (abs-max noise
@@ -172,7 +179,8 @@ void row_abs_max(const float* x, float* out, std::int64_t n_rows, std::int64_t n
                  int num_threads);
 
 /// Input stage, row by row: `v = x * row_scale[r]` (when row_scale is not null), quantise,
-/// clip, add noise, asymmetry. `x` and `out` are [n_rows, n_cols] (may alias).
+/// clip, add noise, asymmetry. `out` is [n_rows, n_cols]; `x` has n_cols columns read with
+/// `config.x_row_stride` (0: n_cols, so that x and out may alias).
 void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n_cols,
                  const float* row_scale, const InputStageConfig& config,
                  const PeripheryDraw& draw, int num_threads);
@@ -181,7 +189,8 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
 /// `s = max_j |x[r, j]|`, clamped to `nm_thres` when that is > 0, is written to
 /// `nm_scale[r]`, and the row, scaled by the float32 `1 / s`, goes through the input stage
 /// (exactly `input_stage` with `row_scale[r] = 1 / s`). Rows with `s <= 0` are counted and
-/// their output left unwritten: the caller treats them (spec A.3 step 2).
+/// their output left unwritten: the caller treats them (spec A.3 step 2). `x` is read with
+/// `config.x_row_stride`, as in input_stage.
 std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
                                  std::int64_t n_rows, std::int64_t n_cols, double nm_thres,
                                  const InputStageConfig& config, const PeripheryDraw& draw,

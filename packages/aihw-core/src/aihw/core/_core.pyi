@@ -89,10 +89,12 @@ def periphery_input_stage(
     sub: int,
     row_ids_ptr: int,
     num_threads: int,
+    x_row_stride: int = 0,
 ) -> None:
     """The fused input stage (DAC) of engine contract §6 on float32 ``[n_rows, n_cols]``
     buffers; ``row_scale_ptr`` (float32 ``[n_rows]``) and ``row_ids_ptr`` (int32
-    ``[n_rows]``) may be 0. Releases the GIL."""
+    ``[n_rows]``) may be 0. ``x_row_stride`` (0: ``n_cols``) reads a block of columns of a
+    wider ``x``. Releases the GIL."""
 
 def periphery_abs_max_input_stage(
     x_ptr: int,
@@ -113,11 +115,13 @@ def periphery_abs_max_input_stage(
     sub: int,
     row_ids_ptr: int,
     num_threads: int,
+    x_row_stride: int = 0,
 ) -> int:
     """Abs-max noise management and the input stage in one pass: ``nm_scale[r]`` gets
     ``max_j |x[r, j]|`` (clamped to ``nm_thres`` when > 0) and row ``r`` goes through the
     input stage scaled by ``1 / nm_scale[r]``. Returns the number of rows whose scale is
-    ``<= 0``; their output is left unwritten. Releases the GIL."""
+    ``<= 0``; their output is left unwritten. ``x_row_stride`` as in
+    :func:`periphery_input_stage`. Releases the GIL."""
 
 def periphery_output_stage(
     y_ptr: int,
@@ -143,11 +147,14 @@ def periphery_output_stage(
     hit_ptr: int,
     num_threads: int,
     y_row_stride: int = 0,
+    accumulate_ptr: int = 0,
+    accumulate_row_stride: int = 0,
 ) -> int:
     """The fused output stage (ADC) of engine contract §6, in place on float32
     ``[n_rows, n_cols]`` (rows ``y_row_stride`` elements apart; 0: ``n_cols``); flags the
-    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number.
-    Releases the GIL."""
+    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number. With
+    ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0: ``n_cols``), the
+    rows that did not hit a bound are also added into that buffer. Releases the GIL."""
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""

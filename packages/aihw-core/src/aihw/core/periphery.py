@@ -16,6 +16,14 @@ import math
 import torch
 
 from . import _native
+from .first_pass import (
+    MASK32,
+    MAX_ROWS,
+    SharedFirstPass,
+    auto_threads,
+    native_periphery_available,
+    pointer,
+)
 from .io_parameters import (
     AnalogMVType,
     BoundManagementType,
@@ -41,15 +49,6 @@ __all__ = [
 #: C++-only constants of the reference toolkit (spec §0).
 NM_ASSUMED_WMAX = 0.6
 NM_DECAY = 1e-3
-_MASK32 = 0xFFFFFFFF
-_MAX_ROWS = 2**31 - 1
-#: Passes touching fewer values (inputs plus outputs) run their stages on one thread.
-_SMALL_PASS = 1 << 17
-
-
-def native_periphery_available() -> bool:
-    """Whether the compiled engine has the periphery stages."""
-    return _native.native_available() and hasattr(_native.load(), "periphery_input_stage")
 
 
 class Periphery:
@@ -86,7 +85,7 @@ class Periphery:
         self.last_bound_hits = 0
         self.average_abs_max: float | None = None
         self._native_plan = None  # the compiled first pass's arguments (False: not used)
-        self._scratch: tuple[torch.Tensor, ...] | None = None  # see _buffers
+        self._first_pass: SharedFirstPass | None = None  # built from _native_plan
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -112,9 +111,9 @@ class Periphery:
         return f"Periphery({self.direction!r}, {self.io!r})"
 
     def __getstate__(self) -> dict:
-        # Pickles and deep copies leave the scratch buffer behind (it is refilled on use).
+        # Pickles and deep copies leave the compiled first pass (and its buffers) behind.
         state = self.__dict__.copy()
-        state["_scratch"] = None
+        state["_first_pass"] = None
         return state
 
     def _draw_nonlinearity(self, out_size: int) -> None:
@@ -196,16 +195,21 @@ class Periphery:
         if not plan and io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
-        if x.shape[0] > _MAX_ROWS:
+        if x.shape[0] > MAX_ROWS:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
-        call = self.call_index
-        self.call_index = (call + 1) & _MASK32
         if num_threads is None:
-            num_threads = _auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
+            num_threads = auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
         if native and plan:
-            out = self._run_native_first_pass(x, matrix, call, plan, int(num_threads))
+            # The compiled first pass (noise management fused into the DAC); it moves the
+            # counter itself, and does nothing when a row has a zero scale.
+            first = self._first_pass
+            if first is None or first.plans[0] is not plan:
+                first = self._first_pass = SharedFirstPass([self], [plan])
+            out = first(x, matrix, num_threads=int(num_threads))
             if out is not None:
                 return out
+        call = self.call_index
+        self.call_index = (call + 1) & MASK32
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
         return self._run_general(x, matrix, call, bm, native, num_threads)
 
@@ -326,77 +330,6 @@ class Periphery:
         abs_max = io.noise_management == NoiseManagementType.ABS_MAX
         streams = (st["out_noise"], st["out_round"], st["w_noise"])
         return abs_max, float(io.nm_thres), inp, out, float(io.out_asymmetry), streams, bm
-
-    def _run_native_first_pass(self, x, matrix, call, plan, threads):
-        """The first pass in two compiled calls around ``torch.mm`` (noise management fused
-        into the input stage); bound management, if needed, continues with the general
-        loop. ``None`` when a row has a zero scale (the general path treats those)."""
-        dac = self._compiled_dac(x, plan, call, threads)
-        if dac is None:
-            return None
-        v, s_nm, hit = dac
-        y = torch.mm(v, matrix)
-        self._compiled_adc(x, matrix, y, 0, s_nm, hit, plan, call, threads)
-        return y
-
-    def _compiled_dac(self, x, plan, call, threads):
-        """The compiled DAC (with abs-max noise management when the plan has it) into the
-        reused buffers: ``(v, s_nm or None, hit)``, or ``None`` when a row has a zero
-        noise-management scale (nothing is changed then)."""
-        abs_max, thres, inp = plan[:3]
-        core = _native.load()
-        n, n_in = x.shape
-        v, s_nm, hit = self._buffers(x)
-        if abs_max:
-            skipped = core.periphery_abs_max_input_stage(
-                x.data_ptr(), v.data_ptr(), s_nm.data_ptr(), n, n_in, thres, *inp,
-                self.seed, call, 0, 0, threads,
-            )  # fmt: skip
-            return None if skipped else (v, s_nm, hit)
-        core.periphery_input_stage(
-            x.data_ptr(), v.data_ptr(), n, n_in, 0, *inp, self.seed, call, 0, 0, threads
-        )
-        return v, None, hit
-
-    def _compiled_adc(self, x, matrix, y, offset, s_nm, hit, plan, call, threads):
-        """This periphery's compiled output stage on its columns ``[offset, offset + out)``
-        of ``y`` (in place), then the bound-management re-runs of the rows that hit a
-        bound, as the general path does them. ``matrix`` is this periphery's own
-        ``[in, out]``."""
-        outp, out_asym, streams, bm = plan[3:]
-        n, width = x.shape[0], matrix.shape[1]
-        n_hit = _native.load().periphery_output_stage(
-            y.data_ptr() + 4 * offset, n, width, _ptr(s_nm), *outp, _ptr(self.noise_per_output),
-            out_asym, 0, 0, *streams, self.seed, call, 0, 0, hit.data_ptr(), threads, y.shape[1],
-        )  # fmt: skip
-        self.last_passes = 1
-        self.last_bound_hits = n_hit
-        if n_hit == 0 or bm == BoundManagementType.NONE or self._reduction_limit() < 1.0:
-            return
-        # Re-run the rows that hit a bound, with the input halved.
-        sel = torch.nonzero(hit).squeeze(1)
-        self._bound_management_loop(
-            x[sel], matrix, None if s_nm is None else s_nm[sel], sel,
-            y[:, offset : offset + width], call, bm, 1, True, threads, red=2.0,
-        )  # fmt: skip
-
-    def _buffers(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reused buffers of the compiled first pass: the DAC output, the noise-management
-        scales and the bound flags.
-
-        They only live within one call (what outlives it is copied out), so one set per
-        periphery suffices; reusing them saves an allocation per call, and for large
-        batches the page faults of fresh memory.
-        """
-        buffers = self._scratch
-        if buffers is None or buffers[0].shape != x.shape:
-            n = x.shape[0]
-            buffers = self._scratch = (
-                torch.empty_like(x),
-                torch.empty(n, dtype=torch.float32),
-                torch.empty(n, dtype=torch.uint8),
-            )
-        return buffers
 
     def _reduction_limit(self) -> float:
         io = self.io
@@ -539,13 +472,6 @@ class Periphery:
             self.voltage_offsets = self.voltage_offsets.to(device)
 
 
-def _auto_threads(n_rows: int, n_in: int, n_out: int) -> int:
-    """The automatic thread count of a pass: torch's, except that small passes stay on this
-    thread (waking the engine's threads costs more than they save there, and they would
-    compete with torch's threads still spinning after the matrix product)."""
-    return 1 if n_rows * (n_in + n_out) < _SMALL_PASS else torch.get_num_threads()
-
-
 def forward_sharing_input(
     peripheries: list[Periphery], x: torch.Tensor, matrix: torch.Tensor, num_threads=None
 ) -> torch.Tensor | None:
@@ -556,7 +482,8 @@ def forward_sharing_input(
     all of them, so one input stage and one ``torch.mm`` with their ``W^T`` side by side
     serve all; each tile's own output stage (its noise, counters, bound management) then
     runs on its block of columns. Every number is what each periphery's :meth:`Periphery.run`
-    would give (a matrix product's columns do not depend on the other columns).
+    would give (a matrix product's columns do not depend on the other columns). Layers keep
+    the :class:`~aihw.core.first_pass.SharedFirstPass` this builds, to skip the checks.
 
     Args:
         peripheries: the forward peripheries, in the order of their columns in ``matrix``.
@@ -569,32 +496,10 @@ def forward_sharing_input(
         compiled first pass does not apply to all of them, their DACs differ or draw random
         numbers, or a row of ``x`` has a zero noise-management scale.
     """
-    plans = [p.native_plan() for p in peripheries]
-    if not all(plans) or not native_periphery_available():
+    shared = SharedFirstPass.build(peripheries)
+    if shared is None or shared.total_width != matrix.shape[1] or x.shape[0] > MAX_ROWS:
         return None
-    abs_max, thres, inp = plans[0][:3]
-    if inp[1] or inp[3] > 0 or any(plan[:3] != (abs_max, thres, inp) for plan in plans[1:]):
-        return None
-    n, n_in = x.shape
-    widths = [p.out_size for p in peripheries]
-    if n > _MAX_ROWS or sum(widths) != matrix.shape[1]:
-        return None
-    first = peripheries[0]
-    threads = _auto_threads(n, n_in, max(widths)) if num_threads is None else int(num_threads)
-    # The DAC draws no random numbers here, so its counter does not matter.
-    dac = first._compiled_dac(x, plans[0], 0, threads)
-    if dac is None:
-        return None
-    v, s_nm, hit = dac
-    y = torch.mm(v, matrix)
-    offset = 0
-    for p, plan, width in zip(peripheries, plans, widths, strict=True):
-        call = p.call_index
-        p.call_index = (call + 1) & _MASK32
-        block = matrix[:, offset : offset + width]
-        p._compiled_adc(x, block, y, offset, s_nm, hit, plan, call, threads)
-        offset += width
-    return y
+    return shared(x, matrix, num_threads=num_threads)
 
 
 class _ReferenceStages:
@@ -645,10 +550,6 @@ def _row_abs_max(x: torch.Tensor, native: bool, threads: int) -> torch.Tensor:
     return torch.linalg.vector_norm(x, ord=math.inf, dim=1)
 
 
-def _ptr(t: torch.Tensor | None) -> int:
-    return 0 if t is None else t.data_ptr()
-
-
 class _NativeStages:
     def __init__(self, num_threads: int):
         self.core = _native.load()
@@ -662,7 +563,7 @@ class _NativeStages:
             out.data_ptr(),
             x.shape[0],
             x.shape[1],
-            _ptr(scale),
+            pointer(scale),
             io.inp_step,
             io.inp_sto_round,
             float(io.inp_bound),
@@ -673,7 +574,7 @@ class _NativeStages:
             seed,
             call,
             sub,
-            _ptr(row_ids),
+            pointer(row_ids),
             self.threads,
         )
         return out
@@ -686,23 +587,23 @@ class _NativeStages:
             y.data_ptr(),
             y.shape[0],
             y.shape[1],
-            _ptr(scale),
+            pointer(scale),
             io.out_step,
             io.out_sto_round,
             float(io.out_bound),
             io.bm_test_negative_bound,
             float(io.out_noise),
-            _ptr(sigma),
+            pointer(sigma),
             float(io.out_asymmetry),
             mode,
-            _ptr(w_std),
+            pointer(w_std),
             streams["out_noise"],
             streams["out_round"],
             streams["w_noise"],
             seed,
             call,
             sub,
-            _ptr(row_ids),
+            pointer(row_ids),
             hit.data_ptr(),
             self.threads,
         )

@@ -32,7 +32,7 @@ from torch.nn import Parameter, init
 
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
-from aihw.core.periphery import forward_sharing_input
+from aihw.core.first_pass import SharedFirstPass
 from aihw.core.tiles import create_tile
 from aihw.core.tiles.base import draw_seed
 from aihw.core.tiles.state import (
@@ -404,35 +404,83 @@ class AnalogLayerBase:
         """Inference with one DAC pass and one matrix product per column split.
 
         The tiles of a column split read the same input slice; where their DACs are
-        identical and draw no random numbers, :func:`~aihw.core.periphery.
-        forward_sharing_input` runs them together on the column's weights (one tensor,
-        the tiles' rows stacked), with each tile's own output stage: the same numbers as
-        tile by tile, with fewer, larger matrix products. ``None`` where it does not apply
-        (one row split, groups, weight scaling, an analog bias column, tiles not on the
-        compiled CPU path); a column split it cannot share runs tile by tile.
+        identical and draw no random numbers, a :class:`~aihw.core.first_pass.
+        SharedFirstPass` runs them together on the column's weights (one tensor, the
+        tiles' rows stacked), with each tile's own output stage: the same numbers as tile
+        by tile, with fewer, larger matrix products. The passes are prepared once and kept
+        while the tiles, their weights' storage and their IO parameters stay the same.
+        ``None`` where it does not apply (one row split, groups, weight scaling, an analog
+        bias column, tiles not on the compiled CPU path); a column split it cannot share
+        runs tile by tile.
         """
+        tiles = self._tiles
+        key = self._inference_key(tiles)
+        cached = self.__dict__.get("_inference_plan")
+        if cached is None or cached[0] != key:
+            cached = (key, self._build_inference_plan())
+            self.__dict__["_inference_plan"] = cached
+        columns = cached[1]
+        if columns is None:
+            return None
+        x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+        if not x32.is_contiguous():
+            x32 = x32.contiguous()
+        n_c = len(columns)
+        threads = tiles[0].num_threads
+        out: Tensor | None = None
+        for c, (shared, matrix) in enumerate(columns):
+            start, length = self._col_splits[c]
+            if shared is not None:
+                # Later splits go to a reused buffer that the engine adds into the first.
+                scratch = None if out is None else self._column_scratch(out)
+                y = shared(x32, matrix, start, threads, scratch, out)
+                if y is not None:
+                    out = y if out is None else out
+                    continue
+            # Tile by tile.
+            xc = x32 if n_c == 1 else x32[:, start : start + length].contiguous()
+            y = torch.cat([tiles[i].forward(xc) for i in range(c, len(tiles), n_c)], dim=-1)
+            out = y if out is None else out.add_(y)
+        return out if out is None or out.dtype == x.dtype else out.to(x.dtype)
+
+    def _inference_key(self, tiles: list[Any]) -> tuple:
+        """What the prepared inference passes depend on: each tile's forward periphery, its
+        IO parameters (and whether a field changed), back-end, thread count and weights'
+        storage, and whether the layer scales its weights."""
+        key: list[Any] = [self._scales is None]
+        for t in tiles:
+            p = t.forward_periphery
+            io = None if p is None else p.io
+            key += (p, io, io is None or io.changed_since_validation(), t._backend,
+                    t.num_threads, t.weights.data_ptr())  # fmt: skip
+        return tuple(key)
+
+    def _build_inference_plan(self) -> list[tuple[Any, Tensor]] | None:
+        """Per column split: its :class:`SharedFirstPass` (``None``: tile by tile) and its
+        ``[in, out]`` matrix; ``None`` where the shared inference does not apply."""
         n_r, n_c = len(self._row_splits), len(self._col_splits)
         if n_r < 2 or self.groups != 1 or self._scales is not None or self._analog_bias:
             return None
         tiles = self._tiles
         if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
             return None
-        out: Tensor | None = None
+        columns: list[tuple[Any, Tensor]] = []
         for c in range(n_c):
-            start, length = self._col_splits[c]
-            xc = x if n_c == 1 else x[:, start : start + length]
-            xc = xc.to(torch.float32).contiguous()
             column = [tiles[i] for i in range(c, len(tiles), n_c)]
             master = self._masters[c] if c < len(self._masters) else None
-            y = None
+            shared = None
             if master is not None and self._stacked_in(master, c):
-                y = forward_sharing_input(
-                    [t.forward_periphery for t in column], xc, master.t(), column[0].num_threads
-                )
-            if y is None:  # tile by tile
-                y = torch.cat([t.forward(xc) for t in column], dim=-1)
-            out = y if out is None else out.add_(y)
-        return None if out is None else out.to(x.dtype)
+                shared = SharedFirstPass.build([t.forward_periphery for t in column])
+            columns.append((shared, None if shared is None else master.t()))
+        return columns
+
+    def _column_scratch(self, out: Tensor) -> Tensor:
+        """A reused buffer shaped like ``out`` for the partial outputs of later splits."""
+        scratch = self.__dict__.get("_inference_scratch")
+        if scratch is None or scratch.shape != out.shape:
+            scratch = torch.empty_like(out)
+            self.__dict__["_inference_scratch"] = scratch
+        return scratch
 
     def _stacked_in(self, master: Tensor, c: int) -> bool:
         """Whether the tiles of column split ``c`` are its consecutive row blocks."""
@@ -593,6 +641,14 @@ class AnalogLayerBase:
         tile_device = self._tiles[0].weights.device
         self._move_tiles(fn(torch.zeros(1, device=tile_device)).device)
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The prepared inference passes and their buffer are rebuilt on use.
+        state = super().__getstate__()  # type: ignore[misc]
+        state = dict(state)
+        state.pop("_inference_plan", None)
+        state.pop("_inference_scratch", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # copy.deepcopy and pickle copy the tiles and the Parameters separately: re-link.

@@ -122,7 +122,12 @@ class AnalogLinear(AnalogLayerBase, Module):
             out = self._analog_mvm(input.reshape(-1, self.in_features))
             out = out.reshape(*input.shape[:-1], self.out_features)
         if self.bias is not None:
-            out = out + self.bias
+            # Without autograd the product is a tensor of our own: add in place (where
+            # that keeps the dtype that ``out + bias`` would have).
+            if torch.is_grad_enabled() or out.dtype != self.bias.dtype:
+                out = out + self.bias
+            else:
+                out = out.add_(self.bias)
         return out
 
     def extra_repr(self) -> str:

@@ -1,0 +1,206 @@
+"""The compiled first pass of the managed MVM (engine contract §8), prepared once.
+
+:class:`SharedFirstPass` runs the first bound-management pass of one or more forward
+peripheries that read the same input: one compiled DAC (with abs-max noise management
+fused in), one ``torch.mm``, then each periphery's compiled ADC on its block of columns.
+Everything that does not change from call to call (the stage parameters, the buffers) is
+worked out when it is built, so that a call costs little more than its three kinds of
+native calls: this is the hot path of every inference forward.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import _native
+from .io_parameters import BoundManagementType
+
+__all__ = ["SharedFirstPass", "native_periphery_available"]
+
+MASK32 = 0xFFFFFFFF
+MAX_ROWS = 2**31 - 1
+#: Passes touching fewer values (inputs plus outputs) run their stages on one thread.
+SMALL_PASS = 1 << 17
+
+
+def auto_threads(n_rows: int, n_in: int, n_out: int) -> int:
+    """The automatic thread count of a pass: torch's, except that small passes stay on this
+    thread (waking the engine's threads costs more than they save there, and they would
+    compete with torch's threads still spinning after the matrix product)."""
+    return 1 if n_rows * (n_in + n_out) < SMALL_PASS else torch.get_num_threads()
+
+
+def native_periphery_available() -> bool:
+    """Whether the compiled engine has the periphery stages."""
+    return _native.native_available() and hasattr(_native.load(), "periphery_input_stage")
+
+
+def pointer(t: torch.Tensor | None) -> int:
+    return 0 if t is None else t.data_ptr()
+
+
+class SharedFirstPass:
+    """The compiled first pass of peripheries that read the same input.
+
+    Use :meth:`build`, which returns ``None`` where this does not apply. With several
+    peripheries their DACs must be identical and draw no random numbers (then one DAC
+    output serves all); a single periphery may have any DAC its plan allows.
+
+    Args:
+        peripheries: :class:`~aihw.core.periphery.Periphery` objects whose compiled plans
+            (:meth:`~aihw.core.periphery.Periphery.native_plan`) are ``plans``.
+        plans: their plans, in the same order.
+    """
+
+    def __init__(self, peripheries: list, plans: list) -> None:
+        abs_max, thres, inp = plans[0][:3]
+        self.peripheries = list(peripheries)
+        self.plans = list(plans)
+        self.widths = [p.out_size for p in peripheries]
+        self.total_width = sum(self.widths)
+        self._abs_max = abs_max
+        self._dac_args = (thres, *inp) if abs_max else inp
+        # Per periphery: its plan's ADC arguments before and after the noise pointer, and
+        # its bound management (None: no re-runs).
+        self._outputs = []
+        offset = 0
+        for p, plan, width in zip(peripheries, plans, self.widths, strict=True):
+            outp, out_asym, streams, bm = plan[3:]
+            if bm == BoundManagementType.NONE or p._reduction_limit() < 1.0:
+                bm = None  # a bound hit is final
+            self._outputs.append((p, offset, width, outp, (out_asym, 0, 0, *streams, p.seed), bm))
+            offset += width
+        self._buffers: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    @classmethod
+    def build(cls, peripheries: list) -> SharedFirstPass | None:
+        """A first pass for ``peripheries``, or ``None`` where the compiled plan does not
+        apply to all of them or (several of them) their DACs differ or draw random
+        numbers."""
+        plans = [p.native_plan() for p in peripheries]
+        if not plans or not all(plans) or not native_periphery_available():
+            return None
+        abs_max, thres, inp = plans[0][:3]
+        if len(plans) > 1 and (
+            inp[1] or inp[3] > 0 or any(plan[:3] != (abs_max, thres, inp) for plan in plans[1:])
+        ):
+            return None
+        return cls(peripheries, plans)
+
+    def current(self) -> bool:
+        """Whether every periphery still has the plan this was built from (no IO field
+        changed since)."""
+        return all(
+            p._native_plan is plan and not p.io.changed_since_validation()
+            for p, plan in zip(self.peripheries, self.plans, strict=True)
+        )
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_buffers"] = None  # refilled on use
+        return state
+
+    def __call__(
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        start: int = 0,
+        num_threads: int | None = None,
+        out: torch.Tensor | None = None,
+        accumulate: torch.Tensor | None = None,
+    ) -> torch.Tensor | None:
+        """``[N, total_width]``: every periphery's first pass (and its bound-management
+        re-runs) on ``x[:, start : start + n_in]``, each with its own counter.
+
+        Args:
+            x: float32 CPU ``[N, >= start + n_in]``, contiguous: the columns are read in
+                place, without a copy.
+            matrix: float32 ``[n_in, total_width]``, the peripheries' ``[in, out]`` matrices
+                side by side.
+            num_threads: as in :meth:`~aihw.core.periphery.Periphery.run`.
+            out: where to write the result (``[N, total_width]`` float32), or ``None`` for
+                a new tensor.
+            accumulate: float32 ``[N, total_width]`` to add the result into (``accumulate
+                += result``, the sum over a layer's column splits); the engine adds each
+                row as it finishes it.
+
+        Returns:
+            the result, or ``None`` (nothing done, no counter moved) when a row has a zero
+            noise-management scale: the general path treats those.
+        """
+        n, ld = x.shape
+        n_in = matrix.shape[0]
+        first = self.peripheries[0]
+        if num_threads is None:
+            threads = auto_threads(n, n_in, max(self.widths))
+        else:
+            threads = int(num_threads)
+        v, s_nm, hit = self._scratch(n, n_in)
+        core = _native.load()
+        x_ptr = x.data_ptr() + 4 * start
+        call = first.call_index  # the DAC's counter (it draws numbers only when alone)
+        if self._abs_max:
+            skipped = core.periphery_abs_max_input_stage(
+                x_ptr, v.data_ptr(), s_nm.data_ptr(), n, n_in, *self._dac_args, first.seed,
+                call, 0, 0, threads, ld,
+            )  # fmt: skip
+            if skipped:
+                return None
+            s_ptr = s_nm.data_ptr()
+        else:
+            core.periphery_input_stage(
+                x_ptr, v.data_ptr(), n, n_in, 0, *self._dac_args, first.seed, call, 0, 0,
+                threads, ld,
+            )  # fmt: skip
+            s_nm, s_ptr = None, 0
+        y = torch.mm(v, matrix) if out is None else torch.mm(v, matrix, out=out)
+        y_ptr, hit_ptr, total = y.data_ptr(), hit.data_ptr(), self.total_width
+        acc_ptr = 0 if accumulate is None else accumulate.data_ptr()
+        for p, offset, width, outp, rest, bm in self._outputs:
+            call = p.call_index
+            p.call_index = (call + 1) & MASK32
+            n_hit = core.periphery_output_stage(
+                y_ptr + 4 * offset, n, width, s_ptr, *outp, pointer(p.noise_per_output),
+                *rest, call, 0, 0, hit_ptr, threads, total, acc_ptr and acc_ptr + 4 * offset,
+                total,
+            )  # fmt: skip
+            p.last_passes = 1
+            p.last_bound_hits = n_hit
+            if n_hit:
+                self._finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, start, offset,
+                                        width, call, bm, threads)  # fmt: skip
+        return y
+
+    @staticmethod
+    def _finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, start, offset, width, call,
+                           bm, threads) -> None:  # fmt: skip
+        """The rows of ``p``'s block that hit a bound: re-run them with the input halved
+        (bound management, as the general path does it), then add them into
+        ``accumulate`` (which the engine left to us)."""
+        sel = torch.nonzero(hit).squeeze(1)
+        y_block = y[:, offset : offset + width]
+        if bm is not None:
+            n_in = matrix.shape[0]
+            p._bound_management_loop(
+                x[sel, start : start + n_in], matrix[:, offset : offset + width],
+                None if s_nm is None else s_nm[sel], sel, y_block, call, bm, 1, True,
+                threads, red=2.0,
+            )  # fmt: skip
+        if accumulate is not None:
+            acc_block = accumulate[:, offset : offset + width]
+            acc_block[sel] = acc_block[sel] + y_block[sel]
+
+    def _scratch(self, n: int, n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reused buffers: the DAC output, the noise-management scales and the bound flags.
+
+        They only live within one call (what outlives it is copied out); reusing them saves
+        an allocation per call, and for large batches the page faults of fresh memory.
+        """
+        buffers = self._buffers
+        if buffers is None or buffers[0].shape != (n, n_in):
+            buffers = self._buffers = (
+                torch.empty(n, n_in, dtype=torch.float32),
+                torch.empty(n, dtype=torch.float32),
+                torch.empty(n, dtype=torch.uint8),
+            )
+        return buffers

@@ -1,0 +1,109 @@
+"""The prepared first pass of peripheries that read one input (what layers run for
+inference): it must give exactly what each periphery's own ``run`` gives, read its input
+columns in place and add into an accumulator exactly as ``torch.add`` would."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aihw.core._core as core
+from aihw.core import IOParameters
+from aihw.core.first_pass import SharedFirstPass
+from aihw.core.periphery import Periphery, native_periphery_available
+
+pytestmark = pytest.mark.skipif(
+    not native_periphery_available(), reason="the prepared pass needs the compiled engine"
+)
+
+WIDTHS = (5, 7)
+N_IN = 9
+START = 3  # the input block starts at this column of a wider x
+
+
+def _peripheries(io: IOParameters, seed: int = 21) -> list[Periphery]:
+    return [Periphery(io, "forward", w, seed + 100 * k) for k, w in enumerate(WIDTHS)]
+
+
+def _data(scale: float = 1.0):
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(11, START + N_IN + 2, generator=gen) * scale
+    matrix = torch.randn(N_IN, sum(WIDTHS), generator=gen) * 0.3
+    return x, matrix
+
+
+def _one_by_one(io: IOParameters, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    xs = x[:, START : START + N_IN].contiguous()
+    outs, offset = [], 0
+    for p, w in zip(_peripheries(io), WIDTHS, strict=True):
+        outs.append(p.run(xs, matrix[:, offset : offset + w].contiguous(), native=True))
+        offset += w
+    return torch.cat(outs, dim=1)
+
+
+@pytest.mark.parametrize(
+    "io",
+    [
+        IOParameters(),
+        IOParameters(out_bound=0.5, out_noise=0.1),  # bound hits, re-run
+        IOParameters(out_bound=0.5, bound_management="None"),  # bound hits, clipped
+        IOParameters(noise_management="None", inp_bound=5.0),
+    ],
+    ids=["defaults", "re-runs", "clipped", "no management"],
+)
+def test_shared_pass_equals_each_periphery_and_accumulates_exactly(io):
+    x, matrix = _data(scale=2.0)
+    expected = _one_by_one(io, x, matrix)
+    peripheries = _peripheries(io)
+    shared = SharedFirstPass.build(peripheries)
+    assert shared is not None and shared.current()
+    y = shared(x, matrix, START, num_threads=1)
+    assert torch.equal(y, expected)
+    assert [p.call_index for p in peripheries] == [1, 1]
+
+    # Into a buffer and added to an accumulator: the same numbers, added as torch adds.
+    peripheries = _peripheries(io)
+    shared = SharedFirstPass.build(peripheries)
+    acc = torch.randn(x.shape[0], sum(WIDTHS), generator=torch.Generator().manual_seed(9))
+    acc0 = acc.clone()
+    buffer = torch.full_like(acc, float("nan"))
+    shared(x, matrix, START, num_threads=2, out=buffer, accumulate=acc)
+    assert torch.equal(buffer, expected)
+    assert torch.equal(acc, acc0 + expected)
+    # The rows that hit a bound were covered (re-run, or left clipped).
+    if io.out_bound == 0.5 and io.bound_management == "None":
+        assert max(p.last_bound_hits for p in peripheries) > 0
+    elif io.out_bound == 0.5:
+        assert max(p.last_passes for p in peripheries) > 1
+
+
+def test_shared_pass_notices_a_changed_field_and_refuses_random_dacs():
+    peripheries = _peripheries(IOParameters())
+    shared = SharedFirstPass.build(peripheries)
+    peripheries[1].io.out_noise = 0.2
+    assert not shared.current()
+    assert SharedFirstPass.build(_peripheries(IOParameters(inp_noise=0.01))) is None
+    assert SharedFirstPass.build(_peripheries(IOParameters(inp_sto_round=True))) is None
+    assert SharedFirstPass.build(_peripheries(IOParameters(out_scale=2.0))) is None
+
+
+def test_engine_rejects_short_row_strides():
+    x = torch.zeros(2, 8)
+    out = torch.zeros(2, 8)
+    args = (x.data_ptr(), out.data_ptr(), 2, 8, 0, 0.1, False, 1.0, 0.0, 0.0, 6, 10, 1, 0, 0, 0, 1)
+    allowed = r"is invalid; allowed: 0 or >= n_cols \(8\)"
+    with pytest.raises(ValueError, match="x_row_stride=7 " + allowed):
+        core.periphery_input_stage(*args, x_row_stride=7)
+    scale = torch.zeros(2)
+    with pytest.raises(ValueError, match=r"x_row_stride=3 is invalid"):
+        core.periphery_abs_max_input_stage(
+            x.data_ptr(), out.data_ptr(), scale.data_ptr(), 2, 8, 0.0, 0.1, False, 1.0, 0.0,
+            0.0, 6, 10, 1, 0, 0, 0, 1, x_row_stride=3,
+        )  # fmt: skip
+    hit = torch.zeros(2, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="accumulate_row_stride=5 " + allowed):
+        core.periphery_output_stage(
+            out.data_ptr(), 2, 8, 0, 0.01, False, 1.0, True, 0.0, 0, 0.0, 0, 0, 7, 11, 12, 1,
+            0, 0, 0, hit.data_ptr(), 1, 0, x.data_ptr(), 5,
+        )  # fmt: skip
+    assert torch.equal(out, torch.zeros(2, 8))  # a rejected call leaves the buffers alone
