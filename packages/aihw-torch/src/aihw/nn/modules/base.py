@@ -426,14 +426,13 @@ class AnalogLayerBase:
         if not x32.is_contiguous():
             x32 = x32.contiguous()
         n_c = len(columns)
-        threads = tiles[0].num_threads
         out: Tensor | None = None
         for c, (shared, matrix) in enumerate(columns):
             start, length = self._col_splits[c]
             if shared is not None:
                 # Later splits go to a reused buffer that the engine adds into the first.
                 scratch = None if out is None else self._column_scratch(out)
-                y = shared(x32, matrix, start, threads, scratch, out)
+                y = shared(x32, matrix, start, tiles[c].num_threads, scratch, out)
                 if y is not None:
                     out = y if out is None else out
                     continue
