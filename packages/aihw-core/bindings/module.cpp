@@ -3,6 +3,8 @@
 // torch's tensor.data_ptr()) that the Python layer has checked.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 #include "aihw/thread_pool.hpp"
 #include "register.hpp"
 
@@ -16,6 +18,10 @@ PYBIND11_MODULE(_core, m) {
   aihw_bindings::register_device_ops(m);
   m.def("hardware_threads", &aihw::hardware_threads,
         "The number of hardware threads (what num_threads <= 0 means).");
+  m.def(
+      "engine_pool", [] { return std::string(aihw::engine_pool()); },
+      "Where parallel loops run: 'openmp' (the OpenMP team of the runtime torch loaded) or "
+      "'own' (the engine's own workers; also with AIHW_ENGINE_POOL=own).");
   m.def(
       "cuda_compiled", [] { return false; },
       "Whether this build contains the CUDA kernels (not yet: always False).");

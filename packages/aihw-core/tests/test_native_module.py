@@ -310,3 +310,40 @@ def test_thread_pool_survives_fork() -> None:
             pytest.fail("the forked child hung in pulsed_update_cpu")
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+_POOL_SCRIPT = """
+import hashlib, sys, torch
+import aihw.core._core as core
+sys.path.insert(0, sys.argv[1])
+from test_native_module import _call, _tile
+w, arrays, x, d = _tile(200, 300, 16)
+n = _call(w, arrays, x, d, num_threads=2, lr=0.5)
+print(core.engine_pool(), n, hashlib.sha256(w.numpy().tobytes()).hexdigest())
+"""
+
+
+def _pool_run(env_pool: str | None) -> list[str]:
+    env = dict(os.environ)
+    env.pop("AIHW_ENGINE_POOL", None)
+    if env_pool is not None:
+        env["AIHW_ENGINE_POOL"] = env_pool
+    here = str(Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", _POOL_SCRIPT, here], env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    )  # fmt: skip
+    return out.stdout.split()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="looks up OpenMP on Linux")
+def test_engine_runs_on_torchs_openmp_team_with_the_same_results() -> None:
+    """With torch's OpenMP runtime loaded the engine's loops use its team; AIHW_ENGINE_POOL=
+    own keeps them on the engine's workers; the weights are the same bits either way."""
+    maps = Path("/proc/self/maps").read_text()
+    openmp = _pool_run(None)
+    own = _pool_run("own")
+    if "omp" in maps:  # torch brought an OpenMP runtime
+        assert openmp[0] == "openmp"
+    assert own[0] == "own"
+    assert openmp[1:] == own[1:]

@@ -12,6 +12,14 @@
 #include <pthread.h>
 #define AIHW_HAVE_PTHREAD_ATFORK 1
 #endif
+#if defined(__linux__)
+#include <dlfcn.h>
+#include <link.h>
+
+#include <cstdlib>
+#include <cstring>
+#define AIHW_FIND_OPENMP 1
+#endif
 
 namespace aihw {
 
@@ -121,15 +129,80 @@ class Pool {
 
 std::atomic<Pool*> g_pool{nullptr};
 std::mutex g_create_mutex;
+std::atomic<bool> g_forked{false};
 
 #ifdef AIHW_HAVE_PTHREAD_ATFORK
 // A forked child has none of the parent's workers: forget the pool (leaking it on purpose)
-// and let the child create its own on first use.
+// and let the child create its own on first use. It does not use the OpenMP team either
+// (an OpenMP runtime is not safe to use after a fork).
 void forget_pool_in_child() {
   g_pool.store(nullptr);
+  g_forked.store(true);
   new (&g_create_mutex) std::mutex();
 }
 #endif
+
+// Registers forget_pool_in_child once, before the first parallel loop that uses either
+// kind of threads.
+void watch_forks() {
+#ifdef AIHW_HAVE_PTHREAD_ATFORK
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, &forget_pool_in_child);
+    return true;
+  }();
+  (void)registered;
+#endif
+}
+
+// The OpenMP runtime that torch loaded into this process, if any. Its threads keep
+// spinning for a while after each of torch's parallel regions (a matrix product); tasks
+// run on our own workers then compete with them for the cores, while tasks run on that
+// team use them. The runtime is looked up at run time (it is not a link dependency, so
+// one wheel serves every torch release): any loaded library exporting GOMP_parallel, the
+// entry point that libgomp, LLVM's libomp and Intel's libiomp5 all provide.
+// AIHW_ENGINE_POOL=own keeps every task on our own workers.
+using GompParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
+
+#ifdef AIHW_FIND_OPENMP
+int find_gomp_parallel(dl_phdr_info* info, std::size_t, void* found) {
+  const char* name = info->dlpi_name;
+  if (name == nullptr || std::strstr(name, "omp") == nullptr) return 0;
+  void* handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);  // already loaded, or nothing
+  if (handle == nullptr) return 0;
+  void* symbol = dlsym(handle, "GOMP_parallel");
+  if (symbol == nullptr) {
+    dlclose(handle);
+    return 0;
+  }
+  // The handle stays open, so that the runtime cannot be unloaded under us.
+  *static_cast<GompParallelFn*>(found) = reinterpret_cast<GompParallelFn>(symbol);
+  return 1;
+}
+#endif
+
+GompParallelFn loaded_openmp() {
+#ifdef AIHW_FIND_OPENMP
+  if (g_forked.load(std::memory_order_relaxed)) return nullptr;
+  static const bool disabled = [] {
+    const char* pool = std::getenv("AIHW_ENGINE_POOL");
+    return pool != nullptr && std::strcmp(pool, "own") == 0;
+  }();
+  if (disabled) return nullptr;
+  // Looked up until found: the first parallel call may come before torch is loaded.
+  static std::atomic<GompParallelFn> found{nullptr};
+  GompParallelFn fn = found.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    watch_forks();  // before the first use of the team: a forked child must not use it
+    dl_iterate_phdr(&find_gomp_parallel, &fn);
+    if (fn != nullptr) found.store(fn, std::memory_order_release);
+  }
+  return fn;
+#else
+  return nullptr;
+#endif
+}
+
+void run_job(void* job) { static_cast<Job*>(job)->work(); }
 
 Pool& pool() {
   Pool* p = g_pool.load(std::memory_order_acquire);
@@ -137,13 +210,7 @@ Pool& pool() {
   std::lock_guard<std::mutex> lock(g_create_mutex);
   p = g_pool.load(std::memory_order_acquire);
   if (p == nullptr) {
-#ifdef AIHW_HAVE_PTHREAD_ATFORK
-    static const bool registered = [] {
-      pthread_atfork(nullptr, nullptr, &forget_pool_in_child);
-      return true;
-    }();
-    (void)registered;
-#endif
+    watch_forks();
     p = new Pool();
     g_pool.store(p, std::memory_order_release);
   }
@@ -152,12 +219,27 @@ Pool& pool() {
 
 }  // namespace
 
+}  // namespace detail
+
+const char* engine_pool() noexcept {
+  return detail::loaded_openmp() != nullptr ? "openmp" : "own";
+}
+
+namespace detail {
+
 void parallel_for_impl(int n_threads, std::int64_t n_tasks, TaskFn fn, void* context) {
   if (n_threads > n_tasks) n_threads = static_cast<int>(n_tasks);
   Job job;
   job.fn = fn;
   job.context = context;
   job.n_tasks = n_tasks;
+  if (n_threads > 1) {
+    if (const GompParallelFn gomp = loaded_openmp()) {
+      gomp(&run_job, &job, static_cast<unsigned>(n_threads), 0);
+      if (job.error) std::rethrow_exception(job.error);
+      return;
+    }
+  }
   Pool& p = pool();
   std::unique_lock<std::mutex> run_lock(p.run_mutex, std::try_to_lock);
   if (!run_lock.owns_lock() || n_threads <= 1) {

@@ -1,4 +1,6 @@
-// A small persistent pool of std::thread workers (no OpenMP: torch ships its own runtime).
+// Parallel loops: on the OpenMP team of the runtime torch loaded into the process, where
+// there is one (found at run time, not linked), otherwise on a small persistent pool of
+// std::thread workers.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,11 @@ int hardware_threads() noexcept;
 /// `requested <= 0` -> hardware_threads(); otherwise `requested`, at most
 /// 4 * hardware_threads() (the pool's workers are kept for the life of the process).
 int resolve_threads(int requested) noexcept;
+
+/// "openmp" when parallel loops run on the OpenMP team of a runtime already loaded into
+/// the process (torch's), "own" when they run on our own workers (no such runtime, a
+/// forked child, or AIHW_ENGINE_POOL=own in the environment).
+const char* engine_pool() noexcept;
 
 namespace detail {
 using TaskFn = void (*)(void* context, std::int64_t task);

@@ -68,6 +68,10 @@ def pulse_kinds() -> dict[str, int]:
 def hardware_threads() -> int:
     """The number of hardware threads (what ``num_threads <= 0`` uses)."""
 
+def engine_pool() -> str:
+    """Where parallel loops run: ``'openmp'`` (the OpenMP team of the runtime torch
+    loaded) or ``'own'`` (the engine's own workers; also with ``AIHW_ENGINE_POOL=own``)."""
+
 def cuda_compiled() -> bool:
     """Whether this build has the CUDA kernels (always False for now)."""
 
