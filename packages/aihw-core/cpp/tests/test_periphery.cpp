@@ -9,6 +9,25 @@
 
 using namespace aihw;
 
+namespace {
+
+// A noisy ADC: its step, bound and noise std.
+OutputStageConfig noisy_adc(double step, double bound, double noise) {
+  OutputStageConfig c;
+  c.step = step;
+  c.bound = bound;
+  c.noise = noise;
+  return c;
+}
+
+PeripheryDraw seeded(std::uint64_t seed) {
+  PeripheryDraw d;
+  d.seed = seed;
+  return d;
+}
+
+}  // namespace
+
 TEST_CASE(dac_levels_and_clipping) {
   // Default DAC: step 2/126 = 1/63, bound 1.
   const std::vector<float> x = {0.0f, 0.5f / 63.0f + 1e-4f, 1.0f / 63.0f, -0.7f, 1.5f, -3.0f, 0.3f};
@@ -231,12 +250,8 @@ TEST_CASE(output_stage_accumulates_the_rows_without_a_bound_hit) {
     }
     const std::vector<float> acc0 = acc;
     plain = y;
-    OutputStageConfig c;
-    c.step = 0.01;
-    c.bound = 1.0;
-    c.noise = 0.05;
-    PeripheryDraw d;
-    d.seed = 11;
+    OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
+    const PeripheryDraw d = seeded(11);
     std::vector<std::uint8_t> hit_plain(rows), hit_acc(rows);
     const auto n_plain =
         output_stage(plain.data(), rows, cols, nullptr, c, d, hit_plain.data(), 1);
@@ -263,12 +278,8 @@ TEST_CASE(output_stage_on_a_block_of_a_wider_matrix) {
   for (std::int64_t r = 0; r < rows; ++r) {
     for (std::int64_t j = 0; j < cols; ++j) block[r * cols + j] = y[r * wide + offset + j];
   }
-  OutputStageConfig c;
-  c.step = 0.05;
-  c.bound = 1.5;
-  c.noise = 0.1;
-  PeripheryDraw d;
-  d.seed = 5;
+  OutputStageConfig c = noisy_adc(0.05, 1.5, 0.1);
+  const PeripheryDraw d = seeded(5);
   std::vector<std::uint8_t> hit_block(rows), hit_wide(rows);
   const auto n_block = output_stage(block.data(), rows, cols, nullptr, c, d, hit_block.data(), 1);
   c.row_stride = wide;
