@@ -88,3 +88,29 @@ def test_bound_hits_are_recomputed_in_the_shared_path():
     with torch.no_grad():
         layer(_inputs(layer) * 3.0)
     assert max(t.forward_periphery.last_passes for t in layer.analog_tiles()) > 1
+
+
+@pytest.mark.parametrize("max_input_size", [0, 32], ids=["one tile", "one row of tiles"])
+@pytest.mark.parametrize("io", [IOParameters(), IOParameters(inp_noise=0.05, out_bound=0.5)])
+def test_layers_with_one_row_split_take_the_prepared_path_exactly(max_input_size, io):
+    """One row split: each column has one tile, whose prepared pass may even draw DAC noise;
+    the outputs and counters are those of the tile path."""
+
+    def layer() -> AnalogLinear:
+        config = InferenceRPUConfig()
+        config.forward = io
+        torch.manual_seed(0)
+        mapping = MappingParameters(max_input_size=max_input_size, max_output_size=0)
+        return AnalogLinear(70, 12, rpu_config=config, mapping=mapping, seed=5)
+
+    shared, tiled = layer(), layer()
+    x = torch.randn(6, 70, generator=torch.Generator().manual_seed(2))
+    for _ in range(2):
+        with torch.no_grad():
+            y_shared = shared(x)
+        y_tiled = tiled(x.clone().requires_grad_(True)).detach()
+        assert torch.equal(y_shared, y_tiled)
+        for a, b in zip(shared.analog_tiles(), tiled.analog_tiles(), strict=True):
+            assert a.forward_periphery.call_index == b.forward_periphery.call_index
+    _, columns = shared.__dict__["_inference_plan"]  # every column took a prepared pass
+    assert all(isinstance(pass_, SharedFirstPass) for pass_, _ in columns)

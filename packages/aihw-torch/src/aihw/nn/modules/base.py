@@ -408,10 +408,11 @@ class AnalogLayerBase:
         SharedFirstPass` runs them together on the column's weights (one tensor, the
         tiles' rows stacked), with each tile's own output stage: the same numbers as tile
         by tile, with fewer, larger matrix products. The passes are prepared once and kept
-        while the tiles, their weights' storage and their IO parameters stay the same.
-        ``None`` where it does not apply (one row split, groups, weight scaling, an analog
-        bias column, tiles not on the compiled CPU path); a column split it cannot share
-        runs tile by tile.
+        while the tiles, their weights' storage and their IO parameters stay the same (a
+        layer of one tile gains from that too: no autograd node, no per-call checks).
+        ``None`` where it does not apply (groups, weight scaling, an analog bias column,
+        tiles not on the compiled CPU path); a column split it cannot share runs tile by
+        tile.
         """
         tiles = self._tiles
         key = self._inference_key(tiles)
@@ -457,8 +458,8 @@ class AnalogLayerBase:
     def _build_inference_plan(self) -> list[tuple[Any, Tensor]] | None:
         """Per column split: its :class:`SharedFirstPass` (``None``: tile by tile) and its
         ``[in, out]`` matrix; ``None`` where the shared inference does not apply."""
-        n_r, n_c = len(self._row_splits), len(self._col_splits)
-        if n_r < 2 or self.groups != 1 or self._scales is not None or self._analog_bias:
+        n_c = len(self._col_splits)
+        if self.groups != 1 or self._scales is not None or self._analog_bias:
             return None
         tiles = self._tiles
         if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
