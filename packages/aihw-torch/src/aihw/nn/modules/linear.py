@@ -121,13 +121,14 @@ class AnalogLinear(AnalogLayerBase, Module):
         else:
             out = self._analog_mvm(input.reshape(-1, self.in_features))
             out = out.reshape(*input.shape[:-1], self.out_features)
-        if self.bias is not None:
+        bias = self.bias
+        if bias is not None:
             # Without autograd the product is a tensor of our own: add in place (where
             # that keeps the dtype that ``out + bias`` would have).
-            if torch.is_grad_enabled() or out.dtype != self.bias.dtype:
-                out = out + self.bias
+            if torch.is_grad_enabled() or out.dtype != bias.dtype:
+                out = out + bias
             else:
-                out = out.add_(self.bias)
+                out = out.add_(bias)
         return out
 
     def extra_repr(self) -> str:
