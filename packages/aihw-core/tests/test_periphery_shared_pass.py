@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import aihw.core._core as core
-from aihw.core import IOParameters
+from aihw.core import IOParameters, first_pass
 from aihw.core.first_pass import SharedFirstPass
 from aihw.core.periphery import Periphery, native_periphery_available
 
@@ -107,3 +107,17 @@ def test_engine_rejects_short_row_strides():
             0, 0, 0, hit.data_ptr(), 1, 0, x.data_ptr(), 5,
         )  # fmt: skip
     assert torch.equal(out, torch.zeros(2, 8))  # a rejected call leaves the buffers alone
+
+
+def test_small_passes_stay_on_one_thread():
+    """Automatic threads: torch's count, but one for passes below the threshold of the pool
+    the engine runs on (lower on torch's OpenMP team, whose threads are awake)."""
+    openmp = core.engine_pool() == "openmp"
+    small = first_pass.SMALL_PASS_OPENMP if openmp else first_pass.SMALL_PASS
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert first_pass.auto_threads(1, small // 2 - 1, small // 2 - 1) == 1
+        assert first_pass.auto_threads(1, small // 2, small // 2) == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -10,6 +10,8 @@ native calls: this is the hot path of every inference forward.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from . import _native
@@ -19,15 +21,33 @@ __all__ = ["SharedFirstPass", "native_periphery_available"]
 
 MASK32 = 0xFFFFFFFF
 MAX_ROWS = 2**31 - 1
-#: Passes touching fewer values (inputs plus outputs) run their stages on one thread.
+#: Passes touching fewer values (inputs plus outputs) run their stages on one thread: on
+#: the engine's own workers (waking them costs more than they save, and they compete with
+#: torch's threads still spinning after the matrix product) ...
 SMALL_PASS = 1 << 17
+#: ... and on torch's OpenMP team (engine contract §5), whose threads are awake anyway.
+SMALL_PASS_OPENMP = 1 << 13
+_small_pass: int | None = None  # the one that applies, once known
+
+
+def _forget_small_pass() -> None:
+    global _small_pass
+    _small_pass = None
+
+
+if hasattr(os, "register_at_fork"):  # a forked child uses the engine's own workers
+    os.register_at_fork(after_in_child=_forget_small_pass)
 
 
 def auto_threads(n_rows: int, n_in: int, n_out: int) -> int:
     """The automatic thread count of a pass: torch's, except that small passes stay on this
-    thread (waking the engine's threads costs more than they save there, and they would
-    compete with torch's threads still spinning after the matrix product)."""
-    return 1 if n_rows * (n_in + n_out) < SMALL_PASS else torch.get_num_threads()
+    thread (see :data:`SMALL_PASS`)."""
+    global _small_pass
+    small = _small_pass
+    if small is None:
+        openmp = _native.native_available() and _native.load().engine_pool() == "openmp"
+        small = _small_pass = SMALL_PASS_OPENMP if openmp else SMALL_PASS
+    return 1 if n_rows * (n_in + n_out) < small else torch.get_num_threads()
 
 
 def native_periphery_available() -> bool:
