@@ -73,9 +73,9 @@ class TileBase:
         forward_periphery, backward_periphery: the :class:`~aihw.core.periphery.Periphery`
             of each direction, or ``None`` for an exact pass (the default).
         num_threads: threads of the compiled engine; ``None`` uses
-            ``torch.get_num_threads()`` (one for periphery passes of fewer than 2**17
-            values, where more threads cost more than they save). Results do not depend
-            on it.
+            ``torch.get_num_threads()`` (one for periphery passes of fewer than 2**13
+            values on torch's OpenMP threads, 2**17 on the engine's own, where more
+            threads cost more than they save). Results do not depend on it.
         backend: ``"auto"``, ``"native"`` (the compiled engine, an error if it cannot
             run) or ``"reference"`` (plain torch).
     """
