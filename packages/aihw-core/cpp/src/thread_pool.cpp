@@ -164,9 +164,18 @@ void watch_forks() {
 using GompParallelFn = void (*)(void (*)(void*), void*, unsigned, unsigned);
 
 #ifdef AIHW_FIND_OPENMP
-int find_gomp_parallel(dl_phdr_info* info, std::size_t, void* found) {
+struct OpenmpSearch {
+  const char* path_part;  // only libraries whose path contains this
+  GompParallelFn found = nullptr;
+};
+
+int find_gomp_parallel(dl_phdr_info* info, std::size_t, void* data) {
+  auto* search = static_cast<OpenmpSearch*>(data);
   const char* name = info->dlpi_name;
-  if (name == nullptr || std::strstr(name, "omp") == nullptr) return 0;
+  if (name == nullptr || std::strstr(name, "omp") == nullptr ||
+      std::strstr(name, search->path_part) == nullptr) {
+    return 0;
+  }
   void* handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);  // already loaded, or nothing
   if (handle == nullptr) return 0;
   void* symbol = dlsym(handle, "GOMP_parallel");
@@ -175,7 +184,7 @@ int find_gomp_parallel(dl_phdr_info* info, std::size_t, void* found) {
     return 0;
   }
   // The handle stays open, so that the runtime cannot be unloaded under us.
-  *static_cast<GompParallelFn*>(found) = reinterpret_cast<GompParallelFn>(symbol);
+  search->found = reinterpret_cast<GompParallelFn>(symbol);
   return 1;
 }
 #endif
@@ -193,7 +202,13 @@ GompParallelFn loaded_openmp() {
   GompParallelFn fn = found.load(std::memory_order_acquire);
   if (fn == nullptr) {
     watch_forks();  // before the first use of the team: a forked child must not use it
-    dl_iterate_phdr(&find_gomp_parallel, &fn);
+    // torch's own runtime first (other packages, e.g. scikit-learn, bundle one too).
+    for (const char* part : {"torch", ""}) {
+      OpenmpSearch search{part};
+      dl_iterate_phdr(&find_gomp_parallel, &search);
+      fn = search.found;
+      if (fn != nullptr) break;
+    }
     if (fn != nullptr) found.store(fn, std::memory_order_release);
   }
   return fn;
