@@ -88,7 +88,8 @@ class SharedFirstPass:
             outp, out_asym, streams, bm = plan[3:]
             if bm == BoundManagementType.NONE or p._reduction_limit() < 1.0:
                 bm = None  # a bound hit is final
-            self._outputs.append((p, offset, width, outp, (out_asym, 0, 0, *streams, p.seed), bm))
+            rest = (out_asym, 0, 0, *streams, p.seed)  # no weight noise in a plan
+            self._outputs.append((p, offset, width, outp, rest, bm))
             offset += width
         self._buffers: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
@@ -106,14 +107,6 @@ class SharedFirstPass:
         ):
             return None
         return cls(peripheries, plans)
-
-    def current(self) -> bool:
-        """Whether every periphery still has the plan this was built from (no IO field
-        changed since)."""
-        return all(
-            p._native_plan is plan and not p.io.changed_since_validation()
-            for p, plan in zip(self.peripheries, self.plans, strict=True)
-        )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
