@@ -32,6 +32,15 @@ std::uint32_t stream_id(int stream, const char* what) {
   return static_cast<std::uint32_t>(stream);
 }
 
+// Rows of a buffer with n_cols columns lie `stride` elements apart; 0 means n_cols.
+void check_row_stride(const char* name, std::int64_t stride, std::int64_t n_cols) {
+  if (stride != 0 && stride < n_cols) {
+    throw py::value_error(std::string(name) + "=" + std::to_string(stride) +
+                          " is invalid; allowed: 0 or >= n_cols (" + std::to_string(n_cols) +
+                          ")");
+  }
+}
+
 aihw::PeripheryDraw make_draw(const py::int_& seed, std::uint32_t call_index, std::uint32_t sub,
                               std::uintptr_t row_ids_ptr) {
   if (seed < py::int_(0) || seed > py::int_(UINT64_MAX)) {
@@ -49,11 +58,7 @@ aihw::InputStageConfig make_input_config(double step, bool sto_round, double bou
                                          double noise, double asymmetry, int noise_stream,
                                          int round_stream, std::int64_t n_cols,
                                          std::int64_t x_row_stride) {
-  if (x_row_stride != 0 && x_row_stride < n_cols) {
-    throw py::value_error("x_row_stride=" + std::to_string(x_row_stride) +
-                          " is invalid; allowed: 0 or >= n_cols (" + std::to_string(n_cols) +
-                          ")");
-  }
+  check_row_stride("x_row_stride", x_row_stride, n_cols);
   aihw::InputStageConfig config;
   config.step = step;
   config.sto_round = sto_round;
@@ -131,7 +136,8 @@ void register_periphery(py::module_& m) {
          int num_threads, std::int64_t y_row_stride, std::uintptr_t accumulate_ptr,
          std::int64_t accumulate_row_stride) {
         if (w_noise_mode < 0 || w_noise_mode > 2) {
-          throw py::value_error("w_noise_mode must be 0, 1 or 2");
+          throw py::value_error("w_noise_mode=" + std::to_string(w_noise_mode) +
+                                " is invalid; allowed: 0, 1, 2");
         }
         aihw::OutputStageConfig config;
         config.step = step;
@@ -147,17 +153,9 @@ void register_periphery(py::module_& m) {
         config.noise_stream = stream_id(noise_stream, "noise_stream");
         config.round_stream = stream_id(round_stream, "round_stream");
         config.w_noise_stream = stream_id(w_noise_stream, "w_noise_stream");
-        if (y_row_stride != 0 && y_row_stride < n_cols) {
-          throw py::value_error("y_row_stride=" + std::to_string(y_row_stride) +
-                                " is invalid; allowed: 0 or >= n_cols (" +
-                                std::to_string(n_cols) + ")");
-        }
+        check_row_stride("y_row_stride", y_row_stride, n_cols);
         config.row_stride = y_row_stride;
-        if (accumulate_row_stride != 0 && accumulate_row_stride < n_cols) {
-          throw py::value_error("accumulate_row_stride=" + std::to_string(accumulate_row_stride) +
-                                " is invalid; allowed: 0 or >= n_cols (" +
-                                std::to_string(n_cols) + ")");
-        }
+        check_row_stride("accumulate_row_stride", accumulate_row_stride, n_cols);
         config.accumulate = optional_pointer<float>(accumulate_ptr);
         config.accumulate_row_stride = accumulate_row_stride;
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
