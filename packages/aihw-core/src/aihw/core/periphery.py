@@ -42,7 +42,6 @@ __all__ = [
     "Periphery",
     "NM_ASSUMED_WMAX",
     "NM_DECAY",
-    "forward_sharing_input",
     "native_periphery_available",
 ]
 
@@ -470,36 +469,6 @@ class Periphery:
             self.nonlinearity_per_output = self.nonlinearity_per_output.to(device)
         if self.voltage_offsets is not None:
             self.voltage_offsets = self.voltage_offsets.to(device)
-
-
-def forward_sharing_input(
-    peripheries: list[Periphery], x: torch.Tensor, matrix: torch.Tensor, num_threads=None
-) -> torch.Tensor | None:
-    """The forward passes of tiles that read the same input, in one matrix product.
-
-    For the tiles of one column of a layer's tile grid: when their DACs are identical and
-    deterministic (no input noise, no stochastic rounding), the DAC output is the same for
-    all of them, so one input stage and one ``torch.mm`` with their ``W^T`` side by side
-    serve all; each tile's own output stage (its noise, counters, bound management) then
-    runs on its block of columns. Every number is what each periphery's :meth:`Periphery.run`
-    would give (a matrix product's columns do not depend on the other columns). Layers keep
-    the :class:`~aihw.core.first_pass.SharedFirstPass` this builds, to skip the checks.
-
-    Args:
-        peripheries: the forward peripheries, in the order of their columns in ``matrix``.
-        x: float32 ``[N, in]``, contiguous, on the CPU.
-        matrix: float32 ``[in, sum of outputs]``.
-        num_threads: as in :meth:`Periphery.run`.
-
-    Returns:
-        ``[N, sum of outputs]``, or ``None`` (nothing done, no counter moved) when the
-        compiled first pass does not apply to all of them, their DACs differ or draw random
-        numbers, or a row of ``x`` has a zero noise-management scale.
-    """
-    shared = SharedFirstPass.build(peripheries)
-    if shared is None or shared.total_width != matrix.shape[1] or x.shape[0] > MAX_ROWS:
-        return None
-    return shared(x, matrix, num_threads=num_threads)
 
 
 class _ReferenceStages:
