@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #define AIHW_FIND_OPENMP 1
@@ -187,6 +188,15 @@ int find_gomp_parallel(dl_phdr_info* info, std::size_t, void* data) {
   search->found = reinterpret_cast<GompParallelFn>(symbol);
   return 1;
 }
+
+// The number of libraries the process has loaded so far (glibc's dlpi_adds; 0 where the
+// field is missing, which makes a failed search final).
+int count_loads(dl_phdr_info* info, std::size_t size, void* loads) {
+  if (size >= offsetof(dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds)) {
+    *static_cast<unsigned long long*>(loads) = info->dlpi_adds;
+  }
+  return 1;  // the first object carries the count
+}
 #endif
 
 GompParallelFn loaded_openmp() {
@@ -197,10 +207,16 @@ GompParallelFn loaded_openmp() {
     return pool != nullptr && std::strcmp(pool, "own") == 0;
   }();
   if (disabled) return nullptr;
-  // Looked up until found: the first parallel call may come before torch is loaded.
+  // Looked up until found: the first parallel call may come before torch is loaded. A
+  // failed search is repeated only once more libraries have been loaded, so that a
+  // process without OpenMP does not search on every loop.
   static std::atomic<GompParallelFn> found{nullptr};
+  static std::atomic<unsigned long long> loads_at_failed_search{~0ULL};
   GompParallelFn fn = found.load(std::memory_order_acquire);
   if (fn == nullptr) {
+    unsigned long long loads = 0;
+    dl_iterate_phdr(&count_loads, &loads);
+    if (loads == loads_at_failed_search.load(std::memory_order_relaxed)) return nullptr;
     watch_forks();  // before the first use of the team: a forked child must not use it
     // torch's own runtime first (other packages, e.g. scikit-learn, bundle one too).
     for (const char* part : {"torch", ""}) {
@@ -209,7 +225,11 @@ GompParallelFn loaded_openmp() {
       fn = search.found;
       if (fn != nullptr) break;
     }
-    if (fn != nullptr) found.store(fn, std::memory_order_release);
+    if (fn != nullptr) {
+      found.store(fn, std::memory_order_release);
+    } else {
+      loads_at_failed_search.store(loads, std::memory_order_relaxed);
+    }
   }
   return fn;
 #else
