@@ -1,6 +1,7 @@
 """The prepared first pass of peripheries that read one input (what layers run for
-inference): it must give exactly what each periphery's own ``run`` gives, read its input
-columns in place and add into an accumulator exactly as ``torch.add`` would."""
+inference): it must give exactly what each periphery's own ``run`` gives, compiled and in
+plain torch, read its input columns in place and add into an accumulator exactly as
+``torch.add`` would."""
 
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ def _data(scale: float = 1.0):
     return x, matrix
 
 
-def _one_by_one(io: IOParameters, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+def _one_by_one(io: IOParameters, x: torch.Tensor, matrix: torch.Tensor, native=True):
     xs = x[:, START : START + N_IN].contiguous()
     outs, offset = [], 0
     for p, w in zip(_peripheries(io), WIDTHS, strict=True):
-        outs.append(p.run(xs, matrix[:, offset : offset + w].contiguous(), native=True))
+        outs.append(p.run(xs, matrix[:, offset : offset + w].contiguous(), native=native))
         offset += w
     return torch.cat(outs, dim=1)
 
@@ -54,6 +55,7 @@ def _one_by_one(io: IOParameters, x: torch.Tensor, matrix: torch.Tensor) -> torc
 def test_shared_pass_equals_each_periphery_and_accumulates_exactly(io):
     x, matrix = _data(scale=2.0)
     expected = _one_by_one(io, x, matrix)
+    assert torch.equal(expected, _one_by_one(io, x, matrix, native=False))
     peripheries = _peripheries(io)
     shared = SharedFirstPass.build(peripheries)
     assert shared is not None
