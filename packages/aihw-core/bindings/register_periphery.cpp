@@ -134,7 +134,7 @@ void register_periphery(py::module_& m) {
          int round_stream, int w_noise_stream, const py::int_& seed, std::uint32_t call_index,
          std::uint32_t sub, std::uintptr_t row_ids_ptr, std::uintptr_t hit_ptr,
          int num_threads, std::int64_t y_row_stride, std::uintptr_t accumulate_ptr,
-         std::int64_t accumulate_row_stride) {
+         std::int64_t accumulate_row_stride, std::uintptr_t accumulate_bias_ptr) {
         if (w_noise_mode < 0 || w_noise_mode > 2) {
           throw py::value_error("w_noise_mode=" + std::to_string(w_noise_mode) +
                                 " is invalid; allowed: 0, 1, 2");
@@ -158,6 +158,11 @@ void register_periphery(py::module_& m) {
         check_row_stride("accumulate_row_stride", accumulate_row_stride, n_cols);
         config.accumulate = optional_pointer<float>(accumulate_ptr);
         config.accumulate_row_stride = accumulate_row_stride;
+        config.accumulate_bias = optional_pointer<const float>(accumulate_bias_ptr);
+        if (config.accumulate_bias != nullptr && config.accumulate == nullptr) {
+          throw py::value_error("accumulate_bias_ptr needs accumulate_ptr (it is added into "
+                                "that buffer); got accumulate_ptr=0");
+        }
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         float* y = required_pointer<float>(y_ptr, "y_ptr");
         const float* scale = optional_pointer<const float>(row_scale_ptr);
@@ -172,12 +177,13 @@ void register_periphery(py::module_& m) {
       py::arg("round_stream"), py::arg("w_noise_stream"), py::arg("seed"),
       py::arg("call_index"), py::arg("sub"), py::arg("row_ids_ptr"), py::arg("hit_ptr"),
       py::arg("num_threads"), py::arg("y_row_stride") = 0, py::arg("accumulate_ptr") = 0,
-      py::arg("accumulate_row_stride") = 0,
+      py::arg("accumulate_row_stride") = 0, py::arg("accumulate_bias_ptr") = 0,
       "The fused output stage (ADC) of contract §6, in place; returns the number of rows "
       "that hit a bound (flags in hit_ptr when it is not 0). y_row_stride (0: n_cols) "
       "lets it work on a block of columns of a wider y. With accumulate_ptr, the rows that "
       "did not hit a bound are also added into that float32 buffer (rows "
-      "accumulate_row_stride apart, 0: n_cols).");
+      "accumulate_row_stride apart, 0: n_cols), with accumulate_bias_ptr ([n_cols] "
+      "float32) as acc = (acc + y) + bias.");
   m.def(
       "row_abs_max",
       [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::int64_t n_rows, std::int64_t n_cols,

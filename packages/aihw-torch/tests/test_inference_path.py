@@ -114,3 +114,44 @@ def test_layers_with_one_row_split_take_the_prepared_path_exactly(max_input_size
             assert a.forward_periphery.call_index == b.forward_periphery.call_index
     _, columns = shared.__dict__["_inference_plan"]  # every column took a prepared pass
     assert all(isinstance(pass_, SharedFirstPass) for pass_, _ in columns)
+
+
+def test_the_bias_goes_into_the_last_splits_pass(monkeypatch):
+    """Under ``no_grad`` the digital bias is added by the engine together with the last
+    column split's sum (rows that hit a bound: by the driver after their re-runs); the
+    result is bit for bit ``out + bias`` of the tile path."""
+    biases = []
+    original = SharedFirstPass.__call__
+
+    def recording(self, x, matrix, start=0, num_threads=None, out=None, accumulate=None,
+                  bias=None):  # fmt: skip
+        biases.append(bias is not None)
+        return original(self, x, matrix, start, num_threads, out, accumulate, bias)
+
+    monkeypatch.setattr(SharedFirstPass, "__call__", recording)
+    io = IOParameters(out_bound=0.3, out_noise=0.1)  # bound hits in every split
+    shared, tiled = _layer(io), _layer(io)
+    x = torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        y_shared = shared(x)
+    assert biases == [False, False, True]  # three column splits, the bias in the last
+    last_split = list(shared.analog_tiles())[2::3]  # tiles are numbered row by row
+    assert max(t.forward_periphery.last_passes for t in last_split) > 1
+    y_tiled = tiled(x.clone().requires_grad_(True)).detach()
+    assert torch.equal(y_shared, y_tiled)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_trainable_bias_on_frozen_weights_keeps_its_gradient(dtype):
+    """Nothing but the bias needs a gradient: the inference path runs, and the bias is
+    added by autograd (once), not in place."""
+    layer, reference = _layer(IOParameters()).to(dtype), _layer(IOParameters()).to(dtype)
+    for p in layer._weight_params():
+        p.requires_grad_(False)
+    x = torch.randn(5, 70, generator=torch.Generator().manual_seed(6), dtype=dtype)
+    y = layer(x)
+    y.sum().backward()
+    assert y.dtype == dtype
+    assert torch.equal(layer.bias.grad, torch.full((40,), 5.0, dtype=dtype))
+    with torch.no_grad():
+        assert torch.equal(y.detach(), reference(x))

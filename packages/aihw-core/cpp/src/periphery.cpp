@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aihw/thread_pool.hpp"
+#include "periphery_normals.hpp"
 #include "philox_kernels.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
@@ -36,32 +37,30 @@ inline std::uint32_t row_id(const PeripheryDraw& draw, std::int64_t r) noexcept 
   return draw.row_ids != nullptr ? draw.row_ids[r] : static_cast<std::uint32_t>(r);
 }
 
-// Box-Muller on whole arrays of words (kind 0) or stochastic-rounding offsets
-// float(u - 0.5), u = word * 2^-32 (kind 1): out[4m + k] from word k of block m.
+// Stochastic-rounding offsets float(u - 0.5), u = word * 2^-32: out[4m + k] from word k of
+// block m.
 AIHW_MULTIVERSION
-void words_to_numbers(const std::uint32_t* __restrict r0, const std::uint32_t* __restrict r1,
+void words_to_offsets(const std::uint32_t* __restrict r0, const std::uint32_t* __restrict r1,
                       const std::uint32_t* __restrict r2, const std::uint32_t* __restrict r3,
-                      std::int64_t n_blocks, int kind, float* __restrict out) {
+                      std::int64_t n_blocks, float* __restrict out) {
+  // u - 0.5 = (r - 2^31) 2^-32 and r - 2^31 is the word with its top bit flipped, read
+  // as int32; scaling by a power of two is exact, so one int -> float rounding gives
+  // float(u - 0.5) exactly (and vectorises, unlike an unsigned -> double conversion).
+  for (std::int64_t m = 0; m < n_blocks; ++m) {
+    out[4 * m] = static_cast<float>(static_cast<std::int32_t>(r0[m] ^ 0x80000000u)) * kTwoM32f;
+    out[4 * m + 1] = static_cast<float>(static_cast<std::int32_t>(r1[m] ^ 0x80000000u)) * kTwoM32f;
+    out[4 * m + 2] = static_cast<float>(static_cast<std::int32_t>(r2[m] ^ 0x80000000u)) * kTwoM32f;
+    out[4 * m + 3] = static_cast<float>(static_cast<std::int32_t>(r3[m] ^ 0x80000000u)) * kTwoM32f;
+  }
+}
+
+// Normals (kind 0, periphery_normals_batch) or stochastic-rounding offsets (kind 1).
+void words_to_numbers(const std::uint32_t* r0, const std::uint32_t* r1, const std::uint32_t* r2,
+                      const std::uint32_t* r3, std::int64_t n_blocks, int kind, float* out) {
   if (kind == 0) {
-    for (std::int64_t m = 0; m < n_blocks; ++m) {
-      float z0, z1, z2, z3;
-      periphery_box_muller(r0[m], r1[m], z0, z1);
-      periphery_box_muller(r2[m], r3[m], z2, z3);
-      out[4 * m] = z0;
-      out[4 * m + 1] = z1;
-      out[4 * m + 2] = z2;
-      out[4 * m + 3] = z3;
-    }
+    detail::periphery_normals_batch()(r0, r1, r2, r3, n_blocks, out);
   } else {
-    // u - 0.5 = (r - 2^31) 2^-32 and r - 2^31 is the word with its top bit flipped, read
-    // as int32; scaling by a power of two is exact, so one int -> float rounding gives
-    // float(u - 0.5) exactly (and vectorises, unlike an unsigned -> double conversion).
-    for (std::int64_t m = 0; m < n_blocks; ++m) {
-      out[4 * m] = static_cast<float>(static_cast<std::int32_t>(r0[m] ^ 0x80000000u)) * kTwoM32f;
-      out[4 * m + 1] = static_cast<float>(static_cast<std::int32_t>(r1[m] ^ 0x80000000u)) * kTwoM32f;
-      out[4 * m + 2] = static_cast<float>(static_cast<std::int32_t>(r2[m] ^ 0x80000000u)) * kTwoM32f;
-      out[4 * m + 3] = static_cast<float>(static_cast<std::int32_t>(r3[m] ^ 0x80000000u)) * kTwoM32f;
-    }
+    words_to_offsets(r0, r1, r2, r3, n_blocks, out);
   }
 }
 
@@ -223,9 +222,16 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
   return any;
 }
 
+// acc += y, or acc = (acc + y) + bias when bias is not null (the order of the unfused
+// `out + y` then `out + bias`, so the same bits).
 AIHW_MULTIVERSION
-void add_into(float* __restrict acc, const float* __restrict y, std::int64_t count) {
-  for (std::int64_t j = 0; j < count; ++j) acc[j] = acc[j] + y[j];
+void add_into(float* __restrict acc, const float* __restrict y, const float* __restrict bias,
+              std::int64_t count) {
+  if (bias == nullptr) {
+    for (std::int64_t j = 0; j < count; ++j) acc[j] = acc[j] + y[j];
+  } else {
+    for (std::int64_t j = 0; j < count; ++j) acc[j] = (acc[j] + y[j]) + bias[j];
+  }
 }
 
 // max_j |x_j| as the integer maximum of the bit patterns with the sign cleared: for
@@ -381,6 +387,10 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   }
   const std::int64_t ld = leading_dimension("row_stride", config.row_stride, n_cols);
   float* const acc = config.accumulate;
+  const float* const acc_bias = config.accumulate_bias;
+  if (acc_bias != nullptr && acc == nullptr) {
+    throw std::invalid_argument("accumulate_bias needs accumulate");
+  }
   const std::int64_t ld_acc =
       leading_dimension("accumulate_row_stride", config.accumulate_row_stride, n_cols);
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
@@ -434,7 +444,9 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     }
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
     // A row of one chunk is complete here: accumulate it while it is in cache.
-    if (acc != nullptr && chunks == 1 && !any) add_into(acc + r * ld_acc + begin, y_chunk, count);
+    if (acc != nullptr && chunks == 1 && !any) {
+      add_into(acc + r * ld_acc + begin, y_chunk, acc_bias, count);
+    }
   });
   std::int64_t n_hit = 0;
   for (std::int64_t r = 0; r < n_rows; ++r) {
@@ -449,7 +461,7 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   if (acc != nullptr && chunks > 1 && n_cols > 0) {
     parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
       if (task_hit[static_cast<std::size_t>(r * chunks)] == 0) {
-        add_into(acc + r * ld_acc, y + r * ld, n_cols);
+        add_into(acc + r * ld_acc, y + r * ld, acc_bias, n_cols);
       }
     });
   }

@@ -337,12 +337,14 @@ AIHW_AVX2 void draw_bits16_direct_avx2(const float* values, std::uint32_t j0, in
   for (int l = n; l < 16; ++l) out[l] = 0;
 }
 
-AIHW_AVX2 void philox_batch_avx2(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
-                                 std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
-                                 std::uint32_t* r0, std::uint32_t* r1, std::uint32_t* r2,
-                                 std::uint32_t* r3) {
-  constexpr int V = 2;
-  std::size_t m = 0;
+// Blocks m .. in groups of 8V while they last; m ends after the last whole group.
+template <int V>
+AIHW_AVX2 inline void philox_batch_groups_avx2(std::size_t& m, std::size_t count,
+                                               const std::uint32_t* c0, std::uint32_t c1,
+                                               std::uint32_t c2, const std::uint32_t* c3,
+                                               PhiloxKey key, std::uint32_t* r0,
+                                               std::uint32_t* r1, std::uint32_t* r2,
+                                               std::uint32_t* r3) {
   for (; m + 8 * V <= count; m += 8 * V) {
     __m256i c[V][4];
     for (int v = 0; v < V; ++v) {
@@ -359,6 +361,17 @@ AIHW_AVX2 void philox_batch_avx2(std::size_t count, const std::uint32_t* c0, std
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(r3 + m + 8 * v), c[v][3]);
     }
   }
+}
+
+AIHW_AVX2 void philox_batch_avx2(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
+                                 std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
+                                 std::uint32_t* r0, std::uint32_t* r1, std::uint32_t* r2,
+                                 std::uint32_t* r3) {
+  // Three groups of eight side by side keep the multipliers busy without spilling (four
+  // spill on x86-64's sixteen registers); measured about 8% faster than two.
+  std::size_t m = 0;
+  philox_batch_groups_avx2<3>(m, count, c0, c1, c2, c3, key, r0, r1, r2, r3);
+  philox_batch_groups_avx2<1>(m, count, c0, c1, c2, c3, key, r0, r1, r2, r3);
   philox_batch_sse2(count - m, c0 + m, c1, c2, c3 + m, key, r0 + m, r1 + m, r2 + m, r3 + m);
 }
 

@@ -9,7 +9,9 @@
 #include "aihw/pulse_noise.hpp"
 #include "check.hpp"
 #include "noise_batch.hpp"
+#include "periphery_normals.hpp"
 #include "philox_kernels.hpp"
+#include "aihw/periphery.hpp"
 
 using namespace aihw;
 using namespace aihw::detail;
@@ -105,7 +107,7 @@ TEST_CASE(draw_bits16_direct_matches_definition) {
 TEST_CASE(philox_batch_variants_agree) {
   std::mt19937 gen(4);
   const PhiloxKey key{0xdeadbeefu, 0x12345u};
-  for (std::size_t count : {0u, 1u, 3u, 4u, 7u, 8u, 9u, 31u, 100u}) {
+  for (std::size_t count : {0u, 1u, 3u, 4u, 7u, 8u, 9u, 23u, 24u, 25u, 31u, 33u, 100u}) {
     std::vector<std::uint32_t> c0(count), c3(count);
     for (std::size_t m = 0; m < count; ++m) {
       c0[m] = gen();
@@ -127,6 +129,40 @@ TEST_CASE(philox_batch_variants_agree) {
       CHECK_MSG(out == ref, name);
     }
   }
+}
+
+TEST_CASE(periphery_normals_variants_agree) {
+  std::mt19937 gen(6);
+  // Words at the edges of the Box-Muller's ranges: the smallest and largest radius words,
+  // the quadrant boundaries of the angle word.
+  const std::uint32_t edges[] = {0u, 0xFFu, 0x100u, 0xFFFFFFFFu, 0x3FFFFFFFu, 0x40000000u,
+                                 0x7FFFFFFFu, 0x80000000u, 0xBFFFFFFFu, 0xC0000000u};
+  for (std::int64_t n : {0, 1, 7, 8, 9, 31, 32, 33, 40, 100, 256}) {
+    std::vector<std::uint32_t> r(4 * static_cast<std::size_t>(n) + 1);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      r[i] = i % 5 == 0 ? edges[(i / 5) % (sizeof edges / sizeof edges[0])] : gen();
+    }
+    const std::uint32_t* w[4] = {r.data(), r.data() + n, r.data() + 2 * n, r.data() + 3 * n};
+    std::vector<float> ref(4 * static_cast<std::size_t>(n) + 1, -7.0f);
+    periphery_normals_scalar(w[0], w[1], w[2], w[3], n, ref.data());
+    for (std::int64_t m = 0; m < n; ++m) {
+      const auto z = periphery_normals({w[0][m], w[1][m], w[2][m], w[3][m]});
+      for (int k = 0; k < 4; ++k) CHECK(ref[static_cast<std::size_t>(4 * m + k)] == z[k]);
+    }
+    CHECK(ref.back() == -7.0f);  // nothing written past the end
+    for (const char* name : {"scalar", "avx2"}) {
+      const PeripheryNormalsFn fn = periphery_normals_variant(name);
+      if (fn == nullptr) continue;
+      std::vector<float> out(ref.size(), -7.0f);
+      fn(w[0], w[1], w[2], w[3], n, out.data());
+      // Bit for bit (memcmp semantics through the integer patterns).
+      bool same = true;
+      for (std::size_t i = 0; i < out.size(); ++i) same = same && float_bits(out[i]) == float_bits(ref[i]);
+      CHECK_MSG(same, name);
+    }
+  }
+  CHECK(periphery_normals_variant("scalar") != nullptr);
+  CHECK(periphery_normals_variant("no-such-variant") == nullptr);
 }
 
 TEST_CASE(noise_batch_matches_pulse_noise) {

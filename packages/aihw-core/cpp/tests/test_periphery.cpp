@@ -237,38 +237,56 @@ TEST_CASE(input_stages_read_a_block_of_a_wider_x) {
 }
 
 TEST_CASE(output_stage_accumulates_the_rows_without_a_bound_hit) {
-  // One chunk per row (300 columns) and several (2100): both ways of accumulating.
+  // One chunk per row (300 columns) and several (2100): both ways of accumulating; without
+  // and with a bias added in the same pass.
   for (const std::int64_t cols : {std::int64_t{300}, std::int64_t{2100}}) {
-    const std::int64_t rows = 6, wide = cols + 40;
-    std::vector<float> y(rows * cols), plain(rows * cols), acc(rows * wide);
-    for (std::int64_t k = 0; k < rows * cols; ++k) {
-      y[k] = 0.5f * std::sin(0.013f * static_cast<float>(k));
-    }
-    for (std::int64_t j = 0; j < cols; ++j) y[3 * cols + j] = 3.0f;  // this row hits the bound
-    for (std::int64_t k = 0; k < rows * wide; ++k) {
-      acc[k] = 0.25f * std::cos(0.7f * static_cast<float>(k));
-    }
-    const std::vector<float> acc0 = acc;
-    plain = y;
-    OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
-    const PeripheryDraw d = seeded(11);
-    std::vector<std::uint8_t> hit_plain(rows), hit_acc(rows);
-    const auto n_plain =
-        output_stage(plain.data(), rows, cols, nullptr, c, d, hit_plain.data(), 1);
-    c.accumulate = acc.data() + 40;
-    c.accumulate_row_stride = wide;
-    const auto n_acc = output_stage(y.data(), rows, cols, nullptr, c, d, hit_acc.data(), 2);
-    CHECK(n_plain == 1 && n_acc == 1);
-    CHECK(hit_plain == hit_acc);
-    CHECK(y == plain);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (std::int64_t j = 0; j < wide; ++j) {
-        const std::int64_t k = r * wide + j;
-        const bool added = r != 3 && j >= 40;
-        CHECK(acc[k] == (added ? acc0[k] + plain[r * cols + j - 40] : acc0[k]));
+    for (const bool with_bias : {false, true}) {
+      const std::int64_t rows = 6, wide = cols + 40;
+      std::vector<float> y(rows * cols), plain(rows * cols), acc(rows * wide), bias(cols);
+      for (std::int64_t k = 0; k < rows * cols; ++k) {
+        y[k] = 0.5f * std::sin(0.013f * static_cast<float>(k));
+      }
+      for (std::int64_t j = 0; j < cols; ++j) {
+        y[3 * cols + j] = 3.0f;  // this row hits the bound
+        bias[j] = 0.1f * std::cos(0.3f * static_cast<float>(j));
+      }
+      for (std::int64_t k = 0; k < rows * wide; ++k) {
+        acc[k] = 0.25f * std::cos(0.7f * static_cast<float>(k));
+      }
+      const std::vector<float> acc0 = acc;
+      plain = y;
+      OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
+      const PeripheryDraw d = seeded(11);
+      std::vector<std::uint8_t> hit_plain(rows), hit_acc(rows);
+      const auto n_plain =
+          output_stage(plain.data(), rows, cols, nullptr, c, d, hit_plain.data(), 1);
+      c.accumulate = acc.data() + 40;
+      c.accumulate_row_stride = wide;
+      c.accumulate_bias = with_bias ? bias.data() : nullptr;
+      const auto n_acc = output_stage(y.data(), rows, cols, nullptr, c, d, hit_acc.data(), 2);
+      CHECK(n_plain == 1 && n_acc == 1);
+      CHECK(hit_plain == hit_acc);
+      CHECK(y == plain);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t j = 0; j < wide; ++j) {
+          const std::int64_t k = r * wide + j;
+          float expected = acc0[k];
+          if (r != 3 && j >= 40) {
+            expected = expected + plain[r * cols + j - 40];
+            if (with_bias) expected = expected + bias[j - 40];
+          }
+          CHECK(acc[k] == expected);
+        }
       }
     }
   }
+  // A bias with nowhere to go is rejected before anything is written.
+  std::vector<float> y(8, 0.5f), bias(8, 1.0f);
+  OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
+  c.accumulate_bias = bias.data();
+  CHECK_THROWS(output_stage(y.data(), 1, 8, nullptr, c, seeded(1), nullptr, 1),
+               std::invalid_argument);
+  CHECK(y == std::vector<float>(8, 0.5f));
 }
 
 TEST_CASE(output_stage_on_a_block_of_a_wider_matrix) {

@@ -171,6 +171,9 @@ struct OutputStageConfig {
   // that hit a bound are left to the caller (bound management re-runs them first).
   float* accumulate = nullptr;
   std::int64_t accumulate_row_stride = 0;
+  // [n_cols], only with `accumulate`: added too, acc[r, j] = (acc[r, j] + y[r, j]) + bias[j]
+  // (a layer's digital bias, at its last column split). Rows that hit a bound: as above.
+  const float* accumulate_bias = nullptr;
 };
 
 /// `out[r] = max_j |x[r, j]|` for the rows of `x` [n_rows, n_cols] (abs-max noise

@@ -121,6 +121,7 @@ class SharedFirstPass:
         num_threads: int | None = None,
         out: torch.Tensor | None = None,
         accumulate: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         """``[N, total_width]``: every periphery's first pass (and its bound-management
         re-runs) on ``x[:, start : start + n_in]``, each with its own counter.
@@ -136,6 +137,9 @@ class SharedFirstPass:
             accumulate: float32 ``[N, total_width]`` to add the result into (``accumulate
                 += result``, the sum over a layer's column splits); the engine adds each
                 row as it finishes it.
+            bias: float32 contiguous ``[total_width]``, only with ``accumulate``: added
+                with the result, ``accumulate = (accumulate + result) + bias`` (a layer's
+                digital bias, in the same pass at its last column split).
 
         Returns:
             the result, or ``None`` (nothing done, no counter moved) when a row has a zero
@@ -169,27 +173,28 @@ class SharedFirstPass:
         y = torch.mm(v, matrix) if out is None else torch.mm(v, matrix, out=out)
         y_ptr, hit_ptr, total = y.data_ptr(), hit.data_ptr(), self.total_width
         acc_ptr = 0 if accumulate is None else accumulate.data_ptr()
+        bias_ptr = 0 if bias is None else bias.data_ptr()
         for p, offset, width, outp, rest, bm in self._outputs:
             call = p.call_index
             p.call_index = (call + 1) & MASK32
             n_hit = core.periphery_output_stage(
                 y_ptr + 4 * offset, n, width, s_ptr, *outp, pointer(p.noise_per_output),
                 *rest, call, 0, 0, hit_ptr, threads, total, acc_ptr and acc_ptr + 4 * offset,
-                total,
+                total, bias_ptr and bias_ptr + 4 * offset,
             )  # fmt: skip
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:
-                self._finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, start, offset,
-                                        width, call, bm, threads)  # fmt: skip
+                self._finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, bias, start,
+                                        offset, width, call, bm, threads)  # fmt: skip
         return y
 
     @staticmethod
-    def _finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, start, offset, width, call,
-                           bm, threads) -> None:  # fmt: skip
+    def _finish_bound_hits(p, x, matrix, y, s_nm, hit, accumulate, bias, start, offset, width,
+                           call, bm, threads) -> None:  # fmt: skip
         """The rows of ``p``'s block that hit a bound: re-run them with the input halved
-        (bound management, as the general path does it), then add them into
-        ``accumulate`` (which the engine left to us)."""
+        (bound management, as the general path does it), then add them (and ``bias``)
+        into ``accumulate`` (which the engine left to us)."""
         sel = torch.nonzero(hit).squeeze(1)
         y_block = y[:, offset : offset + width]
         if bm is not None:
@@ -201,7 +206,10 @@ class SharedFirstPass:
             )  # fmt: skip
         if accumulate is not None:
             acc_block = accumulate[:, offset : offset + width]
-            acc_block[sel] = acc_block[sel] + y_block[sel]
+            total = acc_block[sel] + y_block[sel]
+            if bias is not None:
+                total = total + bias[offset : offset + width]
+            acc_block[sel] = total
 
     def _scratch(self, n: int, n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reused buffers: the DAC output, the noise-management scales and the bound flags.

@@ -364,14 +364,31 @@ class AnalogLayerBase:
         yield from self._tiles
 
     # -- the matrix product -----------------------------------------------------------------
-    def _analog_mvm(self, x: Tensor) -> Tensor:
-        """``[N, groups * in] -> [N, out]`` through the tile grid, scales included."""
-        if not torch.is_grad_enabled() or not (
+    def _analog_mvm(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
+        """``[N, groups * in] -> [N, out]`` through the tile grid, scales included, plus the
+        digital ``bias`` (``[out]``) when given."""
+        grad = torch.is_grad_enabled()
+        if not grad or not (
             x.requires_grad or any(p.requires_grad for p in self._weight_params())
         ):
-            out = self._inference_by_column(x)
+            # Without autograd the result is a tensor of our own: the bias can go in place,
+            # or into the last column split's pass, where that keeps ``out + bias``'s dtype.
+            alpha = self.out_scaling_alpha
+            in_place = bias is not None and not (grad and bias.requires_grad)
+            fuse = (
+                in_place
+                and alpha is None
+                and x.dtype == torch.float32
+                and bias.dtype == torch.float32  # type: ignore[union-attr]
+                and bias.is_contiguous()  # type: ignore[union-attr]
+            )
+            out = self._inference_by_column(x, bias if fuse else None)
             if out is not None:
-                return out if self.out_scaling_alpha is None else out * self.out_scaling_alpha
+                if alpha is not None:
+                    out = out * alpha
+                if bias is None or fuse:
+                    return out
+                return out.add_(bias) if in_place and out.dtype == bias.dtype else out + bias
         n_c = len(self._col_splits)
         in_size = self._col_splits[-1][0] + self._col_splits[-1][1]
         params = self._weight_params()
@@ -398,9 +415,9 @@ class AnalogLayerBase:
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
         if self.out_scaling_alpha is not None:
             out = out * self.out_scaling_alpha
-        return out
+        return out if bias is None else out + bias
 
-    def _inference_by_column(self, x: Tensor) -> Tensor | None:
+    def _inference_by_column(self, x: Tensor, bias: Tensor | None = None) -> Tensor | None:
         """Inference with one DAC pass and one matrix product per column split.
 
         The tiles of a column split read the same input slice; where their DACs are
@@ -412,7 +429,8 @@ class AnalogLayerBase:
         layer of one tile gains from that too: no autograd node, no per-call checks).
         ``None`` where it does not apply (groups, weight scaling, an analog bias column,
         tiles not on the compiled CPU path); a column split it cannot share runs tile by
-        tile.
+        tile. A ``bias`` (float32, contiguous, with a float32 ``x``) is added to the result:
+        by the engine, with the last split's sum, where the grid has several column splits.
         """
         tiles = self._tiles
         key = self._inference_key(tiles)
@@ -428,19 +446,25 @@ class AnalogLayerBase:
             x32 = x32.contiguous()
         n_c = len(columns)
         out: Tensor | None = None
+        bias_added = bias is None
         for c, (shared, matrix) in enumerate(columns):
             start, length = self._col_splits[c]
             if shared is not None:
                 # Later splits go to a reused buffer that the engine adds into the first.
                 scratch = None if out is None else self._column_scratch(out)
-                y = shared(x32, matrix, start, tiles[c].num_threads, scratch, out)
+                last_sum = out is not None and c == n_c - 1
+                y = shared(x32, matrix, start, tiles[c].num_threads, scratch, out,
+                           bias if last_sum else None)  # fmt: skip
                 if y is not None:
+                    bias_added = bias_added or last_sum
                     out = y if out is None else out
                     continue
             # Tile by tile.
             xc = x32 if n_c == 1 else x32[:, start : start + length].contiguous()
             y = torch.cat([tiles[i].forward(xc) for i in range(c, len(tiles), n_c)], dim=-1)
             out = y if out is None else out.add_(y)
+        if out is not None and not bias_added:
+            out = out.add_(bias)
         return out if out is None or out.dtype == x.dtype else out.to(x.dtype)
 
     def _inference_key(self, tiles: list[Any]) -> tuple:

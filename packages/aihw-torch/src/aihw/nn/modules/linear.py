@@ -117,19 +117,9 @@ class AnalogLinear(AnalogLayerBase, Module):
             input, self.in_features, self.analog_tile.weights.device, layer=type(self).__name__
         )
         if input.dim() == 2:
-            out = self._analog_mvm(input)
-        else:
-            out = self._analog_mvm(input.reshape(-1, self.in_features))
-            out = out.reshape(*input.shape[:-1], self.out_features)
-        bias = self.bias
-        if bias is not None:
-            # Without autograd the product is a tensor of our own: add in place (where
-            # that keeps the dtype that ``out + bias`` would have).
-            if torch.is_grad_enabled() or out.dtype != bias.dtype:
-                out = out + bias
-            else:
-                out = out.add_(bias)
-        return out
+            return self._analog_mvm(input, self.bias)
+        out = self._analog_mvm(input.reshape(-1, self.in_features), self.bias)
+        return out.reshape(*input.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         device = type(self.resistive_device).__name__ if self.resistive_device is not None else None
