@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aihw.core import IOParameters
-from aihw.core.first_pass import SharedFirstPass
+from aihw.core.first_pass import GridPass, SharedFirstPass
 from aihw.core.periphery import native_periphery_available
 from aihw.devices import InferenceRPUConfig
 from aihw.nn import AnalogLinear, MappingParameters
@@ -69,17 +69,24 @@ def test_inference_equals_tile_by_tile(io, monkeypatch):
 
 
 def _count_shared_columns(monkeypatch):
-    """Count the column splits that a ``SharedFirstPass`` computed (one with several
-    peripheries: a single periphery's first pass uses the class too)."""
+    """Count the column splits computed by shared passes: all of a ``GridPass`` that ran,
+    and each ``SharedFirstPass`` with several peripheries that ran alone (a single
+    periphery's first pass uses the class too)."""
     calls = []
-    original = SharedFirstPass.__call__
+    shared_call, grid_call = SharedFirstPass.__call__, GridPass.__call__
 
-    def counting(self, *args, **kwargs):
-        y = original(self, *args, **kwargs)
-        calls.append(y is not None and len(self.peripheries) > 1)
+    def counting_shared(self, *args, **kwargs):
+        y = shared_call(self, *args, **kwargs)
+        calls.append(int(y is not None and len(self.peripheries) > 1))
         return y
 
-    monkeypatch.setattr(SharedFirstPass, "__call__", counting)
+    def counting_grid(self, *args, **kwargs):
+        y = grid_call(self, *args, **kwargs)
+        calls.append(0 if y is None else len(self.splits))
+        return y
+
+    monkeypatch.setattr(SharedFirstPass, "__call__", counting_shared)
+    monkeypatch.setattr(GridPass, "__call__", counting_grid)
     return lambda: sum(calls)
 
 
@@ -112,29 +119,42 @@ def test_layers_with_one_row_split_take_the_prepared_path_exactly(max_input_size
         assert torch.equal(y_shared, y_tiled)
         for a, b in zip(shared.analog_tiles(), tiled.analog_tiles(), strict=True):
             assert a.forward_periphery.call_index == b.forward_periphery.call_index
-    _, columns = shared.__dict__["_inference_plan"]  # every column took a prepared pass
+    _, columns, _ = shared.__dict__["_inference_plan"]  # every column took a prepared pass
     assert all(isinstance(pass_, SharedFirstPass) for pass_, _ in columns)
 
 
-def test_the_bias_goes_into_the_last_splits_pass(monkeypatch):
+@pytest.mark.parametrize("zero_row", [False, True], ids=["grid pass", "split by split"])
+def test_the_bias_goes_into_the_last_splits_pass(monkeypatch, zero_row):
     """Under ``no_grad`` the digital bias is added by the engine together with the last
-    column split's sum (rows that hit a bound: by the driver after their re-runs); the
+    column split's sum (rows that hit a bound: by the driver after their re-runs), in the
+    grid pass and in the split-by-split path that a zero row of a split falls back to; the
     result is bit for bit ``out + bias`` of the tile path."""
     biases = []
-    original = SharedFirstPass.__call__
+    shared_call, grid_call = SharedFirstPass.__call__, GridPass.__call__
 
-    def recording(self, x, matrix, start=0, num_threads=None, out=None, accumulate=None,
-                  bias=None):  # fmt: skip
-        biases.append(bias is not None)
-        return original(self, x, matrix, start, num_threads, out, accumulate, bias)
+    def recording_shared(self, x, matrix, start=0, num_threads=None, out=None,
+                         accumulate=None, bias=None):  # fmt: skip
+        if len(self.peripheries) > 1:  # not a tile's own first pass
+            biases.append(("split", bias is not None))
+        return shared_call(self, x, matrix, start, num_threads, out, accumulate, bias)
 
-    monkeypatch.setattr(SharedFirstPass, "__call__", recording)
+    def recording_grid(self, x, bias=None):
+        y = grid_call(self, x, bias)
+        biases.append(("grid", y is not None and bias is not None))
+        return y
+
+    monkeypatch.setattr(SharedFirstPass, "__call__", recording_shared)
+    monkeypatch.setattr(GridPass, "__call__", recording_grid)
     io = IOParameters(out_bound=0.3, out_noise=0.1)  # bound hits in every split
     shared, tiled = _layer(io), _layer(io)
-    x = torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    x = _inputs(shared) if zero_row else torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         y_shared = shared(x)
-    assert biases == [False, False, True]  # three column splits, the bias in the last
+    if zero_row:  # the grid pass declines, the splits run one by one (the middle one
+        # declines too and runs tile by tile)
+        assert biases == [("grid", False), ("split", False), ("split", False), ("split", True)]
+    else:
+        assert biases == [("grid", True)]
     last_split = list(shared.analog_tiles())[2::3]  # tiles are numbered row by row
     assert max(t.forward_periphery.last_passes for t in last_split) > 1
     y_tiled = tiled(x.clone().requires_grad_(True)).detach()
@@ -155,3 +175,46 @@ def test_a_trainable_bias_on_frozen_weights_keeps_its_gradient(dtype):
     assert torch.equal(layer.bias.grad, torch.full((40,), 5.0, dtype=dtype))
     with torch.no_grad():
         assert torch.equal(y.detach(), reference(x))
+
+
+def test_inference_from_several_threads_gives_the_sequential_outputs():
+    """The prepared passes reuse their buffers; calls from several threads take turns
+    instead of writing into each other's. Without output noise the results do not depend
+    on the order of the calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    io = IOParameters(out_noise=0.0)
+    layer = _layer(io)  # the grid pass: no zero rows in these inputs
+    inputs = [torch.randn(64, 70, generator=torch.Generator().manual_seed(k)) for k in range(16)]
+    with torch.no_grad():
+        expected = [layer(x) for x in inputs]
+
+        def run(k: int) -> bool:
+            with torch.no_grad():
+                return all(torch.equal(layer(inputs[k]), expected[k]) for _ in range(10))
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert all(pool.map(run, range(16)))
+
+
+@pytest.mark.parametrize("io", [IOParameters(), IOParameters(out_bound=0.3, out_noise=0.1)],
+                         ids=["defaults", "bound hits"])  # fmt: skip
+def test_a_grid_of_five_column_splits_equals_tile_by_tile(io):
+    """The grid pass alternates two buffers for the splits after the first; with five
+    splits each buffer is reused, and the outputs are still those of the tile path."""
+
+    def layer() -> AnalogLinear:
+        config = InferenceRPUConfig()
+        config.forward = io
+        torch.manual_seed(0)
+        mapping = MappingParameters(max_input_size=16, max_output_size=24)  # 5 x 2 tiles
+        return AnalogLinear(70, 40, rpu_config=config, mapping=mapping, seed=7)
+
+    shared, tiled = layer(), layer()
+    x = torch.randn(11, 70, generator=torch.Generator().manual_seed(8))
+    for _ in range(2):
+        with torch.no_grad():
+            y_shared = shared(x)
+        assert shared.__dict__["_inference_plan"][2] is not None  # a grid pass (no zero rows)
+        y_tiled = tiled(x.clone().requires_grad_(True)).detach()
+        assert torch.equal(y_shared, y_tiled)

@@ -11,13 +11,14 @@ native calls: this is the hot path of every inference forward.
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
 from . import _native
 from .io_parameters import BoundManagementType
 
-__all__ = ["SharedFirstPass", "native_periphery_available"]
+__all__ = ["GridPass", "SharedFirstPass", "native_periphery_available"]
 
 MASK32 = 0xFFFFFFFF
 MAX_ROWS = 2**31 - 1
@@ -92,6 +93,8 @@ class SharedFirstPass:
             self._outputs.append((p, offset, width, outp, rest, bm))
             offset += width
         self._buffers: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        # The buffers are reused across calls: calls from several threads take turns.
+        self._lock = threading.RLock()
 
     @classmethod
     def build(cls, peripheries: list) -> SharedFirstPass | None:
@@ -111,7 +114,12 @@ class SharedFirstPass:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_buffers"] = None  # refilled on use
+        del state["_lock"]
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def __call__(
         self,
@@ -145,6 +153,19 @@ class SharedFirstPass:
             the result, or ``None`` (nothing done, no counter moved) when a row has a zero
             noise-management scale: the general path treats those.
         """
+        with self._lock:
+            return self._run(x, matrix, start, num_threads, out, accumulate, bias)
+
+    def _run(
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        start: int,
+        num_threads: int | None,
+        out: torch.Tensor | None,
+        accumulate: torch.Tensor | None,
+        bias: torch.Tensor | None,
+    ) -> torch.Tensor | None:
         n, ld = x.shape
         n_in = matrix.shape[0]
         first = self.peripheries[0]
@@ -225,3 +246,146 @@ class SharedFirstPass:
                 torch.empty(n, dtype=torch.uint8),
             )
         return buffers
+
+
+class GridPass:
+    """The compiled inference of a layer's tile grid: one :class:`SharedFirstPass` per
+    column split, run as one step.
+
+    Every split's DAC runs first; then the matrix products, each followed by the ADCs of
+    the split before it; the engine adds later splits into the first split's output, and
+    the layer's bias with the last one. The numbers are those of running the splits one
+    after the other (each periphery's counters move the same way).
+
+    Why this order: a matrix product streams the weights through the CPU caches, and the
+    Python interpreter's own code and data go with them, so the first Python steps after a
+    product cost several times their usual price. This class keeps the Python per call to
+    the engine calls (their fixed arguments are worked out once per input shape) and puts
+    two products back to back, so that the ADCs of two splits share one such cold start.
+
+    Args:
+        splits: per column split, its first pass, its ``[n_in, total_width]`` matrix, the
+            first input column it reads and its thread count (``None``: automatic); every
+            pass has the same ``total_width``.
+    """
+
+    def __init__(self, splits: list[tuple[SharedFirstPass, torch.Tensor, int, int | None]]) -> None:
+        self.splits = list(splits)
+        self.total_width = splits[0][0].total_width
+        self.in_size = max(start + matrix.shape[0] for _, matrix, start, _ in splits)
+        self._shape: tuple[int, int] | None = None  # the input shape the calls are for
+        self._calls: list = []
+        self._buffers: tuple = ()
+        self._lock = threading.RLock()  # the buffers are shared: threads take turns
+
+    @classmethod
+    def build(cls, splits: list[tuple[SharedFirstPass, torch.Tensor, int, int | None]]
+              ) -> GridPass | None:  # fmt: skip
+        """A grid pass, or ``None`` where the splits' outputs differ in width or two of
+        them share a periphery (their counters would then move in another order)."""
+        peripheries = [p for split in splits for p in split[0].peripheries]
+        widths = {split[0].total_width for split in splits}
+        if not splits or len(widths) != 1 or len({id(p) for p in peripheries}) != len(peripheries):
+            return None
+        return cls(splits)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.update(_shape=None, _calls=[], _buffers=())  # pointers: rebuilt on use
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def _prepare(self, n: int, ld: int) -> None:
+        """The buffers and the fixed arguments of every engine call for ``x`` ``[n, ld]``."""
+        core = _native.load()
+        total = self.total_width
+        hit = torch.empty(n, dtype=torch.uint8)
+        # Splits after the first alternate between two buffers: a product fills one while
+        # the previous split's ADCs still read the other.
+        scratch = [torch.empty(n, total, dtype=torch.float32) for _ in self.splits[1:3]]
+        buffers: list[torch.Tensor] = [hit, *scratch]
+        calls = []
+        for c, (shared, matrix, start, num_threads) in enumerate(self.splits):
+            n_in = matrix.shape[0]
+            v = torch.empty(n, n_in, dtype=torch.float32)
+            s_nm = torch.empty(n, dtype=torch.float32)
+            buffers += [v, s_nm]
+            if num_threads is None:
+                threads = auto_threads(n, n_in, max(shared.widths))
+            else:
+                threads = int(num_threads)
+            first = shared.peripheries[0]
+            if shared._abs_max:
+                dac = core.periphery_abs_max_input_stage
+                dac_mid = (v.data_ptr(), s_nm.data_ptr(), n, n_in, *shared._dac_args, first.seed)
+                s_ptr = s_nm.data_ptr()
+            else:
+                dac = core.periphery_input_stage
+                dac_mid = (v.data_ptr(), n, n_in, 0, *shared._dac_args, first.seed)
+                s_ptr = 0
+            outputs = [
+                (p, 4 * offset, (n, width, s_ptr, *outp), rest, (0, 0, hit.data_ptr(), threads,
+                 total), offset, width, bm)
+                for p, offset, width, outp, rest, bm in shared._outputs
+            ]  # fmt: skip
+            y = None if c == 0 else scratch[(c - 1) % 2]
+            calls.append((shared, matrix, start, 4 * start, dac, dac_mid, (0, 0, threads, ld),
+                          first, v, s_nm if shared._abs_max else None, threads, outputs, y))  # fmt: skip
+        self._calls = calls
+        self._buffers = tuple(buffers)
+        self._shape = (n, ld)
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor | None:
+        """``[N, total_width]`` float32: the grid's output for ``x`` (float32, contiguous,
+        CPU), plus ``bias`` (float32 contiguous ``[total_width]``) when given; ``None``
+        (nothing done, no counter moved) when a row of a split has a zero noise-management
+        scale: the caller then runs the splits one by one."""
+        with self._lock:
+            return self._run(x, bias)
+
+    def _run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
+        if x.shape != self._shape:
+            self._prepare(*x.shape)
+        calls = self._calls
+        x_ptr = x.data_ptr()
+        for call in calls:  # every DAC first: a skipped row stops before any counter moves
+            skipped = call[4](x_ptr + call[3], *call[5], call[7].call_index, *call[6])
+            if skipped and call[9] is not None:
+                return None
+        out = torch.mm(calls[0][8], calls[0][1])
+        last = len(calls) - 1
+        for c in range(1, last + 1):
+            torch.mm(calls[c][8], calls[c][1], out=calls[c][12])
+            self._output_stages(x, calls[c - 1], out, None)
+        self._output_stages(x, calls[last], out, bias if last > 0 else None)
+        if bias is not None and last == 0:
+            out.add_(bias)
+        return out
+
+    def _output_stages(self, x: torch.Tensor, call: tuple, out: torch.Tensor,
+                       bias: torch.Tensor | None) -> None:  # fmt: skip
+        """One split's ADCs (and bound-management re-runs), on ``out`` for the first split,
+        else on its buffer, added (with ``bias``) into ``out``."""
+        shared, matrix, start, _, _, _, _, _, _, s_nm, threads, outputs, y = call
+        adc = _native.load().periphery_output_stage
+        acc = None if y is None else out
+        y = out if y is None else y
+        y_ptr, out_ptr, total = y.data_ptr(), out.data_ptr(), self.total_width
+        for p, off4, pre, rest, post, offset, width, bm in outputs:
+            index = p.call_index
+            p.call_index = (index + 1) & MASK32
+            noise = p.noise_per_output
+            n_hit = adc(
+                y_ptr + off4, *pre, 0 if noise is None else noise.data_ptr(), *rest, index,
+                *post, 0 if acc is None else out_ptr + off4, total,
+                0 if bias is None else bias.data_ptr() + off4,
+            )  # fmt: skip
+            p.last_passes = 1
+            p.last_bound_hits = n_hit
+            if n_hit:
+                shared._finish_bound_hits(p, x, matrix, y, s_nm, self._buffers[0], acc, bias,
+                                          start, offset, width, index, bm, threads)  # fmt: skip

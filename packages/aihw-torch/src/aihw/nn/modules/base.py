@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from torch.nn import Parameter, init
 
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
-from aihw.core.first_pass import SharedFirstPass
+from aihw.core.first_pass import GridPass, SharedFirstPass
 from aihw.core.tiles import create_tile
 from aihw.core.tiles.base import draw_seed
 from aihw.core.tiles.state import (
@@ -114,6 +115,14 @@ def resolve_mapping(
     if max_output_size is not None:
         overrides["max_output_size"] = max_output_size
     return dataclasses.replace(mapping, **overrides)  # validates
+
+
+#: The attributes of a tile that a layer's prepared inference passes depend on (besides its
+#: weights' storage); the IO parameters' ``_changed`` flag is set by any field assignment.
+_TILE_KEY = operator.attrgetter(
+    "forward_periphery", "forward_periphery.io", "forward_periphery.io._changed", "_backend",
+    "num_threads",
+)
 
 
 class AnalogLayerBase:
@@ -337,6 +346,12 @@ class AnalogLayerBase:
             param.analog_tile = tiles[0]  # type: ignore[attr-defined]
         self.analog_tile = self._tiles[0]
 
+    def _parameter(self, name: str) -> Any:
+        """``getattr(self, name)`` for a registered parameter (``None`` included), without
+        the two Python-level ``__getattr__`` calls (this runs on every forward)."""
+        parameters = self._parameters  # type: ignore[attr-defined]
+        return parameters[name] if name in parameters else getattr(self, name)
+
     def _weight_params(self) -> list[Parameter]:
         parameters = self._parameters  # type: ignore[attr-defined]
         return [parameters[name] for name in self._weight_param_names()]
@@ -373,7 +388,7 @@ class AnalogLayerBase:
         ):
             # Without autograd the result is a tensor of our own: the bias can go in place,
             # or into the last column split's pass, where that keeps ``out + bias``'s dtype.
-            alpha = self.out_scaling_alpha
+            alpha = self._parameter("out_scaling_alpha")
             in_place = bias is not None and not (grad and bias.requires_grad)
             fuse = (
                 in_place
@@ -417,6 +432,32 @@ class AnalogLayerBase:
             out = out * self.out_scaling_alpha
         return out if bias is None else out + bias
 
+    def _prepared_forward(self, x: Any, bias: Tensor | None) -> Tensor | None:
+        """The layer's prepared :class:`GridPass` on a plain 2-D float32 CPU input under
+        ``no_grad``, with the bias; ``None`` (nothing done) where anything else applies.
+
+        The hot path of inference, in one frame: it checks only what decides that the
+        general path would take the same route (which also raises the errors for bad
+        input), since every Python step after a matrix product runs with cold caches.
+        """
+        plan = self.__dict__.get("_inference_plan")
+        if (
+            plan is None
+            or plan[2] is None
+            or torch.is_grad_enabled()
+            or type(x) is not Tensor
+            or x.dtype is not torch.float32
+            or x.dim() != 2
+            or not x.is_cpu
+            or not x.is_contiguous()
+            or x.shape[1] != plan[2].in_size
+            or (bias is not None and (bias.dtype is not torch.float32 or not bias.is_contiguous()))
+            or self._parameter("out_scaling_alpha") is not None
+            or plan[0] != self._inference_key(self._tiles)
+        ):
+            return None
+        return plan[2](x, bias)
+
     def _inference_by_column(self, x: Tensor, bias: Tensor | None = None) -> Tensor | None:
         """Inference with one DAC pass and one matrix product per column split.
 
@@ -436,22 +477,27 @@ class AnalogLayerBase:
         key = self._inference_key(tiles)
         cached = self.__dict__.get("_inference_plan")
         if cached is None or cached[0] != key:
-            cached = (key, self._build_inference_plan())
+            cached = (key, *self._build_inference_plan())
             self.__dict__["_inference_plan"] = cached
-        columns = cached[1]
+        _, columns, grid = cached
         if columns is None:
             return None
         x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
         if not x32.is_contiguous():
             x32 = x32.contiguous()
+        if grid is not None:  # every split shared: the whole grid in one step
+            out = grid(x32, bias)
+            if out is not None:
+                return out if out.dtype == x.dtype else out.to(x.dtype)
         n_c = len(columns)
         out: Tensor | None = None
         bias_added = bias is None
         for c, (shared, matrix) in enumerate(columns):
             start, length = self._col_splits[c]
             if shared is not None:
-                # Later splits go to a reused buffer that the engine adds into the first.
-                scratch = None if out is None else self._column_scratch(out)
+                # Later splits go to a buffer that the engine adds into the first (a new
+                # one: this path is rare, and a shared one would race between threads).
+                scratch = None if out is None else torch.empty_like(out)
                 last_sum = out is not None and c == n_c - 1
                 y = shared(x32, matrix, start, tiles[c].num_threads, scratch, out,
                            bias if last_sum else None)  # fmt: skip
@@ -470,24 +516,24 @@ class AnalogLayerBase:
     def _inference_key(self, tiles: list[Any]) -> tuple:
         """What the prepared inference passes depend on: each tile's forward periphery, its
         IO parameters (and whether a field changed), back-end, thread count and weights'
-        storage, and whether the layer scales its weights."""
-        key: list[Any] = [self._scales is None]
-        for t in tiles:
-            p = t.forward_periphery
-            io = None if p is None else p.io
-            key += (p, io, io is None or io.changed_since_validation(), t._backend,
-                    t.num_threads, t.weights.data_ptr())  # fmt: skip
-        return tuple(key)
+        storage, and whether the layer scales its weights. (Read with C-level getters: this
+        runs on every inference forward.)"""
+        try:
+            attributes = tuple(map(_TILE_KEY, tiles))
+        except AttributeError:  # an exact forward (no periphery): nothing is prepared
+            attributes = tuple(t.forward_periphery for t in tiles)
+        return (self._scales is None, attributes, *[t.weights.data_ptr() for t in tiles])
 
-    def _build_inference_plan(self) -> list[tuple[Any, Tensor]] | None:
+    def _build_inference_plan(self) -> tuple[list[tuple[Any, Tensor]] | None, GridPass | None]:
         """Per column split: its :class:`SharedFirstPass` (``None``: tile by tile) and its
-        ``[in, out]`` matrix; ``None`` where the shared inference does not apply."""
+        ``[in, out]`` matrix, ``None`` where the shared inference does not apply; and the
+        :class:`GridPass` of them all where every split has one."""
         n_c = len(self._col_splits)
         if self.groups != 1 or self._scales is not None or self._analog_bias:
-            return None
+            return None, None
         tiles = self._tiles
         if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
-            return None
+            return None, None
         columns: list[tuple[Any, Tensor]] = []
         for c in range(n_c):
             column = [tiles[i] for i in range(c, len(tiles), n_c)]
@@ -496,15 +542,13 @@ class AnalogLayerBase:
             if master is not None and self._stacked_in(master, c):
                 shared = SharedFirstPass.build([t.forward_periphery for t in column])
             columns.append((shared, None if shared is None else master.t()))
-        return columns
-
-    def _column_scratch(self, out: Tensor) -> Tensor:
-        """A reused buffer shaped like ``out`` for the partial outputs of later splits."""
-        scratch = self.__dict__.get("_inference_scratch")
-        if scratch is None or scratch.shape != out.shape:
-            scratch = torch.empty_like(out)
-            self.__dict__["_inference_scratch"] = scratch
-        return scratch
+        grid = None
+        if all(shared is not None for shared, _ in columns):
+            grid = GridPass.build(
+                [(shared, matrix, self._col_splits[c][0], tiles[c].num_threads)
+                 for c, (shared, matrix) in enumerate(columns)]
+            )  # fmt: skip
+        return columns, grid
 
     def _stacked_in(self, master: Tensor, c: int) -> bool:
         """Whether the tiles of column split ``c`` are its consecutive row blocks."""
@@ -671,7 +715,6 @@ class AnalogLayerBase:
         state = super().__getstate__()  # type: ignore[misc]
         state = dict(state)
         state.pop("_inference_plan", None)
-        state.pop("_inference_scratch", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

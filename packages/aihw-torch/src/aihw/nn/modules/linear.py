@@ -113,12 +113,16 @@ class AnalogLinear(AnalogLayerBase, Module):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
+        bias = self._parameter("bias")
+        out = self._prepared_forward(input, bias)
+        if out is not None:
+            return out
         check_input(
             input, self.in_features, self.analog_tile.weights.device, layer=type(self).__name__
         )
         if input.dim() == 2:
-            return self._analog_mvm(input, self.bias)
-        out = self._analog_mvm(input.reshape(-1, self.in_features), self.bias)
+            return self._analog_mvm(input, bias)
+        out = self._analog_mvm(input.reshape(-1, self.in_features), bias)
         return out.reshape(*input.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
