@@ -17,12 +17,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _layer(io: IOParameters, seed: int = 3) -> AnalogLinear:
+def _layer(
+    io: IOParameters, seed: int = 3, out_size: int = 40, tile: tuple[int, int] = (16, 32)
+) -> AnalogLinear:
+    """A 70-input layer on tiles of at most ``tile`` (out, in); default: 3 x 3 tiles."""
     config = InferenceRPUConfig()
     config.forward = io
-    mapping = MappingParameters(max_input_size=32, max_output_size=16)  # 3 x 3 tiles
+    mapping = MappingParameters(max_output_size=tile[0], max_input_size=tile[1])
     torch.manual_seed(0)  # the same initial weights
-    return AnalogLinear(70, 40, bias=True, rpu_config=config, mapping=mapping, seed=seed)
+    return AnalogLinear(70, out_size, bias=True, rpu_config=config, mapping=mapping, seed=seed)
 
 
 def _inputs(layer: AnalogLinear) -> torch.Tensor:
@@ -103,14 +106,7 @@ def test_layers_with_one_row_split_take_the_prepared_path_exactly(max_input_size
     """One row split: each column has one tile, whose prepared pass may even draw DAC noise;
     the outputs and counters are those of the tile path."""
 
-    def layer() -> AnalogLinear:
-        config = InferenceRPUConfig()
-        config.forward = io
-        torch.manual_seed(0)
-        mapping = MappingParameters(max_input_size=max_input_size, max_output_size=0)
-        return AnalogLinear(70, 12, rpu_config=config, mapping=mapping, seed=5)
-
-    shared, tiled = layer(), layer()
+    shared, tiled = (_layer(io, seed=5, out_size=12, tile=(0, max_input_size)) for _ in range(2))
     x = torch.randn(6, 70, generator=torch.Generator().manual_seed(2))
     for _ in range(2):
         with torch.no_grad():
@@ -202,15 +198,7 @@ def test_inference_from_several_threads_gives_the_sequential_outputs():
 def test_a_grid_of_five_column_splits_equals_tile_by_tile(io):
     """The grid pass alternates two buffers for the splits after the first; with five
     splits each buffer is reused, and the outputs are still those of the tile path."""
-
-    def layer() -> AnalogLinear:
-        config = InferenceRPUConfig()
-        config.forward = io
-        torch.manual_seed(0)
-        mapping = MappingParameters(max_input_size=16, max_output_size=24)  # 5 x 2 tiles
-        return AnalogLinear(70, 40, rpu_config=config, mapping=mapping, seed=7)
-
-    shared, tiled = layer(), layer()
+    shared, tiled = (_layer(io, seed=7, tile=(24, 16)) for _ in range(2))  # 2 x 5 tiles
     x = torch.randn(11, 70, generator=torch.Generator().manual_seed(8))
     for _ in range(2):
         with torch.no_grad():
