@@ -206,3 +206,33 @@ def test_a_grid_of_five_column_splits_equals_tile_by_tile(io):
         assert shared.__dict__["_inference_plan"][2] is not None  # a grid pass (no zero rows)
         y_tiled = tiled(x.clone().requires_grad_(True)).detach()
         assert torch.equal(y_shared, y_tiled)
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_an_empty_batch_gives_an_empty_output(backend):
+    """No rows: an empty result, with and without autograd, and no tile sees the empty
+    batch (no counter moves), on either back-end."""
+    layer = _layer(IOParameters())
+    for tile in layer.analog_tiles():
+        tile.backend = backend
+    with torch.no_grad():
+        assert layer(torch.randn(0, 70)).shape == (0, 40)
+        assert layer(torch.randn(2, 0, 70)).shape == (2, 0, 40)
+    x = torch.randn(0, 70, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    assert y.shape == (0, 40) and x.grad.shape == (0, 70)
+    assert all(t.forward_periphery.call_index == 0 for t in layer.analog_tiles())
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_a_tile_pass_over_no_rows_moves_its_counter_once(backend):
+    """A tile's own forward on an empty batch is one pass (the compiled first pass cannot
+    hand the engine an empty tensor's missing storage, so it does what the general path
+    does)."""
+    tile = _layer(IOParameters()).analog_tile
+    tile.backend = backend
+    with torch.no_grad():
+        assert tile.forward(torch.randn(0, tile.in_size)).shape == (0, tile.out_size)
+    assert tile.forward_periphery.call_index == 1
+    assert tile.forward_periphery.last_passes == 0

@@ -60,6 +60,17 @@ def pointer(t: torch.Tensor | None) -> int:
     return 0 if t is None else t.data_ptr()
 
 
+def empty_pass(peripheries: list, width: int) -> torch.Tensor:
+    """A pass over no rows, as the general path does it: each counter moves once, no pass
+    runs, and the result is ``[0, width]`` (the engine is not called: an empty tensor has
+    no storage to point at)."""
+    for p in peripheries:
+        p.call_index = (p.call_index + 1) & MASK32
+        p.last_passes = 0
+        p.last_bound_hits = 0
+    return torch.zeros(0, width, dtype=torch.float32)
+
+
 class SharedFirstPass:
     """The compiled first pass of peripheries that read the same input.
 
@@ -167,6 +178,8 @@ class SharedFirstPass:
         bias: torch.Tensor | None,
     ) -> torch.Tensor | None:
         n, ld = x.shape
+        if n == 0:
+            return empty_pass(self.peripheries, self.total_width) if out is None else out
         n_in = matrix.shape[0]
         first = self.peripheries[0]
         if num_threads is None:
@@ -348,6 +361,9 @@ class GridPass:
             return self._run(x, bias)
 
     def _run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
+        if x.shape[0] == 0:
+            peripheries = [p for split in self.splits for p in split[0].peripheries]
+            return empty_pass(peripheries, self.total_width)
         if x.shape != self._shape:
             self._prepare(*x.shape)
         calls = self._calls

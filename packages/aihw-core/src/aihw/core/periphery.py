@@ -21,6 +21,7 @@ from .first_pass import (
     MAX_ROWS,
     SharedFirstPass,
     auto_threads,
+    empty_pass,
     native_periphery_available,
     pointer,
 )
@@ -198,6 +199,8 @@ class Periphery:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
         if num_threads is None:
             num_threads = auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
+        if native and x.shape[0] == 0:  # no storage to hand the engine
+            return empty_pass([self], matrix.shape[1])
         if native and plan:
             # The compiled first pass (noise management fused into the DAC); it moves the
             # counter itself, and does nothing when a row has a zero scale.

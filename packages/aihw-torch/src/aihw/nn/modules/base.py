@@ -125,6 +125,15 @@ _TILE_KEY = operator.attrgetter(
 )
 
 
+
+def _tile_key_slowly(tile: Any) -> tuple:
+    """``_TILE_KEY(tile)`` for the tiles it cannot read."""
+    p = tile.forward_periphery
+    io = None if p is None else p.io
+    changed = io is None or io.changed_since_validation()
+    return (p, io, changed, tile._backend, tile.num_threads)
+
+
 class AnalogLayerBase:
     """Mixin for :class:`~torch.nn.Module` layers whose weight lives on analog tiles.
 
@@ -448,6 +457,7 @@ class AnalogLayerBase:
             or type(x) is not Tensor
             or x.dtype is not torch.float32
             or x.dim() != 2
+            or x.shape[0] == 0  # the general path: no tile sees an empty batch
             or not x.is_cpu
             or not x.is_contiguous()
             or x.shape[1] != plan[2].in_size
@@ -473,6 +483,8 @@ class AnalogLayerBase:
         tile. A ``bias`` (float32, contiguous, with a float32 ``x``) is added to the result:
         by the engine, with the last split's sum, where the grid has several column splits.
         """
+        if x.shape[0] == 0:
+            return None  # the general path: no tile sees an empty batch
         tiles = self._tiles
         key = self._inference_key(tiles)
         cached = self.__dict__.get("_inference_plan")
@@ -520,8 +532,8 @@ class AnalogLayerBase:
         runs on every inference forward.)"""
         try:
             attributes = tuple(map(_TILE_KEY, tiles))
-        except AttributeError:  # an exact forward (no periphery): nothing is prepared
-            attributes = tuple(t.forward_periphery for t in tiles)
+        except AttributeError:  # an exact forward (no periphery), or IO without the flag
+            attributes = tuple(map(_tile_key_slowly, tiles))
         return (self._scales is None, attributes, *[t.weights.data_ptr() for t in tiles])
 
     def _build_inference_plan(self) -> tuple[list[tuple[Any, Tensor]] | None, GridPass | None]:
