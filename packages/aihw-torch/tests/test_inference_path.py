@@ -236,3 +236,23 @@ def test_a_tile_pass_over_no_rows_moves_its_counter_once(backend):
         assert tile.forward(torch.randn(0, tile.in_size)).shape == (0, tile.out_size)
     assert tile.forward_periphery.call_index == 1
     assert tile.forward_periphery.last_passes == 0
+
+
+def test_the_grid_pass_follows_torchs_thread_count():
+    """Automatic thread counts are worked out with the call arguments; a new torch thread
+    count makes the grid pass work them out again (the bits do not change)."""
+    layer = _layer(IOParameters(out_noise=0.0))
+    x = torch.randn(400, 70, generator=torch.Generator().manual_seed(9))  # large enough
+    previous = torch.get_num_threads()
+    try:
+        with torch.no_grad():
+            torch.set_num_threads(1)
+            y1 = layer(x)
+            grid = layer.__dict__["_inference_plan"][2]
+            assert grid.thread_counts() == [1, 1, 1]
+            torch.set_num_threads(2)
+            y2 = layer(x)
+            assert grid.thread_counts() == [2, 2, 2]
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(y1, y2)

@@ -287,6 +287,7 @@ class GridPass:
         self.total_width = splits[0][0].total_width
         self.in_size = max(start + matrix.shape[0] for _, matrix, start, _ in splits)
         self._shape: tuple[int, int] | None = None  # the input shape the calls are for
+        self._torch_threads = 0
         self._calls: list = []
         self._buffers: tuple = ()
         self._lock = threading.RLock()  # the buffers are shared: threads take turns
@@ -351,6 +352,12 @@ class GridPass:
         self._calls = calls
         self._buffers = tuple(buffers)
         self._shape = (n, ld)
+        self._torch_threads = torch.get_num_threads()  # automatic thread counts follow it
+
+    def thread_counts(self) -> list[int]:
+        """The engine threads of each split's calls, as last worked out (empty before the
+        first call)."""
+        return [call[10] for call in self._calls]
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor | None:
         """``[N, total_width]`` float32: the grid's output for ``x`` (float32, contiguous,
@@ -364,7 +371,7 @@ class GridPass:
         if x.shape[0] == 0:
             peripheries = [p for split in self.splits for p in split[0].peripheries]
             return empty_pass(peripheries, self.total_width)
-        if x.shape != self._shape:
+        if x.shape != self._shape or torch.get_num_threads() != self._torch_threads:
             self._prepare(*x.shape)
         calls = self._calls
         x_ptr = x.data_ptr()
