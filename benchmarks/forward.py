@@ -33,6 +33,12 @@ CASES = [  # (size, batch)
 ]
 
 
+def set_backend(layer: AnalogLinear, backend: str) -> None:
+    """Every tile of the layer (a layer wider than 512 has several)."""
+    for tile in layer.analog_tiles():
+        tile.backend = backend
+
+
 def bench(size: int, batch: int, threads: int, repeats: int, with_reference: bool) -> list:
     torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(0)
@@ -41,12 +47,12 @@ def bench(size: int, batch: int, threads: int, repeats: int, with_reference: boo
     analog = AnalogLinear(size, size, rpu_config=InferenceRPUConfig(), seed=0)
     reps = max(3, repeats // 4) if size >= 4096 or batch >= 512 else repeats
     with torch.no_grad():
-        analog.analog_tile.backend = "native"
+        set_backend(analog, "native")
         # Alternating calls: the ratio holds even when the machine's load changes.
         t_linear, t_native = paired_median_ms(lambda: linear(x), lambda: analog(x), reps)
         t_ref = None
         if with_reference:
-            analog.analog_tile.backend = "reference"
+            set_backend(analog, "reference")
             t_ref = median_ms(lambda: analog(x), repeats=max(3, reps // 4), warmup=1)
     row = [
         size,
