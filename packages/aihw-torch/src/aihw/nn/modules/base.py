@@ -392,12 +392,12 @@ class AnalogLayerBase:
         """``[N, groups * in] -> [N, out]`` through the tile grid, scales included, plus the
         digital ``bias`` (``[out]``) when given."""
         grad = torch.is_grad_enabled()
+        alpha = self._parameter("out_scaling_alpha")
         if not grad or not (
             x.requires_grad or any(p.requires_grad for p in self._weight_params())
         ):
             # Without autograd the result is a tensor of our own: the bias can go in place,
             # or into the last column split's pass, where that keeps ``out + bias``'s dtype.
-            alpha = self._parameter("out_scaling_alpha")
             in_place = bias is not None and not (grad and bias.requires_grad)
             fuse = (
                 in_place
@@ -437,8 +437,8 @@ class AnalogLayerBase:
             else:
                 outputs[-1] = outputs[-1] + y
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
-        if self.out_scaling_alpha is not None:
-            out = out * self.out_scaling_alpha
+        if alpha is not None:
+            out = out * alpha
         return out if bias is None else out + bias
 
     def _prepared_forward(self, x: Any, bias: Tensor | None) -> Tensor | None:
