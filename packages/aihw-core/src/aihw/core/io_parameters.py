@@ -208,11 +208,18 @@ class IOParameters:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        object.__setattr__(self, "_changed", True)
+        object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
+
+    @property
+    def version(self) -> int:
+        """How many field assignments these parameters have seen: whoever keeps something
+        worked out from them (a prepared pass, a validated plan) compares it to know
+        whether to work it out again."""
+        return int(self.__dict__.get("_version", 0))
 
     def changed_since_validation(self) -> bool:
         """Whether a field was set since the last successful :meth:`validate`."""
-        return getattr(self, "_changed", True)
+        return self.__dict__.get("_validated_version") != self.version
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -235,7 +242,7 @@ class IOParameters:
     def validate(self) -> None:
         """Raise naming the first invalid field, its value and what is allowed."""
         self._validate()
-        object.__setattr__(self, "_changed", False)
+        object.__setattr__(self, "_validated_version", self.version)
 
     def _validate(self) -> None:
         for name, enum_type in _ENUMS.items():

@@ -92,10 +92,49 @@ class TileBase:
         self.last_update_pulses = 0
         self.weights = torch.zeros(self.d_size, self.x_size, dtype=torch.float32)
         self._recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.forward_periphery: Periphery | None = None
-        self.backward_periphery: Periphery | None = None
-        self.num_threads: int | None = None
+        self._version = 0
+        self._forward_periphery: Periphery | None = None
+        self._backward_periphery: Periphery | None = None
+        self._num_threads: int | None = None
         self._backend = "auto"
+
+    # -- what prepared passes depend on ------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Moves on whenever ``backend``, ``num_threads`` or a periphery is set: what is
+        worked out from those (a layer's prepared inference pass) is redone when it moved.
+        A periphery's IO parameters count their own changes (``io.version``)."""
+        return self._version
+
+    @property
+    def forward_periphery(self) -> Periphery | None:
+        """The forward :class:`~aihw.core.periphery.Periphery`, or ``None`` (exact)."""
+        return self._forward_periphery
+
+    @forward_periphery.setter
+    def forward_periphery(self, value: Periphery | None) -> None:
+        self._forward_periphery = value
+        self._version += 1
+
+    @property
+    def backward_periphery(self) -> Periphery | None:
+        """The backward :class:`~aihw.core.periphery.Periphery`, or ``None`` (exact)."""
+        return self._backward_periphery
+
+    @backward_periphery.setter
+    def backward_periphery(self, value: Periphery | None) -> None:
+        self._backward_periphery = value
+        self._version += 1
+
+    @property
+    def num_threads(self) -> int | None:
+        """Threads of the compiled engine (``None``: torch's thread count)."""
+        return self._num_threads
+
+    @num_threads.setter
+    def num_threads(self, value: int | None) -> None:
+        self._num_threads = value
+        self._version += 1
 
     # -- backend and periphery ---------------------------------------------------------
     @property
@@ -109,6 +148,7 @@ class TileBase:
         if value not in BACKENDS:
             raise ValueError(f"backend={value!r} is not allowed; allowed: {', '.join(BACKENDS)}")
         self._backend = value
+        self._version += 1
 
     def _threads(self) -> int:
         return torch.get_num_threads() if self.num_threads is None else int(self.num_threads)

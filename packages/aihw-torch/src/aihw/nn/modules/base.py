@@ -117,21 +117,18 @@ def resolve_mapping(
     return dataclasses.replace(mapping, **overrides)  # validates
 
 
-#: The attributes of a tile that a layer's prepared inference passes depend on (besides its
-#: weights' storage); the IO parameters' ``_changed`` flag is set by any field assignment.
+#: What a layer's prepared inference passes depend on besides its tiles' weight storage: the
+#: tile's version (backend, threads, peripheries) and its forward IO parameters' version.
 _TILE_KEY = operator.attrgetter(
-    "forward_periphery", "forward_periphery.io", "forward_periphery.io._changed", "_backend",
-    "num_threads",
+    "version", "forward_periphery", "forward_periphery.io", "forward_periphery.io.version"
 )
 
 
-
 def _tile_key_slowly(tile: Any) -> tuple:
-    """``_TILE_KEY(tile)`` for the tiles it cannot read."""
+    """``_TILE_KEY(tile)`` for a tile without a forward periphery."""
     p = tile.forward_periphery
     io = None if p is None else p.io
-    changed = io is None or io.changed_since_validation()
-    return (p, io, changed, tile._backend, tile.num_threads)
+    return (tile.version, p, io, None if io is None else io.version)
 
 
 class AnalogLayerBase:
