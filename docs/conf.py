@@ -22,4 +22,6 @@ napoleon_numpy_docstring = False
 # No network while building: cross-links to torch's docs are written as plain links.
 intersphinx_mapping: dict = {}
 myst_heading_anchors = 3
+# $...$ and $$...$$ equations in the physics pages (docs/physics/).
+myst_enable_extensions = ["dollarmath"]
 suppress_warnings = ["myst.header"]
