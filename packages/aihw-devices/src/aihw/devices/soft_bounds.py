@@ -6,9 +6,12 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
+import torch
+
 from ._pulsed import PulsedDevice
 from .linear_step import check_reverse, linear_law_scalars, linear_slopes
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_number, invalid
 
 __all__ = [
     "SoftBoundsDevice",
@@ -70,15 +73,17 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.6); see the class for the errors."""
-        check_reverse(self)
-        self._check_number("write_noise_std", 0.0)
+        check_reverse(self.params)
+        check_number(self.params, "write_noise_std", 0.0)
         super().validate()
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
         return linear_law_scalars(self.effective_params().dw_min_std, self.params.mult_noise)
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.effective_params()
         return linear_slopes(base, 1.0, 1.0, p, mean_bound_reference=False)
 
@@ -122,17 +127,19 @@ class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
 
     def validate(self) -> None:
         """Check ``p_max``, ``alpha`` and the range, then the derived soft-bounds device."""
-        self._check_number("p_max", 0.0, strict=True)
-        self._check_number("alpha", 0.0, strict=True)
-        self._check_number("range_min")
-        self._check_number("range_max")
+        check_number(self.params, "p_max", 0.0, strict=True)
+        check_number(self.params, "alpha", 0.0, strict=True)
+        check_number(self.params, "range_min")
+        check_number(self.params, "range_max")
         p = self.params
         if p.range_min > 0:
-            self._invalid("range_min", p.range_min, "range_min <= 0 (the range must contain 0)")
+            invalid(
+                self.params, "range_min", p.range_min, "range_min <= 0 (the range must contain 0)"
+            )
         if p.range_max <= p.range_min:
-            self._invalid("range_max", p.range_max, f"range_max > range_min = {p.range_min}")
-        check_reverse(self)
-        self._check_number("write_noise_std", 0.0)
+            invalid(self.params, "range_max", p.range_max, f"range_max > range_min = {p.range_min}")
+        check_reverse(self.params)
+        check_number(self.params, "write_noise_std", 0.0)
         saved = self.params
         try:
             self.params = self.effective_params()
