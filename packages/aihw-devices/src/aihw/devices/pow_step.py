@@ -104,8 +104,8 @@ class PowStepReferenceResistiveDeviceParameters(PowStepResistiveDeviceParameters
     """Add each device's symmetry point to its reference (so the visible weight of a
     device driven by equal UP and DOWN pulses drifts to about 0)."""
     n_estimation_steps: int = -1
-    """The reference estimates the symmetry point numerically; we solve for it exactly
-    (bisection), so this is stored only (an integer)."""
+    """Only -1: the reference estimates the symmetry point by pulsing a number of steps;
+    here it is solved for exactly (bisection), so no other value would have an effect."""
 
 
 class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
@@ -129,8 +129,13 @@ class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
         check_number(self.params, "reference_std", 0.0)
         check_bool(self.params, "subtract_symmetry_point")
         steps = self.params.n_estimation_steps
-        if isinstance(steps, bool) or not isinstance(steps, int):
-            invalid(self.params, "n_estimation_steps", steps, "an integer (-1: automatic)")
+        if isinstance(steps, bool) or steps != -1:
+            invalid(
+                self.params,
+                "n_estimation_steps",
+                steps,
+                "-1 (the symmetry point is solved for exactly, not estimated by pulsing)",
+            )
         super().validate()
 
     def _extra_arrays(

@@ -93,7 +93,8 @@ class SoftBoundsPmaxResistiveDeviceParameters(SoftBoundsResistiveDeviceParameter
     """Soft bounds given by the pulse count to saturation (spec C.6), reference defaults.
 
     ``w_min``, ``w_max``, ``dw_min`` and ``up_down`` are *derived* from ``p_max``,
-    ``alpha``, ``range_min`` and ``range_max`` (their own values are ignored); see
+    ``alpha``, ``range_min`` and ``range_max``; they keep their defaults here (another
+    value is rejected, as it would have no effect). See
     :meth:`SoftBoundsPmaxResistiveDevice.effective_params`.
     """
 
@@ -105,6 +106,15 @@ class SoftBoundsPmaxResistiveDeviceParameters(SoftBoundsResistiveDeviceParameter
     """Lowest weight (<= 0)."""
     range_max: float = 1.0
     """The weight reached after ``p_max`` UP pulses (> ``range_min``)."""
+
+
+#: The fields of the soft-bounds parameters that ``p_max`` and the range replace.
+DERIVED_FROM_P_MAX = ("w_min", "w_max", "dw_min", "up_down")
+_DEFAULTS = {
+    f.name: f.default
+    for f in dataclasses.fields(SoftBoundsPmaxResistiveDeviceParameters)
+    if f.name in DERIVED_FROM_P_MAX
+}
 
 
 class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
@@ -138,6 +148,16 @@ class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
             )
         if p.range_max <= p.range_min:
             invalid(self.params, "range_max", p.range_max, f"range_max > range_min = {p.range_min}")
+        for name in DERIVED_FROM_P_MAX:
+            value, default = getattr(p, name), _DEFAULTS[name]
+            if value != default:
+                invalid(
+                    p,
+                    name,
+                    value,
+                    f"the default {default!r}: {name} is derived from p_max, alpha, range_min "
+                    "and range_max",
+                )
         check_reverse(self.params)
         check_number(self.params, "write_noise_std", 0.0)
         saved = self.params
