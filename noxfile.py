@@ -3,6 +3,13 @@
 The torch requirement every session installs first comes from ``AIHW_TORCH`` (default
 ``torch==2.13.0``, the CPU build this project's machines keep on disk). A bare ``torch``
 would pull a multi-GB CUDA build on a machine without torch.
+
+``AIHW_WERROR`` (default ``ON``) builds the C++ engine, the Python module and the C++
+tests with warnings as errors; ``AIHW_WERROR=OFF`` turns that off for a compiler that
+warns where the CI compiler does not.
+
+pytest, ruff and mypy read their configuration from the root ``pyproject.toml``; every
+session runs from this directory.
 """
 
 from __future__ import annotations
@@ -18,15 +25,26 @@ PACKAGES = ROOT / "packages"
 CORE = PACKAGES / "aihw-core"
 WHEELHOUSE = ROOT / "wheelhouse"
 TORCH = os.environ.get("AIHW_TORCH", "torch==2.13.0")
+WERROR = os.environ.get("AIHW_WERROR", "ON").upper()
+# Pinned: a new ruff formats differently and a new mypy finds other errors.
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
+
+# Each distribution's tests run with aihw-core and only the siblings it declares.
+SIBLINGS: dict[str, tuple[str, ...]] = {
+    "aihw-core": (),
+    "aihw-devices": ("aihw-devices",),
+    "aihw-torch": ("aihw-devices", "aihw-torch"),
+    "aihw-optim": ("aihw-optim",),
+}
+ALL = ("aihw-devices", "aihw-torch", "aihw-optim")
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = [
     "lint",
+    "mypy",
     "tests_cpp",
-    "tests_core",
-    "tests_devices",
-    "tests_torch",
-    "tests_optim",
+    "tests",
     "integration",
     "example_plugin",
     "demo",
@@ -36,9 +54,18 @@ nox.options.sessions = [
 TEST_ENV = {"AIHW_REQUIRE_NATIVE": "1"}
 
 
+def _werror() -> bool:
+    if WERROR not in {"ON", "OFF"}:
+        raise ValueError(f"AIHW_WERROR={WERROR!r} is invalid; allowed: ON or OFF")
+    return WERROR == "ON"
+
+
 def _core_source_hash() -> str:
     """Hash of everything that goes into the aihw-core wheel, to reuse a built wheel."""
     digest = hashlib.sha256()
+    # the build options are part of the wheel's identity: a wheel built without
+    # warnings as errors proves nothing about warnings
+    digest.update(f"AIHW_WERROR={WERROR}\n".encode())
     for path in sorted(CORE.rglob("*")):
         rel = path.relative_to(CORE)
         skipped = (
@@ -55,12 +82,20 @@ def _core_source_hash() -> str:
 
 
 def _core_wheel(session: nox.Session) -> Path:
-    """Build the aihw-core wheel once per source state and return it."""
+    """Build the aihw-core wheel once per source state and build options and return it."""
     target = WHEELHOUSE / _core_source_hash()
     wheels = sorted(target.glob("aihw_core-*.whl"))
     if not wheels:
         session.run(
-            "python", "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(target), str(CORE),
+            "python",
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(target),
+            f"--config-settings=cmake.define.AIHW_WERROR={'ON' if _werror() else 'OFF'}",
+            str(CORE),
         )
         wheels = sorted(target.glob("aihw_core-*.whl"))
     return wheels[-1]
@@ -90,42 +125,28 @@ def tests_cpp(session: nox.Session) -> None:
     session.install("cmake>=3.18", "ninja")
     build_dir = ROOT / "build" / "cpp-tests"
     session.run(
-        "cmake", "-S", str(CORE), "-B", str(build_dir), "-G", "Ninja",
-        "-DAIHW_BUILD_TESTS=ON", "-DAIHW_BUILD_PYTHON=OFF", "-DCMAKE_BUILD_TYPE=Release",
+        "cmake",
+        "-S",
+        str(CORE),
+        "-B",
+        str(build_dir),
+        "-G",
+        "Ninja",
+        "-DAIHW_BUILD_TESTS=ON",
+        "-DAIHW_BUILD_PYTHON=OFF",
+        f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
+        "-DCMAKE_BUILD_TYPE=Release",
     )
     session.run("cmake", "--build", str(build_dir))
     session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure")
 
 
 @nox.session
-def tests_core(session: nox.Session) -> None:
-    """aihw-core alone, with only its declared dependencies."""
-    _install(session)
-    session.run("pytest", str(CORE / "tests"), *session.posargs, env=TEST_ENV)
-
-
-@nox.session
-def tests_devices(session: nox.Session) -> None:
-    """aihw-devices with aihw-core."""
-    _install(session, "aihw-devices")
-    session.run("pytest", str(PACKAGES / "aihw-devices" / "tests"), *session.posargs, env=TEST_ENV)
-
-
-@nox.session
-def tests_torch(session: nox.Session) -> None:
-    """aihw-torch (aihw.nn) with aihw-core and aihw-devices."""
-    _install(session, "aihw-devices", "aihw-torch")
-    session.run("pytest", str(PACKAGES / "aihw-torch" / "tests"), *session.posargs, env=TEST_ENV)
-
-
-@nox.session
-def tests_optim(session: nox.Session) -> None:
-    """aihw-optim with aihw-core only."""
-    _install(session, "aihw-optim")
-    session.run("pytest", str(PACKAGES / "aihw-optim" / "tests"), *session.posargs, env=TEST_ENV)
-
-
-ALL = ("aihw-devices", "aihw-torch", "aihw-optim")
+@nox.parametrize("package", [nox.param(name, id=name.removeprefix("aihw-")) for name in SIBLINGS])
+def tests(session: nox.Session, package: str) -> None:
+    """One distribution's tests, with aihw-core and only its declared sibling packages."""
+    _install(session, *SIBLINGS[package])
+    session.run("pytest", str(PACKAGES / package / "tests"), *session.posargs, env=TEST_ENV)
 
 
 @nox.session
@@ -139,7 +160,7 @@ def integration(session: nox.Session) -> None:
     """
     _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2", "tqdm>=4", "setuptools>=68"))
     session.run("pytest", str(ROOT / "tests"), *session.posargs, env=TEST_ENV)
-    # aihw-torch's tests that train through AnalogSGD skip in tests_torch (aihw-optim is
+    # aihw-torch's tests that train through AnalogSGD skip in tests(torch) (aihw-optim is
     # not its dependency); with all four installed they run here.
     session.run("pytest", str(PACKAGES / "aihw-torch" / "tests"), env=TEST_ENV)
 
@@ -150,7 +171,9 @@ def example_plugin(session: nox.Session) -> None:
     _install(session, *ALL, extra=("pytest>=7",))
     session.install(str(ROOT / "examples" / "aihw-device-example"))
     session.run(
-        "pytest", str(ROOT / "examples" / "aihw-device-example" / "tests"), *session.posargs,
+        "pytest",
+        str(ROOT / "examples" / "aihw-device-example" / "tests"),
+        *session.posargs,
         env=TEST_ENV,
     )
 
@@ -172,9 +195,10 @@ def benchmarks(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over every package, the tests, examples and benchmarks."""
-    session.install("ruff>=0.5")
+    """ruff check and ruff format --check over the whole repository."""
+    session.install(RUFF)
     session.run("ruff", "check", str(ROOT))
+    session.run("ruff", "format", "--check", str(ROOT))
 
 
 @nox.session
@@ -182,6 +206,22 @@ def docs(session: nox.Session) -> None:
     """Build the Sphinx documentation with warnings as errors."""
     _install(session, *ALL, extra=("sphinx>=7", "myst-parser>=2"))
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html",
-        str(ROOT / "docs"), str(ROOT / "docs" / "_build" / "html"),
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        str(ROOT / "docs"),
+        str(ROOT / "docs" / "_build" / "html"),
     )
+
+
+@nox.session
+def mypy(session: nox.Session) -> None:
+    """mypy --strict over the four src/ trees (the root pyproject.toml names them).
+
+    The four distributions are installed for their dependencies' types (torch, numpy,
+    pluggy; matplotlib for the plot command); mypy reads the sources under packages/.
+    """
+    _install(session, *ALL, extra=(MYPY, "matplotlib>=3.5"))
+    session.run("mypy", *session.posargs)

@@ -379,6 +379,18 @@ def test_d_sparsity_not_supported():
             "p_max=0.0 is invalid; allowed: p_max > 0",
         ),
         (SoftBoundsPmaxDevice, {"range_max": -2.0}, ValueError, "range_max=-2.0 is invalid"),
+        (
+            SoftBoundsPmaxDevice,
+            {"w_max": 0.8},
+            ValueError,
+            "w_max=0.8 is invalid; allowed: the default 0.6: w_max is derived from p_max",
+        ),
+        (
+            PowStepReferenceDevice,
+            {"n_estimation_steps": 100},
+            ValueError,
+            r"n_estimation_steps=100 is invalid; allowed: -1 \(the symmetry point is solved",
+        ),
         (ExpStepDevice, {"dw_min_std_add": -0.1}, ValueError, "dw_min_std_add=-0.1 is invalid"),
         (
             ExpStepDevice,

@@ -21,8 +21,11 @@ from aihw.devices.testing import check_device_model
 
 
 def _soft_step(w, up, arrays, scalars, xi):
-    dw = torch.where(up, arrays["dw_up"] * (1 - w / arrays["w_max"]),
-                     -arrays["dw_down"] * (1 - w / arrays["w_min"]))
+    dw = torch.where(
+        up,
+        arrays["dw_up"] * (1 - w / arrays["w_max"]),
+        -arrays["dw_down"] * (1 - w / arrays["w_min"]),
+    )
     if xi is not None:
         dw = dw * (1 + scalars["dw_min_std"] * xi)
     return w + dw
@@ -48,7 +51,10 @@ class SoftDevice(DeviceModel):
 
     def sample(self, d_size, x_size, generator):
         shape = (d_size, x_size)
-        step = self.params.dw_min * (1 + self.params.spread * torch.randn(shape, generator=generator)).abs()
+        step = (
+            self.params.dw_min
+            * (1 + self.params.spread * torch.randn(shape, generator=generator)).abs()
+        )
         w_max = 0.6 * (1 + 0.1 * torch.randn(shape, generator=generator)).abs()
         return {"dw_up": step, "dw_down": step.clone(), "w_min": -w_max.clone(), "w_max": w_max}
 

@@ -9,8 +9,6 @@ same generator.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any, ClassVar
 
 import torch
@@ -19,13 +17,10 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE, RESET_BIAS
 
 from ._legacy import resolve_params
-from .parameters import PulsedResistiveDeviceParameters, _is_real
+from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_bool, check_number
 
 __all__ = ["PulsedDevice", "check_size"]
-
-# Parameters stored for features the tiles do not execute yet, with their "off" value and
-# why (none today: write noise runs since engine contract §10).
-NOT_SUPPORTED_YET: dict[str, tuple[object, str]] = {}
 
 
 class PulsedDevice(DeviceModel):
@@ -54,46 +49,15 @@ class PulsedDevice(DeviceModel):
 
     # -- checks ------------------------------------------------------------------------
     def validate(self) -> None:
-        """Check the parameters and that the tiles can run them.
+        """Check the parameters.
 
         Raises:
             ValueError: a parameter is invalid (the message names it and the allowed range).
-            NotImplementedError: a parameter of ``NOT_SUPPORTED_YET`` asks for a feature
-                the tiles do not run yet.
         """
         self.params.validate()
         if hasattr(self.params, "write_noise_std"):
-            self._check_number("write_noise_std", 0.0)
-            self._check_bool("apply_write_noise_on_set")
-        for field, (off, why) in NOT_SUPPORTED_YET.items():
-            if not hasattr(self.params, field):
-                continue
-            value = getattr(self.params, field)
-            if value != off:
-                raise NotImplementedError(
-                    f"{type(self.params).__name__}.{field}={value!r} is not supported yet "
-                    f"({why}); use {field}={off!r}"
-                )
-
-    def _invalid(self, name: str, value: Any, allowed: str) -> None:
-        raise ValueError(
-            f"{type(self.params).__name__}.{name}={value!r} is invalid; allowed: {allowed}"
-        )
-
-    def _check_number(self, name: str, low: float | None = None, strict: bool = False) -> float:
-        """Check that field ``name`` is a finite number (``>= low`` or ``> low``)."""
-        value = getattr(self.params, name)
-        if not _is_real(value) or not math.isfinite(value):
-            self._invalid(name, value, "a finite number")
-        if low is not None and (value <= low if strict else value < low):
-            self._invalid(name, value, f"{name} {'>' if strict else '>='} {low}")
-        return float(value)
-
-    def _check_bool(self, name: str) -> bool:
-        value = getattr(self.params, name)
-        if not isinstance(value, bool):
-            self._invalid(name, value, "True or False")
-        return value
+            check_number(self.params, "write_noise_std", 0.0)
+            check_bool(self.params, "apply_write_noise_on_set")
 
     # -- what the tiles read -----------------------------------------------------------
     def effective_params(self) -> Any:
@@ -269,8 +233,3 @@ def sample_device_op_arrays(
 def check_size(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"sample({name}={value!r}) is invalid; allowed: an integer >= 1")
-
-
-def replace_params(params: Any, **changes: Any) -> Any:
-    """A copy of a parameters dataclass with fields replaced, without re-validation hooks."""
-    return dataclasses.replace(params, **changes)

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
-        sys.stdout = None  # type: ignore[assignment]  # no flush at exit
+        sys.stdout = None  # no flush at exit
         return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ._pulsed import PulsedDevice
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_number
 
 __all__ = ["ExpStepDevice", "ExpStepResistiveDevice", "ExpStepResistiveDeviceParameters"]
 
@@ -68,9 +69,9 @@ class ExpStepResistiveDevice(PulsedDevice):
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.7): finite numbers, spreads ``>= 0``."""
         for name in self._SCALARS:
-            self._check_number(name)
+            check_number(self.params, name)
         for name in ("dw_min_std_add", "dw_min_std_slope", "write_noise_std"):
-            self._check_number(name, 0.0)
+            check_number(self.params, name, 0.0)
         super().validate()
 
     def granularity(self) -> float:

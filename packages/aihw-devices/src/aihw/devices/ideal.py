@@ -12,7 +12,7 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.device_ops import DECAY_SCALE, DIFFUSION_RATE
 
 from ._legacy import resolve_params
-from .parameters import _is_real
+from .validation import is_real
 
 __all__ = ["IdealDevice", "IdealResistiveDevice", "IdealResistiveDeviceParameters"]
 
@@ -41,7 +41,7 @@ class IdealResistiveDeviceParameters:
             )
         for field in ("diffusion", "lifetime", "reset_std"):
             value = getattr(self, field)
-            if not _is_real(value) or not math.isfinite(value) or value < 0:
+            if not is_real(value) or not math.isfinite(value) or value < 0:
                 raise ValueError(
                     f"{name}.{field}={value!r} is invalid; allowed: a finite number >= 0"
                 )

@@ -9,6 +9,7 @@ import torch
 
 from ._pulsed import PulsedDevice
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_bool, check_number, invalid
 
 __all__ = [
     "LinearStepDevice",
@@ -77,7 +78,7 @@ def linear_slopes(
     ref_up = bottom - params.reverse_offset if params.reverse_up else top
     ref_down = top + params.reverse_offset if params.reverse_down else bottom
 
-    def slope(gamma, dw, ref):
+    def slope(gamma: torch.Tensor | float, dw: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         safe = torch.where(ref == 0, torch.ones_like(ref), ref)
         return torch.where(ref == 0, torch.zeros_like(ref), -gamma * dw / safe)
 
@@ -87,15 +88,14 @@ def linear_slopes(
     }
 
 
-def check_reverse(device: PulsedDevice) -> None:
-    """Reverse modes need multiplicative noise (spec C.5)."""
+def check_reverse(params: Any) -> None:
+    """Check the reverse options; reverse modes need multiplicative noise (spec C.5)."""
     for name in ("mult_noise", "reverse_up", "reverse_down"):
-        device._check_bool(name)
-    device._check_number("reverse_offset")
-    p = device.params
-    if (p.reverse_up or p.reverse_down) and not p.mult_noise:
-        device._invalid(
-            "mult_noise", p.mult_noise, "True when reverse_up or reverse_down is set"
+        check_bool(params, name)
+    check_number(params, "reverse_offset")
+    if (params.reverse_up or params.reverse_down) and not params.mult_noise:
+        invalid(
+            params, "mult_noise", params.mult_noise, "True when reverse_up or reverse_down is set"
         )
 
 
@@ -130,19 +130,21 @@ class LinearStepResistiveDevice(PulsedDevice):
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.5); see the class for the errors."""
         for name in ("gamma_up", "gamma_down", "write_noise_std"):
-            self._check_number(name)
+            check_number(self.params, name)
         for name in ("gamma_up_dtod", "gamma_down_dtod", "write_noise_std"):
-            self._check_number(name, 0.0)
+            check_number(self.params, name, 0.0)
         for name in ("allow_increasing", "mean_bound_reference"):
-            self._check_bool(name)
-        check_reverse(self)
+            check_bool(self.params, name)
+        check_reverse(self.params)
         super().validate()
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
         return linear_law_scalars(self.params.dw_min_std, self.params.mult_noise)
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.params
         gamma_up = p.gamma_up + p.gamma_up_dtod * torch.randn(
             shape, generator=generator, dtype=torch.float64

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
-from typing import Any
+
+from .validation import invalid, is_real
 
 __all__ = [
     "ConstantStepResistiveDeviceParameters",
@@ -120,40 +120,40 @@ class PulsedResistiveDeviceParameters:
             value = getattr(self, field.name)
             if field.name in _BOOLEAN:
                 if not isinstance(value, bool):
-                    self._invalid(field.name, value, "True or False")
+                    invalid(self, field.name, value, "True or False")
             elif field.name == "construction_seed":
                 if isinstance(value, bool) or not isinstance(value, int):
-                    self._invalid(field.name, value, "an integer in [0, 2**64)")
+                    invalid(self, field.name, value, "an integer in [0, 2**64)")
                 if not 0 <= value < 2**64:
-                    self._invalid(field.name, value, "0 <= construction_seed < 2**64")
-            elif not _is_real(value) or not math.isfinite(value):
-                self._invalid(field.name, value, "a finite number")
+                    invalid(self, field.name, value, "0 <= construction_seed < 2**64")
+            elif not is_real(value) or not math.isfinite(value):
+                invalid(self, field.name, value, "a finite number")
 
         if self.dw_min <= 0:
-            self._invalid("dw_min", self.dw_min, "dw_min > 0")
+            invalid(self, "dw_min", self.dw_min, "dw_min > 0")
         for name in _NON_NEGATIVE:
             if getattr(self, name) < 0:
-                self._invalid(name, getattr(self, name), f"{name} >= 0")
+                invalid(self, name, getattr(self, name), f"{name} >= 0")
         if not 0 <= self.corrupt_devices_prob <= 1:
-            self._invalid(
-                "corrupt_devices_prob", self.corrupt_devices_prob, "0 <= corrupt_devices_prob <= 1"
+            invalid(
+                self,
+                "corrupt_devices_prob",
+                self.corrupt_devices_prob,
+                "0 <= corrupt_devices_prob <= 1",
             )
         if self.w_min > 0:
-            self._invalid(
-                "w_min", self.w_min, "w_min <= 0 (the range [w_min, w_max] must contain 0)"
+            invalid(
+                self, "w_min", self.w_min, "w_min <= 0 (the range [w_min, w_max] must contain 0)"
             )
         if self.w_max < 0:
-            self._invalid(
-                "w_max", self.w_max, "w_max >= 0 (the range [w_min, w_max] must contain 0)"
+            invalid(
+                self, "w_max", self.w_max, "w_max >= 0 (the range [w_min, w_max] must contain 0)"
             )
         if self.w_min >= self.w_max:
             raise ValueError(
                 f"{type(self).__name__}.w_min={self.w_min!r} and w_max={self.w_max!r} are invalid; "
                 "allowed: w_min < w_max"
             )
-
-    def _invalid(self, name: str, value: Any, allowed: str) -> None:
-        raise ValueError(f"{type(self).__name__}.{name}={value!r} is invalid; allowed: {allowed}")
 
 
 #: The v0.1 name of the constant-step device's parameters: the same class.
@@ -170,7 +170,3 @@ class FloatingPointTileParameters:
 
     def validate(self) -> None:
         """Nothing to check; present so that every parameters class can be validated."""
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

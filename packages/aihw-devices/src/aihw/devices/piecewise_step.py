@@ -7,7 +7,8 @@ import math
 from typing import Any, ClassVar
 
 from ._pulsed import PulsedDevice
-from .parameters import PulsedResistiveDeviceParameters, _is_real
+from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_number, invalid, is_real
 
 __all__ = [
     "PiecewiseStepDevice",
@@ -67,30 +68,30 @@ class PiecewiseStepResistiveDevice(PulsedDevice):
         p = self.params
         for name in ("piecewise_up", "piecewise_down"):
             table = getattr(p, name)
-            allowed = (
-                f"a sequence of 1 to {MAX_PIECEWISE_NODES} finite numbers >= 0"
-            )
+            allowed = f"a sequence of 1 to {MAX_PIECEWISE_NODES} finite numbers >= 0"
             if isinstance(table, (str, bytes)) or not isinstance(table, (list, tuple)):
-                self._invalid(name, table, allowed)
+                invalid(p, name, table, allowed)
             if not 1 <= len(table) <= MAX_PIECEWISE_NODES:
-                self._invalid(name, table, allowed)
-            if not all(_is_real(v) and math.isfinite(v) and v >= 0 for v in table):
-                self._invalid(name, table, allowed)
+                invalid(p, name, table, allowed)
+            if not all(is_real(v) and math.isfinite(v) and v >= 0 for v in table):
+                invalid(p, name, table, allowed)
             setattr(p, name, tuple(float(v) for v in table))
         if len(p.piecewise_up) != len(p.piecewise_down):
-            self._invalid(
+            invalid(
+                p,
                 "piecewise_down",
                 p.piecewise_down,
                 f"the same length as piecewise_up ({len(p.piecewise_up)})",
             )
         middle = p.piecewise_up[len(p.piecewise_up) // 2]
         if middle <= 0:
-            self._invalid(
+            invalid(
+                p,
                 "piecewise_up",
                 p.piecewise_up,
                 f"a value > 0 at the middle node {len(p.piecewise_up) // 2} (the granularity)",
             )
-        self._check_number("write_noise_std", 0.0)
+        check_number(p, "write_noise_std", 0.0)
         super().validate()
 
     def granularity(self) -> float:

@@ -9,6 +9,7 @@ import torch
 
 from ._pulsed import PulsedDevice
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_bool, check_number, invalid
 
 __all__ = [
     "PowStepDevice",
@@ -61,10 +62,10 @@ class PowStepResistiveDevice(PulsedDevice):
 
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.8)."""
-        self._check_number("pow_gamma", 0.0)
-        self._check_number("pow_up_down")
+        check_number(self.params, "pow_gamma", 0.0)
+        check_number(self.params, "pow_up_down")
         for name in ("pow_gamma_dtod", "pow_up_down_dtod", "write_noise_std"):
-            self._check_number(name, 0.0)
+            check_number(self.params, name, 0.0)
         super().validate()
 
     def granularity(self) -> float:
@@ -72,7 +73,9 @@ class PowStepResistiveDevice(PulsedDevice):
         p = self.effective_params()
         return float(p.dw_min * 0.5**p.pow_gamma)
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.effective_params()
 
         def normal() -> torch.Tensor:
@@ -101,8 +104,8 @@ class PowStepReferenceResistiveDeviceParameters(PowStepResistiveDeviceParameters
     """Add each device's symmetry point to its reference (so the visible weight of a
     device driven by equal UP and DOWN pulses drifts to about 0)."""
     n_estimation_steps: int = -1
-    """The reference estimates the symmetry point numerically; we solve for it exactly
-    (bisection), so this is stored only (an integer)."""
+    """Only -1: the reference estimates the symmetry point by pulsing a number of steps;
+    here it is solved for exactly (bisection), so no other value would have an effect."""
 
 
 class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
@@ -122,15 +125,22 @@ class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
 
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.8)."""
-        self._check_number("reference_mean")
-        self._check_number("reference_std", 0.0)
-        self._check_bool("subtract_symmetry_point")
+        check_number(self.params, "reference_mean")
+        check_number(self.params, "reference_std", 0.0)
+        check_bool(self.params, "subtract_symmetry_point")
         steps = self.params.n_estimation_steps
-        if isinstance(steps, bool) or not isinstance(steps, int):
-            self._invalid("n_estimation_steps", steps, "an integer (-1: automatic)")
+        if isinstance(steps, bool) or steps != -1:
+            invalid(
+                self.params,
+                "n_estimation_steps",
+                steps,
+                "-1 (the symmetry point is solved for exactly, not estimated by pulsing)",
+            )
         super().validate()
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.params
         gammas = super()._extra_arrays(base, shape, generator)
         ref = p.reference_mean + p.reference_std * torch.randn(
@@ -143,7 +153,9 @@ class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
         return gammas
 
 
-def _pow_symmetry_point(base, gammas) -> torch.Tensor:
+def _pow_symmetry_point(
+    base: dict[str, torch.Tensor], gammas: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """Where ``dw_up ((b_max - w)/R)^g_up = dw_down ((w - b_min)/R)^g_down`` (bisection).
 
     The left side falls and the right side rises with ``w``, so the root in
@@ -158,7 +170,7 @@ def _pow_symmetry_point(base, gammas) -> torch.Tensor:
         higher = up > down
         lo = torch.where(higher, mid, lo)
         hi = torch.where(higher, hi, mid)
-    return 0.5 * (lo + hi)
+    return (lo + hi) * 0.5
 
 
 #: The reference toolkit's names.

@@ -9,7 +9,7 @@ matplotlib, the ``plot`` extra).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -18,6 +18,9 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.parameters import PulseType
 
 from .registry import get_device
+
+if TYPE_CHECKING:  # matplotlib is optional (the plot extra)
+    from matplotlib.figure import Figure
 
 __all__ = ["PulseResponse", "pulse_response", "plot_pulse_response"]
 
@@ -82,7 +85,9 @@ def pulse_response(
         )
     for name, value, low in (("n_pulses", n_pulses, 1), ("size", size, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"pulse_response({name}={value!r}) is invalid; allowed: an integer >= {low}")
+            raise ValueError(
+                f"pulse_response({name}={value!r}) is invalid; allowed: an integer >= {low}"
+            )
     tile = single_pulse_tile(device, size, seed)
     lr = tile.granularity
     x = torch.ones(1, 1)
@@ -115,7 +120,9 @@ def single_pulse_tile(device: Any, size: int, seed: int) -> AnalogTile:
     return AnalogTile(size, 1, device, seed=seed, update=update)
 
 
-def plot_pulse_response(response: PulseResponse, path: str | None = None, title: str | None = None):
+def plot_pulse_response(
+    response: PulseResponse, path: str | None = None, title: str | None = None
+) -> Figure:
     """Draw the mean weight and its spread (one std) against the pulse number.
 
     Args:

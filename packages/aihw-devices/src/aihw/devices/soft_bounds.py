@@ -6,9 +6,12 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
+import torch
+
 from ._pulsed import PulsedDevice
 from .linear_step import check_reverse, linear_law_scalars, linear_slopes
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_number, invalid
 
 __all__ = [
     "SoftBoundsDevice",
@@ -70,15 +73,17 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.6); see the class for the errors."""
-        check_reverse(self)
-        self._check_number("write_noise_std", 0.0)
+        check_reverse(self.params)
+        check_number(self.params, "write_noise_std", 0.0)
         super().validate()
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
         return linear_law_scalars(self.effective_params().dw_min_std, self.params.mult_noise)
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.effective_params()
         return linear_slopes(base, 1.0, 1.0, p, mean_bound_reference=False)
 
@@ -88,7 +93,8 @@ class SoftBoundsPmaxResistiveDeviceParameters(SoftBoundsResistiveDeviceParameter
     """Soft bounds given by the pulse count to saturation (spec C.6), reference defaults.
 
     ``w_min``, ``w_max``, ``dw_min`` and ``up_down`` are *derived* from ``p_max``,
-    ``alpha``, ``range_min`` and ``range_max`` (their own values are ignored); see
+    ``alpha``, ``range_min`` and ``range_max``; they keep their defaults here (another
+    value is rejected, as it would have no effect). See
     :meth:`SoftBoundsPmaxResistiveDevice.effective_params`.
     """
 
@@ -100,6 +106,15 @@ class SoftBoundsPmaxResistiveDeviceParameters(SoftBoundsResistiveDeviceParameter
     """Lowest weight (<= 0)."""
     range_max: float = 1.0
     """The weight reached after ``p_max`` UP pulses (> ``range_min``)."""
+
+
+#: The fields of the soft-bounds parameters that ``p_max`` and the range replace.
+DERIVED_FROM_P_MAX = ("w_min", "w_max", "dw_min", "up_down")
+_DEFAULTS = {
+    f.name: f.default
+    for f in dataclasses.fields(SoftBoundsPmaxResistiveDeviceParameters)
+    if f.name in DERIVED_FROM_P_MAX
+}
 
 
 class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
@@ -122,17 +137,29 @@ class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
 
     def validate(self) -> None:
         """Check ``p_max``, ``alpha`` and the range, then the derived soft-bounds device."""
-        self._check_number("p_max", 0.0, strict=True)
-        self._check_number("alpha", 0.0, strict=True)
-        self._check_number("range_min")
-        self._check_number("range_max")
+        check_number(self.params, "p_max", 0.0, strict=True)
+        check_number(self.params, "alpha", 0.0, strict=True)
+        check_number(self.params, "range_min")
+        check_number(self.params, "range_max")
         p = self.params
         if p.range_min > 0:
-            self._invalid("range_min", p.range_min, "range_min <= 0 (the range must contain 0)")
+            invalid(
+                self.params, "range_min", p.range_min, "range_min <= 0 (the range must contain 0)"
+            )
         if p.range_max <= p.range_min:
-            self._invalid("range_max", p.range_max, f"range_max > range_min = {p.range_min}")
-        check_reverse(self)
-        self._check_number("write_noise_std", 0.0)
+            invalid(self.params, "range_max", p.range_max, f"range_max > range_min = {p.range_min}")
+        for name in DERIVED_FROM_P_MAX:
+            value, default = getattr(p, name), _DEFAULTS[name]
+            if value != default:
+                invalid(
+                    p,
+                    name,
+                    value,
+                    f"the default {default!r}: {name} is derived from p_max, alpha, range_min "
+                    "and range_max",
+                )
+        check_reverse(self.params)
+        check_number(self.params, "write_noise_std", 0.0)
         saved = self.params
         try:
             self.params = self.effective_params()

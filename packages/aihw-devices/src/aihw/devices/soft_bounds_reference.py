@@ -24,6 +24,7 @@ import torch
 from ._pulsed import PulsedDevice
 from .linear_step import linear_law_scalars
 from .parameters import PulsedResistiveDeviceParameters
+from .validation import check_bool, check_number
 
 __all__ = [
     "SoftBoundsReferenceDevice",
@@ -103,18 +104,20 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
 
     def validate(self) -> None:
         """Check the parameters (spec C.1, C.10); see the class for the errors."""
-        self._check_bool("mult_noise")
-        self._check_bool("subtract_symmetry_point")
+        check_bool(self.params, "mult_noise")
+        check_bool(self.params, "subtract_symmetry_point")
         for name in ("slope_up_dtod", "slope_down_dtod", "reference_std", "write_noise_std"):
-            self._check_number(name, 0.0)
-        self._check_number("reference_mean")
+            check_number(self.params, name, 0.0)
+        check_number(self.params, "reference_mean")
         super().validate()
 
     def law_scalars(self) -> dict[str, Any]:
         """``dw_min_std`` and ``mult_noise`` (1.0 or 0.0)."""
         return linear_law_scalars(self.params.dw_min_std, self.params.mult_noise)
 
-    def _extra_arrays(self, base, shape, generator):
+    def _extra_arrays(
+        self, base: dict[str, torch.Tensor], shape: tuple[int, int], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         p = self.params
 
         def normal() -> torch.Tensor:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import torch
 
 from aihw.core.device_model import DeviceModel
-from aihw.core.laws import StepLaw, get_law
+from aihw.core.laws import ReferenceStep, StepLaw, get_law
 
 __all__ = [
     "PIECEWISE_LAW",
@@ -116,7 +116,7 @@ def _check_source(device: Any) -> tuple[DeviceModel, StepLaw]:
     return device, law
 
 
-def _raw_step(law: StepLaw):
+def _raw_step(law: StepLaw) -> ReferenceStep:
     """The unclipped step when the law comes from Python, else the (clipped) reference."""
     return law.python_step if law.python_step is not None else law.reference_step
 
@@ -164,7 +164,9 @@ def tabulate_law(
     span = span[usable]
     step = _raw_step(law)
 
-    def evaluate(fn, u: torch.Tensor, up: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def evaluate(
+        fn: ReferenceStep, u: torch.Tensor, up: bool
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         # Every device at every relative position u: flat [devices * len(u)].
         n_dev, n_u = span.numel(), u.numel()
         expanded = {k: v.repeat_interleave(n_u) for k, v in arrays.items()}
@@ -191,9 +193,7 @@ def tabulate_law(
     errors = {}
     for up, key in ((True, "dw_up"), (False, "dw_down")):
         delta, expanded = evaluate(law.reference_step, fine, up)
-        w = expanded["w_min"] + fine.repeat(span.numel()) * (
-            expanded["w_max"] - expanded["w_min"]
-        )
+        w = expanded["w_min"] + fine.repeat(span.numel()) * (expanded["w_max"] - expanded["w_min"])
         w = torch.minimum(w, expanded["w_max"])
         exact = w + delta
         ups = torch.full_like(w, up, dtype=torch.bool)
@@ -263,7 +263,9 @@ class TabulatedDevice(DeviceModel):
     def granularity(self) -> float:
         return self.source.granularity()
 
-    def sample(self, d_size: int, x_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def sample(
+        self, d_size: int, x_size: int, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         return self.sample_tile(d_size, x_size, generator)
 
     def sample_tile(
@@ -301,7 +303,9 @@ def tabulated_device_class(
         tolerance: the largest acceptable error, relative to a step, or ``None``.
     """
     if not (isinstance(source_class, type) and issubclass(source_class, DeviceModel)):
-        raise TypeError(f"tabulated_device_class: expected a DeviceModel class, got {source_class!r}")
+        raise TypeError(
+            f"tabulated_device_class: expected a DeviceModel class, got {source_class!r}"
+        )
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or not 2 <= n_nodes <= 63:
         raise ValueError(f"n_nodes={n_nodes!r} is invalid; allowed: an integer 2..63")
     if tolerance is not None and not (isinstance(tolerance, (int, float)) and tolerance > 0):

@@ -73,10 +73,8 @@ def check_device_model(
         f"aihw-core (supported: {SUPPORTED_API_VERSIONS})",
     )
     params_cls = getattr(device_class, "parameters_class", None)
-    _require(
-        isinstance(params_cls, type) and dataclasses.is_dataclass(params_cls),
-        f"{who}.parameters_class={params_cls!r} must be a dataclass",
-    )
+    if not (isinstance(params_cls, type) and dataclasses.is_dataclass(params_cls)):
+        raise AssertionError(f"{who}.parameters_class={params_cls!r} must be a dataclass")
     no_default = [
         f.name
         for f in dataclasses.fields(params_cls)
