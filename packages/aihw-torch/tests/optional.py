@@ -1,7 +1,7 @@
 """Optional sibling distributions: aihw-torch does not depend on aihw-optim.
 
 Tests that train through :class:`aihw.optim.AnalogSGD` skip when aihw-torch is tested
-alone (nox session ``tests_torch``) and run in the ``integration`` session, where all four
+alone (nox session ``tests(torch)``) and run in the ``integration`` session, where all four
 distributions are installed.
 """
 
