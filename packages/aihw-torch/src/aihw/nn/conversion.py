@@ -18,7 +18,8 @@ from torch import nn
 from aihw.core.device_model import DeviceModel
 
 from .mapping import MappingParameters
-from .modules.base import AnalogLayerBase, check_resistive_device
+from .modules.base import AnalogLayerBase
+from .modules.checks import check_resistive_device
 from .modules.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
 from .modules.linear import AnalogLinear
 from .persistence import protect_load_state_dict
@@ -222,7 +223,7 @@ def _to_digital(layer: AnalogLayerBase) -> nn.Module:
     if alpha is not None:
         shape = (-1,) + (1,) * (weight.dim() - 1)
         weight = weight * alpha.detach().to(weight).reshape(shape)
-        if bias is not None and layer._analog_bias:
+        if bias is not None and layer.grid.analog_bias:
             # An analog bias column is part of the tile output, so it is scaled too.
             bias = bias * alpha.detach().to(bias)
     dtype = layer.bias.dtype if layer.bias is not None else torch.float32
