@@ -212,6 +212,11 @@ class AnalogLayerBase(Module):
         grid.bind_weights(params)
 
     def __getattr__(self, name: str) -> Any:
+        # Parameters first, as Module.__getattr__ does, in this one frame: forward reads
+        # ``self.bias`` on every call.
+        parameters = self.__dict__.get("_parameters")
+        if parameters is not None and name in parameters:
+            return parameters[name]
         if name == "weight":
             grid = self.__dict__.get("grid")
             if grid is not None and len(grid.col_splits) > 1:
