@@ -46,7 +46,11 @@ def _inputs(layer: AnalogLinear) -> torch.Tensor:
         IOParameters(inp_noise=0.05),  # random DAC: tile by tile
     ],
     ids=[
-        "defaults", "bound hits", "clipped hits", "no management", "per-output noise",
+        "defaults",
+        "bound hits",
+        "clipped hits",
+        "no management",
+        "per-output noise",
         "input noise",
     ],  # fmt: skip
 )
@@ -143,7 +147,11 @@ def test_the_bias_goes_into_the_last_splits_pass(monkeypatch, zero_row):
     monkeypatch.setattr(GridPass, "__call__", recording_grid)
     io = IOParameters(out_bound=0.3, out_noise=0.1)  # bound hits in every split
     shared, tiled = _layer(io), _layer(io)
-    x = _inputs(shared) if zero_row else torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    x = (
+        _inputs(shared)
+        if zero_row
+        else torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    )
     with torch.no_grad():
         y_shared = shared(x)
     if zero_row:  # the grid pass declines, the splits run one by one (the middle one
