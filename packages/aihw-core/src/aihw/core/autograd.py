@@ -87,5 +87,7 @@ def analog_matmul(
             return x.new_zeros((0, tile.out_size))
         out = tile.forward(x32)
         return out if out.dtype == x.dtype else out.to(x.dtype)
-    result: torch.Tensor = AnalogFunction.apply(tile, weight, x, update_scale)
+    result: torch.Tensor = AnalogFunction.apply(  # type: ignore[no-untyped-call]
+        tile, weight, x, update_scale
+    )
     return result

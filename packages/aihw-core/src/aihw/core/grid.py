@@ -151,7 +151,8 @@ class TileGrid:
     @property
     def device(self) -> torch.device:
         """The torch device of the tiles."""
-        return self.tiles[0].weights.device
+        device: torch.device = self.tiles[0].weights.device
+        return device
 
     def position(self, index: int) -> tuple[int, int, int]:
         """``(group, row split, column split)`` of tile ``index``."""
@@ -208,7 +209,7 @@ class TileGrid:
         for c, master in enumerate(self._storage):
             view = master[:, : self.col_splits[c][1]]
             if len(self._storage) == 1 and len(self.weight_shape) > 1:
-                view = view.unflatten(1, self.weight_shape[1:])
+                view = view.unflatten(1, self.weight_shape[1:])  # type: ignore[no-untyped-call]
             views.append(view)
         return views
 
@@ -270,9 +271,7 @@ class TileGrid:
         out_size, in_size, device = self.out_size, self.in_size, self.device
         weight = torch.empty(out_size, in_size, dtype=torch.float32, device=device)
         bias = (
-            torch.empty(out_size, dtype=torch.float32, device=device)
-            if self.analog_bias
-            else None
+            torch.empty(out_size, dtype=torch.float32, device=device) if self.analog_bias else None
         )
         for index, tile in enumerate(self.tiles):
             start, length = self.rows(index)
@@ -495,7 +494,7 @@ class TileGrid:
         if not x32.is_contiguous():
             x32 = x32.contiguous()
         if grid is not None:  # every split shared: the whole grid in one step
-            result = grid(x32, bias)
+            result: Tensor | None = grid(x32, bias)
             if result is not None:
                 return result if result.dtype == x.dtype else result.to(x.dtype)
         n_c = len(columns)
@@ -518,7 +517,7 @@ class TileGrid:
             xc = x32 if n_c == 1 else x32[:, start : start + length].contiguous()
             y = torch.cat([tiles[i].forward(xc) for i in range(c, len(tiles), n_c)], dim=-1)
             out = y if out is None else out.add_(y)
-        if out is not None and not bias_added:
+        if out is not None and not bias_added and bias is not None:
             out = out.add_(bias)
         return out if out is None or out.dtype == x.dtype else out.to(x.dtype)
 

@@ -226,8 +226,8 @@ class AnalogSGD(SGD):
             if group.get("analog_tile") is not None:
                 new_groups.append(group)  # already an analog group
                 continue
-            digital = []
-            analog = []
+            digital: list[tuple[Tensor, Any]] = []
+            analog: list[tuple[Tensor, Any]] = []
             for param in group["params"]:
                 linked = tiles_of(param)
                 tile = linked[0] if linked else None
@@ -238,8 +238,8 @@ class AnalogSGD(SGD):
             if digital or not analog:
                 group["params"] = [p for p, _ in digital]
                 new_groups.append(group)
-            for param, tile in analog:
-                new_groups.append({"params": [param], "analog_tile": tile, **options})
+            for weight, tile in analog:
+                new_groups.append({"params": [weight], "analog_tile": tile, **options})
         self.param_groups[:] = new_groups
 
     def state_dict(self) -> dict[str, Any]:
@@ -289,7 +289,7 @@ class AnalogSGD(SGD):
             group["analog_tile"] = tiles[0]  # the live tile, should a load have replaced it
         analog = group.get("analog_tile") is not None
         digital = [] if analog else [p for p in group["params"] if not tiles_of(p)]
-        has_sparse_grad: bool = super()._init_group(
+        has_sparse_grad: bool = super()._init_group(  # type: ignore[no-untyped-call]
             {**group, "params": digital}, params, grads, momentum_buffer_list
         )
         return has_sparse_grad

@@ -96,13 +96,11 @@ def conv_padding(
     """
     pads: list[int] = []
     for i in reversed(range(len(kernel_size))):
-        if padding == "valid":
-            pads += [0, 0]
-        elif padding == "same":
-            total = dilation[i] * (kernel_size[i] - 1)
+        if isinstance(padding, str):
+            total = dilation[i] * (kernel_size[i] - 1) if padding == "same" else 0  # or 'valid'
             pads += [total // 2, total - total // 2]
         else:
-            pads += [padding[i], padding[i]]  # type: ignore[index]
+            pads += [padding[i], padding[i]]
     return tuple(pads)
 
 

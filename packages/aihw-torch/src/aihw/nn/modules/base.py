@@ -282,7 +282,7 @@ class AnalogLayerBase(Module):
         for name in names:
             parameters[name] = None  # keeps the key order (state_dict order) unchanged
         try:
-            super()._apply(fn, recurse)
+            super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
         finally:
             parameters.update(saved)
         self.grid.to(fn(torch.zeros(1, device=self.grid.device)).device)
@@ -291,7 +291,7 @@ class AnalogLayerBase(Module):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # copy.deepcopy and pickle copy the grid and the Parameters separately: re-link.
-        super().__setstate__(state)
+        super().__setstate__(state)  # type: ignore[no-untyped-call]
         self._link_weights()
 
     # -- checkpoints (aihw.nn.modules.checkpoint) -------------------------------------------

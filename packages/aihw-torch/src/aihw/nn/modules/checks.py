@@ -84,9 +84,8 @@ def resolve_mapping(
         mapping = MappingParameters()
     elif not isinstance(mapping, MappingParameters):
         raise TypeError(f"mapping must be MappingParameters or None; got {type(mapping).__name__}")
-    overrides: dict[str, int] = {}
-    if max_input_size is not None:
-        overrides["max_input_size"] = max_input_size
-    if max_output_size is not None:
-        overrides["max_output_size"] = max_output_size
-    return dataclasses.replace(mapping, **overrides)  # validates
+    return dataclasses.replace(  # validates
+        mapping,
+        max_input_size=mapping.max_input_size if max_input_size is None else max_input_size,
+        max_output_size=mapping.max_output_size if max_output_size is None else max_output_size,
+    )
