@@ -42,6 +42,9 @@ _TILE_KEY: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(
     "version", "forward_periphery", "forward_periphery.io", "forward_periphery.io.version"
 )
 
+_WEIGHTS = operator.attrgetter("weights")
+_DATA_PTR = Tensor.data_ptr
+
 #: The prepared inference: per column split its first pass (``None``: tile by tile) and
 #: its ``[in, out]`` matrix, or ``None`` where it does not apply; and the grid pass.
 Columns = list[tuple[SharedFirstPass | None, Tensor | None]]
@@ -453,7 +456,18 @@ class TileGrid:
             or not x.is_contiguous()
             or x.shape[1] != plan[2].in_size
             or (bias is not None and (bias.dtype is not torch.float32 or not bias.is_contiguous()))
-            or plan[0] != self._inference_key()
+        ):
+            return None
+        # The key of _inference_key, with C-level calls only (no Python frame).
+        tiles = self.tiles
+        try:
+            attributes = tuple(map(_TILE_KEY, tiles))
+        except AttributeError:  # a periphery was removed since: the general path
+            return None
+        if plan[0] != (
+            self.scales is None,
+            attributes,
+            tuple(map(_DATA_PTR, map(_WEIGHTS, tiles))),
         ):
             return None
         out: Tensor = plan[2](x, bias)
@@ -531,7 +545,7 @@ class TileGrid:
             attributes = tuple(map(_TILE_KEY, tiles))
         except AttributeError:  # an exact forward (no periphery)
             attributes = tuple(map(_tile_key_slowly, tiles))
-        return (self.scales is None, attributes, *[t.weights.data_ptr() for t in tiles])
+        return (self.scales is None, attributes, tuple(map(_DATA_PTR, map(_WEIGHTS, tiles))))
 
     def _build_plan(self) -> tuple[Columns | None, GridPass | None]:
         """Per column split: its :class:`SharedFirstPass` (``None``: tile by tile) and its
