@@ -11,22 +11,22 @@ The tiles of one column split are row slices of one contiguous tensor (the split
 weight ``Parameter`` objects and hands back with :meth:`TileGrid.bind_weights`, so that
 autograd knows which of them are trained.
 
-Inference (no autograd) runs prepared passes (:mod:`aihw.core.first_pass`) where they
-apply; they are kept while nothing they depend on changes: the tiles' ``version``, their
-forward IO parameters' ``version`` and their weights' storage.
+Inference (no autograd) runs prepared passes (:mod:`aihw.core.grid_inference`) where
+they apply; they are kept while nothing they depend on changes: the tiles' ``version``,
+their forward IO parameters' ``version`` and their weights' storage.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from .autograd import analog_matmul
-from .first_pass import GridPass, SharedFirstPass
+from .first_pass import GridPass
+from .grid_inference import DATA_PTR, TILE_KEY, WEIGHTS, Columns, PreparedInference
 from .mapping import MappingParameters, split_sizes
 from .tiles import create_tile
 from .tiles.base import draw_seed
@@ -35,26 +35,6 @@ __all__ = ["SEED_STEP", "TileGrid"]
 
 #: With ``seed=s``, tile ``k`` of a grid gets ``s + k * SEED_STEP mod 2**64``.
 SEED_STEP = 0x9E3779B97F4A7C15
-
-#: What the prepared inference passes depend on besides the weights' storage: each tile's
-#: version (backend, threads, peripheries) and its forward IO parameters' version.
-_TILE_KEY: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(
-    "version", "forward_periphery", "forward_periphery.io", "forward_periphery.io.version"
-)
-
-_WEIGHTS = operator.attrgetter("weights")
-_DATA_PTR = Tensor.data_ptr
-
-#: The prepared inference: per column split its first pass (``None``: tile by tile) and
-#: its ``[in, out]`` matrix, or ``None`` where it does not apply; and the grid pass.
-Columns = list[tuple[SharedFirstPass | None, Tensor | None]]
-
-
-def _tile_key_slowly(tile: Any) -> tuple[Any, ...]:
-    """``_TILE_KEY(tile)`` for a tile without a forward periphery."""
-    p = tile.forward_periphery
-    io = None if p is None else p.io
-    return (tile.version, p, io, None if io is None else io.version)
 
 
 class TileGrid:
@@ -131,7 +111,7 @@ class TileGrid:
         if mapping.weight_scaling_omega > 0:
             self.scales = [torch.ones(t.out_size, dtype=torch.float32) for t in tiles]
         self._storage: list[Tensor] = []
-        self._plan: tuple[Any, ...] | None = None
+        self.prepared = PreparedInference()
         self.relink()
         self.weights: list[Tensor] = self.weight_views()
 
@@ -205,6 +185,11 @@ class TileGrid:
             storage.append(master)
         self._storage = storage
 
+    def column_storage(self, c: int) -> Tensor:
+        """The contiguous ``[out, x_size]`` tensor whose row slices are column split ``c``'s
+        tiles' weights."""
+        return self._storage[c]
+
     def weight_views(self) -> list[Tensor]:
         """Per column split, its weights (no bias column) as a view of its storage: of the
         weight shape when the grid has one column split, else ``[out, in_c]``."""
@@ -247,7 +232,7 @@ class TileGrid:
                 weights.copy_(new.weights)
             new.weights = weights
             self.tiles[index] = new
-        self._plan = None
+        self.prepared.plan = None
 
     def to(self, device: torch.device | str | int) -> TileGrid:
         """Move every tile to ``device`` (the storage follows); returns the grid."""
@@ -257,11 +242,6 @@ class TileGrid:
                 tile.to(device)
         self.relink()
         return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_plan"] = None  # the prepared passes are rebuilt on use
-        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -443,7 +423,7 @@ class TileGrid:
         :meth:`matmul` would take the same route (which also raises the errors for bad
         input), since every Python step after a matrix product runs with cold caches.
         """
-        plan = self._plan
+        plan = self.prepared.plan
         if (
             plan is None
             or plan[2] is None
@@ -458,131 +438,33 @@ class TileGrid:
             or (bias is not None and (bias.dtype is not torch.float32 or not bias.is_contiguous()))
         ):
             return None
-        # The key of _inference_key, with C-level calls only (no Python frame).
+        # grid_inference.inference_key, with C-level calls only (no Python frame).
         tiles = self.tiles
         try:
-            attributes = tuple(map(_TILE_KEY, tiles))
+            attributes = tuple(map(TILE_KEY, tiles))
         except AttributeError:  # a periphery was removed since: the general path
             return None
         if plan[0] != (
             self.scales is None,
             attributes,
-            tuple(map(_DATA_PTR, map(_WEIGHTS, tiles))),
+            tuple(map(DATA_PTR, map(WEIGHTS, tiles))),
         ):
             return None
-        out: Tensor = plan[2](x, bias)
-        return out
+        return plan[2](x, bias)  # None: a zero row; the general path then runs
 
     @property
     def inference_passes(self) -> tuple[Columns | None, GridPass | None] | None:
         """The prepared inference as last built: per column split its first pass and
         matrix (``None``: not applicable), and the grid pass; ``None`` before any."""
-        return None if self._plan is None else (self._plan[1], self._plan[2])
+        plan = self.prepared.plan
+        return None if plan is None else (plan[1], plan[2])
 
     def inference(self, x: Tensor, bias: Tensor | None = None) -> Tensor | None:
-        """Inference with one DAC pass and one matrix product per column split.
-
-        The tiles of a column split read the same input slice; where their DACs are
-        identical and draw no random numbers, a :class:`~aihw.core.first_pass.
-        SharedFirstPass` runs them together on the column's weights (its storage, the
-        tiles' rows stacked), with each tile's own output stage: the same numbers as tile
-        by tile, with fewer, larger matrix products. The passes are prepared once and kept
-        while the tiles, their weights' storage and their IO parameters stay the same (a
-        grid of one tile gains from that too: no autograd node, no per-call checks).
-        ``None`` where it does not apply (groups, weight scaling, an analog bias column,
-        tiles not on the compiled CPU path); a column split it cannot share runs tile by
-        tile. A ``bias`` (float32, contiguous, with a float32 ``x``) is added to the result:
-        by the engine, with the last split's sum, where the grid has several column splits.
-        """
-        if x.shape[0] == 0:
-            return None  # the general path: no tile sees an empty batch
-        tiles = self.tiles
-        key = self._inference_key()
-        plan = self._plan
-        if plan is None or plan[0] != key:
-            plan = self._plan = (key, *self._build_plan())
-        _, columns, grid = plan
-        if columns is None:
-            return None
-        x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
-        if not x32.is_contiguous():
-            x32 = x32.contiguous()
-        if grid is not None:  # every split shared: the whole grid in one step
-            result: Tensor | None = grid(x32, bias)
-            if result is not None:
-                return result if result.dtype == x.dtype else result.to(x.dtype)
-        n_c = len(columns)
-        out: Tensor | None = None
-        bias_added = bias is None
-        for c, (shared, matrix) in enumerate(columns):
-            start, length = self.col_splits[c]
-            if shared is not None:
-                # Later splits go to a buffer that the engine adds into the first (a new
-                # one: this path is rare, and a shared one would race between threads).
-                scratch = None if out is None else torch.empty_like(out)
-                last_sum = out is not None and c == n_c - 1
-                y = shared(x32, matrix, start, tiles[c].num_threads, scratch, out,
-                           bias if last_sum else None)  # fmt: skip
-                if y is not None:
-                    bias_added = bias_added or last_sum
-                    out = y if out is None else out
-                    continue
-            # Tile by tile.
-            xc = x32 if n_c == 1 else x32[:, start : start + length].contiguous()
-            y = torch.cat([tiles[i].forward(xc) for i in range(c, len(tiles), n_c)], dim=-1)
-            out = y if out is None else out.add_(y)
-        if out is not None and not bias_added and bias is not None:
-            out = out.add_(bias)
-        return out if out is None or out.dtype == x.dtype else out.to(x.dtype)
-
-    def _inference_key(self) -> tuple[Any, ...]:
-        """What the prepared inference passes depend on: each tile's forward periphery, its
-        IO parameters and their version, the tile's version and weights' storage, and
-        whether the grid scales its weights. (Read with C-level getters: this runs on every
-        inference forward.)"""
-        tiles = self.tiles
-        try:
-            attributes = tuple(map(_TILE_KEY, tiles))
-        except AttributeError:  # an exact forward (no periphery)
-            attributes = tuple(map(_tile_key_slowly, tiles))
-        return (self.scales is None, attributes, tuple(map(_DATA_PTR, map(_WEIGHTS, tiles))))
-
-    def _build_plan(self) -> tuple[Columns | None, GridPass | None]:
-        """Per column split: its :class:`SharedFirstPass` (``None``: tile by tile) and its
-        ``[in, out]`` matrix, ``None`` where the shared inference does not apply; and the
-        :class:`GridPass` of them all where every split has one."""
-        n_c = len(self.col_splits)
-        if self.groups != 1 or self.scales is not None or self.analog_bias:
-            return None, None
-        tiles = self.tiles
-        if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
-            return None, None
-        columns: Columns = []
-        for c in range(n_c):
-            column = self.column_tiles(c)
-            master = self._storage[c] if c < len(self._storage) else None
-            shared = None
-            if master is not None and self._stacked_in(master, c):
-                shared = SharedFirstPass.build([t.forward_periphery for t in column])
-            columns.append((shared, None if shared is None or master is None else master.t()))
-        grid = None
-        splits = [
-            (shared, matrix, self.col_splits[c][0], tiles[c].num_threads)
-            for c, (shared, matrix) in enumerate(columns)
-            if shared is not None and matrix is not None
-        ]
-        if len(splits) == n_c:
-            grid = GridPass.build(splits)
-        return columns, grid
-
-    def _stacked_in(self, master: Tensor, c: int) -> bool:
-        """Whether the tiles of column split ``c`` are its storage's consecutive row blocks."""
-        for i in range(c, len(self.tiles), len(self.col_splits)):
-            start, length = self.rows(i)
-            weights = self.tiles[i].weights
-            if weights.data_ptr() != master[start].data_ptr() or weights.shape[0] != length:
-                return False
-        return master.is_contiguous() and master.shape[0] == self.out_size
+        """Inference (no autograd) through the prepared passes
+        (:class:`~aihw.core.grid_inference.PreparedInference`), plus ``bias`` (float32,
+        contiguous, with a float32 ``x``); ``None`` where they do not apply (groups, weight
+        scaling, an analog bias column, tiles not on the compiled CPU path)."""
+        return self.prepared.run(self, x, bias)
 
     def __repr__(self) -> str:
         return (
