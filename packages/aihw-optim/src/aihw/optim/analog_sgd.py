@@ -284,10 +284,11 @@ class AnalogSGD(SGD):
     ) -> bool:
         """As ``SGD._init_group`` for the group's digital parameters; ``tiles`` gets the
         group's live analog tiles. Returns whether a gradient is sparse."""
-        tiles += _group_tiles(group)
-        if tiles and group.get("analog_tile") is not None:
-            group["analog_tile"] = tiles[0]  # the live tile, should a load have replaced it
+        live = _group_tiles(group)
+        tiles += live
         analog = group.get("analog_tile") is not None
+        if analog and live:
+            group["analog_tile"] = live[0]  # the live tile, should a load have replaced it
         digital = [] if analog else [p for p in group["params"] if not tiles_of(p)]
         has_sparse_grad: bool = super()._init_group(  # type: ignore[no-untyped-call]
             {**group, "params": digital}, params, grads, momentum_buffer_list

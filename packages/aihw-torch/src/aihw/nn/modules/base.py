@@ -34,22 +34,9 @@ from aihw.core.links import link_parameter
 from ..mapping import MappingParameters
 from . import checkpoint
 from .checkpoint import LayerStateError
-from .checks import (
-    check_bool,
-    check_float_dtype,
-    check_positive_int,
-    check_resistive_device,
-    check_rpu_config,
-    resolve_mapping,
-)
+from .checks import check_float_dtype, check_resistive_device, check_rpu_config, resolve_mapping
 
-__all__ = [
-    "AnalogLayerBase",
-    "LayerStateError",
-    "check_bool",
-    "check_positive_int",
-    "check_resistive_device",
-]
+__all__ = ["AnalogLayerBase", "LayerStateError"]
 
 
 class _Registered:
