@@ -159,10 +159,9 @@ def integration(session: nox.Session) -> None:
     pip for the --no-build-isolation builds.
     """
     _install(session, *ALL, extra=("pytest>=7", "scikit-learn>=1.2", "tqdm>=4", "setuptools>=68"))
+    # Tests that need two distributions (layers trained through AnalogSGD: tests/layers/)
+    # live here, so each distribution's own tests need only its declared dependencies.
     session.run("pytest", str(ROOT / "tests"), *session.posargs, env=TEST_ENV)
-    # aihw-torch's tests that train through AnalogSGD skip in tests(torch) (aihw-optim is
-    # not its dependency); with all four installed they run here.
-    session.run("pytest", str(PACKAGES / "aihw-torch" / "tests"), env=TEST_ENV)
 
 
 @nox.session

@@ -137,17 +137,15 @@ def test_malformed_states_are_rejected(change, match) -> None:
 def test_load_tile_state_in_place_or_not_at_all() -> None:
     source = AnalogTile(2, 3, StepDevice(), seed=3)
     _train(source, 2, seed=0)
-    target = FloatingPointTile(2, 3, seed=9)
+    target = AnalogTile(2, 3, StepDevice(dw_min=0.01), seed=9)
     weights = target.weights
     view = weights[0]
     before = weights.clone()
     bad = dict(tile_state(source), weights=torch.zeros(5, 5))
     with pytest.raises(TileStateError):
         load_tile_state(target, bad, resolve)
-    assert isinstance(target, FloatingPointTile)
     assert torch.equal(target.weights, before)
     load_tile_state(target, tile_state(source), resolve)
-    assert isinstance(target, AnalogTile)
     assert target.weights is weights  # views stay linked
     assert torch.equal(view, source.weights[0])
     assert target.update_index == 2
@@ -156,6 +154,17 @@ def test_load_tile_state_in_place_or_not_at_all() -> None:
     assert torch.equal(target.weights, source.weights)
     with pytest.raises(TileStateError, match="this tile is"):
         load_tile_state(FloatingPointTile(3, 3), tile_state(source), resolve)
+
+
+def test_load_tile_state_never_changes_a_tiles_class() -> None:
+    source = AnalogTile(2, 3, StepDevice(), seed=3)
+    target = FloatingPointTile(2, 3, seed=9)
+    before = target.weights.clone()
+    with pytest.raises(TileStateError, match=r"AnalogTile with device .*this tile is a "
+                       r"FloatingPointTile with device None.*tile_from_state"):  # fmt: skip
+        load_tile_state(target, tile_state(source), resolve)
+    assert type(target) is FloatingPointTile
+    assert torch.equal(target.weights, before)
 
 
 def _noisy_config():

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from optional import AnalogSGD
 from torch import nn
 
 from aihw.nn import AnalogConv1d, AnalogConv2d, AnalogConv3d, MappingParameters
 
 PAIRS = {1: (AnalogConv1d, nn.Conv1d), 2: (AnalogConv2d, nn.Conv2d), 3: (AnalogConv3d, nn.Conv3d)}
+
+
 SPATIAL = {1: (11,), 2: (9, 8), 3: (6, 7, 5)}
+
 
 # (in, out, kernel, options)
 CASES = [
@@ -57,26 +59,6 @@ def test_forward_and_input_gradient_match_torch(dims: int, case) -> None:
     torch.testing.assert_close(
         layer(x[0].detach()), reference(x_ref[0].detach()), rtol=1e-5, atol=1e-5
     )
-
-
-@pytest.mark.parametrize("dims", [1, 2, 3])
-def test_grouped_training_step_matches_torch_sgd(dims: int) -> None:
-    layer, reference = _pair(dims, 4, 6, 3, {"groups": 2, "padding": 1})
-    assert layer.tile_grid == (2, 1, 1)
-    optimizer = AnalogSGD(layer.parameters(), lr=0.05)
-    reference_optimizer = torch.optim.SGD(reference.parameters(), lr=0.05)
-    x = torch.randn(2, 4, *SPATIAL[dims])
-    for _ in range(2):
-        optimizer.zero_grad()
-        reference_optimizer.zero_grad()
-        layer(x).square().sum().backward()
-        reference(x).square().sum().backward()
-        optimizer.step()
-        reference_optimizer.step()
-    torch.testing.assert_close(
-        layer.weight.detach(), reference.weight.detach(), rtol=1e-4, atol=1e-5
-    )
-    torch.testing.assert_close(layer.bias.detach(), reference.bias.detach(), rtol=1e-4, atol=1e-5)
 
 
 def test_split_conv_matches_torch() -> None:

@@ -30,7 +30,7 @@ def _layer(
 
 def _inputs(layer: AnalogLinear) -> torch.Tensor:
     x = torch.randn(9, 70, generator=torch.Generator().manual_seed(1))
-    start, length = layer._col_splits[1]
+    start, length = layer.grid.col_splits[1]
     x[5, start : start + length] = 0.0  # zero in one split: scale 0 there, tile by tile
     return x
 
@@ -46,7 +46,11 @@ def _inputs(layer: AnalogLinear) -> torch.Tensor:
         IOParameters(inp_noise=0.05),  # random DAC: tile by tile
     ],
     ids=[
-        "defaults", "bound hits", "clipped hits", "no management", "per-output noise",
+        "defaults",
+        "bound hits",
+        "clipped hits",
+        "no management",
+        "per-output noise",
         "input noise",
     ],  # fmt: skip
 )
@@ -115,7 +119,7 @@ def test_layers_with_one_row_split_take_the_prepared_path_exactly(max_input_size
         assert torch.equal(y_shared, y_tiled)
         for a, b in zip(shared.analog_tiles(), tiled.analog_tiles(), strict=True):
             assert a.forward_periphery.call_index == b.forward_periphery.call_index
-    _, columns, _ = shared.__dict__["_inference_plan"]  # every column took a prepared pass
+    columns, _ = shared.grid.inference_passes  # every column took a prepared pass
     assert all(isinstance(pass_, SharedFirstPass) for pass_, _ in columns)
 
 
@@ -143,7 +147,11 @@ def test_the_bias_goes_into_the_last_splits_pass(monkeypatch, zero_row):
     monkeypatch.setattr(GridPass, "__call__", recording_grid)
     io = IOParameters(out_bound=0.3, out_noise=0.1)  # bound hits in every split
     shared, tiled = _layer(io), _layer(io)
-    x = _inputs(shared) if zero_row else torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    x = (
+        _inputs(shared)
+        if zero_row
+        else torch.randn(9, 70, generator=torch.Generator().manual_seed(4))
+    )
     with torch.no_grad():
         y_shared = shared(x)
     if zero_row:  # the grid pass declines, the splits run one by one (the middle one
@@ -162,7 +170,7 @@ def test_a_trainable_bias_on_frozen_weights_keeps_its_gradient(dtype):
     """Nothing but the bias needs a gradient: the inference path runs, and the bias is
     added by autograd (once), not in place."""
     layer, reference = _layer(IOParameters()).to(dtype), _layer(IOParameters()).to(dtype)
-    for p in layer._weight_params():
+    for p in layer.grid.weights:
         p.requires_grad_(False)
     x = torch.randn(5, 70, generator=torch.Generator().manual_seed(6), dtype=dtype)
     y = layer(x)
@@ -203,7 +211,7 @@ def test_a_grid_of_five_column_splits_equals_tile_by_tile(io):
     for _ in range(2):
         with torch.no_grad():
             y_shared = shared(x)
-        assert shared.__dict__["_inference_plan"][2] is not None  # a grid pass (no zero rows)
+        assert shared.grid.inference_passes[1] is not None  # a grid pass (no zero rows)
         y_tiled = tiled(x.clone().requires_grad_(True)).detach()
         assert torch.equal(y_shared, y_tiled)
 
@@ -248,7 +256,7 @@ def test_the_grid_pass_follows_torchs_thread_count():
         with torch.no_grad():
             torch.set_num_threads(1)
             y1 = layer(x)
-            grid = layer.__dict__["_inference_plan"][2]
+            grid = layer.grid.inference_passes[1]
             assert grid.thread_counts() == [1, 1, 1]
             torch.set_num_threads(2)
             y2 = layer(x)

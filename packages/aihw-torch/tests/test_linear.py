@@ -295,3 +295,13 @@ def test_cuda_moves_the_tile_and_keeps_the_link():
     layer.cpu()
     assert not layer.analog_tile.weights.is_cuda
     assert layer.weight.data_ptr() == layer.analog_tile.weights.data_ptr()
+
+
+def test_forward_is_the_functional_form_on_the_grid():
+    from aihw.nn.functional import analog_linear
+
+    layer = AnalogLinear(6, 4, max_input_size=4)
+    x = torch.randn(2, 3, 6)
+    assert torch.equal(layer(x), analog_linear(x, layer.grid, layer.bias))
+    with pytest.raises(ValueError, match=r"AnalogLinear: input has shape \(2, 5\)"):
+        analog_linear(torch.randn(2, 5), layer.grid)

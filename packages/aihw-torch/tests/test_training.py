@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from optional import AnalogSGD
 from torch import nn
 
 from aihw.core.tiles import AnalogTile
@@ -13,7 +12,7 @@ from aihw.devices import (
     FloatingPointResistiveDevice,
     PulsedResistiveDeviceParameters,
 )
-from aihw.nn import AnalogConv2d, AnalogLinear
+from aihw.nn import AnalogLinear
 
 
 def _data(n: int = 16):
@@ -46,26 +45,6 @@ def test_floating_point_training_equals_nn_linear_with_sgd(device):
         _step_tiles(layer, lr)
     torch.testing.assert_close(layer.weight, reference.weight)
     torch.testing.assert_close(layer.bias, reference.bias)
-
-
-def test_floating_point_training_with_analog_sgd_equals_torch_sgd():
-    aihw_optim = pytest.importorskip("aihw.optim", reason="aihw-optim is not installed")
-    model = nn.Sequential(AnalogLinear(4, 3), nn.Tanh(), nn.Linear(3, 3), AnalogConv2d(1, 1, 1))
-    reference = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3), nn.Conv2d(1, 1, 1))
-    reference.load_state_dict(model.state_dict(), strict=False)
-    optimizer = aihw_optim.AnalogSGD(model.parameters(), lr=0.05)
-    optimizer.regroup_param_groups(model)
-    ref_optimizer = torch.optim.SGD(reference.parameters(), lr=0.05)
-    x, y = _data()
-    y = y.sum(1, keepdim=True).expand(-1, 3)
-    for _ in range(8):
-        for net, opt in ((model, optimizer), (reference, ref_optimizer)):
-            opt.zero_grad()
-            out = net[3](net[:3](x).reshape(1, 1, 16, 3)).reshape(16, 3)
-            nn.functional.mse_loss(out, y).backward()
-            opt.step()
-    for (name, p), p_ref in zip(model.named_parameters(), reference.parameters(), strict=True):
-        torch.testing.assert_close(p, p_ref, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_constant_step_layer_trains_within_its_device_bounds():
@@ -114,20 +93,3 @@ def test_seed_makes_pulsed_training_reproducible():
     first = run()
     torch.manual_seed(0)
     assert torch.equal(first, run())
-
-
-def test_decay_runs_once_per_optimizer_step():
-    device = ConstantStepResistiveDevice(lifetime=5.0, w_max_dtod=0.0, w_min_dtod=0.0)
-    layer = AnalogLinear(4, 2, bias=False, resistive_device=device)
-    tile = layer.analog_tile
-    tile.set_weights(torch.full((2, 4), 0.4))
-    optimizer = AnalogSGD(layer.parameters(), lr=0.1)
-    optimizer.regroup_param_groups(layer)
-    for _ in range(3):
-        optimizer.zero_grad()
-        # two backward passes, one optimizer step: one update, one decay
-        for _ in range(2):
-            (layer(torch.zeros(3, 4)).sum() * 0.0).backward()
-        optimizer.step()
-    torch.testing.assert_close(tile.get_weights()[0], torch.full((2, 4), 0.4 * 0.8**3))
-    assert tile.update_index == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._native import cuda_available, native_available
 from .config import TileConfig
 from .device_model import DeviceModel
+from .grid import TileGrid
 from .io_parameters import (
     AnalogMVType,
     BoundManagementType,
@@ -34,6 +35,7 @@ __all__ = [
     "FloatingPointTile",
     "AnalogTile",
     "create_tile",
+    "TileGrid",
     "native_available",
     "cuda_available",
     "__version__",

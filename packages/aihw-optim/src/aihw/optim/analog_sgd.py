@@ -1,29 +1,34 @@
 """``AnalogSGD``: :class:`torch.optim.SGD` that also trains analog tiles in place.
 
 Analog layers (``aihw.nn``) record the inputs and errors of each backward pass on their
-tile and give their weight no ``.grad``. :meth:`AnalogSGD.step` asks each tile to apply
-what it recorded (``tile.apply_recorded_update(lr)``), then runs ``torch.optim.SGD``'s own
-step on every other parameter, so digital parameters get exactly SGD's update.
+tiles and give their weight no ``.grad``; they link each weight to its tiles
+(:func:`aihw.core.links.link_parameter`). :meth:`AnalogSGD.step` has the shape of
+``SGD.step``: per parameter group, :meth:`AnalogSGD._init_group` collects the digital
+parameters with a gradient, their momentum buffers and the group's tiles
+(:func:`aihw.core.links.tiles_of`, asked at every step, so tiles that a checkpoint load
+replaced are found), and :func:`analog_sgd` applies the tiles' recorded updates and
+``torch.optim.sgd.sgd`` to the digital parameters, so they get exactly SGD's update.
 
-aihw-optim depends on aihw-core only: it finds analog weights by duck typing, a parameter
-with an ``analog_tile`` attribute (set by ``aihw.nn`` layers on their ``weight``; a
-parameter linked to several tiles also has ``analog_tiles``, the list of them) or, in
-:meth:`AnalogSGD.regroup_param_groups`, a module with ``analog_tiles()`` whose parameter
-shares a tile's weight storage.
+aihw-optim depends on aihw-core only: besides the linked parameters, a module with
+``analog_tiles()`` whose parameter shares a tile's weight storage tells
+:meth:`AnalogSGD.regroup_param_groups` which tile a parameter holds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn import Module
 from torch.optim import SGD
+from torch.optim.sgd import sgd
 
-__all__ = ["AnalogSGD"]
+from aihw.core.links import apply_recorded_updates, clear_recorded_updates, shares_storage, tiles_of
+
+__all__ = ["AnalogSGD", "analog_sgd"]
 
 
 def _check_number(name: str, value: Any, *, allow_tensor: bool = False) -> float:
@@ -44,45 +49,60 @@ def _check_number(name: str, value: Any, *, allow_tensor: bool = False) -> float
     return float(number)
 
 
-def _tile_of(param: Tensor) -> Any:
-    return getattr(param, "analog_tile", None)
-
-
-def _tiles_of(param: Tensor) -> list[Any]:
-    """Every tile ``param`` stands for: its ``analog_tiles`` list, else its ``analog_tile``.
-
-    A layer split onto several tiles (``aihw.nn``, tile splitting or groups) links one
-    parameter to several tiles; each of them applies its own recorded update.
-    """
-    tiles = getattr(param, "analog_tiles", None)
-    if tiles is not None:
-        return list(tiles)
-    tile = _tile_of(param)
+def _group_tiles(group: dict[str, Any]) -> list[Any]:
+    """The live tiles of a parameter group: those linked to its parameters, else (a weight
+    found by shared storage) the group's ``analog_tile``."""
+    tiles = [tile for param in group["params"] for tile in tiles_of(param)]
+    if tiles:
+        return tiles
+    tile = group.get("analog_tile")
     return [] if tile is None else [tile]
 
 
-def _group_tiles(group: dict[str, Any]) -> Iterator[Any]:
-    """The analog tiles of a parameter group: its ``analog_tile`` key and its params'."""
-    if group.get("analog_tile") is not None:
-        yield group["analog_tile"]
-    for param in group["params"]:
-        yield from _tiles_of(param)
+def analog_sgd(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffer_list: list[Tensor | None],
+    tiles: list[Any],
+    has_sparse_grad: bool = False,
+    foreach: bool | None = None,
+    fused: bool | None = None,
+    grad_scale: Tensor | None = None,
+    found_inf: Tensor | None = None,
+    *,
+    weight_decay: float,
+    momentum: float,
+    lr: float | Tensor,
+    dampening: float,
+    nesterov: bool,
+    maximize: bool,
+) -> None:
+    """The functional form of :class:`AnalogSGD` for one parameter group.
 
-
-def _shares_storage(param: Tensor, tile: Any) -> bool:
-    weights = getattr(tile, "weights", None)
-    if not isinstance(weights, Tensor) or param.device != weights.device:
-        return False
-    return param.untyped_storage().data_ptr() == weights.untyped_storage().data_ptr()
-
-
-def _inner_sgd_step() -> Callable[..., Any]:
-    # Optimizer.__init__ wraps a class's `step` once with the step hooks (marked `hooked`);
-    # they already run around AnalogSGD.step, so call SGD's step without running them twice.
-    step = SGD.step
-    while getattr(step, "hooked", False):
-        step = step.__wrapped__  # type: ignore[attr-defined]
-    return step
+    Each of ``tiles`` applies the update it recorded, with the learning rate ``lr`` (no
+    momentum, weight decay or ``maximize``: the tile sees only the current gradient);
+    then ``params`` (digital, with their ``grads`` and momentum buffers) get
+    :func:`torch.optim.sgd.sgd` with the other arguments as given.
+    """
+    if tiles:
+        with torch.no_grad():
+            apply_recorded_updates(tiles, lr.item() if isinstance(lr, Tensor) else lr)
+    sgd(
+        params,
+        grads,
+        momentum_buffer_list,
+        has_sparse_grad=has_sparse_grad,
+        foreach=foreach,
+        fused=fused,
+        grad_scale=grad_scale,
+        found_inf=found_inf,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        lr=lr,  # type: ignore[arg-type]
+        dampening=dampening,
+        nesterov=nesterov,
+        maximize=maximize,
+    )
 
 
 class AnalogSGD(SGD):
@@ -199,17 +219,18 @@ class AnalogSGD(SGD):
                 tiles = list(analog_tiles())
                 for param in module.parameters(recurse=False):
                     for tile in tiles:
-                        if _shares_storage(param, tile):
+                        if shares_storage(param, tile):
                             tiles_by_param[id(param)] = tile
         new_groups: list[dict[str, Any]] = []
         for group in self.param_groups:
             if group.get("analog_tile") is not None:
                 new_groups.append(group)  # already an analog group
                 continue
-            digital = []
-            analog = []
+            digital: list[tuple[Tensor, Any]] = []
+            analog: list[tuple[Tensor, Any]] = []
             for param in group["params"]:
-                tile = _tile_of(param)
+                linked = tiles_of(param)
+                tile = linked[0] if linked else None
                 if tile is None:
                     tile = tiles_by_param.get(id(param))
                 (digital if tile is None else analog).append((param, tile))
@@ -217,8 +238,8 @@ class AnalogSGD(SGD):
             if digital or not analog:
                 group["params"] = [p for p, _ in digital]
                 new_groups.append(group)
-            for param, tile in analog:
-                new_groups.append({"params": [param], "analog_tile": tile, **options})
+            for weight, tile in analog:
+                new_groups.append({"params": [weight], "analog_tile": tile, **options})
         self.param_groups[:] = new_groups
 
     def state_dict(self) -> dict[str, Any]:
@@ -239,7 +260,8 @@ class AnalogSGD(SGD):
         super().load_state_dict(state_dict)
         for group, tile in zip(self.param_groups, live, strict=True):
             if "analog_tile" in group:
-                group["analog_tile"] = tile if tile is not None else next(_group_tiles(group), None)
+                tiles = _group_tiles(group)
+                group["analog_tile"] = tiles[0] if tiles else tile
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters and discard the tiles' recorded updates.
@@ -249,31 +271,35 @@ class AnalogSGD(SGD):
         """
         super().zero_grad(set_to_none)
         for group in self.param_groups:
-            for tile in _group_tiles(group):
-                tile.clear_recorded()
+            clear_recorded_updates(_group_tiles(group))
 
     # -- the step ------------------------------------------------------------------------
-    def _analog_updates(self) -> list[tuple[Any, Any]]:
-        """``(tile, lr)`` for every analog tile once, checked before anything changes."""
-        updates: list[tuple[Any, Any]] = []
-        seen: set[int] = set()
-        for index, group in enumerate(self.param_groups):
-            for tile in _group_tiles(group):
-                if id(tile) in seen:
-                    continue
-                if group.get("maximize", False):
-                    raise ValueError(
-                        f"AnalogSGD: maximize=True (param group {index}) is not supported for "
-                        "analog weights; the tile applies gradient descent only"
-                    )
-                seen.add(id(tile))
-                lr = group["lr"]
-                updates.append((tile, lr.item() if isinstance(lr, Tensor) else lr))
-        return updates
+    def _init_group(  # type: ignore[override]
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        momentum_buffer_list: list[Tensor | None],
+        tiles: list[Any],
+    ) -> bool:
+        """As ``SGD._init_group`` for the group's digital parameters; ``tiles`` gets the
+        group's live analog tiles. Returns whether a gradient is sparse."""
+        live = _group_tiles(group)
+        tiles += live
+        analog = group.get("analog_tile") is not None
+        if analog and live:
+            group["analog_tile"] = live[0]  # the live tile, should a load have replaced it
+        digital = [] if analog else [p for p in group["params"] if not tiles_of(p)]
+        has_sparse_grad: bool = super()._init_group(  # type: ignore[no-untyped-call]
+            {**group, "params": digital}, params, grads, momentum_buffer_list
+        )
+        return has_sparse_grad
 
-    @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """Perform one optimization step: analog tiles first, then SGD on the rest.
+        """Perform one optimization step: each group's analog tiles, then SGD on the rest.
+
+        Everything is checked before anything changes (``maximize`` with analog weights
+        is rejected).
 
         Args:
             closure: a closure that re-evaluates the model and returns the loss.
@@ -282,19 +308,42 @@ class AnalogSGD(SGD):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for tile, lr in self._analog_updates():
-            tile.apply_recorded_update(lr)
-        # SGD's own step on the digital parameters only (analog weights have no .grad
-        # anyway; leaving them out also keeps SGD state away from them).
-        saved = [group["params"] for group in self.param_groups]
-        try:
-            for group in self.param_groups:
-                if group.get("analog_tile") is not None:
-                    group["params"] = []
-                else:
-                    group["params"] = [p for p in group["params"] if _tile_of(p) is None]
-            _inner_sgd_step()(self)
-        finally:
-            for group, params in zip(self.param_groups, saved, strict=True):
-                group["params"] = params
+        groups = []
+        seen: set[int] = set()
+        for index, group in enumerate(self.param_groups):
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            momentum_buffer_list: list[Tensor | None] = []
+            tiles: list[Any] = []
+            has_sparse_grad = self._init_group(group, params, grads, momentum_buffer_list, tiles)
+            tiles = [t for t in dict.fromkeys(tiles) if id(t) not in seen]  # each tile once
+            seen.update(id(t) for t in tiles)
+            if tiles and group.get("maximize", False):
+                raise ValueError(
+                    f"AnalogSGD: maximize=True (param group {index}) is not supported for "
+                    "analog weights; the tile applies gradient descent only"
+                )
+            groups.append((group, params, grads, momentum_buffer_list, tiles, has_sparse_grad))
+        with torch.set_grad_enabled(self.defaults["differentiable"]):
+            for group, params, grads, momentum_buffer_list, tiles, has_sparse_grad in groups:
+                analog_sgd(
+                    params,
+                    grads,
+                    momentum_buffer_list,
+                    tiles,
+                    has_sparse_grad=has_sparse_grad,
+                    foreach=group["foreach"],
+                    fused=group.get("fused"),
+                    grad_scale=getattr(self, "grad_scale", None),
+                    found_inf=getattr(self, "found_inf", None),
+                    weight_decay=group["weight_decay"],
+                    momentum=group["momentum"],
+                    lr=group["lr"],
+                    dampening=group["dampening"],
+                    nesterov=group["nesterov"],
+                    maximize=group["maximize"],
+                )
+                if group["momentum"] != 0:
+                    for param, buffer in zip(params, momentum_buffer_list, strict=True):
+                        self.state[param]["momentum_buffer"] = buffer
         return loss

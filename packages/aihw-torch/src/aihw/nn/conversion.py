@@ -18,7 +18,8 @@ from torch import nn
 from aihw.core.device_model import DeviceModel
 
 from .mapping import MappingParameters
-from .modules.base import AnalogLayerBase, check_resistive_device
+from .modules.base import AnalogLayerBase
+from .modules.checks import check_resistive_device
 from .modules.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
 from .modules.linear import AnalogLinear
 from .persistence import protect_load_state_dict
@@ -101,9 +102,11 @@ def _conv_shape(conv: Any) -> dict[str, Any]:
 
 
 def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
-    has_bias = module.bias is not None
-    device = module.weight.device
-    dtype = module.bias.dtype if has_bias else None
+    weight, bias = module.weight, module.bias
+    assert isinstance(weight, torch.Tensor) and (bias is None or isinstance(bias, torch.Tensor))
+    has_bias = bias is not None
+    device = weight.device
+    dtype = bias.dtype if bias is not None else None
     if isinstance(module, nn.Linear):
         layer: AnalogLayerBase = AnalogLinear(
             module.in_features,
@@ -118,10 +121,8 @@ def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
             **_conv_shape(module), bias=has_bias, device=device, dtype=dtype, **kwargs
         )
     with torch.no_grad():
-        layer.set_weights(
-            module.weight.detach(), None if module.bias is None else module.bias.detach()
-        )
-    layer.train(module.training)  # type: ignore[attr-defined]
+        layer.set_weights(weight.detach(), None if bias is None else bias.detach())
+    layer.train(module.training)
     return layer
 
 
@@ -190,7 +191,7 @@ def convert_to_analog(
         if seed is not None and "seed" not in kwargs:
             kwargs["seed"] = seed + counter[0]
         counter[0] += 1
-        return _to_analog(module, kwargs)  # type: ignore[return-value]
+        return _to_analog(module, kwargs)
 
     root = convert("", model)
     if root is not None:
@@ -218,11 +219,11 @@ def _replace(
 
 def _to_digital(layer: AnalogLayerBase) -> nn.Module:
     weight, bias = layer.get_weights()
-    alpha = layer.out_scaling_alpha  # type: ignore[attr-defined]
+    alpha = layer.out_scaling_alpha
     if alpha is not None:
         shape = (-1,) + (1,) * (weight.dim() - 1)
         weight = weight * alpha.detach().to(weight).reshape(shape)
-        if bias is not None and layer._analog_bias:
+        if bias is not None and layer.grid.analog_bias:
             # An analog bias column is part of the tile output, so it is scaled too.
             bias = bias * alpha.detach().to(bias)
     dtype = layer.bias.dtype if layer.bias is not None else torch.float32
@@ -234,12 +235,14 @@ def _to_digital(layer: AnalogLayerBase) -> nn.Module:
         )
     else:
         conv: _AnalogConvNd = layer  # type: ignore[assignment]
-        module = _DIGITAL[type(conv)](**_conv_shape(conv), bias=has_bias, device=device, dtype=dtype)
+        module = _DIGITAL[type(conv)](
+            **_conv_shape(conv), bias=has_bias, device=device, dtype=dtype
+        )
     with torch.no_grad():
-        module.weight.copy_(weight)
-        if has_bias:
-            module.bias.copy_(bias)  # type: ignore[union-attr]
-    module.train(layer.training)  # type: ignore[attr-defined]
+        module.get_parameter("weight").copy_(weight)
+        if bias is not None:
+            module.get_parameter("bias").copy_(bias)
+    module.train(layer.training)
     return module
 
 

@@ -1,112 +1,90 @@
 """Functional forms of the analog layers: what their ``forward`` runs.
 
-Each function takes the tile, the layer's linked ``weight`` Parameter (so that autograd
-knows whether to record the update) and the digital bias, and checks its input with a
-message naming ``input``.
+Like :func:`torch.nn.functional.linear` and ``conv2d`` they take the weight, here a
+:class:`~aihw.core.grid.TileGrid` (whose ``weights`` tell autograd whether the tiles are
+trained), the digital bias and, for layers that learn one, an output scale. Input errors
+name the grid's owner (the layer's class).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .functions import analog_matmul, check_input, check_input_tensor
+from aihw.core.grid import TileGrid
 
-__all__ = ["analog_linear", "analog_conv2d", "analog_conv", "conv_padding", "im2col"]
+__all__ = [
+    "ALLOWED_DTYPES",
+    "analog_conv",
+    "analog_linear",
+    "check_input",
+    "check_input_tensor",
+    "conv_padding",
+    "im2col",
+]
+
+#: Dtypes an analog layer accepts; the tile itself works in float32.
+ALLOWED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def check_input_tensor(input: Any, device: torch.device, *, layer: str) -> None:
+    """Raise unless ``input`` is a floating-point tensor on the tile's ``device``.
+
+    Args:
+        input: the layer's input.
+        device: where the layer's tile lives.
+        layer: the layer's class name, for the message.
+    """
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{layer}: input must be a torch.Tensor; got {type(input).__name__}")
+    if input.dtype not in ALLOWED_DTYPES:
+        allowed = ", ".join(str(d) for d in ALLOWED_DTYPES)
+        raise TypeError(
+            f"{layer}: input has dtype {input.dtype}; allowed: {allowed} "
+            "(the analog tile computes in float32)"
+        )
+    if input.device != device:
+        raise RuntimeError(
+            f"{layer}: input is on {input.device} but the layer's analog tile is on {device}; "
+            "move the input or the layer (layer.to(device))"
+        )
+
+
+def check_input(input: Any, in_features: int, device: torch.device, *, layer: str) -> None:
+    """Raise unless ``input`` is a float tensor ``(*, in_features)`` on the tile's ``device``."""
+    check_input_tensor(input, device, layer=layer)
+    if input.dim() < 1 or input.shape[-1] != in_features:
+        raise ValueError(
+            f"{layer}: input has shape {tuple(input.shape)}; expected (*, {in_features}): "
+            f"the last dimension must equal in_features={in_features}"
+        )
 
 
 def analog_linear(
-    input: Tensor,
-    analog_tile: Any,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    *,
-    layer: str = "analog_linear",
+    input: Tensor, grid: TileGrid, bias: Tensor | None = None, out_scale: Tensor | None = None
 ) -> Tensor:
-    """``y = W x + b`` with ``W x`` on ``analog_tile``, for ``input`` of shape ``(*, in)``.
+    """``y = s * (W x) + b`` with ``W x`` on ``grid``, for ``input`` of shape ``(*, in)``.
 
     Args:
-        input: a floating-point tensor ``(*, in_features)`` on the tile's device.
-        analog_tile: the tile holding ``W`` (``[out_features, in_features]``).
-        weight: the layer's Parameter sharing the tile's storage.
+        input: a floating-point tensor ``(*, in_features)`` on the grid's device.
+        grid: the tiles holding ``W`` (``[out_features, in_features]``).
         bias: the digital bias ``[out_features]``, or ``None``.
-        layer: the name used in error messages.
+        out_scale: a learned output scale ``s`` (``[out_features]`` or ``[1]``), or ``None``.
     """
-    in_features = analog_tile.weights.shape[1]
-    check_input(input, in_features, analog_tile.weights.device, layer=layer)
-    out = analog_matmul(analog_tile, weight, input.reshape(-1, in_features))
-    out = out.reshape(*input.shape[:-1], out.shape[-1])
-    if bias is not None:
-        out = out + bias
-    return out
-
-
-def analog_conv2d(
-    input: Tensor,
-    analog_tile: Any,
-    weight: Tensor,
-    bias: Tensor | None,
-    kernel_size: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int, int, int],
-    dilation: tuple[int, int],
-    padding_mode: str = "zeros",
-    *,
-    layer: str = "analog_conv2d",
-) -> Tensor:
-    """A 2-D convolution by im2col: patches ``[N*L, C*kh*kw]`` go through ``analog_tile``.
-
-    Args:
-        input: ``(N, C, H, W)`` or unbatched ``(C, H, W)``, floating point.
-        analog_tile: the tile holding the kernel as ``[out_channels, C*kh*kw]``.
-        weight: the layer's Parameter sharing the tile's storage.
-        bias: the digital bias ``[out_channels]``, or ``None``.
-        kernel_size, stride, dilation: as for :func:`torch.nn.functional.conv2d`.
-        padding: ``(left, right, top, bottom)``, the order of :func:`torch.nn.functional.pad`.
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-        layer: the name used in error messages.
-    """
-    tile_weights = analog_tile.weights
-    check_input_tensor(input, tile_weights.device, layer=layer)
-    in_channels = tile_weights.shape[1] // (kernel_size[0] * kernel_size[1])
-    if input.dim() not in (3, 4) or input.shape[-3] != in_channels:
-        raise ValueError(
-            f"{layer}: input has shape {tuple(input.shape)}; expected (N, {in_channels}, H, W) "
-            f"or unbatched ({in_channels}, H, W): the channel dimension must equal "
-            f"in_channels={in_channels}"
-        )
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
-    left, right, top, bottom = padding
-    unfold_padding = (0, 0)
-    if padding_mode == "zeros" and left == right and top == bottom:
-        unfold_padding = (top, left)  # unfold pads zeros itself, without a padded copy
-    elif any(padding):
-        mode = "constant" if padding_mode == "zeros" else padding_mode
-        x = F.pad(x, padding, mode=mode)
-    height = x.shape[-2] + 2 * unfold_padding[0]
-    width = x.shape[-1] + 2 * unfold_padding[1]
-    out_h = (height - dilation[0] * (kernel_size[0] - 1) - 1) // stride[0] + 1
-    out_w = (width - dilation[1] * (kernel_size[1] - 1) - 1) // stride[1] + 1
-    if out_h < 1 or out_w < 1:
-        raise ValueError(
-            f"{layer}: input has shape {tuple(input.shape)}; the (padded) image "
-            f"{height}x{width} is smaller than the dilated kernel"
-        )
-    # [N, C*kh*kw, L] with the column order of weight.view(out, C*kh*kw).
-    patches = F.unfold(x, kernel_size, dilation=dilation, padding=unfold_padding, stride=stride)
-    batch, columns, length = patches.shape
-    out = analog_matmul(
-        analog_tile, weight, patches.transpose(1, 2).reshape(batch * length, columns)
-    )
-    out = out.reshape(batch, length, -1).transpose(1, 2).reshape(batch, -1, out_h, out_w)
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    if out_scale is None:  # the hot path of inference: a prepared pass, when it applies
+        out = grid.prepared_forward(input, bias)
+        if out is not None:
+            return out
+    in_features = grid.in_size
+    check_input(input, in_features, grid.device, layer=grid.name)
+    if input.dim() == 2:
+        return grid.matmul(input, bias, out_scale)
+    out = grid.matmul(input.reshape(-1, in_features), bias, out_scale)
+    return out.reshape(*input.shape[:-1], grid.out_size)
 
 
 def conv_padding(
@@ -118,13 +96,11 @@ def conv_padding(
     """
     pads: list[int] = []
     for i in reversed(range(len(kernel_size))):
-        if padding == "valid":
-            pads += [0, 0]
-        elif padding == "same":
-            total = dilation[i] * (kernel_size[i] - 1)
+        if isinstance(padding, str):
+            total = dilation[i] * (kernel_size[i] - 1) if padding == "same" else 0  # or 'valid'
             pads += [total // 2, total - total // 2]
         else:
-            pads += [padding[i], padding[i]]  # type: ignore[index]
+            pads += [padding[i], padding[i]]
     return tuple(pads)
 
 
@@ -164,32 +140,33 @@ def im2col(
 
 def analog_conv(
     input: Tensor,
-    mvm: Callable[[Tensor], Tensor],
-    in_channels: int,
+    grid: TileGrid,
     bias: Tensor | None,
-    kernel_size: Sequence[int],
     stride: Sequence[int],
     padding: Sequence[int],
     dilation: Sequence[int],
     padding_mode: str = "zeros",
-    *,
-    layer: str = "analog_conv",
+    out_scale: Tensor | None = None,
 ) -> Tensor:
-    """An N-d convolution by im2col: the patches go through ``mvm`` (``[M, C*K] -> [M, out]``).
+    """An N-d convolution by im2col: the patches go through ``grid``.
 
-    Groups are the business of ``mvm``: the patch columns are ordered by channel, so group
-    ``g``'s columns are the ``g``-th block of ``C/groups * K`` columns.
+    The kernel is ``grid.weight_shape`` = ``(out_channels, in_channels / groups,
+    *kernel_size)``. Groups are the grid's business: the patch columns are ordered by
+    channel, so group ``g``'s columns are the ``g``-th block of ``C/groups * K`` columns.
 
     Args:
         input: ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, floating point.
-        mvm: the layer's tile-grid product.
-        in_channels: ``C``.
+        grid: the tiles holding the kernel.
         bias: the digital bias ``[out_channels]``, or ``None``.
-        kernel_size, stride, dilation: one int per spatial dimension.
+        stride, dilation: one int per spatial dimension.
         padding: as :func:`torch.nn.functional.pad` takes it (last dimension first).
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-        layer: the name used in error messages.
+        out_scale: a learned output scale (``[out_channels]`` or ``[1]``), or ``None``.
     """
+    layer = grid.name
+    check_input_tensor(input, grid.device, layer=layer)
+    kernel_size = grid.weight_shape[2:]
+    in_channels = grid.weight_shape[1] * grid.groups
     dims = len(kernel_size)
     if input.dim() not in (dims + 1, dims + 2) or input.shape[-dims - 1] != in_channels:
         spatial = ", ".join("DHW"[3 - dims :])
@@ -217,7 +194,7 @@ def analog_conv(
         )
     else:
         patches, out_shape = im2col(x, kernel_size, stride, dilation)
-    out = mvm(patches)
+    out = grid.matmul(patches, None, out_scale)
     batch = x.shape[0]
     out = out.reshape(batch, -1, out.shape[-1]).transpose(1, 2).reshape(batch, -1, *out_shape)
     if bias is not None:

@@ -120,6 +120,6 @@ def protect_load_state_dict(module: Module) -> Module:
     Idempotent; returns ``module``. The hook survives ``copy.deepcopy`` and pickling.
     """
     if not getattr(module, "_aihw_checked_load", False):
-        module.register_load_state_dict_pre_hook(_check_hook)
-        module._aihw_checked_load = True  # type: ignore[attr-defined]
+        module.register_load_state_dict_pre_hook(_check_hook)  # type: ignore[no-untyped-call]
+        module.__dict__["_aihw_checked_load"] = True
     return module

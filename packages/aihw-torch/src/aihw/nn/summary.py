@@ -93,7 +93,7 @@ def analog_summary(model: Module) -> AnalogSummary:
             used = tile.out_size * tile.x_size
             tiles.append(
                 TileSummary(
-                    position=module._tile_position(index),
+                    position=module.grid.position(index),
                     shape=(tile.out_size, tile.x_size),
                     tile_class=type(tile).__name__,
                     utilization=used / capacity if capacity else 1.0,
@@ -103,7 +103,7 @@ def analog_summary(model: Module) -> AnalogSummary:
             LayerSummary(
                 name=name,
                 layer_class=type(module).__name__,
-                weight_shape=module._weight_shape,
+                weight_shape=module.grid.weight_shape,
                 device="FloatingPoint" if device is None else type(device).name,
                 tile_grid=module.tile_grid,
                 tiles=tuple(tiles),

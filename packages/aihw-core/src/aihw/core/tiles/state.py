@@ -9,8 +9,9 @@ counters), the seed and the update counter of the random streams, the weights an
 per-device arrays (hidden device state).
 
 :func:`tile_from_state` validates such a dict completely and builds a new tile from it;
-:func:`load_tile_state` does the same, then puts the new state into an existing tile in
-place (its ``weights`` tensor object is kept, so views of it stay valid).
+:func:`load_tile_state` does the same, then puts the new state into an existing tile of
+the same class and device in place (its ``weights`` tensor object is kept, so views of it
+stay valid).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ __all__ = [
     "MissingDeviceError",
     "device_distribution",
     "load_tile_state",
-    "replace_tile",
     "tile_from_state",
     "tile_state",
 ]
@@ -465,9 +465,11 @@ def load_tile_state(
 ) -> None:
     """Put ``state`` into ``tile`` in place; ``tile`` is unchanged if anything is wrong.
 
+    The state must be for a tile of the same class, sizes and device model (its
+    parameters may differ): a tile never changes class. For another one, build a new tile
+    with :func:`tile_from_state` (layers do that: their grid takes the new tile's place).
     The tile keeps its torch device and its ``weights`` tensor object (so tensors sharing
-    its storage stay linked); its class may change (floating point <-> pulsed). The sizes
-    must match. Recorded update inputs are discarded.
+    its storage stay linked). Recorded update inputs are discarded.
     """
     new = tile_from_state(state, resolve_device)
     if (new.out_size, new.x_size) != (tile.out_size, tile.x_size) or new.bias != tile.bias:
@@ -475,24 +477,27 @@ def load_tile_state(
             f"tile state is for a [{new.out_size}, {new.in_size}] tile (bias={new.bias}); "
             f"this tile is [{tile.out_size}, {tile.in_size}] (bias={tile.bias})"
         )
-    replace_tile(tile, new)
-
-
-def replace_tile(tile: TileBase, new: TileBase) -> None:
-    """Make ``tile`` hold the state of ``new`` (same sizes), keeping its ``weights`` tensor.
-
-    ``tile`` stays the same object on the same torch device, so optimizers and tensors
-    that share its weight storage stay valid; its class becomes ``new``'s.
-    """
-    weights = tile.weights
-    if tuple(weights.shape) != tuple(new.weights.shape):
+    if type(new) is not type(tile) or _device_name(new) != _device_name(tile):
         raise TileStateError(
-            f"cannot put a {tuple(new.weights.shape)} tile into a {tuple(weights.shape)} one"
+            f"tile state is for a {type(new).__name__} with device {_device_name(new)}; this "
+            f"tile is a {type(tile).__name__} with device {_device_name(tile)}: a tile keeps "
+            "its class and device, so build a new tile with tile_from_state(state) instead"
         )
+    _take_state(tile, new)
+
+
+def _device_name(tile: TileBase) -> str:
+    device = getattr(tile, "resistive_device", None)
+    return "None (floating point)" if device is None else repr(type(device).name)
+
+
+def _take_state(tile: TileBase, new: TileBase) -> None:
+    """Make ``tile`` hold the state of ``new`` (same class and sizes), keeping its
+    ``weights`` tensor and torch device."""
+    weights = tile.weights
     new.to(weights.device)
     attributes = dict(new.__dict__)
     attributes["weights"] = weights
-    tile.__class__ = type(new)
     tile.__dict__.clear()
     tile.__dict__.update(attributes)
     with torch.no_grad():

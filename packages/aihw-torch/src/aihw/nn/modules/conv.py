@@ -6,14 +6,13 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.nn import Module
 
 from aihw.core.device_model import DeviceModel
 
 from ..functional import analog_conv, conv_padding
-from ..functions import check_input_tensor
 from ..mapping import MappingParameters
-from .base import AnalogLayerBase, check_bool, check_positive_int, resolve_mapping
+from .base import AnalogLayerBase
+from .checks import check_bool, check_positive_int, resolve_mapping
 
 __all__ = ["AnalogConv1d", "AnalogConv2d", "AnalogConv3d"]
 
@@ -35,7 +34,7 @@ def _ntuple(name: str, value: Any, n: int, *, minimum: int) -> tuple[int, ...]:
     return values
 
 
-class _AnalogConvNd(AnalogLayerBase, Module):
+class _AnalogConvNd(AnalogLayerBase):
     """What the analog convolutions share; see :class:`AnalogConv2d`."""
 
     _dims: ClassVar[int] = 2
@@ -139,19 +138,15 @@ class _AnalogConvNd(AnalogLayerBase, Module):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
-        name = type(self).__name__
-        check_input_tensor(input, self.analog_tile.weights.device, layer=name)
         return analog_conv(
             input,
-            self._analog_mvm,
-            self.in_channels,
+            self.grid,
             self.bias,
-            self.kernel_size,
             self.stride,
             self._pad,
             self.dilation,
             self.padding_mode,
-            layer=name,
+            self.out_scaling_alpha,
         )
 
     def extra_repr(self) -> str:

@@ -6,18 +6,18 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Module
 
 from aihw.core.device_model import DeviceModel
 
-from ..functions import check_input
+from ..functional import analog_linear
 from ..mapping import MappingParameters
-from .base import AnalogLayerBase, check_bool, check_positive_int, resolve_mapping
+from .base import AnalogLayerBase
+from .checks import check_bool, check_positive_int, resolve_mapping
 
 __all__ = ["AnalogLinear"]
 
 
-class AnalogLinear(AnalogLayerBase, Module):
+class AnalogLinear(AnalogLayerBase):
     r"""Applies ``y = x W^T + b`` with ``W`` stored on an analog tile.
 
     The counterpart of :class:`torch.nn.Linear`. The matrix products of the forward and
@@ -113,17 +113,7 @@ class AnalogLinear(AnalogLayerBase, Module):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
-        bias = self._parameter("bias")
-        out = self._prepared_forward(input, bias)
-        if out is not None:
-            return out
-        check_input(
-            input, self.in_features, self.analog_tile.weights.device, layer=type(self).__name__
-        )
-        if input.dim() == 2:
-            return self._analog_mvm(input, bias)
-        out = self._analog_mvm(input.reshape(-1, self.in_features), bias)
-        return out.reshape(*input.shape[:-1], self.out_features)
+        return analog_linear(input, self.grid, self.bias, self.out_scaling_alpha)
 
     def extra_repr(self) -> str:
         device = type(self.resistive_device).__name__ if self.resistive_device is not None else None

@@ -1,9 +1,10 @@
-"""Autograd functions that run a layer's matrix products on its analog tile.
+"""The autograd function that runs a matrix product on an analog tile.
 
 The tile computes in float32 whatever the input dtype is; the result is cast back, so a
 layer moved to ``float64`` or ``bfloat16`` keeps working. The backward pass gives the input
 gradient through the tile (``W^T d``) and records ``(x, d)`` on the tile; the weight gets no
-``.grad``: an optimizer (``aihw.optim.AnalogSGD``) applies the recorded update in the tile.
+``.grad``: an optimizer applies the recorded update in the tile
+(:func:`aihw.core.links.apply_recorded_updates`).
 """
 
 from __future__ import annotations
@@ -13,57 +14,24 @@ from typing import Any
 import torch
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-__all__ = ["AnalogFunction", "analog_matmul", "check_input", "check_input_tensor"]
+from .tiles.base import TileBase
 
-#: Dtypes an analog layer accepts; the tile itself works in float32.
-ALLOWED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
-
-
-def check_input_tensor(input: Any, device: torch.device, *, layer: str) -> None:
-    """Raise unless ``input`` is a floating-point tensor on the tile's ``device``.
-
-    Args:
-        input: the layer's input.
-        device: where the layer's tile lives.
-        layer: the layer's class name, for the message.
-    """
-    if not isinstance(input, torch.Tensor):
-        raise TypeError(f"{layer}: input must be a torch.Tensor; got {type(input).__name__}")
-    if input.dtype not in ALLOWED_DTYPES:
-        allowed = ", ".join(str(d) for d in ALLOWED_DTYPES)
-        raise TypeError(
-            f"{layer}: input has dtype {input.dtype}; allowed: {allowed} "
-            "(the analog tile computes in float32)"
-        )
-    if input.device != device:
-        raise RuntimeError(
-            f"{layer}: input is on {input.device} but the layer's analog tile is on {device}; "
-            "move the input or the layer (layer.to(device))"
-        )
-
-
-def check_input(input: Any, in_features: int, device: torch.device, *, layer: str) -> None:
-    """Raise unless ``input`` is a float tensor ``(*, in_features)`` on the tile's ``device``."""
-    check_input_tensor(input, device, layer=layer)
-    if input.dim() < 1 or input.shape[-1] != in_features:
-        raise ValueError(
-            f"{layer}: input has shape {tuple(input.shape)}; expected (*, {in_features}): "
-            f"the last dimension must equal in_features={in_features}"
-        )
+__all__ = ["AnalogFunction", "analog_matmul"]
 
 
 class AnalogFunction(torch.autograd.Function):
     """``y = W x`` computed by an analog tile, for a batch ``x`` of shape ``[N, in]``.
 
-    ``weight`` is the layer's ``Parameter`` that shares the tile's storage. It is an input
-    only so that autograd knows whether the weight is trained: the backward pass records
-    ``(x, d)`` on the tile when ``weight.requires_grad``, and returns no weight gradient.
+    ``weight`` is a tensor sharing the tile's storage (a layer's ``Parameter``). It is an
+    input only so that autograd knows whether the weight is trained: the backward pass
+    records ``(x, d)`` on the tile when ``weight.requires_grad``, and returns no weight
+    gradient.
     """
 
     @staticmethod
     def forward(
         ctx: FunctionCtx,
-        tile: Any,
+        tile: TileBase,
         weight: torch.Tensor,
         x: torch.Tensor,
         update_scale: torch.Tensor | None = None,
@@ -102,7 +70,10 @@ class AnalogFunction(torch.autograd.Function):
 
 
 def analog_matmul(
-    tile: Any, weight: torch.Tensor, x: torch.Tensor, update_scale: torch.Tensor | None = None
+    tile: TileBase,
+    weight: torch.Tensor,
+    x: torch.Tensor,
+    update_scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply :class:`AnalogFunction` to a 2-D batch ``x`` ``[N, in]``; returns ``[N, out]``.
 
@@ -116,4 +87,7 @@ def analog_matmul(
             return x.new_zeros((0, tile.out_size))
         out = tile.forward(x32)
         return out if out.dtype == x.dtype else out.to(x.dtype)
-    return AnalogFunction.apply(tile, weight, x, update_scale)
+    result: torch.Tensor = AnalogFunction.apply(  # type: ignore[no-untyped-call]
+        tile, weight, x, update_scale
+    )
+    return result

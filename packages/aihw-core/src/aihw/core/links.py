@@ -1,0 +1,71 @@
+"""Which tiles a tensor stands for: the contract between layers and optimizers.
+
+A layer whose weight lives on analog tiles links each weight ``Parameter`` to the tiles it
+shares storage with (:func:`link_parameter`); an optimizer asks :func:`tiles_of` for them
+at each step and applies what their backward passes recorded
+(:func:`apply_recorded_updates`) instead of a ``.grad``. The link is the parameter's
+public ``analog_tiles`` list (and ``analog_tile``, its first tile), so a parameter that a
+user tags by hand works too; a digital parameter has no tiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from .tiles.base import TileBase
+
+__all__ = [
+    "apply_recorded_updates",
+    "clear_recorded_updates",
+    "link_parameter",
+    "shares_storage",
+    "tiles_of",
+]
+
+
+def link_parameter(param: torch.Tensor, tiles: Iterable[TileBase]) -> None:
+    """Mark ``param`` as the weight of ``tiles`` (at least one), replacing any earlier link.
+
+    Sets ``param.analog_tiles`` (a list) and ``param.analog_tile`` (its first tile).
+    """
+    tiles = list(tiles)
+    if not tiles:
+        raise ValueError("link_parameter: a parameter must be linked to at least one tile")
+    param.analog_tiles = tiles  # type: ignore[attr-defined]
+    param.analog_tile = tiles[0]  # type: ignore[attr-defined]
+
+
+def tiles_of(param: torch.Tensor) -> list[Any]:
+    """The tiles linked to ``param`` (a new list); empty for a digital parameter.
+
+    ``param.analog_tiles`` when set, else ``[param.analog_tile]`` when that is set.
+    """
+    tiles = getattr(param, "analog_tiles", None)
+    if tiles is not None:
+        return list(tiles)
+    tile = getattr(param, "analog_tile", None)
+    return [] if tile is None else [tile]
+
+
+def shares_storage(tensor: torch.Tensor, tile: Any) -> bool:
+    """Whether ``tensor`` lives in the storage of ``tile``'s weights (same torch device)."""
+    weights = getattr(tile, "weights", None)
+    if not isinstance(weights, torch.Tensor) or tensor.device != weights.device:
+        return False
+    return bool(tensor.untyped_storage().data_ptr() == weights.untyped_storage().data_ptr())
+
+
+def apply_recorded_updates(tiles: Iterable[Any], lr: float) -> None:
+    """Each tile applies one update with what it recorded since its last one
+    (``tile.apply_recorded_update(lr)``; nothing for a tile that recorded nothing)."""
+    for tile in tiles:
+        tile.apply_recorded_update(lr)
+
+
+def clear_recorded_updates(tiles: Iterable[Any]) -> None:
+    """Each tile forgets what it recorded (``tile.clear_recorded()``)."""
+    for tile in tiles:
+        tile.clear_recorded()
