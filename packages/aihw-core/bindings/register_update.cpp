@@ -9,26 +9,13 @@
 
 #include "aihw/pulsed_update.hpp"
 #include "aihw/step_laws.hpp"
+#include "buffers.hpp"
 #include "register.hpp"
 
 namespace py = pybind11;
 
 namespace aihw_bindings {
 namespace {
-
-template <class T>
-T* pointer(std::uintptr_t address, const char* what) {
-  if (address == 0) throw py::value_error(std::string(what) + " is a null pointer (0)");
-  return reinterpret_cast<T*>(address);
-}
-
-std::uint64_t unsigned_int(const py::int_& value, std::uint64_t max, const char* what) {
-  if (value < py::int_(0) || value > py::int_(max)) {
-    throw py::value_error(std::string(what) + "=" + py::str(value).cast<std::string>() +
-                          " is out of range; allowed: 0 to " + std::to_string(max));
-  }
-  return value.cast<std::uint64_t>();
-}
 
 std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
                                std::int64_t x_size, std::uintptr_t x_ptr, std::uintptr_t d_ptr,
@@ -57,14 +44,14 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
                           std::to_string(spec->n_scalars) + " scalars, got " +
                           std::to_string(scalars.size()));
   }
-  float* weights = pointer<float>(weights_ptr, "weights_ptr");
-  const float* x = pointer<const float>(x_ptr, "x_ptr");
-  const float* d = pointer<const float>(d_ptr, "d_ptr");
+  float* weights = required_buffer<float>(weights_ptr, "weights_ptr");
+  const float* x = required_buffer<const float>(x_ptr, "x_ptr");
+  const float* d = required_buffer<const float>(d_ptr, "d_ptr");
   std::vector<const float*> arrays;
   arrays.reserve(param_ptrs.size());
   for (std::size_t k = 0; k < param_ptrs.size(); ++k) {
     const std::string what = "param_ptrs[" + std::to_string(k) + "]";
-    arrays.push_back(pointer<const float>(param_ptrs[k], what.c_str()));
+    arrays.push_back(required_buffer<const float>(param_ptrs[k], what.c_str()));
   }
   const std::uint64_t seed64 = unsigned_int(seed, UINT64_MAX, "seed");
   const auto index32 =
@@ -92,7 +79,7 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
   py::gil_scoped_release release;
   return aihw::pulsed_update(weights, d_size, x_size, x, d, batch, law, arrays, scalars, config,
                              seed64, index32, num_threads,
-                             reinterpret_cast<std::uint8_t*>(pulsed_mask_ptr));
+                             optional_buffer<std::uint8_t>(pulsed_mask_ptr));
 }
 
 }  // namespace

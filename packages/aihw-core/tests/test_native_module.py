@@ -259,14 +259,15 @@ def test_engine_errors_become_value_errors() -> None:
 
 
 def test_stubs_list_every_function() -> None:
-    """_core.pyi mirrors the compiled module: the same public functions."""
+    """_core.pyi mirrors the compiled module: the same public functions and classes."""
     import ast
 
     stub = Path(__file__).parents[1] / "src" / "aihw" / "core" / "_core.pyi"
     if not stub.is_file():  # an installed wheel ships the stub next to the module
         stub = Path(core.__file__).with_name("_core.pyi")
     tree = ast.parse(stub.read_text())
-    in_stub = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    kinds = (ast.FunctionDef, ast.ClassDef)
+    in_stub = {node.name for node in tree.body if isinstance(node, kinds)}
     in_module = {
         name for name in dir(core) if not name.startswith("_") and callable(getattr(core, name))
     }

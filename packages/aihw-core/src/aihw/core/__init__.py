@@ -7,7 +7,7 @@ even where the engine is missing; :func:`native_available` says which is the cas
 
 from __future__ import annotations
 
-from ._native import cuda_available, native_available
+from .engine import cuda_available, native_available
 from .config import TileConfig
 from .device_model import DeviceModel
 from .io_parameters import (

@@ -1,7 +1,7 @@
 """Type stubs of the private compiled engine ``aihw.core._core`` (see bindings/).
 
-Use :mod:`aihw.core` instead: it validates every argument before calling these functions,
-which trust the buffers they are given. Semantics: docs/architecture/engine-contract.md.
+Only :mod:`aihw.core.engine` calls these functions: it checks every tensor before passing
+its address, and the engine trusts the buffers it is given. Semantics: docs/architecture/engine-contract.md.
 """
 
 from collections.abc import Sequence
@@ -75,19 +75,79 @@ def engine_pool() -> str:
 def cuda_compiled() -> bool:
     """Whether this build has the CUDA kernels (always False for now)."""
 
-def periphery_input_stage(
+class InputStageConfig:
+    """The fixed settings of an input stage (DAC), built once per periphery: its step
+    (``<= 0``: no quantisation), stochastic rounding, bound, noise std, asymmetry and its
+    two random-number streams (1 to 15; ``ValueError`` otherwise)."""
+
+    def __init__(
+        self,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        noise: float,
+        asymmetry: float,
+        noise_stream: int,
+        round_stream: int,
+    ) -> None: ...
+    @property
+    def step(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def bound(self) -> float: ...
+    @property
+    def noise(self) -> float: ...
+    @property
+    def asymmetry(self) -> float: ...
+    @property
+    def noise_stream(self) -> int: ...
+    @property
+    def round_stream(self) -> int: ...
+
+class OutputStageConfig:
+    """The fixed settings of an output stage (ADC), built once per periphery: its step,
+    stochastic rounding, bound (``<= 0``: unbounded), whether negative outputs count as
+    bound hits, noise std, asymmetry and its three random-number streams (1 to 15)."""
+
+    def __init__(
+        self,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        test_negative_bound: bool,
+        noise: float,
+        asymmetry: float,
+        noise_stream: int,
+        round_stream: int,
+        w_noise_stream: int,
+    ) -> None: ...
+    @property
+    def step(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def bound(self) -> float: ...
+    @property
+    def test_negative_bound(self) -> bool: ...
+    @property
+    def noise(self) -> float: ...
+    @property
+    def asymmetry(self) -> float: ...
+    @property
+    def noise_stream(self) -> int: ...
+    @property
+    def round_stream(self) -> int: ...
+    @property
+    def w_noise_stream(self) -> int: ...
+
+def input_stage(
+    config: InputStageConfig,
     x_ptr: int,
     out_ptr: int,
     n_rows: int,
     n_cols: int,
     row_scale_ptr: int,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    noise: float,
-    asymmetry: float,
-    noise_stream: int,
-    round_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -100,20 +160,14 @@ def periphery_input_stage(
     ``[n_rows]``) may be 0. ``x_row_stride`` (0: ``n_cols``) reads a block of columns of a
     wider ``x``. Releases the GIL."""
 
-def periphery_abs_max_input_stage(
+def abs_max_input_stage(
+    config: InputStageConfig,
+    nm_thres: float,
     x_ptr: int,
     out_ptr: int,
     nm_scale_ptr: int,
     n_rows: int,
     n_cols: int,
-    nm_thres: float,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    noise: float,
-    asymmetry: float,
-    noise_stream: int,
-    round_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -125,25 +179,17 @@ def periphery_abs_max_input_stage(
     ``max_j |x[r, j]|`` (clamped to ``nm_thres`` when > 0) and row ``r`` goes through the
     input stage scaled by ``1 / nm_scale[r]``. Returns the number of rows whose scale is
     ``<= 0``; their output is left unwritten. ``x_row_stride`` as in
-    :func:`periphery_input_stage`. Releases the GIL."""
+    :func:`input_stage`. Releases the GIL."""
 
-def periphery_output_stage(
+def output_stage(
+    config: OutputStageConfig,
     y_ptr: int,
     n_rows: int,
     n_cols: int,
     row_scale_ptr: int,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    test_negative_bound: bool,
-    noise: float,
     noise_per_output_ptr: int,
-    asymmetry: float,
     w_noise_mode: int,
     w_noise_std_ptr: int,
-    noise_stream: int,
-    round_stream: int,
-    w_noise_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -153,12 +199,17 @@ def periphery_output_stage(
     y_row_stride: int = 0,
     accumulate_ptr: int = 0,
     accumulate_row_stride: int = 0,
+    accumulate_bias_ptr: int = 0,
 ) -> int:
     """The fused output stage (ADC) of engine contract §6, in place on float32
     ``[n_rows, n_cols]`` (rows ``y_row_stride`` elements apart; 0: ``n_cols``); flags the
-    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number. With
-    ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0: ``n_cols``), the
-    rows that did not hit a bound are also added into that buffer. Releases the GIL."""
+    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number.
+    ``noise_per_output_ptr`` (float32 ``[n_cols]``, may be 0) replaces the config's noise;
+    ``w_noise_mode`` 0 (none), 1 (``w_noise_std_ptr``: one std per row) or 2 (one per
+    element). With ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0:
+    ``n_cols``), the rows that did not hit a bound are also added into that buffer, with
+    ``accumulate_bias_ptr`` (float32 ``[n_cols]``) as ``acc = (acc + y) + bias``.
+    Releases the GIL."""
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""

@@ -374,7 +374,7 @@ def law_runs_natively(name: str) -> bool:
     ``False`` for a law defined in Python, an unknown law, a law the installed engine does
     not execute yet, or when the compiled engine is missing: those run on the reference.
     """
-    from . import _native  # lazy: importing the laws never loads the engine
+    from . import engine  # lazy: importing the laws never loads the engine
 
     law = LAWS.get(name)
-    return law is not None and law.engine_id > 0 and _native.law_known(law.engine_id)
+    return law is not None and law.engine_id > 0 and engine.law_known(law.engine_id)

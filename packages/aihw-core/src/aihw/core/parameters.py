@@ -41,8 +41,8 @@ PULSED_TYPES = (
     PulseType.DETERMINISTIC_IMPLICIT,
     PulseType.MEAN_COUNT,
 )
-#: Pulse types the compiled engine executes (an engine built before the deterministic types
-#: knows only the stochastic ones: see ``aihw.core._native.pulse_kind``).
+#: Pulse types the compiled engine executes (all of them; see
+#: :func:`aihw.core.engine.pulse_kind`).
 NATIVE_PULSE_TYPES = PULSED_TYPES
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .. import _native
+from .. import engine
 from .._checks import (
     check_finite,
     check_floating_tensor,
@@ -23,7 +23,7 @@ from .._checks import (
     check_tensor_device,
 )
 from ..io_parameters import IOParameters
-from ..periphery import Periphery, native_periphery_available
+from ..periphery import Periphery
 
 __all__ = ["TileBase", "draw_seed", "BACKENDS"]
 
@@ -164,7 +164,7 @@ class TileBase:
         return (
             self._backend != "reference"
             and self.device.type == "cpu"
-            and native_periphery_available()
+            and engine.native_available()
         )
 
     def _periphery_native(self) -> bool:
@@ -174,8 +174,7 @@ class TileBase:
                 raise RuntimeError(
                     f"backend='native' runs on the CPU only; this tile is on {self.device}"
                 )
-            _native.load()  # raises the ImportError that says how to repair
-            raise RuntimeError("backend='native': the compiled engine lacks the periphery; rebuild aihw-core")
+            engine.load()  # raises the ImportError that says how to repair
         return native
 
     # -- sizes ------------------------------------------------------------------------
