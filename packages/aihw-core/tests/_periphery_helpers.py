@@ -6,8 +6,7 @@ import os
 
 import torch
 
-from aihw.core import IOParameters, TileConfig
-from aihw.core import native_available
+from aihw.core import IOParameters, TileConfig, native_available
 from aihw.core.tiles import InferenceTile
 
 HAVE_NATIVE = native_available() or bool(os.environ.get("AIHW_REQUIRE_NATIVE"))

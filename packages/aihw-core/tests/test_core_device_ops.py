@@ -6,8 +6,8 @@ import pytest
 import torch
 from _device_op_helpers import OpsDevice
 
-from aihw.core.tiles import AnalogTile
 from aihw.core import native_available
+from aihw.core.tiles import AnalogTile
 from aihw.core.tiles.state import tile_from_state, tile_state
 
 HAVE_NATIVE = native_available()

@@ -7,12 +7,11 @@ import pytest
 import torch
 from _device_op_helpers import OpsDevice
 
-from aihw.core import engine
+from aihw.core import engine, native_available
 from aihw.core.parameters import PulseType, UpdateParameters
-from aihw.core.reference import pulsed_update_reference
 from aihw.core.reference import device_ops as reference_device_ops
+from aihw.core.reference import pulsed_update_reference
 from aihw.core.tiles import AnalogTile
-from aihw.core import native_available
 from aihw.core.tiles.state import TileStateError, tile_from_state, tile_state
 
 HAVE_NATIVE = native_available()

@@ -9,9 +9,8 @@ import pytest
 import torch
 
 import aihw.core._core as core
-from aihw.core import IOParameters, first_pass
+from aihw.core import IOParameters, first_pass, native_available
 from aihw.core.first_pass import SharedFirstPass
-from aihw.core import native_available
 from aihw.core.periphery import Periphery
 
 pytestmark = pytest.mark.skipif(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aihw.core.tiles import AnalogTile
 from aihw.core import native_available
+from aihw.core.tiles import AnalogTile
 from aihw.core.tiles.state import tile_from_state, tile_state
 from aihw.devices import get_device
 from aihw.devices.presets import REFERENCE_ONLY

@@ -113,6 +113,6 @@ class DeviceModel:
         return f"{type(self).__name__}({self.params!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.params == self.params  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.params == self.params
 
     __hash__ = None  # type: ignore[assignment]

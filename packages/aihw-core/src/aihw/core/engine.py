@@ -40,7 +40,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -208,7 +208,7 @@ def pulsed_update(
     d: torch.Tensor,
     law: StepLaw,
     arrays: Mapping[str, torch.Tensor],
-    scalars: Mapping[str, float | tuple[float, ...]],
+    scalars: Mapping[str, Any],
     lr: float,
     granularity: float,
     update: UpdateParameters,

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import threading
-
-import torch
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import torch
 
 from . import engine
 from .io_parameters import BoundManagementType

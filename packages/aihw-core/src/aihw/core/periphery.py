@@ -11,8 +11,6 @@ torch (their twins in :mod:`aihw.core.reference.periphery`); both draw the same 
 from __future__ import annotations
 
 import dataclasses
-import math
-
 from typing import Any, Protocol
 
 import torch
@@ -173,7 +171,11 @@ class Periphery:
 
     # -- noise management -------------------------------------------------------------------
     def _nm_scale(
-        self, x: torch.Tensor, nm: NoiseManagementType, native: bool = False, threads: int = 0
+        self,
+        x: torch.Tensor,
+        nm: NoiseManagementType | str,
+        native: bool = False,
+        threads: int = 0,
     ) -> torch.Tensor | None:
         """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
         io = self.io
@@ -255,7 +257,15 @@ class Periphery:
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
         return self._run_general(x, matrix, call, bm, native, num_threads)
 
-    def _run_general(self, x, matrix, call, bm, native, num_threads):
+    def _run_general(
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        call: int,
+        bm: BoundManagementType | str,
+        native: bool,
+        num_threads: int,
+    ) -> torch.Tensor:
         """Every noise- and bound-management type, stage by stage."""
         io = self.io
         n, n_out = x.shape[0], matrix.shape[1]
@@ -284,8 +294,19 @@ class Periphery:
         return out
 
     def _bound_management_loop(
-        self, xa, matrix, s_nm, ids, out, call, bm, passes, native, num_threads, red=1.0
-    ):
+        self,
+        xa: torch.Tensor,
+        matrix: torch.Tensor,
+        s_nm: torch.Tensor | None,
+        ids: torch.Tensor | None,
+        out: torch.Tensor | None,
+        call: int,
+        bm: BoundManagementType | str,
+        passes: int,
+        native: bool,
+        num_threads: int,
+        red: float = 1.0,
+    ) -> torch.Tensor | None:
         """Run passes ``passes, passes + 1, ...`` on the rows ``ids`` until none hits a
         bound or the reduction limit is passed (spec A.5); returns the filled ``out``."""
         io = self.io
@@ -376,7 +397,7 @@ class Periphery:
                 float(io.out_asymmetry),
                 st,
             ),
-            bound_management=bm,
+            bound_management=BoundManagementType(bm),
         )
 
     def rerun_bound_hits(
@@ -405,7 +426,18 @@ class Periphery:
             max_red = min(max_red, io.max_bm_res / io.inp_step)
         return max_red
 
-    def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
+    def _one_pass(
+        self,
+        xa: torch.Tensor,
+        matrix: torch.Tensor,
+        s_nm: torch.Tensor | None,
+        red: float,
+        ids: torch.Tensor | None,
+        call: int,
+        bm_pass: int,
+        native: bool,
+        num_threads: int,
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         io = self.io
         device = xa.device
         # Row scales, in float32: in = 1 / (s_nm * red), out = out_scale * s_nm * red.
@@ -441,7 +473,9 @@ class Periphery:
         sigma = self.noise_per_output
         if sigma is not None and sigma.device != device:
             sigma = sigma.to(device)
-        def adc(y, w_std, part=0):
+        def adc(
+            y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0
+        ) -> tuple[torch.Tensor, torch.Tensor, int]:
             return self._adc(kernels, y, out_scale, sigma, w_std, call, sub | part, row_ids,
                              threads)  # fmt: skip
 
@@ -454,7 +488,11 @@ class Periphery:
         y_neg = self._mac(v_neg, self._negative_pass_matrix(matrix))
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
-            w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
+            w_std = (
+                None
+                if w_pos is None or w_neg is None
+                else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
+            )
             return adc(y_pos + y_neg, w_std)
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
         y1, h1, _ = adc(y_pos, w_pos)
@@ -550,9 +588,12 @@ class Periphery:
         if io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0:
             return None
         w = torch.tensor(io.w_noise, dtype=torch.float32, device=v.device)
+        std: torch.Tensor
         if io.w_noise_type == WeightNoiseType.ADDITIVE_CONSTANT:
-            return (w * torch.linalg.vector_norm(v, dim=1)).contiguous()
-        return (w * torch.sqrt(torch.mm(v * v, matrix.abs()))).contiguous()
+            std = (w * torch.linalg.vector_norm(v, dim=1)).contiguous()
+        else:
+            std = (w * torch.sqrt(torch.mm(v * v, matrix.abs()))).contiguous()
+        return std
 
     def to(self, device: torch.device) -> None:
         """Move the per-output tensors to ``device``."""

@@ -174,4 +174,5 @@ def output_stage(
 def row_abs_max(x: torch.Tensor, num_threads: int = 0) -> torch.Tensor:
     """``max_j |x[r, j]|`` per row of float32 ``x`` ``[rows, cols]`` (abs-max noise
     management; exact, so the same as the engine's)."""
-    return torch.linalg.vector_norm(x, ord=math.inf, dim=1)
+    out: torch.Tensor = torch.linalg.vector_norm(x, ord=math.inf, dim=1)
+    return out

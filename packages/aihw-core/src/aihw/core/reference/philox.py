@@ -38,6 +38,17 @@ def _mulhilo(m: int, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (t_hi >> 16) + (low >> 32), low & MASK32
 
 
+def _broadcast_shape(tensors: list[torch.Tensor]) -> torch.Size:
+    """The shape the tensors broadcast to (``expand`` raises where they do not)."""
+    ndim = max(t.dim() for t in tensors)
+    dims = [1] * ndim
+    for t in tensors:
+        for i, n in enumerate(t.shape, start=ndim - t.dim()):
+            if n != 1:
+                dims[i] = n
+    return torch.Size(dims)
+
+
 def philox_words(
     c0: torch.Tensor | int,
     c1: torch.Tensor | int,
@@ -50,8 +61,8 @@ def philox_words(
     returns the four output words."""
     tensors = [c for c in (c0, c1, c2, c3) if isinstance(c, torch.Tensor)]
     like = tensors[0]
-    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
-    c0, c1, c2, c3 = (
+    shape = _broadcast_shape(tensors)
+    w0, w1, w2, w3 = (
         (
             c
             if isinstance(c, torch.Tensor)
@@ -65,10 +76,10 @@ def philox_words(
         if rnd:
             k0 = (k0 + _W0) & MASK32
             k1 = (k1 + _W1) & MASK32
-        hi0, lo0 = _mulhilo(_M0, c0)
-        hi1, lo1 = _mulhilo(_M1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
+        hi0, lo0 = _mulhilo(_M0, w0)
+        hi1, lo1 = _mulhilo(_M1, w2)
+        w0, w1, w2, w3 = hi1 ^ w1 ^ k0, lo1, hi0 ^ w3 ^ k1, lo0
+    return w0, w1, w2, w3
 
 
 def key_from_seed(seed: int) -> tuple[int, int]:
@@ -90,7 +101,8 @@ def philox4x32_10(counter: torch.Tensor | Sequence[int], key: Sequence[int]) -> 
         counter = torch.tensor(counter, dtype=torch.int64)
     counter = counter.to(torch.int64) & MASK32
     k0, k1 = (int(k) & MASK32 for k in key)
-    return torch.stack(philox_words(*counter.unbind(-1), k0, k1), dim=-1)
+    c = counter.unbind(-1)
+    return torch.stack(philox_words(c[0], c[1], c[2], c[3], k0, k1), dim=-1)
 
 
 def uniform_from_words(words: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -76,7 +77,16 @@ def pulse_scales(
     return bl, a, b
 
 
-def _probabilities(values, scale, update, stream, samples, update_index, key, res=None):
+def _probabilities(
+    values: torch.Tensor,
+    scale: torch.Tensor,
+    update: UpdateParameters,
+    stream: int,
+    samples: torch.Tensor,
+    update_index: int,
+    key: tuple[int, int],
+    res: float | None = None,
+) -> torch.Tensor:
     """``Q(|v| * scale)`` per element (contract §3 step 4), float64 ``[n, size]``.
 
     ``values`` is ``[n, size]``, ``scale`` float64 ``[n, 1]``, ``samples`` int64 ``[n, 1]``.
@@ -93,7 +103,16 @@ def _probabilities(values, scale, update, stream, samples, update_index, key, re
     return res * torch.round(v / res)
 
 
-def _fired(values, prob, bl, bl_max, stream, samples, update_index, key):
+def _fired(
+    values: torch.Tensor,
+    prob: torch.Tensor,
+    bl: torch.Tensor,
+    bl_max: int,
+    stream: int,
+    samples: torch.Tensor,
+    update_index: int,
+    key: tuple[int, int],
+) -> torch.Tensor:
     """Boolean ``[n, size, bl_max]``: slot ``t`` of element ``j`` fires (contract §3 step 5).
 
     Slots ``t >= BL`` of a sample (``bl`` int64 ``[n, 1]``) never fire.
@@ -175,7 +194,9 @@ def pulse_coincidences(
     return counts
 
 
-def _scaled_samples(x, d, lr, granularity, update):
+def _scaled_samples(
+    x: torch.Tensor, d: torch.Tensor, lr: float, granularity: float, update: UpdateParameters
+) -> tuple[list[int], list[tuple[int, float, float]]]:
     """Per-sample ``(rows, BL, A, B)`` of the samples that do something (contract §3 1-3)."""
     batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
     x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
@@ -264,7 +285,7 @@ def pulse_counts(
     if update.pulse_type in (PulseType.STOCHASTIC_COMPRESSED, PulseType.STOCHASTIC):
         return pulse_coincidences(x, d, lr, granularity, update, seed, update_index, first_sample)
     raise ValueError(
-        f"pulse_counts: pulse_type={update.pulse_type.value!r} sends no pulses (an exact update)"
+        f"pulse_counts: pulse_type={PulseType(update.pulse_type).value!r} sends no pulses (an exact update)"
     )
 
 
@@ -274,7 +295,7 @@ def pulsed_update(
     d: torch.Tensor,
     law: StepLaw,
     arrays: Mapping[str, torch.Tensor],
-    scalars: Mapping[str, float],
+    scalars: Mapping[str, Any],
     lr: float,
     granularity: float,
     update: UpdateParameters,
@@ -362,7 +383,16 @@ def pulsed_update(
 
 
 def _apply_pulses(
-    w_flat, counts, up, first_sample, law, flat_arrays, scalars, noisy, update_index, key
+    w_flat: torch.Tensor,
+    counts: torch.Tensor,
+    up: torch.Tensor,
+    first_sample: int,
+    law: StepLaw,
+    flat_arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    noisy: bool,
+    update_index: int,
+    key: tuple[int, int],
 ) -> None:
     """Apply the pulses of consecutive samples (contract §3 steps 6-7), in order.
 

@@ -51,7 +51,7 @@ def check_config_alone(rpu_config: Any, resistive_device: Any, update: Any) -> N
 
 def draw_seed() -> int:
     """A 64-bit seed from torch's global generator (``torch.manual_seed`` fixes it)."""
-    halves = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()
+    halves: list[int] = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()
     return (halves[0] << 32) | halves[1]
 
 
@@ -195,10 +195,10 @@ class TileBase:
 
     # -- checks -------------------------------------------------------------------------
     def _as_input(self, name: str, value: Any, size: int) -> torch.Tensor:
-        value = check_floating_tensor(name, value)
-        check_last_dim(name, value, size)
-        check_tensor_device(name, value, self.device)
-        return value
+        tensor = check_floating_tensor(name, value)
+        check_last_dim(name, tensor, size)
+        check_tensor_device(name, tensor, self.device)
+        return tensor
 
     def _update_batch(self, x: Any, d: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Validate an update's inputs; return 2-D float32 ``x`` (bias appended) and ``d``."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -148,13 +149,10 @@ def device_distribution(device_class: type[DeviceModel]) -> str:
     Asks the registry of :mod:`aihw.devices` when it is installed; otherwise (or when the
     registry does not know it) the top-level module name of the class.
     """
-    try:
-        from aihw.devices import list_devices
-    except ImportError:
-        list_devices = None  # type: ignore[assignment]
-    if list_devices is not None:
+    devices = _devices_module()
+    if devices is not None:
         try:
-            for info in list_devices():
+            for info in devices.list_devices():
                 if info.name == device_class.name and info.distribution:
                     return str(info.distribution)
         except Exception:
@@ -162,12 +160,20 @@ def device_distribution(device_class: type[DeviceModel]) -> str:
     return device_class.__module__
 
 
-def _default_resolver(name: str) -> type[DeviceModel]:
+def _devices_module() -> Any:
+    """:mod:`aihw.devices` (an optional dependency of the core), or ``None``."""
     try:
-        from aihw.devices import get_device_class
-    except ImportError as error:
-        raise LookupError("aihw-devices is not installed") from error
-    return get_device_class(name)
+        return importlib.import_module("aihw.devices")
+    except ImportError:
+        return None
+
+
+def _default_resolver(name: str) -> type[DeviceModel]:
+    devices = _devices_module()
+    if devices is None:
+        raise LookupError("aihw-devices is not installed")
+    cls: type[DeviceModel] = devices.get_device_class(name)
+    return cls
 
 
 # -- saving -------------------------------------------------------------------------------
