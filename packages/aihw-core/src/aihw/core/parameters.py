@@ -32,8 +32,6 @@ class PulseType(str, enum.Enum):
     ``c = clamp(rint(BL p), 0, BL)`` (spec B.4; contract §6)."""
 
 
-#: Pulse types the tiles execute (every one of spec B.4).
-SUPPORTED_PULSE_TYPES = tuple(PulseType)
 #: Pulse types that send pulses through the step law (the others are exact updates).
 PULSED_TYPES = (
     PulseType.STOCHASTIC_COMPRESSED,
@@ -41,9 +39,6 @@ PULSED_TYPES = (
     PulseType.DETERMINISTIC_IMPLICIT,
     PulseType.MEAN_COUNT,
 )
-#: Pulse types the compiled engine executes (all of them; see
-#: :func:`aihw.core.engine.pulse_kind`).
-NATIVE_PULSE_TYPES = PULSED_TYPES
 
 
 @dataclasses.dataclass

@@ -160,14 +160,7 @@ def pulse_coincidences(
     update_index &= MASK32
     batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
     counts = torch.zeros(batch, d_size, x_size, dtype=torch.int64, device=x.device)
-    x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
-    d_max = d.abs().amax(dim=1).tolist() if d_size else [0.0] * batch
-    rows, scales = [], []
-    for b in range(batch):
-        found = pulse_scales(x_max[b], d_max[b], lr, granularity, update)
-        if found is not None:
-            rows.append(b)
-            scales.append(found)
+    rows, scales = _scaled_samples(x, d, lr, granularity, update)
     if not rows:
         return counts
     # Chunks of samples keep the pulse trains and counts to a few million elements.
