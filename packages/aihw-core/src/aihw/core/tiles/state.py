@@ -30,6 +30,7 @@ from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
+from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 
@@ -200,12 +201,11 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         }
     update = getattr(tile, "update_parameters", None)
     arrays = getattr(tile, "device_arrays", {})
-    hidden = getattr(tile, "hidden_weights", None)
     write_noise = {}
-    if hidden is not None:
+    if isinstance(tile, DeviceTile) and tile.hidden_weights is not None:
         write_noise["write_noise"] = {
-            "hidden_weights": hidden,
-            "write_noise_index": int(tile.write_noise_index),  # type: ignore[attr-defined]
+            "hidden_weights": tile.hidden_weights,
+            "write_noise_index": int(tile.write_noise_index),
         }
     return {
         "format": STATE_FORMAT,
@@ -388,8 +388,8 @@ def tile_from_state(
         raise TileStateError(
             f"tile state['device_arrays'] has {sorted(arrays)}; the device needs {sorted(expected)}"
         )
-    if expected:
-        tile.device_arrays = {  # type: ignore[attr-defined]
+    if expected and isinstance(tile, DeviceTile):
+        tile.device_arrays = {
             k: _tensor(arrays[k], shape, f"tile state['device_arrays'][{k!r}]").cpu().contiguous()
             for k in sorted(expected)
         }
@@ -412,8 +412,8 @@ def tile_from_state(
 
 def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> None:
     """Put the saved hidden weights and redraw counter into a tile with write noise."""
-    hidden = getattr(tile, "hidden_weights", None)
-    if hidden is None:
+    hidden = tile.hidden_weights if isinstance(tile, DeviceTile) else None
+    if hidden is None or not isinstance(tile, DeviceTile):
         if data is not None:
             raise TileStateError(
                 "tile state['write_noise'] is given, but the device has no write noise"
@@ -426,7 +426,7 @@ def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> N
         )
     where = "tile state['write_noise']"
     hidden.copy_(_tensor(data["hidden_weights"], shape, f"{where}['hidden_weights']").cpu())
-    tile.write_noise_index = _int(data, "write_noise_index", 0, 2**32)  # type: ignore[attr-defined]
+    tile.write_noise_index = _int(data, "write_noise_index", 0, 2**32)
 
 
 def _device_op_counters_from_state(data: Any) -> dict[str, int]:
