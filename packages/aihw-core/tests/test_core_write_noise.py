@@ -68,13 +68,34 @@ def test_update_mask_native_equals_reference_and_marks_clipped_devices():
         mask = torch.ones(w.shape, dtype=dtype)  # overwritten
         if backend == "native":
             engine.pulsed_update(
-                w, x, d, tile.law, tile.device_arrays, tile.law_scalars, 0.1,
-                tile.granularity, tile.update_parameters, tile.seed, 0, mask, 2,
+                w,
+                x,
+                d,
+                tile.law,
+                tile.device_arrays,
+                tile.law_scalars,
+                0.1,
+                tile.granularity,
+                tile.update_parameters,
+                tile.seed,
+                0,
+                mask,
+                2,
             )
         else:
             pulsed_update_reference(
-                w, x, d, tile.law, tile.device_arrays, tile.law_scalars, 0.1,
-                tile.granularity, tile.update_parameters, tile.seed, 0, pulsed_mask=mask,
+                w,
+                x,
+                d,
+                tile.law,
+                tile.device_arrays,
+                tile.law_scalars,
+                0.1,
+                tile.granularity,
+                tile.update_parameters,
+                tile.seed,
+                0,
+                pulsed_mask=mask,
             )
         assert torch.equal(w, tile.weights)  # clipped: nothing moved
         masks.append(mask.bool())
@@ -149,7 +170,8 @@ def test_device_operations_redraw_every_device(backend, operation):
     assert tile.write_noise_index == index + 1
     assert bool((tile.weights != before).all())
     reference_device_ops.write_noise(
-        before, tile.hidden_weights, None, tile.write_noise_scale, tile.seed, index)
+        before, tile.hidden_weights, None, tile.write_noise_scale, tile.seed, index
+    )
     assert torch.equal(tile.weights, before)
 
 
@@ -171,7 +193,10 @@ def test_set_weights_sets_the_hidden_weights(backend):
 def test_exact_pulse_types(backend):
     for pulse_type in (PulseType.NONE, PulseType.NONE_WITH_DEVICE):
         tile = AnalogTile(
-            6, 5, OpsDevice(write_noise_std=10.0), seed=2,
+            6,
+            5,
+            OpsDevice(write_noise_std=10.0),
+            seed=2,
             update=UpdateParameters(pulse_type=pulse_type),
         )
         tile.backend = backend
@@ -186,8 +211,14 @@ def test_exact_pulse_types(backend):
 
 def _train(backend, threads=None, steps=3):
     tile = _tile(
-        backend, out_size=50, in_size=70, seed=9, bias=True,
-        write_noise_std=8.0, lifetime=20.0, diffusion=0.001,
+        backend,
+        out_size=50,
+        in_size=70,
+        seed=9,
+        bias=True,
+        write_noise_std=8.0,
+        lifetime=20.0,
+        diffusion=0.001,
     )
     tile.num_threads = threads
     tile.set_weights(torch.full((50, 70), 0.02), torch.zeros(50))

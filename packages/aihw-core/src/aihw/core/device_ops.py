@@ -190,9 +190,7 @@ class DeviceOperations:
 
     def needs_kernels(self, arrays: Mapping[str, torch.Tensor]) -> bool:
         """Whether an update's post-update step runs any operation."""
-        return (
-            DECAY_SCALE in arrays or DIFFUSION_RATE in arrays or self.hidden_weights is not None
-        )
+        return DECAY_SCALE in arrays or DIFFUSION_RATE in arrays or self.hidden_weights is not None
 
     def persistent_weights(self, weights: torch.Tensor) -> torch.Tensor:
         """The weights pulses and device operations change: hidden under write noise."""

@@ -444,15 +444,36 @@ def first_input_stage(
     n, n_cols = out.shape
     if nm_thres is None:
         _compiled.input_stage(
-            config, x_ptr, out.data_ptr(), n, n_cols, 0, seed, call_index, 0, 0,
-            num_threads, x.shape[1],
-        )  # fmt: skip
+            config,
+            x_ptr,
+            out.data_ptr(),
+            n,
+            n_cols,
+            0,
+            seed,
+            call_index,
+            0,
+            0,
+            num_threads,
+            x.shape[1],
+        )
         return 0
     return int(
         _compiled.abs_max_input_stage(
-            config, nm_thres, x_ptr, out.data_ptr(), nm_scale.data_ptr(), n, n_cols, seed,
-            call_index, 0, 0, num_threads, x.shape[1],
-        )  # fmt: skip
+            config,
+            nm_thres,
+            x_ptr,
+            out.data_ptr(),
+            nm_scale.data_ptr(),
+            n,
+            n_cols,
+            seed,
+            call_index,
+            0,
+            0,
+            num_threads,
+            x.shape[1],
+        )
     )
 
 
@@ -479,13 +500,25 @@ def first_output_stage(
     total = y.shape[1]
     return int(
         _compiled.output_stage(
-            config, y.data_ptr() + off, y.shape[0], width,
+            config,
+            y.data_ptr() + off,
+            y.shape[0],
+            width,
             0 if nm_scale is None else nm_scale.data_ptr(),
             0 if noise_per_output is None else noise_per_output.data_ptr(),
-            0, 0, seed, call_index, 0, 0, hit.data_ptr(), num_threads, total,
-            0 if accumulate is None else accumulate.data_ptr() + off, total,
+            0,
+            0,
+            seed,
+            call_index,
+            0,
+            0,
+            hit.data_ptr(),
+            num_threads,
+            total,
+            0 if accumulate is None else accumulate.data_ptr() + off,
+            total,
             0 if bias is None else bias.data_ptr() + off,
-        )  # fmt: skip
+        )
     )
 
 

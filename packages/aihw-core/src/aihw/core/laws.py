@@ -27,7 +27,13 @@ __all__ = [
 #: ``up`` is a bool tensor (True: UP pulse); ``xi`` the float32 normals, or ``None`` when
 #: the law draws no noise for these scalars. Scalars are floats or tuples of floats.
 ReferenceStep = Callable[
-    [torch.Tensor, torch.Tensor, Mapping[str, torch.Tensor], Mapping[str, object], "torch.Tensor | None"],
+    [
+        torch.Tensor,
+        torch.Tensor,
+        Mapping[str, torch.Tensor],
+        Mapping[str, object],
+        "torch.Tensor | None",
+    ],
     torch.Tensor,
 ]
 
@@ -142,7 +148,9 @@ def _exp_step(
     span = w_max - w_min
     alive = span > 0
     z = (2.0 * _f32(scalars["a"])) * w / torch.where(alive, span, _f32(1.0)) + _f32(scalars["b"])
-    y_up = torch.clamp(1.0 - _f32(scalars["A_up"]) * torch.exp(_f32(scalars["gamma_up"]) * z), min=0.0)
+    y_up = torch.clamp(
+        1.0 - _f32(scalars["A_up"]) * torch.exp(_f32(scalars["gamma_up"]) * z), min=0.0
+    )
     y_down = torch.clamp(
         1.0 - _f32(scalars["A_down"]) * torch.exp(-_f32(scalars["gamma_down"]) * z), min=0.0
     )

@@ -112,9 +112,7 @@ class UpdateParameters:
                     "0 (off) or a bin width in (0, 1]"
                 )
         if self.um_grad_scale <= 0.0:
-            raise ValueError(
-                f"UpdateParameters.um_grad_scale={self.um_grad_scale} must be > 0"
-            )
+            raise ValueError(f"UpdateParameters.um_grad_scale={self.um_grad_scale} must be > 0")
         for name in (
             "fixed_bl",
             "sto_round",

@@ -40,6 +40,7 @@ __all__ = [
     "NM_DECAY",
 ]
 
+
 class PeripheryKernels(Protocol):
     """The periphery stages, as :mod:`aihw.core.engine` and
     :mod:`aihw.core.reference.periphery` provide them."""
@@ -473,6 +474,7 @@ class Periphery:
         sigma = self.noise_per_output
         if sigma is not None and sigma.device != device:
             sigma = sigma.to(device)
+
         def adc(
             y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0
         ) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -27,6 +27,7 @@ _M0, _M1 = 0xD2511F53, 0xCD9E8D57
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _TWO_M32 = 2.0**-32
 
+
 def _mulhilo(m: int, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The 64-bit product ``m * c`` as (hi, lo) 32-bit words, without int64 overflow.
 
@@ -124,8 +125,6 @@ def normals_from_words(words: torch.Tensor) -> torch.Tensor:
     return torch.stack((za, zb), dim=-1).flatten(-2)
 
 
-
-
 _F32 = torch.float32
 #: Constants of the periphery's normals, as float32 values of these doubles (contract §8).
 _LN2 = 0.69314718055994530942
@@ -133,6 +132,7 @@ _HALF_PI = 1.5707963267948966192
 _LOG_SERIES = (1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0)
 _COS_SERIES = (-1.0 / 3628800.0, 1.0 / 40320.0, -1.0 / 720.0, 1.0 / 24.0, -1.0 / 2.0, 1.0)
 _SIN_SERIES = (-1.0 / 39916800.0, 1.0 / 362880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0)
+
 
 def _horner(coefficients: tuple[float, ...], x2: torch.Tensor) -> torch.Tensor:
     """``((c0 x2 + c1) x2 + c2) ...`` in float32, one rounding per operation."""
@@ -177,5 +177,3 @@ def periphery_normals_from_words(words: torch.Tensor) -> torch.Tensor:
     """
     za, zb = _box_muller(words[..., 0::2], words[..., 1::2])
     return torch.stack((za, zb), dim=-1).flatten(-2)
-
-

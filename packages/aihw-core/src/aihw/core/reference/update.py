@@ -249,7 +249,9 @@ def deterministic_counts(
         # n = rint((c_d * c_x) / BL), in double (the products are exact integers)
         n = torch.round((c_d.unsqueeze(2) * c_x.unsqueeze(1)) / bl.unsqueeze(2))
     else:
-        raise ValueError(f"deterministic_counts: pulse_type={update.pulse_type!r} is not deterministic")
+        raise ValueError(
+            f"deterministic_counts: pulse_type={update.pulse_type!r} is not deterministic"
+        )
     n = n * ((xs != 0).unsqueeze(1) & (ds != 0).unsqueeze(2))
     counts[sel] = n.to(torch.int64)
     return counts
@@ -272,9 +274,7 @@ def pulse_counts(
     :func:`deterministic_counts`. Arguments and result as in :func:`pulse_coincidences`.
     """
     if update.pulse_type in (PulseType.DETERMINISTIC_IMPLICIT, PulseType.MEAN_COUNT):
-        return deterministic_counts(
-            x, d, lr, granularity, update, seed, update_index, first_sample
-        )
+        return deterministic_counts(x, d, lr, granularity, update, seed, update_index, first_sample)
     if update.pulse_type in (PulseType.STOCHASTIC_COMPRESSED, PulseType.STOCHASTIC):
         return pulse_coincidences(x, d, lr, granularity, update, seed, update_index, first_sample)
     raise ValueError(

@@ -303,11 +303,7 @@ def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float | tuple
 
 
 def _is_finite_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-    )
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _check_arrays(

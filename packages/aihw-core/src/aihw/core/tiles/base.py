@@ -40,7 +40,9 @@ def check_config_alone(rpu_config: Any, resistive_device: Any, update: Any) -> N
 
     if not isinstance(rpu_config, TileConfig):
         raise TypeError(f"rpu_config must be a TileConfig; got {type(rpu_config).__name__}")
-    given = [n for n, v in (("resistive_device", resistive_device), ("update", update)) if v is not None]
+    given = [
+        n for n, v in (("resistive_device", resistive_device), ("update", update)) if v is not None
+    ]
     if given:
         raise ValueError(
             f"give either rpu_config= or {'/'.join(given)}=, not both: rpu_config already "
@@ -162,9 +164,7 @@ class TileBase:
     def periphery_uses_native(self) -> bool:
         """Whether the periphery stages of the next pass run in the compiled engine."""
         return (
-            self._backend != "reference"
-            and self.device.type == "cpu"
-            and engine.native_available()
+            self._backend != "reference" and self.device.type == "cpu" and engine.native_available()
         )
 
     def _periphery_native(self) -> bool:

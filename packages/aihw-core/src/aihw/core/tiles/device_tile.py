@@ -150,9 +150,7 @@ class DeviceTile(TileBase):
         return self.device_ops.persistent_weights(self.weights)
 
     def _device_ops_target(self) -> DeviceOpsTarget:
-        kernels: DeviceOpsKernels = (
-            engine if self._device_ops_native() else reference_device_ops
-        )
+        kernels: DeviceOpsKernels = engine if self._device_ops_native() else reference_device_ops
         return DeviceOpsTarget(
             self.weights, self.device_arrays, int(self.seed), kernels, self._threads()
         )
