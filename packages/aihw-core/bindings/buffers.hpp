@@ -2,11 +2,13 @@
 // counters and stream ids. The Python side (aihw/core/engine.py) has checked the tensors
 // behind the addresses (float32, contiguous, on the CPU, the right shapes); these helpers
 // only refuse values no caller may pass (a null required buffer, an out-of-range integer),
-// with a ValueError naming the argument.
+// with a ValueError naming the argument (a TypeError for a value of the wrong type).
 #pragma once
 
 #include <pybind11/pybind11.h>
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -60,6 +62,33 @@ inline void check_row_stride(const char* name, std::int64_t stride, std::int64_t
                                 " is invalid; allowed: 0 or >= n_cols (" +
                                 std::to_string(n_cols) + ")");
   }
+}
+
+// A 32-bit word of a Philox counter or key: a Python int (not a bool) in [0, 2**32).
+inline std::uint32_t word(const pybind11::handle& value, const char* what) {
+  if (!pybind11::isinstance<pybind11::int_>(value) ||
+      pybind11::isinstance<pybind11::bool_>(value)) {
+    throw pybind11::type_error(std::string(what) + " must hold ints");
+  }
+  const auto v = pybind11::reinterpret_borrow<pybind11::int_>(value);
+  if (v < pybind11::int_(0) || v > pybind11::int_(0xFFFFFFFFu)) {
+    throw pybind11::value_error(std::string(what) +
+                                " must hold 32-bit unsigned ints (0 to 2**32 - 1), got " +
+                                pybind11::str(value).cast<std::string>());
+  }
+  return v.cast<std::uint32_t>();
+}
+
+// A tuple of N such words.
+template <std::size_t N>
+std::array<std::uint32_t, N> words(const pybind11::tuple& t, const char* what) {
+  if (t.size() != N) {
+    throw pybind11::value_error(std::string(what) + " must be a tuple of " + std::to_string(N) +
+                                " ints, got " + std::to_string(t.size()));
+  }
+  std::array<std::uint32_t, N> out{};
+  for (std::size_t k = 0; k < N; ++k) out[k] = word(t[k], what);
+  return out;
 }
 
 }  // namespace aihw_bindings

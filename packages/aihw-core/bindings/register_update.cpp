@@ -31,8 +31,8 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
   const aihw::LawSpec* spec = aihw::find_law(law);
   if (spec == nullptr) {
     throw py::value_error("unknown step law engine id " + std::to_string(law) +
-                          " (known: 1 = constant_step, 2 = linear_step, 3 = exp_step, 4 = pow_step, 5 = "
-                          "piecewise_step, 6 = soft_bounds_reference)");
+                          " (known: 1 = constant_step, 2 = linear_step, 3 = exp_step, "
+                          "4 = pow_step, 5 = piecewise_step, 6 = soft_bounds_reference)");
   }
   if (static_cast<int>(param_ptrs.size()) != spec->n_arrays) {
     throw py::value_error(std::string("step law ") + spec->name + " takes " +

@@ -1,7 +1,8 @@
 """Type stubs of the private compiled engine ``aihw.core._core`` (see bindings/).
 
 Only :mod:`aihw.core.engine` calls these functions: it checks every tensor before passing
-its address, and the engine trusts the buffers it is given. Semantics: docs/architecture/engine-contract.md.
+its address, and the engine trusts the buffers it is given. Semantics:
+docs/architecture/engine-contract.md.
 """
 
 from collections.abc import Sequence
