@@ -123,3 +123,25 @@ def test_small_passes_stay_on_one_thread():
         assert first_pass.auto_threads(1, small // 2, small // 2) == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_pickled_pass_runs_in_a_fresh_process(tmp_path):
+    """A prepared pass (with its typed stage configurations) pickles, and runs where the
+    engine was not loaded yet, with the numbers of the pass it was copied from."""
+    import pickle
+    import subprocess
+    import sys
+
+    shared = SharedFirstPass.build(_peripheries(IOParameters()))
+    x = torch.randn(5, 8, generator=torch.Generator().manual_seed(4))
+    matrix = torch.randn(8, sum(WIDTHS), generator=torch.Generator().manual_seed(5))
+    path = tmp_path / "pass.pt"
+    path.write_bytes(pickle.dumps((shared, x, matrix)))
+    expected = shared(x, matrix, 0, num_threads=1)
+    script = (
+        "import pickle, sys, torch\n"
+        "shared, x, matrix = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "torch.save(shared(x, matrix, 0, num_threads=1), sys.argv[1] + '.out')\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    assert torch.equal(torch.load(str(path) + ".out"), expected)

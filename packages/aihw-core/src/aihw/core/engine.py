@@ -7,17 +7,12 @@ and then passes the tensors' addresses; the engine trusts them.
 Every compiled function has its plain-torch twin in :mod:`aihw.core.reference`, by the same
 name and signature, computing the same numbers:
 
-======================================  ==============================================
-here                                    twin
-======================================  ==============================================
-``philox4x32_10``, ``normals_from_words``,  :mod:`aihw.core.reference.philox`
-``periphery_normals_from_words``
-``pulsed_update``                       :mod:`aihw.core.reference.update`
-``input_stage``, ``output_stage``,      :mod:`aihw.core.reference.periphery`
-``row_abs_max``
-``decay``, ``diffuse``,                 :mod:`aihw.core.reference.device_ops`
-``reset_columns``, ``write_noise``
-======================================  ==============================================
+- ``philox4x32_10``, ``normals_from_words``, ``periphery_normals_from_words``:
+  :mod:`aihw.core.reference.philox`;
+- ``pulsed_update``: :mod:`aihw.core.reference.update`;
+- ``input_stage``, ``output_stage``, ``row_abs_max``: :mod:`aihw.core.reference.periphery`;
+- ``decay``, ``diffuse``, ``reset_columns``, ``write_noise``:
+  :mod:`aihw.core.reference.device_ops`.
 
 The functions here are the CPU implementation. A CUDA back-end is a second implementation
 of the same functions (same names, same signatures, tensors on the GPU); the callers pick
@@ -440,6 +435,7 @@ def first_input_stage(
     pass). With ``nm_thres`` (not ``None``), abs-max noise management is fused in: it
     writes the scales to ``nm_scale`` and returns the number of rows whose scale is
     ``<= 0`` (their output left unwritten); else it returns 0."""
+    _load()  # a pass unpickled in a fresh process may come first
     x_ptr = x.data_ptr() + 4 * start
     n, n_cols = out.shape
     if nm_thres is None:
