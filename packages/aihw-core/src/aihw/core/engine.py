@@ -33,7 +33,7 @@ that says what failed and how to repair the installation.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,8 @@ __all__ = [
     "check_first_pass_buffers",
     "first_input_stage",
     "first_output_stage",
+    "PreparedInputStage",
+    "PreparedOutputStage",
 ]
 
 _MODULE_NAME = "aihw.core._core"
@@ -150,14 +152,19 @@ def engine_pool() -> str:
 
 
 # -- checks ------------------------------------------------------------------------------
-def _require(name: str, t: torch.Tensor, dtype: torch.dtype = _F32) -> int:
-    """The address of ``t`` after checking that the engine can read it."""
-    if not (t.dtype == dtype and t.device.type == "cpu" and t.is_contiguous()):
+def _check(name: str, t: torch.Tensor, dtype: torch.dtype = _F32) -> None:
+    """Raise unless the engine can read ``t`` as ``dtype`` (contiguous, on the CPU)."""
+    if not (t.dtype == dtype and t.is_cpu and t.is_contiguous()):
         raise ValueError(
             f"{name} must be a contiguous {dtype} CPU tensor for the compiled engine; got "
             f"{t.dtype} {tuple(t.shape)} on {t.device}"
             + ("" if t.is_contiguous() else " (not contiguous)")
         )
+
+
+def _require(name: str, t: torch.Tensor, dtype: torch.dtype = _F32) -> int:
+    """The address of ``t`` after checking that the engine can read it."""
+    _check(name, t, dtype)
     return int(t.data_ptr())
 
 
@@ -410,13 +417,13 @@ def check_first_pass_buffers(
 ) -> None:
     """Raise unless the engine can use the caller's tensors of a first pass (float32,
     contiguous, CPU); the pass's own buffers are made that way."""
-    _require("x", x)
+    _check("x", x)
     if out is not None:
-        _require("out", out)
+        _check("out", out)
     if accumulate is not None:
-        _require("accumulate", accumulate)
+        _check("accumulate", accumulate)
     if bias is not None:
-        _require("bias", bias)
+        _check("bias", bias)
 
 
 def first_input_stage(
@@ -516,6 +523,104 @@ def first_output_stage(
             0 if bias is None else bias.data_ptr() + off,
         )
     )
+
+
+class PreparedInputStage:
+    """:func:`first_input_stage` with everything but the input and the counter fixed: the
+    buffers ``out`` and ``nm_scale`` (kept alive here), the seed, the thread count and the
+    row length ``ld`` of the inputs it will read. For a pass that runs many times on one
+    input shape (:class:`~aihw.core.first_pass.GridPass`)."""
+
+    __slots__ = ("_run", "_pre", "_mid", "_tail", "_buffers")
+
+    def __init__(
+        self,
+        config: InputStageConfig,
+        nm_thres: float | None,
+        out: torch.Tensor,
+        nm_scale: torch.Tensor,
+        seed: int,
+        num_threads: int,
+        ld: int,
+    ) -> None:
+        _load()
+        _require("out", out)
+        _require("nm_scale", nm_scale)
+        n, n_cols = out.shape
+        self._buffers = (out, nm_scale)
+        self._tail = (0, 0, num_threads, ld)
+        self._run: Callable[..., int | None]
+        self._pre: tuple[Any, ...]
+        if nm_thres is None:
+            self._run = _compiled.input_stage
+            self._pre = (config,)
+            self._mid = (out.data_ptr(), n, n_cols, 0, seed)
+        else:
+            self._run = _compiled.abs_max_input_stage
+            self._pre = (config, nm_thres)
+            self._mid = (out.data_ptr(), nm_scale.data_ptr(), n, n_cols, seed)
+
+    def __call__(self, x: torch.Tensor, start: int, call_index: int) -> int:
+        """Run on columns ``start :`` of ``x`` (checked by :func:`check_first_pass_buffers`,
+        ``[n, ld]``); returns the rows whose scale is ``<= 0`` (0 without noise
+        management)."""
+        x_ptr = x.data_ptr() + 4 * start
+        return self._run(*self._pre, x_ptr, *self._mid, call_index, *self._tail) or 0
+
+
+class PreparedOutputStage:
+    """:func:`first_output_stage` of one periphery with its block of columns, scales, bound
+    flags and thread count fixed (the buffers kept alive here), for outputs ``y`` of
+    ``total`` columns."""
+
+    __slots__ = ("_config", "_head", "_tail", "_tail2", "_offset", "_buffers")
+
+    def __init__(
+        self,
+        config: OutputStageConfig,
+        offset: int,
+        width: int,
+        n_rows: int,
+        total: int,
+        nm_scale: torch.Tensor | None,
+        hit: torch.Tensor,
+        seed: int,
+        num_threads: int,
+    ) -> None:
+        _load()
+        scale_ptr = _optional("nm_scale", nm_scale)
+        self._buffers = (nm_scale, hit)
+        self._config = config
+        self._offset = 4 * offset
+        self._head = (n_rows, width, scale_ptr)
+        self._tail = (0, 0, seed)
+        self._tail2 = (0, 0, _require("hit", hit, torch.uint8), num_threads, total)
+
+    def __call__(
+        self,
+        y: torch.Tensor,
+        noise_per_output: torch.Tensor | None,
+        call_index: int,
+        accumulate: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
+    ) -> int:
+        """Run on ``y`` (float32 contiguous ``[n_rows, total]``, a buffer of the pass), as
+        :func:`first_output_stage` does."""
+        off = self._offset
+        return int(
+            _compiled.output_stage(
+                self._config,
+                y.data_ptr() + off,
+                *self._head,
+                0 if noise_per_output is None else noise_per_output.data_ptr(),
+                *self._tail,
+                call_index,
+                *self._tail2,
+                0 if accumulate is None else accumulate.data_ptr() + off,
+                self._tail2[4],
+                0 if bias is None else bias.data_ptr() + off,
+            )  # fmt: skip
+        )
 
 
 # -- device operations (twins: aihw.core.reference.device_ops) -------------------------

@@ -328,19 +328,20 @@ def _finish_bound_hits(
 
 
 class _SplitCall:
-    """One column split of a :class:`GridPass`, prepared for one input shape."""
+    """One column split of a :class:`GridPass`, prepared for one input shape: its DAC and
+    ADC calls with their buffers, and the buffer its product goes to (``None``: the
+    output, for the first split)."""
 
-    __slots__ = (
-        "shared", "matrix", "start", "first", "v", "s_nm", "scale", "threads", "y",
-    )  # fmt: skip
+    __slots__ = ("shared", "matrix", "start", "first", "v", "scale", "threads", "y", "dac", "adcs")
 
     def __init__(
         self,
         shared: SharedFirstPass,
         matrix: torch.Tensor,
         start: int,
-        v: torch.Tensor,
-        s_nm: torch.Tensor,
+        n: int,
+        ld: int,
+        hit: torch.Tensor,
         threads: int,
         y: torch.Tensor | None,
     ) -> None:
@@ -348,11 +349,21 @@ class _SplitCall:
         self.matrix = matrix
         self.start = start
         self.first = shared.peripheries[0]
-        self.v = v
-        self.s_nm = s_nm
+        self.v = torch.empty(n, matrix.shape[0], dtype=torch.float32)
+        s_nm = torch.empty(n, dtype=torch.float32)
         self.scale = None if shared._nm_thres is None else s_nm
         self.threads = threads
         self.y = y
+        self.dac = engine.PreparedInputStage(
+            shared._dac, shared._nm_thres, self.v, s_nm, self.first.seed, threads, ld
+        )
+        total = shared.total_width
+        self.adcs = [
+            (o, engine.PreparedOutputStage(
+                o.adc, o.offset, o.width, n, total, self.scale, hit, o.periphery.seed, threads
+            ))
+            for o in shared._outputs
+        ]  # fmt: skip
 
 
 class GridPass(_ReusesBuffers):
@@ -400,10 +411,10 @@ class GridPass(_ReusesBuffers):
     def __getstate__(self) -> dict[str, Any]:
         return self._state(_shape=None, _calls=[], _hit=None)  # buffers: rebuilt on use
 
-    def _prepare(self, n: int) -> None:
-        """The buffers and thread counts of every split for ``x`` with ``n`` rows."""
+    def _prepare(self, n: int, ld: int) -> None:
+        """The buffers, thread counts and engine calls of every split for ``x`` ``[n, ld]``."""
         total = self.total_width
-        self._hit = torch.empty(n, dtype=torch.uint8)
+        hit = self._hit = torch.empty(n, dtype=torch.uint8)
         # Splits after the first alternate between two buffers: a product fills one while
         # the previous split's ADCs still read the other.
         scratch = [torch.empty(n, total, dtype=torch.float32) for _ in self.splits[1:3]]
@@ -414,10 +425,8 @@ class GridPass(_ReusesBuffers):
                 threads = auto_threads(n, n_in, max(shared.widths))
             else:
                 threads = int(num_threads)
-            v = torch.empty(n, n_in, dtype=torch.float32)
-            s_nm = torch.empty(n, dtype=torch.float32)
             y = None if c == 0 else scratch[(c - 1) % 2]
-            calls.append(_SplitCall(shared, matrix, start, v, s_nm, threads, y))
+            calls.append(_SplitCall(shared, matrix, start, n, ld, hit, threads, y))
         self._calls = calls
         self._torch_threads = torch.get_num_threads()  # automatic thread counts follow it
 
@@ -440,17 +449,11 @@ class GridPass(_ReusesBuffers):
             return empty_pass(peripheries, self.total_width)
         engine.check_first_pass_buffers(x, None, None, bias)
         if x.shape != self._shape or torch.get_num_threads() != self._torch_threads:
-            self._prepare(x.shape[0])
+            self._prepare(x.shape[0], x.shape[1])
             self._shape = (x.shape[0], x.shape[1])
         calls = self._calls
-        first_input_stage = engine.first_input_stage
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
-            shared = c.shared
-            skipped = first_input_stage(
-                shared._dac, shared._nm_thres, x, c.start, c.v, c.s_nm, c.first.seed,
-                c.first.call_index, c.threads,
-            )  # fmt: skip
-            if skipped:
+            if c.dac(x, c.start, c.first.call_index):
                 return None
         out = torch.mm(calls[0].v, calls[0].matrix)
         last = len(calls) - 1
@@ -473,20 +476,14 @@ class GridPass(_ReusesBuffers):
         """
         acc = None if call.y is None else out
         y = out if call.y is None else call.y
-        hit = self._hit
-        assert hit is not None
-        output_stage = engine.first_output_stage
-        scale, threads = call.scale, call.threads
-        for o in call.shared._outputs:
+        for o, adc in call.adcs:
             p = o.periphery
             index = p.call_index
             p.call_index = (index + 1) & MASK32
-            n_hit = output_stage(
-                o.adc, y, o.offset, o.width, scale, p.noise_per_output, p.seed, index, hit,
-                threads, acc, bias,
-            )  # fmt: skip
+            n_hit = adc(y, p.noise_per_output, index, acc, bias)
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:
-                _finish_bound_hits(o, x, call.matrix, y, scale, hit, acc, bias, call.start,
-                                   index, threads)  # fmt: skip
+                assert self._hit is not None
+                _finish_bound_hits(o, x, call.matrix, y, call.scale, self._hit, acc, bias,
+                                   call.start, index, call.threads)  # fmt: skip
