@@ -17,17 +17,41 @@ namespace py = pybind11;
 namespace aihw_bindings {
 namespace {
 
-std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
+aihw::PulsedUpdateConfig make_update_config(double lr, double granularity,
+                                            std::int64_t desired_bl, bool fixed_bl,
+                                            bool update_management, bool update_bl_management,
+                                            double um_grad_scale, double res, bool sto_round,
+                                            int pulse_kind, double x_res_implicit,
+                                            double d_res_implicit) {
+  if (pulse_kind < 0 || pulse_kind > 2) {
+    throw py::value_error("pulse_kind=" + std::to_string(pulse_kind) +
+                          " is unknown; allowed: 0 (stochastic), 1 (DeterministicImplicit), "
+                          "2 (MeanCount)");
+  }
+  aihw::PulsedUpdateConfig config;
+  config.lr = lr;
+  config.granularity = granularity;
+  config.desired_bl = desired_bl;
+  config.fixed_bl = fixed_bl;
+  config.update_management = update_management;
+  config.update_bl_management = update_bl_management;
+  config.um_grad_scale = um_grad_scale;
+  config.res = res;
+  config.sto_round = sto_round;
+  config.pulse_kind = static_cast<aihw::PulseKind>(pulse_kind);
+  config.x_res_implicit = x_res_implicit;
+  config.d_res_implicit = d_res_implicit;
+  return config;
+}
+
+std::int64_t pulsed_update_cpu(const aihw::PulsedUpdateConfig& config,
+                               std::uintptr_t weights_ptr, std::int64_t d_size,
                                std::int64_t x_size, std::uintptr_t x_ptr, std::uintptr_t d_ptr,
                                std::int64_t batch, int law,
                                const std::vector<std::uintptr_t>& param_ptrs,
-                               const std::vector<double>& scalars, double lr,
-                               double granularity, std::int64_t desired_bl, bool fixed_bl,
-                               bool update_management, bool update_bl_management,
-                               double um_grad_scale, double res, bool sto_round,
-                               const py::int_& seed, const py::int_& update_index,
-                               int num_threads, int pulse_kind, double x_res_implicit,
-                               double d_res_implicit, std::uintptr_t pulsed_mask_ptr) {
+                               const std::vector<double>& scalars, const py::int_& seed,
+                               const py::int_& update_index, int num_threads,
+                               std::uintptr_t pulsed_mask_ptr) {
   const aihw::LawSpec* spec = aihw::find_law(law);
   if (spec == nullptr) {
     throw py::value_error("unknown step law engine id " + std::to_string(law) +
@@ -56,26 +80,6 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
   const std::uint64_t seed64 = unsigned_int(seed, UINT64_MAX, "seed");
   const auto index32 =
       static_cast<std::uint32_t>(unsigned_int(update_index, UINT32_MAX, "update_index"));
-
-  aihw::PulsedUpdateConfig config;
-  config.lr = lr;
-  config.granularity = granularity;
-  config.desired_bl = desired_bl;
-  config.fixed_bl = fixed_bl;
-  config.update_management = update_management;
-  config.update_bl_management = update_bl_management;
-  config.um_grad_scale = um_grad_scale;
-  config.res = res;
-  config.sto_round = sto_round;
-  if (pulse_kind < 0 || pulse_kind > 2) {
-    throw py::value_error("pulse_kind=" + std::to_string(pulse_kind) +
-                          " is unknown; allowed: 0 (stochastic), 1 (DeterministicImplicit), "
-                          "2 (MeanCount)");
-  }
-  config.pulse_kind = static_cast<aihw::PulseKind>(pulse_kind);
-  config.x_res_implicit = x_res_implicit;
-  config.d_res_implicit = d_res_implicit;
-
   py::gil_scoped_release release;
   return aihw::pulsed_update(weights, d_size, x_size, x, d, batch, law, arrays, scalars, config,
                              seed64, index32, num_threads,
@@ -87,20 +91,37 @@ std::int64_t pulsed_update_cpu(std::uintptr_t weights_ptr, std::int64_t d_size,
 void register_update(py::module_& m) {
   // pybind11 turns the engine's std::invalid_argument into ValueError, std::bad_alloc into
   // MemoryError and any other std::exception into RuntimeError.
-  m.def("pulsed_update_cpu", &pulsed_update_cpu, py::arg("weights_ptr"), py::arg("d_size"),
-        py::arg("x_size"), py::arg("x_ptr"), py::arg("d_ptr"), py::arg("batch"), py::arg("law"),
-        py::arg("param_ptrs"), py::arg("scalars"), py::arg("lr"), py::arg("granularity"),
-        py::arg("desired_bl"), py::arg("fixed_bl"), py::arg("update_management"),
-        py::arg("update_bl_management"), py::arg("um_grad_scale"), py::arg("res"),
-        py::arg("sto_round"), py::arg("seed"), py::arg("update_index"),
-        py::arg("num_threads"), py::arg("pulse_kind") = 0, py::arg("x_res_implicit") = 0.0,
-        py::arg("d_res_implicit") = 0.0, py::arg("pulsed_mask_ptr") = 0,
-        "Applies one pulsed update in place to float32 weights [d_size, x_size] at "
-        "weights_ptr, from x [batch, x_size] and d [batch, d_size]; returns the number of "
-        "pulses applied. pulse_kind: 0 StochasticCompressed / Stochastic, 1 "
-        "DeterministicImplicit (with x_res_implicit, d_res_implicit), 2 MeanCount. "
-        "pulsed_mask_ptr (0: not wanted): a uint8 [d_size, x_size] buffer set to 1 where a "
-        "pulse was applied, 0 elsewhere. See docs/architecture/engine-contract.md.");
+  py::class_<aihw::PulsedUpdateConfig>(m, "PulsedUpdateConfig",
+                                       "The settings of one pulsed update (contract §3, §6).")
+      .def(py::init(&make_update_config), py::arg("lr"), py::arg("granularity"),
+           py::arg("desired_bl"), py::arg("fixed_bl"), py::arg("update_management"),
+           py::arg("update_bl_management"), py::arg("um_grad_scale"), py::arg("res"),
+           py::arg("sto_round"), py::arg("pulse_kind") = 0, py::arg("x_res_implicit") = 0.0,
+           py::arg("d_res_implicit") = 0.0)
+      .def_readonly("lr", &aihw::PulsedUpdateConfig::lr)
+      .def_readonly("granularity", &aihw::PulsedUpdateConfig::granularity)
+      .def_readonly("desired_bl", &aihw::PulsedUpdateConfig::desired_bl)
+      .def_readonly("fixed_bl", &aihw::PulsedUpdateConfig::fixed_bl)
+      .def_readonly("update_management", &aihw::PulsedUpdateConfig::update_management)
+      .def_readonly("update_bl_management", &aihw::PulsedUpdateConfig::update_bl_management)
+      .def_readonly("um_grad_scale", &aihw::PulsedUpdateConfig::um_grad_scale)
+      .def_readonly("res", &aihw::PulsedUpdateConfig::res)
+      .def_readonly("sto_round", &aihw::PulsedUpdateConfig::sto_round)
+      .def_property_readonly(
+          "pulse_kind",
+          [](const aihw::PulsedUpdateConfig& c) { return static_cast<int>(c.pulse_kind); })
+      .def_readonly("x_res_implicit", &aihw::PulsedUpdateConfig::x_res_implicit)
+      .def_readonly("d_res_implicit", &aihw::PulsedUpdateConfig::d_res_implicit);
+  m.def("pulsed_update_cpu", &pulsed_update_cpu, py::arg("config"), py::arg("weights_ptr"),
+        py::arg("d_size"), py::arg("x_size"), py::arg("x_ptr"), py::arg("d_ptr"),
+        py::arg("batch"), py::arg("law"), py::arg("param_ptrs"), py::arg("scalars"),
+        py::arg("seed"), py::arg("update_index"), py::arg("num_threads"),
+        py::arg("pulsed_mask_ptr") = 0,
+        "Applies one pulsed update (config: a PulsedUpdateConfig) in place to float32 "
+        "weights [d_size, x_size] at weights_ptr, from x [batch, x_size] and d [batch, "
+        "d_size]; returns the number of pulses applied. pulsed_mask_ptr (0: not wanted): a "
+        "uint8 [d_size, x_size] buffer set to 1 where a pulse was applied, 0 elsewhere. See "
+        "docs/architecture/engine-contract.md.");
   m.def(
       "pulse_kinds",
       []() {

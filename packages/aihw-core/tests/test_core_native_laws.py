@@ -201,6 +201,7 @@ def test_piecewise_scalar_layout_is_checked(core):
 
     def call(scalars):
         return core.pulsed_update_cpu(
+            core.PulsedUpdateConfig(0.1, 0.01, 31, True, True, True, 1.0, 0.0, False),
             weights.data_ptr(),
             d_size,
             x_size,
@@ -210,15 +211,6 @@ def test_piecewise_scalar_layout_is_checked(core):
             5,
             [a.data_ptr() for a in arrays],
             scalars,
-            0.1,
-            0.01,
-            31,
-            True,
-            True,
-            True,
-            1.0,
-            0.0,
-            False,
             5,
             0,
             1,
@@ -306,31 +298,5 @@ def test_engine_lists_pulse_kinds(core):
         "DeterministicImplicit": 1,
         "MeanCount": 2,
     }
-    weights = torch.zeros(2, 3)
-    arrays = [torch.full((2, 3), v) for v in (0.01, 0.01, -1.0, 1.0)]
-    x, d = torch.ones(1, 3), torch.ones(1, 2)
     with pytest.raises(ValueError, match="pulse_kind"):
-        core.pulsed_update_cpu(
-            weights.data_ptr(),
-            2,
-            3,
-            x.data_ptr(),
-            d.data_ptr(),
-            1,
-            1,
-            [a.data_ptr() for a in arrays],
-            [0.0],
-            0.1,
-            0.01,
-            31,
-            True,
-            True,
-            True,
-            1.0,
-            0.0,
-            False,
-            5,
-            0,
-            1,
-            pulse_kind=3,
-        )
+        core.PulsedUpdateConfig(0.1, 0.01, 31, True, True, True, 1.0, 0.0, False, pulse_kind=3)

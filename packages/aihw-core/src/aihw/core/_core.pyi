@@ -15,7 +15,55 @@ def philox4x32_10(
 def normals_from_block(words: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
     """The four Box-Muller normals (double) of one Philox block (contract §1)."""
 
+class PulsedUpdateConfig:
+    """The settings of one pulsed update (contract §3, §6): the learning rate, the device
+    granularity, the pulse-train length and its management, the probability bins, and
+    ``pulse_kind``, a value of :func:`pulse_kinds` (0: stochastic trains; the
+    deterministic kinds use ``x_res_implicit``/``d_res_implicit``). ``ValueError`` for an
+    unknown ``pulse_kind``."""
+
+    def __init__(
+        self,
+        lr: float,
+        granularity: float,
+        desired_bl: int,
+        fixed_bl: bool,
+        update_management: bool,
+        update_bl_management: bool,
+        um_grad_scale: float,
+        res: float,
+        sto_round: bool,
+        pulse_kind: int = 0,
+        x_res_implicit: float = 0.0,
+        d_res_implicit: float = 0.0,
+    ) -> None: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def granularity(self) -> float: ...
+    @property
+    def desired_bl(self) -> int: ...
+    @property
+    def fixed_bl(self) -> bool: ...
+    @property
+    def update_management(self) -> bool: ...
+    @property
+    def update_bl_management(self) -> bool: ...
+    @property
+    def um_grad_scale(self) -> float: ...
+    @property
+    def res(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def pulse_kind(self) -> int: ...
+    @property
+    def x_res_implicit(self) -> float: ...
+    @property
+    def d_res_implicit(self) -> float: ...
+
 def pulsed_update_cpu(
+    config: PulsedUpdateConfig,
     weights_ptr: int,
     d_size: int,
     x_size: int,
@@ -25,27 +73,14 @@ def pulsed_update_cpu(
     law: int,
     param_ptrs: Sequence[int],
     scalars: Sequence[float],
-    lr: float,
-    granularity: float,
-    desired_bl: int,
-    fixed_bl: bool,
-    update_management: bool,
-    update_bl_management: bool,
-    um_grad_scale: float,
-    res: float,
-    sto_round: bool,
     seed: int,
     update_index: int,
     num_threads: int,
-    pulse_kind: int = 0,
-    x_res_implicit: float = 0.0,
-    d_res_implicit: float = 0.0,
     pulsed_mask_ptr: int = 0,
 ) -> int:
-    """Apply one pulsed update in place; return the pulses applied.
+    """Apply one pulsed update with the settings ``config`` in place; return the pulses
+    applied.
 
-    ``pulse_kind`` is a value of :func:`pulse_kinds` (0: stochastic trains; the
-    deterministic kinds use ``x_res_implicit``/``d_res_implicit``, contract §6).
     ``pulsed_mask_ptr`` (0: not wanted) is a uint8 ``[d_size, x_size]`` buffer set to 1
     where at least one pulse was applied and 0 elsewhere (contract §10).
 

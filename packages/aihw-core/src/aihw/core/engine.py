@@ -235,6 +235,20 @@ def pulsed_update(
     ptrs = [_require(f"arrays[{name!r}]", arrays[name]) for name in law.arrays]
     return int(
         _compiled.pulsed_update_cpu(
+            _compiled.PulsedUpdateConfig(
+                float(lr),
+                float(granularity),
+                int(update.desired_bl),
+                bool(update.fixed_bl),
+                bool(update.update_management),
+                bool(update.update_bl_management),
+                float(update.um_grad_scale),
+                float(update.res),
+                bool(update.sto_round),
+                kind,
+                float(update.x_res_implicit),
+                float(update.d_res_implicit),
+            ),
             _require("weights", weights),
             d_size,
             x_size,
@@ -244,21 +258,9 @@ def pulsed_update(
             law.engine_id,
             ptrs,
             law.flat_scalars(scalars),
-            float(lr),
-            float(granularity),
-            int(update.desired_bl),
-            bool(update.fixed_bl),
-            bool(update.update_management),
-            bool(update.update_bl_management),
-            float(update.um_grad_scale),
-            float(update.res),
-            bool(update.sto_round),
             int(seed),
             int(update_index),
             int(num_threads),
-            kind,
-            float(update.x_res_implicit),
-            float(update.d_res_implicit),
             _optional("pulsed_mask", pulsed_mask, torch.uint8),
         )
     )

@@ -4,7 +4,7 @@
 peripheries that read the same input: one compiled DAC (with abs-max noise management
 fused in), one ``torch.mm``, then each periphery's compiled ADC on its block of columns.
 :class:`GridPass` runs those of a layer's column splits as one step. Everything that does
-not change from call to call (the stage parameters, the buffers) is worked out when they
+not change from call to call (the typed stage configurations, the buffers) is built when they
 are built, so that a call costs little more than its native calls: this is the hot path
 of every inference forward.
 """
