@@ -21,9 +21,10 @@ one by the tensors' device, as they pick between this module and the reference t
 
 The inference fast path (:mod:`aihw.core.first_pass`) also uses the typed stage
 configurations (:func:`input_stage_config`, :func:`output_stage_config`, built once per
-periphery) and the first-pass calls :func:`first_input_stage` and
-:func:`first_output_stage`, which have no twin: the general path of
-:class:`~aihw.core.periphery.Periphery` computes the same numbers from the stages above.
+periphery) and the first-pass calls :class:`PreparedInputStage` and
+:class:`PreparedOutputStage` (their buffers bound once per input shape), which have no
+twin: the general path of :class:`~aihw.core.periphery.Periphery` computes the same
+numbers from the stages above.
 
 The compiled module is imported on first use only, so ``import aihw.core`` works (with the
 reference) even when it is missing or broken; :func:`load` then raises an ``ImportError``
@@ -70,8 +71,6 @@ __all__ = [
     "input_stage_config",
     "output_stage_config",
     "check_first_pass_buffers",
-    "first_input_stage",
-    "first_output_stage",
     "PreparedInputStage",
     "PreparedOutputStage",
 ]
@@ -428,110 +427,12 @@ def check_first_pass_buffers(
         _check("bias", bias)
 
 
-def first_input_stage(
-    config: InputStageConfig,
-    nm_thres: float | None,
-    x: torch.Tensor,
-    start: int,
-    out: torch.Tensor,
-    nm_scale: torch.Tensor,
-    seed: int,
-    call_index: int,
-    num_threads: int,
-) -> int:
-    """The DAC of a first pass on columns ``start : start + n_cols`` of ``x`` (checked by
-    :func:`check_first_pass_buffers`), into ``out`` ``[rows, n_cols]`` (a buffer of the
-    pass). With ``nm_thres`` (not ``None``), abs-max noise management is fused in: it
-    writes the scales to ``nm_scale`` and returns the number of rows whose scale is
-    ``<= 0`` (their output left unwritten); else it returns 0."""
-    _load()  # a pass unpickled in a fresh process may come first
-    x_ptr = x.data_ptr() + 4 * start
-    n, n_cols = out.shape
-    if nm_thres is None:
-        _compiled.input_stage(
-            config,
-            x_ptr,
-            out.data_ptr(),
-            n,
-            n_cols,
-            0,
-            seed,
-            call_index,
-            0,
-            0,
-            num_threads,
-            x.shape[1],
-        )
-        return 0
-    return int(
-        _compiled.abs_max_input_stage(
-            config,
-            nm_thres,
-            x_ptr,
-            out.data_ptr(),
-            nm_scale.data_ptr(),
-            n,
-            n_cols,
-            seed,
-            call_index,
-            0,
-            0,
-            num_threads,
-            x.shape[1],
-        )
-    )
-
-
-def first_output_stage(
-    config: OutputStageConfig,
-    y: torch.Tensor,
-    offset: int,
-    width: int,
-    nm_scale: torch.Tensor | None,
-    noise_per_output: torch.Tensor | None,
-    seed: int,
-    call_index: int,
-    hit: torch.Tensor,
-    num_threads: int,
-    accumulate: torch.Tensor | None = None,
-    bias: torch.Tensor | None = None,
-) -> int:
-    """The ADC of one periphery of a first pass on columns ``offset : offset + width`` of
-    ``y`` (a contiguous float32 buffer of the pass), scaled back by ``nm_scale``; flags the
-    rows that hit a bound in ``hit`` and returns their number. With ``accumulate`` (same
-    shape as ``y``) the other rows are added into its block, with ``bias`` (float32
-    ``[y columns]``, its block) too. The tensors are the pass's own, checked when built."""
-    off = 4 * offset
-    total = y.shape[1]
-    return int(
-        _compiled.output_stage(
-            config,
-            y.data_ptr() + off,
-            y.shape[0],
-            width,
-            0 if nm_scale is None else nm_scale.data_ptr(),
-            0 if noise_per_output is None else noise_per_output.data_ptr(),
-            0,
-            0,
-            seed,
-            call_index,
-            0,
-            0,
-            hit.data_ptr(),
-            num_threads,
-            total,
-            0 if accumulate is None else accumulate.data_ptr() + off,
-            total,
-            0 if bias is None else bias.data_ptr() + off,
-        )
-    )
-
-
 class PreparedInputStage:
-    """:func:`first_input_stage` with everything but the input and the counter fixed: the
-    buffers ``out`` and ``nm_scale`` (kept alive here), the seed, the thread count and the
-    row length ``ld`` of the inputs it will read. For a pass that runs many times on one
-    input shape (:class:`~aihw.core.first_pass.GridPass`)."""
+    """The DAC of a first pass, with everything but the input and the counter fixed: the
+    buffers ``out`` ``[rows, n_cols]`` and ``nm_scale`` ``[rows]`` (kept alive here), the
+    seed, the thread count and the row length ``ld`` of the inputs it will read. With
+    ``nm_thres`` (not ``None``), abs-max noise management is fused in: each call writes
+    the row scales to ``nm_scale``."""
 
     __slots__ = ("_run", "_pre", "_mid", "_tail", "_buffers")
 
@@ -563,17 +464,17 @@ class PreparedInputStage:
             self._mid = (out.data_ptr(), nm_scale.data_ptr(), n, n_cols, seed)
 
     def __call__(self, x: torch.Tensor, start: int, call_index: int) -> int:
-        """Run on columns ``start :`` of ``x`` (checked by :func:`check_first_pass_buffers`,
-        ``[n, ld]``); returns the rows whose scale is ``<= 0`` (0 without noise
-        management)."""
+        """Run on columns ``start : start + n_cols`` of ``x`` ``[rows, ld]`` (checked by
+        :func:`check_first_pass_buffers`); returns the number of rows whose scale is
+        ``<= 0``, their output left unwritten (0 without noise management)."""
         x_ptr = x.data_ptr() + 4 * start
         return self._run(*self._pre, x_ptr, *self._mid, call_index, *self._tail) or 0
 
 
 class PreparedOutputStage:
-    """:func:`first_output_stage` of one periphery with its block of columns, scales, bound
-    flags and thread count fixed (the buffers kept alive here), for outputs ``y`` of
-    ``total`` columns."""
+    """The ADC of one periphery in a first pass, on columns ``offset : offset + width`` of
+    outputs ``[n_rows, total]``, with its row scales ``nm_scale`` (``None``: none), bound
+    flags ``hit`` and thread count fixed (the buffers kept alive here)."""
 
     __slots__ = ("_config", "_head", "_tail", "_tail2", "_offset", "_buffers")
 
@@ -606,8 +507,10 @@ class PreparedOutputStage:
         accumulate: torch.Tensor | None = None,
         bias: torch.Tensor | None = None,
     ) -> int:
-        """Run on ``y`` (float32 contiguous ``[n_rows, total]``, a buffer of the pass), as
-        :func:`first_output_stage` does."""
+        """Run in place on ``y`` (float32 contiguous ``[n_rows, total]``); flags the rows
+        that hit a bound in ``hit`` and returns their number. With ``accumulate`` (like
+        ``y``) the other rows are also added into its block, with ``bias`` (float32
+        ``[total]``, its block) too: ``acc = (acc + y) + bias``."""
         off = self._offset
         return int(
             _compiled.output_stage(
@@ -621,7 +524,7 @@ class PreparedOutputStage:
                 0 if accumulate is None else accumulate.data_ptr() + off,
                 self._tail2[4],
                 0 if bias is None else bias.data_ptr() + off,
-            )  # fmt: skip
+            )
         )
 
 

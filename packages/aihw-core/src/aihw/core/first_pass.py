@@ -173,7 +173,7 @@ class SharedFirstPass(_ReusesBuffers):
                 bm = None  # a bound hit is final
             self._outputs.append(_Output(p, offset, width, plan.adc, bm))
             offset += width
-        self._buffers: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._prepared: _PreparedPass | None = None  # the engine calls of the last shape
         self._lock = threading.RLock()
 
     @classmethod
@@ -195,7 +195,7 @@ class SharedFirstPass(_ReusesBuffers):
         return cls(peripheries, plans)
 
     def __getstate__(self) -> dict[str, Any]:
-        return self._state(_buffers=None)  # refilled on use
+        return self._state(_prepared=None)  # rebuilt on use
 
     def __call__(
         self,
@@ -253,23 +253,20 @@ class SharedFirstPass(_ReusesBuffers):
             threads = auto_threads(n, n_in, max(self.widths))
         else:
             threads = int(num_threads)
-        v, s_nm, hit = self._scratch(n, n_in)
+        prepared = self._prepared
+        key = (n, n_in, x.shape[1], threads)
+        if prepared is None or prepared.key != key:
+            prepared = self._prepared = _PreparedPass(self, key)
         # The DAC's counter (it draws numbers only when alone).
-        skipped = engine.first_input_stage(
-            self._dac, self._nm_thres, x, start, v, s_nm, first.seed, first.call_index, threads
-        )
-        if skipped:
+        if prepared.dac(x, start, first.call_index):
             return None
-        scale = None if self._nm_thres is None else s_nm
+        v, scale, hit = prepared.v, prepared.scale, prepared.hit
         y = torch.mm(v, matrix) if out is None else torch.mm(v, matrix, out=out)
-        for o in self._outputs:
+        for o, adc in prepared.adcs:
             p = o.periphery
             call = p.call_index
             p.call_index = (call + 1) & MASK32
-            n_hit = engine.first_output_stage(
-                o.adc, y, o.offset, o.width, scale, p.noise_per_output, p.seed, call, hit,
-                threads, accumulate, bias,
-            )  # fmt: skip
+            n_hit = adc(y, p.noise_per_output, call, accumulate, bias)
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:
@@ -277,20 +274,42 @@ class SharedFirstPass(_ReusesBuffers):
                                    threads)  # fmt: skip
         return y
 
-    def _scratch(self, n: int, n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reused buffers: the DAC output, the noise-management scales and the bound flags.
 
-        They only live within one call (what outlives it is copied out); reusing them saves
-        an allocation per call, and for large batches the page faults of fresh memory.
-        """
-        buffers = self._buffers
-        if buffers is None or buffers[0].shape != (n, n_in):
-            buffers = self._buffers = (
-                torch.empty(n, n_in, dtype=torch.float32),
-                torch.empty(n, dtype=torch.float32),
-                torch.empty(n, dtype=torch.uint8),
-            )
-        return buffers
+class _PreparedPass:
+    """The engine calls of a :class:`SharedFirstPass` for one input shape and thread count
+    ``key = (rows, n_in, row length of x, threads)``, with their reused buffers: the DAC
+    output, the noise-management scales and the bound flags.
+
+    The buffers only live within one call (what outlives it is copied out); reusing them
+    saves an allocation per call, and for large batches the page faults of fresh memory.
+    """
+
+    __slots__ = ("key", "v", "scale", "hit", "dac", "adcs")
+
+    def __init__(
+        self,
+        shared: SharedFirstPass,
+        key: tuple[int, int, int, int],
+        hit: torch.Tensor | None = None,
+    ) -> None:
+        n, n_in, ld, threads = key
+        self.key = key
+        self.v = torch.empty(n, n_in, dtype=torch.float32)
+        s_nm = torch.empty(n, dtype=torch.float32)
+        self.scale = None if shared._nm_thres is None else s_nm
+        self.hit = torch.empty(n, dtype=torch.uint8) if hit is None else hit
+        first = shared.peripheries[0]
+        self.dac = engine.PreparedInputStage(
+            shared._dac, shared._nm_thres, self.v, s_nm, first.seed, threads, ld
+        )
+        total = shared.total_width
+        self.adcs = [
+            (o, engine.PreparedOutputStage(
+                o.adc, o.offset, o.width, n, total, self.scale, self.hit, o.periphery.seed,
+                threads,
+            ))
+            for o in shared._outputs
+        ]  # fmt: skip
 
 
 def _finish_bound_hits(
@@ -328,42 +347,26 @@ def _finish_bound_hits(
 
 
 class _SplitCall:
-    """One column split of a :class:`GridPass`, prepared for one input shape: its DAC and
-    ADC calls with their buffers, and the buffer its product goes to (``None``: the
-    output, for the first split)."""
+    """One column split of a :class:`GridPass`, prepared for one input shape: its engine
+    calls and buffers, and the buffer its product goes to (``None``: the output, for the
+    first split)."""
 
-    __slots__ = ("shared", "matrix", "start", "first", "v", "scale", "threads", "y", "dac", "adcs")
+    __slots__ = ("shared", "matrix", "start", "first", "prepared", "y")
 
     def __init__(
         self,
         shared: SharedFirstPass,
         matrix: torch.Tensor,
         start: int,
-        n: int,
-        ld: int,
-        hit: torch.Tensor,
-        threads: int,
+        prepared: _PreparedPass,
         y: torch.Tensor | None,
     ) -> None:
         self.shared = shared
         self.matrix = matrix
         self.start = start
         self.first = shared.peripheries[0]
-        self.v = torch.empty(n, matrix.shape[0], dtype=torch.float32)
-        s_nm = torch.empty(n, dtype=torch.float32)
-        self.scale = None if shared._nm_thres is None else s_nm
-        self.threads = threads
+        self.prepared = prepared
         self.y = y
-        self.dac = engine.PreparedInputStage(
-            shared._dac, shared._nm_thres, self.v, s_nm, self.first.seed, threads, ld
-        )
-        total = shared.total_width
-        self.adcs = [
-            (o, engine.PreparedOutputStage(
-                o.adc, o.offset, o.width, n, total, self.scale, hit, o.periphery.seed, threads
-            ))
-            for o in shared._outputs
-        ]  # fmt: skip
 
 
 class GridPass(_ReusesBuffers):
@@ -394,7 +397,6 @@ class GridPass(_ReusesBuffers):
         self._shape: tuple[int, int] | None = None  # the input shape the calls are for
         self._torch_threads = 0
         self._calls: list[_SplitCall] = []
-        self._hit: torch.Tensor | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -409,12 +411,12 @@ class GridPass(_ReusesBuffers):
         return cls(splits)
 
     def __getstate__(self) -> dict[str, Any]:
-        return self._state(_shape=None, _calls=[], _hit=None)  # buffers: rebuilt on use
+        return self._state(_shape=None, _calls=[])  # buffers: rebuilt on use
 
     def _prepare(self, n: int, ld: int) -> None:
         """The buffers, thread counts and engine calls of every split for ``x`` ``[n, ld]``."""
         total = self.total_width
-        hit = self._hit = torch.empty(n, dtype=torch.uint8)
+        hit = torch.empty(n, dtype=torch.uint8)  # shared by the splits, used one at a time
         # Splits after the first alternate between two buffers: a product fills one while
         # the previous split's ADCs still read the other.
         scratch = [torch.empty(n, total, dtype=torch.float32) for _ in self.splits[1:3]]
@@ -426,14 +428,15 @@ class GridPass(_ReusesBuffers):
             else:
                 threads = int(num_threads)
             y = None if c == 0 else scratch[(c - 1) % 2]
-            calls.append(_SplitCall(shared, matrix, start, n, ld, hit, threads, y))
+            prepared = _PreparedPass(shared, (n, n_in, ld, threads), hit)
+            calls.append(_SplitCall(shared, matrix, start, prepared, y))
         self._calls = calls
         self._torch_threads = torch.get_num_threads()  # automatic thread counts follow it
 
     def thread_counts(self) -> list[int]:
         """The engine threads of each split's calls, as last worked out (empty before the
         first call)."""
-        return [call.threads for call in self._calls]
+        return [call.prepared.key[3] for call in self._calls]
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor | None:
         """``[N, total_width]`` float32: the grid's output for ``x`` (float32, contiguous,
@@ -453,12 +456,12 @@ class GridPass(_ReusesBuffers):
             self._shape = (x.shape[0], x.shape[1])
         calls = self._calls
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
-            if c.dac(x, c.start, c.first.call_index):
+            if c.prepared.dac(x, c.start, c.first.call_index):
                 return None
-        out = torch.mm(calls[0].v, calls[0].matrix)
+        out = torch.mm(calls[0].prepared.v, calls[0].matrix)
         last = len(calls) - 1
         for k in range(1, last + 1):
-            torch.mm(calls[k].v, calls[k].matrix, out=calls[k].y)
+            torch.mm(calls[k].prepared.v, calls[k].matrix, out=calls[k].y)
             self._output_stages(x, calls[k - 1], out, None)
         self._output_stages(x, calls[last], out, bias if last > 0 else None)
         if bias is not None and last == 0:
@@ -476,7 +479,8 @@ class GridPass(_ReusesBuffers):
         """
         acc = None if call.y is None else out
         y = out if call.y is None else call.y
-        for o, adc in call.adcs:
+        prepared = call.prepared
+        for o, adc in prepared.adcs:
             p = o.periphery
             index = p.call_index
             p.call_index = (index + 1) & MASK32
@@ -484,6 +488,5 @@ class GridPass(_ReusesBuffers):
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:
-                assert self._hit is not None
-                _finish_bound_hits(o, x, call.matrix, y, call.scale, self._hit, acc, bias,
-                                   call.start, index, call.threads)  # fmt: skip
+                _finish_bound_hits(o, x, call.matrix, y, prepared.scale, prepared.hit, acc, bias,
+                                   call.start, index, prepared.key[3])  # fmt: skip
