@@ -6,6 +6,7 @@
 #include <string>
 
 #include "aihw/device_ops.hpp"
+#include "buffers.hpp"
 #include "register.hpp"
 
 namespace py = pybind11;
@@ -13,24 +14,8 @@ namespace py = pybind11;
 namespace aihw_bindings {
 namespace {
 
-std::uint64_t seed_value(const py::int_& seed) {
-  if (seed < py::int_(0) || seed > py::int_(UINT64_MAX)) {
-    throw py::value_error("seed is out of range; allowed: 0 to 2**64 - 1");
-  }
-  return seed.cast<std::uint64_t>();
-}
-
-float* weights_pointer(std::uintptr_t address) {
-  if (address == 0) throw py::value_error("weights_ptr is a null pointer (0)");
-  return reinterpret_cast<float*>(address);
-}
-
-const float* optional_array(std::uintptr_t address) {
-  return reinterpret_cast<const float*>(address);
-}
-
 aihw::DeviceBounds bounds_of(std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr) {
-  return {optional_array(w_min_ptr), optional_array(w_max_ptr)};
+  return {optional_buffer<const float>(w_min_ptr), optional_buffer<const float>(w_max_ptr)};
 }
 
 }  // namespace
@@ -41,11 +26,12 @@ void register_device_ops(py::module_& m) {
       [](std::uintptr_t weights_ptr, std::int64_t n, std::uintptr_t decay_scale_ptr,
          std::uintptr_t reset_bias_ptr, std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr,
          double alpha, int num_threads) {
-        float* w = weights_pointer(weights_ptr);
+        float* w = required_buffer<float>(weights_ptr, "weights_ptr");
         const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
         py::gil_scoped_release release;
-        aihw::decay_weights(w, n, optional_array(decay_scale_ptr), optional_array(reset_bias_ptr),
-                            bounds, alpha, num_threads);
+        aihw::decay_weights(w, n, optional_buffer<const float>(decay_scale_ptr),
+                            optional_buffer<const float>(reset_bias_ptr), bounds, alpha,
+                            num_threads);
       },
       py::arg("weights_ptr"), py::arg("n"), py::arg("decay_scale_ptr"),
       py::arg("reset_bias_ptr"), py::arg("w_min_ptr"), py::arg("w_max_ptr"), py::arg("alpha"),
@@ -56,12 +42,12 @@ void register_device_ops(py::module_& m) {
       [](std::uintptr_t weights_ptr, std::int64_t n, std::uintptr_t rate_ptr,
          std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr, const py::int_& seed,
          std::uint32_t call_index, int num_threads) {
-        float* w = weights_pointer(weights_ptr);
+        float* w = required_buffer<float>(weights_ptr, "weights_ptr");
         const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
         const std::uint64_t key_seed = seed_value(seed);
         py::gil_scoped_release release;
-        aihw::diffuse_weights(w, n, optional_array(rate_ptr), bounds, key_seed, call_index,
-                              num_threads);
+        aihw::diffuse_weights(w, n, optional_buffer<const float>(rate_ptr), bounds, key_seed,
+                              call_index, num_threads);
       },
       py::arg("weights_ptr"), py::arg("n"), py::arg("rate_ptr"), py::arg("w_min_ptr"),
       py::arg("w_max_ptr"), py::arg("seed"), py::arg("call_index"), py::arg("num_threads"),
@@ -72,13 +58,13 @@ void register_device_ops(py::module_& m) {
          std::int64_t first_column, std::int64_t n_columns, std::uintptr_t reset_bias_ptr,
          std::uintptr_t w_min_ptr, std::uintptr_t w_max_ptr, double reset_std, double reset_prob,
          const py::int_& seed, std::uint32_t call_index, int num_threads) {
-        float* w = weights_pointer(weights_ptr);
+        float* w = required_buffer<float>(weights_ptr, "weights_ptr");
         const aihw::DeviceBounds bounds = bounds_of(w_min_ptr, w_max_ptr);
         const std::uint64_t key_seed = seed_value(seed);
         py::gil_scoped_release release;
         aihw::reset_columns(w, d_size, x_size, first_column, n_columns,
-                            optional_array(reset_bias_ptr), bounds, reset_std, reset_prob,
-                            key_seed, call_index, num_threads);
+                            optional_buffer<const float>(reset_bias_ptr), bounds, reset_std,
+                            reset_prob, key_seed, call_index, num_threads);
       },
       py::arg("weights_ptr"), py::arg("d_size"), py::arg("x_size"), py::arg("first_column"),
       py::arg("n_columns"), py::arg("reset_bias_ptr"), py::arg("w_min_ptr"),
@@ -90,12 +76,12 @@ void register_device_ops(py::module_& m) {
       [](std::uintptr_t visible_ptr, std::uintptr_t hidden_ptr, std::int64_t n,
          std::uintptr_t mask_ptr, double noise_std, const py::int_& seed, std::uint32_t call_index,
          int num_threads) {
-        float* visible = weights_pointer(visible_ptr);
-        if (hidden_ptr == 0) throw py::value_error("hidden_ptr is a null pointer (0)");
+        float* visible = required_buffer<float>(visible_ptr, "visible_ptr");
+        const float* hidden = required_buffer<const float>(hidden_ptr, "hidden_ptr");
         const std::uint64_t key_seed = seed_value(seed);
         py::gil_scoped_release release;
-        aihw::write_noise(visible, reinterpret_cast<const float*>(hidden_ptr), n,
-                          reinterpret_cast<const std::uint8_t*>(mask_ptr),
+        aihw::write_noise(visible, hidden, n,
+                          optional_buffer<const std::uint8_t>(mask_ptr),
                           static_cast<float>(noise_std), key_seed, call_index, num_threads);
       },
       py::arg("visible_ptr"), py::arg("hidden_ptr"), py::arg("n"), py::arg("mask_ptr"),

@@ -6,11 +6,10 @@ import os
 
 import torch
 
-from aihw.core import IOParameters, TileConfig
-from aihw.core.periphery import native_periphery_available
+from aihw.core import IOParameters, TileConfig, native_available
 from aihw.core.tiles import InferenceTile
 
-HAVE_NATIVE = native_periphery_available() or bool(os.environ.get("AIHW_REQUIRE_NATIVE"))
+HAVE_NATIVE = native_available() or bool(os.environ.get("AIHW_REQUIRE_NATIVE"))
 
 #: Backends to test: the reference always, the compiled engine where it is built.
 BACKENDS = ["reference"] + (["native"] if HAVE_NATIVE else [])

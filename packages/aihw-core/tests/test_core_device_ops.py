@@ -6,11 +6,11 @@ import pytest
 import torch
 from _device_op_helpers import OpsDevice
 
+from aihw.core import native_available
 from aihw.core.tiles import AnalogTile
-from aihw.core.tiles._device_ops import native_device_ops_available
 from aihw.core.tiles.state import tile_from_state, tile_state
 
-HAVE_NATIVE = native_device_ops_available()
+HAVE_NATIVE = native_available()
 BACKENDS = ["reference"] + (["native"] if HAVE_NATIVE else [])
 
 

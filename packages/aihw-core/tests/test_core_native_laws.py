@@ -85,8 +85,10 @@ VARIANTS = {
     "exp": ("exp_step", EXP),
     "exp_spread": ("exp_step", {**EXP, "dw_min_std_add": 0.002, "dw_min_std_slope": 0.1}),
     "pow": ("pow_step", {}),
-    "piecewise": ("piecewise_step", {"piecewise_up": (1.0, 0.8, 0.3, 0.1),
-                                     "piecewise_down": (0.2, 0.5, 0.9, 1.2)}),
+    "piecewise": (
+        "piecewise_step",
+        {"piecewise_up": (1.0, 0.8, 0.3, 0.1), "piecewise_down": (0.2, 0.5, 0.9, 1.2)},
+    ),
     "piecewise_one": ("piecewise_step", {"piecewise_up": (0.7,), "piecewise_down": (1.3,)}),
 }
 TRANSCENDENTAL = {"exp_step", "pow_step"}
@@ -199,9 +201,19 @@ def test_piecewise_scalar_layout_is_checked(core):
 
     def call(scalars):
         return core.pulsed_update_cpu(
-            weights.data_ptr(), d_size, x_size, x.data_ptr(), d.data_ptr(), 1, 5,
-            [a.data_ptr() for a in arrays], scalars, 0.1, 0.01, 31, True, True, True, 1.0,
-            0.0, False, 5, 0, 1,
+            core.PulsedUpdateConfig(0.1, 0.01, 31, True, True, True, 1.0, 0.0, False),
+            weights.data_ptr(),
+            d_size,
+            x_size,
+            x.data_ptr(),
+            d.data_ptr(),
+            1,
+            5,
+            [a.data_ptr() for a in arrays],
+            scalars,
+            5,
+            0,
+            1,
         )
 
     for bad in ([0.0, 2, 1.0, 0.5, 1, 1.0], [0.0, 0, 0], [0.0, 2, 1.0, 0.5, 2, 1.0]):
@@ -216,14 +228,18 @@ def test_piecewise_scalar_layout_is_checked(core):
 DETERMINISTIC = {
     "implicit": UpdateParameters(pulse_type="DeterministicImplicit"),
     "implicit_no_management": UpdateParameters(
-        pulse_type="DeterministicImplicit", update_management=False,
-        update_bl_management=False, desired_bl=10,
+        pulse_type="DeterministicImplicit",
+        update_management=False,
+        update_bl_management=False,
+        desired_bl=10,
     ),
     "implicit_res": UpdateParameters(
         pulse_type="DeterministicImplicit", x_res_implicit=0.1, d_res_implicit=0.05
     ),
     "implicit_res_sto_round": UpdateParameters(
-        pulse_type="DeterministicImplicit", x_res_implicit=0.1, d_res_implicit=0.05,
+        pulse_type="DeterministicImplicit",
+        x_res_implicit=0.1,
+        d_res_implicit=0.05,
         sto_round=True,
     ),
     "mean_count": UpdateParameters(pulse_type="MeanCount"),
@@ -277,14 +293,10 @@ def test_deterministic_pulse_types_noisy_and_thread_independent(core, pulse_type
 
 def test_engine_lists_pulse_kinds(core):
     assert core.pulse_kinds() == {
-        "StochasticCompressed": 0, "Stochastic": 0, "DeterministicImplicit": 1, "MeanCount": 2
+        "StochasticCompressed": 0,
+        "Stochastic": 0,
+        "DeterministicImplicit": 1,
+        "MeanCount": 2,
     }
-    weights = torch.zeros(2, 3)
-    arrays = [torch.full((2, 3), v) for v in (0.01, 0.01, -1.0, 1.0)]
-    x, d = torch.ones(1, 3), torch.ones(1, 2)
     with pytest.raises(ValueError, match="pulse_kind"):
-        core.pulsed_update_cpu(
-            weights.data_ptr(), 2, 3, x.data_ptr(), d.data_ptr(), 1, 1,
-            [a.data_ptr() for a in arrays], [0.0], 0.1, 0.01, 31, True, True, True, 1.0,
-            0.0, False, 5, 0, 1, pulse_kind=3,
-        )
+        core.PulsedUpdateConfig(0.1, 0.01, 31, True, True, True, 1.0, 0.0, False, pulse_kind=3)

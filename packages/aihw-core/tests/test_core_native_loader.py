@@ -7,20 +7,26 @@ import types
 import pytest
 import torch
 
-from aihw.core import AnalogTile, _native
+from aihw.core import AnalogTile, engine
+
+
+def _fake_engine(monkeypatch, fake):
+    """Make the engine functions call ``fake`` instead of the compiled module."""
+    monkeypatch.setattr(engine, "_module", fake)
+    monkeypatch.setattr(engine, "_compiled", fake)
 
 
 @pytest.fixture
 def broken_engine(monkeypatch):
     """Make the next import of aihw.core._core fail as a broken build would."""
-    monkeypatch.setattr(_native, "_module", None)
-    monkeypatch.setattr(_native, "_failure", None)
-    monkeypatch.setattr(_native, "_MODULE_NAME", "aihw.core._core_not_built_for_this_test")
+    monkeypatch.setattr(engine, "_module", None)
+    monkeypatch.setattr(engine, "_failure", None)
+    monkeypatch.setattr(engine, "_MODULE_NAME", "aihw.core._core_not_built_for_this_test")
 
 
 def test_import_error_explains(broken_engine):
     with pytest.raises(ImportError) as info:
-        _native.load()
+        engine.load()
     message = str(info.value)
     assert "could not import aihw.core._core" in message
     assert "No module named 'aihw.core._core_not_built_for_this_test'" in message  # what failed
@@ -29,9 +35,9 @@ def test_import_error_explains(broken_engine):
     assert isinstance(info.value.__cause__, ImportError)
     # The failure is remembered; a second call says the same.
     with pytest.raises(ImportError, match="_core_not_built_for_this_test"):
-        _native.load()
-    assert _native.native_available() is False
-    assert _native.cuda_available() is False
+        engine.load()
+    assert engine.native_available() is False
+    assert engine.cuda_available() is False
 
 
 def test_tiles_fall_back_to_reference(broken_engine, step_device):
@@ -48,26 +54,26 @@ def test_tiles_fall_back_to_reference(broken_engine, step_device):
 
 def test_cuda_available_needs_both(monkeypatch):
     fake = types.SimpleNamespace(cuda_compiled=lambda: True)
-    monkeypatch.setattr(_native, "_module", fake)
+    _fake_engine(monkeypatch, fake)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert _native.cuda_available() is False
+    assert engine.cuda_available() is False
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert _native.cuda_available() is True
+    assert engine.cuda_available() is True
     fake.cuda_compiled = lambda: False
-    assert _native.cuda_available() is False
+    assert engine.cuda_available() is False
 
 
 def test_law_known(monkeypatch):
     fake = types.SimpleNamespace(law_info=lambda law: ("constant_step", 4, 1) if law == 1 else None)
-    monkeypatch.setattr(_native, "_module", fake)
-    assert _native.law_known(1) and not _native.law_known(7)
+    _fake_engine(monkeypatch, fake)
+    assert engine.law_known(1) and not engine.law_known(7)
 
 
 def test_native_law_missing_from_engine(monkeypatch, step_device):
     """An engine that lacks the law: auto falls back, native says why."""
     tile = AnalogTile(3, 4, step_device, seed=2)
     fake = types.SimpleNamespace(law_info=lambda law: None, cuda_compiled=lambda: False)
-    monkeypatch.setattr(_native, "_module", fake)
+    _fake_engine(monkeypatch, fake)
     assert not tile.uses_native()
     tile.backend = "native"
     with pytest.raises(RuntimeError, match="does not know step law 'constant_step'"):
@@ -91,6 +97,6 @@ def test_native_backend_on_python_only_law(monkeypatch, make_device):
 
 
 def test_engine_reports(core):
-    assert _native.native_available()
-    assert isinstance(_native.cuda_available(), bool)
+    assert engine.native_available()
+    assert isinstance(engine.cuda_available(), bool)
     assert core.hardware_threads() >= 1

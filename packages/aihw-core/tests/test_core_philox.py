@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from aihw.core.reference import (
+from aihw.core.reference.philox import (
     _mulhilo,
     key_from_seed,
     normals_from_words,

@@ -360,3 +360,8 @@ def test_cuda_round_trip_and_reference_update(step_device):
     gpu.update(x.cuda(), d.cuda(), 0.1)
     assert gpu.last_update_pulses == cpu.last_update_pulses
     torch.testing.assert_close(gpu.cpu().weights, cpu.weights, rtol=0, atol=1e-6)
+
+
+def test_create_tile_refuses_update_parameters_a_floating_point_tile_would_ignore():
+    with pytest.raises(ValueError, match=r"update=UpdateParameters\(.*\) is not used by a "):
+        create_tile(None, 2, 3, update=UpdateParameters())

@@ -155,7 +155,9 @@ def _call(weights, arrays, x, d, *, law=1, scalars=(0.3,), num_threads=1, **kw):
         update_index=0,
     )
     args.update(kw)
+    seed, update_index = args.pop("seed"), args.pop("update_index")
     return core.pulsed_update_cpu(
+        core.PulsedUpdateConfig(**args),
         weights.data_ptr(),
         weights.shape[0],
         weights.shape[1],
@@ -165,17 +167,8 @@ def _call(weights, arrays, x, d, *, law=1, scalars=(0.3,), num_threads=1, **kw):
         law,
         [a.data_ptr() for a in arrays],
         list(scalars),
-        args["lr"],
-        args["granularity"],
-        args["desired_bl"],
-        args["fixed_bl"],
-        args["update_management"],
-        args["update_bl_management"],
-        args["um_grad_scale"],
-        args["res"],
-        args["sto_round"],
-        args["seed"],
-        args["update_index"],
+        seed,
+        update_index,
         num_threads,
     )
 
@@ -207,6 +200,7 @@ def test_bad_arguments_raise_value_error() -> None:
         _call(weights, arrays, x, d, scalars=())
     with pytest.raises(ValueError, match="null pointer"):
         core.pulsed_update_cpu(
+            core.PulsedUpdateConfig(0.1, 0.01, 31, True, True, True, 1.0, 0.0, False),
             0,
             6,
             5,
@@ -216,15 +210,6 @@ def test_bad_arguments_raise_value_error() -> None:
             1,
             [a.data_ptr() for a in arrays],
             [0.3],
-            0.1,
-            0.01,
-            31,
-            True,
-            True,
-            True,
-            1.0,
-            0.0,
-            False,
             5,
             0,
             1,
@@ -259,14 +244,15 @@ def test_engine_errors_become_value_errors() -> None:
 
 
 def test_stubs_list_every_function() -> None:
-    """_core.pyi mirrors the compiled module: the same public functions."""
+    """_core.pyi mirrors the compiled module: the same public functions and classes."""
     import ast
 
     stub = Path(__file__).parents[1] / "src" / "aihw" / "core" / "_core.pyi"
     if not stub.is_file():  # an installed wheel ships the stub next to the module
         stub = Path(core.__file__).with_name("_core.pyi")
     tree = ast.parse(stub.read_text())
-    in_stub = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    kinds = (ast.FunctionDef, ast.ClassDef)
+    in_stub = {node.name for node in tree.body if isinstance(node, kinds)}
     in_module = {
         name for name in dir(core) if not name.startswith("_") and callable(getattr(core, name))
     }

@@ -12,7 +12,7 @@ from _periphery_helpers import HAVE_NATIVE, make_tile
 
 from aihw.core import IOParameters, TileConfig
 from aihw.core.periphery import Periphery
-from aihw.core.reference_periphery import periphery_normals_from_words
+from aihw.core.reference.philox import periphery_normals_from_words
 from aihw.core.tiles import AnalogTile
 
 pytestmark = pytest.mark.skipif(not HAVE_NATIVE, reason="aihw.core._core is not built")

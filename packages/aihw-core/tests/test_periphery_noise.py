@@ -13,7 +13,7 @@ import pytest
 import torch
 from _periphery_helpers import BACKENDS, make_tile, quiet
 
-from aihw.core.reference_periphery import periphery_normals_from_words
+from aihw.core.reference.philox import periphery_normals_from_words
 
 TOL = 0.02
 REPEATS = 40

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 import aihw.core._core as core
-from aihw.core import IOParameters, first_pass
+from aihw.core import IOParameters, first_pass, native_available
 from aihw.core.first_pass import SharedFirstPass
-from aihw.core.periphery import Periphery, native_periphery_available
+from aihw.core.periphery import Periphery
 
 pytestmark = pytest.mark.skipif(
-    not native_periphery_available(), reason="the prepared pass needs the compiled engine"
+    not native_available(), reason="the prepared pass needs the compiled engine"
 )
 
 WIDTHS = (5, 7)
@@ -88,22 +88,26 @@ def test_shared_pass_refuses_random_dacs_and_configurations_without_a_plan():
 def test_engine_rejects_short_row_strides():
     x = torch.zeros(2, 8)
     out = torch.zeros(2, 8)
-    args = (x.data_ptr(), out.data_ptr(), 2, 8, 0, 0.1, False, 1.0, 0.0, 0.0, 6, 10, 1, 0, 0, 0, 1)
+    dac = core.InputStageConfig(0.1, False, 1.0, 0.0, 0.0, 6, 10)
+    args = (dac, x.data_ptr(), out.data_ptr(), 2, 8, 0, 1, 0, 0, 0, 1)
     allowed = r"is invalid; allowed: 0 or >= n_cols \(8\)"
     with pytest.raises(ValueError, match="x_row_stride=7 " + allowed):
-        core.periphery_input_stage(*args, x_row_stride=7)
+        core.input_stage(*args, x_row_stride=7)
     scale = torch.zeros(2)
     with pytest.raises(ValueError, match=r"x_row_stride=3 is invalid"):
-        core.periphery_abs_max_input_stage(
-            x.data_ptr(), out.data_ptr(), scale.data_ptr(), 2, 8, 0.0, 0.1, False, 1.0, 0.0,
-            0.0, 6, 10, 1, 0, 0, 0, 1, x_row_stride=3,
+        core.abs_max_input_stage(
+            dac, 0.0, x.data_ptr(), out.data_ptr(), scale.data_ptr(), 2, 8, 1, 0, 0, 0, 1,
+            x_row_stride=3,
         )  # fmt: skip
     hit = torch.zeros(2, dtype=torch.uint8)
+    adc = core.OutputStageConfig(0.01, False, 1.0, True, 0.0, 0.0, 7, 11, 12)
     with pytest.raises(ValueError, match="accumulate_row_stride=5 " + allowed):
-        core.periphery_output_stage(
-            out.data_ptr(), 2, 8, 0, 0.01, False, 1.0, True, 0.0, 0, 0.0, 0, 0, 7, 11, 12, 1,
-            0, 0, 0, hit.data_ptr(), 1, 0, x.data_ptr(), 5,
+        core.output_stage(
+            adc, out.data_ptr(), 2, 8, 0, 0, 0, 0, 1, 0, 0, 0, hit.data_ptr(), 1, 0,
+            x.data_ptr(), 5,
         )  # fmt: skip
+    with pytest.raises(ValueError, match="noise_stream=16 is out of range; allowed: 1 to 15"):
+        core.InputStageConfig(0.1, False, 1.0, 0.0, 0.0, 16, 10)
     assert torch.equal(out, torch.zeros(2, 8))  # a rejected call leaves the buffers alone
 
 
@@ -119,3 +123,25 @@ def test_small_passes_stay_on_one_thread():
         assert first_pass.auto_threads(1, small // 2, small // 2) == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_pickled_pass_runs_in_a_fresh_process(tmp_path):
+    """A prepared pass (with its typed stage configurations) pickles, and runs where the
+    engine was not loaded yet, with the numbers of the pass it was copied from."""
+    import pickle
+    import subprocess
+    import sys
+
+    shared = SharedFirstPass.build(_peripheries(IOParameters()))
+    x = torch.randn(5, 8, generator=torch.Generator().manual_seed(4))
+    matrix = torch.randn(8, sum(WIDTHS), generator=torch.Generator().manual_seed(5))
+    path = tmp_path / "pass.pt"
+    path.write_bytes(pickle.dumps((shared, x, matrix)))
+    expected = shared(x, matrix, 0, num_threads=1)
+    script = (
+        "import pickle, sys, torch\n"
+        "shared, x, matrix = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "torch.save(shared(x, matrix, 0, num_threads=1), sys.argv[1] + '.out')\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    assert torch.equal(torch.load(str(path) + ".out"), expected)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import types
 
 import pytest
 import torch
 
-from aihw.core import AnalogTile, UpdateParameters, _native
+from aihw.core import AnalogTile, UpdateParameters, native_available
 from aihw.core.laws import get_law
 from aihw.core.reference import deterministic_counts
 from aihw.devices import (
@@ -294,7 +293,7 @@ def test_deterministic_update_moves_weights_by_counts():
     expected = (-0.01 * torch.round(10 * d.T.double() * x.double())).float()
     torch.testing.assert_close(tile.weights, expected, rtol=0, atol=1e-6)
     # the compiled engine runs the deterministic types when it is built
-    assert tile.uses_native() == _native.native_available()
+    assert tile.uses_native() == native_available()
 
 
 def test_stochastic_equals_stochastic_compressed():
@@ -313,17 +312,6 @@ def test_none_is_exact_and_unbounded_none_with_device_clips():
     clipped.update(x, d, 5.0)
     assert torch.equal(exact.weights, torch.full((3, 4), -5.0))
     assert torch.equal(clipped.weights, clipped.device_arrays["w_min"])
-
-
-def test_native_backend_refuses_pulse_types_an_old_engine_lacks(monkeypatch):
-    # an engine built before the deterministic types: no pulse_kinds()
-    fake = types.SimpleNamespace(law_info=lambda law: ("constant_step", 4, 1))
-    monkeypatch.setattr(_native, "_module", fake)
-    tile = _quiet_tile("MeanCount")
-    assert not tile.uses_native()
-    tile.backend = "native"
-    with pytest.raises(RuntimeError, match="pulse_type='MeanCount'"):
-        tile.update(torch.ones(1, 4), torch.ones(1, 3), 0.1)
 
 
 @pytest.mark.parametrize(

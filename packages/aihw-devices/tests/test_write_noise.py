@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aihw.core import native_available
 from aihw.core.tiles import AnalogTile
-from aihw.core.tiles._device_ops import native_device_ops_available
 from aihw.core.tiles.state import tile_from_state, tile_state
 from aihw.devices import get_device
 from aihw.devices.presets import REFERENCE_ONLY
@@ -20,7 +20,7 @@ FAMILIES = [
     "PiecewiseStep",
     "SoftBoundsReference",
 ]
-BACKENDS = ["reference"] + (["native"] if native_device_ops_available() else [])
+BACKENDS = ["reference"] + (["native"] if native_available() else [])
 
 
 def _tile(name, backend="auto", seed=3, size=(48, 40), **params):

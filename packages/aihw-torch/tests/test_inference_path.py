@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from aihw.core import IOParameters
+from aihw.core import native_available as native_periphery_available
 from aihw.core.first_pass import GridPass, SharedFirstPass
-from aihw.core.periphery import native_periphery_available
 from aihw.devices import InferenceRPUConfig
 from aihw.nn import AnalogLinear, MappingParameters
 

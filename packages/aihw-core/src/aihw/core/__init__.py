@@ -7,9 +7,9 @@ even where the engine is missing; :func:`native_available` says which is the cas
 
 from __future__ import annotations
 
-from ._native import cuda_available, native_available
 from .config import TileConfig
 from .device_model import DeviceModel
+from .engine import cuda_available, native_available
 from .grid import TileGrid
 from .io_parameters import (
     AnalogMVType,

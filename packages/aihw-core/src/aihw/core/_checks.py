@@ -114,7 +114,7 @@ def check_learning_rate(lr: Any, name: str = "lr") -> float:
         raise ValueError(f"{name}={lr} must be a finite number >= 0")
     if lr < 0.0:
         raise ValueError(f"{name}={lr} must be >= 0")
-    return lr
+    return float(lr)
 
 
 def check_seed(seed: Any) -> int:
@@ -128,7 +128,7 @@ def check_seed(seed: Any) -> int:
         raise TypeError(f"seed={seed!r} must be an integer; {allowed}") from None
     if not 0 <= seed < SEED_LIMIT:
         raise ValueError(f"seed={seed} is out of range; {allowed}")
-    return seed
+    return int(seed)
 
 
 def check_positive_int(name: str, value: Any) -> int:
@@ -143,4 +143,4 @@ def check_positive_int(name: str, value: Any) -> int:
         ) from None
     if value < 1:
         raise ValueError(f"{name}={value} must be a positive integer")
-    return value
+    return int(value)

@@ -1,7 +1,8 @@
 """Type stubs of the private compiled engine ``aihw.core._core`` (see bindings/).
 
-Use :mod:`aihw.core` instead: it validates every argument before calling these functions,
-which trust the buffers they are given. Semantics: docs/architecture/engine-contract.md.
+Only :mod:`aihw.core.engine` calls these functions: it checks every tensor before passing
+its address, and the engine trusts the buffers it is given. Semantics:
+docs/architecture/engine-contract.md.
 """
 
 from collections.abc import Sequence
@@ -14,7 +15,55 @@ def philox4x32_10(
 def normals_from_block(words: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
     """The four Box-Muller normals (double) of one Philox block (contract §1)."""
 
+class PulsedUpdateConfig:
+    """The settings of one pulsed update (contract §3, §6): the learning rate, the device
+    granularity, the pulse-train length and its management, the probability bins, and
+    ``pulse_kind``, a value of :func:`pulse_kinds` (0: stochastic trains; the
+    deterministic kinds use ``x_res_implicit``/``d_res_implicit``). ``ValueError`` for an
+    unknown ``pulse_kind``."""
+
+    def __init__(
+        self,
+        lr: float,
+        granularity: float,
+        desired_bl: int,
+        fixed_bl: bool,
+        update_management: bool,
+        update_bl_management: bool,
+        um_grad_scale: float,
+        res: float,
+        sto_round: bool,
+        pulse_kind: int = 0,
+        x_res_implicit: float = 0.0,
+        d_res_implicit: float = 0.0,
+    ) -> None: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def granularity(self) -> float: ...
+    @property
+    def desired_bl(self) -> int: ...
+    @property
+    def fixed_bl(self) -> bool: ...
+    @property
+    def update_management(self) -> bool: ...
+    @property
+    def update_bl_management(self) -> bool: ...
+    @property
+    def um_grad_scale(self) -> float: ...
+    @property
+    def res(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def pulse_kind(self) -> int: ...
+    @property
+    def x_res_implicit(self) -> float: ...
+    @property
+    def d_res_implicit(self) -> float: ...
+
 def pulsed_update_cpu(
+    config: PulsedUpdateConfig,
     weights_ptr: int,
     d_size: int,
     x_size: int,
@@ -24,27 +73,14 @@ def pulsed_update_cpu(
     law: int,
     param_ptrs: Sequence[int],
     scalars: Sequence[float],
-    lr: float,
-    granularity: float,
-    desired_bl: int,
-    fixed_bl: bool,
-    update_management: bool,
-    update_bl_management: bool,
-    um_grad_scale: float,
-    res: float,
-    sto_round: bool,
     seed: int,
     update_index: int,
     num_threads: int,
-    pulse_kind: int = 0,
-    x_res_implicit: float = 0.0,
-    d_res_implicit: float = 0.0,
     pulsed_mask_ptr: int = 0,
 ) -> int:
-    """Apply one pulsed update in place; return the pulses applied.
+    """Apply one pulsed update with the settings ``config`` in place; return the pulses
+    applied.
 
-    ``pulse_kind`` is a value of :func:`pulse_kinds` (0: stochastic trains; the
-    deterministic kinds use ``x_res_implicit``/``d_res_implicit``, contract §6).
     ``pulsed_mask_ptr`` (0: not wanted) is a uint8 ``[d_size, x_size]`` buffer set to 1
     where at least one pulse was applied and 0 elsewhere (contract §10).
 
@@ -75,19 +111,79 @@ def engine_pool() -> str:
 def cuda_compiled() -> bool:
     """Whether this build has the CUDA kernels (always False for now)."""
 
-def periphery_input_stage(
+class InputStageConfig:
+    """The fixed settings of an input stage (DAC), built once per periphery: its step
+    (``<= 0``: no quantisation), stochastic rounding, bound, noise std, asymmetry and its
+    two random-number streams (1 to 15; ``ValueError`` otherwise)."""
+
+    def __init__(
+        self,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        noise: float,
+        asymmetry: float,
+        noise_stream: int,
+        round_stream: int,
+    ) -> None: ...
+    @property
+    def step(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def bound(self) -> float: ...
+    @property
+    def noise(self) -> float: ...
+    @property
+    def asymmetry(self) -> float: ...
+    @property
+    def noise_stream(self) -> int: ...
+    @property
+    def round_stream(self) -> int: ...
+
+class OutputStageConfig:
+    """The fixed settings of an output stage (ADC), built once per periphery: its step,
+    stochastic rounding, bound (``<= 0``: unbounded), whether negative outputs count as
+    bound hits, noise std, asymmetry and its three random-number streams (1 to 15)."""
+
+    def __init__(
+        self,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        test_negative_bound: bool,
+        noise: float,
+        asymmetry: float,
+        noise_stream: int,
+        round_stream: int,
+        w_noise_stream: int,
+    ) -> None: ...
+    @property
+    def step(self) -> float: ...
+    @property
+    def sto_round(self) -> bool: ...
+    @property
+    def bound(self) -> float: ...
+    @property
+    def test_negative_bound(self) -> bool: ...
+    @property
+    def noise(self) -> float: ...
+    @property
+    def asymmetry(self) -> float: ...
+    @property
+    def noise_stream(self) -> int: ...
+    @property
+    def round_stream(self) -> int: ...
+    @property
+    def w_noise_stream(self) -> int: ...
+
+def input_stage(
+    config: InputStageConfig,
     x_ptr: int,
     out_ptr: int,
     n_rows: int,
     n_cols: int,
     row_scale_ptr: int,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    noise: float,
-    asymmetry: float,
-    noise_stream: int,
-    round_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -100,20 +196,14 @@ def periphery_input_stage(
     ``[n_rows]``) may be 0. ``x_row_stride`` (0: ``n_cols``) reads a block of columns of a
     wider ``x``. Releases the GIL."""
 
-def periphery_abs_max_input_stage(
+def abs_max_input_stage(
+    config: InputStageConfig,
+    nm_thres: float,
     x_ptr: int,
     out_ptr: int,
     nm_scale_ptr: int,
     n_rows: int,
     n_cols: int,
-    nm_thres: float,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    noise: float,
-    asymmetry: float,
-    noise_stream: int,
-    round_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -125,25 +215,17 @@ def periphery_abs_max_input_stage(
     ``max_j |x[r, j]|`` (clamped to ``nm_thres`` when > 0) and row ``r`` goes through the
     input stage scaled by ``1 / nm_scale[r]``. Returns the number of rows whose scale is
     ``<= 0``; their output is left unwritten. ``x_row_stride`` as in
-    :func:`periphery_input_stage`. Releases the GIL."""
+    :func:`input_stage`. Releases the GIL."""
 
-def periphery_output_stage(
+def output_stage(
+    config: OutputStageConfig,
     y_ptr: int,
     n_rows: int,
     n_cols: int,
     row_scale_ptr: int,
-    step: float,
-    sto_round: bool,
-    bound: float,
-    test_negative_bound: bool,
-    noise: float,
     noise_per_output_ptr: int,
-    asymmetry: float,
     w_noise_mode: int,
     w_noise_std_ptr: int,
-    noise_stream: int,
-    round_stream: int,
-    w_noise_stream: int,
     seed: int,
     call_index: int,
     sub: int,
@@ -153,12 +235,17 @@ def periphery_output_stage(
     y_row_stride: int = 0,
     accumulate_ptr: int = 0,
     accumulate_row_stride: int = 0,
+    accumulate_bias_ptr: int = 0,
 ) -> int:
     """The fused output stage (ADC) of engine contract §6, in place on float32
     ``[n_rows, n_cols]`` (rows ``y_row_stride`` elements apart; 0: ``n_cols``); flags the
-    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number. With
-    ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0: ``n_cols``), the
-    rows that did not hit a bound are also added into that buffer. Releases the GIL."""
+    rows that hit a bound in ``hit_ptr`` (uint8, may be 0) and returns their number.
+    ``noise_per_output_ptr`` (float32 ``[n_cols]``, may be 0) replaces the config's noise;
+    ``w_noise_mode`` 0 (none), 1 (``w_noise_std_ptr``: one std per row) or 2 (one per
+    element). With ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0:
+    ``n_cols``), the rows that did not hit a bound are also added into that buffer, with
+    ``accumulate_bias_ptr`` (float32 ``[n_cols]``) as ``acc = (acc + y) + bias``.
+    Releases the GIL."""
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""

@@ -67,7 +67,9 @@ class DeviceModel:
         """The mean weight change of one pulse (spec B.7), used to size pulse trains."""
         raise NotImplementedError
 
-    def sample(self, d_size: int, x_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def sample(
+        self, d_size: int, x_size: int, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         """Draw the per-cross-point arrays the law reads, float32 ``[d_size, x_size]`` on the CPU."""
         raise NotImplementedError
 
@@ -106,13 +108,15 @@ class DeviceModel:
 
     def step_law(self) -> StepLaw:
         if self.law is None:
-            raise ValueError(f"{type(self).__name__} is a floating-point device and has no step law")
+            raise ValueError(
+                f"{type(self).__name__} is a floating-point device and has no step law"
+            )
         return get_law(self.law)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.params == self.params  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.params == self.params
 
     __hash__ = None  # type: ignore[assignment]

@@ -74,7 +74,7 @@ class AnalogMVType(str, enum.Enum):
     """Two passes, each through its own ADC, summed digitally."""
 
 
-_ENUMS = {
+_ENUMS: dict[str, type[enum.Enum]] = {
     "mv_type": AnalogMVType,
     "noise_management": NoiseManagementType,
     "bound_management": BoundManagementType,
@@ -296,7 +296,7 @@ class IOParameters:
         if self.noise_management != NoiseManagementType.NONE and self.inp_bound != 1.0:
             raise ValueError(
                 f"IOParameters.inp_bound={self.inp_bound} must be 1 when noise management is "
-                f"on (noise_management={self.noise_management.value!r}); set "
+                f"on (noise_management={NoiseManagementType(self.noise_management).value!r}); set "
                 "noise_management='None' to use another DAC range"
             )
         if self.ir_drop > 0 and self.ir_drop_g_ratio <= 0:
@@ -310,7 +310,7 @@ class IOParameters:
         ):
             raise ValueError(
                 f"IOParameters.w_read_asymmetry_dtod={self.w_read_asymmetry_dtod} needs a "
-                f"separate negative pass; mv_type={self.mv_type.value!r}, allowed: "
+                f"separate negative pass; mv_type={AnalogMVType(self.mv_type).value!r}, allowed: "
                 "'PosNegSeparate', 'PosNegSeparateDigitalSum'"
             )
         if self.out_nonlinearity > 0 and self.out_bound <= 0:
@@ -322,7 +322,7 @@ class IOParameters:
         if self.bound_management != BoundManagementType.NONE and self.out_bound <= 0:
             raise ValueError(
                 f"IOParameters.out_bound={self.out_bound} must be > 0 when bound management is "
-                f"on (bound_management={self.bound_management.value!r}); set "
+                f"on (bound_management={BoundManagementType(self.bound_management).value!r}); set "
                 "bound_management='None' for an unbounded ADC"
             )
 

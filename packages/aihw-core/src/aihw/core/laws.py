@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -26,7 +27,13 @@ __all__ = [
 #: ``up`` is a bool tensor (True: UP pulse); ``xi`` the float32 normals, or ``None`` when
 #: the law draws no noise for these scalars. Scalars are floats or tuples of floats.
 ReferenceStep = Callable[
-    [torch.Tensor, torch.Tensor, Mapping[str, torch.Tensor], Mapping[str, object], "torch.Tensor | None"],
+    [
+        torch.Tensor,
+        torch.Tensor,
+        Mapping[str, torch.Tensor],
+        Mapping[str, object],
+        "torch.Tensor | None",
+    ],
     torch.Tensor,
 ]
 
@@ -53,18 +60,18 @@ class StepLaw:
         """Whether the law exists only in Python (it runs on the reference path)."""
         return self.engine_id == PYTHON_ENGINE_ID
 
-    def flat_scalars(self, scalars: Mapping[str, object]) -> list[float]:
+    def flat_scalars(self, scalars: Mapping[str, Any]) -> list[float]:
         """The scalars as the engine receives them (contract §4): in the law's order, each
         sequence preceded by its length."""
         out: list[float] = []
         for name in self.scalars:
             value = scalars[name]
             if name in self.sequence_scalars:
-                seq = [float(v) for v in value]  # type: ignore[union-attr]
+                seq = [float(v) for v in value]
                 out.append(float(len(seq)))
                 out.extend(seq)
             else:
-                out.append(float(value))  # type: ignore[arg-type]
+                out.append(float(value))
         return out
 
 
@@ -73,11 +80,17 @@ def _f32(value: float) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float32)
 
 
-def _clip(w, arrays):
+def _clip(w: torch.Tensor, arrays: Mapping[str, torch.Tensor]) -> torch.Tensor:
     return torch.minimum(torch.maximum(w, arrays["w_min"]), arrays["w_max"])
 
 
-def _constant_step(w, up, arrays, scalars, xi):
+def _constant_step(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+) -> torch.Tensor:
     sigma = scalars["dw_min_std"]
     step = torch.where(up, arrays["dw_up"], -arrays["dw_down"])
     if xi is not None:
@@ -87,7 +100,14 @@ def _constant_step(w, up, arrays, scalars, xi):
     return torch.minimum(torch.maximum(w, arrays["w_min"]), arrays["w_max"])
 
 
-def _linear_step(w, up, arrays, scalars, xi, slope_at=None):
+def _linear_step(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+    slope_at: torch.Tensor | None = None,
+) -> torch.Tensor:
     # step = dw + slope * w (UP); -(dw + slope * w) (DOWN); rounded to float32 each operation.
     # slope_at: where the slope term is evaluated, if not at w (soft_bounds_reference).
     dw = torch.where(up, arrays["dw_up"], arrays["dw_down"])
@@ -105,18 +125,32 @@ def _linear_step(w, up, arrays, scalars, xi, slope_at=None):
     return _clip(w, arrays)
 
 
-def _soft_bounds_reference(w, up, arrays, scalars, xi):
+def _soft_bounds_reference(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+) -> torch.Tensor:
     # linear_step of the device weight v = w + reference, applied to the read weight w,
     # whose bounds w_min, w_max are the device's minus the reference (contract §7).
     return _linear_step(w, up, arrays, scalars, xi, slope_at=w + arrays["reference"])
 
 
-def _exp_step(w, up, arrays, scalars, xi):
+def _exp_step(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+) -> torch.Tensor:
     w_min, w_max = arrays["w_min"], arrays["w_max"]
     span = w_max - w_min
     alive = span > 0
     z = (2.0 * _f32(scalars["a"])) * w / torch.where(alive, span, _f32(1.0)) + _f32(scalars["b"])
-    y_up = torch.clamp(1.0 - _f32(scalars["A_up"]) * torch.exp(_f32(scalars["gamma_up"]) * z), min=0.0)
+    y_up = torch.clamp(
+        1.0 - _f32(scalars["A_up"]) * torch.exp(_f32(scalars["gamma_up"]) * z), min=0.0
+    )
     y_down = torch.clamp(
         1.0 - _f32(scalars["A_down"]) * torch.exp(-_f32(scalars["gamma_down"]) * z), min=0.0
     )
@@ -133,7 +167,13 @@ def _exp_step(w, up, arrays, scalars, xi):
     return torch.where(alive, new, w)
 
 
-def _pow_step(w, up, arrays, scalars, xi):
+def _pow_step(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+) -> torch.Tensor:
     w_min, w_max = arrays["w_min"], arrays["w_max"]
     span = w_max - w_min
     alive = span > 0
@@ -147,7 +187,13 @@ def _pow_step(w, up, arrays, scalars, xi):
     return torch.where(alive, new, w)
 
 
-def _piecewise_step(w, up, arrays, scalars, xi):
+def _piecewise_step(
+    w: torch.Tensor,
+    up: torch.Tensor,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    xi: torch.Tensor | None,
+) -> torch.Tensor:
     table_up = torch.tensor([float(v) for v in scalars["piecewise_up"]], dtype=torch.float32)
     table_down = torch.tensor([float(v) for v in scalars["piecewise_down"]], dtype=torch.float32)
     table_up, table_down = table_up.to(w.device), table_down.to(w.device)
@@ -338,7 +384,13 @@ def register_python_law(
             f"scalars={extra_scalars!r}"
         )
 
-    def reference_step(w, up, arrays, scalars, xi):
+    def reference_step(
+        w: torch.Tensor,
+        up: torch.Tensor,
+        arrays: Mapping[str, torch.Tensor],
+        scalars: Mapping[str, Any],
+        xi: torch.Tensor | None,
+    ) -> torch.Tensor:
         new = step(w, up, arrays, scalars, xi)
         return torch.minimum(torch.maximum(new, arrays["w_min"]), arrays["w_max"])
 
@@ -374,7 +426,7 @@ def law_runs_natively(name: str) -> bool:
     ``False`` for a law defined in Python, an unknown law, a law the installed engine does
     not execute yet, or when the compiled engine is missing: those run on the reference.
     """
-    from . import _native  # lazy: importing the laws never loads the engine
+    from . import engine  # lazy: importing the laws never loads the engine
 
     law = LAWS.get(name)
-    return law is not None and law.engine_id > 0 and _native.law_known(law.engine_id)
+    return law is not None and law.engine_id > 0 and engine.law_known(law.engine_id)

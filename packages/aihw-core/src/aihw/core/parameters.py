@@ -32,8 +32,6 @@ class PulseType(str, enum.Enum):
     ``c = clamp(rint(BL p), 0, BL)`` (spec B.4; contract §6)."""
 
 
-#: Pulse types the tiles execute (every one of spec B.4).
-SUPPORTED_PULSE_TYPES = tuple(PulseType)
 #: Pulse types that send pulses through the step law (the others are exact updates).
 PULSED_TYPES = (
     PulseType.STOCHASTIC_COMPRESSED,
@@ -41,9 +39,6 @@ PULSED_TYPES = (
     PulseType.DETERMINISTIC_IMPLICIT,
     PulseType.MEAN_COUNT,
 )
-#: Pulse types the compiled engine executes (an engine built before the deterministic types
-#: knows only the stochastic ones: see ``aihw.core._native.pulse_kind``).
-NATIVE_PULSE_TYPES = PULSED_TYPES
 
 
 @dataclasses.dataclass
@@ -117,9 +112,7 @@ class UpdateParameters:
                     "0 (off) or a bin width in (0, 1]"
                 )
         if self.um_grad_scale <= 0.0:
-            raise ValueError(
-                f"UpdateParameters.um_grad_scale={self.um_grad_scale} must be > 0"
-            )
+            raise ValueError(f"UpdateParameters.um_grad_scale={self.um_grad_scale} must be > 0")
         for name in (
             "fixed_bl",
             "sto_round",

@@ -4,26 +4,25 @@
 its call counter and running state. :meth:`Periphery.run` computes noise management,
 runs the input stage (DAC), torch's matrix product and the output stage (ADC), and the
 bound-management loop that re-runs only the samples whose output hit a bound. The two
-stages run in the compiled engine (``native=True``) or in plain torch
-(:mod:`aihw.core.reference_periphery`); both draw the same numbers.
+stages run in the compiled engine (``native=True``, :mod:`aihw.core.engine`) or in plain
+torch (their twins in :mod:`aihw.core.reference.periphery`); both draw the same numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+from typing import Any, Protocol
 
 import torch
 
-from . import _native
+from . import engine
 from .first_pass import (
     MASK32,
     MAX_ROWS,
+    FirstPassPlan,
     SharedFirstPass,
     auto_threads,
     empty_pass,
-    native_periphery_available,
-    pointer,
 )
 from .io_parameters import (
     AnalogMVType,
@@ -32,19 +31,59 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
-from .reference_periphery import (
-    STREAMS_BACKWARD,
-    STREAMS_FORWARD,
-    input_stage_reference,
-    output_stage_reference,
-)
+from .reference import periphery as reference_periphery
+from .reference.periphery import STREAMS_BACKWARD, STREAMS_FORWARD
 
 __all__ = [
     "Periphery",
     "NM_ASSUMED_WMAX",
     "NM_DECAY",
-    "native_periphery_available",
 ]
+
+
+class PeripheryKernels(Protocol):
+    """The periphery stages, as :mod:`aihw.core.engine` and
+    :mod:`aihw.core.reference.periphery` provide them."""
+
+    def input_stage(
+        self,
+        x: torch.Tensor,
+        row_scale: torch.Tensor | None,
+        *,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        noise: float,
+        asymmetry: float,
+        streams: dict[str, int],
+        seed: int,
+        call_index: int,
+        sub: int,
+        row_ids: torch.Tensor | None,
+        num_threads: int = 0,
+    ) -> torch.Tensor: ...
+
+    def output_stage(
+        self,
+        y: torch.Tensor,
+        row_scale: torch.Tensor | None,
+        *,
+        step: float,
+        sto_round: bool,
+        bound: float,
+        test_negative_bound: bool,
+        noise: float,
+        noise_per_output: torch.Tensor | None,
+        asymmetry: float,
+        w_noise_std: torch.Tensor | None,
+        streams: dict[str, int],
+        seed: int,
+        call_index: int,
+        sub: int,
+        row_ids: torch.Tensor | None,
+        num_threads: int = 0,
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
 
 #: C++-only constants of the reference toolkit (spec §0).
 NM_ASSUMED_WMAX = 0.6
@@ -84,8 +123,9 @@ class Periphery:
         self.last_passes = 0
         self.last_bound_hits = 0
         self.average_abs_max: float | None = None
-        self._native_plan = None  # the compiled first pass's arguments (False: not used)
-        self._first_pass: SharedFirstPass | None = None  # built from _native_plan
+        self._plan: FirstPassPlan | None = None  # the compiled first pass's settings
+        self._plan_ready = False  # whether _plan is worked out (None: no compiled pass)
+        self._first_pass: SharedFirstPass | None = None  # built from _plan
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -110,7 +150,7 @@ class Periphery:
     def __repr__(self) -> str:
         return f"Periphery({self.direction!r}, {self.io!r})"
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         # Pickles and deep copies leave the compiled first pass (and its buffers) behind.
         state = self.__dict__.copy()
         state["_first_pass"] = None
@@ -132,7 +172,11 @@ class Periphery:
 
     # -- noise management -------------------------------------------------------------------
     def _nm_scale(
-        self, x: torch.Tensor, nm: NoiseManagementType, native: bool = False, threads: int = 0
+        self,
+        x: torch.Tensor,
+        nm: NoiseManagementType | str,
+        native: bool = False,
+        threads: int = 0,
     ) -> torch.Tensor | None:
         """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
         io = self.io
@@ -155,7 +199,11 @@ class Periphery:
         if nm == NoiseManagementType.MAX:
             s = x.amax(1)
         else:
-            s = _row_abs_max(x, native, threads)
+            s = (
+                engine.row_abs_max(x.contiguous(), threads)
+                if native
+                else reference_periphery.row_abs_max(x, threads)
+            )
         if thres > 0:
             s = s.clamp(max=thres)
         if nm == NoiseManagementType.ABS_MAX_NP_SUM:
@@ -186,13 +234,8 @@ class Periphery:
             float32 ``[N, out]``.
         """
         io = self.io
-        if io.changed_since_validation():
-            io.validate()  # someone changed a field since construction
-            self._native_plan = None
-        plan = self._native_plan
-        if plan is None:
-            plan = self._native_plan = self._make_native_plan()
-        if not plan and io.exact:
+        plan = self.first_pass_plan()
+        if plan is None and io.exact:
             y = torch.mm(x, matrix)
             return y if io.out_scale == 1.0 else y * io.out_scale
         if x.shape[0] > MAX_ROWS:
@@ -201,7 +244,7 @@ class Periphery:
             num_threads = auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
         if native and x.shape[0] == 0:  # no storage to hand the engine
             return empty_pass([self], matrix.shape[1])
-        if native and plan:
+        if native and plan is not None:
             # The compiled first pass (noise management fused into the DAC); it moves the
             # counter itself, and does nothing when a row has a zero scale.
             first = self._first_pass
@@ -215,7 +258,15 @@ class Periphery:
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
         return self._run_general(x, matrix, call, bm, native, num_threads)
 
-    def _run_general(self, x, matrix, call, bm, native, num_threads):
+    def _run_general(
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        call: int,
+        bm: BoundManagementType | str,
+        native: bool,
+        num_threads: int,
+    ) -> torch.Tensor:
         """Every noise- and bound-management type, stage by stage."""
         io = self.io
         n, n_out = x.shape[0], matrix.shape[1]
@@ -244,13 +295,24 @@ class Periphery:
         return out
 
     def _bound_management_loop(
-        self, xa, matrix, s_nm, ids, out, call, bm, passes, native, num_threads, red=1.0
-    ):
+        self,
+        xa: torch.Tensor,
+        matrix: torch.Tensor,
+        s_nm: torch.Tensor | None,
+        ids: torch.Tensor | None,
+        out: torch.Tensor | None,
+        call: int,
+        bm: BoundManagementType | str,
+        passes: int,
+        native: bool,
+        num_threads: int,
+        red: float = 1.0,
+    ) -> torch.Tensor | None:
         """Run passes ``passes, passes + 1, ...`` on the rows ``ids`` until none hits a
         bound or the reduction limit is passed (spec A.5); returns the filled ``out``."""
         io = self.io
         hits = self.last_bound_hits if passes else 0
-        max_red = self._reduction_limit()
+        max_red = self.reduction_limit()
         while xa.shape[0] > 0:
             if bm == BoundManagementType.ITERATIVE_WORST_CASE and passes == 1:
                 if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
@@ -280,23 +342,24 @@ class Periphery:
         return out
 
     # -- the compiled first pass -----------------------------------------------------------
-    def native_plan(self):
-        """The compiled first pass's fixed arguments (see :meth:`_make_native_plan`), kept
-        until a field of the IO parameters changes."""
+    def first_pass_plan(self) -> FirstPassPlan | None:
+        """The compiled first pass's settings (see :meth:`_make_plan`), kept until a field
+        of the IO parameters changes; ``None`` where it does not apply."""
         io = self.io
         if io.changed_since_validation():
-            io.validate()
-            self._native_plan = None
-        if self._native_plan is None:
-            self._native_plan = self._make_native_plan()
-        return self._native_plan
+            io.validate()  # someone changed a field since it was last checked
+            self._plan_ready = False
+        if not self._plan_ready:
+            self._plan = self._make_plan()
+            self._plan_ready = True
+        return self._plan
 
-    def _make_native_plan(self):
-        """The compiled first pass's fixed arguments, or ``False`` where it does not apply.
+    def _make_plan(self) -> FirstPassPlan | None:
+        """The compiled first pass's settings, or ``None`` where it does not apply.
 
         It applies in the common case: one analog pass, abs-max or no noise management, no
         weight noise, ``out_scale = 1``, plain iterative (or no) bound management and none
-        of the MAC and ADC non-idealities.
+        of the MAC and ADC non-idealities, with the compiled engine there.
         """
         io = self.io
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
@@ -310,37 +373,72 @@ class Periphery:
             or io.ir_drop > 0
             or io.v_offset_std > 0
             or io.out_nonlinearity > 0
+            or not engine.native_available()
         ):
-            return False
+            return None
         st = self.streams
-        inp = (
-            io.inp_step,
+        dac = (
+            float(io.inp_step),
             bool(io.inp_sto_round),
             float(io.inp_bound),
             float(io.inp_noise),
             float(io.inp_asymmetry),
-            st["inp_noise"],
-            st["inp_round"],
         )
-        out = (
-            io.out_step,
-            bool(io.out_sto_round),
-            float(io.out_bound),
-            bool(io.bm_test_negative_bound),
-            float(io.out_noise),
+        return FirstPassPlan(
+            abs_max=io.noise_management == NoiseManagementType.ABS_MAX,
+            nm_thres=float(io.nm_thres),
+            dac_key=(*dac, st["inp_noise"], st["inp_round"]),
+            dac=engine.input_stage_config(*dac, st),
+            adc=engine.output_stage_config(
+                float(io.out_step),
+                bool(io.out_sto_round),
+                float(io.out_bound),
+                bool(io.bm_test_negative_bound),
+                float(io.out_noise),
+                float(io.out_asymmetry),
+                st,
+            ),
+            bound_management=BoundManagementType(bm),
         )
-        abs_max = io.noise_management == NoiseManagementType.ABS_MAX
-        streams = (st["out_noise"], st["out_round"], st["w_noise"])
-        return abs_max, float(io.nm_thres), inp, out, float(io.out_asymmetry), streams, bm
 
-    def _reduction_limit(self) -> float:
+    def rerun_bound_hits(
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        s_nm: torch.Tensor | None,
+        ids: torch.Tensor,
+        out: torch.Tensor,
+        call: int,
+        bm: BoundManagementType,
+        num_threads: int,
+    ) -> None:
+        """Bound management after a compiled first pass: re-run the rows ``ids`` (inputs
+        ``x``, scales ``s_nm``) from the second pass on, into ``out``."""
+        self._bound_management_loop(
+            x, matrix, s_nm, ids, out, call, bm, 1, True, num_threads, red=2.0
+        )
+
+    def reduction_limit(self) -> float:
+        """The largest input reduction of bound management (``max_bm_factor``, and
+        ``max_bm_res / inp_step`` with a DAC step)."""
         io = self.io
         max_red = float(io.max_bm_factor)
         if io.inp_step > 0:
             max_red = min(max_red, io.max_bm_res / io.inp_step)
         return max_red
 
-    def _one_pass(self, xa, matrix, s_nm, red, ids, call, bm_pass, native, num_threads):
+    def _one_pass(
+        self,
+        xa: torch.Tensor,
+        matrix: torch.Tensor,
+        s_nm: torch.Tensor | None,
+        red: float,
+        ids: torch.Tensor | None,
+        call: int,
+        bm_pass: int,
+        native: bool,
+        num_threads: int,
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         io = self.io
         device = xa.device
         # Row scales, in float32: in = 1 / (s_nm * red), out = out_scale * s_nm * red.
@@ -363,15 +461,25 @@ class Periphery:
             in_scale = torch.reciprocal(denom)
             out_scale = denom if io.out_scale == 1.0 else denom * io.out_scale
         row_ids = None if ids is None else ids.to(torch.int32)
-        stages = _NativeStages(num_threads) if native else _ReferenceStages()
+        kernels: PeripheryKernels = engine if native else reference_periphery
+        threads = int(num_threads)
         sub = bm_pass << 1
-        v = stages.input(xa, in_scale, io, self.streams, self.seed, call, sub, row_ids)
+        v = kernels.input_stage(
+            xa.contiguous() if native else xa, in_scale, step=io.inp_step,
+            sto_round=io.inp_sto_round, bound=float(io.inp_bound), noise=float(io.inp_noise),
+            asymmetry=float(io.inp_asymmetry), streams=self.streams, seed=self.seed,
+            call_index=call, sub=sub, row_ids=row_ids, num_threads=threads,
+        )  # fmt: skip
         mv = io.mv_type
         sigma = self.noise_per_output
         if sigma is not None and sigma.device != device:
             sigma = sigma.to(device)
-        def adc(y, w_std, part=0):
-            return self._adc(stages, y, out_scale, sigma, w_std, call, sub | part, row_ids)
+
+        def adc(
+            y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0
+        ) -> tuple[torch.Tensor, torch.Tensor, int]:
+            return self._adc(kernels, y, out_scale, sigma, w_std, call, sub | part, row_ids,
+                             threads)  # fmt: skip
 
         if mv == AnalogMVType.ONE_PASS:
             y = self._mac(v, matrix)
@@ -382,7 +490,11 @@ class Periphery:
         y_neg = self._mac(v_neg, self._negative_pass_matrix(matrix))
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
-            w_std = None if w_pos is None else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
+            w_std = (
+                None
+                if w_pos is None or w_neg is None
+                else torch.sqrt(w_pos * w_pos + w_neg * w_neg)
+            )
             return adc(y_pos + y_neg, w_std)
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
         y1, h1, _ = adc(y_pos, w_pos)
@@ -436,33 +548,54 @@ class Periphery:
         ramp = 1.0 - (1.0 - j / n) ** 2  # v'_j = v_j (1 - (1 - j/n)^2)
         return y - (c * torch.mm(v * ramp, matrix)) * float(io.ir_drop)
 
-    def _adc(self, stages, y, out_scale, sigma, w_std, call, sub, row_ids):
+    def _adc(
+        self,
+        kernels: PeripheryKernels,
+        y: torch.Tensor,
+        out_scale: torch.Tensor | None,
+        sigma: torch.Tensor | None,
+        w_std: torch.Tensor | None,
+        call: int,
+        sub: int,
+        row_ids: torch.Tensor | None,
+        threads: int,
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """The output stage; with an output non-linearity, the weight noise (the last step
         of the MAC) is added first, by the reference stage, then the non-linearity."""
         nonlinearity = self.nonlinearity_per_output
         if nonlinearity is not None:
             if w_std is not None:
-                y, _ = output_stage_reference(
+                y, _ = reference_periphery.output_stage(
                     y, None, step=0.0, sto_round=False, bound=0.0, test_negative_bound=False,
                     noise=0.0, noise_per_output=None, asymmetry=0.0, w_noise_std=w_std,
                     streams=self.streams, seed=self.seed, call_index=call, sub=sub,
-                    row_ids=None if row_ids is None else row_ids.to(torch.int64),
+                    row_ids=row_ids,
                 )  # fmt: skip
                 w_std = None
             n_i = nonlinearity.to(y.device)
             y = (y * self.nonlinearity_gain) / (1.0 + (y * n_i).abs())
-        return stages.output(
-            y, out_scale, self.io, sigma, w_std, self.streams, self.seed, call, sub, row_ids
-        )
+        io = self.io
+        y, hit = kernels.output_stage(
+            y.contiguous() if kernels is engine else y, out_scale, step=io.out_step,
+            sto_round=io.out_sto_round, bound=float(io.out_bound),
+            test_negative_bound=io.bm_test_negative_bound, noise=float(io.out_noise),
+            noise_per_output=sigma, asymmetry=float(io.out_asymmetry), w_noise_std=w_std,
+            streams=self.streams, seed=self.seed, call_index=call, sub=sub, row_ids=row_ids,
+            num_threads=threads,
+        )  # fmt: skip
+        return y, hit, int(hit.sum())
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
         io = self.io
         if io.w_noise_type == WeightNoiseType.NONE or io.w_noise <= 0:
             return None
         w = torch.tensor(io.w_noise, dtype=torch.float32, device=v.device)
+        std: torch.Tensor
         if io.w_noise_type == WeightNoiseType.ADDITIVE_CONSTANT:
-            return (w * torch.linalg.vector_norm(v, dim=1)).contiguous()
-        return (w * torch.sqrt(torch.mm(v * v, matrix.abs()))).contiguous()
+            std = (w * torch.linalg.vector_norm(v, dim=1)).contiguous()
+        else:
+            std = (w * torch.sqrt(torch.mm(v * v, matrix.abs()))).contiguous()
+        return std
 
     def to(self, device: torch.device) -> None:
         """Move the per-output tensors to ``device``."""
@@ -472,111 +605,3 @@ class Periphery:
             self.nonlinearity_per_output = self.nonlinearity_per_output.to(device)
         if self.voltage_offsets is not None:
             self.voltage_offsets = self.voltage_offsets.to(device)
-
-
-class _ReferenceStages:
-    def input(self, x, scale, io, streams, seed, call, sub, row_ids):
-        return input_stage_reference(
-            x,
-            scale,
-            step=io.inp_step,
-            sto_round=io.inp_sto_round,
-            bound=float(io.inp_bound),
-            noise=float(io.inp_noise),
-            asymmetry=float(io.inp_asymmetry),
-            streams=streams,
-            seed=seed,
-            call_index=call,
-            sub=sub,
-            row_ids=None if row_ids is None else row_ids.to(torch.int64),
-        )
-
-    def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
-        y, hit = output_stage_reference(
-            y,
-            scale,
-            step=io.out_step,
-            sto_round=io.out_sto_round,
-            bound=float(io.out_bound),
-            test_negative_bound=io.bm_test_negative_bound,
-            noise=float(io.out_noise),
-            noise_per_output=sigma,
-            asymmetry=float(io.out_asymmetry),
-            w_noise_std=w_std,
-            streams=streams,
-            seed=seed,
-            call_index=call,
-            sub=sub,
-            row_ids=None if row_ids is None else row_ids.to(torch.int64),
-        )
-        return y, hit, int(hit.sum())
-
-
-def _row_abs_max(x: torch.Tensor, native: bool, threads: int) -> torch.Tensor:
-    """``max_j |x_j|`` per row (exact either way)."""
-    if native:
-        x = x.contiguous()
-        out = torch.empty(x.shape[0], dtype=torch.float32)
-        _native.load().row_abs_max(x.data_ptr(), out.data_ptr(), x.shape[0], x.shape[1], threads)
-        return out
-    return torch.linalg.vector_norm(x, ord=math.inf, dim=1)
-
-
-class _NativeStages:
-    def __init__(self, num_threads: int):
-        self.core = _native.load()
-        self.threads = int(num_threads)
-
-    def input(self, x, scale, io, streams, seed, call, sub, row_ids):
-        x = x.contiguous()
-        out = torch.empty_like(x)
-        self.core.periphery_input_stage(
-            x.data_ptr(),
-            out.data_ptr(),
-            x.shape[0],
-            x.shape[1],
-            pointer(scale),
-            io.inp_step,
-            io.inp_sto_round,
-            float(io.inp_bound),
-            float(io.inp_noise),
-            float(io.inp_asymmetry),
-            streams["inp_noise"],
-            streams["inp_round"],
-            seed,
-            call,
-            sub,
-            pointer(row_ids),
-            self.threads,
-        )
-        return out
-
-    def output(self, y, scale, io, sigma, w_std, streams, seed, call, sub, row_ids):
-        y = y.contiguous()
-        hit = torch.empty(y.shape[0], dtype=torch.uint8)  # every flag is written
-        mode = 0 if w_std is None else (1 if w_std.dim() == 1 else 2)
-        n_hit = self.core.periphery_output_stage(
-            y.data_ptr(),
-            y.shape[0],
-            y.shape[1],
-            pointer(scale),
-            io.out_step,
-            io.out_sto_round,
-            float(io.out_bound),
-            io.bm_test_negative_bound,
-            float(io.out_noise),
-            pointer(sigma),
-            float(io.out_asymmetry),
-            mode,
-            pointer(w_std),
-            streams["out_noise"],
-            streams["out_round"],
-            streams["w_noise"],
-            seed,
-            call,
-            sub,
-            pointer(row_ids),
-            hit.data_ptr(),
-            self.threads,
-        )
-        return y, hit, int(n_hit)

@@ -35,7 +35,8 @@ def create_tile(
         in_size: number of inputs, ``>= 1``.
         bias: add an analog bias column.
         seed: the tile seed, an int in ``[0, 2**64)``, or ``None``.
-        update: update parameters of an :class:`AnalogTile` (ignored by exact tiles).
+        update: update parameters of an :class:`AnalogTile`; must be ``None`` for a
+            floating-point device (its exact update has no parameters).
         rpu_config: a :class:`~aihw.core.config.TileConfig` (instead of
             ``resistive_device`` and ``update``): a pulsed device gives an
             :class:`AnalogTile`; a floating-point device (or ``None``) a
@@ -66,5 +67,10 @@ def create_tile(
             return FloatingPointTile(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
         return InferenceTile(out_size, in_size, rpu_config, bias=bias, seed=seed)
     if resistive_device is None or resistive_device.is_floating_point:
+        if update is not None:
+            raise ValueError(
+                f"update={update!r} is not used by a floating-point tile (resistive_device="
+                f"{resistive_device!r}); allowed: None, or a pulsed device"
+            )
         return FloatingPointTile(out_size, in_size, resistive_device, bias=bias, seed=seed)
     return AnalogTile(out_size, in_size, resistive_device, bias=bias, seed=seed, update=update)

@@ -8,15 +8,15 @@ from typing import Any
 
 import torch
 
-from .. import _native
+from .. import engine
 from ..config import TileConfig
 from ..device_model import DeviceModel
 from ..io_parameters import IOParameters
 from ..laws import StepLaw
-from ..parameters import NATIVE_PULSE_TYPES, PULSED_TYPES, PulseType, UpdateParameters
-from ..reference import pulsed_update_reference
-from ._device_ops import DeviceOpsMixin
-from .base import BACKENDS, TileBase, check_config_alone
+from ..parameters import PULSED_TYPES, PulseType, UpdateParameters
+from ..reference import update as reference_update
+from .base import BACKENDS, check_config_alone
+from .device_tile import DeviceTile
 
 __all__ = ["AnalogTile", "BACKENDS"]
 
@@ -26,7 +26,7 @@ _COUNTER_RANGE = 2**32
 MAX_PULSE_TRAIN = 2**20
 
 
-class AnalogTile(DeviceOpsMixin, TileBase):
+class AnalogTile(DeviceTile):
     """A tile of resistive devices trained by stochastic pulse trains (spec B, C).
 
     Forward and backward run through the periphery of ``rpu_config`` (spec A; exact when
@@ -140,21 +140,9 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         """Whether the compiled engine can run this tile's update as it stands."""
         return (
             self.device.type == "cpu"
-            and self._pulse_type_is_compiled()
             and self._law_is_compiled()
-            and _native.native_available()
-            and _native.law_known(self.law.engine_id)
+            and engine.law_known(self.law.engine_id)
         )
-
-    def _pulse_type_is_compiled(self) -> bool:
-        """Whether the compiled engine executes the pulse type (exact types need no engine)."""
-        pulse_type = PulseType(self.update_parameters.pulse_type)
-        if pulse_type not in PULSED_TYPES:
-            return True
-        if pulse_type not in NATIVE_PULSE_TYPES:
-            return False
-        # an engine built before the deterministic types runs only the stochastic ones
-        return not _native.native_available() or _native.pulse_kind(pulse_type.value) is not None
 
     def _law_is_compiled(self) -> bool:
         return self.law.engine_id is not None and self.law.engine_id > 0
@@ -184,17 +172,11 @@ class AnalogTile(DeviceOpsMixin, TileBase):
                 raise RuntimeError(
                     f"backend='native' runs on the CPU only; this tile is on {self.device}"
                 )
-            if not self._pulse_type_is_compiled():
-                raise RuntimeError(
-                    f"backend='native': the compiled engine does not execute pulse_type="
-                    f"{PulseType(params.pulse_type).value!r}; it runs in the reference "
-                    "(backend='auto' or 'reference')"
-                )
             if not self._law_is_compiled():
                 raise RuntimeError(
                     f"backend='native': step law {self.law.name!r} exists only in Python"
                 )
-            _native.load()  # raises the ImportError that says how to repair
+            engine.load()  # raises the ImportError that says how to repair
             raise RuntimeError(
                 f"backend='native': the compiled engine does not know step law "
                 f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
@@ -206,7 +188,7 @@ class AnalogTile(DeviceOpsMixin, TileBase):
         if lr == 0.0 or x.shape[0] == 0:
             return 0
         # Under write noise the update changes the hidden weights; _post_update then
-        # redraws the visible weights of the devices in self._pulsed_mask.
+        # redraws the visible weights of the devices in device_ops.pulsed_mask.
         weights = self._persistent_weights()
         noisy = self.hidden_weights is not None
         if params.pulse_type == PulseType.NONE:
@@ -222,88 +204,30 @@ class AnalogTile(DeviceOpsMixin, TileBase):
             w = torch.addmm(weights, d.T, x, alpha=-lr)
             weights.copy_(self._clip_weights(w))
             if noisy:
-                self._pulsed_mask = torch.ones_like(weights, dtype=torch.bool)
+                self.device_ops.pulsed_mask = torch.ones_like(weights, dtype=torch.bool)
             return 0
         native = self.uses_native()
         mask = None
         if noisy:
             mask = torch.zeros_like(weights, dtype=torch.uint8 if native else torch.bool)
-        if native:
-            pulses = self._native_update(x, d, lr, weights, mask)
-        else:
-            pulses = pulsed_update_reference(
-                weights,
-                x,
-                d,
-                self.law,
-                self.device_arrays,
-                self.law_scalars,
-                lr,
-                self.granularity,
-                params,
-                self.seed,
-                self.update_index,
-                **({} if mask is None else {"pulsed_mask": mask}),
-            )
-        self._pulsed_mask = mask
-        return pulses
-
-    def _native_update(
-        self,
-        x: torch.Tensor,
-        d: torch.Tensor,
-        lr: float,
-        weights: torch.Tensor,
-        pulsed_mask: torch.Tensor | None,
-    ) -> int:
-        core = _native.load()
-        params = self.update_parameters
-        law = self.law
-        threads = torch.get_num_threads() if self.num_threads is None else int(self.num_threads)
-        # The engine reads raw buffers: everything is float32, contiguous, on the CPU.
-        arrays = [self.device_arrays[name] for name in law.arrays]
-        extra = self._native_pulse_arguments()
-        if pulsed_mask is not None:  # only then, so an engine without the mask still runs
-            extra["pulsed_mask_ptr"] = pulsed_mask.data_ptr()
-        return int(
-            core.pulsed_update_cpu(
-                weights.data_ptr(),
-                self.d_size,
-                self.x_size,
-                x.data_ptr(),
-                d.data_ptr(),
-                x.shape[0],
-                law.engine_id,
-                [a.data_ptr() for a in arrays],
-                law.flat_scalars(self.law_scalars),
-                float(lr),
-                float(self.granularity),
-                int(params.desired_bl),
-                bool(params.fixed_bl),
-                bool(params.update_management),
-                bool(params.update_bl_management),
-                float(params.um_grad_scale),
-                float(params.res),
-                bool(params.sto_round),
-                int(self.seed),
-                int(self.update_index),
-                threads,
-                **extra,
-            )
+        update = engine.pulsed_update if native else reference_update.pulsed_update
+        pulses = update(
+            weights,
+            x,
+            d,
+            self.law,
+            self.device_arrays,
+            self.law_scalars,
+            lr,
+            self.granularity,
+            params,
+            self.seed,
+            self.update_index,
+            mask,
+            self._threads(),
         )
-
-    def _native_pulse_arguments(self) -> dict[str, object]:
-        """The engine's pulse-type arguments (none for the stochastic types, so an engine
-        built before the deterministic types is called as before)."""
-        params = self.update_parameters
-        kind = _native.pulse_kind(PulseType(params.pulse_type).value)
-        if not kind:
-            return {}
-        return {
-            "pulse_kind": kind,
-            "x_res_implicit": float(params.x_res_implicit),
-            "d_res_implicit": float(params.d_res_implicit),
-        }
+        self.device_ops.pulsed_mask = mask
+        return pulses
 
     # -- bounds, devices, repr ---------------------------------------------------------
     def _clip_weights(self, w: torch.Tensor) -> torch.Tensor:
@@ -326,7 +250,7 @@ class AnalogTile(DeviceOpsMixin, TileBase):
             return
         self.hidden_weights.copy_(self.weights)
         if self.resistive_device.apply_write_noise_on_set():
-            self._redraw_write_noise(None)
+            self.device_ops.redraw_write_noise(self._device_ops_target(), None)
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         tensors = {f"array:{k}": v for k, v in self.device_arrays.items()}
@@ -379,11 +303,7 @@ def _check_scalars(device: DeviceModel, law: StepLaw) -> dict[str, float | tuple
 
 
 def _is_finite_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-    )
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _check_arrays(

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .. import _native
+from .. import engine
 from .._checks import (
     check_finite,
     check_floating_tensor,
@@ -23,7 +23,7 @@ from .._checks import (
     check_tensor_device,
 )
 from ..io_parameters import IOParameters
-from ..periphery import Periphery, native_periphery_available
+from ..periphery import Periphery
 
 __all__ = ["TileBase", "draw_seed", "BACKENDS"]
 
@@ -40,7 +40,9 @@ def check_config_alone(rpu_config: Any, resistive_device: Any, update: Any) -> N
 
     if not isinstance(rpu_config, TileConfig):
         raise TypeError(f"rpu_config must be a TileConfig; got {type(rpu_config).__name__}")
-    given = [n for n, v in (("resistive_device", resistive_device), ("update", update)) if v is not None]
+    given = [
+        n for n, v in (("resistive_device", resistive_device), ("update", update)) if v is not None
+    ]
     if given:
         raise ValueError(
             f"give either rpu_config= or {'/'.join(given)}=, not both: rpu_config already "
@@ -51,7 +53,7 @@ def check_config_alone(rpu_config: Any, resistive_device: Any, update: Any) -> N
 
 def draw_seed() -> int:
     """A 64-bit seed from torch's global generator (``torch.manual_seed`` fixes it)."""
-    halves = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()
+    halves: list[int] = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()
     return (halves[0] << 32) | halves[1]
 
 
@@ -162,9 +164,7 @@ class TileBase:
     def periphery_uses_native(self) -> bool:
         """Whether the periphery stages of the next pass run in the compiled engine."""
         return (
-            self._backend != "reference"
-            and self.device.type == "cpu"
-            and native_periphery_available()
+            self._backend != "reference" and self.device.type == "cpu" and engine.native_available()
         )
 
     def _periphery_native(self) -> bool:
@@ -174,8 +174,7 @@ class TileBase:
                 raise RuntimeError(
                     f"backend='native' runs on the CPU only; this tile is on {self.device}"
                 )
-            _native.load()  # raises the ImportError that says how to repair
-            raise RuntimeError("backend='native': the compiled engine lacks the periphery; rebuild aihw-core")
+            engine.load()  # raises the ImportError that says how to repair
         return native
 
     # -- sizes ------------------------------------------------------------------------
@@ -196,10 +195,10 @@ class TileBase:
 
     # -- checks -------------------------------------------------------------------------
     def _as_input(self, name: str, value: Any, size: int) -> torch.Tensor:
-        value = check_floating_tensor(name, value)
-        check_last_dim(name, value, size)
-        check_tensor_device(name, value, self.device)
-        return value
+        tensor = check_floating_tensor(name, value)
+        check_last_dim(name, tensor, size)
+        check_tensor_device(name, tensor, self.device)
+        return tensor
 
     def _update_batch(self, x: Any, d: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Validate an update's inputs; return 2-D float32 ``x`` (bias appended) and ``d``."""

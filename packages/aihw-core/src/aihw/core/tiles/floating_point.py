@@ -8,13 +8,12 @@ import torch
 
 from ..device_model import DeviceModel
 from ..device_ops import DEVICE_OP_ARRAYS
-from ._device_ops import DeviceOpsMixin
-from .base import TileBase
+from .device_tile import DeviceTile
 
 __all__ = ["FloatingPointTile"]
 
 
-class FloatingPointTile(DeviceOpsMixin, TileBase):
+class FloatingPointTile(DeviceTile):
     """A tile computing exactly: ``y = W x``, ``z = W^T d`` and ``W -= lr d^T x``.
 
     A floating-point device that decays or diffuses (the ideal device with

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
+from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 
@@ -148,13 +150,10 @@ def device_distribution(device_class: type[DeviceModel]) -> str:
     Asks the registry of :mod:`aihw.devices` when it is installed; otherwise (or when the
     registry does not know it) the top-level module name of the class.
     """
-    try:
-        from aihw.devices import list_devices
-    except ImportError:
-        list_devices = None  # type: ignore[assignment]
-    if list_devices is not None:
+    devices = _devices_module()
+    if devices is not None:
         try:
-            for info in list_devices():
+            for info in devices.list_devices():
                 if info.name == device_class.name and info.distribution:
                     return str(info.distribution)
         except Exception:
@@ -162,12 +161,20 @@ def device_distribution(device_class: type[DeviceModel]) -> str:
     return device_class.__module__
 
 
-def _default_resolver(name: str) -> type[DeviceModel]:
+def _devices_module() -> Any:
+    """:mod:`aihw.devices` (an optional dependency of the core), or ``None``."""
     try:
-        from aihw.devices import get_device_class
-    except ImportError as error:
-        raise LookupError("aihw-devices is not installed") from error
-    return get_device_class(name)
+        return importlib.import_module("aihw.devices")
+    except ImportError:
+        return None
+
+
+def _default_resolver(name: str) -> type[DeviceModel]:
+    devices = _devices_module()
+    if devices is None:
+        raise LookupError("aihw-devices is not installed")
+    cls: type[DeviceModel] = devices.get_device_class(name)
+    return cls
 
 
 # -- saving -------------------------------------------------------------------------------
@@ -194,12 +201,11 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         }
     update = getattr(tile, "update_parameters", None)
     arrays = getattr(tile, "device_arrays", {})
-    hidden = getattr(tile, "hidden_weights", None)
     write_noise = {}
-    if hidden is not None:
+    if isinstance(tile, DeviceTile) and tile.hidden_weights is not None:
         write_noise["write_noise"] = {
-            "hidden_weights": hidden,
-            "write_noise_index": int(tile.write_noise_index),  # type: ignore[attr-defined]
+            "hidden_weights": tile.hidden_weights,
+            "write_noise_index": int(tile.write_noise_index),
         }
     return {
         "format": STATE_FORMAT,
@@ -382,8 +388,8 @@ def tile_from_state(
         raise TileStateError(
             f"tile state['device_arrays'] has {sorted(arrays)}; the device needs {sorted(expected)}"
         )
-    if expected:
-        tile.device_arrays = {  # type: ignore[attr-defined]
+    if expected and isinstance(tile, DeviceTile):
+        tile.device_arrays = {
             k: _tensor(arrays[k], shape, f"tile state['device_arrays'][{k!r}]").cpu().contiguous()
             for k in sorted(expected)
         }
@@ -406,8 +412,8 @@ def tile_from_state(
 
 def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> None:
     """Put the saved hidden weights and redraw counter into a tile with write noise."""
-    hidden = getattr(tile, "hidden_weights", None)
-    if hidden is None:
+    hidden = tile.hidden_weights if isinstance(tile, DeviceTile) else None
+    if hidden is None or not isinstance(tile, DeviceTile):
         if data is not None:
             raise TileStateError(
                 "tile state['write_noise'] is given, but the device has no write noise"
@@ -420,7 +426,7 @@ def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> N
         )
     where = "tile state['write_noise']"
     hidden.copy_(_tensor(data["hidden_weights"], shape, f"{where}['hidden_weights']").cpu())
-    tile.write_noise_index = _int(data, "write_noise_index", 0, 2**32)  # type: ignore[attr-defined]
+    tile.write_noise_index = _int(data, "write_noise_index", 0, 2**32)
 
 
 def _device_op_counters_from_state(data: Any) -> dict[str, int]:

@@ -1,33 +1,30 @@
-"""Plain-torch reference of the engine (docs/architecture/engine-contract.md).
+"""Plain-torch pulsed update (engine contract §3-§6): the twin of
+:func:`aihw.core.engine.pulsed_update`.
 
-Everything here follows the engine contract rule by rule, on CPU or CUDA tensors, so
-that tests can compare the compiled engine against it for the same seed. It is also
-the update path of devices whose step law exists only in Python, so it is generic in
-the law: the law's ``reference_step`` does every pulse.
-
-The 32-bit words of Philox4x32-10 are held in int64 tensors (values in ``[0, 2**32)``).
+Everything here follows the engine contract rule by rule, on CPU or CUDA tensors, so that
+tests can compare the compiled engine against it for the same seed. It is also the update
+path of devices whose step law exists only in Python, so it is generic in the law: the
+law's ``reference_step`` does every pulse.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
-from .laws import StepLaw
-from .parameters import PulseType, UpdateParameters
+from ..laws import StepLaw
+from ..parameters import PulseType, UpdateParameters
+from .philox import MASK32, key_from_seed, normals_from_words, philox_words, uniform_from_words
 
 __all__ = [
-    "philox4x32_10",
-    "key_from_seed",
-    "uniform_from_words",
-    "normals_from_words",
     "pulse_scales",
     "pulse_coincidences",
     "deterministic_counts",
     "pulse_counts",
-    "pulsed_update_reference",
+    "pulsed_update",
     "STREAM_X",
     "STREAM_D",
     "STREAM_C2C",
@@ -35,90 +32,8 @@ __all__ = [
     "STREAM_ROUND_D",
 ]
 
-MASK32 = 0xFFFFFFFF
-_M0, _M1 = 0xD2511F53, 0xCD9E8D57
-_W0, _W1 = 0x9E3779B9, 0xBB67AE85
-_TWO_M32 = 2.0**-32
-
 #: Streams live in the top 4 bits of the counter's last word (contract §2).
 STREAM_X, STREAM_D, STREAM_C2C, STREAM_ROUND_X, STREAM_ROUND_D = 1, 2, 3, 4, 5
-
-
-def _mulhilo(m: int, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 64-bit product ``m * c`` as (hi, lo) 32-bit words, without int64 overflow.
-
-    ``m`` is split in 16-bit halves so every partial product stays below 2**49.
-    """
-    t_lo = c * (m & 0xFFFF)
-    t_hi = c * (m >> 16)
-    low = t_lo + ((t_hi & 0xFFFF) << 16)
-    return (t_hi >> 16) + (low >> 32), low & MASK32
-
-
-def _philox(c0, c1, c2, c3, k0: int, k1: int):
-    """Ten Philox rounds on broadcastable int64 counter words; returns four tensors."""
-    tensors = [c for c in (c0, c1, c2, c3) if isinstance(c, torch.Tensor)]
-    like = tensors[0]
-    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
-    c0, c1, c2, c3 = (
-        (
-            c
-            if isinstance(c, torch.Tensor)
-            else torch.tensor(c, dtype=torch.int64, device=like.device)
-        )
-        .to(torch.int64)
-        .expand(shape)
-        for c in (c0, c1, c2, c3)
-    )
-    for rnd in range(10):
-        if rnd:
-            k0 = (k0 + _W0) & MASK32
-            k1 = (k1 + _W1) & MASK32
-        hi0, lo0 = _mulhilo(_M0, c0)
-        hi1, lo1 = _mulhilo(_M1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
-
-
-def key_from_seed(seed: int) -> tuple[int, int]:
-    """The Philox key of a tile seed: ``(seed & 0xFFFFFFFF, seed >> 32)``."""
-    return seed & MASK32, (seed >> 32) & MASK32
-
-
-def philox4x32_10(counter, key: Sequence[int]) -> torch.Tensor:
-    """Philox4x32-10 on a batch of counters.
-
-    Args:
-        counter: int64 tensor ``[..., 4]`` (or a sequence of 4 ints) of 32-bit words.
-        key: the two 32-bit key words ``(k0, k1)``.
-
-    Returns:
-        int64 tensor ``[..., 4]``: the output words, each in ``[0, 2**32)``.
-    """
-    if not isinstance(counter, torch.Tensor):
-        counter = torch.tensor(counter, dtype=torch.int64)
-    counter = counter.to(torch.int64) & MASK32
-    k0, k1 = (int(k) & MASK32 for k in key)
-    return torch.stack(_philox(*counter.unbind(-1), k0, k1), dim=-1)
-
-
-def uniform_from_words(words: torch.Tensor) -> torch.Tensor:
-    """Uniforms on [0, 1) in float64: ``r * 2**-32`` for each word ``r``."""
-    return words.to(torch.float64) * _TWO_M32
-
-
-def normals_from_words(words: torch.Tensor) -> torch.Tensor:
-    """Four standard normals per block ``[..., 4]`` by Box-Muller, in float64.
-
-    ``(z0, z1)`` come from ``(r0, r1)`` and ``(z2, z3)`` from ``(r2, r3)``.
-    """
-    ra = words[..., 0::2].to(torch.float64)
-    rb = words[..., 1::2].to(torch.float64)
-    u1 = (ra + 1.0) * _TWO_M32  # in (0, 1]: the log is finite
-    rho = torch.sqrt(-2.0 * torch.log(u1))
-    theta = (2.0 * math.pi) * (rb * _TWO_M32)
-    za, zb = rho * torch.cos(theta), rho * torch.sin(theta)
-    return torch.stack((za, zb), dim=-1).flatten(-2)
 
 
 def pulse_scales(
@@ -162,7 +77,16 @@ def pulse_scales(
     return bl, a, b
 
 
-def _probabilities(values, scale, update, stream, samples, update_index, key, res=None):
+def _probabilities(
+    values: torch.Tensor,
+    scale: torch.Tensor,
+    update: UpdateParameters,
+    stream: int,
+    samples: torch.Tensor,
+    update_index: int,
+    key: tuple[int, int],
+    res: float | None = None,
+) -> torch.Tensor:
     """``Q(|v| * scale)`` per element (contract §3 step 4), float64 ``[n, size]``.
 
     ``values`` is ``[n, size]``, ``scale`` float64 ``[n, 1]``, ``samples`` int64 ``[n, 1]``.
@@ -174,12 +98,21 @@ def _probabilities(values, scale, update, stream, samples, update_index, key, re
         return v
     if update.sto_round:
         idx = torch.arange(values.shape[1], dtype=torch.int64, device=values.device)
-        words = _philox(idx.unsqueeze(0), samples, update_index, stream << 28, *key)[0]
+        words = philox_words(idx.unsqueeze(0), samples, update_index, stream << 28, *key)[0]
         return res * torch.round(v / res + (uniform_from_words(words) - 0.5))
     return res * torch.round(v / res)
 
 
-def _fired(values, prob, bl, bl_max, stream, samples, update_index, key):
+def _fired(
+    values: torch.Tensor,
+    prob: torch.Tensor,
+    bl: torch.Tensor,
+    bl_max: int,
+    stream: int,
+    samples: torch.Tensor,
+    update_index: int,
+    key: tuple[int, int],
+) -> torch.Tensor:
     """Boolean ``[n, size, bl_max]``: slot ``t`` of element ``j`` fires (contract §3 step 5).
 
     Slots ``t >= BL`` of a sample (``bl`` int64 ``[n, 1]``) never fire.
@@ -190,7 +123,7 @@ def _fired(values, prob, bl, bl_max, stream, samples, update_index, key):
     idx = torch.arange(size, dtype=torch.int64, device=dev).view(1, size, 1)
     blk = torch.arange(blocks, dtype=torch.int64, device=dev).view(1, 1, blocks)
     words = torch.stack(
-        _philox(idx, samples.view(n, 1, 1), update_index, (stream << 28) | blk, *key), dim=-1
+        philox_words(idx, samples.view(n, 1, 1), update_index, (stream << 28) | blk, *key), dim=-1
     )
     u = uniform_from_words(words.reshape(n, size, blocks * 4)[:, :, :bl_max])
     slots = torch.arange(bl_max, device=dev).view(1, 1, bl_max)
@@ -227,14 +160,7 @@ def pulse_coincidences(
     update_index &= MASK32
     batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
     counts = torch.zeros(batch, d_size, x_size, dtype=torch.int64, device=x.device)
-    x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
-    d_max = d.abs().amax(dim=1).tolist() if d_size else [0.0] * batch
-    rows, scales = [], []
-    for b in range(batch):
-        found = pulse_scales(x_max[b], d_max[b], lr, granularity, update)
-        if found is not None:
-            rows.append(b)
-            scales.append(found)
+    rows, scales = _scaled_samples(x, d, lr, granularity, update)
     if not rows:
         return counts
     # Chunks of samples keep the pulse trains and counts to a few million elements.
@@ -261,7 +187,9 @@ def pulse_coincidences(
     return counts
 
 
-def _scaled_samples(x, d, lr, granularity, update):
+def _scaled_samples(
+    x: torch.Tensor, d: torch.Tensor, lr: float, granularity: float, update: UpdateParameters
+) -> tuple[list[int], list[tuple[int, float, float]]]:
     """Per-sample ``(rows, BL, A, B)`` of the samples that do something (contract §3 1-3)."""
     batch, d_size, x_size = x.shape[0], d.shape[1], x.shape[1]
     x_max = x.abs().amax(dim=1).tolist() if x_size else [0.0] * batch
@@ -321,7 +249,9 @@ def deterministic_counts(
         # n = rint((c_d * c_x) / BL), in double (the products are exact integers)
         n = torch.round((c_d.unsqueeze(2) * c_x.unsqueeze(1)) / bl.unsqueeze(2))
     else:
-        raise ValueError(f"deterministic_counts: pulse_type={update.pulse_type!r} is not deterministic")
+        raise ValueError(
+            f"deterministic_counts: pulse_type={update.pulse_type!r} is not deterministic"
+        )
     n = n * ((xs != 0).unsqueeze(1) & (ds != 0).unsqueeze(2))
     counts[sel] = n.to(torch.int64)
     return counts
@@ -344,29 +274,28 @@ def pulse_counts(
     :func:`deterministic_counts`. Arguments and result as in :func:`pulse_coincidences`.
     """
     if update.pulse_type in (PulseType.DETERMINISTIC_IMPLICIT, PulseType.MEAN_COUNT):
-        return deterministic_counts(
-            x, d, lr, granularity, update, seed, update_index, first_sample
-        )
+        return deterministic_counts(x, d, lr, granularity, update, seed, update_index, first_sample)
     if update.pulse_type in (PulseType.STOCHASTIC_COMPRESSED, PulseType.STOCHASTIC):
         return pulse_coincidences(x, d, lr, granularity, update, seed, update_index, first_sample)
     raise ValueError(
-        f"pulse_counts: pulse_type={update.pulse_type.value!r} sends no pulses (an exact update)"
+        f"pulse_counts: pulse_type={PulseType(update.pulse_type).value!r} sends no pulses (an exact update)"
     )
 
 
-def pulsed_update_reference(
+def pulsed_update(
     weights: torch.Tensor,
     x: torch.Tensor,
     d: torch.Tensor,
     law: StepLaw,
     arrays: Mapping[str, torch.Tensor],
-    scalars: Mapping[str, float],
+    scalars: Mapping[str, Any],
     lr: float,
     granularity: float,
     update: UpdateParameters,
     seed: int,
     update_index: int,
     pulsed_mask: torch.Tensor | None = None,
+    num_threads: int = 0,
 ) -> int:
     """The pulsed update of contract §3-§4 (§6 for the deterministic pulse types), in
     place on ``weights``.
@@ -385,6 +314,7 @@ def pulsed_update_reference(
         update_index: the tile's update counter.
         pulsed_mask: optional bool ``[d_size, x_size]``, overwritten: true for every
             cross-point that received at least one pulse (contract §10).
+        num_threads: unused (the compiled twin's thread count; results never depend on it).
 
     Returns:
         The number of pulses applied (each coincidence counts one).
@@ -392,7 +322,7 @@ def pulsed_update_reference(
     d_size, x_size = weights.shape
     if x.dim() != 2 or x.shape[1] != x_size or d.dim() != 2 or d.shape != (x.shape[0], d_size):
         raise ValueError(
-            f"pulsed_update_reference: x {tuple(x.shape)} and d {tuple(d.shape)} do not fit "
+            f"pulsed_update: x {tuple(x.shape)} and d {tuple(d.shape)} do not fit "
             f"weights {tuple(weights.shape)}"
         )
     if pulsed_mask is not None:
@@ -440,13 +370,22 @@ def pulsed_update_reference(
                 )
             total += pulses
             first = last
-    if w_flat.data_ptr() != weights.data_ptr():
+    if not weights.is_contiguous():  # w_flat is a copy
         weights.copy_(w_flat.view(d_size, x_size))
     return total
 
 
 def _apply_pulses(
-    w_flat, counts, up, first_sample, law, flat_arrays, scalars, noisy, update_index, key
+    w_flat: torch.Tensor,
+    counts: torch.Tensor,
+    up: torch.Tensor,
+    first_sample: int,
+    law: StepLaw,
+    flat_arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    noisy: bool,
+    update_index: int,
+    key: tuple[int, int],
 ) -> None:
     """Apply the pulses of consecutive samples (contract §3 steps 6-7), in order.
 
@@ -466,7 +405,7 @@ def _apply_pulses(
     xi_all = None
     if noisy:
         words = torch.stack(
-            _philox(
+            philox_words(
                 elems[run],
                 rows[run] + first_sample,
                 update_index,

@@ -1,85 +1,34 @@
-"""Plain-torch reference of the periphery stages (docs/architecture/engine-contract.md §8).
+"""Plain-torch periphery stages (engine contract §8): the twins of
+:func:`aihw.core.engine.input_stage`, :func:`aihw.core.engine.output_stage` and
+:func:`aihw.core.engine.row_abs_max`.
 
-The two stages below compute, element by element and in the same float32 operations,
-what the compiled ``periphery_input_stage`` and ``periphery_output_stage`` compute, and
-draw the same random numbers; :func:`managed_mvm_reference` is the whole managed MVM
-(spec A.3) on these stages. They also run wherever the compiled engine cannot (CUDA
-tensors, a missing engine).
+They compute, element by element and in the same float32 operations, what the compiled
+stages compute, and draw the same random numbers; they also run wherever the compiled
+engine cannot (CUDA tensors, a missing engine). ``num_threads`` is accepted for the same
+signature as the compiled twins; the results never depend on it.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .reference import _philox, key_from_seed
+from .philox import key_from_seed, periphery_normals_from_words, philox_words
 
 __all__ = [
     "STREAMS_FORWARD",
     "STREAMS_BACKWARD",
-    "periphery_normals_from_words",
     "periphery_words",
-    "input_stage_reference",
-    "output_stage_reference",
-    "managed_mvm_reference",
+    "input_stage",
+    "output_stage",
+    "row_abs_max",
 ]
-
-_F32 = torch.float32
-#: Constants of the periphery's normals, as float32 values of these doubles (contract §8).
-_LN2 = 0.69314718055994530942
-_HALF_PI = 1.5707963267948966192
-_LOG_SERIES = (1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0)
-_COS_SERIES = (-1.0 / 3628800.0, 1.0 / 40320.0, -1.0 / 720.0, 1.0 / 24.0, -1.0 / 2.0, 1.0)
-_SIN_SERIES = (-1.0 / 39916800.0, 1.0 / 362880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0)
 
 #: Streams (top 4 bits of c3): input noise, output noise, input rounding, output rounding,
 #: weight noise.
 STREAMS_FORWARD = {"inp_noise": 6, "out_noise": 7, "inp_round": 10, "out_round": 11, "w_noise": 12}
 STREAMS_BACKWARD = {"inp_noise": 8, "out_noise": 9, "inp_round": 13, "out_round": 14, "w_noise": 15}
-
-
-def _horner(coefficients: tuple[float, ...], x2: torch.Tensor) -> torch.Tensor:
-    """``((c0 x2 + c1) x2 + c2) ...`` in float32, one rounding per operation."""
-    p = torch.full_like(x2, coefficients[0])
-    for c in coefficients[1:]:
-        p = p * x2 + torch.tensor(c, dtype=_F32, device=x2.device)
-    return p
-
-
-def _box_muller(ra: torch.Tensor, rb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two float32 normals per word pair, exactly as the engine's ``periphery_box_muller``."""
-    dev = ra.device
-    two_m24 = torch.tensor(2.0**-24, dtype=_F32, device=dev)
-    u = ((ra >> 8) + 1).to(_F32) * two_m24
-    bits = u.view(torch.int32).to(torch.int64)
-    e = (((bits >> 23) & 0xFF) - 126).to(_F32)
-    m = ((bits & 0x007FFFFF) | 0x3F000000).to(torch.int32).view(_F32)
-    one = torch.tensor(1.0, dtype=_F32, device=dev)
-    s = (m - one) / (m + one)
-    p = _horner(_LOG_SERIES, s * s)
-    ln_u = e * torch.tensor(_LN2, dtype=_F32, device=dev) + (s * p) * 2.0
-    # torch's float32 sqrt is not always correctly rounded (1 ulp); the float64 square root
-    # of a float32, rounded to float32, is: it equals the engine's correctly rounded sqrtf.
-    rho = torch.sqrt(torch.clamp(ln_u * -2.0, min=0.0).to(torch.float64)).to(_F32)
-    q = rb >> 30
-    phi = (
-        ((rb >> 6) & 0x00FFFFFF).to(_F32) * two_m24 * torch.tensor(_HALF_PI, dtype=_F32, device=dev)
-    )
-    x2 = phi * phi
-    c = _horner(_COS_SERIES, x2)
-    sn = _horner(_SIN_SERIES, x2) * phi
-    cq = torch.where(q == 0, c, torch.where(q == 1, -sn, torch.where(q == 2, -c, sn)))
-    sq = torch.where(q == 0, sn, torch.where(q == 1, c, torch.where(q == 2, -sn, -c)))
-    return rho * cq, rho * sq
-
-
-def periphery_normals_from_words(words: torch.Tensor) -> torch.Tensor:
-    """The periphery's four float32 normals of each Philox block ``[..., 4]`` (int64 words).
-
-    ``(z0, z1)`` from ``(r0, r1)``, ``(z2, z3)`` from ``(r2, r3)`` by the float32
-    Box-Muller of contract §8. Returns ``[..., 4]``.
-    """
-    za, zb = _box_muller(words[..., 0::2], words[..., 1::2])
-    return torch.stack((za, zb), dim=-1).flatten(-2)
 
 
 def periphery_words(
@@ -97,7 +46,7 @@ def periphery_words(
     c0 = torch.arange((n_cols + 3) // 4, dtype=torch.int64, device=device).unsqueeze(0)
     c1 = row_ids.to(torch.int64).unsqueeze(1)
     c3 = (stream << 28) | (sub & 0x0FFFFFFF)
-    return torch.stack(_philox(c0, c1, call_index & 0xFFFFFFFF, c3, k0, k1), dim=-1)
+    return torch.stack(philox_words(c0, c1, call_index & 0xFFFFFFFF, c3, k0, k1), dim=-1)
 
 
 def _normals(words: torch.Tensor, n_cols: int) -> torch.Tensor:
@@ -129,7 +78,7 @@ def _offsets(words: torch.Tensor, n_cols: int) -> torch.Tensor:
     return (u - 0.5).to(torch.float32)
 
 
-def input_stage_reference(
+def input_stage(
     x: torch.Tensor,
     row_scale: torch.Tensor | None,
     *,
@@ -143,6 +92,7 @@ def input_stage_reference(
     call_index: int,
     sub: int,
     row_ids: torch.Tensor | None,
+    num_threads: int = 0,
 ) -> torch.Tensor:
     """The input stage (DAC) of contract §8 on float32 ``x`` ``[rows, cols]``."""
     n_rows, n_cols = x.shape
@@ -165,7 +115,7 @@ def input_stage_reference(
     return v
 
 
-def output_stage_reference(
+def output_stage(
     y: torch.Tensor,
     row_scale: torch.Tensor | None,
     *,
@@ -182,6 +132,7 @@ def output_stage_reference(
     call_index: int,
     sub: int,
     row_ids: torch.Tensor | None,
+    num_threads: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The output stage (ADC) of contract §8; returns ``(y, hit)`` (``hit``: bool ``[rows]``).
 
@@ -220,13 +171,8 @@ def output_stage_reference(
     return v, hit
 
 
-def managed_mvm_reference(periphery, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """The whole managed MVM ``y = periphery(x @ matrix)`` (spec A.3) on the reference stages.
-
-    Args:
-        periphery: an :class:`aihw.core.periphery.Periphery` (its counters and running
-            state advance as in a tile's pass).
-        x: float32 ``[N, in]``.
-        matrix: float32 ``[in, out]``.
-    """
-    return periphery.run(x, matrix, native=False)
+def row_abs_max(x: torch.Tensor, num_threads: int = 0) -> torch.Tensor:
+    """``max_j |x[r, j]|`` per row of float32 ``x`` ``[rows, cols]`` (abs-max noise
+    management; exact, so the same as the engine's)."""
+    out: torch.Tensor = torch.linalg.vector_norm(x, ord=math.inf, dim=1)
+    return out
