@@ -20,6 +20,7 @@ from .tiles.base import TileBase
 __all__ = [
     "apply_recorded_updates",
     "clear_recorded_updates",
+    "is_same_view",
     "link_parameter",
     "shares_storage",
     "tiles_of",
@@ -56,6 +57,18 @@ def shares_storage(tensor: torch.Tensor, tile: Any) -> bool:
     if not isinstance(weights, torch.Tensor) or tensor.device != weights.device:
         return False
     return bool(tensor.untyped_storage().data_ptr() == weights.untyped_storage().data_ptr())
+
+
+def is_same_view(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``a`` and ``b`` show the same elements: same first element in memory, dtype,
+    device, shape and strides (a parameter still linked to its tiles' storage)."""
+    return (
+        a.data_ptr() == b.data_ptr()
+        and a.dtype == b.dtype
+        and a.device == b.device
+        and a.shape == b.shape
+        and a.stride() == b.stride()
+    )
 
 
 def apply_recorded_updates(tiles: Iterable[Any], lr: float) -> None:

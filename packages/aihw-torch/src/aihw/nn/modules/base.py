@@ -29,7 +29,7 @@ from torch.nn import Module, Parameter, init
 
 from aihw.core.device_model import DeviceModel
 from aihw.core.grid import TileGrid
-from aihw.core.links import link_parameter
+from aihw.core.links import is_same_view, link_parameter
 
 from ..mapping import MappingParameters
 from . import checkpoint
@@ -206,13 +206,7 @@ class AnalogLayerBase(Module):
             if param is None:
                 param = Parameter(view)
                 setattr(self, name, param)
-            elif not (
-                param.data_ptr() == view.data_ptr()
-                and param.dtype == view.dtype
-                and param.device == view.device
-                and param.shape == view.shape
-                and param.stride() == view.stride()
-            ):
+            elif not is_same_view(param, view):
                 param.data = view
             link_parameter(param, grid.column_tiles(c))
             params.append(param)
