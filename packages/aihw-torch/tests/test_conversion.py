@@ -151,3 +151,25 @@ def test_converted_model_copies_and_checks_its_checkpoints() -> None:
         with pytest.raises(CheckpointError, match="3.weight"):
             other.load_state_dict(state)
         assert torch.equal(other[0].analog_tile.weights, before)
+
+
+def test_model_wide_update_reaches_pulsed_layers_only() -> None:
+    from aihw.core import UpdateParameters
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2), nn.Linear(2, 2))
+    update = UpdateParameters(desired_bl=10)
+
+    def config(name: str, module: nn.Module):
+        if name == "0":
+            return ConstantStepResistiveDevice()
+        return {"resistive_device": None} if name == "1" else None
+
+    analog = convert_to_analog(model, config, update=update)
+    assert isinstance(analog[0].analog_tile, AnalogTile)
+    assert analog[0].analog_tile.update_parameters.desired_bl == 10
+    assert isinstance(analog[1].analog_tile, FloatingPointTile)
+    # A floating-point layer given update= itself is told that it has no use for it.
+    with pytest.raises(ValueError, match="not used by a floating-point tile"):
+        convert_to_analog(
+            nn.Sequential(nn.Linear(2, 2)), lambda n, m: {"resistive_device": None, "update": update}
+        )

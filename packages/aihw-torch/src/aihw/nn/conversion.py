@@ -68,7 +68,7 @@ def _layer_kwargs(
     if config is None:
         return None
     if isinstance(config, DeviceModel):
-        return {"resistive_device": config, "mapping": mapping, "update": update}
+        return {"resistive_device": config, "mapping": mapping, "update": _pulsed(config, update)}
     if isinstance(config, dict):
         unknown = sorted(set(config) - _LAYER_KEYS)
         if unknown:
@@ -76,14 +76,22 @@ def _layer_kwargs(
                 f"convert_to_analog: the config of layer {name!r} has unknown key(s) "
                 f"{', '.join(unknown)}; allowed: {', '.join(sorted(_LAYER_KEYS))}"
             )
-        kwargs = {"resistive_device": None, "mapping": mapping, "update": update}
+        kwargs = {"resistive_device": None, "mapping": mapping}
         kwargs.update(config)
         check_resistive_device(kwargs["resistive_device"])
+        if "update" not in config:  # the layer's own update= is checked by the layer
+            kwargs["update"] = _pulsed(kwargs["resistive_device"], update)
         return kwargs
     raise TypeError(
         f"convert_to_analog: the config function returned {type(config).__name__} for layer "
         f"{name!r}; expected a device, a dict of layer options, or None (keep it digital)"
     )
+
+
+def _pulsed(device: DeviceModel | None, update: Any) -> Any:
+    """The model-wide ``update``, for a pulsed layer only: floating-point tiles have no
+    update parameters (and refuse them when given one)."""
+    return None if device is None or device.is_floating_point else update
 
 
 def _conv_shape(conv: Any) -> dict[str, Any]:
