@@ -76,11 +76,12 @@ def _layer_kwargs(
                 f"convert_to_analog: the config of layer {name!r} has unknown key(s) "
                 f"{', '.join(unknown)}; allowed: {', '.join(sorted(_LAYER_KEYS))}"
             )
-        kwargs = {"resistive_device": None, "mapping": mapping}
+        kwargs: dict[str, Any] = {"resistive_device": None, "mapping": mapping}
         kwargs.update(config)
-        check_resistive_device(kwargs["resistive_device"])
+        device = kwargs["resistive_device"]
+        check_resistive_device(device)
         if "update" not in config:  # the layer's own update= is checked by the layer
-            kwargs["update"] = _pulsed(kwargs["resistive_device"], update)
+            kwargs["update"] = _pulsed(device, update)
         return kwargs
     raise TypeError(
         f"convert_to_analog: the config function returned {type(config).__name__} for layer "
