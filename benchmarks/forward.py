@@ -1,10 +1,10 @@
 """Analog forward with the default periphery vs ``torch.nn.Linear``, in one run.
 
-Layers: ``AnalogLinear(rpu_config=InferenceRPUConfig())`` (the spec A.1 forward
-periphery: 7-bit DAC, 9-bit ADC, output noise 0.06, abs-max noise management, iterative
-bound management) against ``torch.nn.Linear`` of the same shape, both with a bias, both
-under ``torch.no_grad()``; x ~ N(0, 1). Prints median times and their ratio, for the
-compiled periphery stages (native) and the plain-torch reference stages, at 1 and 2
+Layers: ``AnalogLinear(rpu_config=InferenceRPUConfig())`` (the
+docs/physics/periphery.md#io-parameters forward periphery: 7-bit DAC, 9-bit ADC, output noise 0.06,
+abs-max noise management, iterative bound management) against ``torch.nn.Linear`` of the same shape,
+both with a bias, both under ``torch.no_grad()``; x ~ N(0, 1). Prints median times and their ratio,
+for the compiled periphery stages (native) and the plain-torch reference stages, at 1 and 2
 torch threads (the tiles keep their automatic thread count, as users get it).
 ``nn.Linear`` and the analog layer are timed alternately, call by call, so that their
 ratio is robust to a machine whose load changes during the run. Layers wider than 512 are

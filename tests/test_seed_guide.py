@@ -59,7 +59,8 @@ def test_constant_step_device_honours_w_min(run_snippet):
     assert tile.resistive_device.params.w_min == -0.4
     w_min = tile.device_arrays["w_min"]
     w_max = tile.device_arrays["w_max"]
-    # Per-device bounds spread by 30% around the means (spec C.2).
+    # Per-device bounds spread by 30% around the means
+    # (docs/physics/devices.md#device-to-device-sampling).
     assert abs(w_min.mean().item() + 0.4) < 0.1
     assert abs(w_max.mean().item() - 0.6) < 0.15
     # Push every weight down, then up, far beyond the bounds: each device saturates at

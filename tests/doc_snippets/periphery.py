@@ -4,7 +4,8 @@ from aihw.core import IOParameters
 from aihw.devices import InferenceRPUConfig, SingleRPUConfig
 from aihw.nn import AnalogLinear
 
-# Inference / hardware-aware training: noisy forward (spec A.1 defaults), exact backward.
+# Inference / hardware-aware training: noisy forward (docs/physics/periphery.md#io-parameters
+# defaults), exact backward.
 model = AnalogLinear(64, 10, rpu_config=InferenceRPUConfig(), seed=0)
 
 # Pulsed training with the default periphery in both directions, the ADC made coarser.

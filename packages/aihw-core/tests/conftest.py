@@ -14,7 +14,8 @@ from aihw.core.device_model import DeviceModel
 
 @dataclasses.dataclass
 class StepParameters:
-    """A ConstantStep-like parameter set (spec C.1, the fields the tests need)."""
+    """A ConstantStep-like parameter set (docs/physics/devices.md#base-parameters, the fields the
+    tests need)."""
 
     dw_min: float = 0.001
     dw_min_dtod: float = 0.3

@@ -1,4 +1,5 @@
-"""Decay, diffusion and column reset of AnalogTile (spec C.3, engine contract §9)."""
+"""Decay, diffusion and column reset of AnalogTile (docs/physics/device-operations.md, engine
+contract §9)."""
 
 from __future__ import annotations
 

@@ -190,7 +190,8 @@ def test_noise_changes_steps_but_not_pulse_counts():
 
 @pytest.mark.parametrize("management", [True, False])
 def test_expected_pulse_count(management):
-    """E[#pulses] = lr * sum |x_j d_i| / g while probabilities stay <= 1 (spec B.4)."""
+    """E[#pulses] = lr * sum |x_j d_i| / g while probabilities stay <= 1
+    (docs/physics/pulsed-update.md#pulse-types)."""
     torch.manual_seed(2)
     batch, d_size, x_size, lr, g = 200, 8, 16, 0.01, 0.001
     x = torch.rand(batch, x_size) * 2 - 1

@@ -227,7 +227,8 @@ def test_analog_update_reproducible(step_device):
 
 
 def test_analog_expected_weight_change(make_device):
-    """In expectation the pulsed update is the SGD update (spec B.4)."""
+    """In expectation the pulsed update is the SGD update
+    (docs/physics/pulsed-update.md#pulse-types)."""
     device = make_device(dw_min_dtod=0.0, dw_min_std=0.0, w_min_dtod=0.0, w_max_dtod=0.0)
     torch.manual_seed(0)
     x = torch.rand(400, 6) * 2 - 1

@@ -1,5 +1,5 @@
-"""Write noise of AnalogTile: hidden persistent weights under visible ones (spec C.3,
-engine contract §10)."""
+"""Write noise of AnalogTile: hidden persistent weights under visible ones
+(docs/physics/device-operations.md#write-noise, engine contract §10)."""
 
 from __future__ import annotations
 

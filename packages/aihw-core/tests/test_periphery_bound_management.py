@@ -1,4 +1,5 @@
-"""Iterative bound management (spec A.3 steps 3f, A.5): only saturated samples re-run."""
+"""Iterative bound management (docs/physics/periphery.md#bound-management): only saturated samples
+re-run."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def test_iterative_worst_case_switches_to_np_sum(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backward_has_no_bound_management(backend):
     w = torch.ones(64, 4)
-    io = quiet()  # Iterative by default: ignored backward (spec A.7)
+    io = quiet()  # Iterative by default: ignored backward (docs/physics/periphery.md#backward-pass)
     tile = make_tile(w, quiet(), io, backend=backend)
     z = tile.backward(torch.ones(1, 64))
     assert tile.backward_periphery.last_passes == 1

@@ -1,4 +1,5 @@
-"""With every noise off, outputs are exactly the quantised values of spec A.2-A.3."""
+"""With every noise off, outputs are exactly the quantised values of
+docs/physics/periphery.md#resolutions, #forward-pass."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def test_out_scale_multiplies_the_managed_result(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_zero_input_gives_zero_output(backend):
-    # Abs-max noise management with max|x| = 0 and no input noise: y = 0 (spec A.3 step 2).
+    # Abs-max noise management with max|x| = 0 and no input noise: y = 0
+    # (docs/physics/periphery.md#zero-inputs).
     w = torch.randn(4, 6)
     tile = make_tile(w, IOParameters(), backend=backend)
     y = tile.forward(torch.zeros(3, 6))

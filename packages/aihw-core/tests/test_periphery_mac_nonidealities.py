@@ -1,5 +1,5 @@
-"""IR drop, voltage offsets, read asymmetry and the ADC non-linearity (spec A.6): values
-against the formulas, and errors."""
+"""IR drop, voltage offsets, read asymmetry and the ADC non-linearity
+(docs/physics/periphery.md#mac-non-idealities): values against the formulas, and errors."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _case(seed=4, out_size=5, in_size=40, batch=6):
 
 
 def _ir_drop_expected(w, x, ir_drop, g_ratio):
-    """Spec A.6, in float64."""
+    """docs/physics/periphery.md#ir-drop, in float64."""
     w, x = w.double(), x.double()
     n = w.shape[1]
     a = (n / g_ratio) * (x.abs() @ w.abs().T)

@@ -1,4 +1,5 @@
-"""Noise statistics (spec A.3, A.6): the error's std over many forwards, in real units.
+"""Noise statistics (docs/physics/periphery.md#forward-pass, #mac-non-idealities): the error's std
+over many forwards, in real units.
 
 Quantisation is off here so that only the noise under test acts. Each test draws
 ``N`` = 64 samples x 64 outputs x 40 forwards = 163840 errors; the std of a std estimate

@@ -1,4 +1,5 @@
-"""IOParameters: the reference defaults (spec A.1) and errors that name the field."""
+"""IOParameters: the reference defaults (docs/physics/periphery.md#io-parameters) and errors that
+name the field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Presets of tile configurations (spec A.8)."""
+"""Presets of tile configurations (docs/physics/periphery.md#defaults-by-configuration)."""
 
 from __future__ import annotations
 

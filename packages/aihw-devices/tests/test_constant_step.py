@@ -1,4 +1,5 @@
-"""ConstantStepResistiveDevice: construction, and the spec C.2 sampling statistics."""
+"""ConstantStepResistiveDevice: construction, and the
+docs/physics/devices.md#device-to-device-sampling sampling statistics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Decay, diffusion and reset of the pulsed devices (spec C.2, C.3) through the tiles."""
+"""Decay, diffusion and reset of the pulsed devices
+(docs/physics/devices.md#device-to-device-sampling, docs/physics/device-operations.md) through the
+tiles."""
 
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def test_capacitor_preset_has_the_reference_lifetime_and_leaks():
     assert 5e-7 < ((0.5 - w) / 0.5).median().item() < 2e-6
 
 
-# -- the ideal device (spec C.11) ------------------------------------------------------------
+# -- the ideal device (docs/physics/devices.md#floating-point-devices) -----------------------------
 def _ideal_tile(backend="auto", **params):
     from aihw.core.tiles import FloatingPointTile, create_tile
     from aihw.devices import IdealDevice

@@ -1,4 +1,5 @@
-"""The single-device laws, pulse types, presets, response and plot CLI (spec B.4, C.4-C.9)."""
+"""The single-device laws, pulse types, presets, response and plot CLI
+(docs/physics/pulsed-update.md#pulse-types, docs/physics/devices.md)."""
 
 from __future__ import annotations
 
@@ -189,7 +190,8 @@ def test_pow_step_reference_shifts_the_bounds():
 
 
 def test_pow_step_reference_law_is_the_direct_reference_pulse():
-    # Spec C.8: v = w + ref; the power step on v with the device's bounds; clip; v - ref.
+    # docs/physics/devices.md#power-step: v = w + ref; the power step on v with the device's bounds;
+    # clip; v - ref.
     dev = PowStepReferenceDevice(
         pow_gamma=1.5, pow_up_down=0.2, reference_mean=0.05, reference_std=0.1, dw_min=0.05
     )

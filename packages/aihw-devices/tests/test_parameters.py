@@ -1,4 +1,5 @@
-"""PulsedResistiveDeviceParameters: the spec C.1 defaults and their validation."""
+"""PulsedResistiveDeviceParameters: the docs/physics/devices.md#base-parameters defaults and their
+validation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The soft-bounds reference device (spec C.10) and its law ``soft_bounds_reference``."""
+"""The soft-bounds reference device (docs/physics/devices.md#soft-bounds-reference) and its law
+``soft_bounds_reference``."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ QUIET = {
 
 # -- the C.10 pulse written out directly, to compare the tile's law against ----------------
 def _direct_draws(device, shape, seed):
-    """Steps, bounds and reference of spec C.10, drawn from the tile's generator.
+    """Steps, bounds and reference of docs/physics/devices.md#soft-bounds-reference, drawn from the
+    tile's generator.
 
     The draws follow the device's order: the common ones (C.2), then one normal array
     each for the DOWN slope, the UP slope and the reference.

@@ -1,4 +1,5 @@
-"""Write noise of the pulsed device families through the tiles (spec C.3, contract §10)."""
+"""Write noise of the pulsed device families through the tiles
+(docs/physics/device-operations.md#write-noise, contract §10)."""
 
 from __future__ import annotations
 

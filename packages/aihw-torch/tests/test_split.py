@@ -1,4 +1,4 @@
-"""Tile splitting (spec D.6) and the mapping options."""
+"""Tile splitting (docs/physics/mapping.md#tile-splitting) and the mapping options."""
 
 from __future__ import annotations
 

@@ -819,7 +819,8 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
     invalid("x_res_implicit and d_res_implicit must be finite and >= 0");
   }
   if (pulsed_mask != nullptr) std::fill_n(pulsed_mask, d_size * x_size, std::uint8_t{0});
-  if (config.lr == 0.0) return 0;  // spec B.3: no update
+  // docs/physics/pulsed-update.md#pulse-length-and-scales: no update
+  if (config.lr == 0.0) return 0;
 
   int threads = resolve_threads(num_threads);
 

@@ -80,8 +80,8 @@ TEST_CASE(soft_bounds_reference_single_pulses) {
         for (float w0 : {-0.7f, -0.2f, 0.4f, 0.695f}) {
           FixedNoise noise{{0.7f}};
           const float w = law.apply_pulses(w0, 1, up, 0, noise);
-          // spec C.10 in double: v = w + ref, the soft-bounds step of v, clip, v - ref;
-          // additive noise is dw * s * xi, whatever the reference
+          // docs/physics/devices.md#soft-bounds-reference in double: v = w + ref, the soft-bounds
+          // step of v, clip, v - ref; additive noise is dw * s * xi, whatever the reference
           const double v = w0 + 0.1, dw = up ? 0.01 : 0.02;
           const double shrink = up ? 1.0 - v / 0.8 : 1.0 - v / -0.6;
           const double noise_term = sigma != 0.0 ? sigma * 0.7 : 0.0;

@@ -1,5 +1,6 @@
-// Device operations between updates (spec C.3): decay, diffusion and column reset of the
-// weights of a tile, on raw float32 buffers (docs/architecture/engine-contract.md §9).
+// Device operations between updates (docs/physics/device-operations.md): decay, diffusion and
+// column reset of the weights of a tile, on raw float32 buffers
+// (docs/architecture/engine-contract.md §9).
 //
 // Pure C++17; the Python layer (aihw.core) checks every buffer and parameter first.
 #pragma once
@@ -41,9 +42,9 @@ void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
                    DeviceBounds bounds, double reset_std, double reset_prob, std::uint64_t seed,
                    std::uint32_t call_index, int num_threads);
 
-/// Write noise (spec C.3): `visible = hidden + noise_std * xi` for every element e with
-/// mask[e] != 0 (`mask` null: all elements), xi the float32 normal of e for `call_index`;
-/// the other visible weights are left as they are.
+/// Write noise (docs/physics/device-operations.md#write-noise): `visible = hidden + noise_std * xi`
+/// for every element e with mask[e] != 0 (`mask` null: all elements), xi the float32 normal of e
+/// for `call_index`; the other visible weights are left as they are.
 void write_noise(float* visible, const float* hidden, std::int64_t n, const std::uint8_t* mask,
                  float noise_std, std::uint64_t seed, std::uint32_t call_index, int num_threads);
 

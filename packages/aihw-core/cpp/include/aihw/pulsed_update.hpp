@@ -7,11 +7,12 @@
 
 namespace aihw {
 
-/// How pulse counts are made (spec B.4, contract §6). Stochastic is StochasticCompressed
-/// and Stochastic (the same numbers); the others are the deterministic types.
+/// How pulse counts are made (docs/physics/pulsed-update.md#pulse-types, contract §6). Stochastic
+/// is StochasticCompressed and Stochastic (the same numbers); the others are the deterministic
+/// types.
 enum class PulseKind : int { kStochastic = 0, kDeterministicImplicit = 1, kMeanCount = 2 };
 
-/// Update parameters (spec B.1, contract §3).
+/// Update parameters (docs/physics/pulsed-update.md#update-parameters, contract §3).
 struct PulsedUpdateConfig {
   double lr = 0.01;           // eta > 0
   double granularity = 0.001; // g > 0 (dw_min for constant step)

@@ -77,7 +77,7 @@ class CommonArrays {
 };
 }  // namespace detail
 
-/// constant_step (engine id 1, spec C.4).
+/// constant_step (engine id 1, docs/physics/devices.md#constant-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std.
 struct ConstantStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{1, "constant_step", 4, 1};
@@ -155,13 +155,14 @@ class LinearStepCore : public CommonArrays {
 
 }  // namespace detail
 
-/// linear_step (engine id 2, spec C.5/C.6; soft bounds is this law with per-device slopes).
+/// linear_step (engine id 2, docs/physics/devices.md#linear-step, #soft-bounds; soft bounds is this
+/// law with per-device slopes).
 struct LinearStepLaw : detail::LinearStepCore<false> {
   static constexpr LawSpec kSpec{2, "linear_step", 6, 2};
   using LinearStepCore::LinearStepCore;
 };
 
-/// exp_step (engine id 3, spec C.7).
+/// exp_step (engine id 3, docs/physics/devices.md#exponential-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std, A_up, A_down, gamma_up,
 /// gamma_down, a, b, dw_min_std_add, dw_min_std_slope.
 struct ExpStepLaw : detail::CommonArrays {
@@ -215,7 +216,7 @@ struct ExpStepLaw : detail::CommonArrays {
   bool spread_noise_;
 };
 
-/// pow_step (engine id 4, spec C.8).
+/// pow_step (engine id 4, docs/physics/devices.md#power-step).
 /// Arrays: dw_up, dw_down, w_min, w_max, gamma_up, gamma_down. Scalars: dw_min_std.
 struct PowStepLaw : detail::CommonArrays {
   static constexpr LawSpec kSpec{4, "pow_step", 6, 1};
@@ -253,7 +254,7 @@ struct PowStepLaw : detail::CommonArrays {
   const float* gamma_down_;
 };
 
-/// piecewise_step (engine id 5, spec C.9).
+/// piecewise_step (engine id 5, docs/physics/devices.md#piecewise-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars, flattened: dw_min_std, len(up), up...,
 /// len(down), down... (two tables of the same length >= 1).
 struct PiecewiseStepLaw : detail::CommonArrays {
@@ -316,10 +317,10 @@ struct PiecewiseStepLaw : detail::CommonArrays {
   int segments_ = 0;
 };
 
-/// soft_bounds_reference (engine id 6, spec C.10): linear_step read against a per-device
-/// reference (a seventh array). The step is the linear_step of the device's own weight
-/// v = w + reference, so additive noise stays dw * s * xi however far the reference
-/// shifts it; w_min, w_max bound the read weight w (the device's bounds minus the
+/// soft_bounds_reference (engine id 6, docs/physics/devices.md#soft-bounds-reference): linear_step
+/// read against a per-device reference (a seventh array). The step is the linear_step of the
+/// device's own weight v = w + reference, so additive noise stays dw * s * xi however far the
+/// reference shifts it; w_min, w_max bound the read weight w (the device's bounds minus the
 /// reference), so clipping w to them is clipping v to the device's bounds.
 struct SoftBoundsReferenceLaw : detail::LinearStepCore<true> {
   static constexpr LawSpec kSpec{6, "soft_bounds_reference", 7, 2};

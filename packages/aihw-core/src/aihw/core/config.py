@@ -24,9 +24,10 @@ class TileConfig:
     Args:
         device: the device model of the cross-points; ``None`` or a floating-point device
             gives exact weights and an exact (floating-point SGD) update.
-        forward: the forward pass's periphery (spec A.1 defaults).
+        forward: the forward pass's periphery (docs/physics/periphery.md#io-parameters defaults).
         backward: the backward pass's periphery (bound management is always off there).
-        update: how the update is done on a pulsed device (spec B.1 defaults).
+        update: how the update is done on a pulsed device
+            (docs/physics/pulsed-update.md#update-parameters defaults).
 
     Examples:
         >>> from aihw.core.config import TileConfig

@@ -64,7 +64,8 @@ class DeviceModel:
         """Raise ``ValueError`` naming an invalid parameter, its value and what is allowed."""
 
     def granularity(self) -> float:
-        """The mean weight change of one pulse (spec B.7), used to size pulse trains."""
+        """The mean weight change of one pulse (docs/physics/pulsed-update.md#granularity), used to
+        size pulse trains."""
         raise NotImplementedError
 
     def sample(
@@ -84,21 +85,25 @@ class DeviceModel:
 
         ``bias_column``: the tile's last column is its analog bias column. A device that
         treats that column like the others (the default) just returns :meth:`sample`; a
-        pulsed device with ``perfect_bias`` makes it ideal (spec C.2).
+        pulsed device with ``perfect_bias`` makes it ideal
+        (docs/physics/devices.md#device-to-device-sampling).
         """
         return self.sample(d_size, x_size, generator)
 
     def reset_std(self) -> float:
-        """The cycle-to-cycle spread of a reset (spec C.3); default 0 (reset to ``r0``)."""
+        """The cycle-to-cycle spread of a reset (docs/physics/device-operations.md#reset); default 0
+        (reset to ``r0``)."""
         return 0.0
 
     def write_noise_scale(self) -> float:
-        """The std of the write noise on the visible weight, in weight units (spec C.3:
-        ``write_noise_std * dw_min``); default 0 (no write noise, no hidden weights)."""
+        """The std of the write noise on the visible weight, in weight units
+        (docs/physics/device-operations.md#write-noise: ``write_noise_std * dw_min``); default 0 (no
+        write noise, no hidden weights)."""
         return 0.0
 
     def apply_write_noise_on_set(self) -> bool:
-        """Whether setting the weights adds write noise to the visible ones (spec C.3)."""
+        """Whether setting the weights adds write noise to the visible ones
+        (docs/physics/device-operations.md#write-noise)."""
         return True
 
     # -- derived ------------------------------------------------------------------------

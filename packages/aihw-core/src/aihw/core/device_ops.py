@@ -1,10 +1,10 @@
-"""The device operations between updates (spec C.3): decay, diffusion, column reset and
-write noise, as :class:`DeviceOperations`, the object every tile holds.
+"""The device operations between updates (docs/physics/device-operations.md): decay, diffusion,
+column reset and write noise, as :class:`DeviceOperations`, the object every tile holds.
 
 A device that decays, diffuses or resets to a biased target gives the tile extra
-per-cross-point arrays from its ``sample()`` (spec C.2); a tile runs an operation only
-when its array is there, so devices without these features keep their arrays and seeds.
-The operations themselves are :func:`aihw.core.engine.decay` (and ``diffuse``,
+per-cross-point arrays from its ``sample()`` (docs/physics/devices.md#device-to-device-sampling); a
+tile runs an operation only when its array is there, so devices without these features keep their
+arrays and seeds. The operations themselves are :func:`aihw.core.engine.decay` (and ``diffuse``,
 ``reset_columns``, ``write_noise``) and their plain-torch twins in
 :mod:`aihw.core.reference.device_ops` (engine contract §9, §10); the tile says which runs.
 
@@ -229,9 +229,10 @@ class DeviceOperations:
         self.redraw_write_noise(target, None)
 
     def post_update(self, target: DeviceOpsTarget) -> None:
-        """Once per accepted update (one mini-batch): decay, then diffusion (spec C.3);
-        then one write-noise redraw: of all devices after decay or diffusion, else of the
-        devices the update pulsed (only the last draw of a device is ever seen)."""
+        """Once per accepted update (one mini-batch): decay, then diffusion
+        (docs/physics/device-operations.md); then one write-noise redraw: of all devices after decay
+        or diffusion, else of the devices the update pulsed (only the last draw of a device is ever
+        seen)."""
         pulsed, self.pulsed_mask = self.pulsed_mask, None
         decays = DECAY_SCALE in target.arrays
         diffuses = DIFFUSION_RATE in target.arrays

@@ -1,7 +1,8 @@
-"""IO parameters: the periphery of an analog tile's forward and backward pass (spec A.1).
+"""IO parameters: the periphery of an analog tile's forward and backward pass
+(docs/physics/periphery.md#io-parameters).
 
-The defaults are the reference toolkit's Python defaults (spec A.1): a 7-bit DAC over
-``±1``, a 9-bit ADC over ``±12``, output noise 0.06, abs-max noise management and
+The defaults are the reference toolkit's Python defaults (docs/physics/periphery.md#io-parameters):
+a 7-bit DAC over ``±1``, a 9-bit ADC over ``±12``, output noise 0.06, abs-max noise management and
 iterative bound management.
 """
 
@@ -23,7 +24,8 @@ __all__ = [
 
 
 class NoiseManagementType(str, enum.Enum):
-    """How the input of an MVM is scaled before the DAC (spec A.4)."""
+    """How the input of an MVM is scaled before the DAC
+    (docs/physics/periphery.md#noise-management)."""
 
     NONE = "None"
     """No scaling."""
@@ -40,7 +42,8 @@ class NoiseManagementType(str, enum.Enum):
 
 
 class BoundManagementType(str, enum.Enum):
-    """What happens when an output hits the ADC bound (spec A.5; forward only)."""
+    """What happens when an output hits the ADC bound (docs/physics/periphery.md#bound-management;
+    forward only)."""
 
     NONE = "None"
     """Outputs are clipped."""
@@ -53,7 +56,8 @@ class BoundManagementType(str, enum.Enum):
 
 
 class WeightNoiseType(str, enum.Enum):
-    """Output-referred weight noise, drawn afresh on every MVM (spec A.6)."""
+    """Output-referred weight noise, drawn afresh on every MVM
+    (docs/physics/periphery.md#weight-noise)."""
 
     NONE = "None"
     ADDITIVE_CONSTANT = "AdditiveConstant"
@@ -63,7 +67,8 @@ class WeightNoiseType(str, enum.Enum):
 
 
 class AnalogMVType(str, enum.Enum):
-    """How the analog MVM is carried out (spec A.1, A.6)."""
+    """How the analog MVM is carried out
+    (docs/physics/periphery.md#io-parameters, #mac-non-idealities)."""
 
     ONE_PASS = "OnePass"
     IDEAL = "Ideal"
@@ -106,7 +111,8 @@ _UNSUPPORTED_DEFAULTS = {
 
 
 def resolution_step(res: float, bound: float) -> float:
-    """The quantiser step ``Δ`` of a resolution (spec A.2); 0 means no quantisation.
+    """The quantiser step ``Δ`` of a resolution (docs/physics/periphery.md#resolutions); 0 means no
+    quantisation.
 
     ``res <= 0`` gives 0; ``res > 1`` is a number of steps (``1/res``); the step is
     ``res' * 2 * bound``.
@@ -119,7 +125,8 @@ def resolution_step(res: float, bound: float) -> float:
 
 @dataclasses.dataclass
 class IOParameters:
-    """The periphery of one direction (forward or backward) of an analog tile (spec A.1).
+    """The periphery of one direction (forward or backward) of an analog tile
+    (docs/physics/periphery.md#io-parameters).
 
     All noises, bounds and quantisation steps act on the *normalised* values, i.e. after
     noise management and bound management have scaled the input.
@@ -129,7 +136,8 @@ class IOParameters:
         mv_type: see :class:`AnalogMVType`.
         inp_bound: DAC range ``±inp_bound`` (must be 1 when noise management is on).
         inp_res: DAC resolution: a step fraction of the full range (``<= 1``) or a number
-            of steps (``> 1``); ``<= 0`` turns quantisation off (spec A.2).
+            of steps (``> 1``); ``<= 0`` turns quantisation off
+            (docs/physics/periphery.md#resolutions).
         inp_sto_round: stochastic rounding in the DAC.
         inp_noise: std of the Gaussian noise added after the DAC.
         inp_asymmetry: negative inputs are multiplied by ``1 - inp_asymmetry``.
@@ -144,7 +152,7 @@ class IOParameters:
         noise_management: see :class:`NoiseManagementType`.
         w_noise: strength of the output-referred weight noise.
         w_noise_type: see :class:`WeightNoiseType`.
-        ir_drop: IR-drop scale (spec A.6; ``>= 0``, 0 = off).
+        ir_drop: IR-drop scale (docs/physics/periphery.md#ir-drop; ``>= 0``, 0 = off).
         ir_drop_g_ratio: wire conductance over ``g_max`` (``> 0`` when ``ir_drop > 0``).
         out_nonlinearity: S-shaped ADC non-linearity ``y -> f y / (1 + |n_i y|)`` with
             ``n_i = |out_nonlinearity / out_bound (1 + out_nonlinearity_std xi_i)|``

@@ -1,4 +1,5 @@
-"""``MappingParameters``: how a layer's logical weight is laid out on a tile grid (spec D.6)."""
+"""``MappingParameters``: how a layer's logical weight is laid out on a tile grid
+(docs/physics/mapping.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ __all__ = ["MappingParameters", "split_sizes"]
 
 @dataclasses.dataclass
 class MappingParameters:
-    """How an analog layer maps its weight onto tiles (spec D.6, the reference defaults).
+    """How an analog layer maps its weight onto tiles (docs/physics/mapping.md, the reference
+    defaults).
 
     Args:
         digital_bias: keep the bias digital (a ``Parameter`` added after the tiles). With
@@ -78,7 +80,8 @@ class MappingParameters:
 
 
 def split_sizes(size: int, maximum: int) -> list[tuple[int, int]]:
-    """``(start, length)`` chunks of ``size`` with at most ``maximum`` each (spec D.6).
+    """``(start, length)`` chunks of ``size`` with at most ``maximum`` each
+    (docs/physics/mapping.md#tile-splitting).
 
     ``n = ceil(size / maximum)`` chunks, as equal as possible: the first ``size mod n``
     get one more. ``maximum == 0`` gives one chunk.

@@ -1,4 +1,5 @@
-"""Update parameters of pulsed tiles (spec B.1), with the reference toolkit's defaults."""
+"""Update parameters of pulsed tiles (docs/physics/pulsed-update.md#update-parameters), with the
+reference toolkit's defaults."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ __all__ = ["PulseType", "UpdateParameters"]
 
 
 class PulseType(str, enum.Enum):
-    """How an update is turned into pulses (spec B.4)."""
+    """How an update is turned into pulses (docs/physics/pulsed-update.md#pulse-types)."""
 
     NONE = "None"
     """Exact floating-point SGD, ``W <- W - lr d^T x``; no device model acts (no bounds)."""
@@ -26,10 +27,10 @@ class PulseType(str, enum.Enum):
     ``StochasticCompressed``."""
     DETERMINISTIC_IMPLICIT = "DeterministicImplicit"
     """Deterministic counts ``n_ij = rint(BL q_d,i q_x,j)`` from the quantised,
-    clamped probabilities (spec B.4; contract §6)."""
+    clamped probabilities (docs/physics/pulsed-update.md#pulse-types; contract §6)."""
     MEAN_COUNT = "MeanCount"
     """Deterministic counts ``n_ij = rint(c_d,i c_x,j / BL)`` from the mean pulse counts
-    ``c = clamp(rint(BL p), 0, BL)`` (spec B.4; contract §6)."""
+    ``c = clamp(rint(BL p), 0, BL)`` (docs/physics/pulsed-update.md#pulse-types; contract §6)."""
 
 
 #: Pulse types that send pulses through the step law (the others are exact updates).
@@ -43,7 +44,7 @@ PULSED_TYPES = (
 
 @dataclasses.dataclass
 class UpdateParameters:
-    """How a pulsed tile turns ``-lr * d x^T`` into pulses (spec B.1-B.4).
+    """How a pulsed tile turns ``-lr * d x^T`` into pulses (docs/physics/pulsed-update.md).
 
     Args:
         desired_bl: pulse-train length BL (the maximum when ``update_bl_management``).

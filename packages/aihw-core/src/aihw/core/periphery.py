@@ -1,4 +1,4 @@
-"""The managed MVM of one direction of an analog tile (spec A.3-A.7, contract §8).
+"""The managed MVM of one direction of an analog tile (docs/physics/periphery.md, contract §8).
 
 :class:`Periphery` holds one direction's :class:`~aihw.core.io_parameters.IOParameters`,
 its call counter and running state. :meth:`Periphery.run` computes noise management,
@@ -85,7 +85,7 @@ class PeripheryKernels(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
-#: C++-only constants of the reference toolkit (spec §0).
+#: C++-only constants of the reference toolkit (docs/physics/index.md#defaults).
 NM_ASSUMED_WMAX = 0.6
 NM_DECAY = 1e-3
 
@@ -157,8 +157,9 @@ class Periphery:
         return state
 
     def _draw_nonlinearity(self, out_size: int) -> None:
-        """The fixed per-output non-linearity ``n_i`` and calibration gain ``f`` (spec A.6),
-        from their own generator (seed + 3 forward, + 4 backward)."""
+        """The fixed per-output non-linearity ``n_i`` and calibration gain ``f``
+        (docs/physics/periphery.md#output-non-linearity), from their own generator (seed + 3
+        forward, + 4 backward)."""
         io = self.io
         gen = torch.Generator().manual_seed(
             (self.seed + (3 if self.direction == "forward" else 4)) % 2**63
@@ -178,7 +179,8 @@ class Periphery:
         native: bool = False,
         threads: int = 0,
     ) -> torch.Tensor | None:
-        """``s_nm`` per row (float32), or ``None`` without noise management (spec A.4)."""
+        """``s_nm`` per row (float32), or ``None`` without noise management
+        (docs/physics/periphery.md#noise-management)."""
         io = self.io
         thres = float(io.nm_thres)
         if nm == NoiseManagementType.NONE:
@@ -221,7 +223,8 @@ class Periphery:
     def run(
         self, x: torch.Tensor, matrix: torch.Tensor, native: bool, num_threads: int | None = 0
     ) -> torch.Tensor:
-        """``y = periphery(x @ matrix)``: the managed MVM of spec A.3 (A.7 backward).
+        """``y = periphery(x @ matrix)``: the managed MVM of docs/physics/periphery.md#forward-pass
+        (docs/physics/periphery.md#backward-pass backward).
 
         Args:
             x: float32 ``[N, in]``, contiguous.
@@ -281,7 +284,8 @@ class Periphery:
             if n and float(s_nm.min()) <= 0:
                 nonpositive = s_nm <= 0
                 if not forward or io.inp_noise <= 0:
-                    keep = ~nonpositive  # these rows give y = 0 (spec A.3 step 2, A.7)
+                    # these rows give y = 0 (docs/physics/periphery.md#zero-inputs, #backward-pass)
+                    keep = ~nonpositive
                     out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
                     ids = torch.nonzero(keep).squeeze(1)
                     xa, s_nm = x[ids], s_nm[ids]
@@ -309,7 +313,8 @@ class Periphery:
         red: float = 1.0,
     ) -> torch.Tensor | None:
         """Run passes ``passes, passes + 1, ...`` on the rows ``ids`` until none hits a
-        bound or the reduction limit is passed (spec A.5); returns the filled ``out``."""
+        bound or the reduction limit is passed (docs/physics/periphery.md#bound-management); returns
+        the filled ``out``."""
         io = self.io
         hits = self.last_bound_hits if passes else 0
         max_red = self.reduction_limit()
@@ -486,7 +491,8 @@ class Periphery:
             return adc(y, self._w_noise_std(v, matrix))
         v_pos, v_neg = v.clamp(min=0), v.clamp(max=0)
         y_pos = self._mac(v_pos, matrix)
-        # The negative pass may see other weights (w_read_asymmetry_dtod, spec A.6).
+        # The negative pass may see other weights (w_read_asymmetry_dtod,
+        # docs/physics/periphery.md#positive-and-negative-passes).
         y_neg = self._mac(v_neg, self._negative_pass_matrix(matrix))
         w_pos, w_neg = self._w_noise_std(v_pos, matrix), self._w_noise_std(v_neg, matrix)
         if mv == AnalogMVType.POS_NEG_SEPARATE:
@@ -502,7 +508,7 @@ class Periphery:
         hit = h1.bool() | h2.bool()
         return y1 + y2, hit, int(hit.sum())
 
-    # -- non-idealities of the MAC and the ADC (spec A.6) -----------------------------------
+    # -- non-idealities of the MAC and the ADC (docs/physics/periphery.md#mac-non-idealities) ------
     def _mac(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
         """``v @ matrix`` with the IR drop and the voltage offsets, in that order."""
         y = self._ir_drop(v, matrix, torch.mm(v, matrix))
@@ -533,7 +539,8 @@ class Periphery:
         return matrix * factor.to(matrix.device)
 
     def _ir_drop(self, v: torch.Tensor, matrix: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``y`` less the IR drop along the input lines (spec A.6), in float32 torch.
+        """``y`` less the IR drop along the input lines (docs/physics/periphery.md#ir-drop), in
+        float32 torch.
 
         Both back-ends run this same code (two more matrix products), so they agree.
         """

@@ -1,4 +1,4 @@
-"""The v0.1 constructor keywords of the built-in devices (spec E).
+"""The v0.1 constructor keywords of the built-in devices (docs/physics/index.md#historical-names).
 
 v0.1 built devices as ``ConstantStepResistiveDevice(params_devices=..., params_forward=...,
 params_backward=..., params_update=...)``. ``params_devices`` still works; the other three

@@ -1,10 +1,11 @@
-"""Shared machinery of the pulsed single devices (spec C.1-C.3).
+"""Shared machinery of the pulsed single devices (docs/physics/devices.md,
+docs/physics/device-operations.md).
 
 :class:`PulsedDevice` holds what every single pulsed device does alike: the v0.1
 constructor keywords, the checks of the base parameters (write noise included), and the
-construction-time sampling of steps and bounds (spec C.2). Each family adds
-its own arrays in :meth:`PulsedDevice._extra_arrays`, drawn after the base arrays from the
-same generator.
+construction-time sampling of steps and bounds (docs/physics/devices.md#device-to-device-sampling).
+Each family adds its own arrays in :meth:`PulsedDevice._extra_arrays`, drawn after the base arrays
+from the same generator.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class PulsedDevice(DeviceModel):
         return self.params
 
     def granularity(self) -> float:
-        """The mean step ``dw_min`` (spec B.7)."""
+        """The mean step ``dw_min`` (docs/physics/pulsed-update.md#granularity)."""
         return float(self.effective_params().dw_min)
 
     def law_scalars(self) -> dict[str, Any]:
@@ -73,12 +74,13 @@ class PulsedDevice(DeviceModel):
         return {"dw_min_std": float(self.effective_params().dw_min_std)}
 
     def reset_std(self) -> float:
-        """The cycle-to-cycle spread of a reset, ``reset_std`` (spec C.3)."""
+        """The cycle-to-cycle spread of a reset, ``reset_std``
+        (docs/physics/device-operations.md#reset)."""
         return float(self.effective_params().reset_std)
 
     def write_noise_scale(self) -> float:
-        """``write_noise_std * dw_min``, the std of the write noise in weight units (spec
-        C.3); 0 for a family without write noise."""
+        """``write_noise_std * dw_min``, the std of the write noise in weight units
+        (docs/physics/device-operations.md#write-noise); 0 for a family without write noise."""
         p = self.effective_params()
         return float(getattr(p, "write_noise_std", 0.0)) * float(p.dw_min)
 
@@ -89,7 +91,8 @@ class PulsedDevice(DeviceModel):
     def sample(
         self, d_size: int, x_size: int, generator: torch.Generator, *, bias_column: bool = False
     ) -> dict[str, torch.Tensor]:
-        """Draw the per-cross-point arrays of a tile (spec C.2, then the family's own).
+        """Draw the per-cross-point arrays of a tile
+        (docs/physics/devices.md#device-to-device-sampling, then the family's own).
 
         The draws are made in float64 and rounded to float32. With
         ``construction_seed != 0`` a generator seeded with it is used instead of
@@ -101,8 +104,9 @@ class PulsedDevice(DeviceModel):
             generator: a CPU ``torch.Generator``, advanced by the draws.
             bias_column: the last column is the tile's analog bias column; with
                 ``perfect_bias`` its steps become ``dw_min`` and its bounds
-                ``100 w_min``, ``100 w_max`` (spec C.2), before the family's own arrays
-                are derived from them. The draws, and so the other columns, are the same.
+                ``100 w_min``, ``100 w_max`` (docs/physics/devices.md#device-to-device-sampling),
+                before the family's own arrays are derived from them. The draws, and so the other
+                columns, are the same.
 
         Returns:
             float32 ``[d_size, x_size]`` contiguous CPU tensors: ``dw_up``, ``dw_down``
@@ -145,7 +149,8 @@ class PulsedDevice(DeviceModel):
 def sample_base(
     p: PulsedResistiveDeviceParameters, shape: tuple[int, int], generator: torch.Generator
 ) -> dict[str, torch.Tensor]:
-    """The float64 steps and bounds of spec C.2, in the draw order of the constant step."""
+    """The float64 steps and bounds of docs/physics/devices.md#device-to-device-sampling, in the
+    draw order of the constant step."""
 
     def normal() -> torch.Tensor:
         return torch.randn(shape, generator=generator, dtype=torch.float64)
@@ -189,8 +194,9 @@ def make_bias_column_perfect(
 ) -> None:
     """Give the last column (the analog bias) the mean step and 100x the mean bounds.
 
-    Spec C.2 ``perfect_bias``: the bias column then steps like an ideal constant-step
-    device over a range it never reaches in practice. In place, on the float64 arrays.
+    docs/physics/devices.md#device-to-device-sampling ``perfect_bias``: the bias column then steps
+    like an ideal constant-step device over a range it never reaches in practice. In place, on the
+    float64 arrays.
     """
     arrays["dw_up"][:, -1] = p.dw_min
     arrays["dw_down"][:, -1] = p.dw_min
@@ -201,7 +207,8 @@ def make_bias_column_perfect(
 def sample_device_op_arrays(
     p: PulsedResistiveDeviceParameters, shape: tuple[int, int], generator: torch.Generator
 ) -> dict[str, torch.Tensor]:
-    """The float64 diffusion rates, reset biases and decay factors of spec C.2.
+    """The float64 diffusion rates, reset biases and decay factors of
+    docs/physics/devices.md#device-to-device-sampling.
 
     An array is made only when its feature is on (``diffusion > 0``; ``reset != 0`` or
     ``reset_dtod > 0``; ``lifetime > 0``) and a normal is drawn only for a non-zero

@@ -1,4 +1,5 @@
-"""Presets of :class:`~aihw.core.config.TileConfig` for the common configurations (spec A.8).
+"""Presets of :class:`~aihw.core.config.TileConfig` for the common configurations
+(docs/physics/periphery.md#defaults-by-configuration).
 
 - :class:`SingleRPUConfig`: pulsed training on one device per cross-point: constant-step
   device, the default periphery both ways, default pulsed update.
@@ -30,7 +31,8 @@ __all__ = ["SingleRPUConfig", "FloatingPointRPUConfig", "InferenceRPUConfig"]
 @dataclasses.dataclass
 class SingleRPUConfig(TileConfig):
     """One pulsed device per cross-point (default: constant step) with the default
-    periphery (spec A.1) forward and backward and the default update (spec B.1)."""
+    periphery (docs/physics/periphery.md#io-parameters) forward and backward and the default update
+    (docs/physics/pulsed-update.md#update-parameters)."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=ConstantStepDevice)
 
@@ -48,9 +50,10 @@ class FloatingPointRPUConfig(TileConfig):
 
 @dataclasses.dataclass
 class InferenceRPUConfig(TileConfig):
-    """The reference toolkit's inference configuration (spec A.8): forward periphery with
-    the spec A.1 defaults, exact backward (``is_perfect=True``), exact SGD update
-    (``pulse_type=None``). The device is floating point (an ideal device would give the
+    """The reference toolkit's inference configuration
+    (docs/physics/periphery.md#defaults-by-configuration): forward periphery with the
+    docs/physics/periphery.md#io-parameters defaults, exact backward (``is_perfect=True``), exact
+    SGD update (``pulse_type=None``). The device is floating point (an ideal device would give the
     same tile)."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)

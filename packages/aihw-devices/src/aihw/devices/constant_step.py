@@ -1,4 +1,5 @@
-"""The constant-step resistive device (spec C.2 sampling, C.4 pulse rule)."""
+"""The constant-step resistive device (docs/physics/devices.md#device-to-device-sampling
+sampling, #constant-step pulse rule)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ class ConstantStepResistiveDevice(PulsedDevice):
     """A pulsed device whose every pulse changes the weight by a constant step.
 
     Each cross-point gets its own UP and DOWN step and its own bounds, drawn once when a
-    tile is built (:meth:`sample`, spec C.2). A pulse then moves the weight by its step
-    times ``1 + dw_min_std * xi`` and clips it to the device's bounds (spec C.4, law
-    ``constant_step``).
+    tile is built (:meth:`sample`, docs/physics/devices.md#device-to-device-sampling). A pulse then
+    moves the weight by its step times ``1 + dw_min_std * xi`` and clips it to the device's bounds
+    (docs/physics/devices.md#constant-step, law ``constant_step``).
 
     Args:
         params: a :class:`~aihw.devices.PulsedResistiveDeviceParameters` (default: the
@@ -45,5 +46,5 @@ class ConstantStepResistiveDevice(PulsedDevice):
     params: PulsedResistiveDeviceParameters
 
 
-#: The reference toolkit's name for the same device (spec E).
+#: The reference toolkit's name for the same device (docs/physics/index.md#historical-names).
 ConstantStepDevice = ConstantStepResistiveDevice

@@ -1,4 +1,4 @@
-"""The exponential-step device (spec C.7)."""
+"""The exponential-step device (docs/physics/devices.md#exponential-step)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ __all__ = ["ExpStepDevice", "ExpStepResistiveDevice", "ExpStepResistiveDevicePar
 
 @dataclasses.dataclass
 class ExpStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the exponential-step device (spec C.7), with the reference defaults.
+    """Parameters of the exponential-step device (docs/physics/devices.md#exponential-step), with
+    the reference defaults.
 
     These have no device-to-device spread.
     """
@@ -39,13 +40,15 @@ class ExpStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 class ExpStepResistiveDevice(PulsedDevice):
-    """Steps that fall off exponentially towards the bounds (spec C.7, law ``exp_step``).
+    """Steps that fall off exponentially towards the bounds
+    (docs/physics/devices.md#exponential-step, law ``exp_step``).
 
     With ``z = 2 a w / (b_max - b_min) + b``:
     UP ``w += max(1 - A_up e^(gamma_up z), 0) dw_up (1 + dw_min_std xi)``, DOWN
@@ -67,7 +70,8 @@ class ExpStepResistiveDevice(PulsedDevice):
     _SCALARS = ("A_up", "A_down", "gamma_up", "gamma_down", "a", "b")
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.7): finite numbers, spreads ``>= 0``."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #exponential-step): finite
+        numbers, spreads ``>= 0``."""
         for name in self._SCALARS:
             check_number(self.params, name)
         for name in ("dw_min_std_add", "dw_min_std_slope", "write_noise_std"):
@@ -75,11 +79,13 @@ class ExpStepResistiveDevice(PulsedDevice):
         super().validate()
 
     def granularity(self) -> float:
-        """The mean of the UP and DOWN steps at ``w = 0`` (spec B.7, F.8).
+        """The mean of the UP and DOWN steps at ``w = 0``
+        (docs/physics/pulsed-update.md#granularity).
 
-        The reference averages the DOWN factor with itself (a typo, spec F.8); we average
-        the UP and DOWN factors, each with its ``up_down`` bias, which is the same at the
-        defaults. Falls back to ``dw_min`` when that is not positive.
+        The reference averages the DOWN factor with itself (a typo,
+        docs/physics/pulsed-update.md#granularity); we average the UP and DOWN factors, each with
+        its ``up_down`` bias, which is the same at the defaults. Falls back to ``dw_min`` when that
+        is not positive.
         """
         p = self.params
         up = max(1.0 - p.A_up * math.exp(p.gamma_up * p.b), 0.0) * (1.0 + min(p.up_down, 0.0))

@@ -1,4 +1,5 @@
-"""The floating-point device: exact weights, no pulses (spec C.11)."""
+"""The floating-point device: exact weights, no pulses
+(docs/physics/devices.md#floating-point-devices)."""
 
 from __future__ import annotations
 
@@ -67,5 +68,5 @@ class FloatingPointResistiveDevice(DeviceModel):
         return {}
 
 
-#: The reference toolkit's name for the same device (spec E).
+#: The reference toolkit's name for the same device (docs/physics/index.md#historical-names).
 FloatingPointDevice = FloatingPointResistiveDevice

@@ -1,4 +1,5 @@
-"""The ideal device (spec C.11): exact floating-point updates, no bounds."""
+"""The ideal device (docs/physics/devices.md#floating-point-devices): exact floating-point updates,
+no bounds."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ __all__ = ["IdealDevice", "IdealResistiveDevice", "IdealResistiveDeviceParameter
 
 @dataclasses.dataclass
 class IdealResistiveDeviceParameters:
-    """Parameters of the ideal device (spec C.11), with the reference defaults."""
+    """Parameters of the ideal device (docs/physics/devices.md#floating-point-devices), with the
+    reference defaults."""
 
     construction_seed: int = 0
     """Seed of the device-to-device draws (the ideal device has none)."""
@@ -53,7 +55,7 @@ class IdealResistiveDevice(DeviceModel):
     A tile built for it (:func:`aihw.core.tiles.create_tile`) is a
     :class:`~aihw.core.tiles.FloatingPointTile`. Decay (``lifetime > 1``) and diffusion
     (``diffusion > 0``) run after every update, without bounds, and ``reset_columns``
-    sets weights to ``reset_std * xi`` (spec C.11).
+    sets weights to ``reset_std * xi`` (docs/physics/devices.md#floating-point-devices).
 
     Examples:
         >>> IdealResistiveDevice().is_floating_point

@@ -1,4 +1,5 @@
-"""The linear-step device (spec C.5): steps that shrink linearly towards a reference weight."""
+"""The linear-step device (docs/physics/devices.md#linear-step): steps that shrink linearly towards
+a reference weight."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ __all__ = [
 
 @dataclasses.dataclass
 class LinearStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the linear-step device (spec C.1 and C.5), with the reference defaults.
+    """Parameters of the linear-step device (docs/physics/devices.md#base-parameters, #linear-step),
+    with the reference defaults.
 
     Examples:
         >>> LinearStepResistiveDeviceParameters().gamma_up_dtod
@@ -53,9 +55,10 @@ class LinearStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 def linear_slopes(
@@ -89,7 +92,8 @@ def linear_slopes(
 
 
 def check_reverse(params: Any) -> None:
-    """Check the reverse options; reverse modes need multiplicative noise (spec C.5)."""
+    """Check the reverse options; reverse modes need multiplicative noise
+    (docs/physics/devices.md#linear-step)."""
     for name in ("mult_noise", "reverse_up", "reverse_down"):
         check_bool(params, name)
     check_number(params, "reverse_offset")
@@ -100,7 +104,8 @@ def check_reverse(params: Any) -> None:
 
 
 class LinearStepResistiveDevice(PulsedDevice):
-    """A device whose step shrinks linearly with the weight (spec C.5, law ``linear_step``).
+    """A device whose step shrinks linearly with the weight (docs/physics/devices.md#linear-step,
+    law ``linear_step``).
 
     UP: ``w += (dw_up + slope_up w)(1 + dw_min_std xi)``, i.e. the step is
     ``dw_up (1 - gamma_up w / w_max)``: at the bound it has shrunk by ``1 - gamma_up``.
@@ -128,7 +133,8 @@ class LinearStepResistiveDevice(PulsedDevice):
     params: LinearStepResistiveDeviceParameters
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.5); see the class for the errors."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #linear-step); see the
+        class for the errors."""
         for name in ("gamma_up", "gamma_down", "write_noise_std"):
             check_number(self.params, name)
         for name in ("gamma_up_dtod", "gamma_down_dtod", "write_noise_std"):

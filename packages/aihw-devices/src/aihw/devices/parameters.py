@@ -1,8 +1,9 @@
-"""Parameter dataclasses of the built-in devices (spec C.1), with the reference defaults.
+"""Parameter dataclasses of the built-in devices (docs/physics/devices.md#base-parameters), with the
+reference defaults.
 
 The defaults are the reference toolkit's *Python* defaults, which are the ones its users
-see (spec §0: "the Python defaults win"). The names are the historical v0.1 names
-(spec E): ``PulsedResistiveDeviceParameters``, its alias
+see (docs/physics/index.md#defaults: "the Python defaults win"). The names are the historical v0.1
+names (docs/physics/index.md#historical-names): ``PulsedResistiveDeviceParameters``, its alias
 ``ConstantStepResistiveDeviceParameters`` and ``FloatingPointTileParameters``.
 
 The dataclasses are plain mutable records; :meth:`PulsedResistiveDeviceParameters.validate`
@@ -43,11 +44,12 @@ _BOOLEAN = ("dw_min_dtod_log_normal", "enforce_consistency", "perfect_bias")
 
 @dataclasses.dataclass
 class PulsedResistiveDeviceParameters:
-    """Parameters shared by all pulsed resistive devices (spec C.1).
+    """Parameters shared by all pulsed resistive devices (docs/physics/devices.md#base-parameters).
 
     Relative spreads (``*_dtod``, ``dw_min_std``) are fractions of the mean they refer
     to; device-to-device (``dtod``) spreads are drawn once per cross-point when a tile is
-    built (spec C.2), cycle-to-cycle ones at every pulse (spec C.4).
+    built (docs/physics/devices.md#device-to-device-sampling), cycle-to-cycle ones at every pulse
+    (docs/physics/devices.md#constant-step).
 
     Examples:
         >>> params = PulsedResistiveDeviceParameters(w_min=-0.4)
@@ -66,7 +68,8 @@ class PulsedResistiveDeviceParameters:
     """Relative cycle-to-cycle spread of every pulse (>= 0)."""
     up_down: float = 0.0
     """Systematic up/down asymmetry in units of ``dw_min``: ``up_down > 0`` shrinks the DOWN
-    steps by that amount, ``up_down < 0`` the UP steps (spec C.2, F.6)."""
+    steps by that amount, ``up_down < 0`` the UP steps
+    (docs/physics/devices.md#device-to-device-sampling)."""
     up_down_dtod: float = 0.01
     """Device-to-device spread of the asymmetry, in units of ``dw_min`` (>= 0)."""
     w_max: float = 0.6
@@ -85,8 +88,9 @@ class PulsedResistiveDeviceParameters:
     """Cycle-to-cycle spread of a reset (>= 0)."""
     lifetime: float = 0.0
     """Weight decay lifetime in mini-batches (>= 0); 0 turns decay off. After every
-    mini-batch a weight keeps ``1 - 1/lifetime`` of its distance to the reset bias (spec
-    C.3); a sampled lifetime of 1 or less forgets it at once."""
+    mini-batch a weight keeps ``1 - 1/lifetime`` of its distance to the reset bias
+    (docs/physics/device-operations.md#decay); a sampled lifetime of 1 or less forgets it at
+    once."""
     lifetime_dtod: float = 0.0
     """Relative device-to-device spread of the lifetime (>= 0)."""
     diffusion: float = 0.0
@@ -165,7 +169,8 @@ class FloatingPointTileParameters:
     """Parameters of the floating-point (exact) device; it has none yet.
 
     The reference's floating-point device also knows decay, diffusion and a simple drift
-    (spec C.11); they will be added here when the tiles apply them.
+    (docs/physics/devices.md#floating-point-devices); they will be added here when the tiles apply
+    them.
     """
 
     def validate(self) -> None:

@@ -1,4 +1,5 @@
-"""The piecewise-step device (spec C.9): user tables of the step along the range."""
+"""The piecewise-step device (docs/physics/devices.md#piecewise-step): user tables of the step along
+the range."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ MAX_PIECEWISE_NODES = 63
 
 @dataclasses.dataclass
 class PiecewiseStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the piecewise-step device (spec C.9), with the reference defaults.
+    """Parameters of the piecewise-step device (docs/physics/devices.md#piecewise-step), with the
+    reference defaults.
 
     Examples:
         >>> PiecewiseStepResistiveDeviceParameters(piecewise_up=(0.5, 1.0, 0.5)).piecewise_up
@@ -38,13 +40,15 @@ class PiecewiseStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 class PiecewiseStepResistiveDevice(PulsedDevice):
-    """Steps interpolated from user tables along the range (spec C.9, ``piecewise_step``).
+    """Steps interpolated from user tables along the range (docs/physics/devices.md#piecewise-step,
+    ``piecewise_step``).
 
     With ``n = len(piecewise_up) - 1`` and ``s = (w - b_min)/(b_max - b_min) n``, the step
     is ``dw ((1 - t) v[k] + t v[k+1])`` with ``k = min(floor(s), n - 1)`` and ``t = s - k``;
@@ -95,7 +99,7 @@ class PiecewiseStepResistiveDevice(PulsedDevice):
         super().validate()
 
     def granularity(self) -> float:
-        """``dw_min piecewise_up[len // 2]`` (spec B.7)."""
+        """``dw_min piecewise_up[len // 2]`` (docs/physics/pulsed-update.md#granularity)."""
         p = self.params
         return float(p.dw_min * p.piecewise_up[len(p.piecewise_up) // 2])
 

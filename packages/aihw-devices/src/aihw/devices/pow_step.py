@@ -1,4 +1,4 @@
-"""The power-step device (spec C.8) and its reference variant."""
+"""The power-step device (docs/physics/devices.md#power-step) and its reference variant."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ __all__ = [
 
 @dataclasses.dataclass
 class PowStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the power-step device (spec C.8), with the reference defaults."""
+    """Parameters of the power-step device (docs/physics/devices.md#power-step), with the reference
+    defaults."""
 
     pow_gamma: float = 1.0
     """Exponent of the step's dependence on the distance to the bound (>= 0)."""
@@ -36,13 +37,15 @@ class PowStepResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 class PowStepResistiveDevice(PulsedDevice):
-    """Steps that scale with a power of the distance to the bound (spec C.8, ``pow_step``).
+    """Steps that scale with a power of the distance to the bound
+    (docs/physics/devices.md#power-step, ``pow_step``).
 
     With ``R = b_max - b_min``: UP ``w += dw_up ((b_max - w)/R)^gamma_up (1 + dw_min_std xi)``,
     DOWN ``w -= dw_down ((w - b_min)/R)^gamma_down (1 + dw_min_std xi)``. Each device
@@ -61,7 +64,7 @@ class PowStepResistiveDevice(PulsedDevice):
     params: PowStepResistiveDeviceParameters
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.8)."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #power-step)."""
         check_number(self.params, "pow_gamma", 0.0)
         check_number(self.params, "pow_up_down")
         for name in ("pow_gamma_dtod", "pow_up_down_dtod", "write_noise_std"):
@@ -69,7 +72,8 @@ class PowStepResistiveDevice(PulsedDevice):
         super().validate()
 
     def granularity(self) -> float:
-        """``dw_min 0.5^pow_gamma``: the step at the middle of the range (spec B.7)."""
+        """``dw_min 0.5^pow_gamma``: the step at the middle of the range
+        (docs/physics/pulsed-update.md#granularity)."""
         p = self.effective_params()
         return float(p.dw_min * 0.5**p.pow_gamma)
 
@@ -94,7 +98,7 @@ class PowStepResistiveDevice(PulsedDevice):
 
 @dataclasses.dataclass
 class PowStepReferenceResistiveDeviceParameters(PowStepResistiveDeviceParameters):
-    """Power step with a fixed reference weight subtracted (spec C.8)."""
+    """Power step with a fixed reference weight subtracted (docs/physics/devices.md#power-step)."""
 
     reference_mean: float = 0.0
     """Mean of the per-device reference weight."""
@@ -109,7 +113,8 @@ class PowStepReferenceResistiveDeviceParameters(PowStepResistiveDeviceParameters
 
 
 class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
-    """The power step seen through a fixed per-device reference ``ref`` (spec C.8).
+    """The power step seen through a fixed per-device reference ``ref``
+    (docs/physics/devices.md#power-step).
 
     A pulse acts on ``w + ref`` with the device's bounds, then ``ref`` is subtracted again.
     That is exactly the power step on ``w`` with bounds ``b_min - ref`` and ``b_max - ref``
@@ -124,7 +129,7 @@ class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
     params: PowStepReferenceResistiveDeviceParameters
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.8)."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #power-step)."""
         check_number(self.params, "reference_mean")
         check_number(self.params, "reference_std", 0.0)
         check_bool(self.params, "subtract_symmetry_point")

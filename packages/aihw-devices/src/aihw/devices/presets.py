@@ -60,7 +60,8 @@ class ReRamESPresetDevice(ExpStepResistiveDevice):
     computing", Nat. Commun. 9, 2102 (2018), https://doi.org/10.1038/s41467-018-04485-1.
 
     Its write noise, ``write_noise_std = 75`` (in units of ``dw_min``), makes the visible
-    weight scatter around the hidden persistent one by ``75 * dw_min`` (spec C.3).
+    weight scatter around the hidden persistent one by ``75 * dw_min``
+    (docs/physics/device-operations.md#write-noise).
     """
 
     name: ClassVar[str] = "ReRamESPreset"
@@ -91,7 +92,8 @@ class ReRamSBPresetDevice(SoftBoundsResistiveDevice):
     has been calibrated away by a reference device that is not modelled.
 
     The reference builds it on its soft-bounds reference device with a zero reference,
-    which is plain soft bounds. Its write noise is ``write_noise_std = 56`` (spec C.3).
+    which is plain soft bounds. Its write noise is ``write_noise_std = 56``
+    (docs/physics/device-operations.md#write-noise).
     """
 
     name: ClassVar[str] = "ReRamSBPreset"
@@ -130,7 +132,7 @@ class CapacitorPresetDevice(LinearStepResistiveDevice):
 
     Leakage is modelled, as in the reference preset, by a decay toward the reset bias
     with ``lifetime = 1e6`` mini-batches (``lifetime_dtod = 0.3``), applied after every
-    update (spec C.3).
+    update (docs/physics/device-operations.md#decay).
     """
 
     name: ClassVar[str] = "CapacitorPreset"

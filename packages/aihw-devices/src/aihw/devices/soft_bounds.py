@@ -1,4 +1,5 @@
-"""Soft-bounds devices (spec C.6): the step vanishes linearly at each device's bound."""
+"""Soft-bounds devices (docs/physics/devices.md#soft-bounds): the step vanishes linearly at each
+device's bound."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ __all__ = [
 
 @dataclasses.dataclass
 class SoftBoundsResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the soft-bounds device (spec C.1 and C.6), with the reference defaults."""
+    """Parameters of the soft-bounds device (docs/physics/devices.md#base-parameters, #soft-bounds),
+    with the reference defaults."""
 
     mult_noise: bool = True
     """Cycle-to-cycle noise multiplies the whole step (else only its constant part)."""
@@ -38,13 +40,15 @@ class SoftBoundsResistiveDeviceParameters(PulsedResistiveDeviceParameters):
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 class SoftBoundsResistiveDevice(PulsedDevice):
-    """Soft bounds: ``w += dw_up (1 - w / b_max)(1 + dw_min_std xi)`` (spec C.6).
+    """Soft bounds: ``w += dw_up (1 - w / b_max)(1 + dw_min_std xi)``
+    (docs/physics/devices.md#soft-bounds).
 
     DOWN: ``w -= dw_down (1 - w / b_min)(1 + dw_min_std xi)``. The step is 0 at each
     device's own bound, so repeated UP pulses approach ``b_max`` geometrically. It is the
@@ -72,7 +76,8 @@ class SoftBoundsResistiveDevice(PulsedDevice):
     params: SoftBoundsResistiveDeviceParameters
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.6); see the class for the errors."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #soft-bounds); see the
+        class for the errors."""
         check_reverse(self.params)
         check_number(self.params, "write_noise_std", 0.0)
         super().validate()
@@ -90,7 +95,8 @@ class SoftBoundsResistiveDevice(PulsedDevice):
 
 @dataclasses.dataclass
 class SoftBoundsPmaxResistiveDeviceParameters(SoftBoundsResistiveDeviceParameters):
-    """Soft bounds given by the pulse count to saturation (spec C.6), reference defaults.
+    """Soft bounds given by the pulse count to saturation (docs/physics/devices.md#soft-bounds),
+    reference defaults.
 
     ``w_min``, ``w_max``, ``dw_min`` and ``up_down`` are *derived* from ``p_max``,
     ``alpha``, ``range_min`` and ``range_max``; they keep their defaults here (another
@@ -118,7 +124,8 @@ _DEFAULTS = {
 
 
 class SoftBoundsPmaxResistiveDevice(SoftBoundsResistiveDevice):
-    """Soft bounds parametrised by ``p_max``, ``alpha`` and the range (spec C.6).
+    """Soft bounds parametrised by ``p_max``, ``alpha`` and the range
+    (docs/physics/devices.md#soft-bounds).
 
     With ``B = (range_max - range_min) / (1 - exp(-p_max alpha))``:
     ``w_min = range_min``, ``w_max = range_min + B``, ``dw_min = B alpha`` and

@@ -1,4 +1,5 @@
-"""Soft bounds read against a fixed reference conductance (spec C.10).
+"""Soft bounds read against a fixed reference conductance
+(docs/physics/devices.md#soft-bounds-reference).
 
 One pulse moves ``v = w + ref`` by the soft-bounds step, clips ``v`` to the device's
 bounds and reads ``w = v - ref``. Written out for UP, with ``m = -dw_up / b_max`` and
@@ -36,7 +37,8 @@ __all__ = [
 
 @dataclasses.dataclass
 class SoftBoundsReferenceResistiveDeviceParameters(PulsedResistiveDeviceParameters):
-    """Parameters of the soft-bounds reference device (spec C.1 and C.10), reference defaults.
+    """Parameters of the soft-bounds reference device
+    (docs/physics/devices.md#base-parameters, #soft-bounds-reference), reference defaults.
 
     Examples:
         >>> SoftBoundsReferenceResistiveDeviceParameters().mult_noise
@@ -60,15 +62,17 @@ class SoftBoundsReferenceResistiveDeviceParameters(PulsedResistiveDeviceParamete
     write_noise_std: float = 0.0
     """Write noise in units of ``dw_min``: the visible weight is the hidden persistent one
     plus ``write_noise_std * dw_min * xi``, redrawn after pulses and device operations
-    (spec C.3, engine contract §10); 0 is off."""
+    (docs/physics/device-operations.md#write-noise, engine contract §10); 0 is off."""
     apply_write_noise_on_set: bool = True
-    """Setting the weights also draws write noise on the visible weights (spec C.3)."""
+    """Setting the weights also draws write noise on the visible weights
+    (docs/physics/device-operations.md#write-noise)."""
 
 
 class SoftBoundsReferenceResistiveDevice(PulsedDevice):
-    """Soft bounds read as ``w = v - ref`` against a fixed per-device reference (spec C.10).
+    """Soft bounds read as ``w = v - ref`` against a fixed per-device reference
+    (docs/physics/devices.md#soft-bounds-reference).
 
-    The device weight ``v`` follows the soft-bounds step of spec C.6, UP
+    The device weight ``v`` follows the soft-bounds step of docs/physics/devices.md#soft-bounds, UP
     ``v += dw_up (1 - v / b_max)(1 + s xi)``, DOWN ``v -= dw_down (1 - v / b_min)(1 + s xi)``,
     clipped to ``[b_min, b_max]``; the tile sees ``w = v - ref``, a differential read
     against a reference conductance. ``ref = reference_mean + reference_std xi``, plus,
@@ -103,7 +107,8 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
     params: SoftBoundsReferenceResistiveDeviceParameters
 
     def validate(self) -> None:
-        """Check the parameters (spec C.1, C.10); see the class for the errors."""
+        """Check the parameters (docs/physics/devices.md#base-parameters, #soft-bounds-reference);
+        see the class for the errors."""
         check_bool(self.params, "mult_noise")
         check_bool(self.params, "subtract_symmetry_point")
         for name in ("slope_up_dtod", "slope_down_dtod", "reference_std", "write_noise_std"):
@@ -152,7 +157,8 @@ class SoftBoundsReferenceResistiveDevice(PulsedDevice):
 def soft_bounds_symmetry_point(
     dw_up: torch.Tensor, dw_down: torch.Tensor, b_min: torch.Tensor, b_max: torch.Tensor
 ) -> torch.Tensor:
-    """The weight where the soft-bounds UP and DOWN steps are equal (spec C.6).
+    """The weight where the soft-bounds UP and DOWN steps are equal
+    (docs/physics/devices.md#soft-bounds).
 
     ``dw_up (1 - w / b_max) = dw_down (1 - w / b_min)`` gives
     ``w* = (dw_up - dw_down) / (dw_up / b_max - dw_down / b_min)``, for devices with

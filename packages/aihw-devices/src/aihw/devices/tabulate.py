@@ -2,9 +2,9 @@
 
 A device whose law is defined in Python (:func:`aihw.core.laws.register_python_law`) runs
 on the plain-torch reference path. :func:`tabulated_device_class` turns it into a device
-of the ``piecewise_step`` law (spec C.9) that the compiled engine can run: the noise-free
-step of the Python law, relative to each device's ``dw_up`` / ``dw_down`` and as a function
-of the weight's position between that device's bounds, is sampled at ``n_nodes`` equally
+of the ``piecewise_step`` law (docs/physics/devices.md#piecewise-step) that the compiled engine can
+run: the noise-free step of the Python law, relative to each device's ``dw_up`` / ``dw_down`` and as
+a function of the weight's position between that device's bounds, is sampled at ``n_nodes`` equally
 spaced nodes. The tabulation error is measured, reported in ``device.tabulation``, and
 checked against the tolerance the user chose.
 
@@ -41,7 +41,8 @@ __all__ = [
     "tabulated_device_class",
 ]
 
-#: The native law the tables are written for (engine contract §4, spec C.9).
+#: The native law the tables are written for (engine contract §4,
+#: docs/physics/devices.md#piecewise-step).
 PIECEWISE_LAW = "piecewise_step"
 
 

@@ -27,22 +27,23 @@ MAX_PULSE_TRAIN = 2**20
 
 
 class AnalogTile(DeviceTile):
-    """A tile of resistive devices trained by stochastic pulse trains (spec B, C).
+    """A tile of resistive devices trained by stochastic pulse trains
+    (docs/physics/pulsed-update.md, docs/physics/devices.md).
 
-    Forward and backward run through the periphery of ``rpu_config`` (spec A; exact when
-    the tile is built from ``resistive_device=`` alone, as before). :meth:`update` turns ``-lr * d^T x`` into
-    pulses (engine contract §3); each pulse is one call of the device's step law. The
-    per-device parameters (device-to-device variation) are drawn once, at construction,
+    Forward and backward run through the periphery of ``rpu_config`` (docs/physics/periphery.md;
+    exact when the tile is built from ``resistive_device=`` alone, as before). :meth:`update` turns
+    ``-lr * d^T x`` into pulses (engine contract §3); each pulse is one call of the device's step
+    law. The per-device parameters (device-to-device variation) are drawn once, at construction,
     by ``resistive_device.sample_tile`` from a generator seeded by the tile seed (told
     whether the last column is the bias column, for ``perfect_bias``); the device's
     granularity and law scalars are read at construction too. After every accepted update
     the device decays and diffuses when it has ``lifetime > 0`` or ``diffusion > 0``
     (:meth:`decay_weights`, :meth:`diffuse_weights`); :meth:`reset_columns` resets columns.
-    A device with write noise (``write_noise_scale() > 0``, spec C.3) makes the tile keep
-    ``hidden_weights``: pulses, decay, diffusion, reset and :meth:`set_weights` act on them,
-    and ``weights`` (what forward and backward read) is ``hidden + write_noise_scale * xi``,
-    redrawn for every pulsed device after an update and for all devices after a device
-    operation (engine contract §10).
+    A device with write noise (``write_noise_scale() > 0``,
+    docs/physics/device-operations.md#write-noise) makes the tile keep ``hidden_weights``: pulses,
+    decay, diffusion, reset and :meth:`set_weights` act on them, and ``weights`` (what forward and
+    backward read) is ``hidden + write_noise_scale * xi``, redrawn for every pulsed device after an
+    update and for all devices after a device operation (engine contract §10).
 
     Args:
         out_size: number of outputs, ``>= 1``.
@@ -193,14 +194,16 @@ class AnalogTile(DeviceTile):
         noisy = self.hidden_weights is not None
         if params.pulse_type == PulseType.NONE:
             # Exact SGD; no device model acts, not even the bounds or the write noise
-            # (spec B.4 "None"): the visible weights move by the same step.
+            # (docs/physics/pulsed-update.md#pulse-types "None"): the visible weights move by the
+            # same step.
             weights.copy_(torch.addmm(weights, d.T, x, alpha=-lr))
             if noisy:
                 self.weights.copy_(torch.addmm(self.weights, d.T, x, alpha=-lr))
             return 0
         if params.pulse_type == PulseType.NONE_WITH_DEVICE:
-            # Exact SGD, then the device bounds (spec B.4 "NoneWithDevice"); the clip
-            # redraws the write noise of every device (spec C.3).
+            # Exact SGD, then the device bounds (docs/physics/pulsed-update.md#pulse-types
+            # "NoneWithDevice"); the clip redraws the write noise of every device
+            # (docs/physics/device-operations.md#write-noise).
             w = torch.addmm(weights, d.T, x, alpha=-lr)
             weights.copy_(self._clip_weights(w))
             if noisy:
@@ -239,7 +242,8 @@ class AnalogTile(DeviceTile):
     def set_weights(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         """Set the weights (and the bias column when the tile has one), in place, clipped to
         the device bounds. Under write noise they become the hidden weights, and the visible
-        ones get write noise if the device's ``apply_write_noise_on_set()`` (spec C.3).
+        ones get write noise if the device's ``apply_write_noise_on_set()``
+        (docs/physics/device-operations.md#write-noise).
 
         Args:
             weights: floating ``[out_size, in_size]``, finite.

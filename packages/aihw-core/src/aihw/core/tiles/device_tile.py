@@ -91,8 +91,8 @@ class DeviceTile(TileBase):
     # -- public operations -------------------------------------------------------------
     def decay_weights(self, alpha: float = 1.0) -> None:
         """Move every weight toward its reset bias: ``w <- (w - r0) (1 + alpha (kappa - 1)) + r0``,
-        then clip to the device bounds (spec C.3). Nothing happens when the device does not
-        decay (``lifetime = 0``).
+        then clip to the device bounds (docs/physics/device-operations.md#decay). Nothing happens
+        when the device does not decay (``lifetime = 0``).
 
         Args:
             alpha: the fraction of one mini-batch's decay, a finite number ``>= 0``.
@@ -103,8 +103,9 @@ class DeviceTile(TileBase):
         self.device_ops.decay(self._device_ops_target(), alpha)
 
     def diffuse_weights(self) -> None:
-        """Add ``rho_ij * xi`` to every weight, then clip to the device bounds (spec C.3).
-        Nothing happens (and no numbers are used) when the device has ``diffusion = 0``."""
+        """Add ``rho_ij * xi`` to every weight, then clip to the device bounds
+        (docs/physics/device-operations.md#diffusion). Nothing happens (and no numbers are used)
+        when the device has ``diffusion = 0``."""
         if DIFFUSION_RATE not in self.device_arrays:
             return
         self.device_ops.diffuse(self._device_ops_target())
@@ -115,8 +116,9 @@ class DeviceTile(TileBase):
         """Reset the devices of columns ``[start_column_idx, start_column_idx + num_columns)``.
 
         Each device of those columns is, with probability ``reset_prob``, set to
-        ``r0_ij + reset_std * xi`` and clipped to its bounds (spec C.3); the other columns
-        are unchanged. The bias column (the last, with ``bias=True``) counts as a column.
+        ``r0_ij + reset_std * xi`` and clipped to its bounds
+        (docs/physics/device-operations.md#reset); the other columns are unchanged. The bias column
+        (the last, with ``bias=True``) counts as a column.
 
         Args:
             start_column_idx: first column, ``0 <= start_column_idx < in_size + bias``.

@@ -17,7 +17,8 @@ class FloatingPointTile(DeviceTile):
     """A tile computing exactly: ``y = W x``, ``z = W^T d`` and ``W -= lr d^T x``.
 
     A floating-point device that decays or diffuses (the ideal device with
-    ``lifetime > 1`` or ``diffusion > 0``, spec C.11) gives the tile the arrays of
+    ``lifetime > 1`` or ``diffusion > 0``, docs/physics/devices.md#floating-point-devices) gives the
+    tile the arrays of
     :mod:`aihw.core.device_ops` from its ``sample()``; the tile then decays and diffuses
     after every update like an :class:`~aihw.core.tiles.AnalogTile`, without bounds.
 

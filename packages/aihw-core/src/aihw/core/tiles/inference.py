@@ -22,15 +22,15 @@ def _default_config() -> TileConfig:
 
 class InferenceTile(FloatingPointTile):
     """A tile with floating-point weights whose forward and backward passes go through the
-    periphery of ``rpu_config`` (spec A); the update is exact SGD (spec A.8, inference
-    and hardware-aware training).
+    periphery of ``rpu_config`` (docs/physics/periphery.md); the update is exact SGD
+    (docs/physics/periphery.md#defaults-by-configuration, inference and hardware-aware training).
 
     Args:
         out_size: number of outputs, ``>= 1``.
         in_size: number of inputs, ``>= 1``.
         rpu_config: a :class:`~aihw.core.config.TileConfig` whose device is ``None`` or a
             floating-point device; ``None`` gives the inference defaults (forward periphery
-            with the spec A.1 defaults, exact backward).
+            with the docs/physics/periphery.md#io-parameters defaults, exact backward).
         bias: add an analog bias column.
         seed: the tile seed, an int in ``[0, 2**64)``; ``None`` draws one.
 
