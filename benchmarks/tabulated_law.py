@@ -25,7 +25,9 @@ from aihw.core.tiles import AnalogTile
 try:
     import aihw_device_example
 except ImportError:  # not installed: the source tree registers the law just the same
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples/aihw-device-example/src"))
+    sys.path.insert(
+        0, str(Path(__file__).resolve().parents[1] / "examples/aihw-device-example/src")
+    )
     import aihw_device_example
 
 
@@ -49,7 +51,9 @@ def main() -> None:
         d = torch.randn(args.batch, size, generator=gen)
         tiles = [AnalogTile(size, size, dev, seed=3) for dev in (python_device, tabulated_device)]
         times = [
-            median_ms(lambda t=tile, x=x, d=d: t.update(x, d, lr=args.lr), repeats=args.repeats, warmup=1)
+            median_ms(
+                lambda t=tile, x=x, d=d: t.update(x, d, lr=args.lr), repeats=args.repeats, warmup=1
+            )
             for tile in tiles
         ]
         # Both tiles received the same pulses (same seed, same inputs, same devices).

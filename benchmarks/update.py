@@ -56,8 +56,17 @@ def time_reference(tile: AnalogTile, x, d, lr, repeats) -> float:
     weights = tile.weights.clone()
     return median_ms(
         lambda: pulsed_update_reference(
-            weights, x, d, device.step_law(), tile.device_arrays, device.law_scalars(),
-            lr, device.granularity(), tile.update_parameters, tile.seed, 0,
+            weights,
+            x,
+            d,
+            device.step_law(),
+            tile.device_arrays,
+            device.law_scalars(),
+            lr,
+            device.granularity(),
+            tile.update_parameters,
+            tile.seed,
+            0,
         ),
         repeats=repeats,
         warmup=1,
@@ -76,15 +85,22 @@ def laws_table(args) -> None:
         assert tile.uses_native(), f"{name}: the engine does not run {device.law!r}"
         native_ms, pulses = time_native(tile, x, d, args.lr, threads, args.repeats)
         reference_ms = time_reference(base, x, d, args.lr, args.reference_repeats)
-        rows.append([
-            name, device.law, f"{native_ms:.2f}", f"{reference_ms:.1f}",
-            f"{reference_ms / native_ms:.1f}x", pulses, f"{pulses / native_ms * 1e3:.3g}",
-        ])
-    print(f"step laws, {args.size}x{args.size}, batch {args.batch}, BL 31, lr {args.lr}, "
-          f"d scale 1e-2, {threads} threads, device defaults")
-    print_table(
-        ["device", "law", "native ms", "reference ms", "ratio", "pulses", "pulses/s"], rows
+        rows.append(
+            [
+                name,
+                device.law,
+                f"{native_ms:.2f}",
+                f"{reference_ms:.1f}",
+                f"{reference_ms / native_ms:.1f}x",
+                pulses,
+                f"{pulses / native_ms * 1e3:.3g}",
+            ]
+        )
+    print(
+        f"step laws, {args.size}x{args.size}, batch {args.batch}, BL 31, lr {args.lr}, "
+        f"d scale 1e-2, {threads} threads, device defaults"
     )
+    print_table(["device", "law", "native ms", "reference ms", "ratio", "pulses", "pulses/s"], rows)
 
 
 def main() -> None:
@@ -110,8 +126,10 @@ def main() -> None:
             tile = copy.deepcopy(base)
             ms, pulses = time_native(tile, x, d, args.lr, threads, args.repeats)
             rows.append([f"{scale:g}", threads, f"{ms:.2f}", pulses, f"{pulses / ms * 1e3:.3g}"])
-    print(f"native pulsed update, {args.size}x{args.size}, batch {args.batch}, BL 31, "
-          f"constant step, lr {args.lr}")
+    print(
+        f"native pulsed update, {args.size}x{args.size}, batch {args.batch}, BL 31, "
+        f"constant step, lr {args.lr}"
+    )
     print_table(["d scale", "threads", "ms", "pulses", "pulses/s"], rows)
 
     print()

@@ -34,11 +34,18 @@ class PluginVenv:
     def run(
         self, *args: str, disable: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("AIHW_DISABLE_PLUGINS", "PYTHONPATH")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("AIHW_DISABLE_PLUGINS", "PYTHONPATH")
+        }
         if disable is not None:
             env["AIHW_DISABLE_PLUGINS"] = disable
         proc = subprocess.run(
-            [self.python, *args], capture_output=True, text=True, env=env, cwd=self.work, timeout=600
+            [self.python, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.work,
+            timeout=600,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -55,8 +62,15 @@ class PluginVenv:
                 shutil.copytree(source, copy, ignore=shutil.ignore_patterns("build", "*.egg-info"))
             copies.append(str(copy))
         self.run(
-            "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-            "--no-index", "--disable-pip-version-check", *copies,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            *copies,
         )
 
     def uninstall(self, *names: str) -> None:
@@ -73,8 +87,14 @@ def make_venv(where: Path) -> PluginVenv:
     venv.EnvBuilder(with_pip=False, symlinks=True).create(path)
     parents = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
     purelib = subprocess.run(
-        [str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        [
+            str(path / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     lines = [f"import site; site.addsitedir({p!r})" for p in sorted(parents)]
     Path(purelib, "_aihw_parent_env.pth").write_text("\n".join(lines) + "\n")

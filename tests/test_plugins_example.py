@@ -76,7 +76,12 @@ def test_each_device_of_the_plugin_trains_an_analog_linear_layer(example_venv):
 
 def test_the_plugins_own_test_suite_passes(example_venv):
     proc = example_venv.run(
-        "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example_venv.work / "src" / EXAMPLE.name / "tests")
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(example_venv.work / "src" / EXAMPLE.name / "tests"),
     )
     assert " passed" in proc.stdout
 
@@ -86,12 +91,17 @@ def test_disabling_the_plugin_hides_its_devices(example_venv):
     assert "ConstantStep" in devices
     assert not set(DEVICES) & set(devices)
     table = example_venv.run("-m", "aihw.devices", disable="aihw-device-example").stdout
-    assert "disabled by AIHW_DISABLE_PLUGINS: entry point 'example = aihw_device_example.plugin'" in table
+    assert (
+        "disabled by AIHW_DISABLE_PLUGINS: entry point 'example = aihw_device_example.plugin'"
+        in table
+    )
 
 
 def test_an_unknown_name_suggests_the_plugins_device(example_venv):
     proc = example_venv.run(
-        "-c", "from aihw.devices import get_device_class; get_device_class('Saturatng')", check=False
+        "-c",
+        "from aihw.devices import get_device_class; get_device_class('Saturatng')",
+        check=False,
     )
     assert proc.returncode != 0
     assert "did you mean 'Saturating'" in proc.stderr

@@ -94,7 +94,9 @@ def test_optimizer_regroups_analog_weights(run_snippet):
 
 def test_training_example_loss_falls(run_snippet):
     namespace = run_snippet("training")
-    losses = [float(re.search(r"tensor\(([-0-9.e]+)", line).group(1)) for line in namespace["_printed"]]
+    losses = [
+        float(re.search(r"tensor\(([-0-9.e]+)", line).group(1)) for line in namespace["_printed"]
+    ]
     assert len(losses) == 10
     assert losses[-1] < losses[0]
     assert min(losses[5:]) < 0.7 * losses[0]

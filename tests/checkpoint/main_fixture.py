@@ -49,7 +49,9 @@ def build() -> tuple[nn.Module, AnalogSGD]:
         ),
         nn.Tanh(),
         AnalogLinear(
-            12, 6, rpu_config=InferenceRPUConfig(),
+            12,
+            6,
+            rpu_config=InferenceRPUConfig(),
             mapping=MappingParameters(learn_out_scaling=True),
         ),
         nn.Tanh(),
@@ -62,7 +64,9 @@ def build() -> tuple[nn.Module, AnalogSGD]:
 
 def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(500 + step)
-    return torch.randn(5, 2, 6, 6, generator=generator), torch.randint(0, 3, (5,), generator=generator)
+    return torch.randn(5, 2, 6, 6, generator=generator), torch.randint(
+        0, 3, (5,), generator=generator
+    )
 
 
 def train(model: nn.Module, optimizer: AnalogSGD, steps: range) -> list[float]:
@@ -87,9 +91,7 @@ def write(path: str) -> None:
     model, optimizer = build()
     train(model, optimizer, range(STEPS_BEFORE))
     # Deep copies: training on goes on in place, in the tensors the state dict shares.
-    checkpoint = copy.deepcopy(
-        {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
-    )
+    checkpoint = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
     inference = evaluate(model)
     losses = train(model, optimizer, range(STEPS_BEFORE, STEPS_BEFORE + STEPS_AFTER))
     checkpoint["expected"] = {

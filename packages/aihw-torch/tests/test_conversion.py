@@ -171,5 +171,6 @@ def test_model_wide_update_reaches_pulsed_layers_only() -> None:
     # A floating-point layer given update= itself is told that it has no use for it.
     with pytest.raises(ValueError, match="not used by a floating-point tile"):
         convert_to_analog(
-            nn.Sequential(nn.Linear(2, 2)), lambda n, m: {"resistive_device": None, "update": update}
+            nn.Sequential(nn.Linear(2, 2)),
+            lambda n, m: {"resistive_device": None, "update": update},
         )

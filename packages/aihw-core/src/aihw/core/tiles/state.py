@@ -395,7 +395,10 @@ def tile_from_state(
         }
     tile.weights.copy_(weights.cpu())
     _restore_write_noise(tile, state.get("write_noise"), shape)
-    for periphery, saved in ((tile.forward_periphery, forward), (tile.backward_periphery, backward)):
+    for periphery, saved in (
+        (tile.forward_periphery, forward),
+        (tile.backward_periphery, backward),
+    ):
         if periphery is not None and saved is not None:
             periphery.call_index, periphery.average_abs_max = saved[1], saved[2]
     for name, value in counters.items():
