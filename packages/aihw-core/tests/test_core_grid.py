@@ -74,3 +74,24 @@ def test_links_find_apply_and_clear_the_recorded_updates() -> None:
     assert tiles[0].num_recorded == 0
     with pytest.raises(ValueError, match="at least one tile"):
         link_parameter(param, [])
+
+
+def test_lr_compensation_without_update_management_is_refused(step_device) -> None:
+    from aihw.core.parameters import UpdateParameters
+
+    mapping = MappingParameters(weight_scaling_omega=0.6, weight_scaling_lr_compensation=True)
+    state = torch.random.get_rng_state()
+    with pytest.raises(ValueError, match="weight_scaling_lr_compensation=True is not simulated"):
+        TileGrid(
+            (4, 3),
+            mapping=mapping,
+            resistive_device=step_device,
+            update=UpdateParameters(update_management=False),
+        )
+    # Refused before any tile drew its seed from torch's generator.
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # With update management (the default) the compensation is folded away: accepted.
+    grid = TileGrid((4, 3), mapping=mapping, resistive_device=step_device, seed=1)
+    assert len(grid.tiles) == 1
+    # A floating-point grid has no pulses to change.
+    TileGrid((4, 3), mapping=mapping, update=None, seed=1)

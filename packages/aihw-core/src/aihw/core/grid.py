@@ -82,6 +82,7 @@ class TileGrid:
             in_size *= size
         if out_size % groups:
             raise ValueError(f"out size {out_size} is not divisible by groups={groups}")
+        _check_lr_compensation(mapping, resistive_device, update, rpu_config)
         self.groups = groups
         self.analog_bias = bool(bias) and not mapping.digital_bias
         self.row_splits = split_sizes(out_size // groups, mapping.max_output_size)
@@ -470,4 +471,29 @@ class TileGrid:
         return (
             f"TileGrid(weight_shape={self.weight_shape}, shape={self.shape}, "
             f"analog_bias={self.analog_bias}, device={self.device})"
+        )
+
+
+def _check_lr_compensation(
+    mapping: MappingParameters, resistive_device: Any, update: Any, rpu_config: Any
+) -> None:
+    """Refuse ``weight_scaling_lr_compensation`` where it would change the pulses.
+
+    The compensation scales the tile's learning rate up and its error down by the same
+    factor; with update management (the default) the pulse probabilities depend on their
+    product only, so it is folded away (docs/physics/mapping.md#weight-scaling). Without
+    update management the reference toolkit's pulses would differ, which aihw does not
+    simulate.
+    """
+    if not (mapping.weight_scaling_lr_compensation and mapping.weight_scaling_omega > 0):
+        return
+    if rpu_config is not None:
+        pulsed, update = not rpu_config.is_floating_point, rpu_config.update
+    else:
+        pulsed = resistive_device is not None and not resistive_device.is_floating_point
+    if pulsed and update is not None and not update.update_management:
+        raise ValueError(
+            "mapping.weight_scaling_lr_compensation=True is not simulated with "
+            "update_management=False (it would change the pulse probabilities); allowed: "
+            "weight_scaling_lr_compensation=False, or update_management=True"
         )

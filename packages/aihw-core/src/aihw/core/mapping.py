@@ -26,7 +26,8 @@ class MappingParameters:
             update is unchanged.
         weight_scaling_columnwise: one scale per output row instead of per tile.
         weight_scaling_lr_compensation: the tile learning rate is ``lr / mean(s)`` and the
-            error is divided by ``s / mean(s)``.
+            error is divided by ``s / mean(s)``; the update is the same as without it
+            (folded away), and a pulsed layer without update management refuses it.
         learn_out_scaling: a trainable output scale (``out_scaling_alpha``), initialised
             to 1, multiplied after the mapping scales.
         out_scaling_columnwise: one learned scale per output instead of a scalar.
