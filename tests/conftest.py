@@ -32,3 +32,21 @@ def run_snippet():
         return namespace
 
     return run
+
+
+def _tensors(value, prefix=""):
+    """``(path, tensor)`` for every tensor in nested dicts and lists (a checkpoint)."""
+    if isinstance(value, torch.Tensor):
+        yield prefix, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors(item, f"{prefix}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _tensors(item, f"{prefix}/{index}")
+
+
+@pytest.fixture
+def tensors_by_path():
+    """``{path: tensor}`` of a checkpoint, to compare two of them tensor by tensor."""
+    return lambda value: dict(_tensors(value))

@@ -13,17 +13,6 @@ HERE = Path(__file__).parent / "checkpoint"
 FIXTURE = HERE / "fixtures" / "main-02ebb8e.pt"
 
 
-def _tensors(value, prefix=""):
-    if isinstance(value, torch.Tensor):
-        yield prefix, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _tensors(item, f"{prefix}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _tensors(item, f"{prefix}/{index}")
-
-
 @pytest.fixture
 def one_thread():
     threads = torch.get_num_threads()
@@ -32,7 +21,9 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(one_thread) -> None:
+def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(
+    one_thread, tensors_by_path
+) -> None:
     script = runpy.run_path(str(HERE / "main_fixture.py"))
     checkpoint = torch.load(FIXTURE, weights_only=True)
     expected = checkpoint["expected"]
@@ -43,8 +34,8 @@ def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(one_thread
     start = script["STEPS_BEFORE"]
     losses = script["train"](model, optimizer, range(start, start + script["STEPS_AFTER"]))
     assert losses == expected["losses_after"].tolist()
-    got = dict(_tensors(model.state_dict()))
-    want = dict(_tensors(expected["model_after"]))
+    got = tensors_by_path(model.state_dict())
+    want = tensors_by_path(expected["model_after"])
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert torch.equal(got[key], value), key

@@ -18,18 +18,7 @@ def _run(*args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _tensors(value, prefix=""):
-    if isinstance(value, torch.Tensor):
-        yield prefix, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _tensors(item, f"{prefix}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _tensors(item, f"{prefix}/{index}")
-
-
-def test_resume_in_a_fresh_process_is_bit_identical(tmp_path: Path) -> None:
+def test_resume_in_a_fresh_process_is_bit_identical(tmp_path: Path, tensors_by_path) -> None:
     checkpoint = tmp_path / "two_steps.pt"
     resumed = tmp_path / "resumed.pt"
     full = tmp_path / "full.pt"
@@ -39,8 +28,8 @@ def test_resume_in_a_fresh_process_is_bit_identical(tmp_path: Path) -> None:
     a = torch.load(resumed, weights_only=True)
     b = torch.load(full, weights_only=True)
     assert a.keys() == b.keys()
-    tensors_a = dict(_tensors(a))
-    tensors_b = dict(_tensors(b))
+    tensors_a = tensors_by_path(a)
+    tensors_b = tensors_by_path(b)
     assert tensors_a.keys() == tensors_b.keys()
     # Weights, device arrays, BatchNorm statistics: every tensor equal, bit for bit.
     for key, value in tensors_a.items():

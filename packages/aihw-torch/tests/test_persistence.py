@@ -14,7 +14,6 @@ from aihw.nn import (
     AnalogConv2d,
     AnalogLinear,
     AnalogSequential,
-    CheckpointError,
     LayerStateError,
     MappingParameters,
 )
@@ -32,25 +31,6 @@ def _model(seed: int = 0) -> AnalogSequential:
     )
 
 
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    out = {}
-    for name, layer in model.named_modules():
-        if hasattr(layer, "analog_tiles"):
-            for i, tile in enumerate(layer.analog_tiles()):
-                out[f"{name}.{i}"] = tile.weights.clone()
-                out[f"{name}.{i}.index"] = torch.tensor(tile.update_index)
-                for key, array in getattr(tile, "device_arrays", {}).items():
-                    out[f"{name}.{i}.{key}"] = array.clone()
-    for key, value in model.state_dict().items():
-        if isinstance(value, torch.Tensor):
-            out[key] = value.clone()
-    return out
-
-
-def _same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
 def _roundtrip(obj):
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -65,53 +45,6 @@ def test_state_dict_is_plain_data() -> None:
     assert extra["tiles"][0]["device"]["distribution"] == "aihw-devices"
     assert extra["layout"]["groups"] == 2
     _roundtrip(model.state_dict())
-
-
-def _tampered(change) -> dict:
-    state = _roundtrip(_model(seed=5).state_dict())
-    change(state)
-    return state
-
-
-def _foo_device(state) -> None:
-    device = state["3._extra_state"]["tiles"][1]["device"]
-    device["name"] = "Foo"
-    device["distribution"] = "aihw-device-foo"
-
-
-TAMPERINGS = {
-    "missing weight": (lambda s: s.pop("3.weight_split_1"), CheckpointError, "missing key"),
-    "unexpected key": (
-        lambda s: s.update({"9.weight": torch.zeros(1)}),
-        CheckpointError,
-        "unexpected",
-    ),
-    "wrong shape": (
-        lambda s: s.update({"4.weight": torch.zeros(3, 7)}),
-        CheckpointError,
-        r"shape \(3, 7\)",
-    ),
-    "wrong tile shape": (
-        lambda s: s["0._extra_state"]["tiles"][0].update(weights=torch.zeros(3, 3)),
-        CheckpointError,
-        "tile 0",
-    ),
-    "missing array": (
-        lambda s: s["3._extra_state"]["tiles"][0]["device_arrays"].pop("dw_up"),
-        CheckpointError,
-        "device_arrays",
-    ),
-    "other layout": (
-        lambda s: s["3._extra_state"]["layout"].update(col_splits=[[0, 100]]),
-        CheckpointError,
-        "layout",
-    ),
-    "unknown device": (
-        _foo_device,
-        MissingDeviceError,
-        "needs device 'Foo' from distribution 'aihw-device-foo'",
-    ),
-}
 
 
 def test_single_layer_refuses_a_bad_checkpoint_unchanged() -> None:
