@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,24 @@ def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     registry.reload_plugins()
+
+
+@pytest.fixture
+def needs_matplotlib() -> None:
+    """Skip a plot test without matplotlib, or fail when ``AIHW_REQUIRE_PLOT`` is set.
+
+    The nox session of these tests installs matplotlib and sets the variable, so that
+    the plot tests cannot silently skip in CI.
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        if os.environ.get("AIHW_REQUIRE_PLOT"):
+            pytest.fail(
+                "AIHW_REQUIRE_PLOT is set but matplotlib is not installed: "
+                "pip install 'aihw-devices[plot]'"
+            )
+        pytest.skip("needs matplotlib (set AIHW_REQUIRE_PLOT=1 to fail instead)")
 
 
 MakePlugin = Callable[..., EntryPointRecord]

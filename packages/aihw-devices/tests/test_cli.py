@@ -96,3 +96,42 @@ def test_a_broken_plugin_is_an_error_message_not_a_traceback(make_plugin, instal
     assert err.startswith("error: aihw plugin from entry point 'fake = ")
     assert "AIHW_DISABLE_PLUGINS=fake" in err
     assert "Traceback" not in err
+
+
+def test_the_top_level_help_shows_every_command_and_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "python -m aihw.devices [list] [--json]" in out
+    assert "--json" in out and "print JSON instead of a table" in out
+    for option in ("-o, --output FILE", "--pulses N", "--size N", "--seed N"):
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    "output, problem",
+    [
+        ("missing/dir/x.png", "the directory {tmp}/missing/dir does not exist"),
+        (".", "it is a directory"),
+        ("file.txt/x.png", "{tmp}/file.txt is not a directory"),
+    ],
+)
+def test_plot_to_an_unwritable_path_is_a_message_not_a_traceback(
+    tmp_path, capsys, needs_matplotlib, output, problem
+):
+    (tmp_path / "file.txt").write_text("")
+    target = str(tmp_path / output)
+    assert cli.main(["plot", "SoftBounds", "-o", target, "--pulses", "2", "--size", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: cannot write {target}: {problem.format(tmp=tmp_path)}\n"
+
+
+def test_plot_to_a_missing_directory_in_a_fresh_interpreter(tmp_path, needs_matplotlib):
+    target = tmp_path / "missing" / "x.png"
+    result = run("plot", "SoftBounds", "-o", str(target), "--pulses", "2", "--size", "2")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"error: cannot write {target}: the directory {target.parent} does not exist\n"
+    )

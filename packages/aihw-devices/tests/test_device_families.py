@@ -497,8 +497,7 @@ def test_pulse_response_shape_and_direction():
         pulse_response("SoftBounds", n_pulses=0)
 
 
-def test_plot_cli(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
+def test_plot_cli(tmp_path, capsys, needs_matplotlib):
     out = tmp_path / "response.png"
     assert main(["plot", "SoftBounds", "-o", str(out), "--pulses", "5", "--size", "4"]) == 0
     assert out.stat().st_size > 1000

@@ -259,3 +259,30 @@ def test_concurrent_first_uses_load_once(make_plugin, install_plugins, tmp_path)
     assert errors == []
     assert len(results) == 8 and len(set(results)) == 1
     assert counter.read_text() == "x"
+
+
+def test_a_device_whose_law_is_not_defined_is_refused_at_registration(make_plugin, install_plugins):
+    install_plugins(make_plugin(good().replace('law = "constant_step"', 'law = "no_such_law"')))
+    error = load_error()
+    assert_reported(error, "it registered an unacceptable device: device 'Example' (aihw_device_")
+    message = str(error)
+    assert ".ExampleDevice, from entry point 'fake = aihw_device_test_" in message
+    assert "of distribution aihw-device-fake 1.2.3) uses the step law 'no_such_law', " in message
+    assert "which is not defined; known laws: 'constant_step', " in message
+    assert "Define a Python law with aihw.core.laws.register_python_law()" in message
+
+
+def test_register_device_refuses_an_undefined_law_too():
+    from aihw.core.device_model import DeviceModel
+    from aihw.devices import register_device
+
+    class Lawless(DeviceModel):
+        name = "Lawless"
+        law = "no_such_law"
+        parameters_class = type(get_device_class("ConstantStep")().params)
+
+    with pytest.raises(ValueError, match="uses the step law 'no_such_law', which is not defined"):
+        register_device(Lawless, source="a notebook")
+    with pytest.raises(ValueError, match=r"\(test_plugins\.test_register_device_refuses_an_"):
+        register_device(Lawless)
+    assert "Lawless" not in {info.name for info in list_devices()}

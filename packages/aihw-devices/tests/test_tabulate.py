@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from aihw.core.laws import register_python_law, unregister_python_law
 from aihw.core.tiles import AnalogTile
 from aihw.devices import list_devices, register_device
 from aihw.devices.tabulate import (
+    MAX_NODES,
     TabulationError,
     tabulate_device,
     tabulate_law,
@@ -115,6 +117,18 @@ def test_a_tolerance_that_is_not_met_is_an_error_naming_the_error():
 def test_bad_node_counts_are_refused(n_nodes):
     with pytest.raises(ValueError, match="n_nodes"):
         tabulated_device_class(SoftDevice, n_nodes=n_nodes)
+
+
+def test_the_documented_defaults_work():
+    # every entry point's default node count is the largest allowed, 63
+    assert tabulate_law(SoftDevice()).n_nodes == MAX_NODES == 63
+    cls = tabulated_device_class(SoftDevice)
+    assert cls.n_nodes == 63 and cls().tabulation.n_nodes == 63
+    fast = tabulate_device(SoftDevice())
+    assert len(fast.law_scalars()["piecewise_up"]) == 63
+    assert fast.tabulation.max_error < 0.01 == fast.tabulation.tolerance
+    for fn in (tabulate_law, tabulated_device_class, tabulate_device):
+        assert inspect.signature(fn).parameters["n_nodes"].default == MAX_NODES
 
 
 def test_listings_tell_python_and_tabulated_laws_apart():

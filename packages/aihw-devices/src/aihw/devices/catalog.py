@@ -119,7 +119,8 @@ class DeviceCatalog:
             TypeError: not a ``DeviceModel`` subclass, or ``aliases`` is not a sequence of
                 strings.
             ValueError: an invalid or already used name, an unsupported ``api_version``,
-                an invalid ``law`` or ``parameters_class``.
+                an invalid or undefined ``law`` (no step law of that name is defined), or an
+                invalid ``parameters_class``.
         """
         source = source or PluginSource()
         cls = _check_class(device_class)
@@ -129,7 +130,7 @@ class DeviceCatalog:
         if name in alias_tuple:
             raise ValueError(f"{label}: alias {name!r} repeats the device name")
         _check_api_version(cls, label)
-        _check_law(cls, label)
+        _check_law(cls, label, source)
         _check_parameters_class(cls, label)
         for key in (name, *alias_tuple):
             if key in self._names:
@@ -265,12 +266,21 @@ def _check_api_version(cls: type[DeviceModel], label: str) -> None:
         )
 
 
-def _check_law(cls: type[DeviceModel], label: str) -> None:
+def _check_law(cls: type[DeviceModel], label: str, source: PluginSource) -> None:
     law = cls.law
+    known = ", ".join(repr(n) for n in sorted(LAWS))
     if law is not None and (not isinstance(law, str) or not law):
         raise ValueError(
             f"{label}.law={law!r} is invalid; allowed: None (floating point) or a step-law "
-            f"name such as {', '.join(repr(n) for n in sorted(LAWS))}"
+            f"name such as {known}"
+        )
+    # Refused here rather than when the first tile is built, far from the plugin.
+    if law is not None and law not in LAWS:
+        raise ValueError(
+            f"device {cls.name!r} ({label}, from {source}) uses the step law {law!r}, which "
+            f"is not defined; known laws: {known}. Define a Python law with "
+            "aihw.core.laws.register_python_law() when the plugin module is imported, "
+            "before register() is called"
         )
 
 

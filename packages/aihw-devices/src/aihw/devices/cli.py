@@ -15,6 +15,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .catalog import DeviceInfo
@@ -34,7 +35,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         stdout: where to write (default: ``sys.stdout``).
 
     Returns:
-        The exit status: 0, or 1 when a plugin fails to load (the message goes to stderr).
+        The exit status: 0; 1 when a plugin fails to load, ``plot`` lacks matplotlib or
+        does not know the device; 2 when ``plot`` cannot write its output file. The
+        message goes to stderr.
     """
     parser = _parser()
     args = list(sys.argv[1:] if argv is None else argv)
@@ -52,10 +55,32 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return 0
 
 
+_USAGE = """python -m aihw.devices [list] [--json]
+       python -m aihw.devices plot NAME [-o FILE] [--pulses N] [--size N] [--seed N]"""
+
+_EPILOG = """\
+list options (list is the default command):
+  --json                print JSON instead of a table
+
+plot options (needs matplotlib: pip install 'aihw-devices[plot]'):
+  NAME                  a registered device name, e.g. SoftBounds
+  -o, --output FILE     the image file to write (default: response.png)
+  --pulses N            pulses in each direction (default: 500)
+  --size N              number of devices (default: 100)
+  --seed N              the tile seed (default: 0)
+
+`python -m aihw.devices COMMAND --help` describes one command."""
+
+
 def _parser() -> argparse.ArgumentParser:
+    # The top-level help shows each command's options: `list` is the default command,
+    # so `python -m aihw.devices --json` is the form users type.
     parser = argparse.ArgumentParser(
         prog="python -m aihw.devices",
+        usage=_USAGE,
         description="Inspect the resistive device models of aihw and the plugins providing them.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     listing = commands.add_parser("list", help="list the registered devices (the default command)")
@@ -118,6 +143,9 @@ def _plot(options: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 1
+    problem = _unwritable(options.output)
+    if problem is not None:  # before the pulses are simulated
+        return _cannot_write(options.output, problem)
     try:
         response = pulse_response(
             options.name, n_pulses=options.pulses, size=options.size, seed=options.seed
@@ -125,9 +153,30 @@ def _plot(options: argparse.Namespace, out: TextIO) -> int:
     except (UnknownDeviceError, ValueError, NotImplementedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    plot_pulse_response(response, options.output, title=options.name)
+    try:
+        plot_pulse_response(response, options.output, title=options.name)
+    except OSError as exc:  # e.g. no permission: found only on writing
+        return _cannot_write(options.output, exc.strerror or str(exc))
     out.write(f"wrote {options.output}\n")
     return 0
+
+
+def _cannot_write(path: str, problem: str) -> int:
+    print(f"error: cannot write {path}: {problem}", file=sys.stderr)
+    return 2
+
+
+def _unwritable(path: str) -> str | None:
+    """Why ``path`` cannot be written, as far as can be told without writing it, or None."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        return "it is a directory"
+    if not folder.exists():
+        return f"the directory {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    return None
 
 
 def _law_cell(info: DeviceInfo) -> str:

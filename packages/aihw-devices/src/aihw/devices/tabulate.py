@@ -15,7 +15,7 @@ error (it is measured over a sample of devices); the second is documented, not m
 
 Examples:
     >>> from aihw.devices.tabulate import tabulated_device_class  # doctest: +SKIP
-    >>> Fast = tabulated_device_class(MyPythonDevice, n_nodes=64, tolerance=0.01)  # doctest: +SKIP
+    >>> Fast = tabulated_device_class(MyPythonDevice, n_nodes=32, tolerance=0.01)  # doctest: +SKIP
     >>> Fast().tabulation.max_error  # doctest: +SKIP
     0.0008
 """
@@ -32,6 +32,7 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.laws import ReferenceStep, StepLaw, get_law
 
 __all__ = [
+    "MAX_NODES",
     "PIECEWISE_LAW",
     "TabulatedDevice",
     "Tabulation",
@@ -44,6 +45,17 @@ __all__ = [
 #: The native law the tables are written for (engine contract §4,
 #: docs/physics/devices.md#piecewise-step).
 PIECEWISE_LAW = "piecewise_step"
+
+#: The most nodes a table may have (the piecewise law's tables hold 1 to 63 values); also
+#: the default, the most accurate tabulation.
+MAX_NODES = 63
+
+
+def _check_nodes(n_nodes: Any, where: str) -> None:
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or not 2 <= n_nodes <= MAX_NODES:
+        raise ValueError(
+            f"{where}n_nodes={n_nodes!r} is invalid; allowed: an integer 2..{MAX_NODES}"
+        )
 
 
 class TabulationError(ValueError):
@@ -124,7 +136,7 @@ def _raw_step(law: StepLaw) -> ReferenceStep:
 
 def tabulate_law(
     device: Any,
-    n_nodes: int = 64,
+    n_nodes: int = MAX_NODES,
     *,
     tolerance: float | None = None,
     sample_shape: tuple[int, int] = (16, 16),
@@ -136,7 +148,7 @@ def tabulate_law(
     Args:
         device: a pulsed device (class or instance) whose law reads ``dw_up``, ``dw_down``,
             ``w_min`` and ``w_max``.
-        n_nodes: nodes per table, >= 2 (at most 63 so the tables fit the GPU law).
+        n_nodes: nodes per table, 2..63 (:data:`MAX_NODES`, the default).
         tolerance: if given, the largest acceptable error (relative to a step); only
             recorded here (:func:`tabulate_device` raises).
         sample_shape: the devices sampled (``device.sample`` with a generator seeded
@@ -148,8 +160,7 @@ def tabulate_law(
         The :class:`Tabulation`.
     """
     device, law = _check_source(device)
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or not 2 <= n_nodes <= 63:
-        raise ValueError(f"tabulate: n_nodes={n_nodes!r} is invalid; allowed: an integer 2..63")
+    _check_nodes(n_nodes, "tabulate: ")
     points = 8 * n_nodes + 1 if points is None else int(points)
     arrays = device.sample(*sample_shape, torch.Generator().manual_seed(seed))
     arrays = {k: v.reshape(-1).to(torch.float32) for k, v in arrays.items()}
@@ -237,7 +248,7 @@ class TabulatedDevice(DeviceModel):
 
     law: ClassVar[str | None] = PIECEWISE_LAW
     source_class: ClassVar[type[DeviceModel]]
-    n_nodes: ClassVar[int] = 64
+    n_nodes: ClassVar[int] = MAX_NODES
     tolerance: ClassVar[float | None] = 0.01
 
     source: DeviceModel
@@ -256,7 +267,7 @@ class TabulatedDevice(DeviceModel):
         if self.tolerance is not None and tab.max_error > self.tolerance:
             raise TabulationError(
                 f"{tab}: the error exceeds the tolerance. Use more nodes (n_nodes, at most "
-                f"63), a larger tolerance, or the Python law ({type(self.source).__name__}) "
+                f"{MAX_NODES}), a larger tolerance, or the Python law ({type(self.source).__name__}) "
                 "on the reference path",
                 tab,
             )
@@ -288,7 +299,7 @@ def tabulated_device_class(
     source_class: type[DeviceModel],
     *,
     name: str | None = None,
-    n_nodes: int = 64,
+    n_nodes: int = MAX_NODES,
     tolerance: float | None = 0.01,
 ) -> type[TabulatedDevice]:
     """A device class running ``source_class``'s Python law as the native piecewise law.
@@ -300,15 +311,14 @@ def tabulated_device_class(
     Args:
         source_class: the device whose law is tabulated.
         name: the registry name (default ``source_class.name + "Tabulated"``).
-        n_nodes: nodes per table (2..63).
+        n_nodes: nodes per table, 2..63 (:data:`MAX_NODES`, the default).
         tolerance: the largest acceptable error, relative to a step, or ``None``.
     """
     if not (isinstance(source_class, type) and issubclass(source_class, DeviceModel)):
         raise TypeError(
             f"tabulated_device_class: expected a DeviceModel class, got {source_class!r}"
         )
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or not 2 <= n_nodes <= 63:
-        raise ValueError(f"n_nodes={n_nodes!r} is invalid; allowed: an integer 2..63")
+    _check_nodes(n_nodes, "")
     if tolerance is not None and not (isinstance(tolerance, (int, float)) and tolerance > 0):
         raise ValueError(f"tolerance={tolerance!r} is invalid; allowed: a number > 0 or None")
     name = name or f"{source_class.name}Tabulated"
@@ -329,9 +339,14 @@ def tabulated_device_class(
 
 
 def tabulate_device(
-    device: Any, n_nodes: int = 64, tolerance: float | None = 0.01
+    device: Any, n_nodes: int = MAX_NODES, tolerance: float | None = 0.01
 ) -> TabulatedDevice:
     """A tabulated instance of ``device`` (a class or an instance, keeping its parameters).
+
+    Args:
+        device: a Python-law device class or instance.
+        n_nodes: nodes per table, 2..63 (:data:`MAX_NODES`, the default).
+        tolerance: the largest acceptable error, relative to a step, or ``None``.
 
     Raises:
         TabulationError: the error exceeds ``tolerance``.

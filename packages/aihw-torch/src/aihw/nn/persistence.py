@@ -64,7 +64,10 @@ def check_state_dict(model: Module, state_dict: Mapping[str, Any], strict: bool 
         if key in analog:
             try:
                 analog[key].check_extra_state(value)
-            except MissingDeviceError:
+            except MissingDeviceError as error:
+                layer = key[: -len(_EXTRA)].rstrip(".")
+                if layer:  # the model's name of the layer; the tile only knows its class
+                    error.args = (f"layer {layer!r}: {error.args[0]}", *error.args[1:])
                 raise
             except TileStateError as error:
                 problems.append(f"{key}: {error}")
