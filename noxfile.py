@@ -15,6 +15,7 @@ session runs from this directory.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -28,6 +29,8 @@ TORCH = os.environ.get("AIHW_TORCH", "torch==2.13.0")
 WERROR = os.environ.get("AIHW_WERROR", "ON").upper()
 # Pinned: a new ruff formats differently and a new mypy finds other errors.
 RUFF = "ruff==0.17.6"
+# aihw-devices' `plot` extra: the sessions that run its plot tests install it.
+PLOT = "matplotlib>=3.5"
 MYPY = "mypy==2.4.1"
 
 # Each distribution's tests run with aihw-core and only the siblings it declares.
@@ -40,6 +43,22 @@ SIBLINGS: dict[str, tuple[str, ...]] = {
 ALL = ("aihw-devices", "aihw-torch", "aihw-optim")
 
 nox.options.default_venv_backend = "venv"
+
+
+class _NoUvProbeNote(logging.Filter):
+    """Drop nox's "uv binary not found." note.
+
+    Before creating any session's environment nox probes which optional backends exist,
+    uv among them, and logs this note when uv is absent, even with the venv backend chosen
+    above. The sessions never use uv, so its absence is not news; every other message of
+    nox passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "uv binary not found."
+
+
+logging.getLogger("nox").addFilter(_NoUvProbeNote())
 nox.options.sessions = [
     "lint",
     "mypy",
@@ -144,9 +163,18 @@ def tests_cpp(session: nox.Session) -> None:
 @nox.session
 @nox.parametrize("package", [nox.param(name, id=name.removeprefix("aihw-")) for name in SIBLINGS])
 def tests(session: nox.Session, package: str) -> None:
-    """One distribution's tests, with aihw-core and only its declared sibling packages."""
-    _install(session, *SIBLINGS[package])
-    session.run("pytest", str(PACKAGES / package / "tests"), *session.posargs, env=TEST_ENV)
+    """One distribution's tests, with aihw-core and only its declared sibling packages.
+
+    aihw-devices' tests include its ``plot`` command: that session installs the ``plot``
+    extra (matplotlib) and sets ``AIHW_REQUIRE_PLOT``, which makes the plot tests fail
+    rather than skip without it.
+    """
+    env = dict(TEST_ENV)
+    extra: tuple[str, ...] = ()
+    if package == "aihw-devices":
+        extra, env["AIHW_REQUIRE_PLOT"] = (PLOT,), "1"
+    _install(session, *SIBLINGS[package], extra=extra)
+    session.run("pytest", str(PACKAGES / package / "tests"), *session.posargs, env=env)
 
 
 @nox.session
@@ -222,5 +250,5 @@ def mypy(session: nox.Session) -> None:
     The four distributions are installed for their dependencies' types (torch, numpy,
     pluggy; matplotlib for the plot command); mypy reads the sources under packages/.
     """
-    _install(session, *ALL, extra=(MYPY, "matplotlib>=3.5"))
+    _install(session, *ALL, extra=(MYPY, PLOT))
     session.run("mypy", *session.posargs)

@@ -8,10 +8,16 @@ a function of the weight's position between that device's bounds, is sampled at 
 spaced nodes. The tabulation error is measured, reported in ``device.tabulation``, and
 checked against the tolerance the user chose.
 
-What the piecewise law cannot represent: a shape of the step that differs from device to
-device (other than through ``dw_up``, ``dw_down``, ``w_min``, ``w_max``), and cycle-to-cycle
-noise other than the factor ``1 + dw_min_std * xi``. The first shows up in the reported
-error (it is measured over a sample of devices); the second is documented, not measured.
+What the piecewise law can represent: a step ``dw_up * f_up(u)`` (``dw_down * f_down(u)``)
+where ``u = (w - w_min) / (w_max - w_min)`` is the weight's relative position between the
+device's bounds and the two tables ``f_up``, ``f_down`` are shared by every device. A law is
+reproduced (up to the linear interpolation) only when its noise-free step divided by the
+device's ``dw_up`` (``dw_down``) is one function of ``u``, the same for every device. A step
+that depends on the weight itself rather than on ``u``, is not proportional to the step
+size, or reads further per-device arrays is tabulated as its mean over the sampled devices;
+the difference shows up in the reported error (measured over those devices). Cycle-to-cycle
+noise other than the factor ``1 + dw_min_std * xi`` is not represented either (documented,
+not measured).
 
 Examples:
     >>> from aihw.devices.tabulate import tabulated_device_class  # doctest: +SKIP
