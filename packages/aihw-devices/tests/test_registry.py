@@ -134,10 +134,20 @@ def test_register_and_unregister_a_device():
         unregister_device("TestDevice")
 
 
-def test_a_device_with_an_unknown_law_is_not_native():
-    register_device(_subclass(name="PythonLaw", law="my_python_law"))
+def test_a_device_whose_law_is_python_or_gone_is_not_native():
+    from aihw.core.laws import register_python_law, unregister_python_law
+
+    # an undefined law is refused at registration (test_plugins.py); one defined in
+    # Python, and one removed after the registration, run on the reference path
+    register_python_law("my_python_law", lambda w, up, arrays, scalars, xi: w)
+    try:
+        register_device(_subclass(name="PythonLaw", law="my_python_law"))
+        (info,) = [i for i in list_devices() if i.name == "PythonLaw"]
+        assert (info.native, info.law_kind) == (False, "python")
+    finally:
+        unregister_python_law("my_python_law")
     (info,) = [i for i in list_devices() if i.name == "PythonLaw"]
-    assert not info.native
+    assert (info.native, info.law_kind) == (False, "unknown")
 
 
 def test_reload_drops_programmatic_registrations():
