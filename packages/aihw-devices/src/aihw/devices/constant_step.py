@@ -15,7 +15,7 @@ class ConstantStepResistiveDevice(PulsedDevice):
     """A pulsed device whose every pulse changes the weight by a constant step.
 
     Each cross-point gets its own UP and DOWN step and its own bounds, drawn once when a
-    tile is built (:meth:`sample`, docs/physics/devices.md#device-to-device-sampling). A pulse then
+    tile is built (:meth:`~aihw.core.DeviceModel.sample`, docs/physics/devices.md#device-to-device-sampling). A pulse then
     moves the weight by its step times ``1 + dw_min_std * xi`` and clips it to the device's bounds
     (docs/physics/devices.md#constant-step, law ``constant_step``).
 

@@ -111,7 +111,7 @@ class LinearStepResistiveDevice(PulsedDevice):
     ``dw_up (1 - gamma_up w / w_max)``: at the bound it has shrunk by ``1 - gamma_up``.
     DOWN mirrors it towards ``w_min``. With ``mult_noise=False`` the noise only scales the
     constant part. Each device draws ``gamma = gamma_mean + gamma_dtod xi`` (its absolute
-    value unless ``allow_increasing``); the slopes are computed by :meth:`sample`.
+    value unless ``allow_increasing``); the slopes are computed by :meth:`~aihw.core.DeviceModel.sample`.
 
     Args:
         params: a :class:`LinearStepResistiveDeviceParameters` (default: the defaults).

@@ -50,7 +50,7 @@ class PowStepResistiveDevice(PulsedDevice):
     With ``R = b_max - b_min``: UP ``w += dw_up ((b_max - w)/R)^gamma_up (1 + dw_min_std xi)``,
     DOWN ``w -= dw_down ((w - b_min)/R)^gamma_down (1 + dw_min_std xi)``. Each device
     draws ``gamma_up/down = (beta + 1 + pow_gamma_dtod xi +/- pow_up_down_dtod xi') pow_gamma``
-    (:meth:`sample`).
+    (:meth:`~aihw.core.DeviceModel.sample`).
 
     Examples:
         >>> PowStepResistiveDevice(pow_gamma=2.0).granularity()
@@ -118,7 +118,7 @@ class PowStepReferenceResistiveDevice(PowStepResistiveDevice):
 
     A pulse acts on ``w + ref`` with the device's bounds, then ``ref`` is subtracted again.
     That is exactly the power step on ``w`` with bounds ``b_min - ref`` and ``b_max - ref``
-    (the range ``R`` is unchanged), which is how :meth:`sample` hands it to the law
+    (the range ``R`` is unchanged), which is how :meth:`~aihw.core.DeviceModel.sample` hands it to the law
     ``pow_step``. ``ref = reference_mean + reference_std xi``, plus with
     ``subtract_symmetry_point`` the point where the mean UP and DOWN steps are equal.
     """

@@ -19,7 +19,7 @@ class FloatingPointTile(DeviceTile):
     A floating-point device that decays or diffuses (the ideal device with
     ``lifetime > 1`` or ``diffusion > 0``, docs/physics/devices.md#floating-point-devices) gives the
     tile the arrays of
-    :mod:`aihw.core.device_ops` from its ``sample()``; the tile then decays and diffuses
+    ``aihw.core.device_ops`` from its ``sample()``; the tile then decays and diffuses
     after every update like an :class:`~aihw.core.tiles.AnalogTile`, without bounds.
 
     The initial weights are drawn like ``torch.nn.Linear``'s: uniform in

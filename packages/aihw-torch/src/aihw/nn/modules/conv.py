@@ -180,10 +180,11 @@ _DOC = r"""Applies a {n}-D convolution whose kernel is stored on analog tiles.
     cross-point holds an off-diagonal zero.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-        padding_mode: as for :class:`torch.nn.Conv{n}d` (``padding`` may be ``'same'``,
-            ``'valid'``, an int or a tuple; ``padding_mode`` ``'zeros'``, ``'reflect'``,
-            ``'replicate'`` or ``'circular'``).
+        in_channels, out_channels, kernel_size, stride, dilation, groups, bias: as for
+            :class:`torch.nn.Conv{n}d`.
+        padding, padding_mode: as for :class:`torch.nn.Conv{n}d` (``padding`` may be
+            ``'same'``, ``'valid'``, an int or a tuple; ``padding_mode`` ``'zeros'``,
+            ``'reflect'``, ``'replicate'`` or ``'circular'``).
         resistive_device: the device model of the tiles' cross-points; ``None`` (default)
             gives floating-point tiles: exact products and exact SGD updates.
         mapping: :class:`aihw.nn.MappingParameters` (digital or analog bias, weight
