@@ -6,6 +6,11 @@ at each step and applies what their backward passes recorded
 (:func:`apply_recorded_updates`) instead of a ``.grad``. The link is the parameter's
 public ``analog_tiles`` list (and ``analog_tile``, its first tile), so a parameter that a
 user tags by hand works too; a digital parameter has no tiles.
+
+The digital parameters of such a layer (its bias, a learned output scale) are marked with
+:func:`mark_step_consumes`: an optimizer step consumes their gradient as the tiles consume
+their recorded updates (:func:`step_consumes`), so a loop without ``zero_grad()`` trains
+the whole layer alike.
 """
 
 from __future__ import annotations
@@ -22,9 +27,14 @@ __all__ = [
     "clear_recorded_updates",
     "is_same_view",
     "link_parameter",
+    "mark_step_consumes",
     "shares_storage",
+    "step_consumes",
     "tiles_of",
 ]
+
+#: The attribute that :func:`mark_step_consumes` sets on a parameter.
+_CONSUMED = "analog_step_consumes_grad"
 
 
 def link_parameter(param: torch.Tensor, tiles: Iterable[TileBase]) -> None:
@@ -49,6 +59,17 @@ def tiles_of(param: torch.Tensor) -> list[Any]:
         return list(tiles)
     tile = getattr(param, "analog_tile", None)
     return [] if tile is None else [tile]
+
+
+def mark_step_consumes(param: torch.Tensor) -> None:
+    """Mark ``param`` (a digital parameter of an analog layer) as one whose gradient an
+    optimizer step consumes, like the recorded updates of the layer's tiles."""
+    setattr(param, _CONSUMED, True)
+
+
+def step_consumes(param: torch.Tensor) -> bool:
+    """Whether an optimizer step consumes ``param``'s gradient (:func:`mark_step_consumes`)."""
+    return getattr(param, _CONSUMED, False) is True
 
 
 def shares_storage(tensor: torch.Tensor, tile: Any) -> bool:

@@ -29,7 +29,7 @@ from torch.nn import Module, Parameter, init
 
 from aihw.core.device_model import DeviceModel
 from aihw.core.grid import TileGrid
-from aihw.core.links import is_same_view, link_parameter
+from aihw.core.links import is_same_view, link_parameter, mark_step_consumes
 
 from ..mapping import MappingParameters
 from . import checkpoint
@@ -166,6 +166,15 @@ class AnalogLayerBase(Module):
             self.bias = Parameter(torch.empty(out_size, **factory_kwargs))
         else:
             self.register_parameter("bias", None)
+        self._mark_digital()
+
+    def _mark_digital(self) -> None:
+        """Mark the layer's digital parameters (bias, output scale) as consumed by an
+        optimizer step, like the tiles' recorded updates (``aihw.core.links``)."""
+        for name in ("bias", "out_scaling_alpha"):
+            param = self._parameters.get(name)
+            if param is not None:
+                mark_step_consumes(param)
 
     # -- the grid and its parameters ------------------------------------------------------
     @property
@@ -211,6 +220,8 @@ class AnalogLayerBase(Module):
             link_parameter(param, grid.column_tiles(c))
             params.append(param)
         grid.bind_weights(params)
+        if not create:
+            self._mark_digital()  # a copy or a load may have made new Parameter objects
 
     def __getattr__(self, name: str) -> Any:
         if name == "weight":
