@@ -17,6 +17,7 @@ from .modules import (
     AnalogSequential,
     LayerStateError,
 )
+from .modules.checkpoint import adopt_checkpoint_devices
 from .persistence import CheckpointError, check_state_dict, protect_load_state_dict
 from .summary import AnalogSummary, analog_summary
 
@@ -31,6 +32,7 @@ __all__ = [
     "CheckpointError",
     "LayerStateError",
     "MappingParameters",
+    "adopt_checkpoint_devices",
     "analog_summary",
     "check_state_dict",
     "convert_to_analog",
