@@ -23,6 +23,7 @@ import torch
 from .tiles.base import TileBase
 
 __all__ = [
+    "UPDATES_ANALOG_TILES",
     "apply_recorded_updates",
     "clear_recorded_updates",
     "is_same_view",
@@ -33,20 +34,31 @@ __all__ = [
     "tiles_of",
 ]
 
+#: The class attribute (``True``) of an optimizer that applies the tiles' recorded
+#: updates, such as :class:`aihw.optim.AnalogSGD`; aihw.nn warns when another optimizer
+#: steps over analog weights.
+UPDATES_ANALOG_TILES = "updates_analog_tiles"
+
 #: The attribute that :func:`mark_step_consumes` sets on a parameter.
 _CONSUMED = "analog_step_consumes_grad"
 
 
-def link_parameter(param: torch.Tensor, tiles: Iterable[TileBase]) -> None:
+def link_parameter(
+    param: torch.Tensor, tiles: Iterable[TileBase], owner: str | None = None
+) -> None:
     """Mark ``param`` as the weight of ``tiles`` (at least one), replacing any earlier link.
 
-    Sets ``param.analog_tiles`` (a list) and ``param.analog_tile`` (its first tile).
+    Sets ``param.analog_tiles`` (a list) and ``param.analog_tile`` (its first tile), and
+    ``param.analog_owner`` (who holds it, for messages, e.g. ``"AnalogLinear"``) when
+    ``owner`` is given.
     """
     tiles = list(tiles)
     if not tiles:
         raise ValueError("link_parameter: a parameter must be linked to at least one tile")
     param.analog_tiles = tiles  # type: ignore[attr-defined]
     param.analog_tile = tiles[0]  # type: ignore[attr-defined]
+    if owner is not None:
+        param.analog_owner = owner  # type: ignore[attr-defined]
 
 
 def tiles_of(param: torch.Tensor) -> list[Any]:

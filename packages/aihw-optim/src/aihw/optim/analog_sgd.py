@@ -161,6 +161,9 @@ class AnalogSGD(SGD):
         >>> optimizer.step()
     """
 
+    #: It applies the tiles' recorded updates (:data:`aihw.core.links.UPDATES_ANALOG_TILES`).
+    updates_analog_tiles = True
+
     def __init__(
         self,
         params: Any,

@@ -18,6 +18,7 @@ from .modules import (
     LayerStateError,
 )
 from .modules.checkpoint import adopt_checkpoint_devices
+from .optimizer_check import install as _install_optimizer_check
 from .persistence import CheckpointError, check_state_dict, protect_load_state_dict
 from .summary import AnalogSummary, analog_summary
 
@@ -39,3 +40,5 @@ __all__ = [
     "convert_to_digital",
     "protect_load_state_dict",
 ]
+
+_install_optimizer_check()

@@ -217,7 +217,7 @@ class AnalogLayerBase(Module):
                 setattr(self, name, param)
             elif not is_same_view(param, view):
                 param.data = view
-            link_parameter(param, grid.column_tiles(c))
+            link_parameter(param, grid.column_tiles(c), f"{grid.name}.{name}")
             params.append(param)
         grid.bind_weights(params)
         if not create:
@@ -267,13 +267,18 @@ class AnalogLayerBase(Module):
             weight: a float tensor of the layer's weight shape (or ``[out, in]`` flattened).
             bias: a float tensor ``[out]``, or ``None``.
         """
+        self._program(weight, bias)
+
+    def _program(self, weight: Tensor, bias: Tensor | None) -> int:
+        """:meth:`set_weights`; returns how many values the device bounds clipped."""
         grid = self.grid
         matrix = grid.check_weights(weight, bias, has_bias=self._has_bias())
-        grid.program(matrix, bias if grid.analog_bias else None)
+        clipped = grid.program(matrix, bias if grid.analog_bias else None)
         if bias is not None and not grid.analog_bias and self.bias is not None:
             with torch.no_grad():
                 self.bias.copy_(bias.detach())
         self._link_weights()
+        return clipped
 
     # -- torch.nn.Module integration --------------------------------------------------------
     def _apply(self, fn: Any, recurse: bool = True) -> Any:

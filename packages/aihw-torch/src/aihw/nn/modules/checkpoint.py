@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -189,7 +190,17 @@ def load_layer_entries(
         missing_keys.remove(extra_key)
     if extra is None:
         weight, bias = loaded_weight(layer)
-        layer.set_weights(weight, bias)
+        clipped = layer._program(weight, bias)
+        if clipped:
+            total = weight.numel() + (0 if bias is None else bias.numel())
+            device = type(layer.resistive_device).__name__
+            warnings.warn(
+                f"{name}: {clipped} of {total} weights of the loaded state dict lie outside "
+                f"the bounds of {device} and were clipped to them (a state dict without the "
+                "analog state, such as a torch.nn layer's, programs the tiles)",
+                UserWarning,
+                stacklevel=2,
+            )
     layer._link_weights()
 
 
