@@ -32,7 +32,7 @@ from .mapping import MappingParameters, split_sizes
 from .tiles import create_tile
 from .tiles.base import draw_seed
 
-__all__ = ["SEED_STEP", "TileGrid", "check_finite_input"]
+__all__ = ["SEED_STEP", "TileGrid", "all_finite", "check_finite_input"]
 
 #: Whether dynamo is tracing (``torch.compiler.is_compiling``; torch 2.3 and later).
 _is_compiling = getattr(torch.compiler, "is_compiling", lambda: False)
@@ -41,15 +41,24 @@ _is_compiling = getattr(torch.compiler, "is_compiling", lambda: False)
 SEED_STEP = 0x9E3779B97F4A7C15
 
 
-def check_finite_input(name: str, x: Tensor) -> None:
-    """Raise ``ValueError`` naming ``name`` (a layer) if ``x`` holds a NaN or an infinity.
+def all_finite(x: Tensor) -> bool:
+    """Whether ``x`` holds no NaN and no infinity.
 
-    One reduction (a NaN propagates to both the minimum and the maximum): about 1% of an
-    inference pass of a 1024 x 1024 tile.
+    A NaN or an infinity makes the sum non-finite; a finite sum answers with one cheap
+    reduction (a quarter of a percent of an inference pass of a 1024 x 1024 tile). Only a
+    sum that is not finite (possibly an overflow of finite values) needs the exact answer
+    (a NaN propagates to both the minimum and the maximum).
     """
+    if math.isfinite(x.sum().item()):
+        return True
+    low, high = torch.aminmax(x)
+    return math.isfinite(low.item()) and math.isfinite(high.item())
+
+
+def check_finite_input(name: str, x: Tensor) -> None:
+    """Raise ``ValueError`` naming ``name`` (a layer) if ``x`` holds a NaN or an infinity."""
     if x.numel():
-        low, high = torch.aminmax(x)
-        if not (math.isfinite(low.item()) and math.isfinite(high.item())):
+        if not all_finite(x):
             raise ValueError(
                 f"{name}: the input contains NaN or Inf; an analog tile needs finite inputs"
             )
@@ -493,8 +502,7 @@ class TileGrid:
             tuple(map(DATA_PTR, map(WEIGHTS, tiles))),
         ):
             return None
-        low, high = torch.aminmax(x)
-        if not (math.isfinite(low.item()) and math.isfinite(high.item())):
+        if not all_finite(x):
             return None  # the general path raises, naming the layer
         return plan[2](x, bias)  # None: a zero row; the general path then runs
 
