@@ -16,6 +16,7 @@ from aihw.nn import (
     AnalogSequential,
     LayerStateError,
     MappingParameters,
+    adopt_checkpoint_devices,
 )
 
 
@@ -67,8 +68,13 @@ def test_single_layer_refuses_a_bad_checkpoint_unchanged() -> None:
 def test_checkpoint_from_a_floating_point_layer_changes_the_tile_class() -> None:
     pulsed = AnalogLinear(3, 2, resistive_device=ConstantStepResistiveDevice())
     exact = AnalogLinear(3, 2)
-    pulsed.load_state_dict(exact.state_dict())
+    # Another device is refused unless adopted explicitly (issue 13, item 2).
+    with pytest.raises(LayerStateError, match="adopt_checkpoint_devices"):
+        pulsed.load_state_dict(exact.state_dict())
+    with adopt_checkpoint_devices():
+        pulsed.load_state_dict(exact.state_dict())
     assert type(pulsed.analog_tile).__name__ == "FloatingPointTile"
+    assert pulsed.resistive_device is None
     assert pulsed.weight.data_ptr() == pulsed.analog_tile.weights.data_ptr()
     torch.testing.assert_close(pulsed.weight, exact.weight)
 

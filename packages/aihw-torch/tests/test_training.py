@@ -72,7 +72,8 @@ def test_constant_step_layer_clips_programmed_weights():
     w_max = layer.analog_tile.device_arrays["w_max"]
     layer.set_weights(torch.full((2, 3), 5.0))
     assert torch.equal(layer.weight.detach(), w_max)
-    layer.load_state_dict({"weight": torch.full((2, 3), 5.0)})
+    with pytest.warns(UserWarning, match="6 of 6 weights .* were clipped"):  # issue 13
+        layer.load_state_dict({"weight": torch.full((2, 3), 5.0)})
     assert torch.equal(layer.weight.detach(), w_max)
     # Init larger than the bounds (fan_in=1: U(-1, 1)) is clipped as well.
     small = AnalogLinear(1, 50, resistive_device=ConstantStepResistiveDevice())

@@ -18,6 +18,7 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from .missing import install as _install_missing_part_finder
 from .parameters import PulseType, UpdateParameters
 from .tiles import AnalogTile, FloatingPointTile, InferenceTile, create_tile
 
@@ -42,3 +43,5 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_install_missing_part_finder()  # names aihw-torch & co. when they are not installed

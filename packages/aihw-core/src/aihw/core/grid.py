@@ -18,6 +18,7 @@ their forward IO parameters' ``version`` and their weights' storage.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,10 +32,36 @@ from .mapping import MappingParameters, split_sizes
 from .tiles import create_tile
 from .tiles.base import draw_seed
 
-__all__ = ["SEED_STEP", "TileGrid"]
+__all__ = ["SEED_STEP", "TileGrid", "all_finite", "check_finite_input"]
+
+#: Whether dynamo is tracing (``torch.compiler.is_compiling``; torch 2.3 and later).
+_is_compiling = getattr(torch.compiler, "is_compiling", lambda: False)
 
 #: With ``seed=s``, tile ``k`` of a grid gets ``s + k * SEED_STEP mod 2**64``.
 SEED_STEP = 0x9E3779B97F4A7C15
+
+
+def all_finite(x: Tensor) -> bool:
+    """Whether ``x`` holds no NaN and no infinity.
+
+    A NaN or an infinity makes the sum non-finite; a finite sum answers with one cheap
+    reduction (about 2% of an inference pass of a 1024 x 1024 tile at batch 64). Only a
+    sum that is not finite (possibly an overflow of finite values) needs the exact answer
+    (a NaN propagates to both the minimum and the maximum).
+    """
+    if math.isfinite(x.sum().item()):
+        return True
+    low, high = torch.aminmax(x)
+    return math.isfinite(low.item()) and math.isfinite(high.item())
+
+
+def check_finite_input(name: str, x: Tensor) -> None:
+    """Raise ``ValueError`` naming ``name`` (a layer) if ``x`` holds a NaN or an infinity."""
+    if x.numel():
+        if not all_finite(x):
+            raise ValueError(
+                f"{name}: the input contains NaN or Inf; an analog tile needs finite inputs"
+            )
 
 
 class TileGrid:
@@ -305,10 +332,11 @@ class TileGrid:
         matrix = weight.detach().to(dtype=torch.float32).reshape(out_size, in_size)
         return matrix.to(self.device)
 
-    def program(self, matrix: Tensor, bias: Tensor | None = None) -> None:
+    def program(self, matrix: Tensor, bias: Tensor | None = None) -> int:
         """Program the tiles with a checked ``[out, in]`` float32 ``matrix`` and, with an
         analog bias, ``bias`` (``None``: 0); a pulsed tile clips to its device bounds. With
-        weight scaling the scales are recomputed."""
+        weight scaling the scales are recomputed. Returns how many values were clipped."""
+        clipped = 0
         device = self.device
         analog_bias = None
         if self.analog_bias:
@@ -336,8 +364,13 @@ class TileGrid:
                 w = w / scale.unsqueeze(1)
                 if b is not None:
                     b = b / scale
+            block = w if b is None else torch.cat((w, b.unsqueeze(1)), dim=1)
+            bounded = tile._clip_weights(block)
+            if bounded is not block:
+                clipped += int((bounded != block).sum())
             tile.set_weights(w.contiguous(), None if b is None else b.contiguous())
         self.relink()
+        return clipped
 
     def set_weights(self, weight: Tensor, bias: Tensor | None = None) -> None:
         """Program the tiles with the logical ``weight`` (the weight shape or ``[out, in]``)
@@ -365,8 +398,25 @@ class TileGrid:
 
         With autograd (a trained weight or an input that needs a gradient) each tile's
         product is an :class:`~aihw.core.autograd.AnalogFunction`; otherwise the prepared
-        inference passes run where they apply.
+        inference passes run where they apply. An input with a NaN or an infinity is
+        refused (``ValueError`` naming the grid's owner). The bias is added in the
+        input's dtype.
+
+        Under ``torch.compile`` this runs eagerly (a graph break, without dynamo tracing
+        the tiles, which it could not compile): the digital layers around it compile.
         """
+        if _is_compiling():
+            # Made here: torch.compiler.disable imports dynamo (a second at import time).
+            eager = torch.compiler.disable(TileGrid._matmul)  # type: ignore[no-untyped-call]
+            return eager(self, x, bias, out_scale)  # type: ignore[no-any-return]
+        return self._matmul(x, bias, out_scale)
+
+    def _matmul(
+        self, x: Tensor, bias: Tensor | None = None, out_scale: Tensor | None = None
+    ) -> Tensor:
+        check_finite_input(self.name, x)
+        if bias is not None and bias.dtype != x.dtype:
+            bias = bias.to(x.dtype)  # the output keeps the input's dtype
         grad = torch.is_grad_enabled()
         if not grad or not (x.requires_grad or any(w.requires_grad for w in self.weights)):
             # Without autograd the result is a tensor of our own: the bias can go in place,
@@ -428,6 +478,7 @@ class TileGrid:
         if (
             plan is None
             or plan[2] is None
+            or _is_compiling()
             or torch.is_grad_enabled()
             or type(x) is not Tensor
             or x.dtype is not torch.float32
@@ -451,6 +502,8 @@ class TileGrid:
             tuple(map(DATA_PTR, map(WEIGHTS, tiles))),
         ):
             return None
+        if not all_finite(x):
+            return None  # the general path raises, naming the layer
         return plan[2](x, bias)  # None: a zero row; the general path then runs
 
     @property

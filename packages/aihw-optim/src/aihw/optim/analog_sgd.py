@@ -26,7 +26,13 @@ from torch.nn import Module
 from torch.optim import SGD
 from torch.optim.sgd import sgd
 
-from aihw.core.links import apply_recorded_updates, clear_recorded_updates, shares_storage, tiles_of
+from aihw.core.links import (
+    apply_recorded_updates,
+    clear_recorded_updates,
+    shares_storage,
+    step_consumes,
+    tiles_of,
+)
 
 __all__ = ["AnalogSGD", "analog_sgd"]
 
@@ -122,7 +128,11 @@ class AnalogSGD(SGD):
     reach the recorded updates either.
 
     Like gradients, recorded updates accumulate over backward passes until they are
-    used: :meth:`step` consumes them and :meth:`zero_grad` discards them.
+    used: :meth:`step` consumes them and :meth:`zero_grad` discards them. The step also
+    consumes the gradients of the analog layers' digital parameters (their bias and
+    learned output scale; it sets their ``.grad`` to ``None``), so that a whole analog
+    layer trains alike in a loop without :meth:`zero_grad`. Other parameters keep
+    ``torch.optim.SGD``'s behaviour: their gradients accumulate until :meth:`zero_grad`.
 
     Analog weights are found with or without :meth:`regroup_param_groups`; the method is
     kept for the original user guide's API and puts each analog weight in a group of its
@@ -150,6 +160,9 @@ class AnalogSGD(SGD):
         >>> loss_fn(model(input), target).backward()
         >>> optimizer.step()
     """
+
+    #: It applies the tiles' recorded updates (:data:`aihw.core.links.UPDATES_ANALOG_TILES`).
+    updates_analog_tiles = True
 
     def __init__(
         self,
@@ -346,4 +359,7 @@ class AnalogSGD(SGD):
                 if group["momentum"] != 0:
                     for param, buffer in zip(params, momentum_buffer_list, strict=True):
                         self.state[param]["momentum_buffer"] = buffer
+                for param in params:
+                    if step_consumes(param):
+                        param.grad = None  # consumed, like the tiles' recorded updates
         return loss

@@ -17,6 +17,8 @@ from .modules import (
     AnalogSequential,
     LayerStateError,
 )
+from .modules.checkpoint import adopt_checkpoint_devices
+from .optimizer_check import install as _install_optimizer_check
 from .persistence import CheckpointError, check_state_dict, protect_load_state_dict
 from .summary import AnalogSummary, analog_summary
 
@@ -31,9 +33,12 @@ __all__ = [
     "CheckpointError",
     "LayerStateError",
     "MappingParameters",
+    "adopt_checkpoint_devices",
     "analog_summary",
     "check_state_dict",
     "convert_to_analog",
     "convert_to_digital",
     "protect_load_state_dict",
 ]
+
+_install_optimizer_check()

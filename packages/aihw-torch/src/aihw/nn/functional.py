@@ -198,5 +198,5 @@ def analog_conv(
     batch = x.shape[0]
     out = out.reshape(batch, -1, out.shape[-1]).transpose(1, 2).reshape(batch, -1, *out_shape)
     if bias is not None:
-        out = out + bias.reshape(1, -1, *([1] * dims))
+        out = out + bias.to(out.dtype).reshape(1, -1, *([1] * dims))  # the input's dtype
     return out.squeeze(0) if unbatched else out

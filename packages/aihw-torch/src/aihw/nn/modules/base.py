@@ -29,7 +29,7 @@ from torch.nn import Module, Parameter, init
 
 from aihw.core.device_model import DeviceModel
 from aihw.core.grid import TileGrid
-from aihw.core.links import is_same_view, link_parameter
+from aihw.core.links import is_same_view, link_parameter, mark_step_consumes
 
 from ..mapping import MappingParameters
 from . import checkpoint
@@ -166,6 +166,15 @@ class AnalogLayerBase(Module):
             self.bias = Parameter(torch.empty(out_size, **factory_kwargs))
         else:
             self.register_parameter("bias", None)
+        self._mark_digital()
+
+    def _mark_digital(self) -> None:
+        """Mark the layer's digital parameters (bias, output scale) as consumed by an
+        optimizer step, like the tiles' recorded updates (``aihw.core.links``)."""
+        for name in ("bias", "out_scaling_alpha"):
+            param = self._parameters.get(name)
+            if param is not None:
+                mark_step_consumes(param)
 
     # -- the grid and its parameters ------------------------------------------------------
     @property
@@ -208,9 +217,11 @@ class AnalogLayerBase(Module):
                 setattr(self, name, param)
             elif not is_same_view(param, view):
                 param.data = view
-            link_parameter(param, grid.column_tiles(c))
+            link_parameter(param, grid.column_tiles(c), f"{grid.name}.{name}")
             params.append(param)
         grid.bind_weights(params)
+        if not create:
+            self._mark_digital()  # a copy or a load may have made new Parameter objects
 
     def __getattr__(self, name: str) -> Any:
         if name == "weight":
@@ -256,13 +267,18 @@ class AnalogLayerBase(Module):
             weight: a float tensor of the layer's weight shape (or ``[out, in]`` flattened).
             bias: a float tensor ``[out]``, or ``None``.
         """
+        self._program(weight, bias)
+
+    def _program(self, weight: Tensor, bias: Tensor | None) -> int:
+        """:meth:`set_weights`; returns how many values the device bounds clipped."""
         grid = self.grid
         matrix = grid.check_weights(weight, bias, has_bias=self._has_bias())
-        grid.program(matrix, bias if grid.analog_bias else None)
+        clipped = grid.program(matrix, bias if grid.analog_bias else None)
         if bias is not None and not grid.analog_bias and self.bias is not None:
             with torch.no_grad():
                 self.bias.copy_(bias.detach())
         self._link_weights()
+        return clipped
 
     # -- torch.nn.Module integration --------------------------------------------------------
     def _apply(self, fn: Any, recurse: bool = True) -> Any:

@@ -6,11 +6,20 @@ scales, as plain data. Loading checks every entry of the layer before anything c
 the new tiles then take the place of the old ones in the grid and the weight parameters
 are re-linked to them. A state dict without the extra state (e.g. from a ``torch.nn``
 layer) programs the tiles from its weight, clipped by a pulsed device.
+
+A checkpoint whose tiles hold another device (class) or tile class than the layer's is
+refused unless loaded within :func:`adopt_checkpoint_devices`; then the layer adopts the checkpoint's device
+and every view of it (``resistive_device``, ``rpu_config``, ``repr``, ``analog_summary``)
+says so. The checkpoint's device parameters are always adopted into these views.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import dataclasses
+import warnings
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -28,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LayerStateError",
+    "adopt_checkpoint_devices",
     "check_layer_state",
+    "check_same_device",
     "layer_state",
     "load_layer_entries",
     "loaded_weight",
@@ -40,6 +51,32 @@ __all__ = [
 _PENDING = "_pending_tiles"
 
 
+#: Whether loads adopt the checkpoint's device (:func:`adopt_checkpoint_devices`).
+_ADOPT: ContextVar[bool] = ContextVar("aihw_adopt_checkpoint_devices", default=False)
+
+
+@contextlib.contextmanager
+def adopt_checkpoint_devices() -> Iterator[None]:
+    """Within this block, analog layers load checkpoints saved with another device.
+
+    Outside it, ``load_state_dict`` refuses such a checkpoint, naming both devices. Inside,
+    the layer takes the checkpoint's tiles and device, and ``layer.resistive_device``,
+    ``layer.rpu_config``, ``repr(layer)`` and :func:`aihw.nn.analog_summary` say the new
+    device. (``load_state_dict``'s ``strict`` does not reach the layers: torch checks the
+    keys itself.)
+
+    Examples::
+
+        >>> with aihw.nn.adopt_checkpoint_devices():
+        ...     model.load_state_dict(torch.load("constant_step.pt"))
+    """
+    token = _ADOPT.set(True)
+    try:
+        yield
+    finally:
+        _ADOPT.reset(token)
+
+
 def layer_state(layer: AnalogLayerBase) -> dict[str, Any]:
     """The layer's extra state: its grid's state (tensors copied)."""
     return grid_state(layer.grid)
@@ -47,8 +84,12 @@ def layer_state(layer: AnalogLayerBase) -> dict[str, Any]:
 
 def check_layer_state(layer: AnalogLayerBase, state: Any) -> list[Any]:
     """Validate ``state`` against the layer; return the new tiles (see
-    :func:`aihw.core.grid_state.check_grid_state`)."""
-    return check_grid_state(layer.grid, state)
+    :func:`aihw.core.grid_state.check_grid_state`). Tiles of another device are refused
+    (:func:`check_same_device`) outside :func:`adopt_checkpoint_devices`."""
+    new_tiles = check_grid_state(layer.grid, state)
+    if not _ADOPT.get():
+        check_same_device(layer, new_tiles)
+    return new_tiles
 
 
 def set_layer_state(layer: AnalogLayerBase, state: Any) -> None:
@@ -57,7 +98,40 @@ def set_layer_state(layer: AnalogLayerBase, state: Any) -> None:
     pending = layer.__dict__.pop(_PENDING, None)
     new_tiles = pending[1] if pending is not None and pending[0] is state else None
     load_grid_state(layer.grid, state, new_tiles)
+    _adopt_device(layer)
     layer._link_weights()
+
+
+def _device_label(tile: Any) -> str:
+    """What a tile holds, for messages: ``SoftBoundsResistiveDevice (AnalogTile)``."""
+    device = getattr(tile, "resistive_device", None)
+    return f"{'no device' if device is None else type(device).__name__} ({type(tile).__name__})"
+
+
+def check_same_device(layer: AnalogLayerBase, new_tiles: list[Any]) -> None:
+    """Raise :class:`LayerStateError` naming both unless ``new_tiles`` (from a checkpoint)
+    hold the same tile class and device class as the layer's tiles."""
+    for index, (old, new) in enumerate(zip(layer.grid.tiles, new_tiles, strict=True)):
+        old_device = getattr(old, "resistive_device", None)
+        new_device = getattr(new, "resistive_device", None)
+        if type(old) is not type(new) or type(old_device) is not type(new_device):
+            where = layer.grid.name + ("" if len(new_tiles) == 1 else f", tile {index}")
+            raise LayerStateError(
+                f"{where}: the checkpoint was saved with {_device_label(new)} but this layer "
+                f"has {_device_label(old)}; to adopt the checkpoint's device, load it "
+                "within aihw.nn.adopt_checkpoint_devices(), or build the layer with that device"
+            )
+
+
+def _adopt_device(layer: AnalogLayerBase) -> None:
+    """Make ``resistive_device`` and ``rpu_config`` say the device the tiles now hold."""
+    device = getattr(layer.grid.tiles[0], "resistive_device", None)
+    old = layer.resistive_device
+    if type(device) is type(old) and device == old:
+        return
+    layer.resistive_device = device
+    if layer.rpu_config is not None:
+        layer.rpu_config = dataclasses.replace(layer.rpu_config, device=device)
 
 
 def load_layer_entries(
@@ -116,7 +190,17 @@ def load_layer_entries(
         missing_keys.remove(extra_key)
     if extra is None:
         weight, bias = loaded_weight(layer)
-        layer.set_weights(weight, bias)
+        clipped = layer._program(weight, bias)
+        if clipped:
+            total = weight.numel() + (0 if bias is None else bias.numel())
+            device = type(layer.resistive_device).__name__
+            warnings.warn(
+                f"{name}: {clipped} of {total} weights of the loaded state dict lie outside "
+                f"the bounds of {device} and were clipped to them (a state dict without the "
+                "analog state, such as a torch.nn layer's, programs the tiles)",
+                UserWarning,
+                stacklevel=2,
+            )
     layer._link_weights()
 
 
