@@ -155,6 +155,7 @@ UBSAN_OPTIONS = "halt_on_error=1:print_stacktrace=1"
 SANITIZED_TESTS = (
     "packages/aihw-core/tests/test_core_differential_hypothesis.py",
     "packages/aihw-core/tests/test_core_native_vs_reference.py",
+    "packages/aihw-core/tests/test_core_native_laws.py",
     "packages/aihw-core/tests/test_periphery_native_vs_reference.py",
     "packages/aihw-core/tests/test_periphery_shared_pass.py",
     "tests/test_concurrent_training.py",
