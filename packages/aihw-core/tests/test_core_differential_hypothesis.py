@@ -236,14 +236,14 @@ def _layout(t: torch.Tensor, layout: str) -> torch.Tensor:
 
 
 @st.composite
-def matrices(draw: st.DrawFn, rows: int, cols: int) -> torch.Tensor:
-    """A float32 ``[rows, cols]`` with zeros, tiny and large values."""
+def matrices(draw: st.DrawFn, rows: int, cols: int, zero_row: bool = True) -> torch.Tensor:
+    """A float32 ``[rows, cols]`` with zeros, tiny and large values (and maybe a zero row)."""
     gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     scale = draw(st.sampled_from([1.0, 0.1, 10.0, 1e-3]))
     t = torch.randn(rows, cols, generator=gen) * scale
     zeros = draw(st.sampled_from([0.2, 0.0, 0.7]))
     t[torch.rand(rows, cols, generator=gen) < zeros] = 0.0
-    if rows and draw(st.booleans()):
+    if zero_row and rows and draw(st.booleans()):
         t[draw(st.integers(0, rows - 1))] = 0.0  # a sample that does nothing
     return t
 
@@ -415,14 +415,16 @@ def test_periphery_forward_backward(forward, backward, out_size, in_size, bias, 
 
 
 # -- inference through a tile grid (the shared first pass) ----------------------------------
-@SETTINGS
+# More examples: they are fast, and a grid needs several splits, several rows and abs-max
+# noise management at once to read its input in place under each DAC.
+@settings(SETTINGS, max_examples=4 * EXAMPLES)
 @given(
     # mostly the settings of the shared pass, sometimes any (the grid falls back)
     io=st.one_of(io_parameters(first_pass=True), io_parameters()),
     out_size=st.integers(1, 40),
     in_size=st.integers(1, 60),
     max_out=st.integers(1, 40),
-    max_in=st.integers(1, 60),
+    max_in=st.integers(1, 24),  # mostly several column splits
     with_bias=st.booleans(),
     threads=THREADS,
     seed=st.integers(0, 2**64 - 1),
@@ -470,12 +472,15 @@ def test_grid_inference(io, out_size, in_size, max_out, max_in, with_bias, threa
     bias = data.draw(matrices(1, out_size), label="bias")[0] if with_bias else None
     for _ in range(data.draw(st.integers(1, 2), label="calls")):
         batch = data.draw(BATCHES, label="batch")
-        x = data.draw(matrices(batch, in_size), label="x")
+        # no zero row: under abs-max noise management it sends the batch tile by tile
+        x = data.draw(matrices(batch, in_size, zero_row=False), label="x")
         layout = data.draw(st.sampled_from(["contiguous", "transposed", "strided"]), label="lay")
         with torch.no_grad():
             y = native.matmul(_layout(x, layout), None if bias is None else bias.clone())
             expected = ref.matmul(x, None if bias is None else bias.clone())
-        assert torch.equal(y, expected)
+        # Same bits; NaN where the reference has NaN too (IterativeWorstCase can give NaN
+        # for a split whose inputs are zero: a separate issue, the same in both back-ends).
+        torch.testing.assert_close(y, expected, rtol=0, atol=0, equal_nan=True)
         passes = native.inference_passes
         event(
             "general path"
