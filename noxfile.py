@@ -63,6 +63,7 @@ nox.options.sessions = [
     "lint",
     "mypy",
     "tests_cpp",
+    "sanitizers",
     "tests",
     "integration",
     "example_plugin",
@@ -158,6 +159,97 @@ def tests_cpp(session: nox.Session) -> None:
     )
     session.run("cmake", "--build", str(build_dir))
     session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure")
+
+
+# Any sanitizer finding aborts the run; leaks are checked in the C++ tests only (the
+# Python interpreter keeps objects alive until exit by design).
+SANITIZE = "address,undefined"
+ASAN_OPTIONS = (
+    "halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+)
+UBSAN_OPTIONS = "halt_on_error=1:print_stacktrace=1"
+# What runs with the sanitized compiled module: every entry point once, then the tests
+# that compare the engine with the reference (hypothesis with fewer examples) and train
+# from several threads.
+SANITIZED_TESTS = (
+    "packages/aihw-core/tests/test_core_differential_hypothesis.py",
+    "packages/aihw-core/tests/test_core_native_vs_reference.py",
+    "packages/aihw-core/tests/test_core_native_laws.py",
+    "packages/aihw-core/tests/test_periphery_native_vs_reference.py",
+    "packages/aihw-core/tests/test_periphery_shared_pass.py",
+    "tests/test_concurrent_training.py",
+)
+
+
+@nox.session
+def sanitizers(session: nox.Session) -> None:
+    """The engine, its C++ tests and the Python module built with AddressSanitizer and
+    UndefinedBehaviorSanitizer; the C++ tests, a smoke run and the differential tests run
+    under them.
+
+    One CMake build (``AIHW_SANITIZE``) makes the C++ tests and the module; the module
+    replaces the one of the installed aihw-core wheel. Python is not built with the
+    sanitizers, so their runtime is preloaded, and libstdc++ with it: ASan's ``__cxa_throw``
+    interceptor needs it at start-up, or the first C++ exception (a rejected argument)
+    aborts the process.
+    """
+    _install(session, *ALL, extra=("cmake>=3.18", "ninja", "pybind11>=2.12"))
+    build_dir = ROOT / "build" / "sanitizers"
+    python = session.run("python", "-c", "import sys; print(sys.executable)", silent=True)
+    pybind11_dir = session.run("python", "-m", "pybind11", "--cmakedir", silent=True)
+    session.run(
+        "cmake",
+        "-S",
+        str(CORE),
+        "-B",
+        str(build_dir),
+        "-G",
+        "Ninja",
+        "-DAIHW_BUILD_TESTS=ON",
+        "-DAIHW_BUILD_PYTHON=ON",
+        f"-DAIHW_SANITIZE={SANITIZE}",
+        f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
+        "-DCMAKE_BUILD_TYPE=Release",
+        f"-DPython_EXECUTABLE={str(python).strip()}",
+        f"-Dpybind11_DIR={str(pybind11_dir).strip()}",
+    )
+    session.run("cmake", "--build", str(build_dir))
+    cpp_env = {"ASAN_OPTIONS": f"{ASAN_OPTIONS}:detect_leaks=1", "UBSAN_OPTIONS": UBSAN_OPTIONS}
+    session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure", env=cpp_env)
+
+    site = session.run(
+        "python", "-c", "import sysconfig; print(sysconfig.get_paths()['platlib'])", silent=True
+    )
+    session.run("cmake", "--install", str(build_dir), "--prefix", str(site).strip())
+    preload = " ".join(_runtime_library(session, build_dir, n) for n in ("libasan", "libstdc++"))
+    env = {
+        **TEST_ENV,
+        "LD_PRELOAD": preload,
+        "ASAN_OPTIONS": f"{ASAN_OPTIONS}:detect_leaks=0",
+        "UBSAN_OPTIONS": UBSAN_OPTIONS,
+        "AIHW_HYPOTHESIS_EXAMPLES": "15",
+    }
+    session.run("python", str(ROOT / "tools" / "sanitizer_smoke.py"), env=env)
+    session.run("pytest", *SANITIZED_TESTS, *session.posargs, env=env)
+
+
+def _runtime_library(session: nox.Session, build_dir: Path, name: str) -> str:
+    """The path of a runtime library of the compiler the CMake build used."""
+    cache = (build_dir / "CMakeCache.txt").read_text()
+    compiler = next(
+        line.split("=", 1)[1]
+        for line in cache.splitlines()
+        if line.startswith("CMAKE_CXX_COMPILER:")
+    )
+    path = str(
+        session.run(compiler, f"-print-file-name={name}.so", silent=True, external=True)
+    ).strip()
+    if not Path(path).is_absolute():
+        session.error(
+            f"{compiler} does not know {name}.so; the sanitizers session needs GCC's "
+            "sanitizer runtime (on Debian/Ubuntu: the libasan package of the compiler)"
+        )
+    return path
 
 
 @nox.session

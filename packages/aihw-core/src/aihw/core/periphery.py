@@ -245,7 +245,9 @@ class Periphery:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
         if num_threads is None:
             num_threads = auto_threads(x.shape[0], x.shape[1], matrix.shape[1])
-        if native and x.shape[0] == 0:  # no storage to hand the engine
+        if x.shape[0] == 0:
+            # No storage to hand the engine; and both back-ends must leave the running
+            # AverageAbsMax alone (an empty batch has no maximum).
             return empty_pass([self], matrix.shape[1])
         if native and plan is not None:
             # The compiled first pass (noise management fused into the DAC); it moves the
