@@ -373,6 +373,11 @@ def io_parameters(draw: st.DrawFn, first_pass: bool = False) -> IOParameters:
 SIZES = st.one_of(st.integers(1, 40), st.integers(1020, 1100))
 
 
+def _assert_same_bits(a: torch.Tensor, b: torch.Tensor) -> None:
+    """Equal values, NaN where the other has NaN (``torch.equal`` fails on any NaN)."""
+    torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)
+
+
 @SETTINGS
 @given(
     forward=io_parameters(),
@@ -403,10 +408,12 @@ def test_periphery_forward_backward(forward, backward, out_size, in_size, bias, 
         layout = data.draw(st.sampled_from(LAYOUTS), label="layout")
         x = data.draw(matrices(batch, in_size), label="x")
         d = data.draw(matrices(batch, out_size), label="d")
+        # Bit for bit; a NaN must be a NaN on both back-ends (IterativeWorstCase can give
+        # NaN rows for zero inputs: a known bug of both, see docs/choices.md).
         y = native.forward(_layout(x, layout))
-        assert torch.equal(y.reshape(batch, out_size).float(), ref.forward(x))
+        _assert_same_bits(y.reshape(batch, out_size).float(), ref.forward(x))
         z = native.backward(_layout(d, layout))
-        assert torch.equal(z.reshape(batch, in_size).float(), ref.backward(d))
+        _assert_same_bits(z.reshape(batch, in_size).float(), ref.backward(d))
         for direction in ("forward_periphery", "backward_periphery"):
             a, b = getattr(native, direction), getattr(ref, direction)
             assert a.call_index == b.call_index
