@@ -55,6 +55,8 @@ def test_state_round_trip_replaces_the_tiles_and_keeps_the_storage() -> None:
     assert torch.equal(target.get_weights()[0], source.get_weights()[0])
     with pytest.raises(LayerStateError, match="TileGrid: the checkpoint's tile layout"):
         check_grid_state(TileGrid((5, 7)), grid_state(source))
+    with pytest.raises(ValueError, match=r"tiles has 1 tiles; allowed: exactly \d+"):
+        target.replace_tiles(target.tiles[:1])
 
 
 def test_links_find_apply_and_clear_the_recorded_updates() -> None:
@@ -72,7 +74,7 @@ def test_links_find_apply_and_clear_the_recorded_updates() -> None:
     tiles[0].record_update_inputs(torch.ones(1, 3), torch.ones(1, 2))
     clear_recorded_updates(tiles)
     assert tiles[0].num_recorded == 0
-    with pytest.raises(ValueError, match="at least one tile"):
+    with pytest.raises(ValueError, match="tiles is empty; allowed: at least one tile"):
         link_parameter(param, [])
 
 

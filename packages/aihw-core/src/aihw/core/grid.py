@@ -245,7 +245,10 @@ class TileGrid:
         to the grid's device and its weights copied into the grid's storage, which stays
         the same tensors (views of it stay valid)."""
         if len(tiles) != len(self.tiles):
-            raise ValueError(f"{self.name}: {len(tiles)} tiles for a grid of {len(self.tiles)}")
+            raise ValueError(
+                f"{self.name}.replace_tiles: tiles has {len(tiles)} tiles; allowed: exactly "
+                f"{len(self.tiles)}, one per position of the grid"
+            )
         for old, new in zip(self.tiles, tiles, strict=True):
             if tuple(new.weights.shape) != tuple(old.weights.shape):
                 raise ValueError(

@@ -54,7 +54,10 @@ def link_parameter(
     """
     tiles = list(tiles)
     if not tiles:
-        raise ValueError("link_parameter: a parameter must be linked to at least one tile")
+        raise ValueError(
+            "link_parameter: tiles is empty; allowed: at least one tile (the tiles whose "
+            "weights the parameter shares)"
+        )
     param.analog_tiles = tiles  # type: ignore[attr-defined]
     param.analog_tile = tiles[0]  # type: ignore[attr-defined]
     if owner is not None:
