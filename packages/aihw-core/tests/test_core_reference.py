@@ -17,6 +17,7 @@ from aihw.core.reference import (
     pulse_coincidences,
     pulse_scales,
     pulsed_update_reference,
+    sequence_columns,
 )
 
 CONSTANT = laws.get_law("constant_step")
@@ -235,21 +236,28 @@ def _literal_update(w, x, d, law, arrays, scalars, lr, g, up, seed, index):
         n = pulse_coincidences(x[b : b + 1], d[b : b + 1], lr, g, up, seed, index, b)[0]
         down = torch.outer(torch.sign(d[b]), torch.sign(x[b])) > 0
         total += int(n.sum())
+        # One sequence of normals per row (BL 9: a group is wider than the row); a
+        # cross-point's pulses follow those of the columns before it.
+        x_size = x.shape[1]
+        assert sequence_columns(up.desired_bl) >= x_size
+        before = (n.cumsum(dim=1) - n).flatten()
         for k in range(int(n.max())):
             sel = n > k
             xi = None
             if scalars[law.noise_scalar] != 0:
                 e = torch.nonzero(sel.flatten()).squeeze(1)
+                ordinal = before[e] + k
                 counter = torch.stack(
                     [
-                        e,
+                        e - e % x_size,
                         torch.full_like(e, b),
                         torch.full_like(e, index),
-                        torch.full_like(e, (3 << 28) | (k // 4)),
+                        (3 << 28) | (ordinal // 4),
                     ],
                     dim=1,
                 )
-                xi = normals_from_words(philox4x32_10(counter, key))[:, k % 4].float()
+                words = philox4x32_10(counter, key)
+                xi = normals_from_words(words).gather(1, (ordinal % 4).unsqueeze(1))[:, 0].float()
             new = law.reference_step(
                 w[sel], ~down[sel], {name: a[sel] for name, a in arrays.items()}, scalars, xi
             )

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "aihw/philox.hpp"
+#include "aihw/pulse_noise.hpp"
 #include "aihw/step_laws.hpp"
 #include "aihw/thread_pool.hpp"
 #include "coincidence_scan.hpp"
@@ -345,13 +346,23 @@ struct Hits {
   }
 };
 
-constexpr std::uint32_t kNoiseBatch = 4096;  // normals drawn together
+constexpr std::uint32_t kNoiseBatch = 4096;  // normals drawn together (at most, plus a block a run)
+
+// A window's share of one hit: the cross-point, its pulses and where their normals start.
+struct Piece {
+  std::uint32_t e;
+  std::uint32_t n;
+  bool up;
+  std::size_t at;
+};
+
 
 // What a task works in; one per thread, kept from call to call.
 struct TaskScratch {
   Hits hits;
   detail::NoiseBatch batch;
-  std::vector<float> normals = std::vector<float>(kNoiseBatch);
+  std::vector<float> normals;
+  std::vector<Piece> pieces;
 };
 
 TaskScratch& task_scratch(std::int64_t x_size) {
@@ -421,27 +432,53 @@ struct NoNoise {
   inline float next() noexcept { return 0.0f; }
 };
 
-// Applies waiting coincidences of one sample: first every normal their pulses need (drawn
-// together, see NoiseBatch), then the law, cross-point after cross-point. A cross-point
-// with very many pulses is done in pieces of at most kNoiseBatch pulses.
+// Applies the coincidences of one sample, handed over in cross-point order (rows in order,
+// columns in order within a row) in one or more calls. The pulses of a row group read one
+// sequence of normals (contract §2, pulse_noise.hpp); the applier follows the open
+// sequence across calls. The normals are drawn in windows of about kNoiseBatch pulses
+// (every block of the window at once, see NoiseBatch), then the law applies the window's
+// pulses, cross-point after cross-point; a cross-point with very many pulses is done in
+// pieces.
 template <class Law>
 struct Applier {
   Applier(const Law& law_, const Problem& pb, TaskScratch& scratch)
-      : law(law_), weights(pb.weights), pulsed(pb.pulsed), key(pb.draw.key),
-        update_index(pb.draw.update_index), batch(scratch.batch), normals(scratch.normals) {}
+      : law(law_), weights(pb.weights), pulsed(pb.pulsed), x_size(static_cast<std::uint64_t>(pb.lay.x_size)),
+        key(pb.draw.key), update_index(pb.draw.update_index), batch(scratch.batch),
+        normals(scratch.normals), pieces_(scratch.pieces) {}
 
   const Law& law;
   float* weights;
   std::uint8_t* pulsed;
+  std::uint64_t x_size;
   PhiloxKey key;
   std::uint32_t update_index;
-  std::uint32_t sample = 0;
   std::int64_t pulses = 0;
   detail::NoiseBatch& batch;
   std::vector<float>& normals;
 
+  // The sample and its open sequence: cross-points e < sequence_end belong to it.
+  std::uint32_t sample = 0;
+  std::uint64_t group = 1;  // columns a sequence covers
+  std::uint32_t sequence_key = 0;
+  std::uint64_t sequence_end = 0;
+  std::uint32_t ordinal = 0;  // of the sequence's next pulse
+
+  void begin_sample(std::int64_t b, std::int64_t bl) noexcept {
+    sample = static_cast<std::uint32_t>(b);
+    group = sequence_columns(bl);
+    sequence_end = 0;  // the first hit opens a sequence
+  }
+
   void operator()(const Hits& hits) {
     apply(hits.e.data(), hits.up.data(), hits.n.data(), hits.size);
+  }
+
+  void open_sequence(std::uint32_t e) noexcept {
+    const std::uint64_t row_start = (e / x_size) * x_size;
+    const std::uint64_t first = row_start + ((e - row_start) & ~(group - 1));
+    sequence_key = static_cast<std::uint32_t>(first);
+    sequence_end = std::min(first + group, row_start + x_size);
+    ordinal = 0;
   }
 
   void apply(const std::uint32_t* e, const std::uint8_t* up, const std::uint32_t* counts,
@@ -450,7 +487,8 @@ struct Applier {
     if (pulsed != nullptr) {
       for (std::int64_t h = 0; h < n_hits; ++h) pulsed[e[h]] = 1;
     }
-    if (!law.draws_noise()) {
+    const bool noisy = law.draws_noise();
+    if (!noisy) {  // no normals to plan: the pulses straight from the hits
       NoNoise noise;
       for (std::int64_t h = 0; h < n_hits; ++h) {
         weights[e[h]] = law.apply_pulses(weights[e[h]], counts[h], up[h] != 0, e[h], noise);
@@ -461,35 +499,59 @@ struct Applier {
     std::int64_t h = 0;
     std::uint32_t k_done = 0;  // pulses of hit h already applied
     while (h < n_hits) {
-      const std::uint32_t left = counts[h] - k_done;
+      // Plan a window: pieces (hit, pulses, where its normals start) and the runs of
+      // sequence ordinals they read.
       batch.clear();
-      if (left > kNoiseBatch) {  // a piece of a hit with very many pulses
-        batch.add(e[h], k_done, kNoiseBatch);
+      if (pieces_.size() < kNoiseBatch) pieces_.resize(kNoiseBatch);  // a piece takes >= 1 pulse
+      Piece* piece = pieces_.data();
+      std::uint32_t budget = kNoiseBatch;
+      bool run_open = false;
+      std::uint32_t run_first = 0;
+      std::size_t run_at = 0;
+      while (h < n_hits && budget > 0) {
+        if (noisy && k_done == 0 && e[h] >= sequence_end) {
+          if (run_open) batch.add_run(sequence_key, run_first, ordinal);
+          run_open = false;
+          open_sequence(e[h]);
+        }
+        if (noisy && !run_open) {
+          run_first = ordinal;
+          run_at = batch.size() + (ordinal & 3u);
+          run_open = true;
+        }
+        const std::uint32_t take = std::min(counts[h] - k_done, budget);
+        *piece++ = {e[h], take, up[h] != 0, run_at + (ordinal - run_first)};
+        ordinal += take;
+        budget -= take;
+        k_done += take;
+        if (k_done == counts[h]) {
+          ++h;
+          k_done = 0;
+        }
+      }
+      if (run_open) batch.add_run(sequence_key, run_first, ordinal);
+      if (noisy) {
+        if (normals.size() < batch.size()) normals.resize(batch.size());
         batch.draw(key, sample, update_index, normals.data());
-        DrawnNoise noise{normals.data()};
-        weights[e[h]] = law.apply_pulses(weights[e[h]], kNoiseBatch, up[h] != 0, e[h], noise);
-        pulses += kNoiseBatch;
-        k_done += kNoiseBatch;
-        continue;
       }
-      // the rest of hit h and the whole hits after it that fit in one batch of normals
-      batch.add(e[h], k_done, left);
-      std::int64_t h_end = h + 1;
-      while (h_end < n_hits && batch.size() + counts[h_end] <= kNoiseBatch) {
-        batch.add(e[h_end], 0, counts[h_end]);
-        ++h_end;
-      }
-      batch.draw(key, sample, update_index, normals.data());
-      DrawnNoise noise{normals.data()};
-      weights[e[h]] = law.apply_pulses(weights[e[h]], left, up[h] != 0, e[h], noise);
-      pulses += left;
-      for (++h; h < h_end; ++h) {
-        weights[e[h]] = law.apply_pulses(weights[e[h]], counts[h], up[h] != 0, e[h], noise);
-        pulses += counts[h];
-      }
-      k_done = 0;
+      run_window(piece);
     }
   }
+
+ private:
+  // Applies the window's pieces, cross-point after cross-point. (Running eight
+  // cross-points side by side, pulse k of each lane at a time, measured slower: most
+  // cross-points get one or two pulses, so there is little chain to overlap.)
+  void run_window(const Piece* end) {
+    const float* z = normals.data();
+    for (const Piece* p = pieces_.data(); p != end; ++p) {
+      DrawnNoise noise{z + p->at};
+      weights[p->e] = law.apply_pulses(weights[p->e], p->n, p->up, p->e, noise);
+      pulses += p->n;
+    }
+  }
+
+  std::vector<Piece>& pieces_;
 };
 
 template <class Law>
@@ -503,7 +565,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
     Hits& hits = scratch.hits;
     Applier<Law> sink(law, pb, scratch);
     for (std::size_t s = 0; s < samples.size(); ++s) {
-      sink.sample = static_cast<std::uint32_t>(samples[s]);
+      sink.begin_sample(samples[s], (*pb.scales)[samples[s]].bl);
       if (tr.words == 1) {
         for_each_coincidence<1>(lay, tr, static_cast<std::int64_t>(s), rb, hits, sink);
       } else {
@@ -541,7 +603,7 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
     TaskScratch& scratch = task_scratch(lay.x_size);
     Hits& hits = scratch.hits;
     Applier<Law> sink(law, pb, scratch);
-    sink.sample = static_cast<std::uint32_t>(b);
+    sink.begin_sample(b, sc.bl);
     const std::int64_t begin = rb * lay.row_block;
     const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
     for (std::int64_t i = begin; i < end; ++i) {
@@ -627,7 +689,7 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
     for (std::int64_t s = 0; s < n_active; ++s) {
       const std::int64_t b = active[s];
       const auto bl = static_cast<double>(scales[b].bl);
-      sink.sample = static_cast<std::uint32_t>(b);
+      sink.begin_sample(b, scales[b].bl);
       const float* xb = pb.x + b * lay.x_size;
       const float* db = pb.d + b * lay.d_size;
       const double* fxs = fx.data() + s * lay.x_size;

@@ -102,15 +102,25 @@ TEST_CASE(normal_statistics) {
 }
 
 TEST_CASE(pulse_noise_addresses) {
-  // Pulse k of cross-point e in sample b: normal k % 4 of block (e, b, ui, 3<<28 | k/4).
+  // Ordinal o of sequence `key_e` in sample b: normal o % 4 of block (key_e, b, ui, 3<<28 | o/4).
   const PhiloxKey key = philox_key_from_seed(0xfeedbeefcafeULL);
-  const std::uint32_t e = 77, b = 5, ui = 9;
-  for (std::uint32_t n : {1u, 2u, 3u, 4u, 5u, 9u}) {
-    PulseNoise noise(key, e, b, ui, n);
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const auto z = normals_from_block(philox4x32_10({e, b, ui, (3u << 28) | (k / 4)}, key));
-      CHECK(noise.next() == static_cast<float>(z[k % 4]));
+  const std::uint32_t seq = 77, b = 5, ui = 9;
+  for (std::uint32_t first : {0u, 1u, 2u, 3u, 5u, 1000003u}) {
+    PulseNoise noise(key, seq, b, ui, first);
+    for (std::uint32_t o = first; o < first + 9; ++o) {
+      const auto z = normals_from_block(philox4x32_10({seq, b, ui, (3u << 28) | (o / 4)}, key));
+      CHECK(noise.next() == static_cast<float>(z[o % 4]));
     }
+  }
+}
+
+TEST_CASE(sequence_columns_bound_the_ordinals) {
+  // G * BL <= 2^30 < 2 G * BL: a group's pulses never pass the 28-bit block index.
+  for (std::int64_t bl : {1LL, 2LL, 3LL, 31LL, 100LL, 4096LL, 5000LL, 1LL << 29, 1LL << 30}) {
+    const std::uint64_t g = sequence_columns(bl);
+    CHECK(g >= 1 && (g & (g - 1)) == 0);
+    CHECK(g * static_cast<std::uint64_t>(bl) <= kSequenceNormals);
+    CHECK(2 * g * static_cast<std::uint64_t>(bl) > kSequenceNormals);
   }
 }
 

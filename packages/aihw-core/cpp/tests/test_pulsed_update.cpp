@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "aihw/philox.hpp"
+#include "aihw/pulse_noise.hpp"
 #include "aihw/pulsed_update.hpp"
 #include "aihw/step_laws.hpp"
 #include "check.hpp"
@@ -138,8 +139,16 @@ std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vec
     std::vector<std::vector<char>> fx(X), fd(D);
     for (std::int64_t j = 0; j < X; ++j) fx[j] = fires(1, 4, j, xb[j], B);
     for (std::int64_t i = 0; i < D; ++i) fd[i] = fires(2, 5, i, db[i], A);
+    // The normals: one sequence per row group of G columns, ordinals in column order.
+    const auto G = static_cast<std::int64_t>(sequence_columns(bl));
     for (std::int64_t i = 0; i < D; ++i) {
+      std::int64_t sequence = -1;
+      std::uint32_t o = 0;
       for (std::int64_t j = 0; j < X; ++j) {
+        if (i * X + (j / G) * G != sequence) {
+          sequence = i * X + (j / G) * G;
+          o = 0;
+        }
         std::uint32_t n = 0;
         for (std::int64_t s = 0; s < bl; ++s) n += fx[j][s] && fd[i][s];
         if (xb[j] == 0 || db[i] == 0) n = 0;
@@ -150,9 +159,10 @@ std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vec
           float xi = 0.0f;
           if (t.dw_min_std != 0.0) {
             const auto z = normals_from_block(
-                philox4x32_10({u32(e), u32(b), ui, (3u << 28) | (k / 4)}, key));
-            xi = static_cast<float>(z[k % 4]);
+                philox4x32_10({u32(sequence), u32(b), ui, (3u << 28) | (o / 4)}, key));
+            xi = static_cast<float>(z[o % 4]);
           }
+          ++o;
           const float factor =
               t.dw_min_std != 0.0 ? 1.0f + static_cast<float>(t.dw_min_std) * xi : 1.0f;
           const float step = sgn < 0 ? t.dw_up[e] : -t.dw_down[e];

@@ -1,6 +1,7 @@
-// The cycle-to-cycle noise of the pulses at one cross-point within one sample
-// (docs/architecture/engine-contract.md §2): pulse k uses normal k % 4 of the block
-// (e, b, update_index, 3<<28 | k/4), rounded to float32.
+// The cycle-to-cycle noise of the pulses (docs/architecture/engine-contract.md §2): the
+// pulses of one row group of one sample read one sequence of normals, addressed by the
+// sequence key (the group's first cross-point) and the pulse's ordinal o in the sequence:
+// normal o % 4 of block (key, b, update_index, 3<<28 | o/4), rounded to float32.
 #pragma once
 
 #include <cmath>
@@ -11,46 +12,56 @@
 
 namespace aihw {
 
+/// The most normals one sequence can address (a 28-bit block index, four normals a block).
+constexpr std::uint64_t kSequenceNormals = std::uint64_t(1) << 30;
+
+/// The cross-points of one row that share a sequence of normals in a sample whose pulse
+/// train has `bl` slots: the largest power of two G with G * bl <= 2^30 (contract §2), so
+/// that a group's pulses never outrun its sequence. Every row is one group when
+/// G >= x_size (bl <= 2^30 / x_size rounded down to a power of two).
+inline std::uint64_t sequence_columns(std::int64_t bl) noexcept {
+  const auto slots = static_cast<std::uint64_t>(bl < 1 ? 1 : bl);
+  std::uint64_t g = 1;
+  while (2 * g * slots <= kSequenceNormals) g *= 2;
+  return g;
+}
+
+/// The normals of one sequence, one after another from ordinal `first` (the scalar
+/// definition; the engine draws the same numbers in batches, noise_batch.hpp).
 class PulseNoise {
  public:
-  /// The noise of `n_pulses` pulses at cross-point `element` (i * x_size + j) in sample
-  /// `sample` of update `update_index`. Nothing is drawn until `next()` is called.
-  PulseNoise(PhiloxKey key, std::uint32_t element, std::uint32_t sample,
-             std::uint32_t update_index, std::uint32_t n_pulses) noexcept
-      : key_(key), element_(element), sample_(sample), update_index_(update_index),
-        n_pulses_(n_pulses) {}
+  PulseNoise(PhiloxKey key, std::uint32_t sequence_key, std::uint32_t sample,
+             std::uint32_t update_index, std::uint32_t first = 0) noexcept
+      : key_(key), sequence_key_(sequence_key), sample_(sample), update_index_(update_index),
+        o_(first) {}
 
-  /// The float32 normal of the next pulse (k = 0, 1, 2, ...).
+  /// The float32 normal of ordinal o (then o + 1, ...).
   float next() noexcept {
-    const std::uint32_t word = k_ & 3u;
-    if (word == 0) {
+    const std::uint32_t word = o_ & 3u;
+    if (word == 0 || !loaded_) {
       block_ = philox4x32_10(
-          {element_, sample_, update_index_, stream_word(Stream::kPulseNoise, k_ >> 2)}, key_);
+          {sequence_key_, sample_, update_index_, stream_word(Stream::kPulseNoise, o_ >> 2)},
+          key_);
+      loaded_ = true;
     }
-    float z;
-    if ((word & 1u) == 0) {
-      // The engine's Box-Muller (fast_box_muller.hpp), as NoiseBatch evaluates it.
-      const double rho = fast_box_muller::radius(block_[word]);
-      double c, s;
-      fast_box_muller::cos_sin(block_[word + 1], c, s);
-      z = static_cast<float>(rho * c);
-      second_ = static_cast<float>(rho * s);
-    } else {
-      z = second_;
-    }
-    ++k_;
-    return z;
+    const std::uint32_t pair = word & 2u;
+    // The engine's Box-Muller (fast_box_muller.hpp): words (0, 1) give normals 0 (cos) and
+    // 1 (sin), words (2, 3) normals 2 and 3.
+    const double rho = fast_box_muller::radius(block_[pair]);
+    double c, s;
+    fast_box_muller::cos_sin(block_[pair + 1], c, s);
+    ++o_;
+    return static_cast<float>(rho * ((word & 1u) ? s : c));
   }
 
  private:
   PhiloxKey key_;
-  std::uint32_t element_;
+  std::uint32_t sequence_key_;
   std::uint32_t sample_;
   std::uint32_t update_index_;
-  std::uint32_t n_pulses_;
-  std::uint32_t k_ = 0;
+  std::uint32_t o_;
+  bool loaded_ = false;
   PhiloxBlock block_{};
-  float second_ = 0.0f;
 };
 
 }  // namespace aihw

@@ -7,13 +7,15 @@
 //   - `check_scalars(scalars, count)`: an empty string when the engine can run the law with
 //     these scalars, else why not (called before anything changes);
 //   - a constructor from the arrays (float32 [d_size, x_size], row-major) and the scalars;
-//   - `draws_noise()`: whether `apply_pulses` calls `noise.next()` (then exactly once per
-//     pulse; the engine draws the normals ahead, several cross-points at a time);
-//   - `apply_pulses(w, n, up, e, noise)`: applies `n >= 1` pulses in one direction to the
-//     weight `w` of cross-point `e = i * x_size + j`, one after another (each with its own
-//     noise and clip), and returns the new weight. `noise.next()` gives the float32 normal
-//     of the next pulse (engine contract §2); when the law draws noise it is called once
-//     per pulse even where the weight cannot move (the normals are pre-drawn in order).
+//   - `draws_noise()`: whether a pulse reads a cycle-to-cycle normal (contract §2);
+//   - `Cell` and `cell(e, up)`: what the pulses of cross-point `e = i * x_size + j` in one
+//     direction read from the arrays, loaded once;
+//   - `step(cell, w, z)`: one pulse on weight `w` with the float32 normal `z` (ignored when
+//     the law draws no noise), clip included; branch-light, so that the engine can run the
+//     pulses of many cross-points side by side.
+// `apply_pulses(w, n, up, e, noise)` (from Stepwise) applies n >= 1 pulses one after another,
+// `noise.next()` giving each pulse's normal (the normals are addressed by pulse, so one is
+// read per pulse even where the weight cannot move).
 // Every law computes in float32, operation by operation in the order of the contract's §7
 // (the reference steps of aihw/core/laws.py); the engine is built without FMA contraction.
 // Adding a law means writing its struct and listing it in `StepLaws` below; the update
@@ -40,18 +42,24 @@ namespace detail {
 inline float clip(float w, float lo, float hi) noexcept { return std::min(std::max(w, lo), hi); }
 
 /// The cycle-to-cycle factor f = 1 + s * xi (contract §7).
-template <class Noise>
-inline float noise_factor(float sigma, Noise& noise) noexcept {
-  return 1.0f + sigma * noise.next();
-}
+inline float noise_factor(float sigma, float xi) noexcept { return 1.0f + sigma * xi; }
 
-/// Consumes the normals of n pulses that change nothing.
-template <class Noise>
-inline void skip_noise(bool noisy, std::uint32_t n, Noise& noise) noexcept {
-  if (noisy) {
-    for (std::uint32_t k = 0; k < n; ++k) (void)noise.next();
+/// `apply_pulses` of a law from its `cell` and `step`.
+template <class Law>
+struct Stepwise {
+  template <class Noise>
+  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
+                            Noise& noise) const noexcept {
+    const Law& law = static_cast<const Law&>(*this);
+    const typename Law::Cell c = law.cell(e, up);
+    if (law.draws_noise()) {
+      for (std::uint32_t k = 0; k < n; ++k) w = law.step(c, w, noise.next());
+    } else {
+      for (std::uint32_t k = 0; k < n; ++k) w = law.step(c, w, 0.0f);
+    }
+    return w;
   }
-}
+};
 
 inline std::string count_must_be(std::size_t count, int expected) {
   if (static_cast<int>(count) == expected) return {};
@@ -79,7 +87,7 @@ class CommonArrays {
 
 /// constant_step (engine id 1, docs/physics/devices.md#constant-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std.
-struct ConstantStepLaw : detail::CommonArrays {
+struct ConstantStepLaw : detail::CommonArrays, detail::Stepwise<ConstantStepLaw> {
   static constexpr LawSpec kSpec{1, "constant_step", 4, 1};
 
   ConstantStepLaw(const float* const* arrays, const double* scalars) noexcept
@@ -89,21 +97,18 @@ struct ConstantStepLaw : detail::CommonArrays {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
 
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float step = up ? dw_up_[e] : -dw_down_[e];
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    if (!noisy_) {
-      for (std::uint32_t k = 0; k < n; ++k) w = std::min(std::max(w + step, lo), hi);
-    } else {
-      for (std::uint32_t k = 0; k < n; ++k) {
-        const float factor = 1.0f + sigma_ * noise.next();
-        w = std::min(std::max(w + step * factor, lo), hi);
-      }
-    }
-    return w;
+  struct Cell {
+    float step, lo, hi;  // step: +dw_up or -dw_down
+  };
+
+  inline Cell cell(std::size_t e, bool up) const noexcept {
+    return {up ? dw_up_[e] : -dw_down_[e], w_min_[e], w_max_[e]};
+  }
+
+  // Noise-free, step * 1.0f is step itself: the same bits as w + step.
+  inline float step(const Cell& c, float w, float z) const noexcept {
+    const float factor = noisy_ ? 1.0f + sigma_ * z : 1.0f;
+    return std::min(std::max(w + c.step * factor, c.lo), c.hi);
   }
 };
 
@@ -114,7 +119,7 @@ namespace detail {
 /// Arrays: dw_up, dw_down, w_min, w_max, slope_up, slope_down (, reference). Scalars:
 /// dw_min_std, mult_noise (0: the noise scales dw only; else it scales dw + slope * v).
 template <bool kReferenced>
-class LinearStepCore : public CommonArrays {
+class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kReferenced>> {
  public:
   LinearStepCore(const float* const* arrays, const double* scalars) noexcept
       : CommonArrays(arrays, scalars), slope_up_(arrays[4]), slope_down_(arrays[5]),
@@ -124,26 +129,26 @@ class LinearStepCore : public CommonArrays {
     return count_must_be(count, 2);
   }
 
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float dw = up ? dw_up_[e] : dw_down_[e];
-    const float slope = up ? slope_up_[e] : slope_down_[e];
-    const float ref = kReferenced ? reference_[e] : 0.0f;
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const float lin = kReferenced ? slope * (w + ref) : slope * w;
-      float step;
-      if (mult_) {
-        step = dw + lin;
-        if (noisy_) step = step * noise_factor(sigma_, noise);
-      } else {
-        step = lin + (noisy_ ? dw * noise_factor(sigma_, noise) : dw);
-      }
-      w = clip(up ? w + step : w - step, lo, hi);
+  struct Cell {
+    float dw, slope, ref, lo, hi;
+    bool up;
+  };
+
+  inline Cell cell(std::size_t e, bool up) const noexcept {
+    return {up ? dw_up_[e] : dw_down_[e], up ? slope_up_[e] : slope_down_[e],
+            kReferenced ? reference_[e] : 0.0f, w_min_[e], w_max_[e], up};
+  }
+
+  inline float step(const Cell& c, float w, float z) const noexcept {
+    const float lin = kReferenced ? c.slope * (w + c.ref) : c.slope * w;
+    float step;
+    if (mult_) {
+      step = c.dw + lin;
+      if (noisy_) step = step * noise_factor(sigma_, z);
+    } else {
+      step = lin + (noisy_ ? c.dw * noise_factor(sigma_, z) : c.dw);
     }
-    return w;
+    return clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
  private:
@@ -165,7 +170,7 @@ struct LinearStepLaw : detail::LinearStepCore<false> {
 /// exp_step (engine id 3, docs/physics/devices.md#exponential-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars: dw_min_std, A_up, A_down, gamma_up,
 /// gamma_down, a, b, dw_min_std_add, dw_min_std_slope.
-struct ExpStepLaw : detail::CommonArrays {
+struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
   static constexpr LawSpec kSpec{3, "exp_step", 4, 9};
 
   ExpStepLaw(const float* const* arrays, const double* scalars) noexcept
@@ -181,34 +186,30 @@ struct ExpStepLaw : detail::CommonArrays {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
 
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    const float range = hi - lo;
-    if (!(range > 0.0f)) {  // a dead device: the weight does not move
-      detail::skip_noise(noisy_, n, noise);
-      return w;
-    }
-    const float dw = up ? dw_up_[e] : dw_down_[e];
-    const float amp = up ? a_up_ : a_down_;
-    const float gamma = up ? gamma_up_ : neg_gamma_down_;
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const float z = two_a_ * w / range + b_;
-      const float y = std::max(1.0f - amp * std::exp(gamma * z), 0.0f);
-      float step = up ? y * dw : -(y * dw);
-      if (noisy_) {
-        if (spread_noise_) {
-          const float spread = std::fabs(step) + add_ + slope_ * std::fabs(w);
-          step = step + sigma_ * spread * noise.next();
-        } else {
-          step = step * detail::noise_factor(sigma_, noise);
-        }
+  struct Cell {
+    float lo, hi, range, dw, amp, gamma;
+    bool up;
+  };
+
+  inline Cell cell(std::size_t e, bool up) const noexcept {
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
+            up ? a_up_ : a_down_, up ? gamma_up_ : neg_gamma_down_, up};
+  }
+
+  inline float step(const Cell& c, float w, float xi) const noexcept {
+    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
+    const float z = two_a_ * w / c.range + b_;
+    const float y = std::max(1.0f - c.amp * std::exp(c.gamma * z), 0.0f);
+    float step = c.up ? y * c.dw : -(y * c.dw);
+    if (noisy_) {
+      if (spread_noise_) {
+        const float spread = std::fabs(step) + add_ + slope_ * std::fabs(w);
+        step = step + sigma_ * spread * xi;
+      } else {
+        step = step * detail::noise_factor(sigma_, xi);
       }
-      w = detail::clip(w + step, lo, hi);
     }
-    return w;
+    return detail::clip(w + step, c.lo, c.hi);
   }
 
  private:
@@ -218,7 +219,7 @@ struct ExpStepLaw : detail::CommonArrays {
 
 /// pow_step (engine id 4, docs/physics/devices.md#power-step).
 /// Arrays: dw_up, dw_down, w_min, w_max, gamma_up, gamma_down. Scalars: dw_min_std.
-struct PowStepLaw : detail::CommonArrays {
+struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
   static constexpr LawSpec kSpec{4, "pow_step", 6, 1};
 
   PowStepLaw(const float* const* arrays, const double* scalars) noexcept
@@ -228,25 +229,22 @@ struct PowStepLaw : detail::CommonArrays {
     return detail::count_must_be(count, kSpec.n_scalars);
   }
 
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    const float range = hi - lo;
-    if (!(range > 0.0f)) {  // a dead device: the weight does not move
-      detail::skip_noise(noisy_, n, noise);
-      return w;
-    }
-    const float dw = up ? dw_up_[e] : dw_down_[e];
-    const float gamma = up ? gamma_up_[e] : gamma_down_[e];
-    for (std::uint32_t k = 0; k < n; ++k) {
-      const float base = (up ? hi - w : w - lo) / range;
-      float step = dw * std::pow(base, gamma);
-      if (noisy_) step = step * detail::noise_factor(sigma_, noise);
-      w = detail::clip(up ? w + step : w - step, lo, hi);
-    }
-    return w;
+  struct Cell {
+    float lo, hi, range, dw, gamma;
+    bool up;
+  };
+
+  inline Cell cell(std::size_t e, bool up) const noexcept {
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
+            up ? gamma_up_[e] : gamma_down_[e], up};
+  }
+
+  inline float step(const Cell& c, float w, float z) const noexcept {
+    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
+    const float base = (c.up ? c.hi - w : w - c.lo) / c.range;
+    float step = c.dw * std::pow(base, c.gamma);
+    if (noisy_) step = step * detail::noise_factor(sigma_, z);
+    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
  private:
@@ -257,7 +255,7 @@ struct PowStepLaw : detail::CommonArrays {
 /// piecewise_step (engine id 5, docs/physics/devices.md#piecewise-step).
 /// Arrays: dw_up, dw_down, w_min, w_max. Scalars, flattened: dw_min_std, len(up), up...,
 /// len(down), down... (two tables of the same length >= 1).
-struct PiecewiseStepLaw : detail::CommonArrays {
+struct PiecewiseStepLaw : detail::CommonArrays, detail::Stepwise<PiecewiseStepLaw> {
   static constexpr LawSpec kSpec{5, "piecewise_step", 4, -1};
 
   PiecewiseStepLaw(const float* const* arrays, const double* scalars)
@@ -284,32 +282,31 @@ struct PiecewiseStepLaw : detail::CommonArrays {
     return {};
   }
 
-  template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
-                            Noise& noise) const noexcept {
-    const float lo = w_min_[e];
-    const float hi = w_max_[e];
-    const float dw = up ? dw_up_[e] : dw_down_[e];
-    const float* v = up ? table_up_.data() : table_down_.data();
-    const float range = hi - lo;
-    const bool interpolate = segments_ > 0 && range > 0.0f;
-    const auto last = static_cast<float>(segments_ - 1);
-    const auto segs = static_cast<float>(segments_);
-    for (std::uint32_t k = 0; k < n; ++k) {
-      float r = v[0];
-      if (interpolate) {
-        const float s = std::max((w - lo) / range * segs, 0.0f);
-        const float kf = std::min(std::floor(s), last);
-        const float t = std::min(s - kf, 1.0f);
-        // kf is in [0, segments - 1] unless w is NaN (then any valid index will do)
-        const int idx = kf >= 0.0f && kf <= last ? static_cast<int>(kf) : 0;
-        r = (1.0f - t) * v[idx] + t * v[idx + 1];
-      }
-      float step = dw * r;
-      if (noisy_) step = step * detail::noise_factor(sigma_, noise);
-      w = detail::clip(up ? w + step : w - step, lo, hi);
+  struct Cell {
+    float lo, hi, range, dw;
+    const float* v;
+    bool up;
+  };
+
+  inline Cell cell(std::size_t e, bool up) const noexcept {
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
+            up ? table_up_.data() : table_down_.data(), up};
+  }
+
+  inline float step(const Cell& c, float w, float z) const noexcept {
+    float r = c.v[0];
+    if (segments_ > 0 && c.range > 0.0f) {
+      const auto last = static_cast<float>(segments_ - 1);
+      const float s = std::max((w - c.lo) / c.range * static_cast<float>(segments_), 0.0f);
+      const float kf = std::min(std::floor(s), last);
+      const float t = std::min(s - kf, 1.0f);
+      // kf is in [0, segments - 1] unless w is NaN (then any valid index will do)
+      const int idx = kf >= 0.0f && kf <= last ? static_cast<int>(kf) : 0;
+      r = (1.0f - t) * c.v[idx] + t * c.v[idx + 1];
     }
-    return w;
+    float step = c.dw * r;
+    if (noisy_) step = step * detail::noise_factor(sigma_, z);
+    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
  private:

@@ -27,6 +27,7 @@ from .update import (
     pulse_counts,
     pulse_scales,
     pulsed_update,
+    sequence_columns,
 )
 
 #: The name this function had before the reference became a package.
@@ -43,6 +44,7 @@ __all__ = [
     "pulse_counts",
     "pulsed_update",
     "pulsed_update_reference",
+    "sequence_columns",
     "STREAM_X",
     "STREAM_D",
     "STREAM_C2C",

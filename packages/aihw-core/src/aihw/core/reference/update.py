@@ -30,6 +30,8 @@ __all__ = [
     "STREAM_C2C",
     "STREAM_ROUND_X",
     "STREAM_ROUND_D",
+    "SEQUENCE_NORMALS",
+    "sequence_columns",
 ]
 
 #: Streams live in the top 4 bits of the counter's last word (contract §2).
@@ -347,6 +349,8 @@ def pulsed_update(
             pulsed_mask.view(-1).logical_or_(counts.any(dim=0))
         # s = sign(x) sign(d) > 0 is a DOWN pulse; s < 0 an UP pulse.
         up = ((torch.sign(ds).unsqueeze(2) * torch.sign(xs).unsqueeze(1)) < 0).view(xs.shape[0], -1)
+        # The columns sharing a sequence of normals, per sample (contract §2).
+        columns = _sequence_columns(xs, ds, lr, granularity, update)
         per_sample = counts.sum(dim=1).tolist()
         first = 0
         while first < len(per_sample):
@@ -358,8 +362,10 @@ def pulsed_update(
             if pulses:
                 _apply_pulses(
                     w_flat,
+                    x_size,
                     counts[first:last],
                     up[first:last],
+                    columns[first:last],
                     lo + first,
                     law,
                     flat_arrays,
@@ -375,10 +381,37 @@ def pulsed_update(
     return total
 
 
+#: The most normals one sequence addresses: a 28-bit block index, four normals a block.
+SEQUENCE_NORMALS = 1 << 30
+
+
+def sequence_columns(bl: int) -> int:
+    """Columns of a row that share one sequence of normals in a sample with pulse trains of
+    ``bl`` slots (contract §2): the largest power of two ``G`` with ``G * bl <= 2**30``."""
+    g = 1
+    while 2 * g * max(bl, 1) <= SEQUENCE_NORMALS:
+        g *= 2
+    return g
+
+
+def _sequence_columns(
+    x: torch.Tensor, d: torch.Tensor, lr: float, granularity: float, update: UpdateParameters
+) -> torch.Tensor:
+    """int64 ``[batch]``: :func:`sequence_columns` of each sample's BL (1 where the sample
+    does nothing)."""
+    columns = torch.ones(x.shape[0], dtype=torch.int64, device=x.device)
+    rows, scales = _scaled_samples(x, d, lr, granularity, update)
+    for row, (bl, _, _) in zip(rows, scales, strict=True):
+        columns[row] = sequence_columns(bl)
+    return columns
+
+
 def _apply_pulses(
     w_flat: torch.Tensor,
+    x_size: int,
     counts: torch.Tensor,
     up: torch.Tensor,
+    columns: torch.Tensor,
     first_sample: int,
     law: StepLaw,
     flat_arrays: Mapping[str, torch.Tensor],
@@ -389,11 +422,18 @@ def _apply_pulses(
 ) -> None:
     """Apply the pulses of consecutive samples (contract §3 steps 6-7), in order.
 
-    ``counts`` and ``up`` are ``[samples, d_size * x_size]``. A cross-point's pulses depend
+    ``counts`` and ``up`` are ``[samples, d_size * x_size]``, ``columns`` int64
+    ``[samples]`` (:func:`sequence_columns` of each sample). A cross-point's pulses depend
     only on its own weight, so each cross-point's pulses (sample by sample, then
     ``k = 0, 1, ...`` within a sample) are laid out in one sequence, and step ``p`` applies
     the ``p``-th pulse of every cross-point that has one: the result equals applying the
     samples one after another.
+
+    The cycle-to-cycle normals (contract §2): in sample ``b``, the pulses of row ``i`` at the
+    columns of one group ``[G * m, G * (m + 1))`` read one sequence keyed by the group's
+    first cross-point ``i * x_size + G * m``, cross-points in column order, each one's
+    pulses in order; ordinal ``o`` is normal ``o % 4`` of block
+    ``(key, b, update_index, 3 << 28 | o // 4)``.
     """
     per_elem = counts.T  # [elements, samples]: pulses come out element by element
     elems, rows = torch.nonzero(per_elem, as_tuple=True)
@@ -404,18 +444,27 @@ def _apply_pulses(
     pulse_up = up[rows, elems][run]
     xi_all = None
     if noisy:
+        # Each (sample, cross-point)'s first ordinal: the pulses before it in its row group.
+        samples = counts.shape[0]
+        by_row = counts.view(samples, -1, x_size)
+        before = (by_row.cumsum(dim=2) - by_row).view(samples, -1)
+        g = columns[rows]
+        row_start = elems - elems % x_size
+        sequence = row_start + ((elems - row_start) // g) * g
+        first = before[rows, elems] - before[rows, sequence]
+        ordinal = first[run] + k
         words = torch.stack(
             philox_words(
-                elems[run],
+                sequence[run],
                 rows[run] + first_sample,
                 update_index,
-                (STREAM_C2C << 28) | (k >> 2),
+                (STREAM_C2C << 28) | (ordinal >> 2),
                 *key,
             ),
             dim=-1,
         )
         normals = normals_from_words(words).to(torch.float32)
-        xi_all = normals.gather(1, (k & 3).unsqueeze(1)).squeeze(1)
+        xi_all = normals.gather(1, (ordinal & 3).unsqueeze(1)).squeeze(1)
     total = per_elem.sum(dim=1)
     active = torch.nonzero(total).squeeze(1)
     remaining = total[active]
