@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@
 #include "philox_kernels.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-#define AIHW_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#define AIHW_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define AIHW_MULTIVERSION
 #endif
@@ -372,9 +373,12 @@ std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
   // One task per row: its maximum is needed before its first chunk.
   parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
     float s = abs_max(x + r * rows.x_row_stride(), n_cols);
+    // A NaN or an infinity in the row (its maximum is then one): the caller's general
+    // path refuses such input, so the prepared passes need no check of their own.
+    const bool finite = s < std::numeric_limits<float>::infinity();
     if (nm_thres > 0.0 && s > thres) s = thres;
     nm_scale[r] = s;
-    if (!(s > 0.0f)) {
+    if (!(s > 0.0f) || !finite) {
       skipped[static_cast<std::size_t>(r)] = 1;
       return;
     }

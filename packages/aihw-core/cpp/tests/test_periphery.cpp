@@ -1,6 +1,7 @@
 // The fused periphery passes (contract §8).
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -232,6 +233,22 @@ TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
         CHECK(fused[k] == two_step[k]);
       }
     }
+  }
+}
+
+TEST_CASE(abs_max_input_stage_skips_rows_with_nan_or_infinity) {
+  const std::int64_t rows = 4, cols = 9;
+  std::vector<float> x(rows * cols, 0.25f);
+  x[1 * cols + 3] = std::numeric_limits<float>::infinity();
+  x[2 * cols + 8] = -std::numeric_limits<float>::infinity();
+  x[3 * cols + 0] = std::nanf("");
+  InputStageConfig c;
+  c.step = 2.0 / 126.0;
+  for (const double thres : {0.0, 0.5}) {  // a threshold would make the maximum finite
+    std::vector<float> out(rows * cols, -7.0f), scale(rows);
+    CHECK(abs_max_input_stage(x.data(), out.data(), scale.data(), rows, cols, thres, c,
+                              seeded(1), 1) == 3);
+    for (std::int64_t k = 0; k < rows * cols; ++k) CHECK((out[k] == -7.0f) == (k >= cols));
   }
 }
 

@@ -466,7 +466,8 @@ class PreparedInputStage:
     def __call__(self, x: torch.Tensor, start: int, call_index: int) -> int:
         """Run on columns ``start : start + n_cols`` of ``x`` ``[rows, ld]`` (checked by
         :func:`check_first_pass_buffers`); returns the number of rows whose scale is
-        ``<= 0``, their output left unwritten (0 without noise management)."""
+        ``<= 0`` or that hold a NaN or an infinity, their output left unwritten (0 without
+        noise management: nothing is checked then)."""
         x_ptr = x.data_ptr() + 4 * start
         return self._run(*self._pre, x_ptr, *self._mid, call_index, *self._tail) or 0
 

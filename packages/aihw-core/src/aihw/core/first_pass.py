@@ -394,6 +394,10 @@ class GridPass(_ReusesBuffers):
         self.splits = list(splits)
         self.total_width = splits[0][0].total_width
         self.in_size = max(start + matrix.shape[0] for _, matrix, start, _ in splits)
+        #: Whether every split's DAC fuses abs-max noise management: its engine call then
+        #: refuses a row with a NaN or an infinity (the call returns ``None``), so the
+        #: caller needs no finiteness check of its own.
+        self.checks_finite = all(split[0]._nm_thres is not None for split in splits)
         self._shape: tuple[int, int] | None = None  # the input shape the calls are for
         self._torch_threads = 0
         self._calls: list[_SplitCall] = []

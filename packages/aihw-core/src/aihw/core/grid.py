@@ -515,9 +515,10 @@ class TileGrid:
             tuple(map(DATA_PTR, map(WEIGHTS, tiles))),
         ):
             return None
-        if not all_finite(x):
+        if not (plan[2].checks_finite or all_finite(x)):
             return None  # the general path raises, naming the layer
-        return plan[2](x, bias)  # None: a zero row; the general path then runs
+        # None: a zero row, or a NaN or an infinity in x; the general path then runs.
+        return plan[2](x, bias)
 
     @property
     def inference_passes(self) -> tuple[Columns | None, GridPass | None] | None:
