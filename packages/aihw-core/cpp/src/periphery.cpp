@@ -247,6 +247,12 @@ void add_into(float* __restrict acc, const float* __restrict y, const float* __r
   }
 }
 
+// y += bias (the unfused `out + bias`, so the same bits).
+AIHW_MULTIVERSION
+void add_bias(float* __restrict y, const float* __restrict bias, std::int64_t count) {
+  for (std::int64_t j = 0; j < count; ++j) y[j] = y[j] + bias[j];
+}
+
 // max_j |x_j| as the integer maximum of the bit patterns with the sign cleared: for
 // non-negative floats the integer order is the float order, and the integer reduction
 // vectorises (a float max reduction does not, without -ffast-math). A NaN wins, as in
@@ -404,9 +410,6 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   const std::int64_t ld = leading_dimension("row_stride", config.row_stride, n_cols);
   float* const acc = config.accumulate;
   const float* const acc_bias = config.accumulate_bias;
-  if (acc_bias != nullptr && acc == nullptr) {
-    throw std::invalid_argument("accumulate_bias needs accumulate");
-  }
   const std::int64_t ld_acc =
       leading_dimension("accumulate_row_stride", config.accumulate_row_stride, n_cols);
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
@@ -459,9 +462,12 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
       any = output_chunk(y_chunk, count, z, off, zw, wstd, sigma, c);
     }
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
-    // A row of one chunk is complete here: accumulate it while it is in cache.
+    // A row of one chunk is complete here: accumulate it (or add the bias) while it is
+    // in cache.
     if (acc != nullptr && chunks == 1 && !any) {
       add_into(acc + r * ld_acc + begin, y_chunk, acc_bias, count);
+    } else if (acc_bias != nullptr && chunks == 1 && !any) {
+      add_bias(y_chunk, acc_bias, count);
     }
   });
   std::int64_t n_hit = 0;
@@ -474,10 +480,13 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     if (hit != nullptr) hit[r] = h;
     n_hit += h;
   }
-  if (acc != nullptr && chunks > 1 && n_cols > 0) {
+  if ((acc != nullptr || acc_bias != nullptr) && chunks > 1 && n_cols > 0) {
     parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
-      if (task_hit[static_cast<std::size_t>(r * chunks)] == 0) {
+      if (task_hit[static_cast<std::size_t>(r * chunks)] != 0) return;
+      if (acc != nullptr) {
         add_into(acc + r * ld_acc, y + r * ld, acc_bias, n_cols);
+      } else {
+        add_bias(y + r * ld, acc_bias, n_cols);
       }
     });
   }

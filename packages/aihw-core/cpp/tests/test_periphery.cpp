@@ -325,13 +325,22 @@ TEST_CASE(output_stage_accumulates_the_rows_without_a_bound_hit) {
       }
     }
   }
-  // A bias with nowhere to go is rejected before anything is written.
-  std::vector<float> y(8, 0.5f), bias(8, 1.0f);
-  OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
-  c.accumulate_bias = bias.data();
-  CHECK_THROWS(output_stage(y.data(), 1, 8, nullptr, c, seeded(1), nullptr, 1),
-               std::invalid_argument);
-  CHECK(y == std::vector<float>(8, 0.5f));
+  // Without an accumulator the bias goes into y itself, on the rows without a bound hit
+  // (in one column chunk and in several).
+  for (const std::int64_t n : {8, 1500}) {
+    std::vector<float> y(2 * n, 0.25f), bias(n);
+    for (std::int64_t j = 0; j < n; ++j) bias[j] = 0.001f * static_cast<float>(j);
+    y[n + 3] = 5.0f;  // row 1 hits the bound
+    std::vector<float> plain = y;
+    OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
+    CHECK(output_stage(plain.data(), 2, n, nullptr, c, seeded(1), nullptr, 1) == 1);
+    c.accumulate_bias = bias.data();
+    CHECK(output_stage(y.data(), 2, n, nullptr, c, seeded(1), nullptr, 2) == 1);
+    for (std::int64_t j = 0; j < n; ++j) {
+      CHECK(y[j] == plain[j] + bias[j]);
+      CHECK(y[n + j] == plain[n + j]);  // left to the caller
+    }
+  }
 }
 
 TEST_CASE(output_stage_on_a_block_of_a_wider_matrix) {

@@ -171,8 +171,10 @@ struct OutputStageConfig {
   // that hit a bound are left to the caller (bound management re-runs them first).
   float* accumulate = nullptr;
   std::int64_t accumulate_row_stride = 0;
-  // [n_cols], only with `accumulate`: added too, acc[r, j] = (acc[r, j] + y[r, j]) + bias[j]
-  // (a layer's digital bias, at its last column split). Rows that hit a bound: as above.
+  // [n_cols]: with `accumulate` added too, acc[r, j] = (acc[r, j] + y[r, j]) + bias[j] (a
+  // layer's digital bias, at its last column split); without, added into y itself,
+  // y[r, j] = y[r, j] + bias[j] (a layer of one column split). Rows that hit a bound: as
+  // above, left to the caller.
   const float* accumulate_bias = nullptr;
 };
 

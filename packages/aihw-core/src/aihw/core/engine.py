@@ -511,7 +511,8 @@ class PreparedOutputStage:
         """Run in place on ``y`` (float32 contiguous ``[n_rows, total]``); flags the rows
         that hit a bound in ``hit`` and returns their number. With ``accumulate`` (like
         ``y``) the other rows are also added into its block, with ``bias`` (float32
-        ``[total]``, its block) too: ``acc = (acc + y) + bias``."""
+        ``[total]``, its block) too: ``acc = (acc + y) + bias``; ``bias`` alone is added
+        into those rows of ``y``."""
         off = self._offset
         return int(
             _compiled.output_stage(
