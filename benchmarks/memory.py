@@ -5,11 +5,11 @@ the same libraries and code paths for both (a small ``nn.Linear`` and a small
 ``AnalogLinear`` each run a training step), the resident set size (RSS) is read before
 building the layer, after building it, and after one training step (forward, mean-squared
 loss, backward, optimizer step; ``torch.optim.SGD`` for ``nn.Linear``, ``AnalogSGD`` for
-the analog layer; the gradients are still held). ``peak`` is the process's maximum RSS up
-to that point, less the baseline. The analog layer has the default ``SingleRPUConfig`` with
-a ``ConstantStepDevice`` (default mapping: 512 x 512 tiles). ``tensors`` is what the
-layer's tensors themselves hold (weights, per-device arrays, hidden weights): the least
-any layout of them can take.
+the analog layer; the gradients are still held). ``peak`` is the process's maximum RSS
+since the baseline (``VmHWM``, reset there), less the baseline. The analog layer has the
+default ``SingleRPUConfig`` with a ``ConstantStepDevice`` (default mapping: 512 x 512
+tiles). ``tensors`` is what the layer's tensors themselves hold (weights, per-device
+arrays, hidden weights): the least any layout of them can take. Linux only (``/proc``).
 
     python benchmarks/memory.py [--size 4096] [--batch 64]
 """
@@ -32,10 +32,16 @@ def _rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
 
 
-def _peak_mib() -> float:
-    import resource
+def _reset_peak() -> None:
+    """Start the peak (VmHWM) again from the current RSS (Linux 4.0 and later), so that
+    the warm-up's peak does not count."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+def _peak_mib() -> float:
+    with open("/proc/self/status") as f:
+        return int(f.read().split("VmHWM:")[1].split()[0]) / 1024  # kB
 
 
 def _trim_heap() -> None:
@@ -96,6 +102,7 @@ def child(kind: str, size: int, batch: int) -> None:
     gc.collect()
     _trim_heap()
     base = _rss_mib()
+    _reset_peak()
     layer: torch.nn.Module = torch.nn.Linear(size, size) if kind == "linear" else analog(size)
     built, built_peak = _rss_mib() - base, _peak_mib() - base
     optimizer = (
