@@ -166,7 +166,8 @@ void register_periphery(py::module_& m) {
       py::arg("call_index"), py::arg("sub"), py::arg("row_ids_ptr"), py::arg("num_threads"),
       py::arg("x_row_stride") = 0,
       "Abs-max noise management and the input stage in one pass (contract §6); returns the "
-      "number of rows whose scale is <= 0 (left unwritten).");
+      "number of rows whose scale is <= 0 or that hold a NaN or an infinity (left "
+      "unwritten).");
   m.def(
       "output_stage",
       [](const aihw::OutputStageConfig& config, std::uintptr_t y_ptr, std::int64_t n_rows,
@@ -191,10 +192,6 @@ void register_periphery(py::module_& m) {
         call.accumulate = optional_buffer<float>(accumulate_ptr);
         call.accumulate_row_stride = accumulate_row_stride;
         call.accumulate_bias = optional_buffer<const float>(accumulate_bias_ptr);
-        if (call.accumulate_bias != nullptr && call.accumulate == nullptr) {
-          throw py::value_error("accumulate_bias_ptr needs accumulate_ptr (it is added into "
-                                "that buffer); got accumulate_ptr=0");
-        }
         const aihw::PeripheryDraw draw = make_draw(seed, call_index, sub, row_ids_ptr);
         float* y = required_buffer<float>(y_ptr, "y_ptr");
         const float* scale = optional_buffer<const float>(row_scale_ptr);
@@ -212,7 +209,8 @@ void register_periphery(py::module_& m) {
       "that hit a bound (flags in hit_ptr when it is not 0). y_row_stride (0: n_cols) works "
       "on a block of columns of a wider y. With accumulate_ptr, the rows that did not hit a "
       "bound are also added into that float32 buffer (rows accumulate_row_stride apart, 0: "
-      "n_cols), with accumulate_bias_ptr ([n_cols] float32) as acc = (acc + y) + bias.");
+      "n_cols), with accumulate_bias_ptr ([n_cols] float32) as acc = (acc + y) + bias; "
+      "without accumulate_ptr, accumulate_bias_ptr is added into those rows of y.");
   m.def(
       "row_abs_max",
       [](std::uintptr_t x_ptr, std::uintptr_t out_ptr, std::int64_t n_rows, std::int64_t n_cols,

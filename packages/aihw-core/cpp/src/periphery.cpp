@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@
 #include "philox_kernels.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-#define AIHW_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#define AIHW_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define AIHW_MULTIVERSION
 #endif
@@ -67,14 +68,26 @@ void words_to_numbers(const std::uint32_t* r0, const std::uint32_t* r1, const st
 // Normals (kind 0) or stochastic-rounding offsets (kind 1) for elements
 // [begin, begin + count) of one row, count <= kChunk; `begin` is a multiple of 4. Element j
 // uses number j % 4 of block j / 4. The blocks come from the SIMD Philox kernel chosen at
-// run time; the words are then turned into numbers in one vectorised loop.
+// run time; the words are then turned into numbers in one vectorised loop. With AVX-512,
+// the normals of whole blocks are drawn in one fused pass instead (the same bits).
 void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
               std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, int kind) {
   constexpr std::int64_t kBlocks = kChunk / 4;
   alignas(32) std::uint32_t c0s[kBlocks], c3s[kBlocks];
   alignas(32) std::uint32_t r[4][kBlocks];
-  const std::int64_t first = begin / 4;
-  const std::int64_t n_blocks = (count + 3) / 4;
+  std::int64_t first = begin / 4;
+  std::int64_t n_blocks = (count + 3) / 4;
+  static const detail::PeripheryRowNormalsFn fused = detail::periphery_row_normals();
+  if (kind == 0 && fused != nullptr) {
+    // Whole blocks in one pass where the CPU allows (the same bits); the rest below.
+    const std::int64_t done = fused(static_cast<std::uint32_t>(first), count / 4, c1, c2, c3,
+                                    key, out);
+    if (done == n_blocks) return;
+    first += done;
+    n_blocks -= done;
+    out += 4 * done;
+    count -= 4 * done;
+  }
   for (std::int64_t m = 0; m < n_blocks; ++m) {
     c0s[m] = static_cast<std::uint32_t>(first + m);
     c3s[m] = c3;
@@ -234,6 +247,12 @@ void add_into(float* __restrict acc, const float* __restrict y, const float* __r
   }
 }
 
+// y += bias (the unfused `out + bias`, so the same bits).
+AIHW_MULTIVERSION
+void add_bias(float* __restrict y, const float* __restrict bias, std::int64_t count) {
+  for (std::int64_t j = 0; j < count; ++j) y[j] = y[j] + bias[j];
+}
+
 // max_j |x_j| as the integer maximum of the bit patterns with the sign cleared: for
 // non-negative floats the integer order is the float order, and the integer reduction
 // vectorises (a float max reduction does not, without -ffast-math). A NaN wins, as in
@@ -360,9 +379,12 @@ std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
   // One task per row: its maximum is needed before its first chunk.
   parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
     float s = abs_max(x + r * rows.x_row_stride(), n_cols);
+    // A NaN or an infinity in the row (its maximum is then one): the caller's general
+    // path refuses such input, so the prepared passes need no check of their own.
+    const bool finite = s < std::numeric_limits<float>::infinity();
     if (nm_thres > 0.0 && s > thres) s = thres;
     nm_scale[r] = s;
-    if (!(s > 0.0f)) {
+    if (!(s > 0.0f) || !finite) {
       skipped[static_cast<std::size_t>(r)] = 1;
       return;
     }
@@ -388,9 +410,6 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   const std::int64_t ld = leading_dimension("row_stride", config.row_stride, n_cols);
   float* const acc = config.accumulate;
   const float* const acc_bias = config.accumulate_bias;
-  if (acc_bias != nullptr && acc == nullptr) {
-    throw std::invalid_argument("accumulate_bias needs accumulate");
-  }
   const std::int64_t ld_acc =
       leading_dimension("accumulate_row_stride", config.accumulate_row_stride, n_cols);
   const std::int64_t chunks = std::max<std::int64_t>(1, (n_cols + kChunk - 1) / kChunk);
@@ -443,9 +462,12 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
       any = output_chunk(y_chunk, count, z, off, zw, wstd, sigma, c);
     }
     task_hit[static_cast<std::size_t>(task)] = any ? 1 : 0;
-    // A row of one chunk is complete here: accumulate it while it is in cache.
+    // A row of one chunk is complete here: accumulate it (or add the bias) while it is
+    // in cache.
     if (acc != nullptr && chunks == 1 && !any) {
       add_into(acc + r * ld_acc + begin, y_chunk, acc_bias, count);
+    } else if (acc_bias != nullptr && chunks == 1 && !any) {
+      add_bias(y_chunk, acc_bias, count);
     }
   });
   std::int64_t n_hit = 0;
@@ -458,10 +480,13 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     if (hit != nullptr) hit[r] = h;
     n_hit += h;
   }
-  if (acc != nullptr && chunks > 1 && n_cols > 0) {
+  if ((acc != nullptr || acc_bias != nullptr) && chunks > 1 && n_cols > 0) {
     parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
-      if (task_hit[static_cast<std::size_t>(r * chunks)] == 0) {
+      if (task_hit[static_cast<std::size_t>(r * chunks)] != 0) return;
+      if (acc != nullptr) {
         add_into(acc + r * ld_acc, y + r * ld, acc_bias, n_cols);
+      } else {
+        add_bias(y + r * ld, acc_bias, n_cols);
       }
     });
   }

@@ -1,11 +1,13 @@
 // The fused periphery passes (contract §8).
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
 #include "aihw/periphery.hpp"
 #include "check.hpp"
+#include "periphery_normals.hpp"
 
 using namespace aihw;
 
@@ -170,6 +172,33 @@ TEST_CASE(asymmetry_and_stochastic_rounding) {
   CHECK(up > 1900 && up < 2360);  // p = 0.52
 }
 
+TEST_CASE(fused_row_normals_equal_philox_then_box_muller) {
+  // The AVX-512 pass (where the CPU has it) against its definition, over counters that
+  // wrap past 2^32 and lengths around its group sizes (16 and 64 blocks).
+  const detail::PeripheryRowNormalsFn fused = detail::periphery_row_normals_variant("avx512");
+  CHECK(detail::periphery_row_normals() == fused);
+  if (fused == nullptr) return;
+  const PhiloxKey key = philox_key_from_seed(0x0123456789abcdefULL);
+  for (const std::uint32_t first : {0u, 5u, 0xFFFFFFF0u}) {
+    for (const std::int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 80, 100, 256}) {
+      std::vector<float> out(4 * static_cast<std::size_t>(n) + 1, -7.0f);
+      const std::int64_t done = fused(first, n, 3u, 11u, (7u << 28) | 2u, key, out.data());
+      CHECK(done == n - n % 16);
+      bool same = true;
+      for (std::int64_t m = 0; m < done; ++m) {
+        const auto z = periphery_normals(
+            philox4x32_10({first + static_cast<std::uint32_t>(m), 3u, 11u, (7u << 28) | 2u}, key));
+        for (int k = 0; k < 4; ++k) {
+          same = same && float_bits(out[static_cast<std::size_t>(4 * m + k)]) == float_bits(z[k]);
+        }
+      }
+      CHECK(same);
+      CHECK(out[static_cast<std::size_t>(4 * done)] == -7.0f);  // nothing past what it did
+    }
+  }
+  CHECK(detail::periphery_row_normals_variant("no-such-variant") == nullptr);
+}
+
 TEST_MAIN()
 
 TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
@@ -204,6 +233,22 @@ TEST_CASE(abs_max_input_stage_equals_the_two_step_version) {
         CHECK(fused[k] == two_step[k]);
       }
     }
+  }
+}
+
+TEST_CASE(abs_max_input_stage_skips_rows_with_nan_or_infinity) {
+  const std::int64_t rows = 4, cols = 9;
+  std::vector<float> x(rows * cols, 0.25f);
+  x[1 * cols + 3] = std::numeric_limits<float>::infinity();
+  x[2 * cols + 8] = -std::numeric_limits<float>::infinity();
+  x[3 * cols + 0] = std::nanf("");
+  InputStageConfig c;
+  c.step = 2.0 / 126.0;
+  for (const double thres : {0.0, 0.5}) {  // a threshold would make the maximum finite
+    std::vector<float> out(rows * cols, -7.0f), scale(rows);
+    CHECK(abs_max_input_stage(x.data(), out.data(), scale.data(), rows, cols, thres, c,
+                              seeded(1), 1) == 3);
+    for (std::int64_t k = 0; k < rows * cols; ++k) CHECK((out[k] == -7.0f) == (k >= cols));
   }
 }
 
@@ -280,13 +325,22 @@ TEST_CASE(output_stage_accumulates_the_rows_without_a_bound_hit) {
       }
     }
   }
-  // A bias with nowhere to go is rejected before anything is written.
-  std::vector<float> y(8, 0.5f), bias(8, 1.0f);
-  OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
-  c.accumulate_bias = bias.data();
-  CHECK_THROWS(output_stage(y.data(), 1, 8, nullptr, c, seeded(1), nullptr, 1),
-               std::invalid_argument);
-  CHECK(y == std::vector<float>(8, 0.5f));
+  // Without an accumulator the bias goes into y itself, on the rows without a bound hit
+  // (in one column chunk and in several).
+  for (const std::int64_t n : {8, 1500}) {
+    std::vector<float> y(2 * n, 0.25f), bias(n);
+    for (std::int64_t j = 0; j < n; ++j) bias[j] = 0.001f * static_cast<float>(j);
+    y[n + 3] = 5.0f;  // row 1 hits the bound
+    std::vector<float> plain = y;
+    OutputStageConfig c = noisy_adc(0.01, 1.0, 0.05);
+    CHECK(output_stage(plain.data(), 2, n, nullptr, c, seeded(1), nullptr, 1) == 1);
+    c.accumulate_bias = bias.data();
+    CHECK(output_stage(y.data(), 2, n, nullptr, c, seeded(1), nullptr, 2) == 1);
+    for (std::int64_t j = 0; j < n; ++j) {
+      CHECK(y[j] == plain[j] + bias[j]);
+      CHECK(y[n + j] == plain[n + j]);  // left to the caller
+    }
+  }
 }
 
 TEST_CASE(output_stage_on_a_block_of_a_wider_matrix) {

@@ -171,8 +171,10 @@ struct OutputStageConfig {
   // that hit a bound are left to the caller (bound management re-runs them first).
   float* accumulate = nullptr;
   std::int64_t accumulate_row_stride = 0;
-  // [n_cols], only with `accumulate`: added too, acc[r, j] = (acc[r, j] + y[r, j]) + bias[j]
-  // (a layer's digital bias, at its last column split). Rows that hit a bound: as above.
+  // [n_cols]: with `accumulate` added too, acc[r, j] = (acc[r, j] + y[r, j]) + bias[j] (a
+  // layer's digital bias, at its last column split); without, added into y itself,
+  // y[r, j] = y[r, j] + bias[j] (a layer of one column split). Rows that hit a bound: as
+  // above, left to the caller.
   const float* accumulate_bias = nullptr;
 };
 
@@ -192,8 +194,9 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
 /// pass over each row: `s = max_j |x[r, j]|`, clamped to `nm_thres` when that is > 0, is written to
 /// `nm_scale[r]`, and the row, scaled by the float32 `1 / s`, goes through the input stage
 /// (exactly `input_stage` with `row_scale[r] = 1 / s`). Rows with `s <= 0` are counted and
-/// their output left unwritten: the caller treats them (docs/physics/periphery.md#zero-inputs). `x`
-/// is read with `config.x_row_stride`, as in input_stage.
+/// their output left unwritten: the caller treats them (docs/physics/periphery.md#zero-inputs).
+/// So are rows holding a NaN or an infinity (whatever `nm_thres`), which the caller refuses.
+/// `x` is read with `config.x_row_stride`, as in input_stage.
 std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
                                  std::int64_t n_rows, std::int64_t n_cols, double nm_thres,
                                  const InputStageConfig& config, const PeripheryDraw& draw,

@@ -214,7 +214,7 @@ def abs_max_input_stage(
     """Abs-max noise management and the input stage in one pass: ``nm_scale[r]`` gets
     ``max_j |x[r, j]|`` (clamped to ``nm_thres`` when > 0) and row ``r`` goes through the
     input stage scaled by ``1 / nm_scale[r]``. Returns the number of rows whose scale is
-    ``<= 0``; their output is left unwritten. ``x_row_stride`` as in
+    ``<= 0`` or that hold a NaN or an infinity; their output is left unwritten. ``x_row_stride`` as in
     :func:`input_stage`. Releases the GIL."""
 
 def output_stage(
@@ -244,7 +244,8 @@ def output_stage(
     ``w_noise_mode`` 0 (none), 1 (``w_noise_std_ptr``: one std per row) or 2 (one per
     element). With ``accumulate_ptr`` (float32, rows ``accumulate_row_stride`` apart; 0:
     ``n_cols``), the rows that did not hit a bound are also added into that buffer, with
-    ``accumulate_bias_ptr`` (float32 ``[n_cols]``) as ``acc = (acc + y) + bias``.
+    ``accumulate_bias_ptr`` (float32 ``[n_cols]``) as ``acc = (acc + y) + bias``; without
+    ``accumulate_ptr``, ``accumulate_bias_ptr`` is added into those rows of ``y``.
     Releases the GIL."""
 
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:

@@ -466,7 +466,8 @@ class PreparedInputStage:
     def __call__(self, x: torch.Tensor, start: int, call_index: int) -> int:
         """Run on columns ``start : start + n_cols`` of ``x`` ``[rows, ld]`` (checked by
         :func:`check_first_pass_buffers`); returns the number of rows whose scale is
-        ``<= 0``, their output left unwritten (0 without noise management)."""
+        ``<= 0`` or that hold a NaN or an infinity, their output left unwritten (0 without
+        noise management: nothing is checked then)."""
         x_ptr = x.data_ptr() + 4 * start
         return self._run(*self._pre, x_ptr, *self._mid, call_index, *self._tail) or 0
 
@@ -510,7 +511,8 @@ class PreparedOutputStage:
         """Run in place on ``y`` (float32 contiguous ``[n_rows, total]``); flags the rows
         that hit a bound in ``hit`` and returns their number. With ``accumulate`` (like
         ``y``) the other rows are also added into its block, with ``bias`` (float32
-        ``[total]``, its block) too: ``acc = (acc + y) + bias``."""
+        ``[total]``, its block) too: ``acc = (acc + y) + bias``; ``bias`` alone is added
+        into those rows of ``y``."""
         off = self._offset
         return int(
             _compiled.output_stage(

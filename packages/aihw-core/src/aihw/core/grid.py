@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ._memory import LARGE_GRID_ELEMENTS, release_free_memory
 from .autograd import analog_matmul
 from .first_pass import GridPass
 from .grid_inference import DATA_PTR, TILE_KEY, WEIGHTS, Columns, PreparedInference
@@ -116,6 +117,9 @@ class TileGrid:
         self.col_splits = split_sizes(in_size, mapping.max_input_size)
         tiles: list[Any] = []
         n_c = len(self.col_splits)
+        # A large grid returns each tile's freed sampling temporaries to the system at
+        # once (aihw.core._memory): otherwise they stay resident between the kept arrays.
+        large = out_size * in_size >= LARGE_GRID_ELEMENTS
         for index in range(groups * len(self.row_splits) * n_c):
             _, r, c = self.position(index)
             tile_seed = seed
@@ -134,13 +138,17 @@ class TileGrid:
                     rpu_config=rpu_config,
                 )
             )
+            if large:
+                release_free_memory()
         self.tiles = tiles
         self.scales: list[Tensor] | None = None
         if mapping.weight_scaling_omega > 0:
             self.scales = [torch.ones(t.out_size, dtype=torch.float32) for t in tiles]
         self._storage: list[Tensor] = []
         self.prepared = PreparedInference()
-        self.relink()
+        self.relink()  # frees the tiles' own weight tensors
+        if large:
+            release_free_memory()
         self.weights: list[Tensor] = self.weight_views()
 
     # -- layout -------------------------------------------------------------------------
@@ -316,7 +324,7 @@ class TileGrid:
                 f"{name}.set_weights: weight has shape {tuple(weight.shape)}; expected "
                 f"{self.weight_shape}"
             )
-        if not bool(torch.isfinite(weight).all()):
+        if not all_finite(weight):  # isfinite would make temporaries of the weight's size
             raise ValueError(f"{name}.set_weights: weight must be finite")
         if bias is not None:
             if not has_bias:
@@ -373,6 +381,8 @@ class TileGrid:
                 clipped += int((bounded != block).sum())
             tile.set_weights(w.contiguous(), None if b is None else b.contiguous())
         self.relink()
+        if self.out_size * self.in_size >= LARGE_GRID_ELEMENTS:  # the tiles' temporaries
+            release_free_memory()
         return clipped
 
     def set_weights(self, weight: Tensor, bias: Tensor | None = None) -> None:
@@ -505,9 +515,10 @@ class TileGrid:
             tuple(map(DATA_PTR, map(WEIGHTS, tiles))),
         ):
             return None
-        if not all_finite(x):
+        if not (plan[2].checks_finite or all_finite(x)):
             return None  # the general path raises, naming the layer
-        return plan[2](x, bias)  # None: a zero row; the general path then runs
+        # None: a zero row, or a NaN or an infinity in x; the general path then runs.
+        return plan[2](x, bias)
 
     @property
     def inference_passes(self) -> tuple[Columns | None, GridPass | None] | None:
