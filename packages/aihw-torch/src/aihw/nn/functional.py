@@ -117,8 +117,13 @@ def im2col(
     out_shape = tuple(
         (spatial[i] - dilation[i] * (kernel_size[i] - 1) - 1) // stride[i] + 1 for i in range(dims)
     )
-    # One strided view of the input, copied once into the patch layout (F.unfold followed
-    # by a transpose copies twice, and is slower for few channels).
+    if dims == 2 and x.requires_grad and torch.is_grad_enabled():
+        # F.fold is the fast backward; that of a strided view (below) is a slow scatter.
+        patches = F.unfold(x, tuple(kernel_size), dilation=tuple(dilation), stride=tuple(stride))
+        batch, columns, length = patches.shape
+        return patches.transpose(1, 2).reshape(batch * length, columns), out_shape
+    # Without autograd: one strided view of the input, copied once into the patch layout
+    # (F.unfold and a transposing copy copy twice, and unfold is slow for few channels).
     x = x.contiguous()
     strides = x.stride()
     view = x.as_strided(
