@@ -10,7 +10,9 @@ torch threads (the tiles keep their automatic thread count, as users get it).
 ratio is robust to a machine whose load changes during the run. Layers wider than 512 are
 split into 512 x 512 tiles (the default mapping), each with its own periphery.
 
-    python benchmarks/forward.py [--repeats 20] [--quick]
+    python benchmarks/forward.py [--repeats 20] [--quick] [--busy [N]]
+
+``--busy`` runs competing CPU-bound processes during the measurement (benchmarks/_busy.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from _busy import add_busy_argument, busy, busy_label
 from _timing import median_ms, paired_median_ms, print_table
 
 from aihw.devices import InferenceRPUConfig
@@ -73,15 +76,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="skip the reference stages")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="only these sizes")
+    add_busy_argument(parser)
     args = parser.parse_args()
     previous = torch.get_num_threads()
     rows = []
+    cases = [c for c in CASES if args.sizes is None or c[0] in args.sizes]
     try:
-        for threads in (1, 2):
-            for size, batch in CASES:
-                rows.append(bench(size, batch, threads, args.repeats, not args.quick))
+        with busy(args.busy):
+            for threads in (1, 2):
+                for size, batch in cases:
+                    rows.append(bench(size, batch, threads, args.repeats, not args.quick))
     finally:
         torch.set_num_threads(previous)
+    print(f"inference forward, default periphery, x ~ N(0, 1), {busy_label(args.busy)}")
     print_table(
         [
             "size",

@@ -15,6 +15,7 @@ import argparse
 import copy
 
 import torch
+from _busy import add_busy_argument, busy, busy_label
 from _timing import median_ms, print_table
 
 from aihw.core.reference import pulsed_update_reference
@@ -113,7 +114,14 @@ def main() -> None:
     parser.add_argument(
         "--laws", action="store_true", help="only the per-device table of the step laws"
     )
+    add_busy_argument(parser)
     args = parser.parse_args()
+    print(busy_label(args.busy))
+    with busy(args.busy):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     if args.laws:
         laws_table(args)
         return

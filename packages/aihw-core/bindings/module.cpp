@@ -22,6 +22,9 @@ PYBIND11_MODULE(_core, m) {
       "engine_pool", [] { return std::string(aihw::engine_pool()); },
       "Where parallel loops run: 'openmp' (the OpenMP team of the runtime torch loaded) or "
       "'own' (the engine's own workers; also with AIHW_ENGINE_POOL=own).");
+  m.def("cores_busy", &aihw::cores_busy,
+        "Whether parallel loops run on the calling thread alone for now: a recent loop on "
+        "the OpenMP team waited for a descheduled thread (more runnable threads than cores).");
   m.def(
       "cuda_compiled", [] { return false; },
       "Whether this build contains the CUDA kernels (not yet: always False).");

@@ -1,6 +1,7 @@
 #include "aihw/thread_pool.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -50,6 +51,9 @@ struct Job {
   std::atomic<std::int64_t> next{0};
   std::mutex error_mutex;
   std::exception_ptr error;
+  // On the OpenMP team: when the loop started, and the latest time a thread arrived.
+  std::int64_t start_ns = 0;
+  std::atomic<std::int64_t> last_arrival_ns{0};
 
   void work() noexcept {
     for (;;) {
@@ -66,8 +70,41 @@ struct Job {
   }
 };
 
+// A worker or a caller with nothing to do spins this long before it sleeps: back-to-back
+// parallel loops (a forward makes several) then start without a system call, while a core
+// that is needed elsewhere (a busy machine) is given up soon.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until `done()` or kSpin has passed; returns done().
+template <class Done>
+bool spin_until(Done&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
 // The pool is created on first use and never destroyed (its workers are detached and sleep
 // until the process ends), which avoids any ordering problem at interpreter shutdown.
+//
+// A job is open to late joiners: the caller works through the tasks itself from the
+// start, workers join while tasks are left, and when the caller runs out of tasks it
+// closes the job and waits only for the workers that joined (each holds at most the one
+// task it is running). A worker that was not scheduled in time (busy cores) is not waited
+// for: it finds the job closed. `state_` packs the job's generation (high 32 bits), the
+// closed flag (bit 31) and the number of workers that joined (low 31 bits).
 class Pool {
  public:
   // Serialises callers: a second concurrent caller runs its tasks serially instead.
@@ -76,55 +113,85 @@ class Pool {
   void run(int n_threads, Job& job) {
     const int n_workers = n_threads - 1;
     grow(n_workers);
-    {
+    job_.store(&job, std::memory_order_relaxed);
+    limit_.store(n_workers, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const std::uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+    state_.store(generation << 32, std::memory_order_seq_cst);  // publishes the job
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &job;
-      job_workers_ = n_workers;
-      pending_ = n_workers;
-      ++generation_;
+      work_cv_.notify_all();
     }
-    work_cv_.notify_all();
     job.work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    const std::uint64_t closed = state_.fetch_or(kClosed, std::memory_order_seq_cst);
+    const int joined = static_cast<int>(closed & kJoinedMask);
+    auto all_done = [&] { return done_.load(std::memory_order_acquire) == joined; };
+    if (spin_until(all_done)) return;
+    caller_waiting_.store(true, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_cv_.wait(lock, all_done);
+    }
+    caller_waiting_.store(false, std::memory_order_relaxed);
   }
 
  private:
+  static constexpr std::uint64_t kClosed = 1ULL << 31;
+  static constexpr std::uint64_t kJoinedMask = kClosed - 1;
+
   void grow(int n_workers) {
-    if (n_started_ >= n_workers) return;
-    std::uint64_t generation = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      generation = generation_;  // the next job has a later generation: no worker misses it
-    }
-    while (n_started_ < n_workers) {
-      std::thread(&Pool::worker_loop, this, n_started_, generation).detach();
+    const std::uint64_t generation = state_.load(std::memory_order_relaxed) >> 32;
+    while (n_started_ < n_workers) {  // a new worker waits for a later generation
+      std::thread(&Pool::worker_loop, this, generation).detach();
       ++n_started_;
     }
   }
 
-  void worker_loop(int index, std::uint64_t seen) {
-    std::unique_lock<std::mutex> lock(mutex_);
+  void worker_loop(std::uint64_t seen) {
     for (;;) {
-      work_cv_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (index >= job_workers_) continue;
-      Job* job = job_;
-      lock.unlock();
-      job->work();
-      lock.lock();
-      if (--pending_ == 0) done_cv_.notify_all();
+      auto is_new = [&] { return (state_.load(std::memory_order_seq_cst) >> 32) != seen; };
+      if (!spin_until(is_new)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        work_cv_.wait(lock, is_new);
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      std::uint64_t s = state_.load(std::memory_order_acquire);
+      seen = s >> 32;
+      join(s);
     }
   }
 
+  // Joins the job of state `s` if it is still open and has room, and works on it.
+  void join(std::uint64_t s) {
+    const std::uint64_t generation = s >> 32;
+    for (;;) {
+      if ((s >> 32) != generation || (s & kClosed) != 0 ||
+          static_cast<int>(s & kJoinedMask) >= limit_.load(std::memory_order_relaxed)) {
+        return;
+      }
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        break;
+      }
+    }
+    job_.load(std::memory_order_relaxed)->work();  // the caller waits for us: it stays valid
+    done_.fetch_add(1, std::memory_order_seq_cst);
+    if (caller_waiting_.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_cv_.notify_all();
+    }
+  }
+
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<Job*> job_{nullptr};
+  std::atomic<int> limit_{0};  // how many workers may join the current job
+  std::atomic<int> done_{0};   // joined workers that have finished it
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_waiting_{false};
   std::mutex mutex_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  Job* job_ = nullptr;
-  int job_workers_ = 0;
-  int pending_ = 0;
-  std::uint64_t generation_ = 0;
   int n_started_ = 0;  // only touched under run_mutex
 };
 
@@ -237,7 +304,52 @@ GompParallelFn loaded_openmp() {
 #endif
 }
 
-void run_job(void* job) { static_cast<Job*>(job)->work(); }
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void run_job(void* context) {
+  Job* job = static_cast<Job*>(context);
+  const std::int64_t arrival = now_ns();
+  std::int64_t seen = job->last_arrival_ns.load(std::memory_order_relaxed);
+  while (arrival > seen && !job->last_arrival_ns.compare_exchange_weak(
+                               seen, arrival, std::memory_order_relaxed)) {
+  }
+  job->work();
+}
+
+// Busy cores. An OpenMP parallel region ends only when every thread of the team has
+// arrived, and a team thread that the scheduler has descheduled (more runnable threads
+// than cores: other processes, data-loader workers) arrives a time slice later, so each
+// of the many short loops of a pass waits milliseconds. A thread that arrives more than
+// kLateArrival after the start marks the machine as busy: the loops of the next
+// `backoff` run on the calling thread alone, after which one loop tries the team again;
+// the backoff doubles (up to kMaxBackoff) while those tries find the machine busy, and
+// returns to kMinBackoff after one that does not. The results do not depend on it: no
+// result depends on the thread count.
+constexpr std::int64_t kLateArrival = 500'000;   // ns; waking a team thread takes ~10 us
+constexpr std::int64_t kMinBackoff = 20'000'000;  // ns
+constexpr std::int64_t kMaxBackoff = 1'000'000'000;
+std::atomic<std::int64_t> g_busy_until{0};
+std::atomic<std::int64_t> g_backoff{kMinBackoff};
+
+bool busy_now() noexcept {
+  return now_ns() < g_busy_until.load(std::memory_order_relaxed);
+}
+
+void note_team_arrivals(const Job& job) noexcept {
+  const std::int64_t late = job.last_arrival_ns.load(std::memory_order_relaxed) - job.start_ns;
+  if (late > kLateArrival) {
+    const std::int64_t backoff = g_backoff.load(std::memory_order_relaxed);
+    g_busy_until.store(now_ns() + backoff, std::memory_order_relaxed);
+    g_backoff.store(backoff < kMaxBackoff / 2 ? 2 * backoff : kMaxBackoff,
+                    std::memory_order_relaxed);
+  } else {
+    g_backoff.store(kMinBackoff, std::memory_order_relaxed);
+  }
+}
 
 Pool& pool() {
   Pool* p = g_pool.load(std::memory_order_acquire);
@@ -256,6 +368,8 @@ Pool& pool() {
 
 }  // namespace detail
 
+bool cores_busy() noexcept { return detail::busy_now(); }
+
 const char* engine_pool() noexcept {
   return detail::loaded_openmp() != nullptr ? "openmp" : "own";
 }
@@ -270,7 +384,13 @@ void parallel_for_impl(int n_threads, std::int64_t n_tasks, TaskFn fn, void* con
   job.n_tasks = n_tasks;
   if (n_threads > 1) {
     if (const GompParallelFn gomp = loaded_openmp()) {
-      gomp(&run_job, &job, static_cast<unsigned>(n_threads), 0);
+      if (busy_now()) {
+        job.work();
+      } else {
+        job.start_ns = now_ns();
+        gomp(&run_job, &job, static_cast<unsigned>(n_threads), 0);
+        note_team_arrivals(job);
+      }
       if (job.error) std::rethrow_exception(job.error);
       return;
     }

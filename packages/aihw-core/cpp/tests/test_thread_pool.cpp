@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -40,6 +41,29 @@ TEST_CASE(concurrent_callers) {
   }
   for (auto& t : callers) t.join();
   CHECK(total.load() == 4 * 50 * 64);
+}
+
+TEST_CASE(back_to_back_loops) {
+  // Workers join open loops late and leave closed ones alone: many short loops in a row,
+  // with changing thread counts, each run every task exactly once.
+  for (int rep = 0; rep < 2000; ++rep) {
+    const int threads = 1 + rep % 5;
+    const std::int64_t n = 1 + rep % 13;
+    std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+    parallel_for(threads, n, [&](std::int64_t t) { hits[t].fetch_add(1); });
+    for (auto& h : hits) CHECK(h.load() == 1);
+  }
+}
+
+TEST_CASE(slow_tasks_are_waited_for) {
+  // The caller returns only once every task has finished, also those a worker runs.
+  std::atomic<int> finished{0};
+  parallel_for(3, 6, [&](std::int64_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    finished.fetch_add(1);
+  });
+  CHECK(finished.load() == 6);
+  CHECK(!cores_busy());  // no OpenMP team here: never marked busy
 }
 
 TEST_CASE(resolve) {

@@ -20,6 +20,11 @@ int resolve_threads(int requested) noexcept;
 /// forked child, or AIHW_ENGINE_POOL=own in the environment).
 const char* engine_pool() noexcept;
 
+/// Whether the cores are busy: a recent parallel loop on the OpenMP team waited for a
+/// thread that the scheduler had descheduled, so loops run on the calling thread alone
+/// for a while (see thread_pool.cpp). Callers may then shrink their own parallel work.
+bool cores_busy() noexcept;
+
 namespace detail {
 using TaskFn = void (*)(void* context, std::int64_t task);
 void parallel_for_impl(int n_threads, std::int64_t n_tasks, TaskFn fn, void* context);

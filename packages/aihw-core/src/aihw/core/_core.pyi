@@ -104,6 +104,9 @@ def pulse_kinds() -> dict[str, int]:
 def hardware_threads() -> int:
     """The number of hardware threads (what ``num_threads <= 0`` uses)."""
 
+def cores_busy() -> bool:
+    """Whether parallel loops run on the calling thread alone for now (busy cores)."""
+
 def engine_pool() -> str:
     """Where parallel loops run: ``'openmp'`` (the OpenMP team of the runtime torch
     loaded) or ``'own'`` (the engine's own workers; also with ``AIHW_ENGINE_POOL=own``)."""

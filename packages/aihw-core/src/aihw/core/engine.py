@@ -56,6 +56,7 @@ __all__ = [
     "cuda_available",
     "law_known",
     "pulse_kind",
+    "cores_busy",
     "engine_pool",
     "philox4x32_10",
     "normals_from_words",
@@ -148,6 +149,13 @@ def engine_pool() -> str:
     """Where the engine's parallel loops run: ``"openmp"`` or ``"own"``."""
     _load()
     return str(_compiled.engine_pool())
+
+
+def cores_busy() -> bool:
+    """Whether the engine's parallel loops run on the calling thread alone for now: a recent
+    loop on torch's OpenMP team waited for a thread the scheduler had descheduled (more
+    runnable threads than cores). ``False`` without the engine."""
+    return _compiled is not None and bool(_compiled.cores_busy())
 
 
 # -- checks ------------------------------------------------------------------------------

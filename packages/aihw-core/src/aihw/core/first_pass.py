@@ -464,12 +464,22 @@ class GridPass(_ReusesBuffers):
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
             if c.prepared.dac(x, c.start, c.first.call_index):
                 return None
-        out = torch.mm(calls[0].prepared.v, calls[0].matrix)
         last = len(calls) - 1
-        for k in range(1, last + 1):
-            torch.mm(calls[k].prepared.v, calls[k].matrix, out=calls[k].y)
-            self._output_stages(x, calls[k - 1], out, None)
-        self._output_stages(x, calls[last], out, bias)  # one split: the engine adds it
+        # On busy cores (the engine's loops already run on this thread alone) the products
+        # of several splits run on this thread too: each of torch's parallel regions would
+        # wait for a descheduled thread, several times per call where nn.Linear waits once.
+        threads = self._torch_threads if last > 0 and engine.cores_busy() else 1
+        if threads > 1:
+            torch.set_num_threads(1)
+        try:
+            out = torch.mm(calls[0].prepared.v, calls[0].matrix)
+            for k in range(1, last + 1):
+                torch.mm(calls[k].prepared.v, calls[k].matrix, out=calls[k].y)
+                self._output_stages(x, calls[k - 1], out, None)
+            self._output_stages(x, calls[last], out, bias)  # one split: the engine adds it
+        finally:
+            if threads > 1:
+                torch.set_num_threads(threads)
         return out
 
     def _output_stages(self, x: torch.Tensor, call: _SplitCall, out: torch.Tensor,

@@ -404,7 +404,12 @@ class TileGrid:
 
     # -- products -------------------------------------------------------------------------
     def matmul(
-        self, x: Tensor, bias: Tensor | None = None, out_scale: Tensor | None = None
+        self,
+        x: Tensor,
+        bias: Tensor | None = None,
+        out_scale: Tensor | None = None,
+        *,
+        input_owned: bool = False,
     ) -> Tensor:
         """``[N, groups * in] -> [N, out]`` through the tiles, mapping scales included, times
         ``out_scale`` (e.g. a learned output scale) and plus ``bias`` (``[out]``) when given.
@@ -417,15 +422,22 @@ class TileGrid:
 
         Under ``torch.compile`` this runs eagerly (a graph break, without dynamo tracing
         the tiles, which it could not compile): the digital layers around it compile.
+
+        ``input_owned``: ``x`` is a temporary of the caller's that nobody else holds or
+        changes (im2col patches): the tiles' update records keep it without a copy.
         """
         if _is_compiling():
             # Made here: torch.compiler.disable imports dynamo (a second at import time).
             eager = torch.compiler.disable(TileGrid._matmul)  # type: ignore[no-untyped-call]
-            return eager(self, x, bias, out_scale)  # type: ignore[no-any-return]
-        return self._matmul(x, bias, out_scale)
+            return eager(self, x, bias, out_scale, input_owned)  # type: ignore[no-any-return]
+        return self._matmul(x, bias, out_scale, input_owned)
 
     def _matmul(
-        self, x: Tensor, bias: Tensor | None = None, out_scale: Tensor | None = None
+        self,
+        x: Tensor,
+        bias: Tensor | None = None,
+        out_scale: Tensor | None = None,
+        input_owned: bool = False,
     ) -> Tensor:
         check_finite_input(self.name, x)
         if bias is not None and bias.dtype != x.dtype:
@@ -455,8 +467,11 @@ class TileGrid:
         outputs: list[Tensor] = []
         # The tiles of one column split share its input slice: copy it once, not per tile.
         slices: dict[tuple[int, int], Tensor] = {}
+        owned_slices: dict[tuple[int, int], bool] = {}
+        finite = x.dtype is not torch.float64
         for index, tile in enumerate(self.tiles):
             g, _, c = self.position(index)
+            owned = input_owned
             if self.groups == 1 and n_c == 1:
                 xc = x
             else:
@@ -464,9 +479,15 @@ class TileGrid:
                 if cached is None:
                     start, length = self.col_splits[c]
                     offset = g * in_size + start
-                    cached = slices[(g, c)] = x[:, offset : offset + length].contiguous()
+                    view = x[:, offset : offset + length]
+                    cached = slices[(g, c)] = view.contiguous()
+                    owned_slices[(g, c)] = input_owned or cached is not view
                 xc = cached
-            y = analog_matmul(tile, self.weights[c], xc, self.update_scale(index))
+                owned = owned_slices[(g, c)]
+            # x was checked above, so the records need not check it again (unless float64
+            # values overflow float32).
+            y = analog_matmul(tile, self.weights[c], xc, self.update_scale(index),
+                              input_owned=owned, input_finite=finite)  # fmt: skip
             if self.scales is not None:
                 y = y * self.scales[index].to(y)
             if c == 0:

@@ -117,10 +117,13 @@ def im2col(
     out_shape = tuple(
         (spatial[i] - dilation[i] * (kernel_size[i] - 1) - 1) // stride[i] + 1 for i in range(dims)
     )
-    if dims == 2:
+    if dims == 2 and x.requires_grad and torch.is_grad_enabled():
+        # F.fold is the fast backward; that of a strided view (below) is a slow scatter.
         patches = F.unfold(x, tuple(kernel_size), dilation=tuple(dilation), stride=tuple(stride))
         batch, columns, length = patches.shape
         return patches.transpose(1, 2).reshape(batch * length, columns), out_shape
+    # Without autograd: one strided view of the input, copied once into the patch layout
+    # (F.unfold and a transposing copy copy twice, and unfold is slow for few channels).
     x = x.contiguous()
     strides = x.stride()
     view = x.as_strided(
@@ -194,7 +197,12 @@ def analog_conv(
         )
     else:
         patches, out_shape = im2col(x, kernel_size, stride, dilation)
-    out = grid.matmul(patches, None, out_scale)
+    # The patches are ours (a copy, or empty), so the update records keep them as they are,
+    # except a view of the input itself (a 1x1 kernel on an unpadded channels-last input).
+    owned = patches.numel() == 0 or patches.untyped_storage().data_ptr() != (
+        input.untyped_storage().data_ptr()
+    )
+    out = grid.matmul(patches, None, out_scale, input_owned=owned)
     batch = x.shape[0]
     out = out.reshape(batch, -1, out.shape[-1]).transpose(1, 2).reshape(batch, -1, *out_shape)
     if bias is not None:

@@ -278,6 +278,10 @@ class TileBase:
         """
         lr = check_learning_rate(self.learning_rate if lr is None else lr)
         x2, d2 = self._update_batch(x, d)
+        self._update_rows(x2, d2, lr)
+
+    def _update_rows(self, x2: torch.Tensor, d2: torch.Tensor, lr: float) -> None:
+        """:meth:`update` on checked rows: ``x2`` with the bias column, both contiguous."""
         self._check_update(x2, d2, lr)
         self.last_update_pulses = self._apply_update(x2, d2, lr)
         self._post_update()
@@ -312,10 +316,28 @@ class TileBase:
         x = self._as_input("x", x, self.in_size).reshape(-1, self.in_size)
         d = self._as_input("d", d, self.out_size).reshape(-1, self.out_size)
         check_same_rows("x", x, "d", d)
-        check_finite("x", x)
+        self._record(x, d)
+
+    def _record(
+        self,
+        x: torch.Tensor,
+        d: torch.Tensor,
+        *,
+        x_finite: bool = False,
+        x_owned: bool = False,
+        d_owned: bool = False,
+    ) -> None:
+        """:meth:`record_update_inputs` on checked 2-D float32 rows (the backward pass's
+        hot path): ``x_finite`` when ``x`` is known to be finite (checked by the forward
+        pass); ``x_owned``/``d_owned`` when nobody else holds the tensor (a temporary of
+        the caller's), which is then kept without a copy."""
+        if not x_finite:
+            check_finite("x", x)
         check_finite("d", d)
         # Detached copies: later in-place changes of the caller's tensors do not leak in.
-        self._recorded.append((x.detach().clone(), d.detach().clone()))
+        x = x.detach() if x_owned else x.detach().clone()
+        d = d.detach() if d_owned else d.detach().clone()
+        self._recorded.append((x, d))
 
     def apply_recorded_update(self, lr: float | None = None) -> None:
         """Apply one update with every batch recorded since the last one, then forget them.
@@ -329,9 +351,19 @@ class TileBase:
             if lr is not None:
                 check_learning_rate(lr)
             return
-        x = torch.cat([r[0] for r in self._recorded])
-        d = torch.cat([r[1] for r in self._recorded])
-        self.update(x, d, lr)
+        lr = check_learning_rate(self.learning_rate if lr is None else lr)
+        # The records are checked (finite, float32 rows of the right sizes) and ours.
+        if len(self._recorded) == 1:
+            x, d = self._recorded[0]
+        else:
+            x = torch.cat([r[0] for r in self._recorded])
+            d = torch.cat([r[1] for r in self._recorded])
+        x = self._with_bias(x)
+        self._update_rows(
+            x if x.is_contiguous() else x.contiguous(),
+            d if d.is_contiguous() else d.contiguous(),
+            lr,
+        )
         self._recorded.clear()
 
     def clear_recorded(self) -> None:
