@@ -18,8 +18,10 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from .mapping import MappingParameter, MappingParameters
 from .missing import install as _install_missing_part_finder
 from .parameters import PulseType, UpdateParameters
+from .runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 from .tiles import AnalogTile, FloatingPointTile, InferenceTile, create_tile
 
 __all__ = [
@@ -31,6 +33,11 @@ __all__ = [
     "WeightNoiseType",
     "AnalogMVType",
     "TileConfig",
+    "MappingParameter",
+    "MappingParameters",
+    "RPUDataType",
+    "RuntimeParameter",
+    "RuntimeParameters",
     "InferenceTile",
     "DeviceModel",
     "FloatingPointTile",

@@ -12,7 +12,9 @@ import dataclasses
 
 from .device_model import DeviceModel
 from .io_parameters import IOParameters
+from .mapping import MappingParameters
 from .parameters import UpdateParameters
+from .runtime import RuntimeParameters
 
 __all__ = ["TileConfig"]
 
@@ -28,6 +30,13 @@ class TileConfig:
         backward: the backward pass's periphery (bound management is always off there).
         update: how the update is done on a pulsed device
             (docs/physics/pulsed-update.md#update-parameters defaults).
+        mapping: how a layer built from this configuration lays its weight out on tiles
+            (:class:`~aihw.core.mapping.MappingParameters`: tile sizes, weight scaling,
+            digital bias). A layer's own ``mapping=`` argument is used instead only while
+            this one is the default; when both differ from the default and from each
+            other, the layer refuses them.
+        runtime: the precision at the layer's boundary and the tiles' back-end
+            (:class:`~aihw.core.runtime.RuntimeParameters`).
 
     Examples:
         >>> from aihw.core.config import TileConfig
@@ -41,6 +50,8 @@ class TileConfig:
     forward: IOParameters = dataclasses.field(default_factory=IOParameters)
     backward: IOParameters = dataclasses.field(default_factory=IOParameters)
     update: UpdateParameters = dataclasses.field(default_factory=UpdateParameters)
+    mapping: MappingParameters = dataclasses.field(default_factory=MappingParameters)
+    runtime: RuntimeParameters = dataclasses.field(default_factory=RuntimeParameters)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -57,6 +68,8 @@ class TileConfig:
             ("forward", IOParameters),
             ("backward", IOParameters),
             ("update", UpdateParameters),
+            ("mapping", MappingParameters),
+            ("runtime", RuntimeParameters),
         ):
             value = getattr(self, field)
             if not isinstance(value, kind):
