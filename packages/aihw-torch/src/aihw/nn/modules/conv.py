@@ -111,7 +111,7 @@ class _AnalogConvNd(AnalogLayerBase):
             padding_ = padding
         else:
             padding_ = _ntuple("padding", padding, n, minimum=0)
-        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size, rpu_config)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_channels = in_channels

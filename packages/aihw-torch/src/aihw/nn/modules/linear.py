@@ -93,7 +93,7 @@ class AnalogLinear(AnalogLayerBase):
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
         check_bool("bias", bias)
-        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size, rpu_config)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_features = in_features
