@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import aihw.core
+import aihw.core.mapping
 from aihw.core import TileConfig
 from aihw.core.mapping import MappingParameter, MappingParameters
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
@@ -17,7 +18,7 @@ from aihw.core.tiles import create_tile
 
 def test_mapping_parameter_is_the_same_class():
     assert MappingParameter is MappingParameters
-    assert aihw.core.MappingParameter is MappingParameters
+    assert aihw.core.mapping.MappingParameter is MappingParameters
     assert MappingParameter(max_input_size=3) == MappingParameters(max_input_size=3)
 
 

@@ -18,7 +18,6 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
-from .mapping import MappingParameter, MappingParameters
 from .missing import install as _install_missing_part_finder
 from .parameters import PulseType, UpdateParameters
 from .runtime import RPUDataType, RuntimeParameter, RuntimeParameters
@@ -33,8 +32,6 @@ __all__ = [
     "WeightNoiseType",
     "AnalogMVType",
     "TileConfig",
-    "MappingParameter",
-    "MappingParameters",
     "RPUDataType",
     "RuntimeParameter",
     "RuntimeParameters",

@@ -77,9 +77,9 @@ class InferenceRPUConfig(TileConfig):
 @dataclasses.dataclass
 class TorchInferenceRPUConfig(InferenceRPUConfig):
     """:class:`InferenceRPUConfig` on the plain-torch path: its tiles start with
-    ``backend="reference"`` (``runtime.backend``), so the periphery runs in
-    :mod:`aihw.core.reference` and never in the compiled engine; the numbers are the
-    engine's (the two are twins). The reference toolkit's pure-torch inference tile."""
+    ``backend="reference"`` (``runtime.backend``), so the periphery runs in the plain-torch
+    reference (``aihw.core.reference``) and never in the compiled engine; the numbers are
+    the engine's (the two are twins). The reference toolkit's pure-torch inference tile."""
 
     runtime: RuntimeParameters = dataclasses.field(
         default_factory=lambda: RuntimeParameters(backend="reference")
