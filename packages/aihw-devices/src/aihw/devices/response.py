@@ -143,6 +143,7 @@ def plot_pulse_response(
         ImportError: matplotlib is not installed (``pip install 'aihw-devices[plot]'``).
     """
     plt = pyplot(path)
+    fig: Figure
     fig, ax = plt.subplots(figsize=(7, 4))
     draw_pulse_response(ax, response, title)
     fig.tight_layout()

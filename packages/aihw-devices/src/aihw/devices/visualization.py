@@ -53,9 +53,9 @@ def _read(weights: torch.Tensor, w_noise: float, seed: int) -> torch.Tensor:
 def estimated_steps(device: DeviceModel) -> int:
     """Pulses from one bound to the other, ``(w_max - w_min) / dw_min`` (rounded, at most
     10000); 1000 for a device without those parameters."""
-    params = getattr(device, "params", None)
+    params: Any = getattr(device, "params", None)
     try:
-        span = (float(params.w_max) - float(params.w_min)) / float(params.dw_min)  # type: ignore[union-attr]
+        span = (float(params.w_max) - float(params.w_min)) / float(params.dw_min)
     except (AttributeError, TypeError, ZeroDivisionError):
         return 1000
     if not math.isfinite(span) or span < 1:
@@ -99,6 +99,7 @@ def plot_device(
     response = pulse_response(model, n_pulses=n, size=size, seed=seed)
     read = _read(response.weights, noise, seed)
     shown = PulseResponse(model, n, read, read.mean(dim=1), read.std(dim=1))
+    fig: Figure
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     draw_pulse_response(left, shown)
     mean = response.mean
