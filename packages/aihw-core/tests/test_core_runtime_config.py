@@ -93,3 +93,24 @@ def test_a_tile_is_its_own_tile_attribute():
     tile = create_tile(None, 2, 3, seed=0)
     assert tile.tile is tile
     assert torch.equal(tile.tile.get_weights()[0], tile.get_weights()[0])
+
+
+def test_a_tile_grid_takes_the_mapping_of_its_configuration():
+    from aihw.core.grid import TileGrid
+
+    config = TileConfig(mapping=MappingParameters(max_input_size=4, weight_scaling_omega=1.0))
+    grid = TileGrid((3, 10), rpu_config=config, seed=0)
+    assert grid.shape == (1, 1, 3) and grid.scales is not None
+    given = TileGrid((3, 10), rpu_config=config, mapping=MappingParameters(), seed=0)
+    assert given.shape == (1, 1, 1) and given.scales is None
+
+
+def test_a_configuration_pickled_before_the_new_fields_loads_with_their_defaults():
+    import copyreg
+
+    config = TileConfig()
+    old_state = {k: v for k, v in vars(config).items() if k not in ("mapping", "runtime")}
+    restored = copyreg.__newobj__(TileConfig)  # what unpickling does, then __setstate__
+    restored.__setstate__(old_state)
+    assert restored.mapping == MappingParameters() and restored.runtime == RuntimeParameters()
+    assert restored == config

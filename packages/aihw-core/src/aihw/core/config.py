@@ -9,6 +9,7 @@ the common configurations live next to the devices, in :mod:`aihw.devices`
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from .device_model import DeviceModel
 from .io_parameters import IOParameters
@@ -34,7 +35,8 @@ class TileConfig:
             (:class:`~aihw.core.mapping.MappingParameters`: tile sizes, weight scaling,
             digital bias). A layer's own ``mapping=`` argument is used instead only while
             this one is the default; when both differ from the default and from each
-            other, the layer refuses them.
+            other, the layer refuses them. A tile built directly is one tile and does not
+            read it.
         runtime: the precision at the layer's boundary and the tiles' back-end
             (:class:`~aihw.core.runtime.RuntimeParameters`).
 
@@ -55,6 +57,13 @@ class TileConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A configuration pickled (e.g. in a whole model) before ``mapping`` and
+        # ``runtime`` existed gets their defaults.
+        self.__dict__.update(state)
+        self.__dict__.setdefault("mapping", MappingParameters())
+        self.__dict__.setdefault("runtime", RuntimeParameters())
 
     def validate(self) -> None:
         """Raise ``TypeError`` for a field of the wrong type; validate every part."""

@@ -98,7 +98,7 @@ class AnalogLayerBase(Module):
     resistive_device: DeviceModel | None
     mapping: MappingParameters
     rpu_config: Any
-    boundary_dtype: torch.dtype | None
+    boundary_dtype: torch.dtype | None = None  # layers pickled before it existed
     groups: int
     bias = _Registered()
     out_scaling_alpha = _Registered()
