@@ -146,6 +146,8 @@ class AnalogMatrix:
         """``A x`` (or ``A^T x`` when ``transposed``) for ``x`` a vector or, with
         ``columns``, a matrix of column vectors, else of row vectors."""
         x, numpy = _as_tensor(value, name)
+        if numpy:
+            x = x.to(self.tile.device)
         if x.dim() not in (1, 2):
             raise ValueError(
                 f"AnalogMatrix: {name} must be a vector or a matrix; got shape {tuple(x.shape)}"
