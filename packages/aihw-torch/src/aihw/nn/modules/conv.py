@@ -194,6 +194,9 @@ _DOC = r"""Applies a {n}-D convolution whose kernel is stored on analog tiles.
         rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
             :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
             and update parameters in one, instead of ``resistive_device`` and ``update``.
+            Its ``mapping`` is the layer's unless ``mapping`` is given (refused when both
+            differ from the default and from each other); its ``runtime.data_type``
+            HALF or BFLOAT16 rounds the input to that dtype and returns the output in it.
         seed: the seed of the first tile, the others derived from it (``None``: drawn from
             torch's global generator).
         device: where the tiles and the bias live.
