@@ -20,6 +20,7 @@ from .io_parameters import (
 )
 from .missing import install as _install_missing_part_finder
 from .parameters import PulseType, UpdateParameters
+from .runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 from .tiles import AnalogTile, FloatingPointTile, InferenceTile, create_tile
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "WeightNoiseType",
     "AnalogMVType",
     "TileConfig",
+    "RPUDataType",
+    "RuntimeParameter",
+    "RuntimeParameters",
     "InferenceTile",
     "DeviceModel",
     "FloatingPointTile",

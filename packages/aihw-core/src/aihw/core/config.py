@@ -9,10 +9,13 @@ the common configurations live next to the devices, in :mod:`aihw.devices`
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from .device_model import DeviceModel
 from .io_parameters import IOParameters
+from .mapping import MappingParameters
 from .parameters import UpdateParameters
+from .runtime import RuntimeParameters
 
 __all__ = ["TileConfig"]
 
@@ -28,6 +31,14 @@ class TileConfig:
         backward: the backward pass's periphery (bound management is always off there).
         update: how the update is done on a pulsed device
             (docs/physics/pulsed-update.md#update-parameters defaults).
+        mapping: how a layer built from this configuration lays its weight out on tiles
+            (:class:`~aihw.core.mapping.MappingParameters`: tile sizes, weight scaling,
+            digital bias). A layer's own ``mapping=`` argument is used instead only while
+            this one is the default; when both differ from the default and from each
+            other, the layer refuses them. A tile built directly is one tile and does not
+            read it.
+        runtime: the precision at the layer's boundary and the tiles' back-end
+            (:class:`~aihw.core.runtime.RuntimeParameters`).
 
     Examples:
         >>> from aihw.core.config import TileConfig
@@ -41,9 +52,18 @@ class TileConfig:
     forward: IOParameters = dataclasses.field(default_factory=IOParameters)
     backward: IOParameters = dataclasses.field(default_factory=IOParameters)
     update: UpdateParameters = dataclasses.field(default_factory=UpdateParameters)
+    mapping: MappingParameters = dataclasses.field(default_factory=MappingParameters)
+    runtime: RuntimeParameters = dataclasses.field(default_factory=RuntimeParameters)
 
     def __post_init__(self) -> None:
         self.validate()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A configuration pickled (e.g. in a whole model) before ``mapping`` and
+        # ``runtime`` existed gets their defaults.
+        self.__dict__.update(state)
+        self.__dict__.setdefault("mapping", MappingParameters())
+        self.__dict__.setdefault("runtime", RuntimeParameters())
 
     def validate(self) -> None:
         """Raise ``TypeError`` for a field of the wrong type; validate every part."""
@@ -57,6 +77,8 @@ class TileConfig:
             ("forward", IOParameters),
             ("backward", IOParameters),
             ("update", UpdateParameters),
+            ("mapping", MappingParameters),
+            ("runtime", RuntimeParameters),
         ):
             value = getattr(self, field)
             if not isinstance(value, kind):

@@ -73,7 +73,8 @@ class TileGrid:
         groups: independent blocks (convolution groups); ``out`` must be divisible by it.
         bias: whether the weight has a bias; it is an analog column of the last column
             split's tiles unless ``mapping.digital_bias`` (then the grid has no bias).
-        mapping: the tile sizes and weight scaling (default: the defaults).
+        mapping: the tile sizes and weight scaling (default: ``rpu_config.mapping``, else
+            the defaults; when given, it is used).
         resistive_device, update, rpu_config: as for :func:`aihw.core.tiles.create_tile`.
         seed: the seed of tile 0, the others derived from it (:data:`SEED_STEP`);
             ``None`` draws one per tile from torch's global generator.
@@ -100,7 +101,8 @@ class TileGrid:
         seed: int | None = None,
         name: str = "TileGrid",
     ) -> None:
-        mapping = MappingParameters() if mapping is None else mapping
+        if mapping is None:
+            mapping = MappingParameters() if rpu_config is None else rpu_config.mapping
         self.name = name
         self.mapping = mapping
         self.weight_shape = tuple(int(s) for s in weight_shape)

@@ -7,7 +7,7 @@ import dataclasses
 import math
 from typing import Any
 
-__all__ = ["MappingParameters", "split_sizes"]
+__all__ = ["MappingParameter", "MappingParameters", "split_sizes"]
 
 
 @dataclasses.dataclass
@@ -78,6 +78,10 @@ class MappingParameters:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (what checkpoints store)."""
         return dataclasses.asdict(self)
+
+
+#: The reference toolkit's spelling (the same class).
+MappingParameter = MappingParameters
 
 
 def split_sizes(size: int, maximum: int) -> list[tuple[int, int]]:

@@ -13,8 +13,16 @@ Examples:
 
 from __future__ import annotations
 
+from aihw.core.mapping import MappingParameter, MappingParameters
+from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
+
 from .catalog import DeviceInfo, PluginSource
-from .configs import FloatingPointRPUConfig, InferenceRPUConfig, SingleRPUConfig
+from .configs import (
+    FloatingPointRPUConfig,
+    InferenceRPUConfig,
+    SingleRPUConfig,
+    TorchInferenceRPUConfig,
+)
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .errors import PluginError, UnknownDeviceError
 from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
@@ -93,6 +101,12 @@ __all__ = [
     "FloatingPointRPUConfig",
     "InferenceRPUConfig",
     "SingleRPUConfig",
+    "TorchInferenceRPUConfig",
+    "MappingParameter",
+    "MappingParameters",
+    "RPUDataType",
+    "RuntimeParameter",
+    "RuntimeParameters",
     "FloatingPointResistiveDevice",
     "FloatingPointTileParameters",
     "GokmenVlasovPresetDevice",

@@ -6,6 +6,9 @@
 - :class:`FloatingPointRPUConfig`: everything exact (a floating-point tile).
 - :class:`InferenceRPUConfig`: inference and hardware-aware training: the default forward
   periphery, exact backward and exact SGD update on floating-point weights.
+- :class:`TorchInferenceRPUConfig`: :class:`InferenceRPUConfig` computed by the plain-torch
+  reference only (``runtime.backend="reference"``), the reference toolkit's pure-torch
+  inference configuration.
 
 Examples:
     >>> from aihw.devices import InferenceRPUConfig
@@ -21,11 +24,17 @@ from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import PulseType, UpdateParameters
+from aihw.core.runtime import RuntimeParameters
 
 from .constant_step import ConstantStepDevice
 from .floating_point import FloatingPointDevice
 
-__all__ = ["SingleRPUConfig", "FloatingPointRPUConfig", "InferenceRPUConfig"]
+__all__ = [
+    "SingleRPUConfig",
+    "FloatingPointRPUConfig",
+    "InferenceRPUConfig",
+    "TorchInferenceRPUConfig",
+]
 
 
 @dataclasses.dataclass
@@ -62,4 +71,16 @@ class InferenceRPUConfig(TileConfig):
     )
     update: UpdateParameters = dataclasses.field(
         default_factory=lambda: UpdateParameters(pulse_type=PulseType.NONE)
+    )
+
+
+@dataclasses.dataclass
+class TorchInferenceRPUConfig(InferenceRPUConfig):
+    """:class:`InferenceRPUConfig` on the plain-torch path: its tiles start with
+    ``backend="reference"`` (``runtime.backend``), so the periphery runs in the plain-torch
+    reference (``aihw.core.reference``) and never in the compiled engine; the numbers are
+    the engine's (the two are twins). The reference toolkit's pure-torch inference tile."""
+
+    runtime: RuntimeParameters = dataclasses.field(
+        default_factory=lambda: RuntimeParameters(backend="reference")
     )

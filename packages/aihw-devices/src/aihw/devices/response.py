@@ -22,7 +22,13 @@ from .registry import get_device
 if TYPE_CHECKING:  # matplotlib is optional (the plot extra)
     from matplotlib.figure import Figure
 
-__all__ = ["PulseResponse", "pulse_response", "plot_pulse_response"]
+__all__ = [
+    "PulseResponse",
+    "draw_pulse_response",
+    "plot_pulse_response",
+    "pulse_response",
+    "pyplot",
+]
 
 
 @dataclasses.dataclass
@@ -136,6 +142,23 @@ def plot_pulse_response(
     Raises:
         ImportError: matplotlib is not installed (``pip install 'aihw-devices[plot]'``).
     """
+    plt = pyplot(path)
+    fig: Figure
+    fig, ax = plt.subplots(figsize=(7, 4))
+    draw_pulse_response(ax, response, title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def pyplot(path: str | None) -> Any:
+    """``matplotlib.pyplot``, with the file-only ``Agg`` backend when saving to ``path``.
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install 'aihw-devices[plot]'``).
+    """
     try:
         import matplotlib
 
@@ -146,9 +169,13 @@ def plot_pulse_response(
         raise ImportError(
             "plotting a pulse response needs matplotlib: pip install 'aihw-devices[plot]'"
         ) from exc
+    return plt
+
+
+def draw_pulse_response(ax: Any, response: PulseResponse, title: str | None = None) -> None:
+    """Draw the mean weight and its spread (one std) against the pulse number on ``ax``."""
     pulses = torch.arange(response.mean.numel())
     mean, std = response.mean, response.std
-    fig, ax = plt.subplots(figsize=(7, 4))
     ax.fill_between(pulses, mean - std, mean + std, alpha=0.3, label="mean ± std")
     ax.plot(pulses, mean, label="mean weight")
     ax.axvline(response.n_pulses, color="gray", linestyle=":", linewidth=1)
@@ -156,8 +183,3 @@ def plot_pulse_response(
     ax.set_ylabel("weight")
     ax.set_title(title or type(response.device).__name__)
     ax.legend(loc="best")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig

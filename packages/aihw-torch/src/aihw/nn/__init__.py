@@ -7,7 +7,8 @@ which applies the updates recorded by the backward pass inside the tiles.
 """
 
 from .conversion import convert_to_analog, convert_to_digital
-from .mapping import MappingParameters
+from .mapping import MappingParameter, MappingParameters
+from .matrix import AnalogMatrix
 from .modules import (
     AnalogConv1d,
     AnalogConv2d,
@@ -28,10 +29,12 @@ __all__ = [
     "AnalogConv3d",
     "AnalogLayerBase",
     "AnalogLinear",
+    "AnalogMatrix",
     "AnalogSequential",
     "AnalogSummary",
     "CheckpointError",
     "LayerStateError",
+    "MappingParameter",
     "MappingParameters",
     "adopt_checkpoint_devices",
     "analog_summary",

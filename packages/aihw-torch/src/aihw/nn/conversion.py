@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 
 from .mapping import MappingParameters
@@ -37,10 +38,10 @@ _DIGITAL: dict[type[Any], type[nn.Module]] = {
     AnalogConv2d: nn.Conv2d,
     AnalogConv3d: nn.Conv3d,
 }
-_LAYER_KEYS = {"resistive_device", "mapping", "update", "seed"}
+_LAYER_KEYS = {"resistive_device", "rpu_config", "mapping", "update", "seed"}
 
 #: What a per-layer config function may return.
-LayerConfig = DeviceModel | dict[str, Any] | None
+LayerConfig = DeviceModel | TileConfig | dict[str, Any] | None
 
 
 def _convertible(module: nn.Module) -> bool:
@@ -69,6 +70,8 @@ def _layer_kwargs(
         return None
     if isinstance(config, DeviceModel):
         return {"resistive_device": config, "mapping": mapping, "update": _pulsed(config, update)}
+    if isinstance(config, TileConfig):
+        config = {"rpu_config": config}
     if isinstance(config, dict):
         unknown = sorted(set(config) - _LAYER_KEYS)
         if unknown:
@@ -80,12 +83,17 @@ def _layer_kwargs(
         kwargs.update(config)
         device = kwargs["resistive_device"]
         check_resistive_device(device)
-        if "update" not in config:  # the layer's own update= is checked by the layer
+        if kwargs.get("rpu_config") is not None:
+            # The configuration holds the update parameters; a model-wide update= is
+            # passed on for the layer to refuse (it names both).
+            kwargs.setdefault("update", update)
+        elif "update" not in config:  # the layer's own update= is checked by the layer
             kwargs["update"] = _pulsed(device, update)
         return kwargs
     raise TypeError(
         f"convert_to_analog: the config function returned {type(config).__name__} for layer "
-        f"{name!r}; expected a device, a dict of layer options, or None (keep it digital)"
+        f"{name!r}; expected a device, a TileConfig, a dict of layer options, or None (keep "
+        "it digital)"
     )
 
 
@@ -137,10 +145,13 @@ def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
 
 def convert_to_analog(
     model: nn.Module,
-    resistive_device_or_factory: DeviceModel | Callable[[str, nn.Module], Any] | None = None,
+    resistive_device_or_factory: (
+        DeviceModel | TileConfig | Callable[[str, nn.Module], Any] | None
+    ) = None,
     exclude: Iterable[str | type[nn.Module]] = (),
     inplace: bool = False,
     *,
+    rpu_config: TileConfig | None = None,
     mapping: MappingParameters | None = None,
     update: Any = None,
     seed: int | None = None,
@@ -154,15 +165,23 @@ def convert_to_analog(
 
     Args:
         model: the model, or a single layer.
-        resistive_device_or_factory: a device model for every layer, ``None`` for
-            floating-point tiles, or a function ``(name, module) -> config`` called for
-            each convertible layer (``name`` as in ``named_modules``), where ``config`` is
-            a device, a dict of layer options (``resistive_device``, ``mapping``,
-            ``update``, ``seed``), or ``None`` to keep that layer digital.
+        resistive_device_or_factory: a device model for every layer, a tile
+            configuration (:class:`~aihw.core.config.TileConfig`, e.g.
+            ``InferenceRPUConfig()``, as the reference toolkit's
+            ``convert_to_analog(model, rpu_config)``), ``None`` for floating-point tiles,
+            or a function ``(name, module) -> config`` called for each convertible layer
+            (``name`` as in ``named_modules``), where ``config`` is a device, a tile
+            configuration, a dict of layer options (``resistive_device``,
+            ``rpu_config``, ``mapping``, ``update``, ``seed``), or ``None`` to keep that
+            layer digital.
         exclude: module names (a name excludes its submodules too) or module classes to
             keep digital.
         inplace: change ``model`` itself; by default a deep copy is converted.
-        mapping: the :class:`MappingParameters` of every analog layer (default ones).
+        rpu_config: the tile configuration of every layer, as a keyword (the same as
+            giving it positionally; not both). Its ``mapping`` lays the layers out.
+        mapping: the :class:`MappingParameters` of every analog layer (default: the
+            configuration's, else the defaults); with an ``rpu_config`` whose mapping is
+            not the default, a different ``mapping`` is refused.
         update: the update parameters of pulsed tiles.
         seed: if given, layer ``i`` (in ``named_modules`` order) gets seed ``seed + i``;
             otherwise the seeds are drawn from torch's global generator.
@@ -180,6 +199,24 @@ def convert_to_analog(
         if not isinstance(item, (str, type)):
             raise TypeError(f"exclude takes module names and classes; got {item!r}")
     factory = resistive_device_or_factory
+    if isinstance(factory, TileConfig):
+        if rpu_config is not None:
+            raise ValueError(
+                "convert_to_analog: give the tile configuration once, positionally or as "
+                "rpu_config="
+            )
+        factory, rpu_config = None, factory
+    elif rpu_config is not None:
+        if not isinstance(rpu_config, TileConfig):
+            raise TypeError(
+                "convert_to_analog: rpu_config must be a TileConfig such as "
+                f"aihw.devices.InferenceRPUConfig(); got {type(rpu_config).__name__}"
+            )
+        if factory is not None:
+            raise ValueError(
+                "convert_to_analog: give either a device (or a per-layer function) or "
+                "rpu_config=, not both: the configuration holds the device"
+            )
     if factory is not None and not isinstance(factory, DeviceModel):
         if not callable(factory):
             check_resistive_device(factory)  # raises a helpful TypeError
@@ -190,8 +227,10 @@ def convert_to_analog(
     def convert(name: str, module: nn.Module) -> nn.Module | None:
         if not _convertible(module) or _excluded(name, module, exclude_):
             return None
-        if factory is None or isinstance(factory, DeviceModel):
-            config: Any = {"resistive_device": factory}
+        if rpu_config is not None:
+            config: Any = {"rpu_config": rpu_config}
+        elif factory is None or isinstance(factory, DeviceModel):
+            config = {"resistive_device": factory}
         else:
             config = factory(name, module)
         kwargs = _layer_kwargs(config, name, mapping, update)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
+import torch
+from torch import Tensor
 from torch.nn import Module
 
 from .modules.base import AnalogLayerBase
@@ -39,6 +44,10 @@ class LayerSummary:
     device: str
     tile_grid: tuple[int, int, int]
     tiles: tuple[TileSummary, ...]
+    #: The shapes of the layer's (first) input and output in the forward pass that
+    #: ``analog_summary(model, input_size)`` ran; ``None`` without ``input_size``.
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +71,8 @@ class AnalogSummary:
                 f"{str(layer.weight_shape):<20} {layer.device:<14} "
                 f"{str(layer.tile_grid):<13} {len(layer.tiles)}"
             )
+            if layer.input_shape is not None:
+                lines.append(f"    input {layer.input_shape} -> output {layer.output_shape}")
             for tile in layer.tiles:
                 lines.append(
                     f"    tile {str(tile.position):<12} {tile.shape[0]:>5} x {tile.shape[1]:<5} "
@@ -73,14 +84,20 @@ class AnalogSummary:
     __repr__ = __str__
 
 
-def analog_summary(model: Module) -> AnalogSummary:
+def analog_summary(model: Module, input_size: Any = None) -> AnalogSummary:
     """Per analog layer: the tiles, their shapes, the device and each tile's utilization.
 
     Args:
         model: any module (an analog layer itself included).
+        input_size: as in the reference toolkit's ``analog_summary(model, input_size)``:
+            the shape of an input batch (a sequence of ints, batch included), or an input
+            tensor. A forward pass of a *copy* of the model (without gradients) then
+            records each analog layer's input and output shapes; the model itself, its
+            random streams included, is left as it was.
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    shapes = {} if input_size is None else _traced_shapes(model, input_size)
     layers = []
     for name, module in model.named_modules():
         if not isinstance(module, AnalogLayerBase):
@@ -107,6 +124,54 @@ def analog_summary(model: Module) -> AnalogSummary:
                 device="FloatingPoint" if device is None else type(device).name,
                 tile_grid=module.tile_grid,
                 tiles=tuple(tiles),
+                input_shape=shapes.get(name, (None, None))[0],
+                output_shape=shapes.get(name, (None, None))[1],
             )
         )
     return AnalogSummary(tuple(layers))
+
+
+def _example_input(model: Module, input_size: Any) -> Tensor:
+    """An input batch for ``input_size`` (a shape, or a tensor used as it is)."""
+    if isinstance(input_size, Tensor):
+        return input_size
+    if (
+        not isinstance(input_size, Sequence)
+        or isinstance(input_size, str)
+        or not input_size
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in input_size)
+    ):
+        raise TypeError(
+            "analog_summary: input_size must be the shape of an input batch (a sequence of "
+            f"integers >= 0, batch first) or an input tensor; got {input_size!r}"
+        )
+    first = next(model.parameters(), None)
+    device = torch.device("cpu") if first is None else first.device
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(tuple(input_size), generator=generator).to(device)
+
+
+def _traced_shapes(
+    model: Module, input_size: Any
+) -> dict[str, tuple[tuple[int, ...] | None, tuple[int, ...] | None]]:
+    """``{layer name: (input shape, output shape)}`` from one forward pass of a copy."""
+    x = _example_input(model, input_size)
+    probe = copy.deepcopy(model)  # the pass moves random streams and running statistics
+    shapes: dict[str, tuple[tuple[int, ...] | None, tuple[int, ...] | None]] = {}
+
+    def recorder(name: str) -> Any:
+        def hook(module: Module, args: tuple[Any, ...], output: Any) -> None:
+            first = args[0] if args and isinstance(args[0], Tensor) else None
+            shapes[name] = (
+                None if first is None else tuple(first.shape),
+                tuple(output.shape) if isinstance(output, Tensor) else None,
+            )
+
+        return hook
+
+    for name, module in probe.named_modules():
+        if isinstance(module, AnalogLayerBase):
+            module.register_forward_hook(recorder(name))
+    with torch.no_grad():
+        probe(x)
+    return shapes

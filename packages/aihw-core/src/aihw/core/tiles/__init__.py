@@ -64,7 +64,9 @@ def create_tile(
             io.exact and io.out_scale == 1.0 for io in (rpu_config.forward, rpu_config.backward)
         )
         if exact:
-            return FloatingPointTile(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
+            tile = FloatingPointTile(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
+            tile._apply_runtime(rpu_config)
+            return tile
         return InferenceTile(out_size, in_size, rpu_config, bias=bias, seed=seed)
     if resistive_device is None or resistive_device.is_floating_point:
         if update is not None:

@@ -133,6 +133,7 @@ class AnalogTile(DeviceTile):
         self.granularity = granularity
         self.law_scalars = scalars
         self.rpu_config = rpu_config
+        self._apply_runtime(rpu_config)
         self._set_periphery(forward_io, backward_io)
         self.weights.copy_(self._clip_weights(self.weights))
         self._init_device_ops()  # after the clip: hidden weights start equal to weights

@@ -24,11 +24,9 @@ from .._checks import (
 )
 from ..io_parameters import IOParameters
 from ..periphery import Periphery
+from ..runtime import BACKENDS
 
 __all__ = ["TileBase", "draw_seed", "BACKENDS"]
-
-#: ``auto``: the compiled engine when it can run, else the plain-torch reference.
-BACKENDS = ("auto", "native", "reference")
 
 #: ``update_index`` is a 32-bit counter (engine contract §2).
 _INDEX_MASK = 0xFFFFFFFF
@@ -137,6 +135,18 @@ class TileBase:
     def num_threads(self, value: int | None) -> None:
         self._num_threads = value
         self._version += 1
+
+    @property
+    def tile(self) -> TileBase:
+        """The tile itself: the reference toolkit's tile modules hold their simulator tile
+        in ``.tile``, and here one object is both, so ``layer.analog_tiles()`` serves
+        scripts that read ``tile.tile``."""
+        return self
+
+    def _apply_runtime(self, rpu_config: Any) -> None:
+        """Start with the back-end that ``rpu_config.runtime`` names."""
+        if rpu_config is not None:
+            self._backend = rpu_config.runtime.backend
 
     # -- backend and periphery ---------------------------------------------------------
     @property

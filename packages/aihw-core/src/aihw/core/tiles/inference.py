@@ -59,4 +59,5 @@ class InferenceTile(FloatingPointTile):
             )
         super().__init__(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
         self.rpu_config = rpu_config
+        self._apply_runtime(rpu_config)
         self._set_periphery(rpu_config.forward, rpu_config.backward)

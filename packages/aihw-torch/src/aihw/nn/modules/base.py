@@ -59,6 +59,22 @@ class _Registered:
             raise AttributeError(self.name) from None
 
 
+def _round_input(layer: Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``rpu_config.runtime.data_type`` HALF or BFLOAT16: the input in that dtype."""
+    dtype = layer.__dict__.get("boundary_dtype")
+    if dtype is None or not args or not isinstance(args[0], Tensor):
+        return None
+    return (args[0].to(dtype), *args[1:])
+
+
+def _cast_output(layer: Module, args: tuple[Any, ...], output: Any) -> Any:
+    """``rpu_config.runtime.data_type`` HALF or BFLOAT16: the output in that dtype."""
+    dtype = layer.__dict__.get("boundary_dtype")
+    if dtype is None or not isinstance(output, Tensor):
+        return None
+    return output.to(dtype)
+
+
 class AnalogLayerBase(Module):
     """Base of the :class:`~torch.nn.Module` layers whose weight lives on analog tiles.
 
@@ -70,7 +86,9 @@ class AnalogLayerBase(Module):
     * ``weight``: the weight (see the module docstring for split layers);
     * ``bias``: the digital bias ``Parameter``, or ``None`` (no bias, or an analog bias);
     * ``out_scaling_alpha``: the learned output scale when ``mapping.learn_out_scaling``;
-    * ``resistive_device``, ``mapping`` and ``rpu_config``.
+    * ``resistive_device``, ``mapping`` and ``rpu_config``;
+    * ``boundary_dtype``: from ``rpu_config.runtime.data_type``, the dtype the layer rounds
+      its input to and returns (``None``: its input's own dtype).
 
     Writing into ``weight`` in place writes into the tiles *without* the device's
     clipping: use :meth:`set_weights` for that.
@@ -80,6 +98,7 @@ class AnalogLayerBase(Module):
     resistive_device: DeviceModel | None
     mapping: MappingParameters
     rpu_config: Any
+    boundary_dtype: torch.dtype | None = None  # layers pickled before it existed
     groups: int
     bias = _Registered()
     out_scaling_alpha = _Registered()
@@ -114,7 +133,9 @@ class AnalogLayerBase(Module):
             resistive_device = rpu_config.device
         check_resistive_device(resistive_device)
         check_float_dtype(dtype)
-        mapping = resolve_mapping(mapping)
+        # rpu_config.mapping applies where no mapping was resolved yet (a subclass may
+        # hand over the one it resolved from both).
+        mapping = resolve_mapping(mapping, rpu_config=rpu_config if mapping is None else None)
         self.resistive_device = resistive_device
         self.mapping = mapping
         self.groups = groups
@@ -139,6 +160,13 @@ class AnalogLayerBase(Module):
         if device is not None:
             self.grid.to(torch.device(device))
             self._link_weights()
+        # Read once, like the rest of the configuration: the layer's input is rounded to
+        # this dtype and its output returned in it (the tiles compute in float32).
+        boundary = None if rpu_config is None else rpu_config.runtime.boundary_dtype
+        self.boundary_dtype = boundary
+        if boundary is not None:
+            self.register_forward_pre_hook(_round_input)
+            self.register_forward_hook(_cast_output)
 
     def reset_parameters(self) -> None:
         """Initialise like the torch layer: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.

@@ -78,12 +78,34 @@ def resolve_mapping(
     mapping: MappingParameters | None,
     max_input_size: int | None = None,
     max_output_size: int | None = None,
+    rpu_config: Any = None,
 ) -> MappingParameters:
-    """A copy of ``mapping`` (default: the defaults) with the size overrides applied."""
-    if mapping is None:
-        mapping = MappingParameters()
-    elif not isinstance(mapping, MappingParameters):
+    """A copy of ``mapping`` with the size overrides applied.
+
+    Without ``mapping``, the mapping of ``rpu_config`` (a ``TileConfig``), else the
+    defaults. With both, ``mapping`` is used while ``rpu_config.mapping`` is the default;
+    two different non-default mappings are refused (``ValueError``).
+    """
+    if mapping is not None and not isinstance(mapping, MappingParameters):
         raise TypeError(f"mapping must be MappingParameters or None; got {type(mapping).__name__}")
+    configured = rpu_config.mapping if isinstance(rpu_config, TileConfig) else None
+    if configured is not None and not isinstance(configured, MappingParameters):
+        raise TypeError(
+            f"rpu_config.mapping must be MappingParameters; got {type(configured).__name__}"
+        )
+    if mapping is None:
+        mapping = MappingParameters() if configured is None else configured
+    elif configured is not None and configured != mapping and configured != MappingParameters():
+        given, config = mapping.as_dict(), configured.as_dict()
+        fields = ", ".join(
+            f"{name}: {given[name]!r} vs {config[name]!r}"
+            for name in given
+            if given[name] != config[name]
+        )
+        raise ValueError(
+            f"mapping= and rpu_config.mapping differ ({fields}); give the mapping once: set "
+            "rpu_config.mapping, or leave it at its default and pass mapping="
+        )
     return dataclasses.replace(  # validates
         mapping,
         max_input_size=mapping.max_input_size if max_input_size is None else max_input_size,

@@ -111,7 +111,7 @@ class _AnalogConvNd(AnalogLayerBase):
             padding_ = padding
         else:
             padding_ = _ntuple("padding", padding, n, minimum=0)
-        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size, rpu_config)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_channels = in_channels
@@ -194,6 +194,9 @@ _DOC = r"""Applies a {n}-D convolution whose kernel is stored on analog tiles.
         rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
             :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
             and update parameters in one, instead of ``resistive_device`` and ``update``.
+            Its ``mapping`` is the layer's unless ``mapping`` is given (refused when both
+            differ from the default and from each other); its ``runtime.data_type``
+            HALF or BFLOAT16 rounds the input to that dtype and returns the output in it.
         seed: the seed of the first tile, the others derived from it (``None``: drawn from
             torch's global generator).
         device: where the tiles and the bias live.

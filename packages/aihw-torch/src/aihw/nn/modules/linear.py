@@ -43,6 +43,9 @@ class AnalogLinear(AnalogLayerBase):
         rpu_config: an :class:`aihw.core.config.TileConfig` (e.g.
             :class:`aihw.devices.InferenceRPUConfig`): device, forward and backward periphery
             and update parameters in one, instead of ``resistive_device`` and ``update``.
+            Its ``mapping`` is the layer's unless ``mapping`` is given (refused when both
+            differ from the default and from each other); its ``runtime.data_type``
+            HALF or BFLOAT16 rounds the input to that dtype and returns the output in it.
         seed: the tile's random seed (``None``: drawn from torch's global generator, so
             ``torch.manual_seed`` makes the layer reproducible).
         device: where the tile and the bias live.
@@ -93,7 +96,7 @@ class AnalogLinear(AnalogLayerBase):
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
         check_bool("bias", bias)
-        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size)
+        mapping_ = resolve_mapping(mapping, max_input_size, max_output_size, rpu_config)
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.in_features = in_features
