@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -71,3 +73,11 @@ def test_gokmen_vlasov_preset_trains_the_digits_cnn_in_its_documented_lr_range()
     with torch.no_grad():
         accuracy = (model(x_test).argmax(dim=1) == y_test).float().mean().item()
     assert accuracy > 0.5, f"test accuracy {accuracy:.1%} (chance: 10%)"
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_CONFIGS))
+def test_each_preset_documents_its_learning_rates(name):
+    # the measured ranges: in the class docstring and in a row of the presets page
+    assert "Learning rate" in (PRESET_CONFIGS[name].__doc__ or "")
+    page = (Path(__file__).resolve().parents[2] / "docs" / "presets.md").read_text()
+    assert any(line.startswith(f"| `{name}`") and "%" in line for line in page.splitlines())
