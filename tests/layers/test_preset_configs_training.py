@@ -81,3 +81,11 @@ def test_each_preset_documents_its_learning_rates(name):
     assert "Learning rate" in (PRESET_CONFIGS[name].__doc__ or "")
     page = (Path(__file__).resolve().parents[2] / "docs" / "presets.md").read_text()
     assert any(line.startswith(f"| `{name}`") and "%" in line for line in page.splitlines())
+
+
+def test_preset_layer_checkpoint_loads_with_weights_only(tmp_path):
+    layer = AnalogLinear(4, 3, rpu_config=aihw.devices.PCMPreset(), seed=0)
+    torch.save(layer.state_dict(), tmp_path / "layer.pt")
+    other = AnalogLinear(4, 3, rpu_config=aihw.devices.PCMPreset(), seed=1)
+    other.load_state_dict(torch.load(tmp_path / "layer.pt", weights_only=True))
+    assert torch.equal(other.weight, layer.weight)
