@@ -53,14 +53,25 @@ from .pow_step import (
     PowStepResistiveDeviceParameters,
 )
 from .presets import (
+    CapacitorPreset,
     CapacitorPresetDevice,
+    EcRamMOPreset,
     EcRamMOPresetDevice,
+    EcRamPreset,
     EcRamPresetDevice,
+    GokmenVlasovPreset,
     GokmenVlasovPresetDevice,
+    IdealizedPreset,
     IdealizedPresetDevice,
+    PCMPreset,
     PCMPresetDevice,
+    PresetIOParameters,
+    PresetUpdateParameters,
+    ReRamESPreset,
     ReRamESPresetDevice,
+    ReRamSBPreset,
     ReRamSBPresetDevice,
+    StandardIOParameters,
 )
 from .registry import (
     disabled_plugins,
@@ -87,7 +98,18 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "CapacitorPreset",
     "CapacitorPresetDevice",
+    "EcRamMOPreset",
+    "EcRamPreset",
+    "GokmenVlasovPreset",
+    "IdealizedPreset",
+    "PCMPreset",
+    "PresetIOParameters",
+    "PresetUpdateParameters",
+    "ReRamESPreset",
+    "ReRamSBPreset",
+    "StandardIOParameters",
     "ConstantStepDevice",
     "ConstantStepResistiveDevice",
     "ConstantStepResistiveDeviceParameters",

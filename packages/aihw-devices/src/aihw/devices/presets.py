@@ -1,5 +1,11 @@
 """Device presets: the devices users compare against, with the reference toolkit's values.
 
+The complete preset configurations (device, periphery and update, under the reference
+toolkit's names ``GokmenVlasovPreset``, ``ReRamSBPreset``, ..., ``PresetIOParameters``,
+``PresetUpdateParameters``, ``StandardIOParameters``) live in
+:mod:`aihw.devices.preset_configs` and are importable from here too, as from the
+reference's ``aihwkit.simulator.presets``.
+
 Each preset is a device class whose parameters dataclass has the published fit as its
 defaults (the values of the reference toolkit's ``aihwkit.simulator.presets.devices``);
 every field can still be overridden, and every reference value runs, write noise included
@@ -28,6 +34,18 @@ __all__ = [
     "PCMPresetDevice",
     "PRESETS",
     "REFERENCE_ONLY",
+    # the preset configurations (defined in preset_configs, imported at the end)
+    "PresetIOParameters",
+    "PresetUpdateParameters",
+    "StandardIOParameters",
+    "ReRamESPreset",
+    "ReRamSBPreset",
+    "CapacitorPreset",
+    "EcRamPreset",
+    "EcRamMOPreset",
+    "IdealizedPreset",
+    "GokmenVlasovPreset",
+    "PCMPreset",
 ]
 
 
@@ -319,3 +337,19 @@ PRESETS: dict[str, type] = {
 #: Reference preset values that aihw cannot run yet (kept at their "off" value here); empty
 #: since the write noise of the ReRAM presets runs.
 REFERENCE_ONLY: dict[str, dict[str, float]] = {}
+
+# Re-exported last: preset_configs imports the device classes above. The package's
+# __init__ imports this module (never preset_configs first), so the cycle always resolves.
+from .preset_configs import (  # noqa: E402
+    CapacitorPreset,
+    EcRamMOPreset,
+    EcRamPreset,
+    GokmenVlasovPreset,
+    IdealizedPreset,
+    PCMPreset,
+    PresetIOParameters,
+    PresetUpdateParameters,
+    ReRamESPreset,
+    ReRamSBPreset,
+    StandardIOParameters,
+)
