@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import importlib
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,9 @@ __all__ = [
 
 STATE_FORMAT = "aihw.tile"
 STATE_VERSION = 1
+#: The pulsed update's random-number contract the state was saved under
+#: (docs/architecture/engine-contract.md §2); states without it predate version 2.
+UPDATE_CONTRACT = 2
 
 _TILE_CLASSES: dict[str, type[TileBase]] = {
     "FloatingPointTile": FloatingPointTile,
@@ -75,7 +79,7 @@ _KEYS = {
 #: Keys a state may lack: states saved before tiles had a periphery load with exact passes,
 #: and those saved before the device operations with their counters at 0. ``write_noise``
 #: (hidden weights and redraw counter) is there exactly when the device has write noise.
-_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters", "write_noise"}
+_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters", "write_noise", "update_contract"}
 _WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
@@ -210,6 +214,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
+        "update_contract": UPDATE_CONTRACT,
         "tile_class": cls_name,
         "out_size": int(tile.out_size),
         "in_size": int(tile.in_size),
@@ -335,6 +340,21 @@ def tile_from_state(
     cls = _TILE_CLASSES.get(state["tile_class"])
     if cls is None:
         raise TileStateError(f"unknown tile class {state['tile_class']!r}")
+    contract = state.get("update_contract", 1)
+    if contract not in (1, UPDATE_CONTRACT):
+        raise TileStateError(
+            f"tile state update_contract={contract!r} is not supported (this aihw-core "
+            f"reads 1 and {UPDATE_CONTRACT})"
+        )
+    if contract == 1 and cls is AnalogTile:
+        warnings.warn(
+            "this tile state was saved before update contract 2 "
+            "(docs/architecture/engine-contract.md §2): it loads and infers as saved, but "
+            "its later pulsed updates draw other cycle-to-cycle normals (same distribution), "
+            "so resumed training is not bit-identical to what the older aihw computed",
+            UserWarning,
+            stacklevel=3,
+        )
     out_size = _int(state, "out_size", 1, 2**31)
     in_size = _int(state, "in_size", 1, 2**31)
     if not isinstance(state["bias"], bool):
