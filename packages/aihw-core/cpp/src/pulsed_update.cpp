@@ -31,8 +31,16 @@
 #include "aihw/step_laws.hpp"
 #include "aihw/thread_pool.hpp"
 #include "coincidence_scan.hpp"
+#include "dense_rows.hpp"
 #include "noise_batch.hpp"
 #include "philox_kernels.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AIHW_DENSE_SIMD 1
+#else
+#define AIHW_DENSE_SIMD 0
+#endif
 
 namespace aihw {
 
@@ -116,6 +124,9 @@ constexpr double kSerialWork = 16384.0;            // below this, one thread
 constexpr std::uint32_t kSignBit = 0x80000000u;
 constexpr std::uint32_t kIndexMask = 0x7FFFFFFFu;
 
+using detail::dense_rows_enabled;
+using detail::dense_rows_variant;
+using detail::DenseRows;
 using detail::popcount64;
 
 struct Draw {
@@ -266,6 +277,11 @@ struct Trains {
   std::vector<std::uint32_t> x_idx, d_idx;
   std::vector<std::uint64_t> x_masks, d_masks;
   std::vector<std::int64_t> x_count, d_count;  // [sample, block]
+  // Samples run dense (dense_rows.hpp): 1 per chunk sample, then their x trains over every
+  // column (mask 0 where x never fires) and x's signs.
+  std::vector<std::uint8_t> dense;
+  std::vector<std::uint64_t> x_dense_masks;
+  std::vector<std::uint8_t> x_dense_neg;
 
   void resize(const Layout& lay, std::int64_t samples, int n_words) {
     words = n_words;
@@ -278,6 +294,39 @@ struct Trains {
     d_count.assign(samples * lay.n_row_blocks, 0);
   }
 };
+
+// The share of firing x columns from which a sample runs dense (one in kDenseShare): below
+// it, the compacted scan touches fewer columns than the dense passes.
+constexpr std::int64_t kDenseShare = 4;
+
+// Marks the chunk's samples that run dense and spreads their x trains over every column.
+void spread_dense_samples(const Layout& lay, Trains& tr, bool law_allows) {
+  tr.dense.assign(static_cast<std::size_t>(tr.n_samples), 0);
+  if (!law_allows || tr.words != 1 || !dense_rows_enabled()) return;
+  for (std::int64_t s = 0; s < tr.n_samples; ++s) {
+    std::int64_t n_x = 0;
+    for (std::int64_t k = 0; k < lay.n_x_blocks; ++k) n_x += tr.x_count[s * lay.n_x_blocks + k];
+    if (n_x * kDenseShare < lay.x_size) continue;
+    tr.dense[s] = 1;
+  }
+  tr.x_dense_masks.resize(static_cast<std::size_t>(tr.n_samples * lay.x_size));
+  tr.x_dense_neg.resize(static_cast<std::size_t>(tr.n_samples * lay.x_size));
+  for (std::int64_t s = 0; s < tr.n_samples; ++s) {
+    if (!tr.dense[s]) continue;
+    std::uint64_t* masks = tr.x_dense_masks.data() + s * lay.x_size;
+    std::uint8_t* neg = tr.x_dense_neg.data() + s * lay.x_size;
+    std::fill_n(masks, lay.x_size, std::uint64_t{0});
+    std::fill_n(neg, lay.x_size, std::uint8_t{0});
+    for (std::int64_t xb = 0; xb < lay.n_x_blocks; ++xb) {
+      const std::int64_t base = s * lay.x_size + xb * lay.x_block;
+      for (std::int64_t c = 0; c < tr.x_count[s * lay.n_x_blocks + xb]; ++c) {
+        const std::uint32_t idx = tr.x_idx[base + c];
+        masks[idx & kIndexMask] = tr.x_masks[base + c];
+        neg[idx & kIndexMask] = static_cast<std::uint8_t>(idx >> 31);
+      }
+    }
+  }
+}
 
 struct Problem {
   float* weights;
@@ -363,11 +412,18 @@ struct TaskScratch {
   detail::NoiseBatch batch;
   std::vector<float> normals;
   std::vector<Piece> pieces;
+  std::vector<std::uint32_t> counts, ordinals;  // of a dense row
+  std::vector<float> pass_normals;              // of a dense pass
 };
 
 TaskScratch& task_scratch(std::int64_t x_size) {
   static thread_local TaskScratch scratch;
   scratch.hits.prepare(x_size);
+  if (scratch.counts.size() < static_cast<std::size_t>(x_size)) {
+    scratch.counts.resize(static_cast<std::size_t>(x_size));
+    scratch.ordinals.resize(static_cast<std::size_t>(x_size));
+    scratch.pass_normals.resize(static_cast<std::size_t>(x_size));
+  }
   return scratch;
 }
 
@@ -554,6 +610,157 @@ struct Applier {
   std::vector<Piece>& pieces_;
 };
 
+// ---------------------------------------------------------------------------------------
+// Dense samples (dense_rows.hpp)
+
+// The laws whose step vectorises (float arithmetic and selects only; the others call libm or
+// read tables, and run the scan-and-apply path).
+template <class Law>
+constexpr bool kDenseLaw = false;
+template <>
+constexpr bool kDenseLaw<ConstantStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<LinearStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<SoftBoundsReferenceLaw> = true;
+
+struct DenseSample {
+  const Problem* pb;
+  const Trains* tr;
+  std::int64_t s;   // chunk position
+  std::int64_t rb;  // row block
+  std::uint32_t sample;
+  std::int64_t bl;
+  TaskScratch* scratch;
+};
+
+// The firing d rows of row block rb in sample s, one after another: counts, then (noisy laws)
+// the row's normals, group after group of the row, then the passes. Returns the pulses.
+template <class Law, bool kNoisy, bool kPopcnt, class Gather>
+AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
+                                                  Gather gather) {
+  const Problem& pb = *ds.pb;
+  const Trains& tr = *ds.tr;
+  const Layout& lay = pb.lay;
+  const std::int64_t n_d = tr.d_count[ds.s * lay.n_row_blocks + ds.rb];
+  const std::int64_t d_base = ds.s * lay.d_size + ds.rb * lay.row_block;
+  const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
+  const std::uint64_t* d_masks = tr.d_masks.data() + d_base;  // one word a train
+  const std::uint64_t* mx = tr.x_dense_masks.data() + ds.s * lay.x_size;
+  const std::uint8_t* x_neg = tr.x_dense_neg.data() + ds.s * lay.x_size;
+  TaskScratch& scratch = *ds.scratch;
+  std::uint32_t* n = scratch.counts.data();
+  std::uint32_t* o = scratch.ordinals.data();
+  float* zk = scratch.pass_normals.data();
+  const auto group = static_cast<std::int64_t>(
+      std::min<std::uint64_t>(sequence_columns(ds.bl), static_cast<std::uint64_t>(lay.x_size)));
+  std::int64_t pulses = 0;
+  for (std::int64_t a = 0; a < n_d; ++a) {
+    const std::uint32_t i = d_idx[a] & kIndexMask;
+    const auto d_neg = static_cast<std::uint8_t>(d_idx[a] >> 31);
+    const std::size_t row_e = static_cast<std::size_t>(i) * static_cast<std::size_t>(lay.x_size);
+    const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], lay.x_size, n);
+    if (counted.most == 0) continue;
+    const float* z = nullptr;
+    if (kNoisy) {
+      detail::NoiseBatch& batch = scratch.batch;
+      batch.clear();
+      for (std::int64_t g0 = 0; g0 < lay.x_size; g0 += group) {
+        const std::int64_t g1 = std::min(g0 + group, lay.x_size);
+        const auto at = static_cast<std::uint32_t>(batch.size());
+        std::uint32_t run = 0;
+        for (std::int64_t j = g0; j < g1; ++j) {
+          o[j] = at + run;
+          run += n[j];
+        }
+        if (run > 0) batch.add_run(static_cast<std::uint32_t>(row_e + static_cast<std::size_t>(g0)), 0, run);
+      }
+      if (scratch.normals.size() < batch.size()) scratch.normals.resize(batch.size());
+      batch.draw(pb.draw.key, ds.sample, pb.draw.update_index, scratch.normals.data());
+      z = scratch.normals.data();
+    }
+    if (pb.pulsed != nullptr) {
+      std::uint8_t* pulsed = pb.pulsed + row_e;
+      for (std::int64_t j = 0; j < lay.x_size; ++j) pulsed[j] |= static_cast<std::uint8_t>(n[j] != 0);
+    }
+    float* w = pb.weights + row_e;
+    for (std::uint32_t k = 0; k < counted.most; ++k) {
+      if (kNoisy) gather(z, o, n, k, lay.x_size, zk);
+      detail::pulse_pass<kNoisy>(law, w, row_e, n, x_neg, d_neg, zk, k, lay.x_size);
+    }
+    pulses += static_cast<std::int64_t>(counted.total);
+  }
+  return pulses;
+}
+
+#if AIHW_DENSE_SIMD
+#define AIHW_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt")))
+#define AIHW_TARGET_AVX2 __attribute__((target("avx2,popcnt")))
+
+// The normals of a pass (detail::pass_normals_scalar), gathered 16 or 8 columns at a time.
+AIHW_TARGET_AVX512 void pass_normals_avx512(const float* z, const std::uint32_t* o,
+                                            const std::uint32_t* n, std::uint32_t k,
+                                            std::int64_t x_size, float* zk) {
+  const __m512i kk = _mm512_set1_epi32(static_cast<int>(k));
+  std::int64_t j = 0;
+  for (; j + 16 <= x_size; j += 16) {
+    const __m512i nj = _mm512_loadu_si512(n + j);
+    const __mmask16 active = _mm512_cmpgt_epu32_mask(nj, kk);
+    const __m512i at = _mm512_add_epi32(_mm512_loadu_si512(o + j), kk);
+    _mm512_storeu_ps(zk + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, at, z, 4));
+  }
+  detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
+}
+
+AIHW_TARGET_AVX2 void pass_normals_avx2(const float* z, const std::uint32_t* o,
+                                        const std::uint32_t* n, std::uint32_t k,
+                                        std::int64_t x_size, float* zk) {
+  // n[j] <= 64, so the signed compare n[j] > k is the unsigned one.
+  const __m256i kk = _mm256_set1_epi32(static_cast<int>(k));
+  std::int64_t j = 0;
+  for (; j + 8 <= x_size; j += 8) {
+    const __m256i nj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(n + j));
+    const __m256i active = _mm256_cmpgt_epi32(nj, kk);
+    const __m256i oj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(o + j));
+    const __m256i at = _mm256_add_epi32(oj, kk);
+    _mm256_storeu_ps(zk + j, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), z, at,
+                                                      _mm256_castsi256_ps(active), 4));
+  }
+  detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
+}
+
+template <class Law, bool kNoisy>
+AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512);
+}
+template <class Law, bool kNoisy>
+AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2);
+}
+#endif  // AIHW_DENSE_SIMD
+
+template <class Law, bool kNoisy>
+std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
+  return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar);
+}
+
+template <class Law>
+std::int64_t dense_sample(const Law& law, const DenseSample& ds) {
+  const bool noisy = law.draws_noise();
+  switch (dense_rows_variant()) {
+#if AIHW_DENSE_SIMD
+    case DenseRows::kAvx512:
+      return noisy ? dense_sample_avx512<Law, true>(law, ds) : dense_sample_avx512<Law, false>(law, ds);
+    case DenseRows::kAvx2:
+      return noisy ? dense_sample_avx2<Law, true>(law, ds) : dense_sample_avx2<Law, false>(law, ds);
+#endif
+    default:
+      return noisy ? dense_sample_portable<Law, true>(law, ds)
+                   : dense_sample_portable<Law, false>(law, ds);
+  }
+}
+
 template <class Law>
 std::int64_t apply_chunk(const Problem& pb, const Law& law,
                          const std::vector<std::int64_t>& samples, const Trains& tr,
@@ -565,7 +772,14 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
     Hits& hits = scratch.hits;
     Applier<Law> sink(law, pb, scratch);
     for (std::size_t s = 0; s < samples.size(); ++s) {
-      sink.begin_sample(samples[s], (*pb.scales)[samples[s]].bl);
+      const std::int64_t b = samples[s];
+      if (kDenseLaw<Law> && tr.dense[s]) {
+        const DenseSample ds{&pb, &tr, static_cast<std::int64_t>(s), rb, static_cast<std::uint32_t>(b),
+                             (*pb.scales)[b].bl, &scratch};
+        sink.pulses += dense_sample(law, ds);
+        continue;
+      }
+      sink.begin_sample(b, (*pb.scales)[b].bl);
       if (tr.words == 1) {
         for_each_coincidence<1>(lay, tr, static_cast<std::int64_t>(s), rb, hits, sink);
       } else {
@@ -747,6 +961,7 @@ std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, i
     double draw_work = 0.0;
     for (std::int64_t b : chunk) draw_work += static_cast<double>(elements * ((scales[b].bl + 3) / 4));
     draw_chunk(pb, chunk, 0, kMaxPulseTrainLength, tr, draw_work < kSerialWork ? 1 : threads);
+    spread_dense_samples(lay, tr, kDenseLaw<Law>);
     double pairs = 0.0;  // firing d rows x firing x columns, summed over the samples
     for (std::size_t s = 0; s < chunk.size(); ++s) {
       std::int64_t n_x = 0, n_d = 0;
@@ -821,6 +1036,61 @@ float max_abs(const float* v, std::int64_t n) noexcept {
 [[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Dense-row variant selection
+
+namespace detail {
+namespace {
+bool cpu_runs(DenseRows v) noexcept {
+#if AIHW_DENSE_SIMD
+  __builtin_cpu_init();
+  if (v == DenseRows::kAvx512) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt");
+  }
+  if (v == DenseRows::kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return true;
+#else
+  return v == DenseRows::kOff || v == DenseRows::kPortable;
+#endif
+}
+
+DenseRows best_dense_rows() noexcept {
+  if (cpu_runs(DenseRows::kAvx512)) return DenseRows::kAvx512;
+  if (cpu_runs(DenseRows::kAvx2)) return DenseRows::kAvx2;
+  return DenseRows::kPortable;
+}
+
+constexpr int kUnresolved = -1;
+std::atomic<int> g_dense_rows{kUnresolved};  // resolved on first use
+}  // namespace
+
+DenseRows dense_rows_variant() noexcept {
+  int v = g_dense_rows.load(std::memory_order_relaxed);
+  if (v == kUnresolved) {
+    v = static_cast<int>(best_dense_rows());
+    int expected = kUnresolved;
+    if (!g_dense_rows.compare_exchange_strong(expected, v)) v = expected;
+  }
+  return static_cast<DenseRows>(v);
+}
+
+bool set_dense_rows_variant(const char* name) noexcept {
+  const std::string n = name == nullptr ? "" : name;
+  DenseRows v;
+  if (n == "auto") v = best_dense_rows();
+  else if (n == "off") v = DenseRows::kOff;
+  else if (n == "portable") v = DenseRows::kPortable;
+  else if (n == "avx2") v = DenseRows::kAvx2;
+  else if (n == "avx512") v = DenseRows::kAvx512;
+  else return false;
+  if (!cpu_runs(v)) return false;
+  g_dense_rows.store(static_cast<int>(v), std::memory_order_relaxed);
+  return true;
+}
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------
 

@@ -101,8 +101,11 @@ struct ConstantStepLaw : detail::CommonArrays, detail::Stepwise<ConstantStepLaw>
     float step, lo, hi;  // step: +dw_up or -dw_down
   };
 
+  // Both steps are loaded and one selected (no branch on the direction, which is random).
   inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {up ? dw_up_[e] : -dw_down_[e], w_min_[e], w_max_[e]};
+    const float dw_up = dw_up_[e];
+    const float dw_down = dw_down_[e];
+    return {up ? dw_up : -dw_down, w_min_[e], w_max_[e]};
   }
 
   // Noise-free, step * 1.0f is step itself: the same bits as w + step.
@@ -134,8 +137,11 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {up ? dw_up_[e] : dw_down_[e], up ? slope_up_[e] : slope_down_[e],
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    const float slope_up = slope_up_[e], slope_down = slope_down_[e];
+    return {up ? dw_up : dw_down, up ? slope_up : slope_down,
             kReferenced ? reference_[e] : 0.0f, w_min_[e], w_max_[e], up};
   }
 
