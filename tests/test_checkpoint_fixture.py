@@ -1,11 +1,12 @@
 """Checkpoints written by earlier ``main``s still load, infer and resume training: each
 fixture holds what that code computed.
 
-``main-02ebb8e.pt`` (before the core's reshaping) predates update contract version 2
-(docs/architecture/engine-contract.md §2: the cycle-to-cycle normals are addressed by
-ordinal within a row group): it loads and infers bit-identically, and resumes with the
-same pulses but other normals, so its losses and weights after resuming are close, not
-equal. ``main-v2.pt`` was written by contract version 2 and resumes bit-identically."""
+``main-v3.pt`` was written under update contract version 3 (docs/architecture/
+engine-contract.md §2, the current one) and resumes bit-identically. The older ones load
+and infer bit-identically and resume with the same pulses but other cycle-to-cycle normals,
+so their losses and weights after resuming are close, not equal: ``main-02ebb8e.pt`` (before
+the core's reshaping) predates version 2 (normals addressed by ordinal within a row group),
+``main-v2.pt`` predates version 3 (normals by the periphery's float32 Box-Muller)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import pytest
 import torch
 
 HERE = Path(__file__).parent / "checkpoint"
-FIXTURE = HERE / "fixtures" / "main-02ebb8e.pt"
-FIXTURE_V2 = HERE / "fixtures" / "main-v2.pt"
+FIXTURE = HERE / "fixtures" / "main-v3.pt"
+#: Fixtures of earlier update contracts, with the contract they were saved under.
+OLDER_FIXTURES = {1: HERE / "fixtures" / "main-02ebb8e.pt", 2: HERE / "fixtures" / "main-v2.pt"}
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(
     one_thread, tensors_by_path
 ) -> None:
     script = runpy.run_path(str(HERE / "main_fixture.py"))
-    checkpoint = torch.load(FIXTURE_V2, weights_only=True)
+    checkpoint = torch.load(FIXTURE, weights_only=True)
     expected = checkpoint["expected"]
     model, optimizer = script["build"]()
     model.load_state_dict(checkpoint["model"])
@@ -49,14 +51,15 @@ def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(
     assert torch.equal(script["evaluate"](model), expected["inference_after"])
 
 
-def test_checkpoint_before_update_contract_v2_loads_and_resumes_closely(
-    one_thread, tensors_by_path
+@pytest.mark.parametrize("contract", sorted(OLDER_FIXTURES))
+def test_checkpoint_of_an_older_update_contract_loads_and_resumes_closely(
+    one_thread, tensors_by_path, contract
 ) -> None:
     script = runpy.run_path(str(HERE / "main_fixture.py"))
-    checkpoint = torch.load(FIXTURE, weights_only=True)
+    checkpoint = torch.load(OLDER_FIXTURES[contract], weights_only=True)
     expected = checkpoint["expected"]
     model, optimizer = script["build"]()
-    with pytest.warns(UserWarning, match="saved before update contract 2"):
+    with pytest.warns(UserWarning, match=f"saved under update contract {contract}, before"):
         model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     assert torch.equal(script["evaluate"](model), expected["inference_at_checkpoint"])

@@ -162,7 +162,7 @@ def test_soft_bounds_reference_is_bit_identical_without_noise(core, variant, upd
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_noisy_law_close_to_reference(core, variant):
+def test_noisy_law_matches_reference(core, variant):
     law, scalars = VARIANTS[variant]
     native, ref = _pair(_make_device(law, 0.3, scalars), 9, 13, UpdateParameters())
     for step in range(3):
@@ -170,8 +170,12 @@ def test_noisy_law_close_to_reference(core, variant):
         native.update(x, d, 0.2)
         ref.update(x, d, 0.2)
         assert native.last_update_pulses == ref.last_update_pulses > 0
-    # Same normals; only the last bit of log/cos (and exp/pow) may differ.
-    torch.testing.assert_close(native.weights, ref.weights, rtol=0, atol=1e-5)
+    # The same normals bit for bit (update contract 3: the float32 Box-Muller of §8); only
+    # exp and pow may differ in the last bit between torch and the C library.
+    if law in TRANSCENDENTAL:
+        torch.testing.assert_close(native.weights, ref.weights, rtol=0, atol=1e-5)
+    else:
+        assert torch.equal(native.weights, ref.weights)
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.3])

@@ -12,7 +12,7 @@ from aihw.core import laws
 from aihw.core.parameters import UpdateParameters
 from aihw.core.reference import (
     key_from_seed,
-    normals_from_words,
+    periphery_normals_from_words,
     philox4x32_10,
     pulse_coincidences,
     pulse_scales,
@@ -257,7 +257,7 @@ def _literal_update(w, x, d, law, arrays, scalars, lr, g, up, seed, index):
                     dim=1,
                 )
                 words = philox4x32_10(counter, key)
-                xi = normals_from_words(words).gather(1, (ordinal % 4).unsqueeze(1))[:, 0].float()
+                xi = periphery_normals_from_words(words).gather(1, (ordinal % 4).unsqueeze(1))[:, 0]
             new = law.reference_step(
                 w[sel], ~down[sel], {name: a[sel] for name, a in arrays.items()}, scalars, xi
             )

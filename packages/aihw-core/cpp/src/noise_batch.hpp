@@ -1,7 +1,7 @@
 // The cycle-to-cycle normals of many pulses at once (internal), exactly those of
 // PulseNoise (engine contract §2), drawn in stages so that independent work overlaps:
 // every Philox block of the queued runs (SIMD), then every Box-Muller pair in one
-// vectorised loop (fast_box_muller.hpp). A block gives four normals, all of them used:
+// vectorised loop (the periphery's float32 Box-Muller, contract §8). A block gives four normals, all of them used:
 // consecutive pulses of a row group read consecutive normals.
 #pragma once
 
@@ -45,24 +45,11 @@ class NoiseBatch {
     std::uint32_t* r2 = r1 + nb;
     std::uint32_t* r3 = r2 + nb;
     philox_batch()(nb, c0_.data(), sample, update_index, c3_.data(), key, r0, r1, r2, r3);
-    z_.resize(4 * nb);
-    double* c01 = z_.data();
-    double* s01 = c01 + nb;
-    double* c23 = s01 + nb;
-    double* s23 = c23 + nb;
-    box_muller_pairs(nb, r0, r1, c01, s01);
-    box_muller_pairs(nb, r2, r3, c23, s23);
-    for (std::size_t m = 0; m < nb; ++m) {
-      out[4 * m] = static_cast<float>(c01[m]);
-      out[4 * m + 1] = static_cast<float>(s01[m]);
-      out[4 * m + 2] = static_cast<float>(c23[m]);
-      out[4 * m + 3] = static_cast<float>(s23[m]);
-    }
+    normals_from_blocks(nb, r0, r1, r2, r3, out);
   }
 
  private:
   std::vector<std::uint32_t> c0_, c3_, r_;
-  std::vector<double> z_;
 };
 
 }  // namespace detail

@@ -1,6 +1,6 @@
 #include "philox_kernels.hpp"
 
-#include "aihw/fast_box_muller.hpp"
+#include "aihw/periphery.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -438,17 +438,19 @@ PhiloxBatchFn philox_batch() {
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-void box_muller_pairs(std::size_t n, const std::uint32_t* __restrict ra,
-                      const std::uint32_t* __restrict rb, double* __restrict z_cos,
-                      double* __restrict z_sin) {
-  for (std::size_t p = 0; p < n; ++p) {
-    const double rho = fast_box_muller::radius(ra[p]);
-    double c, s;
-    fast_box_muller::cos_sin(rb[p], c, s);
-    z_cos[p] = rho * c;
-    z_sin[p] = rho * s;
+void normals_from_blocks(std::size_t n, const std::uint32_t* __restrict r0,
+                         const std::uint32_t* __restrict r1, const std::uint32_t* __restrict r2,
+                         const std::uint32_t* __restrict r3, float* __restrict out) {
+  for (std::size_t m = 0; m < n; ++m) {
+    float z0, z1, z2, z3;
+    periphery_box_muller(r0[m], r1[m], z0, z1);
+    periphery_box_muller(r2[m], r3[m], z2, z3);
+    out[4 * m] = z0;
+    out[4 * m + 1] = z1;
+    out[4 * m + 2] = z2;
+    out[4 * m + 3] = z3;
   }
 }
 

@@ -70,11 +70,11 @@ PhiloxBatchFn philox_batch_variant(const char* name);
 /// The fastest available variant.
 PhiloxBatchFn philox_batch();
 
-/// Box-Muller on word pairs (fast_box_muller.hpp): z_cos[p] = rho cos theta and
-/// z_sin[p] = rho sin theta of (ra[p], rb[p]), p < n. Vectorised (AVX2 where available);
-/// the same bits as the scalar functions.
-void box_muller_pairs(std::size_t n, const std::uint32_t* ra, const std::uint32_t* rb,
-                      double* z_cos, double* z_sin);
+/// The four float32 normals of each of n blocks by the periphery's Box-Muller (contract §8,
+/// periphery_box_muller): out[4m], out[4m + 1] from (r0[m], r1[m]), out[4m + 2],
+/// out[4m + 3] from (r2[m], r3[m]). Vectorised where the CPU allows; the same bits.
+void normals_from_blocks(std::size_t n, const std::uint32_t* r0, const std::uint32_t* r1,
+                         const std::uint32_t* r2, const std::uint32_t* r3, float* out);
 
 }  // namespace detail
 }  // namespace aihw

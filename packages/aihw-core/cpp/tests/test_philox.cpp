@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 #include "aihw/pulse_noise.hpp"
 #include "check.hpp"
@@ -102,14 +103,15 @@ TEST_CASE(normal_statistics) {
 }
 
 TEST_CASE(pulse_noise_addresses) {
-  // Ordinal o of sequence `key_e` in sample b: normal o % 4 of block (key_e, b, ui, 3<<28 | o/4).
+  // Ordinal o of sequence `key_e` in sample b: normal o % 4 of block (key_e, b, ui, 3<<28 | o/4),
+  // by the periphery's float32 Box-Muller (update contract 3).
   const PhiloxKey key = philox_key_from_seed(0xfeedbeefcafeULL);
   const std::uint32_t seq = 77, b = 5, ui = 9;
   for (std::uint32_t first : {0u, 1u, 2u, 3u, 5u, 1000003u}) {
     PulseNoise noise(key, seq, b, ui, first);
     for (std::uint32_t o = first; o < first + 9; ++o) {
-      const auto z = normals_from_block(philox4x32_10({seq, b, ui, (3u << 28) | (o / 4)}, key));
-      CHECK(noise.next() == static_cast<float>(z[o % 4]));
+      const auto z = periphery_normals(philox4x32_10({seq, b, ui, (3u << 28) | (o / 4)}, key));
+      CHECK(noise.next() == z[o % 4]);
     }
   }
 }

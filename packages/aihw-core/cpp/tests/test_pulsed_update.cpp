@@ -7,11 +7,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 #include "aihw/pulse_noise.hpp"
 #include "aihw/pulsed_update.hpp"
 #include "aihw/step_laws.hpp"
 #include "check.hpp"
+#include "dense_rows.hpp"
 
 using namespace aihw;
 
@@ -158,9 +160,9 @@ std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vec
         for (std::uint32_t k = 0; k < n; ++k) {
           float xi = 0.0f;
           if (t.dw_min_std != 0.0) {
-            const auto z = normals_from_block(
+            const auto z = periphery_normals(
                 philox4x32_10({u32(sequence), u32(b), ui, (3u << 28) | (o / 4)}, key));
-            xi = static_cast<float>(z[o % 4]);
+            xi = z[o % 4];
           }
           ++o;
           const float factor =
@@ -509,6 +511,71 @@ TEST_CASE(deterministic_pulse_kinds_count_by_hand) {
   bad.pulse_kind = PulseKind::kDeterministicImplicit;
   bad.x_res_implicit = -1.0;
   CHECK_THROWS(run(t, x, d, 1, bad, 3, 0, 1), std::invalid_argument);
+}
+
+// The dense rows (dense_rows.hpp) and the scan-and-apply path give the same bits, pulse
+// counts and pulsed masks, for every law that runs dense, with and without noise, on every
+// instruction-set variant this CPU runs; samples mix dense and scanned ones (sparse x).
+TEST_CASE(dense_rows_equal_the_scan_path) {
+  const std::int64_t D = 21, X = 67, batch = 9;
+  auto x = random_vector(batch * X, 31, 1.0f, false, 0.1);
+  const auto d = random_vector(batch * D, 32, 0.3f, true, 0.1);
+  for (std::int64_t j = 3; j < X; ++j) x[2 * X + j] = 0.0f;  // sample 2 is scanned
+  struct LawCase {
+    int id;
+    int n_arrays;
+    std::vector<double> scalars;
+  };
+  const std::vector<LawCase> laws = {
+      {ConstantStepLaw::kSpec.engine_id, 4, {0.3}},
+      {ConstantStepLaw::kSpec.engine_id, 4, {0.0}},
+      {LinearStepLaw::kSpec.engine_id, 6, {0.3, 0.0}},
+      {LinearStepLaw::kSpec.engine_id, 6, {0.2, 1.0}},
+      {SoftBoundsReferenceLaw::kSpec.engine_id, 7, {0.3, 0.0}},
+  };
+  Tile base(D, X, 33);
+  std::vector<float> slope_up(D * X), slope_down(D * X), reference(D * X);
+  for (std::int64_t e = 0; e < D * X; ++e) {
+    slope_up[e] = -0.001f / base.w_max[e];
+    slope_down[e] = 0.001f / base.w_min[e];
+    reference[e] = 0.01f * static_cast<float>(e % 7) - 0.03f;
+  }
+  for (const LawCase& law : laws) {
+    for (const PulsedUpdateConfig& cfg :
+         {config(0.01, true, true, true), config(0.1, true, true, false, 40)}) {
+      std::vector<const float*> arrays = base.arrays();
+      if (law.n_arrays >= 6) {
+        arrays.push_back(slope_up.data());
+        arrays.push_back(slope_down.data());
+      }
+      if (law.n_arrays == 7) arrays.push_back(reference.data());
+      auto update = [&](const char* variant, std::vector<float>& w, std::vector<std::uint8_t>& mask) {
+        CHECK(detail::set_dense_rows_variant(variant));
+        w = base.w;
+        mask.assign(D * X, 0);
+        const std::int64_t n = pulsed_update(w.data(), D, X, x.data(), d.data(), batch, law.id,
+                                             arrays, law.scalars, cfg, 17, 4, 2, mask.data());
+        CHECK(detail::set_dense_rows_variant("auto"));
+        return n;
+      };
+      std::vector<float> w_scan;
+      std::vector<std::uint8_t> mask_scan;
+      const std::int64_t n_scan = update("off", w_scan, mask_scan);
+      CHECK(n_scan > 0);
+      CHECK(w_scan != base.w);
+      for (const char* variant : {"portable", "avx2", "avx512"}) {
+        if (!detail::set_dense_rows_variant(variant)) continue;  // not on this CPU
+        std::vector<float> w;
+        std::vector<std::uint8_t> mask;
+        const std::string what = std::string(variant) + ", law " + std::to_string(law.id) +
+                                 ", noise " + std::to_string(law.scalars[0]);
+        CHECK_MSG(update(variant, w, mask) == n_scan, what);
+        CHECK_MSG(w == w_scan, what);
+        CHECK_MSG(mask == mask_scan, what);
+      }
+    }
+  }
+  CHECK(!detail::set_dense_rows_variant("sse9"));
 }
 
 TEST_MAIN()

@@ -1,13 +1,14 @@
 // The cycle-to-cycle noise of the pulses (docs/architecture/engine-contract.md §2): the
 // pulses of one row group of one sample read one sequence of normals, addressed by the
 // sequence key (the group's first cross-point) and the pulse's ordinal o in the sequence:
-// normal o % 4 of block (key, b, update_index, 3<<28 | o/4), rounded to float32.
+// normal o % 4 of block (key, b, update_index, 3<<28 | o/4), by the float32 Box-Muller of
+// the periphery (contract §8, periphery_box_muller) since update contract 3.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "aihw/fast_box_muller.hpp"
+#include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 
 namespace aihw {
@@ -35,7 +36,7 @@ class PulseNoise {
       : key_(key), sequence_key_(sequence_key), sample_(sample), update_index_(update_index),
         o_(first) {}
 
-  /// The float32 normal of ordinal o (then o + 1, ...).
+  /// The normal of ordinal o (then o + 1, ...).
   float next() noexcept {
     const std::uint32_t word = o_ & 3u;
     if (word == 0 || !loaded_) {
@@ -44,14 +45,12 @@ class PulseNoise {
           key_);
       loaded_ = true;
     }
+    // Words (0, 1) give normals 0 and 1, words (2, 3) normals 2 and 3.
     const std::uint32_t pair = word & 2u;
-    // The engine's Box-Muller (fast_box_muller.hpp): words (0, 1) give normals 0 (cos) and
-    // 1 (sin), words (2, 3) normals 2 and 3.
-    const double rho = fast_box_muller::radius(block_[pair]);
-    double c, s;
-    fast_box_muller::cos_sin(block_[pair + 1], c, s);
+    float za, zb;
+    periphery_box_muller(block_[pair], block_[pair + 1], za, zb);
     ++o_;
-    return static_cast<float>(rho * ((word & 1u) ? s : c));
+    return (word & 1u) ? zb : za;
   }
 
  private:

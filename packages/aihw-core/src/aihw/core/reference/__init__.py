@@ -15,7 +15,13 @@ a step law that exists only in Python); tests compare the two for the same seed.
 
 from __future__ import annotations
 
-from .philox import key_from_seed, normals_from_words, philox4x32_10, uniform_from_words
+from .philox import (
+    key_from_seed,
+    normals_from_words,
+    periphery_normals_from_words,
+    philox4x32_10,
+    uniform_from_words,
+)
 from .update import (
     STREAM_C2C,
     STREAM_D,
@@ -38,6 +44,7 @@ __all__ = [
     "key_from_seed",
     "uniform_from_words",
     "normals_from_words",
+    "periphery_normals_from_words",
     "pulse_scales",
     "pulse_coincidences",
     "deterministic_counts",

@@ -17,7 +17,13 @@ import torch
 
 from ..laws import StepLaw
 from ..parameters import PulseType, UpdateParameters
-from .philox import MASK32, key_from_seed, normals_from_words, philox_words, uniform_from_words
+from .philox import (
+    MASK32,
+    key_from_seed,
+    periphery_normals_from_words,
+    philox_words,
+    uniform_from_words,
+)
 
 __all__ = [
     "pulse_scales",
@@ -463,7 +469,7 @@ def _apply_pulses(
             ),
             dim=-1,
         )
-        normals = normals_from_words(words).to(torch.float32)
+        normals = periphery_normals_from_words(words)
         xi_all = normals.gather(1, (ordinal & 3).unsqueeze(1)).squeeze(1)
     total = per_elem.sum(dim=1)
     active = torch.nonzero(total).squeeze(1)

@@ -51,7 +51,8 @@ STATE_FORMAT = "aihw.tile"
 STATE_VERSION = 1
 #: The pulsed update's random-number contract the state was saved under
 #: (docs/architecture/engine-contract.md §2); states without it predate version 2.
-UPDATE_CONTRACT = 2
+#: Version 3 draws the pulses' normals with the periphery's float32 Box-Muller (§8).
+UPDATE_CONTRACT = 3
 
 _TILE_CLASSES: dict[str, type[TileBase]] = {
     "FloatingPointTile": FloatingPointTile,
@@ -341,17 +342,18 @@ def tile_from_state(
     if cls is None:
         raise TileStateError(f"unknown tile class {state['tile_class']!r}")
     contract = state.get("update_contract", 1)
-    if contract not in (1, UPDATE_CONTRACT):
+    if contract not in range(1, UPDATE_CONTRACT + 1) or isinstance(contract, bool):
         raise TileStateError(
             f"tile state update_contract={contract!r} is not supported (this aihw-core "
-            f"reads 1 and {UPDATE_CONTRACT})"
+            f"reads 1 to {UPDATE_CONTRACT})"
         )
-    if contract == 1 and cls is AnalogTile:
+    if contract < UPDATE_CONTRACT and cls is AnalogTile:
         warnings.warn(
-            "this tile state was saved before update contract 2 "
-            "(docs/architecture/engine-contract.md §2): it loads and infers as saved, but "
-            "its later pulsed updates draw other cycle-to-cycle normals (same distribution), "
-            "so resumed training is not bit-identical to what the older aihw computed",
+            f"this tile state was saved under update contract {contract}, before "
+            f"contract {UPDATE_CONTRACT} (docs/architecture/engine-contract.md §2): it loads "
+            "and infers as saved, but its later pulsed updates draw other cycle-to-cycle "
+            "normals (same distribution), so resumed training is not bit-identical to what "
+            "the older aihw computed",
             UserWarning,
             stacklevel=3,
         )
