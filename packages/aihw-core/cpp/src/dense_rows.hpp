@@ -26,7 +26,8 @@ namespace detail {
 /// The instruction sets the dense bodies are compiled for.
 enum class DenseRows { kOff, kPortable, kAvx2, kAvx512 };
 
-/// The variant the update uses: the fastest this CPU runs, unless a test chose another.
+/// The variant the update uses: the fastest this CPU runs (kOff without AVX2), unless a
+/// test chose another.
 DenseRows dense_rows_variant() noexcept;
 
 /// For tests: use the variant named "off" (every sample scans), "portable", "avx2", "avx512"
@@ -54,6 +55,20 @@ AIHW_ALWAYS_INLINE RowCounts count_row(const std::uint64_t* __restrict mx, std::
     total += c;
   }
   return {most, total};
+}
+
+/// The ordinals of a row group's pulses: o[j] = at + n[0] + ... + n[j - 1] for j < width
+/// (where column j's pulses start in the window's normals); returns the group's pulses.
+/// Scalar here; the SIMD variants (pulsed_update.cpp) give the same values.
+AIHW_ALWAYS_INLINE std::uint32_t ordinals_scalar(const std::uint32_t* __restrict n,
+                                                 std::int64_t width, std::uint32_t at,
+                                                 std::uint32_t* __restrict o) {
+  std::uint32_t run = 0;
+  for (std::int64_t j = 0; j < width; ++j) {
+    o[j] = at + run;
+    run += n[j];
+  }
+  return run;
 }
 
 /// The normals of pass k: zk[j] = z[o[j] + k] where n[j] > k, else anything (not read).

@@ -11,6 +11,8 @@
 //     as hits; every 2048 hits, the normals of their pulses are drawn together (in
 //     batches of up to 4096, noise_batch) and the step law applies the pulses,
 //     cross-point after cross-point.
+// A sample in which most x columns fire and whose train fits one word skips step 2 for the
+// laws that vectorise: its rows are done dense (dense_rows.hpp), every column at once.
 // A sample whose train is longer than kSegmentSlots is done alone: its coincidence counts
 // are summed over segments of the train into a [d_size, x_size] array, then applied.
 // Every random number is addressed by its counter, so the result does not depend on the
@@ -36,6 +38,12 @@
 #include "philox_kernels.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as
+// uninitialized where they are inlined (GCC bug 105593, fixed in 12.3).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 #define AIHW_DENSE_SIMD 1
 #else
@@ -406,22 +414,39 @@ struct Piece {
 };
 
 
+// What phase 1 of a dense window found for one row (dense_sample_body).
+struct DenseRow {
+  std::size_t row_e;   // the row's first cross-point
+  std::uint32_t most;  // its largest count
+  std::uint8_t d_neg;
+};
+
+// Normals a dense window gathers before it draws them (about a Philox batch's worth).
+constexpr std::size_t kDenseWindowNormals = 8192;
+
 // What a task works in; one per thread, kept from call to call.
 struct TaskScratch {
   Hits hits;
   detail::NoiseBatch batch;
   std::vector<float> normals;
   std::vector<Piece> pieces;
-  std::vector<std::uint32_t> counts, ordinals;  // of a dense row
-  std::vector<float> pass_normals;              // of a dense pass
+  // Dense rows (dense_sample_body): counts and ordinals of a window's rows, [row, x_size]
+  std::vector<std::uint32_t> counts, ordinals;
+  std::vector<DenseRow> dense_rows;
+  std::vector<float> pass_normals;  // of one pass
 };
 
-TaskScratch& task_scratch(std::int64_t x_size) {
+// Scratch for rows of x_size columns, up to `rows` of them at once in a dense window.
+TaskScratch& task_scratch(std::int64_t x_size, std::int64_t rows = 1) {
   static thread_local TaskScratch scratch;
   scratch.hits.prepare(x_size);
-  if (scratch.counts.size() < static_cast<std::size_t>(x_size)) {
-    scratch.counts.resize(static_cast<std::size_t>(x_size));
-    scratch.ordinals.resize(static_cast<std::size_t>(x_size));
+  const auto cells = static_cast<std::size_t>(x_size * rows);
+  if (scratch.counts.size() < cells) {
+    scratch.counts.resize(cells);
+    scratch.ordinals.resize(cells);
+  }
+  if (scratch.dense_rows.size() < static_cast<std::size_t>(rows)) scratch.dense_rows.resize(static_cast<std::size_t>(rows));
+  if (scratch.pass_normals.size() < static_cast<std::size_t>(x_size)) {
     scratch.pass_normals.resize(static_cast<std::size_t>(x_size));
   }
   return scratch;
@@ -634,61 +659,76 @@ struct DenseSample {
   TaskScratch* scratch;
 };
 
-// The firing d rows of row block rb in sample s, one after another: counts, then (noisy laws)
-// the row's normals, group after group of the row, then the passes. Returns the pulses.
-template <class Law, bool kNoisy, bool kPopcnt, class Gather>
+// The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
+// together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
+// 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
+template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Prefix>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
-                                                  Gather gather) {
+                                                  Gather gather, Prefix prefix) {
   const Problem& pb = *ds.pb;
   const Trains& tr = *ds.tr;
   const Layout& lay = pb.lay;
+  const std::int64_t x_size = lay.x_size;
   const std::int64_t n_d = tr.d_count[ds.s * lay.n_row_blocks + ds.rb];
   const std::int64_t d_base = ds.s * lay.d_size + ds.rb * lay.row_block;
   const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
   const std::uint64_t* d_masks = tr.d_masks.data() + d_base;  // one word a train
-  const std::uint64_t* mx = tr.x_dense_masks.data() + ds.s * lay.x_size;
-  const std::uint8_t* x_neg = tr.x_dense_neg.data() + ds.s * lay.x_size;
+  const std::uint64_t* mx = tr.x_dense_masks.data() + ds.s * x_size;
+  const std::uint8_t* x_neg = tr.x_dense_neg.data() + ds.s * x_size;
   TaskScratch& scratch = *ds.scratch;
-  std::uint32_t* n = scratch.counts.data();
-  std::uint32_t* o = scratch.ordinals.data();
+  detail::NoiseBatch& batch = scratch.batch;
+  DenseRow* rows = scratch.dense_rows.data();
   float* zk = scratch.pass_normals.data();
   const auto group = static_cast<std::int64_t>(
-      std::min<std::uint64_t>(sequence_columns(ds.bl), static_cast<std::uint64_t>(lay.x_size)));
+      std::min<std::uint64_t>(sequence_columns(ds.bl), static_cast<std::uint64_t>(x_size)));
   std::int64_t pulses = 0;
-  for (std::int64_t a = 0; a < n_d; ++a) {
-    const std::uint32_t i = d_idx[a] & kIndexMask;
-    const auto d_neg = static_cast<std::uint8_t>(d_idx[a] >> 31);
-    const std::size_t row_e = static_cast<std::size_t>(i) * static_cast<std::size_t>(lay.x_size);
-    const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], lay.x_size, n);
-    if (counted.most == 0) continue;
-    const float* z = nullptr;
-    if (kNoisy) {
-      detail::NoiseBatch& batch = scratch.batch;
-      batch.clear();
-      for (std::int64_t g0 = 0; g0 < lay.x_size; g0 += group) {
-        const std::int64_t g1 = std::min(g0 + group, lay.x_size);
-        const auto at = static_cast<std::uint32_t>(batch.size());
-        std::uint32_t run = 0;
-        for (std::int64_t j = g0; j < g1; ++j) {
-          o[j] = at + run;
-          run += n[j];
+  std::int64_t a = 0;
+  while (a < n_d) {
+    // 1. counts and ordinals of a window of rows
+    batch.clear();
+    std::int64_t pending = 0;
+    for (; a < n_d && (pending == 0 || batch.size() < kDenseWindowNormals); ++a) {
+      std::uint32_t* n = scratch.counts.data() + pending * x_size;
+      const std::uint32_t i = d_idx[a] & kIndexMask;
+      const std::size_t row_e = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
+      const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], x_size, n);
+      if (counted.most == 0) continue;
+      if (kNoisy) {
+        std::uint32_t* o = scratch.ordinals.data() + pending * x_size;
+        for (std::int64_t g0 = 0; g0 < x_size; g0 += group) {
+          const std::int64_t width = std::min(group, x_size - g0);
+          const auto at = static_cast<std::uint32_t>(batch.size());
+          const std::uint32_t run = prefix(n + g0, width, at, o + g0);
+          if (run > 0) batch.add_run(static_cast<std::uint32_t>(row_e + static_cast<std::size_t>(g0)), 0, run);
         }
-        if (run > 0) batch.add_run(static_cast<std::uint32_t>(row_e + static_cast<std::size_t>(g0)), 0, run);
       }
+      rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31)};
+      pulses += static_cast<std::int64_t>(counted.total);
+    }
+    // 2. their normals
+    const float* z = nullptr;
+    if (kNoisy && pending > 0) {
       if (scratch.normals.size() < batch.size()) scratch.normals.resize(batch.size());
       batch.draw(pb.draw.key, ds.sample, pb.draw.update_index, scratch.normals.data());
       z = scratch.normals.data();
     }
-    if (pb.pulsed != nullptr) {
-      std::uint8_t* pulsed = pb.pulsed + row_e;
-      for (std::int64_t j = 0; j < lay.x_size; ++j) pulsed[j] |= static_cast<std::uint8_t>(n[j] != 0);
+    // 3. the passes
+    for (std::int64_t r = 0; r < pending; ++r) {
+      const DenseRow& row = rows[r];
+      const std::uint32_t* n = scratch.counts.data() + r * x_size;
+      const std::uint32_t* o = scratch.ordinals.data() + r * x_size;
+      if (pb.pulsed != nullptr) {
+        std::uint8_t* pulsed = pb.pulsed + row.row_e;
+        for (std::int64_t j = 0; j < x_size; ++j) pulsed[j] |= static_cast<std::uint8_t>(n[j] != 0);
+      }
+      float* w = pb.weights + row.row_e;
+      // (Running only pulse 0 as a pass and the later pulses column by column measured no
+      // faster, even where few columns get a second pulse.)
+      for (std::uint32_t k = 0; k < row.most; ++k) {
+        if (kNoisy) gather(z, o, n, k, x_size, zk);
+        detail::pulse_pass<kNoisy>(law, w, row.row_e, n, x_neg, row.d_neg, zk, k, x_size);
+      }
     }
-    float* w = pb.weights + row_e;
-    for (std::uint32_t k = 0; k < counted.most; ++k) {
-      if (kNoisy) gather(z, o, n, k, lay.x_size, zk);
-      detail::pulse_pass<kNoisy>(law, w, row_e, n, x_neg, d_neg, zk, k, lay.x_size);
-    }
-    pulses += static_cast<std::int64_t>(counted.total);
   }
   return pulses;
 }
@@ -699,6 +739,8 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
 #define AIHW_TARGET_AVX2 __attribute__((target("avx2,popcnt")))
 
 // The normals of a pass (detail::pass_normals_scalar), gathered 16 or 8 columns at a time.
+// (Loading only the active columns one by one, from a compressed list, measured slower: the
+// loop's varying trip count mispredicts.)
 AIHW_TARGET_AVX512 void pass_normals_avx512(const float* z, const std::uint32_t* o,
                                             const std::uint32_t* n, std::uint32_t k,
                                             std::int64_t x_size, float* zk) {
@@ -730,19 +772,66 @@ AIHW_TARGET_AVX2 void pass_normals_avx2(const float* z, const std::uint32_t* o,
   detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
 }
 
+// The ordinals of a row group (detail::ordinals_scalar): an exclusive prefix sum of 16 or 8
+// counts per register by shifted adds, carried from register to register.
+AIHW_TARGET_AVX512 std::uint32_t ordinals_avx512(const std::uint32_t* n, std::int64_t width,
+                                                 std::uint32_t at, std::uint32_t* o) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i last = _mm512_set1_epi32(15);
+  __m512i carry = _mm512_set1_epi32(static_cast<int>(at));
+  std::int64_t j = 0;
+  for (; j + 16 <= width; j += 16) {
+    const __m512i v = _mm512_loadu_si512(n + j);
+    __m512i inclusive = _mm512_add_epi32(v, _mm512_alignr_epi32(v, zero, 15));
+    inclusive = _mm512_add_epi32(inclusive, _mm512_alignr_epi32(inclusive, zero, 14));
+    inclusive = _mm512_add_epi32(inclusive, _mm512_alignr_epi32(inclusive, zero, 12));
+    inclusive = _mm512_add_epi32(inclusive, _mm512_alignr_epi32(inclusive, zero, 8));
+    _mm512_storeu_si512(o + j, _mm512_add_epi32(carry, _mm512_sub_epi32(inclusive, v)));
+    carry = _mm512_add_epi32(carry, _mm512_permutexvar_epi32(last, inclusive));
+  }
+  const auto next = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm512_castsi512_si128(carry)));
+  return detail::ordinals_scalar(n + j, width - j, next, o + j) + (next - at);
+}
+
+AIHW_TARGET_AVX2 std::uint32_t ordinals_avx2(const std::uint32_t* n, std::int64_t width,
+                                             std::uint32_t at, std::uint32_t* o) {
+  // Lanes shifted up by 1, 2, 4 (zeros in): a permutation, then the low lanes cleared.
+  const __m256i by1 = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6);
+  const __m256i by2 = _mm256_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5);
+  const __m256i by4 = _mm256_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3);
+  const __m256i keep1 = _mm256_setr_epi32(0, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i keep2 = _mm256_setr_epi32(0, 0, -1, -1, -1, -1, -1, -1);
+  const __m256i keep4 = _mm256_setr_epi32(0, 0, 0, 0, -1, -1, -1, -1);
+  const __m256i last = _mm256_set1_epi32(7);
+  __m256i carry = _mm256_set1_epi32(static_cast<int>(at));
+  std::int64_t j = 0;
+  for (; j + 8 <= width; j += 8) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(n + j));
+    __m256i inclusive = _mm256_add_epi32(v, _mm256_and_si256(_mm256_permutevar8x32_epi32(v, by1), keep1));
+    inclusive = _mm256_add_epi32(inclusive, _mm256_and_si256(_mm256_permutevar8x32_epi32(inclusive, by2), keep2));
+    inclusive = _mm256_add_epi32(inclusive, _mm256_and_si256(_mm256_permutevar8x32_epi32(inclusive, by4), keep4));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + j),
+                        _mm256_add_epi32(carry, _mm256_sub_epi32(inclusive, v)));
+    carry = _mm256_add_epi32(carry, _mm256_permutevar8x32_epi32(inclusive, last));
+  }
+  const auto next = static_cast<std::uint32_t>(_mm256_cvtsi256_si32(carry));
+  return detail::ordinals_scalar(n + j, width - j, next, o + j) + (next - at);
+}
+
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512, ordinals_avx512);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, ordinals_avx2);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar);
+  return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
+                                                detail::ordinals_scalar);
 }
 
 template <class Law>
@@ -768,7 +857,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
   const Layout& lay = pb.lay;
   std::atomic<std::int64_t> total{0};
   parallel_for(threads, lay.n_row_blocks, [&](std::int64_t rb) {
-    TaskScratch& scratch = task_scratch(lay.x_size);
+    TaskScratch& scratch = task_scratch(lay.x_size, lay.row_block);
     Hits& hits = scratch.hits;
     Applier<Law> sink(law, pb, scratch);
     for (std::size_t s = 0; s < samples.size(); ++s) {
@@ -1057,10 +1146,11 @@ bool cpu_runs(DenseRows v) noexcept {
 #endif
 }
 
+// Without AVX2 the dense rows are slower than the scan (the portable variant is for tests).
 DenseRows best_dense_rows() noexcept {
   if (cpu_runs(DenseRows::kAvx512)) return DenseRows::kAvx512;
   if (cpu_runs(DenseRows::kAvx2)) return DenseRows::kAvx2;
-  return DenseRows::kPortable;
+  return DenseRows::kOff;
 }
 
 constexpr int kUnresolved = -1;
