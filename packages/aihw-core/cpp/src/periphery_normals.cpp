@@ -13,6 +13,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <immintrin.h>
+
+#include "philox_avx512.hpp"
 #endif
 
 namespace aihw {
@@ -170,45 +172,7 @@ AIHW_AVX2 void periphery_normals_avx2(const std::uint32_t* r0, const std::uint32
 // operations as philox4x32_10 and the same float32 operations in the same order (no FMA)
 // as periphery_box_muller, so the same bits; no word buffers between the two steps.
 
-#define AIHW_AVX512 __attribute__((target("avx512f")))
-
 AIHW_AVX512 inline __m512 splat16(float f) { return _mm512_set1_ps(f); }
-AIHW_AVX512 inline __m512i splat16_i(std::uint32_t u) {
-  return _mm512_set1_epi32(static_cast<int>(u));
-}
-
-// (hi, lo) = a * m per 32-bit lane, from 64-bit products of the even and odd lanes.
-AIHW_AVX512 inline void mul_hi_lo_avx512(__m512i a, __m512i m, __m512i& hi, __m512i& lo) {
-  const __m512i pe = _mm512_mul_epu32(a, m);
-  const __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
-  lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
-  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
-}
-
-template <int V>
-AIHW_AVX512 inline void philox_avx512(__m512i (&c)[V][4], PhiloxKey key) {
-  using namespace philox_constants;
-  const __m512i m0 = splat16_i(kM0);
-  const __m512i m1 = splat16_i(kM1);
-  std::uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < kRounds; ++round) {
-    if (round > 0) {
-      k0 += kW0;
-      k1 += kW1;
-    }
-    const __m512i key0 = splat16_i(k0);
-    const __m512i key1 = splat16_i(k1);
-    for (int v = 0; v < V; ++v) {
-      __m512i hi0, lo0, hi1, lo1;
-      mul_hi_lo_avx512(c[v][0], m0, hi0, lo0);
-      mul_hi_lo_avx512(c[v][2], m1, hi1, lo1);
-      c[v][0] = _mm512_xor_si512(_mm512_xor_si512(hi1, c[v][1]), key0);
-      c[v][1] = lo1;
-      c[v][2] = _mm512_xor_si512(_mm512_xor_si512(hi0, c[v][3]), key1);
-      c[v][3] = lo0;
-    }
-  }
-}
 
 // box_muller_vectors on sixteen lanes.
 template <int P>

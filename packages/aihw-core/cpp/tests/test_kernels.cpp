@@ -65,9 +65,10 @@ TEST_CASE(draw_bits16_definition) {
 }
 
 TEST_CASE(draw_bits16_direct_matches_definition) {
-  const DrawBits16DirectFn fn = draw_bits16_direct_variant("avx2");
   CHECK(draw_bits16_direct_variant("scalar") != nullptr);
-  if (fn == nullptr) return;  // no AVX2 here: the engine uses the general path
+  for (const char* name : {"avx2"}) {
+  const DrawBits16DirectFn fn = draw_bits16_direct_variant(name);
+  if (fn == nullptr) continue;  // not on this CPU: the engine uses the general path
   std::mt19937 gen(8);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const PhiloxKey key{0x55555555u, 0xaaaaaaaau};
@@ -88,7 +89,7 @@ TEST_CASE(draw_bits16_direct_matches_definition) {
     std::uint64_t a[16], b[16];
     draw_bits16_direct_scalar(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, a);
     fn(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, b);
-    for (int l = 0; l < 16; ++l) CHECK(a[l] == b[l]);
+    for (int l = 0; l < 16; ++l) CHECK_MSG(a[l] == b[l], name);
   }
   // exact threshold edges: p * 2^32 an integer, and p just above and below 1
   float v[16];
@@ -100,14 +101,16 @@ TEST_CASE(draw_bits16_direct_matches_definition) {
     std::uint64_t a[16], b[16];
     draw_bits16_direct_scalar(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, a);
     fn(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, b);
-    for (int k = 0; k < 16; ++k) CHECK(a[k] == b[k]);
+    for (int k = 0; k < 16; ++k) CHECK_MSG(a[k] == b[k], name);
+  }
   }
 }
 
 TEST_CASE(philox_batch_variants_agree) {
   std::mt19937 gen(4);
   const PhiloxKey key{0xdeadbeefu, 0x12345u};
-  for (std::size_t count : {0u, 1u, 3u, 4u, 7u, 8u, 9u, 23u, 24u, 25u, 31u, 33u, 100u}) {
+  for (std::size_t count : {0u, 1u, 3u, 4u, 7u, 8u, 9u, 23u, 24u, 25u, 31u, 33u, 63u, 64u, 65u, 100u,
+                            150u}) {
     std::vector<std::uint32_t> c0(count), c3(count);
     for (std::size_t m = 0; m < count; ++m) {
       c0[m] = gen();
@@ -120,7 +123,7 @@ TEST_CASE(philox_batch_variants_agree) {
       const PhiloxBlock r = philox4x32_10({c0[m], 11, 12, c3[m]}, key);
       for (int k = 0; k < 4; ++k) CHECK(ref[k * count + m] == r[k]);
     }
-    for (const char* name : {"sse2", "avx2"}) {
+    for (const char* name : {"sse2", "avx2", "avx512"}) {
       const PhiloxBatchFn fn = philox_batch_variant(name);
       if (fn == nullptr) continue;
       std::vector<std::uint32_t> out(4 * count + 1);
