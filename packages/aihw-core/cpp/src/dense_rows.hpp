@@ -88,11 +88,18 @@ AIHW_ALWAYS_INLINE void pulse_pass(const Law& law, float* __restrict w, std::siz
                                    const std::uint8_t* __restrict x_neg, std::uint8_t d_neg,
                                    const float* __restrict zk, std::uint32_t k,
                                    std::int64_t x_size) {
+  // A local copy: its array pointers and scalars are loop invariants (the stores to w could
+  // otherwise change the law object, as far as the compiler knows, and the loop stays scalar).
+  const Law local = law;
+  // The weights never alias the law's arrays (separate tensors).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#endif
   for (std::int64_t j = 0; j < x_size; ++j) {
     const bool active = n[j] > k;
     const float zj = kNoisy ? zk[j] : 0.0f;
-    const typename Law::Cell c = law.cell(row_e + static_cast<std::size_t>(j), x_neg[j] != d_neg);
-    const float stepped = law.step(c, w[j], zj);
+    const typename Law::Cell c = local.cell(row_e + static_cast<std::size_t>(j), x_neg[j] != d_neg);
+    const float stepped = local.step(c, w[j], zj);
     w[j] = active ? stepped : w[j];
   }
 }

@@ -662,9 +662,9 @@ struct DenseSample {
 // The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
 // together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
 // 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
-template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Prefix>
+template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Prefix, class Pass>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
-                                                  Gather gather, Prefix prefix) {
+                                                  Gather gather, Prefix prefix, Pass pass) {
   const Problem& pb = *ds.pb;
   const Trains& tr = *ds.tr;
   const Layout& lay = pb.lay;
@@ -726,7 +726,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       // faster, even where few columns get a second pulse.)
       for (std::uint32_t k = 0; k < row.most; ++k) {
         if (kNoisy) gather(z, o, n, k, x_size, zk);
-        detail::pulse_pass<kNoisy>(law, w, row.row_e, n, x_neg, row.d_neg, zk, k, x_size);
+        pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, k, x_size);
       }
     }
   }
@@ -818,20 +818,37 @@ AIHW_TARGET_AVX2 std::uint32_t ordinals_avx2(const std::uint32_t* n, std::int64_
   return detail::ordinals_scalar(n + j, width - j, next, o + j) + (next - at);
 }
 
+// A pass as a function of its own: inlined into the row loop, GCC keeps it scalar for the
+// laws with many arrays (its alias analysis loses the restrict pointers).
+#define AIHW_PASS_VARIANT(NAME, TARGET)                                                      \
+  template <class Law, bool kNoisy>                                                           \
+  TARGET __attribute__((noinline)) void NAME(                                                 \
+      const Law& law, float* w, std::size_t row_e, const std::uint32_t* n,                    \
+      const std::uint8_t* x_neg, std::uint8_t d_neg, const float* zk, std::uint32_t k,        \
+      std::int64_t x_size) {                                                                  \
+    detail::pulse_pass<kNoisy>(law, w, row_e, n, x_neg, d_neg, zk, k, x_size);                \
+  }
+AIHW_PASS_VARIANT(pulse_pass_avx512, AIHW_TARGET_AVX512)
+AIHW_PASS_VARIANT(pulse_pass_avx2, AIHW_TARGET_AVX2)
+#undef AIHW_PASS_VARIANT
+
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512, ordinals_avx512);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512, ordinals_avx512,
+                                              pulse_pass_avx512<Law, kNoisy>);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, ordinals_avx2);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, ordinals_avx2,
+                                              pulse_pass_avx2<Law, kNoisy>);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
   return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
-                                                detail::ordinals_scalar);
+                                                detail::ordinals_scalar,
+                                                detail::pulse_pass<kNoisy, Law>);
 }
 
 template <class Law>

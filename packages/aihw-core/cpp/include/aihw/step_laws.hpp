@@ -145,15 +145,14 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
             kReferenced ? reference_[e] : 0.0f, w_min_[e], w_max_[e], up};
   }
 
+  // Both noise forms are computed and one selected, so that loops over cross-points
+  // vectorise; noise-free the factor is exactly 1, and multiplying by it changes no bit.
   inline float step(const Cell& c, float w, float z) const noexcept {
     const float lin = kReferenced ? c.slope * (w + c.ref) : c.slope * w;
-    float step;
-    if (mult_) {
-      step = c.dw + lin;
-      if (noisy_) step = step * noise_factor(sigma_, z);
-    } else {
-      step = lin + (noisy_ ? c.dw * noise_factor(sigma_, z) : c.dw);
-    }
+    const float factor = noisy_ ? noise_factor(sigma_, z) : 1.0f;
+    const float scaled_both = (c.dw + lin) * factor;  // mult_noise: the noise scales dw + lin
+    const float scaled_dw = lin + c.dw * factor;      // else it scales dw only
+    const float step = mult_ ? scaled_both : scaled_dw;
     return clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
