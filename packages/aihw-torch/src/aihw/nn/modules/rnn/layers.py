@@ -120,7 +120,7 @@ class _AnalogRNNBase(Module):
         self.proj_size = int(cell_kwargs.get("proj_size", 0))
         directions = 2 if bidirectional else 1
         out_size = self.proj_size or hidden_size
-        cells = []
+        cells: list[Module] = []
         for layer in range(num_layers):
             for _ in range(directions):
                 index = len(cells)
@@ -557,7 +557,7 @@ def copy_torch_weights(layer: _AnalogRNNBase, module: nn.RNNBase) -> None:
 
 def to_torch(layer: _AnalogRNNBase) -> nn.RNNBase:
     """The ``torch.nn`` layer holding ``layer``'s current weights."""
-    first = layer.cells[0].weight_ih  # type: ignore[union-attr]
+    first: Any = layer.cells[0].weight_ih
     dtype = first.bias.dtype if first.bias is not None else torch.float32
     module = layer._torch(**_shape_kwargs(layer), device=first.grid.device, dtype=dtype)
     directions = layer.num_directions

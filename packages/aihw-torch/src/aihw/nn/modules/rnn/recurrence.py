@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Module
+from torch.nn import Module, ModuleList
 
 from .cells import AnalogRecurrentCell
 
@@ -32,10 +32,15 @@ def map_state(fn: Callable[[Tensor], Tensor], state: Any) -> Any:
     return tuple(fn(part) for part in state)
 
 
-def _cat_states(states: Sequence[Any]) -> Any:
+def _cat_states(states: list[Any]) -> Any:
     if isinstance(states[0], Tensor):
         return torch.cat(states)
-    return tuple(torch.cat(parts) for parts in zip(*states, strict=True))
+    return tuple(torch.cat(list(parts)) for parts in zip(*states, strict=True))
+
+
+def _rows(state: Any, start: int, stop: int | None = None) -> Any:
+    """Rows ``start:stop`` of every tensor of ``state``."""
+    return map_state(lambda s: s[start:stop], state)
 
 
 def run_direction(
@@ -58,7 +63,7 @@ def run_direction(
         every sequence (after its last step; after step 0 when ``reverse``).
     """
     fast = isinstance(cell, AnalogRecurrentCell)
-    gates = cell.input_gates(input) if fast else input
+    gates = cell.input_gates(input) if fast else input  # type: ignore[operator]
     offsets = [0]
     for size in sizes:
         offsets.append(offsets[-1] + size)
@@ -68,17 +73,18 @@ def run_direction(
     initial = state
     rows = sizes[-1] if reverse else sizes[0]
     if reverse and rows < sizes[0]:
-        state = map_state(lambda s: s[:rows], initial)
+        state = _rows(initial, 0, rows)
+    step: Any = cell.recur if fast else cell
     for t in steps:
         size = sizes[t]
         if size < rows:  # forward: the last rows' sequences have ended
-            finished.append(map_state(lambda s, n=size: s[n:], state))
-            state = map_state(lambda s, n=size: s[:n], state)
+            finished.append(_rows(state, size))
+            state = _rows(state, 0, size)
         elif size > rows:  # reverse: sequences that start here, from their initial state
-            state = _cat_states([state, map_state(lambda s, a=rows, b=size: s[a:b], initial)])
+            state = _cat_states([state, _rows(initial, rows, size)])
         rows = size
         x_t = gates[offsets[t] : offsets[t + 1]]
-        out, state = cell.recur(x_t, state) if fast else cell(x_t, state)  # type: ignore[operator]
+        out, state = step(x_t, state)
         outputs[t] = out
     if finished:
         state = _cat_states([state, *reversed(finished)])
@@ -86,7 +92,7 @@ def run_direction(
 
 
 def run_stack(
-    cells: Sequence[Module],
+    cells: ModuleList | Sequence[Module],
     num_layers: int,
     directions: int,
     input: Tensor,
