@@ -421,3 +421,24 @@ def test_dropout_between_layers_in_training_only():
     torch.testing.assert_close(layer(x)[0], first, rtol=0, atol=0)
     layer.train()
     assert not torch.allclose(layer(x)[0], first)
+
+
+def test_float64_input_gives_float64_outputs_and_states_close_to_torch():
+    reference = nn.LSTM(5, 7, num_layers=2).double()
+    layer = convert_to_analog(reference)
+    x = torch.randn(6, 3, 5, dtype=torch.float64)
+    out, (h, c) = layer(x)
+    out_ref, (h_ref, c_ref) = reference(x)
+    assert out.dtype == h.dtype == c.dtype == torch.float64
+    # The tiles hold the weights in float32.
+    torch.testing.assert_close(out, out_ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(c, c_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_reference_form_trains_every_cell_through_its_tiles():
+    model = AnalogRNN(AnalogGRUCell, 3, 4, num_layers=2, bidir=True)
+    out, _ = model(torch.randn(5, 2, 3))
+    out.sum().backward()
+    for cell in model.cells:
+        assert cell.weight_ih.analog_tile.num_recorded == 10  # 5 steps x 2 sequences
+        assert cell.weight_hh.analog_tile.num_recorded == 10
