@@ -239,6 +239,13 @@ class AnalogVanillaRNNCell(_TwoMatrixCell):
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 
+def _lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """``(h', c')`` of an LSTM step from its gates ``i, f, g, o`` and the cell state."""
+    i, f, g, o = gates.chunk(4, 1)
+    c_y = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_y), c_y
+
+
 class AnalogLSTMCell(_TwoMatrixCell):
     """An LSTM cell with ``W_ih`` ``[4H, input_size]`` and ``W_hh`` ``[4H, H]`` on analog
     tiles; the counterpart of :class:`torch.nn.LSTMCell` (gates ``i, f, g, o``).
@@ -290,27 +297,24 @@ class AnalogLSTMCell(_TwoMatrixCell):
     def state_sizes(self) -> tuple[int, ...]:
         return (self.proj_size or self.hidden_size, self.hidden_size)
 
-    def _lstm(self, gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-        i, f, g, o = gates.chunk(4, 1)
-        c_y = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h_y = torch.sigmoid(o) * torch.tanh(c_y)
-        if self.proj_size:
-            h_y = self.weight_hr(h_y)
-        return h_y, c_y
-
     def recur(self, gates: Tensor, state: Any) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
-        h_y, c_y = self._lstm(gates + self.weight_hh(h), c)
+        h_y, c_y = _lstm_update(gates + self.weight_hh(h), c)
+        if self.proj_size:
+            h_y = self.weight_hr(h_y)
         return h_y, (h_y, c_y)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
-class AnalogLSTMCellCombinedWeight(AnalogLSTMCell):
+class AnalogLSTMCellCombinedWeight(AnalogRecurrentCell):
     """An LSTM cell whose input and hidden matrices are one analog matrix ``weight``
     ``[4H, input_size + H]`` applied to ``cat(x, h)`` (one bias). Arguments and call as
     :class:`AnalogLSTMCell` (without ``proj_size``)."""
+
+    gates = 4
+    state_parts = 2
 
     def __init__(
         self,
@@ -321,12 +325,7 @@ class AnalogLSTMCellCombinedWeight(AnalogLSTMCell):
         tile_module_class: Any = None,
         **kwargs: Any,
     ) -> None:
-        if "proj_size" in kwargs:
-            raise TypeError("AnalogLSTMCellCombinedWeight has no proj_size; use AnalogLSTMCell")
-        self.proj_size = 0
-        AnalogRecurrentCell.__init__(
-            self, input_size, hidden_size, bias, rpu_config, tile_module_class, **kwargs
-        )
+        super().__init__(input_size, hidden_size, bias, rpu_config, tile_module_class, **kwargs)
         self.weight = self._linear(input_size + hidden_size, 4 * hidden_size, bias)
         self.reset_parameters()
 
@@ -335,7 +334,7 @@ class AnalogLSTMCellCombinedWeight(AnalogLSTMCell):
 
     def recur(self, gates: Tensor, state: Any) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         h, c = state
-        h_y, c_y = self._lstm(self.weight(torch.cat((gates, h.to(gates.dtype)), 1)), c)
+        h_y, c_y = _lstm_update(self.weight(torch.cat((gates, h.to(gates.dtype)), 1)), c)
         return h_y, (h_y, c_y)
 
 
