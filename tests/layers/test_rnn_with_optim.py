@@ -3,6 +3,8 @@ step records every step's ``(x, d)``, and one optimizer step applies all of them
 
 from __future__ import annotations
 
+import io
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -118,3 +120,25 @@ def test_training_an_lstm_on_a_sequence_task_lowers_the_loss():
     end = val_loss()
     # Predicting the mean would score the target's variance (about 0.5): the LSTM sums.
     assert end < 0.2 * float(y_val.var()) and end < 0.2 * start, (start, end)
+
+
+def test_a_pulsed_lstm_checkpoint_resumes_bit_identically():
+    def step(model, x, y):
+        optimizer = AnalogSGD(model.parameters(), lr=0.1)
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x)[0], y).backward()
+        optimizer.step()
+
+    device = ConstantStepResistiveDevice()
+    model = AnalogLSTM(3, 5, num_layers=2, bidirectional=True, resistive_device=device, seed=7)
+    x, y = torch.randn(4, 2, 3), torch.randn(4, 2, 10)
+    step(model, x, y)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = AnalogLSTM(3, 5, num_layers=2, bidirectional=True, resistive_device=device, seed=99)
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))
+    for _ in range(2):
+        step(model, x, y)
+        step(resumed, x, y)
+    assert torch.equal(model(x)[0], resumed(x)[0])
