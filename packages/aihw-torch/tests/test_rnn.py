@@ -442,3 +442,23 @@ def test_reference_form_trains_every_cell_through_its_tiles():
     for cell in model.cells:
         assert cell.weight_ih.analog_tile.num_recorded == 10  # 5 steps x 2 sequences
         assert cell.weight_hh.analog_tile.num_recorded == 10
+
+
+@pytest.mark.parametrize("cls", list(TORCH))
+def test_gradients_reach_the_initial_state_as_in_torch(cls):
+    reference, layer = _pair(cls, num_layers=2, bidirectional=True)
+    x = torch.randn(4, 2, 5)
+    hx = _hx(cls, reference, 2)
+    parts = hx if isinstance(hx, tuple) else (hx,)
+    ours = tuple(p.clone().requires_grad_() for p in parts)
+    theirs = tuple(p.clone().requires_grad_() for p in parts)
+    as_hx = (lambda t: t) if isinstance(hx, tuple) else (lambda t: t[0])
+    layer(x, as_hx(ours))[0].sum().backward()
+    reference(x, as_hx(theirs))[0].sum().backward()
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a.grad, b.grad, **TOL)
+
+
+def test_an_empty_batch_gives_empty_outputs():
+    out, h = AnalogGRU(3, 4, num_layers=2)(torch.randn(5, 0, 3))
+    assert out.shape == (5, 0, 4) and h.shape == (2, 0, 4)
