@@ -405,6 +405,8 @@ def test_constructor_arguments_are_checked():
         AnalogGRU(5, 7, batch_first=1)
     with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
         AnalogLSTM(5, 7, proj_size=7)
+    with pytest.raises(ValueError, match="proj_size must be an integer >= 0; got -1"):
+        AnalogLSTM(5, 7, proj_size=-1)
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'; got 'gelu'"):
         AnalogVanillaRNN(5, 7, nonlinearity="gelu")
     with pytest.raises(TypeError, match="tile_module_class=.* is not supported.*allowed: None"):

@@ -56,6 +56,17 @@ def check_tile_module_class(tile_module_class: Any) -> None:
         )
 
 
+def check_proj_size(proj_size: Any, hidden_size: int) -> None:
+    """Raise unless ``proj_size`` is an integer in ``[0, hidden_size)``."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+        raise ValueError(f"proj_size must be an integer >= 0; got {proj_size!r}")
+    if proj_size >= hidden_size:
+        raise ValueError(
+            f"proj_size has to be smaller than hidden_size; got proj_size={proj_size}, "
+            f"hidden_size={hidden_size}"
+        )
+
+
 class AnalogRecurrentCell(Module):
     """Base of the analog cells: builds their :class:`~aihw.nn.AnalogLinear` matrices.
 
@@ -276,13 +287,7 @@ class AnalogLSTMCell(_TwoMatrixCell):
         proj_size: int = 0,
         **kwargs: Any,
     ) -> None:
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
-            raise ValueError(f"proj_size must be an integer >= 0; got {proj_size!r}")
-        if proj_size >= hidden_size:
-            raise ValueError(
-                f"proj_size has to be smaller than hidden_size; got proj_size={proj_size}, "
-                f"hidden_size={hidden_size}"
-            )
+        check_proj_size(proj_size, hidden_size)
         self.proj_size = proj_size
         super().__init__(input_size, hidden_size, bias, rpu_config, tile_module_class, **kwargs)
         if proj_size:

@@ -28,6 +28,7 @@ from .cells import (
     AnalogLSTMCell,
     AnalogRecurrentCell,
     AnalogVanillaRNNCell,
+    check_proj_size,
 )
 from .recurrence import run_stack
 
@@ -117,7 +118,7 @@ class _AnalogRNNBase(Module):
         self.batch_first = batch_first
         self.dropout = dropout
         self.bidirectional = bidirectional
-        self.proj_size = int(cell_kwargs.get("proj_size", 0))
+        self.proj_size = cell_kwargs.get("proj_size", 0)
         directions = 2 if bidirectional else 1
         out_size = self.proj_size or hidden_size
         cells: list[Module] = []
@@ -361,6 +362,8 @@ class AnalogLSTM(_AnalogRNNBase):
         update: Any = None,
         seed: int | None = None,
     ) -> None:
+        check_positive_int("hidden_size", hidden_size)
+        check_proj_size(proj_size, hidden_size)
         super().__init__(
             input_size,
             hidden_size,
