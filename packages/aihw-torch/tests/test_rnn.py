@@ -356,6 +356,14 @@ def test_wrong_hidden_state_shapes_are_refused():
         AnalogGRU(5, 7)(x, (torch.zeros(1, 3, 7),))
 
 
+def test_a_packed_batch_checks_the_hidden_state_against_its_sequences():
+    layer = AnalogGRU(5, 7)
+    packed = pack_padded_sequence(torch.randn(4, 3, 5), torch.tensor([4, 2, 1]))
+    with pytest.raises(ValueError, match=r"expected \(1, 3, 7\).*batch is the packed "
+                       "sequence's number of sequences"):  # fmt: skip
+        layer(packed, torch.zeros(1, 2, 7))
+
+
 def test_batch_first_mismatch_shows_in_the_hidden_state_check():
     layer = AnalogGRU(5, 7, batch_first=True)
     x = torch.randn(6, 3, 5)  # (L, N, F) given to a batch-first layer: batch is read as 6

@@ -162,7 +162,13 @@ class _AnalogRNNBase(Module):
         return [("h_0", self.proj_size or self.hidden_size)]
 
     def _initial_states(
-        self, hx: Any, batch: int, unbatched: bool, x: Tensor, order: Tensor | None
+        self,
+        hx: Any,
+        batch: int,
+        unbatched: bool,
+        x: Tensor,
+        order: Tensor | None,
+        packed: bool = False,
     ) -> list[Any]:
         """One initial state per cell, from ``hx`` (or zeros) in the batch's (sorted) order."""
         name = type(self).__name__
@@ -194,12 +200,15 @@ class _AnalogRNNBase(Module):
                 if tuple(part.shape) != expected:
                     batch_dim = 0 if self.batch_first else 1
                     layout = "(num_layers * num_directions, " + ("" if unbatched else "batch, ")
-                    why = (
-                        f"for unbatched 2-D input, {label} must be 2-D"
-                        if unbatched
-                        else f"batch is the input's dimension {batch_dim} "
-                        f"(batch_first={self.batch_first})"
-                    )
+                    if unbatched:
+                        why = f"for unbatched 2-D input, {label} must be 2-D"
+                    elif order is not None or packed:
+                        why = "batch is the packed sequence's number of sequences"
+                    else:
+                        why = (
+                            f"batch is the input's dimension {batch_dim} "
+                            f"(batch_first={self.batch_first})"
+                        )
                     raise ValueError(
                         f"{name}: {label} has shape {tuple(part.shape)}; expected {expected} = "
                         f"{layout}{'proj_size' if label == 'h_0' and self.proj_size else 'hidden_size'}"
@@ -262,7 +271,7 @@ class _AnalogRNNBase(Module):
                 )
             sizes = [batch] * steps
             x = seq.reshape(steps * batch, self.input_size)
-        states = self._initial_states(hx, batch, unbatched, x, sorted_indices)
+        states = self._initial_states(hx, batch, unbatched, x, sorted_indices, packed)
         out, finals = run_stack(
             self.cells,
             self.num_layers,
