@@ -48,3 +48,12 @@ def test_periphery_snippet_runs():
     assert namespace["y"].shape == (32, 10)
     assert namespace["trained"].analog_tile.forward_periphery.io.out_noise == 0.1
     assert printed == [f"{namespace['periphery'].last_passes} bound-management pass(es)"]
+
+
+def test_lstm_demo_lowers_the_loss_with_constant_step_devices(capsys):
+    demo = _load_example("train_lstm")
+    history = demo.train("constant-step", steps=30, hidden=8, length=10, every=10)
+    assert len(history) == 4  # before training and after steps 10, 20, 30
+    assert history[-1] < 0.6 * history[0], history
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("step    0: validation MSE ") and len(printed) == 4

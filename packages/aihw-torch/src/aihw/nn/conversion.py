@@ -1,9 +1,9 @@
 """Turning a ``torch.nn`` model analog, and back.
 
-:func:`convert_to_analog` replaces every ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d`` and
-``nn.Conv3d`` by its analog counterpart with the same options and weights;
-:func:`convert_to_digital` replaces analog layers by ``torch.nn`` layers holding their
-current (logical) weights.
+:func:`convert_to_analog` replaces every ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d``,
+``nn.Conv3d``, ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` by its analog counterpart with the
+same options and weights; :func:`convert_to_digital` replaces analog layers by
+``torch.nn`` layers holding their current (logical) weights.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .modules.base import AnalogLayerBase
 from .modules.checks import check_resistive_device
 from .modules.conv import AnalogConv1d, AnalogConv2d, AnalogConv3d, _AnalogConvNd
 from .modules.linear import AnalogLinear
+from .modules.rnn import layers as rnn_layers
 from .persistence import protect_load_state_dict
 
 __all__ = ["convert_to_analog", "convert_to_digital"]
@@ -47,7 +48,11 @@ LayerConfig = DeviceModel | TileConfig | dict[str, Any] | None
 def _convertible(module: nn.Module) -> bool:
     if isinstance(module, AnalogLayerBase):
         return False
-    return type(module) is nn.Linear or type(module) in _CONVS
+    return (
+        type(module) is nn.Linear
+        or type(module) in _CONVS
+        or type(module) in rnn_layers._TORCH_TO_ANALOG
+    )
 
 
 def _excluded(name: str, module: nn.Module, exclude: tuple[Any, ...]) -> bool:
@@ -118,7 +123,9 @@ def _conv_shape(conv: Any) -> dict[str, Any]:
     }
 
 
-def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> AnalogLayerBase:
+def _to_analog(module: nn.Module, kwargs: dict[str, Any]) -> nn.Module:
+    if isinstance(module, nn.RNNBase):
+        return rnn_layers.from_torch(module, **kwargs)
     weight, bias = module.weight, module.bias
     assert isinstance(weight, torch.Tensor) and (bias is None or isinstance(bias, torch.Tensor))
     has_bias = bias is not None
@@ -156,10 +163,14 @@ def convert_to_analog(
     update: Any = None,
     seed: int | None = None,
 ) -> nn.Module:
-    """Replace ``nn.Linear`` and ``nn.Conv1d/2d/3d`` modules by analog layers.
+    """Replace ``nn.Linear``, ``nn.Conv1d/2d/3d`` and ``nn.LSTM``/``nn.GRU``/``nn.RNN``
+    modules by analog layers.
 
     The analog layers get the same options (stride, padding and padding mode, dilation,
-    groups, bias) and the module's weights (programmed with ``set_weights``, so a pulsed
+    groups, bias; for the recurrent layers num_layers, bias, batch_first, dropout,
+    bidirectional, proj_size and nonlinearity; they become :class:`~aihw.nn.AnalogLSTM`,
+    :class:`~aihw.nn.AnalogGRU` and :class:`~aihw.nn.AnalogVanillaRNN`, whose every
+    matrix gets the layer options) and the module's weights (programmed with ``set_weights``, so a pulsed
     device clips them to its bounds). Other modules are left as they are; subclasses of
     the ``torch.nn`` layers are not converted (their ``forward`` may differ).
 
@@ -295,7 +306,8 @@ def _to_digital(layer: AnalogLayerBase) -> nn.Module:
 
 
 def convert_to_digital(model: nn.Module, inplace: bool = False) -> nn.Module:
-    """Replace every analog layer by its ``torch.nn`` counterpart with its current weights.
+    """Replace every analog layer by its ``torch.nn`` counterpart with its current weights
+    (:class:`~aihw.nn.AnalogLSTM` by ``nn.LSTM`` and so on).
 
     The weights are the logical ones (mapping scales and a learned output scale folded
     in); an analog bias column becomes the bias. ``AnalogSequential`` containers stay (they
@@ -309,10 +321,18 @@ def convert_to_digital(model: nn.Module, inplace: bool = False) -> nn.Module:
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if isinstance(model, AnalogLayerBase):
         return _to_digital(model)
+    if isinstance(model, rnn_layers._AnalogRNNBase):
+        return rnn_layers.to_torch(model)
     if not inplace:
         model = copy.deepcopy(model)
-    for _, module in list(model.named_modules()):
+    replaced: list[str] = []  # recurrent layers replaced whole: their insides stay as they are
+    for name, module in list(model.named_modules()):
+        if any(name == r or name.startswith(r + ".") for r in replaced):
+            continue
         for child_name, child in list(module.named_children()):
             if isinstance(child, AnalogLayerBase) and type(child) in _DIGITAL:
                 setattr(module, child_name, _to_digital(child))
+            elif isinstance(child, rnn_layers._AnalogRNNBase):
+                setattr(module, child_name, rnn_layers.to_torch(child))
+                replaced.append(f"{name}.{child_name}" if name else child_name)
     return model
