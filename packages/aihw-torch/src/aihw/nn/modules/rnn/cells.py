@@ -216,8 +216,8 @@ class AnalogVanillaRNNCell(_TwoMatrixCell):
             ``None`` with no ``resistive_device``: floating-point tiles.
         tile_module_class: the reference toolkit's argument; only ``None``.
         nonlinearity: ``'tanh'`` (default) or ``'relu'``.
-        resistive_device, mapping, max_input_size, max_output_size, update, seed, device,
-            dtype: as for :class:`~aihw.nn.AnalogLinear` (``seed`` is that of ``weight_ih``;
+        resistive_device, mapping, max_input_size, max_output_size, update, seed, device, dtype:
+            as for :class:`~aihw.nn.AnalogLinear` (``seed`` is that of ``weight_ih``;
             ``weight_hh`` gets ``seed + 1``).
 
     Call: ``cell(input, h)`` with ``input`` ``[N, input_size]`` and ``h``
@@ -267,8 +267,8 @@ class AnalogLSTMCell(_TwoMatrixCell):
         proj_size: if ``> 0``, ``h`` is projected to ``proj_size`` features by a third
             analog matrix ``weight_hr`` ``[proj_size, H]`` (no bias), as in
             :class:`torch.nn.LSTM`; ``W_hh`` is then ``[4H, proj_size]``.
-        resistive_device, mapping, max_input_size, max_output_size, update, seed, device,
-            dtype: as for :class:`~aihw.nn.AnalogLinear`.
+        resistive_device, mapping, max_input_size, max_output_size, update, seed, device, dtype:
+            as for :class:`~aihw.nn.AnalogLinear`.
 
     Call: ``cell(input, (h, c))`` returns ``(h', (h', c'))``.
     """

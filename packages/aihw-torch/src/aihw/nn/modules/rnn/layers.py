@@ -317,9 +317,10 @@ class _AnalogRNNBase(Module):
 
 _ARGS = """
     Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            device, dtype: as for :class:`torch.nn.{torch}` (``dtype`` is that of the
-            digital biases; the tiles are float32).{extra}
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional:
+            as for :class:`torch.nn.{torch}`.
+        device, dtype: as for :class:`torch.nn.{torch}` (``dtype`` is that of the digital
+            biases; the tiles are float32).{extra}
         resistive_device: the device model of every tile; ``None`` (default) with no
             ``rpu_config``: floating-point tiles (exact products and SGD updates).
         rpu_config: a :class:`aihw.core.config.TileConfig` for every tile, instead of
