@@ -3,6 +3,7 @@ compensation and the programmed state of a tile (``aihw.core.inference``)."""
 
 from __future__ import annotations
 
+from ._checks import check_real, check_reals
 from .compensation import (
     COMPENSATIONS,
     DriftCompensation,
@@ -31,5 +32,7 @@ __all__ = [
     "PerColumnDriftCompensation",
     "Programmed",
     "SinglePairConductanceConverter",
+    "check_real",
+    "check_reals",
     "check_t_inference",
 ]
