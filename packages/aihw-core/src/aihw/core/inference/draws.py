@@ -1,9 +1,11 @@
-"""The standard normals of programming and drift, from the tile's Philox streams.
+"""The standard normals of programming and drift, from counter-based Philox streams.
 
-Stream 0 of the engine's counters (docs/architecture/engine-contract.md §9) leaves
-operations ``c1 >= 5`` free; inference uses three of them. Element ``e`` (row-major over
-the ``[out, in + bias]`` matrix) of conductance matrix ``k`` takes normal ``e % 4`` of
-the block with counter ``(e / 4, purpose, index, k)``, keyed by the noise seed:
+They are the float32 normals of the engine's device operations
+(docs/architecture/engine-contract.md §8 and §9): element ``e`` (row-major over the
+``[out, in + bias]`` matrix) takes normal ``e % 4`` of the block with counter
+``(e / 4, 1, index, 0)``, under a key made of the tile's noise seed, the purpose and the
+conductance matrix ``k`` (:func:`stream_seed`), so that no two purposes, matrices or tiles
+share numbers:
 
 ========================  =======  ==========================================
 numbers                   purpose  index
@@ -13,7 +15,8 @@ drift exponents ``nu``    6        the tile's ``program_index``
 read noise of a drift     7        the tile's ``drift_index``
 ========================  =======  ==========================================
 
-These are drawn once per programming or drift call, so plain torch serves.
+The compiled engine draws them on the CPU (its diffusion kernel with rate 1 on zeros);
+the plain-torch reference, bit for bit the same, elsewhere.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..reference.philox import key_from_seed, normals_from_words, philox4x32_10
+from .. import engine
+from ..reference import device_ops as reference_ops
 
-__all__ = ["PROGRAMMING", "DRIFT_COEFFICIENTS", "READ_NOISE", "mix_seed", "normals"]
+__all__ = ["DRIFT_COEFFICIENTS", "PROGRAMMING", "READ_NOISE", "mix_seed", "normals", "stream_seed"]
 
 PROGRAMMING = 5
 DRIFT_COEFFICIENTS = 6
@@ -31,28 +35,28 @@ READ_NOISE = 7
 _MASK64 = 2**64 - 1
 
 
-def mix_seed(tile_seed: int, seed: int) -> int:
-    """A noise seed from a tile seed and a user's seed (splitmix64 of their combination),
-    so the tiles of a model draw different numbers for the same user seed."""
-    z = (tile_seed + 0x9E3779B97F4A7C15 * (seed + 1)) & _MASK64
+def mix_seed(seed: int, value: int) -> int:
+    """A 64-bit seed from ``seed`` and ``value`` (splitmix64 of their combination)."""
+    z = (seed + 0x9E3779B97F4A7C15 * (value + 1)) & _MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
     return z ^ (z >> 31)
+
+
+def stream_seed(noise_seed: int, purpose: int, k: int) -> int:
+    """The Philox key seed of ``purpose`` and conductance matrix ``k``."""
+    return mix_seed(noise_seed, (purpose << 8) | k)
 
 
 def normals(
     noise_seed: int, purpose: int, index: int, k: int, shape: tuple[int, ...], device: torch.device
 ) -> Tensor:
     """float32 standard normals of ``shape`` for conductance matrix ``k``."""
-    n = 1
-    for size in shape:
-        n *= size
-    blocks = (n + 3) // 4
-    counter = torch.zeros(blocks, 4, dtype=torch.int64)
-    counter[:, 0] = torch.arange(blocks, dtype=torch.int64)
-    counter[:, 1] = purpose
-    counter[:, 2] = index & 0xFFFFFFFF
-    counter[:, 3] = k
-    words = philox4x32_10(counter, key_from_seed(noise_seed))
-    z = normals_from_words(words).reshape(-1)[:n]
-    return z.to(dtype=torch.float32).reshape(shape).to(device)
+    z = torch.zeros(shape, dtype=torch.float32, device=device)
+    rate = torch.ones_like(z)
+    seed = stream_seed(noise_seed, purpose, k)
+    if device.type == "cpu" and engine.native_available():
+        engine.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
+    else:
+        reference_ops.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
+    return z
