@@ -74,8 +74,8 @@ class PreparedInference:
     def run(self, grid: TileGrid, x: Tensor, bias: Tensor | None = None) -> Tensor | None:
         """``grid``'s output for ``x`` by the passes (prepared first if the key moved),
         or ``None`` where they do not apply (groups, weight scaling, an analog bias column,
-        tiles not on the compiled CPU path); a column split that cannot share its first
-        pass runs tile by tile. A ``bias`` (float32, contiguous, with a float32 ``x``) is
+        tiles not on the compiled CPU path, a drift-compensation factor); a column split
+        that cannot share its first pass runs tile by tile. A ``bias`` (float32, contiguous, with a float32 ``x``) is
         added: by the engine, with the last split's sum, where there are several splits.
         (A grid of one tile gains from this too: no autograd node, no per-call checks.)
         """
@@ -131,6 +131,8 @@ class PreparedInference:
         tiles = grid.tiles
         if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
             return None, None
+        if any(getattr(t, "_alpha", None) is not None for t in tiles):
+            return None, None  # a compensation factor: each tile's forward applies it
         columns: Columns = []
         for c in range(n_c):
             column = grid.column_tiles(c)

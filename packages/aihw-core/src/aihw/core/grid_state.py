@@ -18,7 +18,13 @@ import torch
 from torch import Tensor
 
 from .grid import TileGrid
-from .tiles.state import MissingDeviceError, TileStateError, tile_from_state, tile_state
+from .tiles.state import (
+    MissingDeviceError,
+    MissingNoiseModelError,
+    TileStateError,
+    tile_from_state,
+    tile_state,
+)
 
 __all__ = [
     "LAYER_FORMAT",
@@ -70,6 +76,7 @@ def check_grid_state(grid: TileGrid, state: Any) -> list[Any]:
         LayerStateError: the state is malformed or does not fit (the message starts with
             the grid's ``name``).
         aihw.core.tiles.state.MissingDeviceError: a device is not installed.
+        aihw.core.tiles.state.MissingNoiseModelError: a noise model is not installed.
     """
     name = grid.name
     if not isinstance(state, dict) or state.get("format") != LAYER_FORMAT:
@@ -95,7 +102,7 @@ def check_grid_state(grid: TileGrid, state: Any) -> list[Any]:
     for index, (tile, tile_data) in enumerate(zip(grid.tiles, tiles, strict=True)):
         try:
             new = tile_from_state(tile_data)
-        except MissingDeviceError as error:
+        except (MissingDeviceError, MissingNoiseModelError) as error:
             error.args = (f"{name}, tile {index}: {error.args[0]}", *error.args[1:])
             raise
         except TileStateError as error:

@@ -13,6 +13,13 @@ Examples:
 
 from __future__ import annotations
 
+from aihw.core.inference import (
+    DualPairConductanceConverter,
+    GlobalDriftCompensation,
+    NoiseModel,
+    PerColumnDriftCompensation,
+    SinglePairConductanceConverter,
+)
 from aihw.core.mapping import MappingParameter, MappingParameters
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
@@ -33,6 +40,12 @@ from .linear_step import (
     LinearStepDevice,
     LinearStepResistiveDevice,
     LinearStepResistiveDeviceParameters,
+)
+from .noise_catalog import NoiseModelInfo, UnknownNoiseModelError
+from .noise_models import (
+    CustomDriftPCMLikeNoiseModel,
+    PCMLikeNoiseModel,
+    StateIndependentNoiseModel,
 )
 from .parameters import (
     ConstantStepResistiveDeviceParameters,
@@ -77,11 +90,16 @@ from .registry import (
     disabled_plugins,
     get_device,
     get_device_class,
+    get_noise_model,
+    get_noise_model_class,
     get_plugin_manager,
     list_devices,
+    list_noise_models,
     register_device,
+    register_noise_model,
     reload_plugins,
     unregister_device,
+    unregister_noise_model,
 )
 from .soft_bounds import (
     SoftBoundsDevice,
@@ -174,4 +192,19 @@ __all__ = [
     "register_device",
     "reload_plugins",
     "unregister_device",
+    "CustomDriftPCMLikeNoiseModel",
+    "DualPairConductanceConverter",
+    "GlobalDriftCompensation",
+    "NoiseModel",
+    "NoiseModelInfo",
+    "PCMLikeNoiseModel",
+    "PerColumnDriftCompensation",
+    "SinglePairConductanceConverter",
+    "StateIndependentNoiseModel",
+    "UnknownNoiseModelError",
+    "get_noise_model",
+    "get_noise_model_class",
+    "list_noise_models",
+    "register_noise_model",
+    "unregister_noise_model",
 ]

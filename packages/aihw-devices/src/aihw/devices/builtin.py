@@ -16,13 +16,18 @@ from .floating_point import FloatingPointResistiveDevice
 from .hookspecs import hookimpl
 from .ideal import IdealResistiveDevice
 from .linear_step import LinearStepResistiveDevice
+from .noise_models import (
+    CustomDriftPCMLikeNoiseModel,
+    PCMLikeNoiseModel,
+    StateIndependentNoiseModel,
+)
 from .piecewise_step import PiecewiseStepResistiveDevice
 from .pow_step import PowStepReferenceResistiveDevice, PowStepResistiveDevice
 from .presets import PRESETS
 from .soft_bounds import SoftBoundsPmaxResistiveDevice, SoftBoundsResistiveDevice
 from .soft_bounds_reference import SoftBoundsReferenceResistiveDevice
 
-__all__ = ["register_devices"]
+__all__ = ["register_devices", "register_noise_models"]
 
 
 @hookimpl
@@ -58,3 +63,14 @@ def register_devices(register: Callable[..., Any]) -> None:
         register(cls, aliases=(f"{cls.name}Device", f"{cls.name}ResistiveDevice"))
     for name, preset in PRESETS.items():
         register(preset, aliases=(f"{name}Device",))
+
+
+@hookimpl
+def register_noise_models(register: Callable[..., Any]) -> None:
+    """Register the built-in noise models under the reference toolkit's names.
+
+    Args:
+        register: the registration callback.
+    """
+    for cls in (PCMLikeNoiseModel, CustomDriftPCMLikeNoiseModel, StateIndependentNoiseModel):
+        register(cls)

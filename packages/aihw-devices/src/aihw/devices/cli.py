@@ -3,6 +3,7 @@
 Subcommands (``list`` is the default)::
 
     python -m aihw.devices [list] [--json]
+    python -m aihw.devices noise-models [--json]
     python -m aihw.devices plot NAME -o response.png [--pulses N] [--size N] [--seed N]
 
 ``plot`` needs matplotlib (``pip install 'aihw-devices[plot]'``).
@@ -14,17 +15,19 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .catalog import DeviceInfo
 from .errors import PluginError
-from .registry import disabled_plugins, list_devices
+from .noise_catalog import NoiseModelInfo
+from .registry import disabled_plugins, list_devices, list_noise_models
 
 __all__ = ["main"]
 
 _COLUMNS = ("name", "aliases", "law", "native", "plugin", "distribution", "version")
+_NOISE_COLUMNS = ("name", "aliases", "parameters", "plugin", "distribution", "version")
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
@@ -56,10 +59,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
 
 
 _USAGE = """python -m aihw.devices [list] [--json]
+       python -m aihw.devices noise-models [--json]
        python -m aihw.devices plot NAME [-o FILE] [--pulses N] [--size N] [--seed N]"""
 
 _EPILOG = """\
 list options (list is the default command):
+  --json                print JSON instead of a table
+
+noise-models options (lists the noise models of inference programming and drift):
   --json                print JSON instead of a table
 
 plot options (needs matplotlib: pip install 'aihw-devices[plot]'):
@@ -85,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     listing = commands.add_parser("list", help="list the registered devices (the default command)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    noise = commands.add_parser(
+        "noise-models", help="list the registered noise models (programming and drift)"
+    )
+    noise.add_argument("--json", action="store_true", help="print JSON instead of a table")
     plot = commands.add_parser(
         "plot", help="draw a device's pulse response (n up then n down pulses; needs matplotlib)"
     )
@@ -108,9 +119,35 @@ def _list(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _table(infos: Sequence[DeviceInfo]) -> str:
-    rows = [list(_COLUMNS)] + [_row(info) for info in infos]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+def _noise_models(options: argparse.Namespace, out: TextIO) -> int:
+    infos = list_noise_models()
+    if options.json:
+        json.dump([dataclasses.asdict(info) for info in infos], out, indent=2)
+        out.write("\n")
+    else:
+        out.write(_table(infos, _NOISE_COLUMNS, _noise_row))
+    return 0
+
+
+def _noise_row(info: NoiseModelInfo) -> list[str]:
+    return [
+        info.name,
+        ", ".join(info.aliases) or "-",
+        ", ".join(info.parameters) or "-",
+        info.plugin or "(register_noise_model)",
+        info.distribution or "-",
+        info.version or "-",
+    ]
+
+
+def _table(
+    infos: Sequence[Any],
+    columns: Sequence[str] = _COLUMNS,
+    row: Callable[[Any], list[str]] | None = None,
+) -> str:
+    make = _row if row is None else row
+    rows = [list(columns)] + [make(info) for info in infos]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
@@ -187,4 +224,4 @@ def _law_cell(info: DeviceInfo) -> str:
     return info.law
 
 
-_COMMANDS = {"list": _list, "plot": _plot}
+_COMMANDS = {"list": _list, "noise-models": _noise_models, "plot": _plot}

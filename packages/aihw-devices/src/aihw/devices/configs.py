@@ -19,15 +19,18 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
+from aihw.core.inference import DriftCompensation, GlobalDriftCompensation, NoiseModel
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import PulseType, UpdateParameters
 from aihw.core.runtime import RuntimeParameters
 
 from .constant_step import ConstantStepDevice
 from .floating_point import FloatingPointDevice
+from .noise_models import PCMLikeNoiseModel
 
 __all__ = [
     "SingleRPUConfig",
@@ -63,7 +66,13 @@ class InferenceRPUConfig(TileConfig):
     (docs/physics/periphery.md#defaults-by-configuration): forward periphery with the
     docs/physics/periphery.md#io-parameters defaults, exact backward (``is_perfect=True``), exact
     SGD update (``pulse_type=None``). The device is floating point (an ideal device would give the
-    same tile)."""
+    same tile).
+
+    ``noise_model`` (default :class:`~aihw.devices.PCMLikeNoiseModel`) is what
+    ``program_analog_weights()`` and ``drift_analog_weights(t)`` apply, and
+    ``drift_compensation`` (default :class:`~aihw.devices.GlobalDriftCompensation`,
+    ``None`` for none) scales the outputs after a drift in eval mode
+    (docs/physics/inference.md)."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
     backward: IOParameters = dataclasses.field(
@@ -72,6 +81,33 @@ class InferenceRPUConfig(TileConfig):
     update: UpdateParameters = dataclasses.field(
         default_factory=lambda: UpdateParameters(pulse_type=PulseType.NONE)
     )
+    noise_model: NoiseModel | None = dataclasses.field(default_factory=PCMLikeNoiseModel)
+    drift_compensation: DriftCompensation | None = dataclasses.field(
+        default_factory=GlobalDriftCompensation
+    )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A configuration pickled before programming existed gets the defaults.
+        super().__setstate__(state)
+        self.__dict__.setdefault("noise_model", PCMLikeNoiseModel())
+        self.__dict__.setdefault("drift_compensation", GlobalDriftCompensation())
+
+    def validate(self) -> None:
+        """As :meth:`TileConfig.validate`, and the noise model and drift compensation."""
+        super().validate()
+        name = type(self).__name__
+        for field, kind in (
+            ("noise_model", NoiseModel),
+            ("drift_compensation", DriftCompensation),
+        ):
+            value = getattr(self, field)
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(
+                    f"{name}.{field} must be None or a {kind.__name__} instance; "
+                    f"got {type(value).__name__}"
+                )
+        if self.noise_model is not None:
+            self.noise_model.validate()
 
 
 @dataclasses.dataclass

@@ -7,6 +7,10 @@ A plugin module marks its hook implementations with :data:`hookimpl`::
     @hookimpl
     def register_devices(register):
         register(MyDevice, aliases=("MyOldName",))
+
+    @hookimpl
+    def register_noise_models(register):
+        register(MyNoiseModel)
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from typing import Any
 
 import pluggy
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "register_devices"]
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "hookspec",
+    "register_devices",
+    "register_noise_models",
+]
 
 #: The pluggy project name, which is also the entry-point group plugins are found in.
 PROJECT_NAME = "aihw"
@@ -33,6 +43,20 @@ def register_devices(register: Callable[..., Any]) -> None:
     subclass of :class:`aihw.core.device_model.DeviceModel` whose ``name`` (and each alias)
     is a valid Python identifier not used by another device, and whose ``api_version`` is
     one that the installed aihw-core supports.
+
+    Args:
+        register: the registration callback.
+    """
+
+
+@hookspec
+def register_noise_models(register: Callable[..., Any]) -> None:
+    """Register noise models (programming noise, drift and read noise of inference).
+
+    Call ``register(NoiseModelClass, aliases=())`` once per model. ``NoiseModelClass`` is
+    a dataclass subclass of :class:`aihw.core.inference.NoiseModel` whose ``name`` (and
+    each alias) is a valid Python identifier not used by another noise model, and whose
+    ``api_version`` is one that the installed aihw-core supports.
 
     Args:
         register: the registration callback.

@@ -18,6 +18,7 @@ import pluggy
 from . import hookspecs
 from .catalog import DeviceCatalog, PluginSource
 from .errors import PluginError
+from .noise_catalog import NoiseModelCatalog
 
 __all__ = [
     "DISABLE_ENV",
@@ -98,13 +99,16 @@ def load_plugins(
     catalog: DeviceCatalog,
     records: Iterable[EntryPointRecord] | None = None,
     disabled: frozenset[str] | None = None,
+    noise_models: NoiseModelCatalog | None = None,
 ) -> LoadedPlugins:
-    """Import each enabled plugin, register it with pluggy and let it register its devices.
+    """Import each enabled plugin, register it with pluggy and let it register its devices
+    (and its noise models).
 
     Args:
         catalog: receives the devices.
         records: the entry points (default: :func:`discover_entry_points`).
         disabled: normalised names to skip (default: :func:`disabled_names`).
+        noise_models: receives the noise models (default: a catalog of its own, dropped).
 
     Raises:
         PluginError: the first plugin that fails, with what went wrong and how to skip it.
@@ -114,16 +118,20 @@ def load_plugins(
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     skipped = []
+    noise_models = NoiseModelCatalog() if noise_models is None else noise_models
     for record in records:
         if _is_disabled(record, disabled):
             skipped.append(record.source)
             continue
-        _load_one(manager, catalog, record)
+        _load_one(manager, catalog, record, noise_models)
     return LoadedPlugins(manager, tuple(skipped))
 
 
 def _load_one(
-    manager: pluggy.PluginManager, catalog: DeviceCatalog, record: EntryPointRecord
+    manager: pluggy.PluginManager,
+    catalog: DeviceCatalog,
+    record: EntryPointRecord,
+    noise_models: NoiseModelCatalog,
 ) -> None:
     source = record.source
     try:
@@ -148,7 +156,8 @@ def _load_one(
         raise _error(
             record,
             f"{record.entry_point.value!r} has no hook implementation; mark its "
-            "register_devices function with @aihw.devices.hookimpl",
+            "register_devices function with @aihw.devices.hookimpl (or its "
+            "register_noise_models function)",
         )
 
     def register(device_class: Any, aliases: Iterable[str] = ()) -> None:
@@ -157,17 +166,25 @@ def _load_one(
         except (TypeError, ValueError) as exc:
             raise _error(record, f"it registered an unacceptable device: {exc}") from exc
 
+    def register_noise_model(cls: Any, aliases: Iterable[str] = ()) -> None:
+        try:
+            noise_models.add(cls, aliases, source)
+        except (TypeError, ValueError) as exc:
+            raise _error(record, f"it registered an unacceptable noise model: {exc}") from exc
+
     others = [p for p in manager.get_plugins() if p is not plugin]
-    try:
-        manager.subset_hook_caller("register_devices", remove_plugins=others)(register=register)
-    except PluginError as exc:
-        if exc.entry_point is not None:  # already names its plugin
-            raise
-        raise _error(record, str(exc)) from exc
-    except Exception as exc:
-        raise _error(
-            record, f"its register_devices hook raised {type(exc).__name__}: {exc}"
-        ) from exc
+    for hook, callback in (
+        ("register_devices", register),
+        ("register_noise_models", register_noise_model),
+    ):
+        try:
+            manager.subset_hook_caller(hook, remove_plugins=others)(register=callback)
+        except PluginError as exc:
+            if exc.entry_point is not None:  # already names its plugin
+                raise
+            raise _error(record, str(exc)) from exc
+        except Exception as exc:
+            raise _error(record, f"its {hook} hook raised {type(exc).__name__}: {exc}") from exc
 
 
 def _error(record: EntryPointRecord, problem: str) -> PluginError:

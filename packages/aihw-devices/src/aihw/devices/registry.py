@@ -14,20 +14,27 @@ from typing import Any
 import pluggy
 
 from aihw.core.device_model import DeviceModel
+from aihw.core.inference import NoiseModel
 
 from .catalog import DeviceCatalog, DeviceInfo, PluginSource
 from .errors import PluginError
+from .noise_catalog import NoiseModelCatalog, NoiseModelInfo
 from .plugins import DISABLE_ENV, load_plugins
 
 __all__ = [
     "disabled_plugins",
     "get_device",
     "get_device_class",
+    "get_noise_model",
+    "get_noise_model_class",
     "get_plugin_manager",
     "list_devices",
+    "list_noise_models",
     "register_device",
+    "register_noise_model",
     "reload_plugins",
     "unregister_device",
+    "unregister_noise_model",
 ]
 
 
@@ -36,6 +43,7 @@ class _State:
     catalog: DeviceCatalog
     plugin_manager: pluggy.PluginManager
     skipped: tuple[PluginSource, ...]
+    noise_models: NoiseModelCatalog
 
 
 _lock = threading.RLock()
@@ -58,8 +66,9 @@ def _loaded() -> _State:
             _loading = True
             try:
                 catalog = DeviceCatalog()
-                loaded = load_plugins(catalog)
-                _state = _State(catalog, loaded.plugin_manager, loaded.skipped)
+                noise_models = NoiseModelCatalog()
+                loaded = load_plugins(catalog, noise_models=noise_models)
+                _state = _State(catalog, loaded.plugin_manager, loaded.skipped, noise_models)
             finally:
                 _loading = False
         return _state
@@ -158,6 +167,63 @@ def unregister_device(name: str) -> None:
     state = _loaded()
     with _lock:
         state.catalog.remove(name)
+
+
+def get_noise_model_class(name: str) -> type[NoiseModel]:
+    """The noise-model class registered under ``name``.
+
+    Raises:
+        UnknownNoiseModelError: nothing is registered under ``name``; the message suggests
+            the closest registered names.
+        PluginError: a plugin failed to load.
+
+    Examples:
+        >>> get_noise_model_class("PCMLikeNoiseModel").__name__
+        'PCMLikeNoiseModel'
+    """
+    state = _loaded()
+    return state.noise_models.get(name, _disabled_note(state))
+
+
+def get_noise_model(name: str, **params: Any) -> NoiseModel:
+    """An instance of the noise model registered under ``name`` with ``params``.
+
+    Examples:
+        >>> get_noise_model("PCMLikeNoiseModel", drift_scale=0.5).drift_scale
+        0.5
+    """
+    return get_noise_model_class(name)(**params)
+
+
+def list_noise_models() -> list[NoiseModelInfo]:
+    """Every registered noise model with the plugin that provides it, sorted by name."""
+    return _loaded().noise_models.infos()
+
+
+def register_noise_model(
+    cls: type[NoiseModel],
+    aliases: Iterable[str] = (),
+    *,
+    source: PluginSource | str | None = None,
+) -> None:
+    """Register a noise-model class without a plugin (until :func:`reload_plugins`).
+
+    Raises:
+        TypeError: not a dataclass subclass of ``NoiseModel``, or bad ``aliases``.
+        ValueError: an invalid or already used name, or an unsupported ``api_version``.
+    """
+    if isinstance(source, str):
+        source = PluginSource(label=source)
+    state = _loaded()
+    with _lock:
+        state.noise_models.add(cls, aliases, source)
+
+
+def unregister_noise_model(name: str) -> None:
+    """Remove the noise model registered under ``name`` and its aliases."""
+    state = _loaded()
+    with _lock:
+        state.noise_models.remove(name)
 
 
 def reload_plugins() -> None:

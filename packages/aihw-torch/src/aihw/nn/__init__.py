@@ -7,6 +7,7 @@ which applies the updates recorded by the backward pass inside the tiles.
 """
 
 from .conversion import convert_to_analog, convert_to_digital
+from .inference import drift_analog_weights, program_analog_weights
 from .mapping import MappingParameter, MappingParameters
 from .matrix import AnalogMatrix
 from .modules import (
@@ -59,6 +60,8 @@ __all__ = [
     "check_state_dict",
     "convert_to_analog",
     "convert_to_digital",
+    "drift_analog_weights",
+    "program_analog_weights",
     "protect_load_state_dict",
 ]
 

@@ -1,8 +1,19 @@
-"""``InferenceTile``: exact weights and update, an analog periphery on the passes."""
+"""``InferenceTile``: exact weights and update, an analog periphery on the passes, and
+programming onto noisy devices with drift (docs/physics/inference.md)."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
+import torch
+
+from .._checks import check_seed
 from ..config import TileConfig
+from ..inference import draws
+from ..inference.compensation import DriftCompensation
+from ..inference.noise_model import NoiseModel
+from ..inference.programming import InferenceState, check_t_inference
 from ..io_parameters import IOParameters
 from ..parameters import PulseType, UpdateParameters
 from .base import check_config_alone
@@ -34,12 +45,22 @@ class InferenceTile(FloatingPointTile):
         bias: add an analog bias column.
         seed: the tile seed, an int in ``[0, 2**64)``; ``None`` draws one.
 
+    A configuration with a ``noise_model`` (``InferenceRPUConfig``) lets the tile program
+    its weights onto noisy devices (:meth:`program_weights`) and read them after drift
+    (:meth:`drift_weights`); its ``drift_compensation`` then scales the outputs in eval
+    mode (:meth:`set_test_mode`).
+
     Example:
         >>> import torch
         >>> tile = InferenceTile(3, 4, seed=0)
         >>> tile.forward(torch.ones(2, 4)).shape
         torch.Size([2, 3])
     """
+
+    #: Defaults for tiles pickled before programming existed.
+    _inference: InferenceState | None = None
+    _alpha: torch.Tensor | None = None  # the factor applied now (eval mode), or None
+    is_test = False
 
     def __init__(
         self,
@@ -61,3 +82,163 @@ class InferenceTile(FloatingPointTile):
         self.rpu_config = rpu_config
         self._apply_runtime(rpu_config)
         self._set_periphery(rpu_config.forward, rpu_config.backward)
+        self._inference = InferenceState(
+            _checked_noise_model(getattr(rpu_config, "noise_model", None)),
+            _checked_compensation(getattr(rpu_config, "drift_compensation", None)),
+            noise_seed=self.seed,
+        )
+
+    # -- programming and drift ------------------------------------------------------------
+    @property
+    def inference_state(self) -> InferenceState:
+        """The noise model, compensation, stream counters and programmed state."""
+        if self._inference is None:
+            self._inference = InferenceState(None, None, noise_seed=self.seed)
+        return self._inference
+
+    @property
+    def noise_model(self) -> NoiseModel | None:
+        """The noise model programming and drift use (``None``: the tile cannot program)."""
+        return self.inference_state.noise_model
+
+    @property
+    def drift_compensation(self) -> DriftCompensation | None:
+        """The drift compensation, or ``None``."""
+        return self.inference_state.drift_compensation
+
+    @property
+    def is_programmed(self) -> bool:
+        """Whether :meth:`program_weights` ran since the weights were last set."""
+        return self.inference_state.programmed is not None
+
+    @property
+    def alpha(self) -> torch.Tensor | None:
+        """The drift-compensation factor of the last drift (``None`` before one)."""
+        programmed = self.inference_state.programmed
+        return None if programmed is None else programmed.alpha
+
+    def program_weights(self, seed: int | None = None) -> None:
+        """Program the weights onto the noise model's devices: programming noise, and the
+        drift exponents drawn once; the compensation's baseline is read out.
+
+        The weights programmed are the reference: the current weights on the first call,
+        the same reference again on later calls (until :meth:`set_weights`), with new
+        noise each time.
+
+        Args:
+            seed: ``None`` continues the tile's own streams; an int in ``[0, 2**64)``
+                restarts them from a noise seed made of it and the tile seed, so the same
+                seed gives the same programming and drifts.
+
+        Raises:
+            RuntimeError: the tile has no noise model.
+            ValueError: a bad ``seed``. Nothing changes on an error.
+        """
+        state = self.inference_state
+        trial = state
+        if seed is not None:  # the counters restart only if programming succeeds
+            noise_seed = draws.mix_seed(self.seed, check_seed(seed))
+            trial = dataclasses.replace(state, noise_seed=noise_seed, program_index=0,
+                                        drift_index=0)  # fmt: skip
+        reference = self.weights if state.programmed is None else state.programmed.reference
+        new, programmed = trial.program(reference)
+        state.noise_seed, state.program_index = trial.noise_seed, trial.program_index
+        state.drift_index = trial.drift_index
+        with torch.no_grad():
+            self.weights.copy_(new)
+        state.programmed = programmed
+        state.program_index = (state.program_index + 1) & 0xFFFFFFFF
+        if state.drift_compensation is not None:
+            programmed.baseline = state.drift_compensation.baseline(self._read_out())
+        self._refresh_alpha()
+
+    def drift_weights(self, t_inference: float = 0.0) -> None:
+        """Set the weights to those read ``t_inference`` seconds after programming: each
+        call applies drift (the exponents drawn at programming) and new read noise to the
+        programmed conductances, and computes the compensation factor.
+
+        Raises:
+            ValueError: ``t_inference`` negative or not finite.
+            RuntimeError: called before :meth:`program_weights`. Nothing changes on an
+                error.
+        """
+        t = check_t_inference(t_inference)
+        state = self.inference_state
+        programmed = state.programmed
+        if programmed is None:
+            raise RuntimeError(
+                "drift_weights needs programmed weights: call program_weights() (or "
+                "program_analog_weights() on the layer or model) first"
+            )
+        new = state.drift(t)
+        with torch.no_grad():
+            self.weights.copy_(new)
+        state.drift_index = (state.drift_index + 1) & 0xFFFFFFFF
+        programmed.t_inference = t
+        if state.drift_compensation is not None and programmed.baseline is not None:
+            programmed.alpha = state.drift_compensation.factor(
+                programmed.baseline, self._read_out()
+            )
+        self._refresh_alpha()
+
+    program_analog_weights = program_weights
+    drift_analog_weights = drift_weights
+
+    def set_test_mode(self, is_test: bool) -> None:
+        """Eval mode (``True``) applies the drift-compensation factor to the outputs."""
+        self.is_test = bool(is_test)
+        self._refresh_alpha()
+
+    def _refresh_alpha(self) -> None:
+        """Keep ``_alpha`` (what forward multiplies by) in step; a change of whether one
+        applies moves ``version``, so prepared inference passes are rebuilt."""
+        alpha = self.alpha if self.is_test else None
+        if (alpha is None) != (self._alpha is None):
+            self._version += 1
+        self._alpha = alpha
+
+    def _read_out(self) -> torch.Tensor:
+        """``[x, out]``: the forward pass (periphery and noise) of each unit input, the
+        bias column included, without the compensation factor."""
+        eye = torch.eye(self.x_size, device=self.device)
+        periphery = self.forward_periphery
+        if periphery is None:
+            return eye @ self.weights.T
+        native = self._periphery_native() if not periphery.io.exact else False
+        return periphery.run(eye, self.weights.t(), native, self.num_threads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        alpha = self._alpha
+        return y if alpha is None else y * alpha.to(y.dtype)
+
+    def set_weights(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+        super().set_weights(weights, bias)
+        # New weights are not programmed: the next programming starts from them.
+        self.inference_state.programmed = None
+        self._refresh_alpha()
+
+    def to(self, device: torch.device | str | int) -> InferenceTile:
+        super().to(device)
+        state = self.inference_state
+        if state.programmed is not None:
+            state.programmed = state.programmed.to(torch.device(device))
+        self._refresh_alpha()
+        return self
+
+
+def _checked_noise_model(value: Any) -> NoiseModel | None:
+    if value is not None and not isinstance(value, NoiseModel):
+        raise TypeError(
+            f"noise_model must be None or a NoiseModel instance; got {type(value).__name__}"
+        )
+    return value
+
+
+def _checked_compensation(value: Any) -> DriftCompensation | None:
+    if value is not None and not isinstance(value, DriftCompensation):
+        raise TypeError(
+            "drift_compensation must be None or a DriftCompensation instance; "
+            f"got {type(value).__name__}"
+        )
+    return value

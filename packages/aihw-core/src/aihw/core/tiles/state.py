@@ -35,12 +35,14 @@ from .base import TileBase
 from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
+from .inference_state import inference_from_state, inference_to_state
 
 __all__ = [
     "STATE_FORMAT",
     "STATE_VERSION",
     "TileStateError",
     "MissingDeviceError",
+    "MissingNoiseModelError",
     "device_distribution",
     "load_tile_state",
     "tile_from_state",
@@ -80,7 +82,14 @@ _KEYS = {
 #: Keys a state may lack: states saved before tiles had a periphery load with exact passes,
 #: and those saved before the device operations with their counters at 0. ``write_noise``
 #: (hidden weights and redraw counter) is there exactly when the device has write noise.
-_OPTIONAL_KEYS = {"forward", "backward", "device_op_counters", "write_noise", "update_contract"}
+_OPTIONAL_KEYS = {
+    "forward",
+    "backward",
+    "device_op_counters",
+    "write_noise",
+    "update_contract",
+    "inference",
+}
 _WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
@@ -105,6 +114,23 @@ class MissingDeviceError(TileStateError, LookupError):
         self.distribution = distribution
 
     def __str__(self) -> str:  # a LookupError would otherwise print repr(message)
+        return str(self.args[0])
+
+
+class MissingNoiseModelError(TileStateError, LookupError):
+    """A tile state needs a noise model that no installed plugin provides.
+
+    Attributes:
+        model_name: the registry name recorded in the state.
+        distribution: the distribution that provided it when the state was saved.
+    """
+
+    def __init__(self, message: str, model_name: str, distribution: str | None) -> None:
+        super().__init__(message)
+        self.model_name = model_name
+        self.distribution = distribution
+
+    def __str__(self) -> str:
         return str(self.args[0])
 
 
@@ -212,6 +238,9 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
             "hidden_weights": tile.hidden_weights,
             "write_noise_index": int(tile.write_noise_index),
         }
+    inference = {}
+    if isinstance(tile, InferenceTile) and tile._inference is not None:
+        inference["inference"] = inference_to_state(tile._inference)
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
@@ -234,6 +263,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         "backward": _periphery_state(tile.backward_periphery),
         "device_op_counters": {name: int(getattr(tile, name, 0)) for name in _DEVICE_OP_COUNTERS},
         **write_noise,
+        **inference,
     }
 
 
@@ -301,7 +331,9 @@ def _resolve(
 
 
 def tile_from_state(
-    state: Any, resolve_device: Callable[[str], type[DeviceModel]] | None = None
+    state: Any,
+    resolve_device: Callable[[str], type[DeviceModel]] | None = None,
+    resolve_noise_model: Callable[[str], type[Any]] | None = None,
 ) -> TileBase:
     """A new tile built from :func:`tile_state` output, after checking all of it.
 
@@ -309,10 +341,13 @@ def tile_from_state(
         state: the dict.
         resolve_device: ``name -> device class``; default
             :func:`aihw.devices.get_device_class`.
+        resolve_noise_model: ``name -> noise-model class``; default
+            :func:`aihw.devices.get_noise_model_class`.
 
     Raises:
         MissingDeviceError: the device is not available; the message names it and the
             distribution recorded at save time.
+        MissingNoiseModelError: the same for the noise model of an inference tile.
         TileStateError: anything else malformed (keys, shapes, dtypes, values).
     """
     if not isinstance(state, dict):
@@ -417,6 +452,10 @@ def tile_from_state(
         }
     tile.weights.copy_(weights.cpu())
     _restore_write_noise(tile, state.get("write_noise"), shape)
+    if "inference" in state:
+        if not isinstance(tile, InferenceTile):
+            raise TileStateError(f"tile state['inference'] is given for a {cls.__name__}")
+        tile._inference = inference_from_state(state["inference"], shape, resolve_noise_model)
     for periphery, saved in (
         (tile.forward_periphery, forward),
         (tile.backward_periphery, backward),

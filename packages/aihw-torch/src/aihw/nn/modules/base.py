@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
@@ -37,6 +37,8 @@ from .checkpoint import LayerStateError
 from .checks import check_float_dtype, check_resistive_device, check_rpu_config, resolve_mapping
 
 __all__ = ["AnalogLayerBase", "LayerStateError"]
+
+_Layer = TypeVar("_Layer", bound="AnalogLayerBase")
 
 
 class _Registered:
@@ -307,6 +309,30 @@ class AnalogLayerBase(Module):
                 self.bias.copy_(bias.detach())
         self._link_weights()
         return clipped
+
+    # -- inference on programmed devices (aihw.nn.inference) --------------------------------
+    def program_analog_weights(self, seed: int | None = None) -> None:
+        """Program the weights onto the noise model's devices
+        (:func:`aihw.nn.inference.program_analog_weights`)."""
+        from ..inference import program_analog_weights
+
+        program_analog_weights(self, seed)
+
+    def drift_analog_weights(self, t_inference: float = 0.0) -> None:
+        """Read the programmed weights ``t_inference`` seconds later
+        (:func:`aihw.nn.inference.drift_analog_weights`)."""
+        from ..inference import drift_analog_weights
+
+        drift_analog_weights(self, t_inference)
+
+    def train(self: _Layer, mode: bool = True) -> _Layer:
+        """As ``Module.train``; the tiles learn the mode too (drift compensation applies in
+        eval mode only)."""
+        super().train(mode)
+        from ..inference import sync_test_mode
+
+        sync_test_mode(self)
+        return self
 
     # -- torch.nn.Module integration --------------------------------------------------------
     def _apply(self, fn: Any, recurse: bool = True) -> Any:

@@ -100,6 +100,9 @@ def set_layer_state(layer: AnalogLayerBase, state: Any) -> None:
     load_grid_state(layer.grid, state, new_tiles)
     _adopt_device(layer)
     layer._link_weights()
+    from ..inference import sync_test_mode
+
+    sync_test_mode(layer)  # the new tiles apply compensation in eval mode only
 
 
 def _device_label(tile: Any) -> str:

@@ -59,6 +59,20 @@ class AnalogSequential(Sequential):
         for layer in self.analog_layers():
             layer.sync_parameters_from_tile()
 
+    def program_analog_weights(self, seed: int | None = None) -> None:
+        """Program every analog layer onto its noise model's devices
+        (:func:`aihw.nn.inference.program_analog_weights`)."""
+        from ..inference import program_analog_weights
+
+        program_analog_weights(self, seed)
+
+    def drift_analog_weights(self, t_inference: float = 0.0) -> None:
+        """Read every programmed analog layer ``t_inference`` seconds later
+        (:func:`aihw.nn.inference.drift_analog_weights`)."""
+        from ..inference import drift_analog_weights
+
+        drift_analog_weights(self, t_inference)
+
     def get_weights(self) -> dict[str, tuple[Tensor, Tensor | None]]:
         """Return ``{name: (weight, bias)}`` (copies) for every analog layer."""
         return {name: layer.get_weights() for name, layer in self.named_analog_layers()}

@@ -1,0 +1,153 @@
+"""Program a trained network onto simulated PCM devices and watch its accuracy drift.
+
+A small MLP is trained on scikit-learn's 8x8 digits (no downloads) with
+``InferenceRPUConfig`` layers (the analog periphery in the forward pass, exact updates).
+Its weights are then programmed onto phase-change-memory devices (``PCMLikeNoiseModel``:
+programming noise, drift, 1/f read noise) and read 1 second, 1 hour, 1 day and 1 year
+later, with and without global drift compensation, over several programming seeds
+(mean and spread of the test accuracy).
+
+    python examples/inference_drift.py [--epochs 15] [--seeds 5] [--plot drift.png]
+
+(Hardware-aware training, which makes the network more robust to this noise, is not
+available in aihw yet.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+from tqdm import tqdm
+
+from aihw.devices import GlobalDriftCompensation, InferenceRPUConfig, PCMLikeNoiseModel
+from aihw.nn import AnalogLinear, AnalogSequential
+from aihw.optim import AnalogSGD
+
+#: The read times after programming, in seconds.
+TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 3.1536e7}
+
+
+def load_data(seed: int) -> tuple[torch.Tensor, ...]:
+    """The 1797 digit images scaled to [0, 1], split 80/20 with stratification."""
+    digits = load_digits()
+    x = torch.tensor(digits.data, dtype=torch.float32) / 16.0
+    y = torch.tensor(digits.target, dtype=torch.long)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.2, random_state=seed, stratify=y
+    )
+    return x_train, x_test, y_train, y_test
+
+
+def build_model(compensate: bool, hidden: int) -> AnalogSequential:
+    """The MLP; fixed tile seeds, so two models program with the same noise."""
+    config = InferenceRPUConfig(
+        noise_model=PCMLikeNoiseModel(),
+        drift_compensation=GlobalDriftCompensation() if compensate else None,
+    )
+    return AnalogSequential(
+        AnalogLinear(64, hidden, rpu_config=config, seed=1),
+        nn.Sigmoid(),
+        AnalogLinear(hidden, 10, rpu_config=config, seed=2),
+    )
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()  # drift compensation applies in eval mode
+    with torch.no_grad():
+        return (model(x).argmax(dim=1) == y).float().mean().item()
+
+
+def train(model: AnalogSequential, x: torch.Tensor, y: torch.Tensor, epochs: int,
+          progress: bool) -> None:  # fmt: skip
+    optimizer = AnalogSGD(model.parameters(), lr=0.5)
+    optimizer.regroup_param_groups(model)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for _ in tqdm(range(epochs), desc="training", disable=None if progress else True):
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), 16):
+            index = order[start : start + 16]
+            optimizer.zero_grad()
+            loss_fn(model(x[index]), y[index]).backward()
+            optimizer.step()
+
+
+def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
+        progress: bool = True) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+    """Train, then ``{"compensated" | "plain": {time label: [accuracy per seed]}}``, and
+    ``"digital"``: the accuracy before programming."""
+    torch.manual_seed(seed)
+    x_train, x_test, y_train, y_test = load_data(seed)
+    trained = build_model(True, hidden)
+    train(trained, x_train, y_train, epochs, progress)
+    results: dict[str, dict[str, list[float]]] = {
+        "digital": {"0": [accuracy(trained, x_test, y_test)]}
+    }
+    weights = trained.get_weights()
+    for label, compensate in (("compensated", True), ("plain", False)):
+        model = build_model(compensate, hidden)
+        model.set_weights(weights)
+        results[label] = {name: [] for name in TIMES}
+        for noise_seed in range(seeds):
+            model.program_analog_weights(seed=noise_seed)
+            for name, t in TIMES.items():
+                model.drift_analog_weights(t)
+                results[label][name].append(accuracy(model, x_test, y_test))
+    return results
+
+
+def table(results: dict[str, dict[str, list[float]]]) -> str:
+    lines = [f"test accuracy before programming: {results['digital']['0'][0]:.1%}",
+             f"{'time':>8}  {'compensated':>16}  {'no compensation':>16}"]  # fmt: skip
+    for name in TIMES:
+        cells = []
+        for label in ("compensated", "plain"):
+            values = results[label][name]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):6.1%} ± {spread:5.1%}")
+        lines.append(f"{name:>8}  {cells[0]:>16}  {cells[1]:>16}")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, dict[str, list[float]]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    times = list(TIMES.values())
+    for label in ("compensated", "plain"):
+        means = [statistics.mean(results[label][n]) for n in TIMES]
+        spreads = [statistics.pstdev(results[label][n]) for n in TIMES]
+        axes.errorbar(times, means, yerr=spreads, marker="o", capsize=3, label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("time after programming (s)")
+    axes.set_ylabel("test accuracy")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--seeds", type=int, default=5, help="programming seeds")
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", metavar="FILE", help="draw accuracy vs time (matplotlib)")
+    args = parser.parse_args()
+    results = run(args.epochs, args.seeds, args.hidden, args.seed)
+    print(table(results))
+    if args.plot:
+        plot(results, args.plot)
+        print(f"wrote {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Inference on programmed devices: noise models, conductance converters, drift
+compensation and the programmed state of a tile (``aihw.core.inference``)."""
+
+from __future__ import annotations
+
+from ._checks import check_real, check_reals
+from .compensation import (
+    COMPENSATIONS,
+    DriftCompensation,
+    GlobalDriftCompensation,
+    PerColumnDriftCompensation,
+)
+from .converters import (
+    CONVERTERS,
+    ConductanceConverter,
+    DualPairConductanceConverter,
+    SinglePairConductanceConverter,
+)
+from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
+from .programming import InferenceState, Programmed, check_t_inference
+
+__all__ = [
+    "COMPENSATIONS",
+    "CONVERTERS",
+    "NOISE_MODEL_API_VERSIONS",
+    "ConductanceConverter",
+    "DriftCompensation",
+    "DualPairConductanceConverter",
+    "GlobalDriftCompensation",
+    "InferenceState",
+    "NoiseModel",
+    "PerColumnDriftCompensation",
+    "Programmed",
+    "SinglePairConductanceConverter",
+    "check_real",
+    "check_reals",
+    "check_t_inference",
+]

@@ -1,0 +1,62 @@
+"""The standard normals of programming and drift, from counter-based Philox streams.
+
+They are the float32 normals of the engine's device operations
+(docs/architecture/engine-contract.md §8 and §9): element ``e`` (row-major over the
+``[out, in + bias]`` matrix) takes normal ``e % 4`` of the block with counter
+``(e / 4, 1, index, 0)``, under a key made of the tile's noise seed, the purpose and the
+conductance matrix ``k`` (:func:`stream_seed`), so that no two purposes, matrices or tiles
+share numbers:
+
+========================  =======  ==========================================
+numbers                   purpose  index
+========================  =======  ==========================================
+programming noise         5        the tile's ``program_index``
+drift exponents ``nu``    6        the tile's ``program_index``
+read noise of a drift     7        the tile's ``drift_index``
+========================  =======  ==========================================
+
+The compiled engine draws them on the CPU (its diffusion kernel with rate 1 on zeros);
+the plain-torch reference, bit for bit the same, elsewhere.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .. import engine
+from ..reference import device_ops as reference_ops
+
+__all__ = ["DRIFT_COEFFICIENTS", "PROGRAMMING", "READ_NOISE", "mix_seed", "normals", "stream_seed"]
+
+PROGRAMMING = 5
+DRIFT_COEFFICIENTS = 6
+READ_NOISE = 7
+_MASK64 = 2**64 - 1
+
+
+def mix_seed(seed: int, value: int) -> int:
+    """A 64-bit seed from ``seed`` and ``value`` (splitmix64 of their combination)."""
+    z = (seed + 0x9E3779B97F4A7C15 * (value + 1)) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def stream_seed(noise_seed: int, purpose: int, k: int) -> int:
+    """The Philox key seed of ``purpose`` and conductance matrix ``k``."""
+    return mix_seed(noise_seed, (purpose << 8) | k)
+
+
+def normals(
+    noise_seed: int, purpose: int, index: int, k: int, shape: tuple[int, ...], device: torch.device
+) -> Tensor:
+    """float32 standard normals of ``shape`` for conductance matrix ``k``."""
+    z = torch.zeros(shape, dtype=torch.float32, device=device)
+    rate = torch.ones_like(z)
+    seed = stream_seed(noise_seed, purpose, k)
+    if device.type == "cpu" and engine.native_available():
+        engine.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
+    else:
+        reference_ops.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
+    return z

@@ -1,0 +1,28 @@
+"""examples/inference_drift.py: a trained network programmed onto PCM devices keeps its
+accuracy for a second, loses some over a year, and drift compensation keeps more."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+from pathlib import Path
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "inference_drift.py"
+
+
+def test_accuracy_over_time_with_and_without_compensation():
+    spec = importlib.util.spec_from_file_location("inference_drift", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    results = demo.run(epochs=10, seeds=3, progress=False)
+    assert results["digital"]["0"][0] >= 0.9
+    for label in ("compensated", "plain"):
+        assert set(results[label]) == {"1 s", "1 h", "1 day", "1 year"}
+        assert all(len(v) == 3 for v in results[label].values())
+    compensated = {k: statistics.mean(v) for k, v in results["compensated"].items()}
+    plain = {k: statistics.mean(v) for k, v in results["plain"].items()}
+    assert compensated["1 s"] >= 0.85
+    assert compensated["1 year"] >= plain["1 year"]
+    assert plain["1 year"] <= plain["1 s"]
+    assert "1 year" in demo.table(results)
