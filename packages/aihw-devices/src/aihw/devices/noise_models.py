@@ -158,13 +158,13 @@ def _interp(x: Tensor, xp: tuple[float, ...], fp: tuple[float, ...]) -> Tensor:
 
 @dataclasses.dataclass
 class CustomDriftPCMLikeNoiseModel(PCMLikeNoiseModel):
-    """:class:`PCMLikeNoiseModel` whose drift exponents come from a measured table.
+    """:class:`PCMLikeNoiseModel` whose drift exponents come from a measured table; the
+    other arguments are those of :class:`PCMLikeNoiseModel`.
 
     Args:
         custom_drift_model: ``{"g_lst": [...], "nu_mean_lst": [...], "nu_std_lst": [...]}``:
             conductances in microsiemens (increasing) with the mean and spread of ``nu``
             there; between them the statistics are interpolated linearly, beyond them held.
-        (the other arguments as for :class:`PCMLikeNoiseModel`)
     """
 
     name: ClassVar[str] = "CustomDriftPCMLikeNoiseModel"
@@ -217,12 +217,13 @@ class StateIndependentNoiseModel(_TimedModel):
       ``max(g_d + read_noise_scale * read_std * sqrt(ln((t + t_read) / (2 t_read))) z, 0)``
       with ``t = t_inference + t_0``.
 
+    The times and scales are those of :class:`PCMLikeNoiseModel`.
+
     Args:
         prog_std: the programming-noise standard deviation in microsiemens.
         nu_mean, nu_std: mean and spread of the drift exponent.
         read_std: the read-noise standard deviation in microsiemens per unit of the 1/f
             growth factor (about 4.2 at ``t_inference = 0`` with the default times).
-        (the times and scales as for :class:`PCMLikeNoiseModel`)
     """
 
     name: ClassVar[str] = "StateIndependentNoiseModel"

@@ -28,7 +28,7 @@ _FLOOR = 1e-4
 
 @dataclasses.dataclass
 class DriftCompensation:
-    """Base of the compensations: :meth:`reduce` turns a read-out ``[in, out]`` (the
+    """Base of the compensations: ``reduce`` turns a read-out ``[in, out]`` (the
     outputs for each unit input) into the quantity whose ratio is the factor."""
 
     name: ClassVar[str] = ""
