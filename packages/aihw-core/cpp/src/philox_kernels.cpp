@@ -2,6 +2,7 @@
 
 #include "aihw/periphery.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -25,38 +26,42 @@ namespace detail {
 // ---------------------------------------------------------------------------------------
 // Portable scalar versions (the definition the SIMD versions must match)
 
-void draw_bits16_scalar(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
-                        std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                        std::uint32_t c3_base, std::int64_t s0, int n_slots, std::uint64_t* out) {
-  for (int l = 0; l < 16; ++l) out[l] = 0;
-  for (int base = 0; base < n_slots; base += 4) {
-    const auto q = static_cast<std::uint32_t>((s0 + base) / 4);
-    const int n_words = n_slots - base < 4 ? n_slots - base : 4;
-    for (int l = 0; l < 16; ++l) {
-      const PhiloxBlock r = philox4x32_10({elem[l], sample, update_index, c3_base | q}, key);
-      for (int k = 0; k < n_words; ++k) {
-        out[l] |= static_cast<std::uint64_t>(r[k] <= thr_minus_1[l]) << (base + k);
-      }
-    }
+void philox_run_scalar(std::uint64_t q0, std::size_t count, std::uint32_t c1, std::uint32_t c2,
+                       std::uint32_t c3_base, PhiloxKey key, std::uint32_t* words) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t q = q0 + i;
+    const PhiloxBlock r = philox4x32_10(
+        {static_cast<std::uint32_t>(q), c1, c2, c3_base | static_cast<std::uint32_t>(q >> 32)},
+        key);
+    for (int w = 0; w < 4; ++w) words[4 * i + w] = r[w];
   }
 }
 
-void draw_bits16_direct_scalar(const float* values, std::uint32_t j0, int n, double scale,
-                               std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                               std::uint32_t c3_base, std::int64_t s0, int n_slots,
-                               std::uint64_t* out) {
-  for (int l = 0; l < 16; ++l) {
-    out[l] = 0;
-    if (l >= n) continue;
-    const double p = static_cast<double>(std::fabs(values[l])) * scale;
-    if (!(p > 0.0)) continue;
-    for (int t = 0; t < n_slots; ++t) {
-      const auto q = static_cast<std::uint32_t>((s0 + t) / 4);
-      const PhiloxBlock r = philox4x32_10({j0 + l, sample, update_index, c3_base | q}, key);
-      out[l] |= static_cast<std::uint64_t>(uniform_from_word(r[(s0 + t) % 4]) < p) << t;
-    }
+void philox_lanes_scalar(std::size_t count, const std::uint32_t* c0, const std::uint32_t* c1,
+                         std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
+                         std::uint32_t* words) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const PhiloxBlock r = philox4x32_10({c0[i], c1[i], c2, c3[i]}, key);
+    for (int w = 0; w < 4; ++w) words[4 * i + w] = r[w];
   }
 }
+
+void train_bits_scalar(const float* values, std::int64_t n_elems, double scale,
+                       const std::uint32_t* words, int n, std::uint64_t* out) {
+  for (std::int64_t l = 0; l < n_elems; ++l) {
+    const double p = static_cast<double>(std::fabs(values[l])) * scale;
+    std::uint64_t bits = 0;
+    if (p > 0.0) {
+      // u < p  <=>  word < ceil(p 2^32)  (p 2^32 exact); every word when p >= 1
+      const double big = std::ceil(p * 4294967296.0);
+      const std::uint32_t thr =
+          big >= 4294967296.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(big - 1.0);
+      for (int t = 0; t < n; ++t) bits |= static_cast<std::uint64_t>(words[l * n + t] <= thr) << t;
+    }
+    out[l] = bits;
+  }
+}
+
 
 void philox_batch_scalar(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,
                          std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
@@ -110,50 +115,6 @@ inline void philox_sse2(__m128i (&c)[V][4], PhiloxKey key) {
       c[v][2] = _mm_xor_si128(_mm_xor_si128(hi0, c[v][3]), key1);
       c[v][3] = lo0;
     }
-  }
-}
-
-// Sixteen lanes: four groups of four elements, one block each at a time.
-void draw_bits16_sse2(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
-                      std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                      std::uint32_t c3_base, std::int64_t s0, int n_slots, std::uint64_t* out) {
-  constexpr int V = 4;
-  const __m128i flip = _mm_set1_epi32(static_cast<int>(0x80000000u));
-  __m128i e[V], thr[V];
-  __m128i acc[V][2];  // slots 0-31, 32-63
-  for (int v = 0; v < V; ++v) {
-    e[v] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(elem + 4 * v));
-    thr[v] = _mm_xor_si128(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(thr_minus_1 + 4 * v)), flip);
-    acc[v][0] = acc[v][1] = _mm_setzero_si128();
-  }
-  for (int base = 0; base < n_slots; base += 4) {
-    const __m128i c3 = _mm_set1_epi32(
-        static_cast<int>(c3_base | static_cast<std::uint32_t>((s0 + base) / 4)));
-    __m128i c[V][4];
-    for (int v = 0; v < V; ++v) {
-      c[v][0] = e[v];
-      c[v][1] = _mm_set1_epi32(static_cast<int>(sample));
-      c[v][2] = _mm_set1_epi32(static_cast<int>(update_index));
-      c[v][3] = c3;
-    }
-    philox_sse2<V>(c, key);
-    const int n_words = n_slots - base < 4 ? n_slots - base : 4;
-    for (int k = 0; k < n_words; ++k) {
-      const int bit = base + k;
-      const __m128i one = _mm_set1_epi32(static_cast<int>(1u << (bit & 31)));
-      for (int v = 0; v < V; ++v) {
-        // r <= thr  <=>  not (r > thr), unsigned by flipping the sign bits
-        const __m128i gt = _mm_cmpgt_epi32(_mm_xor_si128(c[v][k], flip), thr[v]);
-        acc[v][bit >> 5] = _mm_or_si128(acc[v][bit >> 5], _mm_andnot_si128(gt, one));
-      }
-    }
-  }
-  for (int v = 0; v < V; ++v) {
-    std::uint32_t lo[4], hi[4];
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), acc[v][0]);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), acc[v][1]);
-    for (int l = 0; l < 4; ++l) out[4 * v + l] = (static_cast<std::uint64_t>(hi[l]) << 32) | lo[l];
   }
 }
 
@@ -221,51 +182,6 @@ AIHW_AVX2 inline void philox_avx2(__m256i (&c)[V][4], PhiloxKey key) {
   }
 }
 
-// Sixteen lanes: two groups of eight elements, one block each at a time.
-AIHW_AVX2 void draw_bits16_avx2(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
-                                std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                                std::uint32_t c3_base, std::int64_t s0, int n_slots,
-                                std::uint64_t* out) {
-  constexpr int V = 2;
-  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  const __m256i vs = _mm256_set1_epi32(static_cast<int>(sample));
-  const __m256i vu = _mm256_set1_epi32(static_cast<int>(update_index));
-  __m256i e[V], thr[V], acc[V][2];
-  for (int v = 0; v < V; ++v) {
-    e[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(elem + 8 * v));
-    thr[v] = _mm256_xor_si256(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thr_minus_1 + 8 * v)), flip);
-    acc[v][0] = acc[v][1] = _mm256_setzero_si256();
-  }
-  for (int base = 0; base < n_slots; base += 4) {
-    const __m256i c3 = _mm256_set1_epi32(
-        static_cast<int>(c3_base | static_cast<std::uint32_t>((s0 + base) / 4)));
-    __m256i c[V][4];
-    for (int v = 0; v < V; ++v) {
-      c[v][0] = e[v];
-      c[v][1] = vs;
-      c[v][2] = vu;
-      c[v][3] = c3;
-    }
-    philox_avx2<V>(c, key);
-    const int n_words = n_slots - base < 4 ? n_slots - base : 4;
-    for (int k = 0; k < n_words; ++k) {
-      const int bit = base + k;
-      const __m256i one = _mm256_set1_epi32(static_cast<int>(1u << (bit & 31)));
-      for (int v = 0; v < V; ++v) {
-        const __m256i gt = _mm256_cmpgt_epi32(_mm256_xor_si256(c[v][k], flip), thr[v]);
-        acc[v][bit >> 5] = _mm256_or_si256(acc[v][bit >> 5], _mm256_andnot_si256(gt, one));
-      }
-    }
-  }
-  for (int v = 0; v < V; ++v) {
-    alignas(32) std::uint32_t lo[8], hi[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), acc[v][0]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), acc[v][1]);
-    for (int l = 0; l < 8; ++l) out[8 * v + l] = (static_cast<std::uint64_t>(hi[l]) << 32) | lo[l];
-  }
-}
-
 // Four of the sign-flipped thresholds ceil(p * 2^32) - 1 - 2^31 (INT32_MAX when p >= 1)
 // from four |v| (as double); `live` gets all ones where p > 0.
 AIHW_AVX2 inline __m128i thresholds4_avx2(__m256d absv, __m256d scale, __m256i& live64) {
@@ -289,62 +205,154 @@ AIHW_AVX2 inline __m256i narrow_mask_avx2(__m256i lo64, __m256i hi64) {
   return _mm256_set_m128i(hi, lo);
 }
 
-AIHW_AVX2 void draw_bits16_direct_avx2(const float* values, std::uint32_t j0, int n,
-                                       double scale, std::uint32_t sample,
-                                       std::uint32_t update_index, PhiloxKey key,
-                                       std::uint32_t c3_base, std::int64_t s0, int n_slots,
-                                       std::uint64_t* out) {
-  constexpr int V = 2;
-  alignas(32) float v[16] = {};
-  for (int l = 0; l < n; ++l) v[l] = values[l];
-  const __m256d vscale = _mm256_set1_pd(scale);
-  const __m128 sign = _mm_set1_ps(-0.0f);
-  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  __m256i thr[V], live[V], e[V], acc[V][2];
-  for (int g = 0; g < V; ++g) {
-    __m256i live64[2];
-    __m128i t[2];
-    for (int h = 0; h < 2; ++h) {
-      const __m128 a = _mm_andnot_ps(sign, _mm_load_ps(v + 8 * g + 4 * h));  // |v|
-      t[h] = thresholds4_avx2(_mm256_cvtps_pd(a), vscale, live64[h]);
-    }
-    thr[g] = _mm256_set_m128i(t[1], t[0]);
-    live[g] = narrow_mask_avx2(live64[0], live64[1]);
-    e[g] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j0 + 8 * g)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    acc[g][0] = acc[g][1] = _mm256_setzero_si256();
-  }
-  const __m256i vs = _mm256_set1_epi32(static_cast<int>(sample));
-  const __m256i vu = _mm256_set1_epi32(static_cast<int>(update_index));
-  for (int base = 0; base < n_slots; base += 4) {
-    const __m256i c3 = _mm256_set1_epi32(
-        static_cast<int>(c3_base | static_cast<std::uint32_t>((s0 + base) / 4)));
+// The 4 x 8 words of eight blocks (word k of block m in lane m of r[k]) stored block by
+// block: out[4 m + k].
+AIHW_AVX2 inline void store_interleaved_avx2(const __m256i (&r)[4], std::uint32_t* out) {
+  const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]);  // b0w0 b0w1 b1w0 b1w1 | b4 b5
+  const __m256i t1 = _mm256_unpackhi_epi32(r[0], r[1]);  // b2 b3 | b6 b7 (words 0, 1)
+  const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]);  // words 2, 3 of b0 b1 | b4 b5
+  const __m256i t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2);  // b0 | b4
+  const __m256i u1 = _mm256_unpackhi_epi64(t0, t2);  // b1 | b5
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3);  // b2 | b6
+  const __m256i u3 = _mm256_unpackhi_epi64(t1, t3);  // b3 | b7
+  auto* o = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(o, _mm256_permute2x128_si256(u0, u1, 0x20));
+  _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(u2, u3, 0x20));
+  _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(u0, u1, 0x31));
+  _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(u2, u3, 0x31));
+}
+
+// Blocks with consecutive low counter words lo .. lo + count - 1 (no wrap), three groups of
+// eight side by side, the rest by the scalar definition.
+AIHW_AVX2 void philox_run_nowrap_avx2(std::uint32_t lo, std::uint32_t hi, std::size_t count,
+                                      std::uint32_t c1, std::uint32_t c2, std::uint32_t c3_base,
+                                      PhiloxKey key, std::uint32_t* words) {
+  constexpr int V = 3;
+  const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i vc1 = _mm256_set1_epi32(static_cast<int>(c1));
+  const __m256i vc2 = _mm256_set1_epi32(static_cast<int>(c2));
+  const __m256i vc3 = _mm256_set1_epi32(static_cast<int>(c3_base | hi));
+  std::size_t m = 0;
+  for (; m + 8 * V <= count; m += 8 * V) {
     __m256i c[V][4];
-    for (int g = 0; g < V; ++g) {
-      c[g][0] = e[g];
-      c[g][1] = vs;
-      c[g][2] = vu;
-      c[g][3] = c3;
+    for (int v = 0; v < V; ++v) {
+      c[v][0] = _mm256_add_epi32(
+          _mm256_set1_epi32(static_cast<int>(lo + static_cast<std::uint32_t>(m + 8 * v))), step);
+      c[v][1] = vc1;
+      c[v][2] = vc2;
+      c[v][3] = vc3;
     }
     philox_avx2<V>(c, key);
-    const int n_words = n_slots - base < 4 ? n_slots - base : 4;
-    for (int k = 0; k < n_words; ++k) {
-      const int bit = base + k;
-      const __m256i one = _mm256_set1_epi32(static_cast<int>(1u << (bit & 31)));
-      for (int g = 0; g < V; ++g) {
-        const __m256i gt = _mm256_cmpgt_epi32(_mm256_xor_si256(c[g][k], flip), thr[g]);
-        acc[g][bit >> 5] = _mm256_or_si256(acc[g][bit >> 5], _mm256_andnot_si256(gt, one));
+    for (int v = 0; v < V; ++v) store_interleaved_avx2(c[v], words + 4 * (m + 8 * v));
+  }
+  for (; m + 8 <= count; m += 8) {
+    __m256i c[1][4];
+    c[0][0] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(lo + static_cast<std::uint32_t>(m))),
+                               step);
+    c[0][1] = vc1;
+    c[0][2] = vc2;
+    c[0][3] = vc3;
+    philox_avx2<1>(c, key);
+    store_interleaved_avx2(c[0], words + 4 * m);
+  }
+  if (m < count) {  // the last few blocks: one more group, through a temporary
+    __m256i c[1][4];
+    c[0][0] = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(lo + static_cast<std::uint32_t>(m))),
+                               step);
+    c[0][1] = vc1;
+    c[0][2] = vc2;
+    c[0][3] = vc3;
+    philox_avx2<1>(c, key);
+    alignas(32) std::uint32_t tmp[32];
+    store_interleaved_avx2(c[0], tmp);
+    std::memcpy(words + 4 * m, tmp, 4 * (count - m) * sizeof(std::uint32_t));
+  }
+}
+
+AIHW_AVX2 void philox_run_avx2(std::uint64_t q0, std::size_t count, std::uint32_t c1,
+                               std::uint32_t c2, std::uint32_t c3_base, PhiloxKey key,
+                               std::uint32_t* words) {
+  while (count > 0) {  // split where the low counter word wraps
+    const auto lo = static_cast<std::uint32_t>(q0);
+    const std::size_t n = std::min<std::uint64_t>(count, (std::uint64_t{1} << 32) - lo);
+    philox_run_nowrap_avx2(lo, static_cast<std::uint32_t>(q0 >> 32), n, c1, c2, c3_base, key,
+                           words);
+    q0 += n;
+    count -= n;
+    words += 4 * n;
+  }
+}
+
+// Blocks with per-lane counter words c0, c1, c3 (c2 shared), block by block.
+template <int V>
+AIHW_AVX2 inline void philox_lanes_groups_avx2(const std::uint32_t* c0, const std::uint32_t* c1,
+                                               std::uint32_t c2, const std::uint32_t* c3,
+                                               PhiloxKey key, std::uint32_t* words) {
+  __m256i c[V][4];
+  for (int v = 0; v < V; ++v) {
+    c[v][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c0 + 8 * v));
+    c[v][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c1 + 8 * v));
+    c[v][2] = _mm256_set1_epi32(static_cast<int>(c2));
+    c[v][3] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c3 + 8 * v));
+  }
+  philox_avx2<V>(c, key);
+  for (int v = 0; v < V; ++v) store_interleaved_avx2(c[v], words + 32 * v);
+}
+
+AIHW_AVX2 void philox_lanes_avx2(std::size_t count, const std::uint32_t* c0,
+                                 const std::uint32_t* c1, std::uint32_t c2,
+                                 const std::uint32_t* c3, PhiloxKey key, std::uint32_t* words) {
+  std::size_t m = 0;
+  for (; m + 24 <= count; m += 24) philox_lanes_groups_avx2<3>(c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
+  for (; m + 8 <= count; m += 8) philox_lanes_groups_avx2<1>(c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
+  philox_lanes_scalar(count - m, c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
+}
+
+// Bits (w <= thr) of eight words, unsigned, as an 8-bit mask; thr_flipped = thr ^ 2^31.
+AIHW_AVX2 inline unsigned at_most8_avx2(const std::uint32_t* w, __m256i thr_flipped) {
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)), flip);
+  const __m256i gt = _mm256_cmpgt_epi32(x, thr_flipped);
+  return ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(gt))) & 0xFFu;
+}
+
+AIHW_AVX2 void train_bits_avx2(const float* values, std::int64_t n_elems, double scale,
+                               const std::uint32_t* words, int n, std::uint64_t* out) {
+  const __m256d vscale = _mm256_set1_pd(scale);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const std::uint64_t n_mask = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+  for (std::int64_t l0 = 0; l0 < n_elems; l0 += 8) {
+    const int m = n_elems - l0 < 8 ? static_cast<int>(n_elems - l0) : 8;
+    const __m256i in_range = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), lane);
+    // |v|, 0 beyond the end (never fires)
+    const __m256 v = _mm256_andnot_ps(sign, _mm256_maskload_ps(values + l0, in_range));
+    __m256i live64[2];
+    const __m128i t0 = thresholds4_avx2(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vscale, live64[0]);
+    const __m128i t1 = thresholds4_avx2(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vscale, live64[1]);
+    const __m256i thr = _mm256_set_m128i(t1, t0);
+    const auto live = static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(narrow_mask_avx2(live64[0], live64[1]))));
+    if (n == 1) {  // one word per element: eight elements in one compare
+      const unsigned fired = at_most8_avx2(words + l0, thr) & live;
+      for (int l = 0; l < m; ++l) out[l0 + l] = (fired >> l) & 1u;
+      continue;
+    }
+    alignas(32) std::int32_t thr_l[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(thr_l), thr);
+    for (int l = 0; l < m; ++l) {
+      std::uint64_t bits = 0;
+      if ((live >> l) & 1u) {
+        const __m256i tl = _mm256_set1_epi32(thr_l[l]);
+        const std::uint32_t* w = words + (l0 + l) * n;
+        for (int c = 0; c < n; c += 8) bits |= static_cast<std::uint64_t>(at_most8_avx2(w + c, tl)) << c;
       }
+      out[l0 + l] = bits & n_mask;
     }
   }
-  for (int g = 0; g < V; ++g) {
-    alignas(32) std::uint32_t lo[8], hi[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(acc[g][0], live[g]));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(acc[g][1], live[g]));
-    for (int l = 0; l < 8; ++l) out[8 * g + l] = (static_cast<std::uint64_t>(hi[l]) << 32) | lo[l];
-  }
-  for (int l = n; l < 16; ++l) out[l] = 0;
 }
+
 
 // Blocks m .. in groups of 8V while they last; m ends after the last whole group.
 template <int V>
@@ -397,9 +405,6 @@ bool cpu_has_avx512f() {
   return __builtin_cpu_supports("avx512f");
 }
 
-// (A sixteen-lane draw_bits16_direct measured no faster than the AVX2 one: the 32-bit
-// multiplies, not the lanes, bound it on CPUs with one 512-bit multiplier.)
-
 AIHW_AVX512 void philox_batch_avx512(std::size_t count, const std::uint32_t* c0,
                                      std::uint32_t c1, std::uint32_t c2,
                                      const std::uint32_t* c3, PhiloxKey key, std::uint32_t* r0,
@@ -437,6 +442,117 @@ AIHW_AVX512 void philox_batch_avx512(std::size_t count, const std::uint32_t* c0,
     _mm512_mask_storeu_epi32(r3 + m, mask, c[0][3]);
   }
 }
+
+// As store_interleaved_avx2 for sixteen blocks.
+AIHW_AVX512 inline void store_interleaved_avx512(const __m512i (&r)[4], std::uint32_t* out) {
+  const __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]);
+  const __m512i t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]);
+  const __m512i t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+  const __m512i u0 = _mm512_unpacklo_epi64(t0, t2);  // b0 | b4 | b8 | b12
+  const __m512i u1 = _mm512_unpackhi_epi64(t0, t2);  // b1 | b5 | b9 | b13
+  const __m512i u2 = _mm512_unpacklo_epi64(t1, t3);  // b2 | b6 | b10 | b14
+  const __m512i u3 = _mm512_unpackhi_epi64(t1, t3);  // b3 | b7 | b11 | b15
+  const __m512i v0 = _mm512_shuffle_i32x4(u0, u1, 0x88);  // b0 b8 b1 b9
+  const __m512i v1 = _mm512_shuffle_i32x4(u0, u1, 0xDD);  // b4 b12 b5 b13
+  const __m512i v2 = _mm512_shuffle_i32x4(u2, u3, 0x88);  // b2 b10 b3 b11
+  const __m512i v3 = _mm512_shuffle_i32x4(u2, u3, 0xDD);  // b6 b14 b7 b15
+  _mm512_storeu_si512(out, _mm512_shuffle_i32x4(v0, v2, 0x88));       // b0 b1 b2 b3
+  _mm512_storeu_si512(out + 16, _mm512_shuffle_i32x4(v1, v3, 0x88));  // b4 .. b7
+  _mm512_storeu_si512(out + 32, _mm512_shuffle_i32x4(v0, v2, 0xDD));  // b8 .. b11
+  _mm512_storeu_si512(out + 48, _mm512_shuffle_i32x4(v1, v3, 0xDD));  // b12 .. b15
+}
+
+// Groups of 16 blocks from low counter word `lo` on (V side by side).
+template <int V>
+AIHW_AVX512 inline void philox_run_groups_avx512(std::uint32_t lo, std::uint32_t c3,
+                                                 std::uint32_t c1, std::uint32_t c2,
+                                                 PhiloxKey key, std::uint32_t* words) {
+  const __m512i step = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i c[V][4];
+  for (int v = 0; v < V; ++v) {
+    c[v][0] = _mm512_add_epi32(splat16_i(lo + static_cast<std::uint32_t>(16 * v)), step);
+    c[v][1] = splat16_i(c1);
+    c[v][2] = splat16_i(c2);
+    c[v][3] = splat16_i(c3);
+  }
+  philox_avx512<V>(c, key);
+  for (int v = 0; v < V; ++v) store_interleaved_avx512(c[v], words + 64 * v);
+}
+
+AIHW_AVX512 void philox_run_nowrap_avx512(std::uint32_t lo, std::uint32_t hi, std::size_t count,
+                                          std::uint32_t c1, std::uint32_t c2,
+                                          std::uint32_t c3_base, PhiloxKey key,
+                                          std::uint32_t* words) {
+  constexpr int V = 4;
+  std::size_t m = 0;
+  for (; m + 16 * V <= count; m += 16 * V) {
+    philox_run_groups_avx512<V>(lo + static_cast<std::uint32_t>(m), c3_base | hi, c1, c2, key,
+                                words + 4 * m);
+  }
+  for (; m + 16 <= count; m += 16) {
+    philox_run_groups_avx512<1>(lo + static_cast<std::uint32_t>(m), c3_base | hi, c1, c2, key,
+                                words + 4 * m);
+  }
+  if (m < count) {  // the last few blocks: one more group, through a temporary
+    alignas(64) std::uint32_t tmp[64];
+    philox_run_groups_avx512<1>(lo + static_cast<std::uint32_t>(m), c3_base | hi, c1, c2, key,
+                                tmp);
+    std::memcpy(words + 4 * m, tmp, 4 * (count - m) * sizeof(std::uint32_t));
+  }
+}
+
+template <int V>
+AIHW_AVX512 inline void philox_lanes_groups_avx512(const std::uint32_t* c0, const std::uint32_t* c1,
+                                                   std::uint32_t c2, const std::uint32_t* c3,
+                                                   PhiloxKey key, std::uint32_t* words,
+                                                   __mmask16 last_mask = 0xFFFF) {
+  __m512i c[V][4];
+  for (int v = 0; v < V; ++v) {
+    const __mmask16 mask = v == V - 1 ? last_mask : static_cast<__mmask16>(0xFFFF);
+    c[v][0] = _mm512_maskz_loadu_epi32(mask, c0 + 16 * v);
+    c[v][1] = _mm512_maskz_loadu_epi32(mask, c1 + 16 * v);
+    c[v][2] = splat16_i(c2);
+    c[v][3] = _mm512_maskz_loadu_epi32(mask, c3 + 16 * v);
+  }
+  philox_avx512<V>(c, key);
+  for (int v = 0; v < V; ++v) store_interleaved_avx512(c[v], words + 64 * v);
+}
+
+// Whole groups straight into `words`; the last few blocks through a temporary.
+AIHW_AVX512 void philox_lanes_avx512(std::size_t count, const std::uint32_t* c0,
+                                     const std::uint32_t* c1, std::uint32_t c2,
+                                     const std::uint32_t* c3, PhiloxKey key,
+                                     std::uint32_t* words) {
+  std::size_t m = 0;
+  for (; m + 64 <= count; m += 64) {
+    philox_lanes_groups_avx512<4>(c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
+  }
+  for (; m + 16 <= count; m += 16) {
+    philox_lanes_groups_avx512<1>(c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
+  }
+  if (m < count) {
+    alignas(64) std::uint32_t tmp[64];
+    const auto rest = static_cast<unsigned>(count - m);
+    philox_lanes_groups_avx512<1>(c0 + m, c1 + m, c2, c3 + m, key, tmp,
+                                  static_cast<__mmask16>((1u << rest) - 1u));
+    std::memcpy(words + 4 * m, tmp, 4 * rest * sizeof(std::uint32_t));
+  }
+}
+
+AIHW_AVX512 void philox_run_avx512(std::uint64_t q0, std::size_t count, std::uint32_t c1,
+                                   std::uint32_t c2, std::uint32_t c3_base, PhiloxKey key,
+                                   std::uint32_t* words) {
+  while (count > 0) {  // split where the low counter word wraps
+    const auto lo = static_cast<std::uint32_t>(q0);
+    const std::size_t n = std::min<std::uint64_t>(count, (std::uint64_t{1} << 32) - lo);
+    philox_run_nowrap_avx512(lo, static_cast<std::uint32_t>(q0 >> 32), n, c1, c2, c3_base, key,
+                             words);
+    q0 += n;
+    count -= n;
+    words += 4 * n;
+  }
+}
 #endif  // GNUC
 
 }  // namespace
@@ -445,23 +561,58 @@ AIHW_AVX512 void philox_batch_avx512(std::size_t count, const std::uint32_t* c0,
 // ---------------------------------------------------------------------------------------
 // Selection
 
-DrawBits16Fn draw_bits16_variant(const char* name) {
-  if (std::strcmp(name, "scalar") == 0) return &draw_bits16_scalar;
-#ifdef AIHW_X86_64
-  if (std::strcmp(name, "sse2") == 0) return &draw_bits16_sse2;
-#ifdef AIHW_HAVE_AVX2_KERNEL
-  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &draw_bits16_avx2 : nullptr;
-#endif
+PhiloxRunFn philox_run_variant(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &philox_run_scalar;
+#if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
+  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &philox_run_avx2 : nullptr;
+  if (std::strcmp(name, "avx512") == 0) return cpu_has_avx512f() ? &philox_run_avx512 : nullptr;
 #endif
   return nullptr;
 }
 
-DrawBits16DirectFn draw_bits16_direct_variant(const char* name) {
-  if (std::strcmp(name, "scalar") == 0) return &draw_bits16_direct_scalar;
+PhiloxRunFn philox_run() {
+  static const PhiloxRunFn best = [] {
+    PhiloxRunFn fn = philox_run_variant("avx512");
+    if (fn == nullptr) fn = philox_run_variant("avx2");
+    if (fn == nullptr) fn = &philox_run_scalar;
+    return fn;
+  }();
+  return best;
+}
+
+PhiloxLanesFn philox_lanes_variant(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &philox_lanes_scalar;
 #if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
-  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &draw_bits16_direct_avx2 : nullptr;
+  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &philox_lanes_avx2 : nullptr;
+  if (std::strcmp(name, "avx512") == 0) return cpu_has_avx512f() ? &philox_lanes_avx512 : nullptr;
 #endif
   return nullptr;
+}
+
+PhiloxLanesFn philox_lanes() {
+  static const PhiloxLanesFn best = [] {
+    PhiloxLanesFn fn = philox_lanes_variant("avx512");
+    if (fn == nullptr) fn = philox_lanes_variant("avx2");
+    if (fn == nullptr) fn = &philox_lanes_scalar;
+    return fn;
+  }();
+  return best;
+}
+
+TrainBitsFn train_bits_variant(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &train_bits_scalar;
+#if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
+  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &train_bits_avx2 : nullptr;
+#endif
+  return nullptr;
+}
+
+TrainBitsFn train_bits() {
+  static const TrainBitsFn best = [] {
+    TrainBitsFn fn = train_bits_variant("avx2");
+    return fn != nullptr ? fn : &train_bits_scalar;
+  }();
+  return best;
 }
 
 PhiloxBatchFn philox_batch_variant(const char* name) {
@@ -474,16 +625,6 @@ PhiloxBatchFn philox_batch_variant(const char* name) {
 #endif
 #endif
   return nullptr;
-}
-
-DrawBits16Fn draw_bits16() {
-  static const DrawBits16Fn best = [] {
-    DrawBits16Fn fn = draw_bits16_variant("avx2");
-    if (fn == nullptr) fn = draw_bits16_variant("sse2");
-    if (fn == nullptr) fn = &draw_bits16_scalar;
-    return fn;
-  }();
-  return best;
 }
 
 PhiloxBatchFn philox_batch() {

@@ -1,13 +1,7 @@
-// Philox kernels on many counters at once (internal): the firing bits of pulse trains and
-// batches of blocks for the pulse noise.
-//
-// draw_bits16 computes, for lanes l = 0..15 and slots t = s0 .. s0 + n_slots - 1
-// (s0 a multiple of 4, 1 <= n_slots <= 64):
-//   bit (t - s0) of out[l] = word t % 4 of philox4x32_10((elem[l], sample, update_index,
-//                            c3_base | t / 4), key)  <=  thr_minus_1[l]
-// i.e. "u < p" with thr_minus_1 = ceil(p * 2^32) - 1 (engine contract §3 step 5).
-// The integer-only kernels (scalar, SSE2, AVX2) give identical bits; the fastest one the
-// CPU supports is chosen at run time, so the portable build still uses AVX2 where present.
+// Philox kernels on many counters at once (internal): the words of pulse trains and
+// batches of blocks for the pulse noise. The scalar versions are the definitions; the SIMD
+// ones (chosen at run time, so the portable build still uses AVX2 or AVX-512 where present)
+// give the same bits.
 #pragma once
 
 #include <cstddef>
@@ -18,40 +12,54 @@
 namespace aihw {
 namespace detail {
 
-using DrawBits16Fn = void (*)(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
-                             std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                             std::uint32_t c3_base, std::int64_t s0, int n_slots,
-                             std::uint64_t* out);
+/// A run of blocks with consecutive 64-bit indices q = q0 .. q0 + count - 1:
+/// words[4 i + k] = word k of philox4x32_10((q mod 2^32, c1, c2, c3_base | q / 2^32), key)
+/// for q = q0 + i (q / 2^32 < 2^28). The pulse trains' words (engine contract §3 step 5).
+using PhiloxRunFn = void (*)(std::uint64_t q0, std::size_t count, std::uint32_t c1,
+                             std::uint32_t c2, std::uint32_t c3_base, PhiloxKey key,
+                             std::uint32_t* words);
 
-void draw_bits16_scalar(const std::uint32_t* elem, const std::uint32_t* thr_minus_1,
-                       std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                       std::uint32_t c3_base, std::int64_t s0, int n_slots, std::uint64_t* out);
+void philox_run_scalar(std::uint64_t q0, std::size_t count, std::uint32_t c1, std::uint32_t c2,
+                       std::uint32_t c3_base, PhiloxKey key, std::uint32_t* words);
 
-/// The kernel variants this build and this CPU can run, by name ("scalar", "sse2",
-/// "avx2"); nullptr when unavailable. For tests.
-DrawBits16Fn draw_bits16_variant(const char* name);
+/// "scalar", "avx2" or "avx512"; nullptr when unavailable (for tests).
+PhiloxRunFn philox_run_variant(const char* name);
 
 /// The fastest available variant.
-DrawBits16Fn draw_bits16();
+PhiloxRunFn philox_run();
 
-/// The trains of up to sixteen consecutive elements j0 .. j0 + n - 1 with values[l] as
-/// their x or d, without quantisation (res = 0): p = |v| * scale and bit (t - s0) of out[l]
-/// set when u(word t % 4 of block (j0 + l, sample, update_index, c3_base | t / 4)) < p,
-/// for s0 <= t < s0 + n_slots (s0 a multiple of 4, n_slots <= 64); out[l] = 0 when p = 0
-/// and for l >= n. Only an AVX2 version is faster than the general path above; the scalar
-/// one is its definition (for tests).
-using DrawBits16DirectFn = void (*)(const float* values, std::uint32_t j0, int n, double scale,
-                                    std::uint32_t sample, std::uint32_t update_index,
-                                    PhiloxKey key, std::uint32_t c3_base, std::int64_t s0,
-                                    int n_slots, std::uint64_t* out);
+/// Blocks with counters given lane by lane: words[4 i + k] = word k of
+/// philox4x32_10((c0[i], c1[i], c2, c3[i]), key) for i < count (runs of several samples'
+/// train blocks in one batch).
+using PhiloxLanesFn = void (*)(std::size_t count, const std::uint32_t* c0,
+                               const std::uint32_t* c1, std::uint32_t c2,
+                               const std::uint32_t* c3, PhiloxKey key, std::uint32_t* words);
 
-void draw_bits16_direct_scalar(const float* values, std::uint32_t j0, int n, double scale,
-                               std::uint32_t sample, std::uint32_t update_index, PhiloxKey key,
-                               std::uint32_t c3_base, std::int64_t s0, int n_slots,
-                               std::uint64_t* out);
+void philox_lanes_scalar(std::size_t count, const std::uint32_t* c0, const std::uint32_t* c1,
+                         std::uint32_t c2, const std::uint32_t* c3, PhiloxKey key,
+                         std::uint32_t* words);
 
-/// "scalar" or "avx2"; nullptr when unavailable. The engine uses "avx2" when available.
-DrawBits16DirectFn draw_bits16_direct_variant(const char* name);
+/// "scalar", "avx2" or "avx512"; nullptr when unavailable (for tests).
+PhiloxLanesFn philox_lanes_variant(const char* name);
+
+/// The fastest available variant.
+PhiloxLanesFn philox_lanes();
+
+/// The firing bits of n_elems consecutive elements whose trains have n <= 64 slots, without
+/// quantisation: p = |values[l]| * scale, and bit t of out[l] is set when p > 0 and
+/// words[l * n + t] <= ceil(p * 2^32) - 1 ("u < p"; every slot when p >= 1). `words` must
+/// be readable 8 words beyond its n_elems * n.
+using TrainBitsFn = void (*)(const float* values, std::int64_t n_elems, double scale,
+                             const std::uint32_t* words, int n, std::uint64_t* out);
+
+void train_bits_scalar(const float* values, std::int64_t n_elems, double scale,
+                       const std::uint32_t* words, int n, std::uint64_t* out);
+
+/// "scalar" or "avx2"; nullptr when unavailable (for tests).
+TrainBitsFn train_bits_variant(const char* name);
+
+/// The fastest available variant.
+TrainBitsFn train_bits();
 
 /// r_k[m] = word k of philox4x32_10((c0[m], c1, c2, c3[m]), key) for m < count.
 using PhiloxBatchFn = void (*)(std::size_t count, const std::uint32_t* c0, std::uint32_t c1,

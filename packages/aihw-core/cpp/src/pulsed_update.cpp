@@ -2,9 +2,10 @@
 //
 // Samples are taken in chunks whose pulse trains fit a small buffer (kChunkBytes):
 //  1. trains (parallel over sample x element block): per element the firing probability,
-//     then its BL firing bits, packed in 64-bit words and drawn sixteen elements at a time
-//     (philox_kernels: SSE2 or AVX2, chosen at run time); the elements that fire at least
-//     once are kept, in index order, with their signs.
+//     then its BL firing bits, packed in 64-bit words; the words of short trains come in
+//     one batch for a run of elements (philox_kernels: AVX-512 or AVX2, chosen at run
+//     time), four slots per block whatever the train length; the elements that fire at
+//     least once are kept, in index order, with their signs.
 //  2. coincidences (parallel over blocks of rows; a task owns whole rows, so every
 //     cross-point is touched by one thread, samples in order): for each firing d row, the
 //     firing x columns with n = popcount(mask_x & mask_d) > 0 (coincidence_scan), queued
@@ -125,7 +126,6 @@ namespace {
 
 constexpr std::int64_t kSegmentSlots = 4096;  // longest train held at once (64 words)
 constexpr int kSegmentWords = static_cast<int>(kSegmentSlots / 64);
-constexpr int kLanes = 16;                         // elements drawn together
 constexpr std::int64_t kChunkBytes = 4 << 20;      // train buffer of one chunk
 constexpr std::int64_t kRowBlockBytes = 256 << 10; // weights + law arrays of a row block
 constexpr double kSerialWork = 16384.0;            // below this, one thread
@@ -165,67 +165,70 @@ inline double firing_probability(float v, double scale, const Draw& draw, Side s
   return draw.res * std::nearbyint(p / draw.res + shift);
 }
 
-// Draws the trains of elements [begin, end) of one side of sample `sample` for the slots
-// [t0, t1) (t0 a multiple of 64, t1 - t0 <= 64 * words), and writes the elements that fire
-// at least once, in index order: out_idx = j | sign bit, out_masks = `words` words each
-// (bit t - t0 = slot t). Returns their number.
+// Scratch words of one task's trains: a run of elements' whole trains, or one element's
+// segment (contract §3 step 5), plus the 8 words train_bits may read beyond.
+constexpr std::int64_t kRunWords = 4096;
+std::uint32_t* train_words_scratch() {
+  thread_local std::vector<std::uint32_t> words(
+      static_cast<std::size_t>(std::max(kRunWords, kSegmentSlots) + 16));
+  return words.data();
+}
+
+// Bit t of the result: words[t] <= thr, for t < n (n <= 64).
+inline std::uint64_t bits_at_most(const std::uint32_t* words, std::int64_t n,
+                                  std::uint32_t thr) noexcept {
+  std::uint64_t bits = 0;
+  for (std::int64_t t = 0; t < n; ++t) bits |= static_cast<std::uint64_t>(words[t] <= thr) << t;
+  return bits;
+}
+
+// Draws the trains of elements [begin, end) of one side of sample `sample`, whose trains
+// are n_total slots long, for the slots [t0, t1) (t0 a multiple of 64, t1 - t0 <= 64 *
+// words), and writes the elements that fire at least once, in index order: out_idx = j |
+// sign bit, out_masks = `words` words each (bit t - t0 = slot t). Returns their number.
+// Slot t of element j is word L mod 4 of train block L / 4, L = j * n_total + t (contract
+// §3 step 5): a block serves four slots of one element or, for short trains, the slots of
+// up to four elements.
 std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t end,
                          double scale, const Draw& draw, Side side, std::uint32_t sample,
-                         std::int64_t t0, std::int64_t t1, int words, std::uint32_t* out_idx,
-                         std::uint64_t* out_masks) {
-  const std::int64_t n_slots = t1 - t0;
+                         std::int64_t n_total, std::int64_t t0, std::int64_t t1, int words,
+                         std::uint32_t* out_idx, std::uint64_t* out_masks) {
+  static const detail::PhiloxRunFn run = detail::philox_run();
+  static const detail::TrainBitsFn train_bits = detail::train_bits();
+  const std::uint32_t c3 = stream_word(side.train, 0);
+  const auto n = static_cast<std::uint64_t>(n_total);
+  std::uint32_t* buf = train_words_scratch();
   std::int64_t count = 0;
 
-  // The common case (no quantisation, one word) on AVX2: probabilities, thresholds and
-  // bits of sixteen consecutive elements in one kernel, every element drawn.
-  static const detail::DrawBits16DirectFn direct = detail::draw_bits16_direct_variant("avx2");
-  if (direct != nullptr && !(draw.res > 0.0) && words == 1) {
-    const std::uint32_t c3 = stream_word(side.train, 0);
-    std::uint64_t bits[16];
-    for (std::int64_t j = begin; j < end; j += 16) {
-      const int n = static_cast<int>(std::min<std::int64_t>(16, end - j));
-      direct(values + j, static_cast<std::uint32_t>(j), n, scale, sample, draw.update_index,
-             draw.key, c3, t0, static_cast<int>(n_slots), bits);
-      for (int l = 0; l < n; ++l) {  // keep the elements that fire, branch-free
+  // The common case (no quantisation, whole trains of one word): the words of a run of
+  // elements in one batch, then every element's bits, all drawn.
+  if (!(draw.res > 0.0) && words == 1) {
+    const std::int64_t piece = std::max<std::int64_t>(1, kRunWords / n_total - 1);
+    for (std::int64_t j = begin; j < end; j += piece) {
+      const std::int64_t m = std::min(piece, end - j);
+      const std::uint64_t l0 = static_cast<std::uint64_t>(j) * n;
+      const std::uint64_t q0 = l0 >> 2;
+      const std::uint64_t q1 = (l0 + static_cast<std::uint64_t>(m) * n - 1) >> 2;
+      run(q0, static_cast<std::size_t>(q1 - q0 + 1), sample, draw.update_index, c3, draw.key,
+          buf);
+      std::uint64_t* bits = out_masks + (j - begin);  // written ahead of the compaction
+      train_bits(values + j, m, scale, buf + (l0 & 3), static_cast<int>(n_total), bits);
+      for (std::int64_t l = 0; l < m; ++l) {  // keep the elements that fire, branch-free
+        const std::uint64_t b = bits[l];
         out_idx[count] = static_cast<std::uint32_t>(j + l) | (values[j + l] < 0.0f ? kSignBit : 0u);
-        out_masks[count] = bits[l];
-        count += bits[l] != 0;
+        out_masks[count] = b;
+        count += b != 0;
       }
     }
     return count;
   }
 
-  std::uint32_t lane_pos[kLanes];
-  std::uint32_t lane_elem[kLanes];
-  std::uint32_t lane_thr[kLanes];  // ceil(p * 2^32) - 1
-  int n_lanes = 0;
-  const detail::DrawBits16Fn draw_bits16 = detail::draw_bits16();
-  const std::uint32_t c3_base = stream_word(side.train, 0);
-
-  auto flush = [&]() {
-    for (int l = n_lanes; l < kLanes; ++l) {  // idle lanes: any counter, never stored
-      lane_elem[l] = lane_elem[0];
-      lane_thr[l] = 0;
-    }
-    for (int w = 0; w < words; ++w) {
-      const std::int64_t s0 = t0 + 64 * static_cast<std::int64_t>(w);
-      const std::int64_t n = std::min<std::int64_t>(64, t1 - s0);
-      std::uint64_t bits[kLanes] = {};
-      if (n > 0) {
-        draw_bits16(lane_elem, lane_thr, sample, draw.update_index, draw.key, c3_base, s0,
-                   static_cast<int>(n), bits);
-      }
-      for (int l = 0; l < n_lanes; ++l) out_masks[lane_pos[l] * words + w] = bits[l];
-    }
-    n_lanes = 0;
-  };
-
+  const std::int64_t n_slots = t1 - t0;
   for (std::int64_t j = begin; j < end; ++j) {
     const float v = values[j];
     if (v == 0.0f) continue;
     const double p = firing_probability(v, scale, draw, side, static_cast<std::uint32_t>(j), sample);
     if (!(p > 0.0)) continue;
-    out_idx[count] = static_cast<std::uint32_t>(j) | (v < 0.0f ? kSignBit : 0u);
     std::uint64_t* m = out_masks + count * words;
     if (p >= 1.0) {  // fires in every slot
       for (int w = 0; w < words; ++w) {
@@ -235,39 +238,25 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
     } else {
       // u < p  <=>  r * 2^-32 < p  <=>  r < ceil(p * 2^32)  (p * 2^32 is exact), and
       // 1 <= ceil(p * 2^32) <= 2^32 for 0 < p < 1.
-      lane_pos[n_lanes] = static_cast<std::uint32_t>(count);
-      lane_elem[n_lanes] = static_cast<std::uint32_t>(j);
-      lane_thr[n_lanes] = static_cast<std::uint32_t>(
+      const auto thr = static_cast<std::uint32_t>(
           static_cast<std::uint64_t>(std::ceil(p * 4294967296.0)) - 1u);
-      if (++n_lanes == kLanes) flush();
+      const std::uint64_t l0 = static_cast<std::uint64_t>(j) * n + static_cast<std::uint64_t>(t0);
+      const std::uint64_t l1 = l0 + static_cast<std::uint64_t>(n_slots);
+      run(l0 >> 2, static_cast<std::size_t>(((l1 - 1) >> 2) - (l0 >> 2) + 1), sample,
+          draw.update_index, c3, draw.key, buf);
+      const std::uint32_t* wd = buf + (l0 & 3);
+      std::uint64_t any = 0;
+      for (int w = 0; w < words; ++w) {
+        const std::int64_t bits = std::min<std::int64_t>(64, n_slots - 64 * std::int64_t(w));
+        m[w] = bits <= 0 ? 0 : bits_at_most(wd + 64 * w, bits, thr);
+        any |= m[w];
+      }
+      if (any == 0) continue;
     }
+    out_idx[count] = static_cast<std::uint32_t>(j) | (v < 0.0f ? kSignBit : 0u);
     ++count;
   }
-  if (n_lanes > 0) flush();
-
-  // Drop the elements that never fired (branch-free when one word).
-  std::int64_t kept = 0;
-  if (words == 1) {
-    for (std::int64_t k = 0; k < count; ++k) {
-      const std::uint64_t m = out_masks[k];
-      out_idx[kept] = out_idx[k];
-      out_masks[kept] = m;
-      kept += m != 0;
-    }
-    return kept;
-  }
-  for (std::int64_t k = 0; k < count; ++k) {
-    const std::uint64_t* m = out_masks + k * words;
-    std::uint64_t any = 0;
-    for (int w = 0; w < words; ++w) any |= m[w];
-    if (any == 0) continue;
-    if (kept != k) {
-      out_idx[kept] = out_idx[k];
-      for (int w = 0; w < words; ++w) out_masks[kept * words + w] = m[w];
-    }
-    ++kept;
-  }
-  return kept;
+  return count;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -346,38 +335,113 @@ struct Problem {
   std::uint8_t* pulsed = nullptr;  // optional: 1 for every cross-point that got a pulse
 };
 
+// The whole trains (one word, no quantisation) of elements [begin, end) of one side for
+// the samples samples[s0 .. s1): their train blocks in one batch of Philox lanes (several
+// samples fill the vector lanes that one sample's few blocks would leave idle), then each
+// sample's bits as draw_trains computes them. Writes sample s's firing elements at
+// out_idx + s * stride, out_masks + s * stride and their number at counts[s * count_stride].
+void draw_trains_grouped(const Problem& pb, const std::vector<std::int64_t>& samples,
+                         std::int64_t s0, std::int64_t s1, bool x_side, std::int64_t begin,
+                         std::int64_t end, std::uint32_t* out_idx, std::uint64_t* out_masks,
+                         std::int64_t stride, std::int64_t* counts, std::int64_t count_stride) {
+  static const detail::PhiloxLanesFn lanes_fn = detail::philox_lanes();
+  static const detail::TrainBitsFn train_bits = detail::train_bits();
+  const Side side = x_side ? kXSide : kDSide;
+  const std::uint32_t c3_base = stream_word(side.train, 0);
+  const std::int64_t size = x_side ? pb.lay.x_size : pb.lay.d_size;
+  const float* base = x_side ? pb.x : pb.d;
+  const std::int64_t m = end - begin;
+  thread_local std::vector<std::uint32_t> c0, c1, c3, words;
+  thread_local std::vector<std::int64_t> offset;
+  // at most m * BL / 4 + 2 blocks per sample
+  std::size_t most = 0;
+  for (std::int64_t s = s0; s < s1; ++s) {
+    most += static_cast<std::size_t>(m * (*pb.scales)[samples[s]].bl / 4 + 2);
+  }
+  if (c0.size() < most) {
+    c0.resize(most);
+    c1.resize(most);
+    c3.resize(most);
+  }
+  if (words.size() < 4 * most + 16) words.resize(4 * most + 16);  // train_bits reads 8 beyond
+  offset.resize(static_cast<std::size_t>(s1 - s0));
+  std::size_t lanes = 0;
+  for (std::int64_t s = s0; s < s1; ++s) {
+    const std::int64_t b = samples[s];
+    const auto n = static_cast<std::uint64_t>((*pb.scales)[b].bl);
+    const std::uint64_t l0 = static_cast<std::uint64_t>(begin) * n;
+    const std::uint64_t q0 = l0 >> 2, q1 = (l0 + static_cast<std::uint64_t>(m) * n - 1) >> 2;
+    offset[s - s0] = static_cast<std::int64_t>(4 * lanes + (l0 & 3));
+    for (std::uint64_t q = q0; q <= q1; ++q, ++lanes) {
+      c0[lanes] = static_cast<std::uint32_t>(q);
+      c1[lanes] = static_cast<std::uint32_t>(b);
+      c3[lanes] = c3_base | static_cast<std::uint32_t>(q >> 32);
+    }
+  }
+  lanes_fn(lanes, c0.data(), c1.data(), pb.draw.update_index, c3.data(), pb.draw.key,
+           words.data());
+  for (std::int64_t s = s0; s < s1; ++s) {
+    const std::int64_t b = samples[s];
+    const SampleScales& sc = (*pb.scales)[b];
+    const float* values = base + b * size + begin;
+    std::uint32_t* idx = out_idx + s * stride;
+    std::uint64_t* masks = out_masks + s * stride;
+    train_bits(values, m, x_side ? sc.b : sc.a, words.data() + offset[s - s0],
+               static_cast<int>(sc.bl), masks);
+    std::int64_t count = 0;
+    for (std::int64_t l = 0; l < m; ++l) {  // keep the elements that fire, branch-free
+      const std::uint64_t bits = masks[l];
+      idx[count] = static_cast<std::uint32_t>(begin + l) | (values[l] < 0.0f ? kSignBit : 0u);
+      masks[count] = bits;
+      count += bits != 0;
+    }
+    counts[s * count_stride] = count;
+  }
+}
+
 // Draws the trains of samples `samples[s]` for slots [t0, t1) (t1 = each sample's BL when
-// the chunk is not segmented).
+// the chunk is not segmented). Short whole trains of small element blocks are drawn for
+// several samples per task (draw_trains_grouped), up to about kRunWords words.
 void draw_chunk(const Problem& pb, const std::vector<std::int64_t>& samples, std::int64_t t0,
                 std::int64_t t1_cap, Trains& tr, int threads) {
   const Layout& lay = pb.lay;
-  const std::int64_t per_sample = lay.n_x_blocks + lay.n_row_blocks;
-  const std::int64_t n_tasks = static_cast<std::int64_t>(samples.size()) * per_sample;
-  parallel_for(threads, n_tasks, [&](std::int64_t task) {
-    const std::int64_t s = task / per_sample;
-    const std::int64_t block = task % per_sample;
-    const std::int64_t b = samples[s];
+  const auto n_samples = static_cast<std::int64_t>(samples.size());
+  std::int64_t gx = 1, gd = 1;
+  if (!(pb.draw.res > 0.0) && tr.words == 1 && t0 == 0) {
+    std::int64_t bl_max = 1;
+    for (std::int64_t b : samples) bl_max = std::max(bl_max, (*pb.scales)[b].bl);
+    gx = std::max<std::int64_t>(1, kRunWords / (lay.x_block * bl_max));
+    gd = std::max<std::int64_t>(1, kRunWords / (lay.row_block * bl_max));
+  }
+  const std::int64_t x_tasks = lay.n_x_blocks * ((n_samples + gx - 1) / gx);
+  const std::int64_t d_tasks = lay.n_row_blocks * ((n_samples + gd - 1) / gd);
+  parallel_for(threads, x_tasks + d_tasks, [&](std::int64_t task) {
+    const bool x_side = task < x_tasks;
+    const std::int64_t t = x_side ? task : task - x_tasks;
+    const std::int64_t n_blocks = x_side ? lay.n_x_blocks : lay.n_row_blocks;
+    const std::int64_t g = x_side ? gx : gd;
+    const std::int64_t block = t % n_blocks;
+    const std::int64_t s0 = (t / n_blocks) * g, s1 = std::min(n_samples, s0 + g);
+    const std::int64_t size = x_side ? lay.x_size : lay.d_size;
+    const std::int64_t width = x_side ? lay.x_block : lay.row_block;
+    const std::int64_t begin = block * width, end = std::min(begin + width, size);
+    std::uint32_t* idx = (x_side ? tr.x_idx : tr.d_idx).data() + begin;
+    std::uint64_t* masks = (x_side ? tr.x_masks : tr.d_masks).data();
+    std::int64_t* counts = (x_side ? tr.x_count : tr.d_count).data() + block;
+    if (g > 1) {
+      draw_trains_grouped(pb, samples, s0, s1, x_side, begin, end, idx, masks + begin, size,
+                          counts, n_blocks);
+      return;
+    }
+    const std::int64_t b = samples[s0];
     const SampleScales& sc = (*pb.scales)[b];
     const std::int64_t t1 = std::min(sc.bl, t1_cap);
     const int words = tr.words;
-    if (block < lay.n_x_blocks) {
-      const std::int64_t begin = block * lay.x_block;
-      const std::int64_t end = std::min(begin + lay.x_block, lay.x_size);
-      const std::int64_t base = s * lay.x_size + begin;
-      tr.x_count[s * lay.n_x_blocks + block] =
-          draw_trains(pb.x + b * lay.x_size, begin, end, sc.b, pb.draw, kXSide,
-                      static_cast<std::uint32_t>(b), t0, t1, words, tr.x_idx.data() + base,
-                      tr.x_masks.data() + base * words);
-    } else {
-      const std::int64_t rb = block - lay.n_x_blocks;
-      const std::int64_t begin = rb * lay.row_block;
-      const std::int64_t end = std::min(begin + lay.row_block, lay.d_size);
-      const std::int64_t base = s * lay.d_size + begin;
-      tr.d_count[s * lay.n_row_blocks + rb] =
-          draw_trains(pb.d + b * lay.d_size, begin, end, sc.a, pb.draw, kDSide,
-                      static_cast<std::uint32_t>(b), t0, t1, words, tr.d_idx.data() + base,
-                      tr.d_masks.data() + base * words);
-    }
+    const std::int64_t base = s0 * size;
+    counts[s0 * n_blocks] =
+        draw_trains((x_side ? pb.x : pb.d) + b * size, begin, end, x_side ? sc.b : sc.a, pb.draw,
+                    x_side ? kXSide : kDSide, static_cast<std::uint32_t>(b), sc.bl, t0, t1, words,
+                    idx + base, masks + (base + begin) * words);
   });
 }
 

@@ -16,93 +16,118 @@
 using namespace aihw;
 using namespace aihw::detail;
 
-TEST_CASE(draw_bits16_variants_agree) {
-  std::mt19937 gen(3);
+TEST_CASE(philox_run_definition_and_variants) {
+  // words[4 i + k] = word k of the block (lo32(q0 + i), c1, c2, c3_base | hi32(q0 + i)),
+  // including runs across a wrap of the low counter word
   const PhiloxKey key{0x01234567u, 0x89abcdefu};
+  std::mt19937 gen(3);
+  const std::uint64_t starts[] = {0u, 5u, 0xFFFFFFF0ull, (7ull << 32) + 0xFFFFFFC1ull,
+                                  (3ull << 32) + 12345u};
   int compared = 0;
-  for (const char* name : {"sse2", "avx2"}) {
-    const DrawBits16Fn fn = draw_bits16_variant(name);
-    if (fn == nullptr) continue;
-    for (int rep = 0; rep < 200; ++rep) {
-      std::uint32_t elem[16], thr[16];
-      for (int l = 0; l < 16; ++l) {
-        elem[l] = gen();
-        thr[l] = rep % 10 == 0 ? (l % 2 ? 0u : 0xffffffffu) : gen();
+  for (std::uint64_t q0 : starts) {
+    for (std::size_t count : {1u, 3u, 8u, 15u, 16u, 17u, 24u, 63u, 64u, 65u, 100u, 300u}) {
+      std::vector<std::uint32_t> ref(4 * count);
+      philox_run_scalar(q0, count, 11u, 12u, 2u << 28, key, ref.data());
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::uint64_t q = q0 + i;
+        const PhiloxBlock r = philox4x32_10(
+            {static_cast<std::uint32_t>(q), 11u, 12u, (2u << 28) | static_cast<std::uint32_t>(q >> 32)},
+            key);
+        for (int k = 0; k < 4; ++k) CHECK(ref[4 * i + k] == r[k]);
       }
-      const int n_slots = 1 + static_cast<int>(gen() % 64);
-      const std::int64_t s0 = 4 * static_cast<std::int64_t>(gen() % 100000);
-      const std::uint32_t sample = gen();
-      std::uint64_t a[16], b[16];
-      draw_bits16_scalar(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, a);
-      fn(elem, thr, sample, 17, key, 1u << 28, s0, n_slots, b);
-      for (int l = 0; l < 16; ++l) CHECK_MSG(a[l] == b[l], name);
-      if (n_slots < 64) {
-        for (int l = 0; l < 16; ++l) CHECK((a[l] >> n_slots) == 0);
+      for (const char* name : {"avx2", "avx512"}) {
+        const PhiloxRunFn fn = philox_run_variant(name);
+        if (fn == nullptr) continue;
+        std::vector<std::uint32_t> got(4 * count + 1, 0xdeadbeefu);
+        fn(q0, count, 11u, 12u, 2u << 28, key, got.data());
+        for (std::size_t m = 0; m < 4 * count; ++m) CHECK_MSG(got[m] == ref[m], name);
+        CHECK_MSG(got[4 * count] == 0xdeadbeefu, name);  // nothing written beyond
+        ++compared;
       }
     }
-    ++compared;
   }
-  CHECK(compared >= 1 || draw_bits16_variant("sse2") == nullptr);
-  CHECK(draw_bits16() != nullptr);
+  CHECK(philox_run() != nullptr);
+  (void)gen;
+  (void)compared;
 }
 
-TEST_CASE(draw_bits16_definition) {
-  // bit t - s0 of lane l: word t % 4 of the block (elem, sample, ui, c3_base | t / 4) <= thr
-  const PhiloxKey key{7u, 9u};
-  const std::uint32_t elem[16] = {0, 1, 2, 3, 100, 200, 300, 0xfffffffu,
-                                 8, 9, 10, 11, 12, 13, 14, 15};
-  const std::uint32_t thr[16] = {0x7fffffffu, 0x10000000u, 0xffffffffu, 0u,
-                                 0x40000000u, 0xc0000000u, 0x00ffffffu, 0x80000000u,
-                                 1u, 2u, 3u, 0xfffffffeu, 0x12345678u, 0x9abcdef0u, 0u, 5u};
-  std::uint64_t bits[16];
-  draw_bits16()(elem, thr, 3, 4, key, 2u << 28, 64, 37, bits);
-  for (int l = 0; l < 16; ++l) {
-    for (int t = 64; t < 64 + 37; ++t) {
-      const PhiloxBlock r = philox4x32_10({elem[l], 3, 4, (2u << 28) | (t / 4)}, key);
-      CHECK(((bits[l] >> (t - 64)) & 1u) == (r[t % 4] <= thr[l] ? 1u : 0u));
+TEST_CASE(philox_lanes_definition_and_variants) {
+  const PhiloxKey key{0x0badf00du, 0x12345678u};
+  std::mt19937 gen(5);
+  for (std::size_t count : {0u, 1u, 7u, 8u, 15u, 16u, 17u, 23u, 24u, 25u, 63u, 64u, 65u, 130u}) {
+    std::vector<std::uint32_t> c0(count), c1(count), c3(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      c0[i] = gen();
+      c1[i] = gen();
+      c3[i] = gen();
+    }
+    std::vector<std::uint32_t> ref(4 * count);
+    philox_lanes_scalar(count, c0.data(), c1.data(), 77u, c3.data(), key, ref.data());
+    for (std::size_t i = 0; i < count; ++i) {
+      const PhiloxBlock r = philox4x32_10({c0[i], c1[i], 77u, c3[i]}, key);
+      for (int k = 0; k < 4; ++k) CHECK(ref[4 * i + k] == r[k]);
+    }
+    for (const char* name : {"avx2", "avx512"}) {
+      const PhiloxLanesFn fn = philox_lanes_variant(name);
+      if (fn == nullptr) continue;
+      std::vector<std::uint32_t> got(4 * count + 1, 0xdeadbeefu);
+      fn(count, c0.data(), c1.data(), 77u, c3.data(), key, got.data());
+      for (std::size_t m = 0; m < 4 * count; ++m) CHECK_MSG(got[m] == ref[m], name);
+      CHECK_MSG(got[4 * count] == 0xdeadbeefu, name);
     }
   }
+  CHECK(philox_lanes() != nullptr);
 }
 
-TEST_CASE(draw_bits16_direct_matches_definition) {
-  CHECK(draw_bits16_direct_variant("scalar") != nullptr);
-  for (const char* name : {"avx2"}) {
-  const DrawBits16DirectFn fn = draw_bits16_direct_variant(name);
-  if (fn == nullptr) continue;  // not on this CPU: the engine uses the general path
+TEST_CASE(train_bits_definition_and_variants) {
   std::mt19937 gen(8);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const PhiloxKey key{0x55555555u, 0xaaaaaaaau};
-  for (int rep = 0; rep < 300; ++rep) {
-    float v[16];
+  for (int rep = 0; rep < 400; ++rep) {
+    const int n = rep % 5 == 0 ? 1 : 1 + static_cast<int>(gen() % 64);
+    const std::int64_t elems = 1 + static_cast<std::int64_t>(gen() % 40);
+    std::vector<float> v(static_cast<std::size_t>(elems));
     for (float& e : v) {
       e = normal(gen);
       if (gen() % 7 == 0) e = 0.0f;
       if (gen() % 11 == 0) e = -0.0f;
       if (gen() % 13 == 0) e = 1e-30f;  // p that is tiny, not zero
     }
-    // scales giving p from ~0 to > 1 (always firing)
     const double scale = std::ldexp(1.0, -12 + static_cast<int>(gen() % 14)) * 0.7;
-    const int n = 1 + static_cast<int>(gen() % 16);
-    const int n_slots = 1 + static_cast<int>(gen() % 64);
-    const std::int64_t s0 = 64 * static_cast<std::int64_t>(gen() % 5);
-    const std::uint32_t j0 = gen() % 100000;
-    std::uint64_t a[16], b[16];
-    draw_bits16_direct_scalar(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, a);
-    fn(v, j0, n, scale, 3, 4, key, 2u << 28, s0, n_slots, b);
-    for (int l = 0; l < 16; ++l) CHECK_MSG(a[l] == b[l], name);
+    std::vector<std::uint32_t> words(static_cast<std::size_t>(elems * n + 8));
+    for (auto& w : words) w = gen();
+    if (rep % 3 == 0) {  // words at the threshold's edges
+      for (std::size_t m = 0; m < words.size(); ++m) words[m] = m % 2 ? 0u : 0xffffffffu;
+    }
+    std::vector<std::uint64_t> ref(static_cast<std::size_t>(elems));
+    train_bits_scalar(v.data(), elems, scale, words.data(), n, ref.data());
+    for (std::int64_t l = 0; l < elems; ++l) {  // the definition, by hand
+      const double p = std::fabs(static_cast<double>(v[l])) * scale;
+      std::uint64_t bits = 0;
+      for (int t = 0; t < n; ++t) {
+        if (p > 0.0 && uniform_from_word(words[l * n + t]) < p) bits |= std::uint64_t{1} << t;
+      }
+      CHECK(ref[l] == bits);
+    }
+    const TrainBitsFn fn = train_bits_variant("avx2");
+    if (fn == nullptr) continue;
+    std::vector<std::uint64_t> got(static_cast<std::size_t>(elems));
+    fn(v.data(), elems, scale, words.data(), n, got.data());
+    for (std::int64_t l = 0; l < elems; ++l) CHECK_MSG(got[l] == ref[l], "avx2");
   }
   // exact threshold edges: p * 2^32 an integer, and p just above and below 1
-  float v[16];
-  const double edges[16] = {0.5, 0.25, 1.0, 1.0 - 1e-12, 1.0 + 1e-12, std::ldexp(1.0, -32),
-                            std::ldexp(3.0, -32), 0.75, 0.125, 2.0, 1e-300, 0.999999,
-                            std::ldexp(1.0, -31), 0.3, 0.6, 0.9};
-  for (int l = 0; l < 16; ++l) v[l] = 1.0f;
-  for (int l = 0; l < 16; ++l) {
-    std::uint64_t a[16], b[16];
-    draw_bits16_direct_scalar(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, a);
-    fn(v, 10, 16, edges[l], 1, 2, key, 1u << 28, 0, 64, b);
-    for (int k = 0; k < 16; ++k) CHECK_MSG(a[k] == b[k], name);
-  }
+  const double edges[] = {0.5, 0.25, 1.0, 1.0 - 1e-12, 1.0 + 1e-12, std::ldexp(1.0, -32),
+                          std::ldexp(3.0, -32), 0.75, 2.0, 1e-300, 0.999999, std::ldexp(1.0, -31)};
+  const float ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  for (double p : edges) {
+    const auto thr = static_cast<std::uint32_t>(std::min(std::ceil(p * 4294967296.0), 4294967296.0) - 1.0);
+    std::uint32_t words[8 + 8] = {0u, thr, thr + 1u, thr - 1u, 0xffffffffu, 1u, 0x80000000u, 7u};
+    std::uint64_t a[8], b[8];
+    train_bits_scalar(ones, 8, p, words, 1, a);
+    for (int l = 0; l < 8; ++l) CHECK(a[l] == (uniform_from_word(words[l]) < p ? 1u : 0u));
+    const TrainBitsFn fn = train_bits_variant("avx2");
+    if (fn == nullptr) continue;
+    fn(ones, 8, p, words, 1, b);
+    for (int l = 0; l < 8; ++l) CHECK_MSG(a[l] == b[l], "avx2");
   }
 }
 

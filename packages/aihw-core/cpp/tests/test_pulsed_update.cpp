@@ -132,9 +132,14 @@ std::int64_t update_by_hand(Tile& t, const std::vector<float>& x, const std::vec
       std::vector<char> f(static_cast<std::size_t>(bl), 0);
       const double p = q_by_hand(std::fabs(double(v)) * scale, cfg, key, u32(elem), u32(b), ui,
                                  round_stream);
-      for (std::int64_t s = 0; s < bl; ++s) {
-        const auto r = philox4x32_10({u32(elem), u32(b), ui, (stream << 28) | u32(s / 4)}, key);
-        f[s] = uniform_from_word(r[s % 4]) < p;
+      for (std::int64_t s = 0; s < bl; ++s) {  // slot s is word L % 4 of block L / 4
+        const std::uint64_t L = static_cast<std::uint64_t>(elem) * static_cast<std::uint64_t>(bl) +
+                                static_cast<std::uint64_t>(s);
+        const std::uint64_t q = L / 4;
+        const auto r = philox4x32_10(
+            {static_cast<std::uint32_t>(q), u32(b), ui, (stream << 28) | static_cast<std::uint32_t>(q >> 32)},
+            key);
+        f[s] = uniform_from_word(r[L % 4]) < p;
       }
       return f;
     };

@@ -123,18 +123,22 @@ def _fired(
 ) -> torch.Tensor:
     """Boolean ``[n, size, bl_max]``: slot ``t`` of element ``j`` fires (contract §3 step 5).
 
-    Slots ``t >= BL`` of a sample (``bl`` int64 ``[n, 1]``) never fire.
+    Slot ``t`` of element ``j`` of a sample with train length ``BL`` (``bl`` int64
+    ``[n, 1]``) reads word ``L % 4`` of train block ``L // 4``, ``L = j * BL + t``; slots
+    ``t >= BL`` never fire.
     """
     n, size = values.shape
-    blocks = (bl_max + 3) // 4
     dev = values.device
-    idx = torch.arange(size, dtype=torch.int64, device=dev).view(1, size, 1)
-    blk = torch.arange(blocks, dtype=torch.int64, device=dev).view(1, 1, blocks)
+    start = torch.arange(size, dtype=torch.int64, device=dev).view(1, size, 1) * bl.view(n, 1, 1)
+    # the blocks from element j's first one: enough for BL slots at any offset in a block
+    blocks = (bl_max + 3) // 4 + 1
+    q = (start >> 2) + torch.arange(blocks, dtype=torch.int64, device=dev).view(1, 1, blocks)
+    c3 = (stream << 28) | (q >> 32)
     words = torch.stack(
-        philox_words(idx, samples.view(n, 1, 1), update_index, (stream << 28) | blk, *key), dim=-1
-    )
-    u = uniform_from_words(words.reshape(n, size, blocks * 4)[:, :, :bl_max])
+        philox_words(q & MASK32, samples.view(n, 1, 1), update_index, c3, *key), dim=-1
+    ).reshape(n, size, blocks * 4)
     slots = torch.arange(bl_max, device=dev).view(1, 1, bl_max)
+    u = uniform_from_words(torch.gather(words, 2, (start & 3) + slots))
     fired = u < prob.unsqueeze(2)
     fired &= (values != 0).unsqueeze(2)  # an element with value 0 never fires
     fired &= slots < bl.view(n, 1, 1)

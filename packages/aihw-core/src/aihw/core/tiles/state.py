@@ -53,8 +53,9 @@ STATE_FORMAT = "aihw.tile"
 STATE_VERSION = 1
 #: The pulsed update's random-number contract the state was saved under
 #: (docs/architecture/engine-contract.md §2); states without it predate version 2.
-#: Version 3 draws the pulses' normals with the periphery's float32 Box-Muller (§8).
-UPDATE_CONTRACT = 3
+#: Version 3 draws the pulses' normals with the periphery's float32 Box-Muller (§8);
+#: version 4 addresses the pulse trains' words by slot position (four slots per block).
+UPDATE_CONTRACT = 4
 
 _TILE_CLASSES: dict[str, type[TileBase]] = {
     "FloatingPointTile": FloatingPointTile,
@@ -386,9 +387,9 @@ def tile_from_state(
         warnings.warn(
             f"this tile state was saved under update contract {contract}, before "
             f"contract {UPDATE_CONTRACT} (docs/architecture/engine-contract.md §2): it loads "
-            "and infers as saved, but its later pulsed updates draw other cycle-to-cycle "
-            "normals (same distribution), so resumed training is not bit-identical to what "
-            "the older aihw computed",
+            "and infers as saved, but its later pulsed updates draw other pulse trains and "
+            "cycle-to-cycle normals (same distributions), so resumed training is not "
+            "bit-identical to what the older aihw computed",
             UserWarning,
             stacklevel=3,
         )
