@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "aihw/im2col.hpp"
 #include "aihw/periphery.hpp"
 #include "buffers.hpp"
 #include "register.hpp"
@@ -222,6 +223,45 @@ void register_periphery(py::module_& m) {
       },
       py::arg("x_ptr"), py::arg("out_ptr"), py::arg("n_rows"), py::arg("n_cols"),
       py::arg("num_threads"), "out[r] = max_j |x[r, j]| on float32 buffers.");
+  auto conv_shape = [](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                       std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
+                       std::int64_t dh, std::int64_t dw, std::int64_t oh, std::int64_t ow) {
+    const aihw::Conv2dShape s{n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow};
+    aihw::check_conv2d_shape(s);  // before the GIL is released: a ValueError
+    return s;
+  };
+  m.def(
+      "im2col_2d",
+      [conv_shape](std::uintptr_t x_ptr, std::uintptr_t patches_ptr, std::int64_t n,
+                   std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t kh,
+                   std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t dh,
+                   std::int64_t dw, std::int64_t oh, std::int64_t ow, int num_threads) {
+        const aihw::Conv2dShape s = conv_shape(n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow);
+        const float* x = required_buffer<const float>(x_ptr, "x_ptr");
+        float* patches = required_buffer<float>(patches_ptr, "patches_ptr");
+        py::gil_scoped_release release;
+        aihw::im2col_2d(x, patches, s, num_threads);
+      },
+      py::arg("x_ptr"), py::arg("patches_ptr"), py::arg("n"), py::arg("c"), py::arg("h"),
+      py::arg("w"), py::arg("kh"), py::arg("kw"), py::arg("sh"), py::arg("sw"), py::arg("dh"),
+      py::arg("dw"), py::arg("oh"), py::arg("ow"), py::arg("num_threads"),
+      "The patches [n oh ow, c kh kw] of a float32 input [n, c, h, w] (im2col).");
+  m.def(
+      "col2im_2d",
+      [conv_shape](std::uintptr_t patches_ptr, std::uintptr_t grad_x_ptr, std::int64_t n,
+                   std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t kh,
+                   std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t dh,
+                   std::int64_t dw, std::int64_t oh, std::int64_t ow, int num_threads) {
+        const aihw::Conv2dShape s = conv_shape(n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow);
+        const float* patches = required_buffer<const float>(patches_ptr, "patches_ptr");
+        float* grad_x = required_buffer<float>(grad_x_ptr, "grad_x_ptr");
+        py::gil_scoped_release release;
+        aihw::col2im_2d(patches, grad_x, s, num_threads);
+      },
+      py::arg("patches_ptr"), py::arg("grad_x_ptr"), py::arg("n"), py::arg("c"), py::arg("h"),
+      py::arg("w"), py::arg("kh"), py::arg("kw"), py::arg("sh"), py::arg("sw"), py::arg("dh"),
+      py::arg("dw"), py::arg("oh"), py::arg("ow"), py::arg("num_threads"),
+      "The adjoint of im2col_2d: grad_x [n, c, h, w] from the patches' gradient (col2im).");
   m.def(
       "periphery_normals",
       [](std::uint32_t r0, std::uint32_t r1, std::uint32_t r2, std::uint32_t r3) {

@@ -254,6 +254,40 @@ def output_stage(
 def periphery_normals(r0: int, r1: int, r2: int, r3: int) -> tuple[float, float, float, float]:
     """The periphery's four float32 normals of one Philox block (contract §6)."""
 
+def im2col_2d(
+    x_ptr: int,
+    patches_ptr: int,
+    n: int,
+    c: int,
+    h: int,
+    w: int,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    dh: int,
+    dw: int,
+    oh: int,
+    ow: int,
+    num_threads: int,
+) -> None: ...
+def col2im_2d(
+    patches_ptr: int,
+    grad_x_ptr: int,
+    n: int,
+    c: int,
+    h: int,
+    w: int,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    dh: int,
+    dw: int,
+    oh: int,
+    ow: int,
+    num_threads: int,
+) -> None: ...
 def row_abs_max(x_ptr: int, out_ptr: int, n_rows: int, n_cols: int, num_threads: int) -> None:
     """``out[r] = max_j |x[r, j]|`` on float32 buffers (abs-max noise management)."""
 

@@ -377,6 +377,74 @@ def row_abs_max(x: torch.Tensor, num_threads: int = 0) -> torch.Tensor:
     return out
 
 
+# -- convolution patches (twins: torch.nn.functional.unfold / fold) --------------------
+_Geometry = tuple[int, int, int, int, int, int, int, int, int, int, int, int]
+
+
+def _conv2d_geometry(
+    input_shape: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> _Geometry:
+    """``(n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow)`` of a 2-d convolution, checked."""
+    n, c, h, w = (int(v) for v in input_shape)
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    for name, pair in (("kernel_size", (kh, kw)), ("stride", (sh, sw)), ("dilation", (dh, dw))):
+        if min(pair) < 1:
+            raise ValueError(f"{name} must be positive; got {tuple(pair)}")
+    oh = (h - dh * (kh - 1) - 1) // sh + 1
+    ow = (w - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"input {h}x{w} is smaller than the dilated kernel {dh * (kh - 1) + 1}x"
+            f"{dw * (kw - 1) + 1}"
+        )
+    return n, c, h, w, kh, kw, sh, sw, dh, dw, oh, ow
+
+
+def im2col_2d(
+    x: torch.Tensor,
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    num_threads: int = 0,
+) -> torch.Tensor:
+    """The patches ``[n * oh * ow, c * kh * kw]`` of a float32 input ``[n, c, h, w]``
+    (the rows and columns of :func:`torch.nn.functional.unfold`, transposed)."""
+    _load()
+    if x.dim() != 4:
+        raise ValueError(f"x must be [n, c, h, w]; got shape {tuple(x.shape)}")
+    g = _conv2d_geometry(x.shape, kernel_size, stride, dilation)
+    n, c, _, _, kh, kw, *_, oh, ow = g
+    patches = torch.empty(n * oh * ow, c * kh * kw, dtype=_F32)
+    _compiled.im2col_2d(_require("x", x), _require("patches", patches), *g, num_threads)
+    return patches
+
+
+def col2im_2d(
+    patches: torch.Tensor,
+    input_shape: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    num_threads: int = 0,
+) -> torch.Tensor:
+    """The adjoint of :func:`im2col_2d`: the input's gradient ``[n, c, h, w]`` from the
+    patches' ``[n * oh * ow, c * kh * kw]`` (each input element sums what read it)."""
+    _load()
+    g = _conv2d_geometry(input_shape, kernel_size, stride, dilation)
+    n, c, h, w, kh, kw, *_, oh, ow = g
+    if tuple(patches.shape) != (n * oh * ow, c * kh * kw):
+        raise ValueError(
+            f"patches must be [{n * oh * ow}, {c * kh * kw}] for input {tuple(input_shape)}; "
+            f"got {tuple(patches.shape)}"
+        )
+    grad_x = torch.empty(n, c, h, w, dtype=_F32)
+    _compiled.col2im_2d(_require("patches", patches), _require("grad_x", grad_x), *g, num_threads)
+    return grad_x
+
+
 # -- the first pass of the inference fast path (no twins) ------------------------------
 def input_stage_config(
     step: float,

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from aihw.core import engine
 from aihw.core.grid import TileGrid
 
 __all__ = [
@@ -104,6 +105,31 @@ def conv_padding(
     return tuple(pads)
 
 
+def _patch_threads(elements: int) -> int:
+    """Small copies stay on this thread: starting a parallel loop costs more."""
+    return 1 if elements < 1 << 17 else torch.get_num_threads()
+
+
+class _Patches2d(torch.autograd.Function):
+    """im2col of a float32 CPU input by the engine; its backward is the engine's col2im."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, geometry: tuple[tuple[int, ...], ...]) -> Tensor:
+        ctx.geometry = geometry
+        ctx.input_shape = tuple(x.shape)
+        kernel, stride, dilation = geometry
+        threads = _patch_threads(x.numel() * kernel[0] * kernel[1])
+        return engine.im2col_2d(x.detach().contiguous(), kernel, stride, dilation, threads)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        kernel, stride, dilation = ctx.geometry
+        g = grad.to(torch.float32).contiguous()
+        threads = _patch_threads(g.numel())
+        grad_x = engine.col2im_2d(g, ctx.input_shape, kernel, stride, dilation, threads)
+        return grad_x, None
+
+
 def im2col(
     x: Tensor, kernel_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
 ) -> tuple[Tensor, tuple[int, ...]]:
@@ -117,6 +143,11 @@ def im2col(
     out_shape = tuple(
         (spatial[i] - dilation[i] * (kernel_size[i] - 1) - 1) // stride[i] + 1 for i in range(dims)
     )
+    if dims == 2 and x.dtype == torch.float32 and x.is_cpu and engine.native_available():
+        # The engine writes the patch rows in one pass (and sums them back in backward).
+        geometry = (tuple(kernel_size), tuple(stride), tuple(dilation))
+        patches: Tensor = _Patches2d.apply(x, geometry)  # type: ignore[no-untyped-call]
+        return patches, out_shape
     if dims == 2 and x.requires_grad and torch.is_grad_enabled():
         # F.fold is the fast backward; that of a strided view (below) is a slow scatter.
         patches = F.unfold(x, tuple(kernel_size), dilation=tuple(dilation), stride=tuple(stride))

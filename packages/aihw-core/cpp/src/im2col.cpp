@@ -1,0 +1,86 @@
+#include "aihw/im2col.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "aihw/thread_pool.hpp"
+
+namespace aihw {
+
+void check_conv2d_shape(const Conv2dShape& s) {
+  auto positive = [](std::int64_t v, const char* name) {
+    if (v < 1) throw std::invalid_argument(std::string(name) + " must be positive");
+  };
+  if (s.n < 0 || s.c < 0) throw std::invalid_argument("batch and channels must be >= 0");
+  positive(s.h, "h");
+  positive(s.w, "w");
+  positive(s.kh, "kh");
+  positive(s.kw, "kw");
+  positive(s.sh, "sh");
+  positive(s.sw, "sw");
+  positive(s.dh, "dh");
+  positive(s.dw, "dw");
+  const std::int64_t span_h = s.dh * (s.kh - 1) + 1, span_w = s.dw * (s.kw - 1) + 1;
+  if (span_h > s.h || span_w > s.w) throw std::invalid_argument("kernel larger than input");
+  if (s.oh != (s.h - span_h) / s.sh + 1 || s.ow != (s.w - span_w) / s.sw + 1) {
+    throw std::invalid_argument("output size does not match the geometry");
+  }
+}
+
+void im2col_2d(const float* x, float* patches, const Conv2dShape& s, int num_threads) {
+  check_conv2d_shape(s);
+  const std::int64_t cols = s.c * s.kh * s.kw;
+  if (s.n == 0 || cols == 0) return;
+  // A task is one output row (y) of one image: ow patch rows, written in order.
+  parallel_for(resolve_threads(num_threads), s.n * s.oh, [&](std::int64_t task) {
+    const std::int64_t b = task / s.oh, y = task % s.oh;
+    const float* image = x + b * s.c * s.h * s.w;
+    float* out = patches + task * s.ow * cols;
+    for (std::int64_t xo = 0; xo < s.ow; ++xo, out += cols) {
+      float* o = out;
+      for (std::int64_t ch = 0; ch < s.c; ++ch) {
+        const float* plane = image + ch * s.h * s.w;
+        for (std::int64_t i = 0; i < s.kh; ++i) {
+          const float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
+          if (s.dw == 1) {
+            std::memcpy(o, row, static_cast<std::size_t>(s.kw) * sizeof(float));
+          } else {
+            for (std::int64_t j = 0; j < s.kw; ++j) o[j] = row[j * s.dw];
+          }
+          o += s.kw;
+        }
+      }
+    }
+  });
+}
+
+void col2im_2d(const float* patches, float* grad_x, const Conv2dShape& s, int num_threads) {
+  check_conv2d_shape(s);
+  const std::int64_t cols = s.c * s.kh * s.kw;
+  const std::int64_t image_size = s.c * s.h * s.w;
+  if (s.n == 0 || image_size == 0) return;
+  // A task is one image: its gradient is written by that task alone, patch rows in order,
+  // so the sums are taken in the same order whatever the number of threads.
+  parallel_for(resolve_threads(num_threads), s.n, [&](std::int64_t b) {
+    float* image = grad_x + b * image_size;
+    std::fill_n(image, image_size, 0.0f);
+    const float* in = patches + b * s.oh * s.ow * cols;
+    for (std::int64_t y = 0; y < s.oh; ++y) {
+      for (std::int64_t xo = 0; xo < s.ow; ++xo, in += cols) {
+        const float* p = in;
+        for (std::int64_t ch = 0; ch < s.c; ++ch) {
+          float* plane = image + ch * s.h * s.w;
+          for (std::int64_t i = 0; i < s.kh; ++i) {
+            float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
+            for (std::int64_t j = 0; j < s.kw; ++j) row[j * s.dw] += p[j];
+            p += s.kw;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace aihw
