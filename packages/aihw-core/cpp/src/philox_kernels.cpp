@@ -46,20 +46,25 @@ void philox_lanes_scalar(std::size_t count, const std::uint32_t* c0, const std::
   }
 }
 
-void train_bits_scalar(const float* values, std::int64_t n_elems, double scale,
-                       const std::uint32_t* words, int n, std::uint64_t* out) {
+std::int64_t train_bits_scalar(const float* values, std::uint32_t j0, std::int64_t n_elems,
+                               double scale, const std::uint32_t* words, int n,
+                               std::uint32_t* out_idx, std::uint64_t* out_masks) {
+  std::int64_t count = 0;
   for (std::int64_t l = 0; l < n_elems; ++l) {
     const double p = static_cast<double>(std::fabs(values[l])) * scale;
+    if (!(p > 0.0)) continue;
+    // u < p  <=>  word < ceil(p 2^32)  (p 2^32 exact); every word when p >= 1
+    const double big = std::ceil(p * 4294967296.0);
+    const std::uint32_t thr =
+        big >= 4294967296.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(big - 1.0);
     std::uint64_t bits = 0;
-    if (p > 0.0) {
-      // u < p  <=>  word < ceil(p 2^32)  (p 2^32 exact); every word when p >= 1
-      const double big = std::ceil(p * 4294967296.0);
-      const std::uint32_t thr =
-          big >= 4294967296.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(big - 1.0);
-      for (int t = 0; t < n; ++t) bits |= static_cast<std::uint64_t>(words[l * n + t] <= thr) << t;
-    }
-    out[l] = bits;
+    for (int t = 0; t < n; ++t) bits |= static_cast<std::uint64_t>(words[l * n + t] <= thr) << t;
+    if (bits == 0) continue;
+    out_idx[count] = (j0 + static_cast<std::uint32_t>(l)) | (values[l] < 0.0f ? 0x80000000u : 0u);
+    out_masks[count] = bits;
+    ++count;
   }
+  return count;
 }
 
 
@@ -317,17 +322,29 @@ AIHW_AVX2 inline unsigned at_most8_avx2(const std::uint32_t* w, __m256i thr_flip
   return ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(gt))) & 0xFFu;
 }
 
-AIHW_AVX2 void train_bits_avx2(const float* values, std::int64_t n_elems, double scale,
-                               const std::uint32_t* words, int n, std::uint64_t* out) {
+AIHW_AVX2 std::int64_t train_bits_avx2(const float* values, std::uint32_t j0,
+                                       std::int64_t n_elems, double scale,
+                                       const std::uint32_t* words, int n, std::uint32_t* out_idx,
+                                       std::uint64_t* out_masks) {
   const __m256d vscale = _mm256_set1_pd(scale);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const std::uint64_t n_mask = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+  std::int64_t count = 0;
+  // Writes element l0 + l with its bits and keeps it when they are not 0, branch-free (a
+  // firing element has |v| > 0, so its sign bit says whether v < 0). Slot `count` may be
+  // written beyond the kept ones, never beyond element l0 + l's own.
+  auto keep = [&](std::int64_t l0, unsigned l, unsigned neg, std::uint64_t bits) {
+    out_idx[count] = (j0 + static_cast<std::uint32_t>(l0) + l) | (((neg >> l) & 1u) << 31);
+    out_masks[count] = bits;
+    count += bits != 0;
+  };
   for (std::int64_t l0 = 0; l0 < n_elems; l0 += 8) {
     const int m = n_elems - l0 < 8 ? static_cast<int>(n_elems - l0) : 8;
     const __m256i in_range = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), lane);
-    // |v|, 0 beyond the end (never fires)
-    const __m256 v = _mm256_andnot_ps(sign, _mm256_maskload_ps(values + l0, in_range));
+    const __m256 raw = _mm256_maskload_ps(values + l0, in_range);  // 0 beyond the end
+    const auto neg = static_cast<unsigned>(_mm256_movemask_ps(raw));
+    const __m256 v = _mm256_andnot_ps(sign, raw);  // |v|
     __m256i live64[2];
     const __m128i t0 = thresholds4_avx2(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vscale, live64[0]);
     const __m128i t1 = thresholds4_avx2(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vscale, live64[1]);
@@ -336,21 +353,20 @@ AIHW_AVX2 void train_bits_avx2(const float* values, std::int64_t n_elems, double
         _mm256_movemask_ps(_mm256_castsi256_ps(narrow_mask_avx2(live64[0], live64[1]))));
     if (n == 1) {  // one word per element: eight elements in one compare
       const unsigned fired = at_most8_avx2(words + l0, thr) & live;
-      for (int l = 0; l < m; ++l) out[l0 + l] = (fired >> l) & 1u;
+      for (int l = 0; l < m; ++l) keep(l0, static_cast<unsigned>(l), neg, (fired >> l) & 1u);
       continue;
     }
     alignas(32) std::int32_t thr_l[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(thr_l), thr);
     for (int l = 0; l < m; ++l) {
+      const __m256i tl = _mm256_set1_epi32(thr_l[l]);
+      const std::uint32_t* w = words + (l0 + l) * n;
       std::uint64_t bits = 0;
-      if ((live >> l) & 1u) {
-        const __m256i tl = _mm256_set1_epi32(thr_l[l]);
-        const std::uint32_t* w = words + (l0 + l) * n;
-        for (int c = 0; c < n; c += 8) bits |= static_cast<std::uint64_t>(at_most8_avx2(w + c, tl)) << c;
-      }
-      out[l0 + l] = bits & n_mask;
+      for (int c = 0; c < n; c += 8) bits |= static_cast<std::uint64_t>(at_most8_avx2(w + c, tl)) << c;
+      keep(l0, static_cast<unsigned>(l), neg, ((live >> l) & 1u) ? bits & n_mask : 0);
     }
   }
+  return count;
 }
 
 

@@ -45,15 +45,19 @@ PhiloxLanesFn philox_lanes_variant(const char* name);
 /// The fastest available variant.
 PhiloxLanesFn philox_lanes();
 
-/// The firing bits of n_elems consecutive elements whose trains have n <= 64 slots, without
-/// quantisation: p = |values[l]| * scale, and bit t of out[l] is set when p > 0 and
-/// words[l * n + t] <= ceil(p * 2^32) - 1 ("u < p"; every slot when p >= 1). `words` must
-/// be readable 8 words beyond its n_elems * n.
-using TrainBitsFn = void (*)(const float* values, std::int64_t n_elems, double scale,
-                             const std::uint32_t* words, int n, std::uint64_t* out);
+/// The trains of the elements j0 .. j0 + n_elems - 1 (values[l] their x or d) whose trains
+/// have n <= 64 slots, without quantisation: p = |values[l]| * scale, and bit t of element
+/// l's train is set when p > 0 and words[l * n + t] <= ceil(p * 2^32) - 1 ("u < p"; every
+/// slot when p >= 1). Writes the elements that fire at least once, in order:
+/// out_idx[k] = (j0 + l) | (values[l] < 0 ? 2^31 : 0), out_masks[k] = the train's bits;
+/// returns their number. `words` must be readable 8 words beyond its n_elems * n.
+using TrainBitsFn = std::int64_t (*)(const float* values, std::uint32_t j0, std::int64_t n_elems,
+                                     double scale, const std::uint32_t* words, int n,
+                                     std::uint32_t* out_idx, std::uint64_t* out_masks);
 
-void train_bits_scalar(const float* values, std::int64_t n_elems, double scale,
-                       const std::uint32_t* words, int n, std::uint64_t* out);
+std::int64_t train_bits_scalar(const float* values, std::uint32_t j0, std::int64_t n_elems,
+                               double scale, const std::uint32_t* words, int n,
+                               std::uint32_t* out_idx, std::uint64_t* out_masks);
 
 /// "scalar" or "avx2"; nullptr when unavailable (for tests).
 TrainBitsFn train_bits_variant(const char* name);

@@ -211,14 +211,8 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
       const std::uint64_t q1 = (l0 + static_cast<std::uint64_t>(m) * n - 1) >> 2;
       run(q0, static_cast<std::size_t>(q1 - q0 + 1), sample, draw.update_index, c3, draw.key,
           buf);
-      std::uint64_t* bits = out_masks + (j - begin);  // written ahead of the compaction
-      train_bits(values + j, m, scale, buf + (l0 & 3), static_cast<int>(n_total), bits);
-      for (std::int64_t l = 0; l < m; ++l) {  // keep the elements that fire, branch-free
-        const std::uint64_t b = bits[l];
-        out_idx[count] = static_cast<std::uint32_t>(j + l) | (values[j + l] < 0.0f ? kSignBit : 0u);
-        out_masks[count] = b;
-        count += b != 0;
-      }
+      count += train_bits(values + j, static_cast<std::uint32_t>(j), m, scale, buf + (l0 & 3),
+                          static_cast<int>(n_total), out_idx + count, out_masks + count);
     }
     return count;
   }
@@ -386,16 +380,9 @@ void draw_trains_grouped(const Problem& pb, const std::vector<std::int64_t>& sam
     const float* values = base + b * size + begin;
     std::uint32_t* idx = out_idx + s * stride;
     std::uint64_t* masks = out_masks + s * stride;
-    train_bits(values, m, x_side ? sc.b : sc.a, words.data() + offset[s - s0],
-               static_cast<int>(sc.bl), masks);
-    std::int64_t count = 0;
-    for (std::int64_t l = 0; l < m; ++l) {  // keep the elements that fire, branch-free
-      const std::uint64_t bits = masks[l];
-      idx[count] = static_cast<std::uint32_t>(begin + l) | (values[l] < 0.0f ? kSignBit : 0u);
-      masks[count] = bits;
-      count += bits != 0;
-    }
-    counts[s * count_stride] = count;
+    counts[s * count_stride] =
+        train_bits(values, static_cast<std::uint32_t>(begin), m, x_side ? sc.b : sc.a,
+                   words.data() + offset[s - s0], static_cast<int>(sc.bl), idx, masks);
   }
 }
 

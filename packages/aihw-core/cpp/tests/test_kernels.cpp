@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "aihw/philox.hpp"
@@ -79,6 +80,45 @@ TEST_CASE(philox_lanes_definition_and_variants) {
   CHECK(philox_lanes() != nullptr);
 }
 
+namespace {
+
+// The firing elements of a run by the definition: (index | sign bit, bits) in order.
+std::vector<std::pair<std::uint32_t, std::uint64_t>> trains_by_hand(const std::vector<float>& v,
+                                                                    std::uint32_t j0, double scale,
+                                                                    const std::uint32_t* words,
+                                                                    int n) {
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> out;
+  for (std::size_t l = 0; l < v.size(); ++l) {
+    const double p = std::fabs(static_cast<double>(v[l])) * scale;
+    std::uint64_t bits = 0;
+    for (int t = 0; t < n; ++t) {
+      if (p > 0.0 && uniform_from_word(words[l * n + t]) < p) bits |= std::uint64_t{1} << t;
+    }
+    if (bits != 0) out.push_back({(j0 + static_cast<std::uint32_t>(l)) | (v[l] < 0.0f ? 0x80000000u : 0u), bits});
+  }
+  return out;
+}
+
+void check_train_bits(const std::vector<float>& v, double scale, const std::uint32_t* words, int n) {
+  const std::uint32_t j0 = 500;
+  const auto want = trains_by_hand(v, j0, scale, words, n);
+  for (const char* name : {"scalar", "avx2"}) {
+    const TrainBitsFn fn = train_bits_variant(name);
+    if (fn == nullptr) continue;
+    const auto m = static_cast<std::int64_t>(v.size());
+    std::vector<std::uint32_t> idx(v.size() + 1, 0x5a5a5a5au);
+    std::vector<std::uint64_t> masks(v.size() + 1, 0x5a5a5a5au);
+    const std::int64_t k = fn(v.data(), j0, m, scale, words, n, idx.data(), masks.data());
+    CHECK_MSG(k == static_cast<std::int64_t>(want.size()), name);
+    for (std::size_t i = 0; i < want.size() && static_cast<std::int64_t>(i) < k; ++i) {
+      CHECK_MSG(idx[i] == want[i].first && masks[i] == want[i].second, name);
+    }
+    CHECK_MSG(idx[v.size()] == 0x5a5a5a5au && masks[v.size()] == 0x5a5a5a5au, name);  // nothing beyond
+  }
+}
+
+}  // namespace
+
 TEST_CASE(train_bits_definition_and_variants) {
   std::mt19937 gen(8);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -98,36 +138,16 @@ TEST_CASE(train_bits_definition_and_variants) {
     if (rep % 3 == 0) {  // words at the threshold's edges
       for (std::size_t m = 0; m < words.size(); ++m) words[m] = m % 2 ? 0u : 0xffffffffu;
     }
-    std::vector<std::uint64_t> ref(static_cast<std::size_t>(elems));
-    train_bits_scalar(v.data(), elems, scale, words.data(), n, ref.data());
-    for (std::int64_t l = 0; l < elems; ++l) {  // the definition, by hand
-      const double p = std::fabs(static_cast<double>(v[l])) * scale;
-      std::uint64_t bits = 0;
-      for (int t = 0; t < n; ++t) {
-        if (p > 0.0 && uniform_from_word(words[l * n + t]) < p) bits |= std::uint64_t{1} << t;
-      }
-      CHECK(ref[l] == bits);
-    }
-    const TrainBitsFn fn = train_bits_variant("avx2");
-    if (fn == nullptr) continue;
-    std::vector<std::uint64_t> got(static_cast<std::size_t>(elems));
-    fn(v.data(), elems, scale, words.data(), n, got.data());
-    for (std::int64_t l = 0; l < elems; ++l) CHECK_MSG(got[l] == ref[l], "avx2");
+    check_train_bits(v, scale, words.data(), n);
   }
   // exact threshold edges: p * 2^32 an integer, and p just above and below 1
   const double edges[] = {0.5, 0.25, 1.0, 1.0 - 1e-12, 1.0 + 1e-12, std::ldexp(1.0, -32),
                           std::ldexp(3.0, -32), 0.75, 2.0, 1e-300, 0.999999, std::ldexp(1.0, -31)};
-  const float ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  const std::vector<float> ones(8, -1.0f);
   for (double p : edges) {
     const auto thr = static_cast<std::uint32_t>(std::min(std::ceil(p * 4294967296.0), 4294967296.0) - 1.0);
-    std::uint32_t words[8 + 8] = {0u, thr, thr + 1u, thr - 1u, 0xffffffffu, 1u, 0x80000000u, 7u};
-    std::uint64_t a[8], b[8];
-    train_bits_scalar(ones, 8, p, words, 1, a);
-    for (int l = 0; l < 8; ++l) CHECK(a[l] == (uniform_from_word(words[l]) < p ? 1u : 0u));
-    const TrainBitsFn fn = train_bits_variant("avx2");
-    if (fn == nullptr) continue;
-    fn(ones, 8, p, words, 1, b);
-    for (int l = 0; l < 8; ++l) CHECK_MSG(a[l] == b[l], "avx2");
+    const std::uint32_t words[8 + 8] = {0u, thr, thr + 1u, thr - 1u, 0xffffffffu, 1u, 0x80000000u, 7u};
+    check_train_bits(ones, p, words, 1);
   }
 }
 
