@@ -28,6 +28,10 @@ namespace aihw {
 namespace {
 
 constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
+// Rows of at most kNarrowBlocks blocks (64 columns) draw their numbers for groups of rows
+// of about kGroupBlocks blocks together.
+constexpr std::int64_t kNarrowBlocks = 16;
+constexpr std::int64_t kGroupBlocks = 256;
 constexpr float kTwoM32f = 1.0f / 4294967296.0f;
 
 inline std::uint32_t stream_c3(std::uint32_t stream, std::uint32_t sub) noexcept {
@@ -101,6 +105,34 @@ void draw_row(float* out, std::int64_t begin, std::int64_t count, PhiloxKey key,
     words_to_numbers(r[0], r[1], r[2], r[3], n_blocks, kind, t);
     std::copy(t, t + count, out);
   }
+}
+
+// The numbers (kind as draw_row) of elements [0, 4 n_blocks) of rows r0 .. r1 - 1 (their
+// ids c1[r] via row_id), in one batch: row r's at out + (r - r0) * 4 n_blocks. The same
+// counters, so the same numbers, as draw_row row by row; for narrow rows, whose few blocks
+// would leave most of a vector's lanes idle.
+void draw_rows(float* out, std::int64_t r0, std::int64_t r1, std::int64_t n_blocks,
+               const PeripheryDraw& draw, PhiloxKey key, std::uint32_t c3, int kind) {
+  thread_local std::vector<std::uint32_t> c0s, c1s, c3s, words;
+  const auto total = static_cast<std::size_t>((r1 - r0) * n_blocks);
+  c0s.resize(total);
+  c1s.resize(total);
+  c3s.resize(total);
+  words.resize(4 * total);
+  std::size_t m = 0;
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::uint32_t b = row_id(draw, r);
+    for (std::int64_t k = 0; k < n_blocks; ++k, ++m) {
+      c0s[m] = static_cast<std::uint32_t>(k);
+      c1s[m] = b;
+      c3s[m] = c3;
+    }
+  }
+  std::uint32_t* w = words.data();
+  detail::philox_lanes_planar()(total, c0s.data(), c1s.data(), draw.call_index, c3s.data(), key,
+                                w, w + total, w + 2 * total, w + 3 * total);
+  words_to_numbers(w, w + total, w + 2 * total, w + 3 * total, static_cast<std::int64_t>(total),
+                   kind, out);
 }
 
 // min(max(v, -b), b) without the reference-returning std::min/max (for the vectoriser).
@@ -435,18 +467,9 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
   const bool fused_default = base.noisy && base.quant && !base.sto && base.bounded &&
                              base.wmode == 0 && !base.asym;
 
-  parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
-    const std::int64_t r = task / chunks;
-    const std::int64_t begin = (task % chunks) * kChunk;
-    const std::int64_t count = std::min(kChunk, n_cols - begin);
-    if (count <= 0) return;
-    alignas(32) float z[kChunk];
-    alignas(32) float off[kChunk];
-    alignas(32) float zw[kChunk];
-    const std::uint32_t b = row_id(draw, r);
-    if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
-    if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
-    if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
+  // Columns [begin, begin + count) of row r (task `task`), with its numbers drawn.
+  auto row_chunk = [&](std::int64_t task, std::int64_t r, std::int64_t begin, std::int64_t count,
+                       const float* z, const float* off, const float* zw) {
     OutputChunk c = base;
     c.scale = row_scale != nullptr ? row_scale[r] : 1.0f;
     c.wrow = base.wmode == 1 ? config.w_noise_std[r] : 0.0f;
@@ -469,7 +492,43 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
     } else if (acc_bias != nullptr && chunks == 1 && !any) {
       add_bias(y_chunk, acc_bias, count);
     }
-  });
+  };
+  const bool draws = base.noisy || base.sto || base.wmode != 0;
+  const std::int64_t n_blocks = (n_cols + 3) / 4;
+  if (draws && chunks == 1 && n_cols > 0 && n_blocks <= kNarrowBlocks) {
+    // Narrow rows: the numbers of a group of rows in one batch.
+    const std::int64_t group = std::max<std::int64_t>(1, kGroupBlocks / n_blocks);
+    parallel_for(resolve_threads(num_threads), (n_rows + group - 1) / group, [&](std::int64_t g) {
+      const std::int64_t r0 = g * group, r1 = std::min(n_rows, r0 + group);
+      const auto size = static_cast<std::size_t>((r1 - r0) * 4 * n_blocks);
+      thread_local std::vector<float> z, off, zw;
+      z.resize(size);
+      off.resize(size);
+      zw.resize(size);
+      if (base.noisy) draw_rows(z.data(), r0, r1, n_blocks, draw, key, c3_noise, 0);
+      if (base.sto) draw_rows(off.data(), r0, r1, n_blocks, draw, key, c3_round, 1);
+      if (base.wmode != 0) draw_rows(zw.data(), r0, r1, n_blocks, draw, key, c3_w, 0);
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const auto at = static_cast<std::size_t>((r - r0) * 4 * n_blocks);
+        row_chunk(r, r, 0, n_cols, z.data() + at, off.data() + at, zw.data() + at);
+      }
+    });
+  } else {
+    parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
+      const std::int64_t r = task / chunks;
+      const std::int64_t begin = (task % chunks) * kChunk;
+      const std::int64_t count = std::min(kChunk, n_cols - begin);
+      if (count <= 0) return;
+      alignas(32) float z[kChunk];
+      alignas(32) float off[kChunk];
+      alignas(32) float zw[kChunk];
+      const std::uint32_t b = row_id(draw, r);
+      if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
+      if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
+      if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
+      row_chunk(task, r, begin, count, z, off, zw);
+    });
+  }
   std::int64_t n_hit = 0;
   for (std::int64_t r = 0; r < n_rows; ++r) {
     std::uint8_t h = 0;

@@ -46,6 +46,19 @@ void philox_lanes_scalar(std::size_t count, const std::uint32_t* c0, const std::
   }
 }
 
+void philox_lanes_planar_scalar(std::size_t count, const std::uint32_t* c0,
+                                const std::uint32_t* c1, std::uint32_t c2,
+                                const std::uint32_t* c3, PhiloxKey key, std::uint32_t* r0,
+                                std::uint32_t* r1, std::uint32_t* r2, std::uint32_t* r3) {
+  for (std::size_t m = 0; m < count; ++m) {
+    const PhiloxBlock r = philox4x32_10({c0[m], c1[m], c2, c3[m]}, key);
+    r0[m] = r[0];
+    r1[m] = r[1];
+    r2[m] = r[2];
+    r3[m] = r[3];
+  }
+}
+
 std::int64_t train_bits_scalar(const float* values, std::uint32_t j0, std::int64_t n_elems,
                                double scale, const std::uint32_t* words, int n,
                                std::uint32_t* out_idx, std::uint64_t* out_masks) {
@@ -314,6 +327,28 @@ AIHW_AVX2 void philox_lanes_avx2(std::size_t count, const std::uint32_t* c0,
   philox_lanes_scalar(count - m, c0 + m, c1 + m, c2, c3 + m, key, words + 4 * m);
 }
 
+AIHW_AVX2 void philox_lanes_planar_avx2(std::size_t count, const std::uint32_t* c0,
+                                        const std::uint32_t* c1, std::uint32_t c2,
+                                        const std::uint32_t* c3, PhiloxKey key,
+                                        std::uint32_t* r0, std::uint32_t* r1, std::uint32_t* r2,
+                                        std::uint32_t* r3) {
+  std::size_t m = 0;
+  for (; m + 8 <= count; m += 8) {
+    __m256i c[1][4];
+    c[0][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c0 + m));
+    c[0][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c1 + m));
+    c[0][2] = _mm256_set1_epi32(static_cast<int>(c2));
+    c[0][3] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c3 + m));
+    philox_avx2<1>(c, key);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r0 + m), c[0][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r1 + m), c[0][1]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r2 + m), c[0][2]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r3 + m), c[0][3]);
+  }
+  philox_lanes_planar_scalar(count - m, c0 + m, c1 + m, c2, c3 + m, key, r0 + m, r1 + m, r2 + m,
+                             r3 + m);
+}
+
 // Bits (w <= thr) of eight words, unsigned, as an 8-bit mask; thr_flipped = thr ^ 2^31.
 AIHW_AVX2 inline unsigned at_most8_avx2(const std::uint32_t* w, __m256i thr_flipped) {
   const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
@@ -449,6 +484,46 @@ AIHW_AVX512 void philox_batch_avx512(std::size_t count, const std::uint32_t* c0,
     __m512i c[1][4];
     c[0][0] = _mm512_maskz_loadu_epi32(mask, c0 + m);
     c[0][1] = splat16_i(c1);
+    c[0][2] = splat16_i(c2);
+    c[0][3] = _mm512_maskz_loadu_epi32(mask, c3 + m);
+    philox_avx512<1>(c, key);
+    _mm512_mask_storeu_epi32(r0 + m, mask, c[0][0]);
+    _mm512_mask_storeu_epi32(r1 + m, mask, c[0][1]);
+    _mm512_mask_storeu_epi32(r2 + m, mask, c[0][2]);
+    _mm512_mask_storeu_epi32(r3 + m, mask, c[0][3]);
+  }
+}
+
+// As philox_batch_avx512 with a c1 word per lane.
+AIHW_AVX512 void philox_lanes_planar_avx512(std::size_t count, const std::uint32_t* c0,
+                                            const std::uint32_t* c1, std::uint32_t c2,
+                                            const std::uint32_t* c3, PhiloxKey key,
+                                            std::uint32_t* r0, std::uint32_t* r1,
+                                            std::uint32_t* r2, std::uint32_t* r3) {
+  constexpr int V = 4;
+  std::size_t m = 0;
+  for (; m + 16 * V <= count; m += 16 * V) {
+    __m512i c[V][4];
+    for (int v = 0; v < V; ++v) {
+      c[v][0] = _mm512_loadu_si512(c0 + m + 16 * v);
+      c[v][1] = _mm512_loadu_si512(c1 + m + 16 * v);
+      c[v][2] = splat16_i(c2);
+      c[v][3] = _mm512_loadu_si512(c3 + m + 16 * v);
+    }
+    philox_avx512<V>(c, key);
+    for (int v = 0; v < V; ++v) {
+      _mm512_storeu_si512(r0 + m + 16 * v, c[v][0]);
+      _mm512_storeu_si512(r1 + m + 16 * v, c[v][1]);
+      _mm512_storeu_si512(r2 + m + 16 * v, c[v][2]);
+      _mm512_storeu_si512(r3 + m + 16 * v, c[v][3]);
+    }
+  }
+  for (; m < count; m += 16) {  // the rest, sixteen lanes at a time, masked
+    const auto rest = static_cast<unsigned>(count - m < 16 ? count - m : 16);
+    const auto mask = static_cast<__mmask16>((1u << rest) - 1u);
+    __m512i c[1][4];
+    c[0][0] = _mm512_maskz_loadu_epi32(mask, c0 + m);
+    c[0][1] = _mm512_maskz_loadu_epi32(mask, c1 + m);
     c[0][2] = splat16_i(c2);
     c[0][3] = _mm512_maskz_loadu_epi32(mask, c3 + m);
     philox_avx512<1>(c, key);
@@ -610,6 +685,27 @@ PhiloxLanesFn philox_lanes() {
     PhiloxLanesFn fn = philox_lanes_variant("avx512");
     if (fn == nullptr) fn = philox_lanes_variant("avx2");
     if (fn == nullptr) fn = &philox_lanes_scalar;
+    return fn;
+  }();
+  return best;
+}
+
+PhiloxLanesPlanarFn philox_lanes_planar_variant(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &philox_lanes_planar_scalar;
+#if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
+  if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &philox_lanes_planar_avx2 : nullptr;
+  if (std::strcmp(name, "avx512") == 0) {
+    return cpu_has_avx512f() ? &philox_lanes_planar_avx512 : nullptr;
+  }
+#endif
+  return nullptr;
+}
+
+PhiloxLanesPlanarFn philox_lanes_planar() {
+  static const PhiloxLanesPlanarFn best = [] {
+    PhiloxLanesPlanarFn fn = philox_lanes_planar_variant("avx512");
+    if (fn == nullptr) fn = philox_lanes_planar_variant("avx2");
+    if (fn == nullptr) fn = &philox_lanes_planar_scalar;
     return fn;
   }();
   return best;

@@ -45,6 +45,24 @@ PhiloxLanesFn philox_lanes_variant(const char* name);
 /// The fastest available variant.
 PhiloxLanesFn philox_lanes();
 
+/// As PhiloxLanesFn, the words stored by position: r_k[i] = word k of block i (for
+/// periphery_normals_batch).
+using PhiloxLanesPlanarFn = void (*)(std::size_t count, const std::uint32_t* c0,
+                                     const std::uint32_t* c1, std::uint32_t c2,
+                                     const std::uint32_t* c3, PhiloxKey key, std::uint32_t* r0,
+                                     std::uint32_t* r1, std::uint32_t* r2, std::uint32_t* r3);
+
+void philox_lanes_planar_scalar(std::size_t count, const std::uint32_t* c0,
+                                const std::uint32_t* c1, std::uint32_t c2,
+                                const std::uint32_t* c3, PhiloxKey key, std::uint32_t* r0,
+                                std::uint32_t* r1, std::uint32_t* r2, std::uint32_t* r3);
+
+/// "scalar", "avx2" or "avx512"; nullptr when unavailable (for tests).
+PhiloxLanesPlanarFn philox_lanes_planar_variant(const char* name);
+
+/// The fastest available variant.
+PhiloxLanesPlanarFn philox_lanes_planar();
+
 /// The trains of the elements j0 .. j0 + n_elems - 1 (values[l] their x or d) whose trains
 /// have n <= 64 slots, without quantisation: p = |values[l]| * scale, and bit t of element
 /// l's train is set when p > 0 and words[l * n + t] <= ceil(p * 2^32) - 1 ("u < p"; every

@@ -76,6 +76,17 @@ TEST_CASE(philox_lanes_definition_and_variants) {
       for (std::size_t m = 0; m < 4 * count; ++m) CHECK_MSG(got[m] == ref[m], name);
       CHECK_MSG(got[4 * count] == 0xdeadbeefu, name);
     }
+    for (const char* name : {"scalar", "avx2", "avx512"}) {  // the same blocks, by position
+      const PhiloxLanesPlanarFn fn = philox_lanes_planar_variant(name);
+      if (fn == nullptr) continue;
+      std::vector<std::uint32_t> r(4 * count + 1, 0xdeadbeefu);
+      fn(count, c0.data(), c1.data(), 77u, c3.data(), key, r.data(), r.data() + count,
+         r.data() + 2 * count, r.data() + 3 * count);
+      for (std::size_t i = 0; i < count; ++i) {
+        for (int k = 0; k < 4; ++k) CHECK_MSG(r[k * count + i] == ref[4 * i + k], name);
+      }
+      CHECK_MSG(r[4 * count] == 0xdeadbeefu, name);
+    }
   }
   CHECK(philox_lanes() != nullptr);
 }
