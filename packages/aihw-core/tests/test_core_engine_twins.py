@@ -10,13 +10,14 @@ import pytest
 import torch
 
 from aihw.core import engine
-from aihw.core.reference import device_ops, periphery, philox, update
+from aihw.core.reference import device_ops, patches, periphery, philox, update
 
 TWINS = {
     philox: ("philox4x32_10", "normals_from_words", "periphery_normals_from_words"),
     update: ("pulsed_update",),
     periphery: ("input_stage", "output_stage", "row_abs_max"),
     device_ops: ("decay", "diffuse", "reset_columns", "write_noise"),
+    patches: ("im2col_2d", "col2im_2d"),
 }
 
 

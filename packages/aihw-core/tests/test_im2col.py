@@ -1,5 +1,5 @@
-"""The engine's convolution patches (im2col) and their adjoint (col2im) against torch's
-unfold and fold."""
+"""The engine's convolution patches (im2col) and their adjoint (col2im) against their
+plain-torch twins (torch's unfold and fold)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from aihw.core import engine
+from aihw.core.reference import patches as reference
 
 pytestmark = pytest.mark.skipif(not engine.native_available(), reason="needs the compiled core")
 
@@ -29,6 +30,7 @@ def test_patches_equal_unfold_rows(shape, kernel, stride, dilation, threads) -> 
     got = engine.im2col_2d(x, kernel, stride, dilation, threads)
     cols = F.unfold(x, kernel, dilation=dilation, stride=stride)  # [n, c k, L]
     assert torch.equal(got, cols.transpose(1, 2).reshape(-1, cols.shape[1]))
+    assert torch.equal(got, reference.im2col_2d(x, kernel, stride, dilation))
 
 
 @pytest.mark.parametrize("shape, kernel, stride, dilation", GEOMETRIES)
@@ -48,6 +50,7 @@ def test_col2im_is_the_adjoint(shape, kernel, stride, dilation, threads) -> None
     )
     # overlapping patches are summed in another order than fold's: float32 rounding apart
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(got, reference.col2im_2d(grad, shape, kernel, stride, dilation))
     # the same bits whatever the thread count
     assert torch.equal(got, engine.col2im_2d(grad, shape, kernel, stride, dilation, 1))
 

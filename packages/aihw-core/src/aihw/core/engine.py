@@ -65,6 +65,8 @@ __all__ = [
     "input_stage",
     "output_stage",
     "row_abs_max",
+    "im2col_2d",
+    "col2im_2d",
     "decay",
     "diffuse",
     "reset_columns",

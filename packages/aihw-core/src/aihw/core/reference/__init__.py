@@ -7,7 +7,8 @@ same name and signature, computing the same numbers on CPU or CUDA tensors:
 - :mod:`~aihw.core.reference.update`: the pulsed update (``pulsed_update``);
 - :mod:`~aihw.core.reference.periphery`: the periphery stages (``input_stage``,
   ``output_stage``, ``row_abs_max``);
-- :mod:`~aihw.core.reference.device_ops`: decay, diffusion, column reset, write noise.
+- :mod:`~aihw.core.reference.device_ops`: decay, diffusion, column reset, write noise;
+- :mod:`~aihw.core.reference.patches`: convolution patches (``im2col_2d``, ``col2im_2d``).
 
 The tiles run these wherever the compiled engine cannot (CUDA tensors, a missing engine,
 a step law that exists only in Python); tests compare the two for the same seed.
