@@ -26,6 +26,7 @@ from torch.nn import Module
 from torch.optim import SGD
 from torch.optim.sgd import sgd
 
+from aihw.core.distributed import synchronize_recorded_updates
 from aihw.core.links import (
     apply_recorded_updates,
     clear_recorded_updates,
@@ -337,6 +338,8 @@ class AnalogSGD(SGD):
                     "analog weights; the tile applies gradient descent only"
                 )
             groups.append((group, params, grads, momentum_buffer_list, tiles, has_sparse_grad))
+        # Under prepare_for_ddp: every rank's records, so every replica updates alike.
+        synchronize_recorded_updates(p for group in self.param_groups for p in group["params"])
         with torch.set_grad_enabled(self.defaults["differentiable"]):
             for group, params, grads, momentum_buffer_list, tiles, has_sparse_grad in groups:
                 analog_sgd(

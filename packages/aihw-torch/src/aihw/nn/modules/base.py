@@ -325,6 +325,13 @@ class AnalogLayerBase(Module):
 
         drift_analog_weights(self, t_inference)
 
+    def prepare_for_ddp(self, group: Any = None) -> None:
+        """Ready this layer for ``DistributedDataParallel``
+        (:func:`aihw.nn.distributed.prepare_for_ddp`)."""
+        from ..distributed import prepare_for_ddp
+
+        prepare_for_ddp(self, group)
+
     def train(self: _Layer, mode: bool = True) -> _Layer:
         """As ``Module.train``; the tiles learn the mode too (drift compensation applies in
         eval mode only)."""

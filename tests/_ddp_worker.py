@@ -1,0 +1,132 @@
+"""What the ranks of the DDP tests and benchmark run (spawned by torch.multiprocessing).
+
+Each rank trains the digits MLP (pulsed constant-step tiles) under
+``DistributedDataParallel`` on its share of every global batch, rank ``r`` taking rows
+``r * n : (r + 1) * n``; :func:`train_single` trains the same model on one process over
+the whole global batches.
+"""
+
+from __future__ import annotations
+
+import socket
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aihw.devices import ConstantStepResistiveDevice
+from aihw.nn import AnalogLinear, AnalogSequential, MappingParameters, prepare_for_ddp
+from aihw.optim import AnalogSGD
+
+HIDDEN = 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def digits(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = torch.tensor(data.data[:count], dtype=torch.float32) / 16.0
+    y = torch.tensor(data.target[:count], dtype=torch.long)
+    return x, y
+
+
+def build_model(dw_min: float = 0.001, seed: int = 0, tile_rows: int = 512) -> nn.Module:
+    """The digits MLP; ``tile_rows`` < 32 splits the hidden layer onto several tiles."""
+    torch.manual_seed(seed)
+    mapping = MappingParameters(max_output_size=tile_rows)
+    return AnalogSequential(
+        AnalogLinear(
+            64, HIDDEN, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min), mapping=mapping
+        ),
+        nn.Sigmoid(),
+        AnalogLinear(HIDDEN, 10, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min)),
+    )
+
+
+def optimizer_for(model: nn.Module, lr: float, digital_lr: float) -> AnalogSGD:
+    analog = [p for n, p in model.named_parameters() if "weight" in n]
+    digital = [p for n, p in model.named_parameters() if "weight" not in n]
+    return AnalogSGD([{"params": analog}, {"params": digital, "lr": digital_lr}], lr=lr)
+
+
+def state(model: nn.Module) -> dict[str, Any]:
+    """Everything that must agree between replicas: weights, biases, tile counters."""
+    result: dict[str, Any] = {
+        name: p.detach().clone() for name, p in model.named_parameters() if "weight" not in name
+    }
+    for index, tile in enumerate(model.analog_tiles()):  # type: ignore[operator]
+        result[f"tile{index}.weights"] = tile.weights.detach().clone()
+        result[f"tile{index}.update_index"] = tile.update_index
+    return result
+
+
+def train_single(steps: int, batch: int, digital_lr: float, tile_rows: int = 512) -> dict[str, Any]:
+    model = build_model(tile_rows=tile_rows)
+    optimizer = optimizer_for(model, 0.1, digital_lr)
+    x, y = digits(steps * batch)
+    loss_fn = nn.CrossEntropyLoss()
+    for step in range(steps):
+        rows = slice(step * batch, (step + 1) * batch)
+        optimizer.zero_grad()
+        loss_fn(model(x[rows]), y[rows]).backward()
+        optimizer.step()
+    return state(model)
+
+
+def _train_ddp(
+    rank: int, world: int, steps: int, batch: int, digital_lr: float, tile_rows: int
+) -> dict[str, Any]:
+    model = build_model(tile_rows=tile_rows)
+    prepare_for_ddp(model)
+    ddp = nn.parallel.DistributedDataParallel(model)
+    optimizer = optimizer_for(model, 0.1, digital_lr)
+    x, y = digits(steps * batch)
+    share = batch // world
+    loss_fn = nn.CrossEntropyLoss()
+    for step in range(steps):
+        start = step * batch + rank * share
+        rows = slice(start, start + share)
+        optimizer.zero_grad()
+        loss_fn(ddp(x[rows]), y[rows]).backward()
+        optimizer.step()
+    return state(model)
+
+
+def _errors(rank: int) -> dict[str, str]:
+    """The messages of prepare_for_ddp on ranks whose models differ."""
+    messages = {}
+    for name, kwargs in (
+        ("config", {"dw_min": 0.001 if rank == 0 else 0.002}),
+        ("state", {"seed": rank}),
+    ):
+        try:
+            prepare_for_ddp(build_model(**kwargs))
+        except RuntimeError as error:
+            messages[name] = str(error)
+    return messages
+
+
+def worker(rank: int, world: int, port: int, out: str, cases: list[dict[str, Any]]) -> None:
+    """One rank: the error cases, then each training case; results saved to ``out``."""
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+    )
+    try:
+        result: dict[str, Any] = {"errors": _errors(rank), "runs": []}
+        for case in cases:
+            result["runs"].append(_train_ddp(rank, world, **case))
+        torch.save(result, Path(out) / f"rank{rank}.pt")
+    except Exception:
+        (Path(out) / f"rank{rank}.err").write_text(traceback.format_exc())
+        raise
+    finally:
+        torch.distributed.destroy_process_group()
