@@ -18,7 +18,7 @@ from torch import nn
 
 from aihw.devices import ConstantStepResistiveDevice
 from aihw.nn import AnalogLinear, AnalogSequential, MappingParameters, prepare_for_ddp
-from aihw.optim import AnalogSGD
+from aihw.optim import AnalogOptimizer, AnalogSGD
 
 HIDDEN = 32
 
@@ -51,10 +51,16 @@ def build_model(dw_min: float = 0.001, seed: int = 0, tile_rows: int = 512) -> n
     )
 
 
-def optimizer_for(model: nn.Module, lr: float, digital_lr: float) -> AnalogSGD:
+def optimizer_for(
+    model: nn.Module, lr: float, digital_lr: float, kind: str = "sgd"
+) -> torch.optim.Optimizer:
+    """AnalogSGD, or (``kind="adam"``) AnalogOptimizer with Adam for the digital ones."""
     analog = [p for n, p in model.named_parameters() if "weight" in n]
     digital = [p for n, p in model.named_parameters() if "weight" not in n]
-    return AnalogSGD([{"params": analog}, {"params": digital, "lr": digital_lr}], lr=lr)
+    groups = [{"params": analog, "lr": lr}, {"params": digital, "lr": digital_lr}]
+    if kind == "adam":
+        return AnalogOptimizer(torch.optim.Adam, groups)
+    return AnalogSGD(groups)
 
 
 def state(model: nn.Module) -> dict[str, Any]:
@@ -68,35 +74,43 @@ def state(model: nn.Module) -> dict[str, Any]:
     return result
 
 
-def train_single(steps: int, batch: int, digital_lr: float, tile_rows: int = 512) -> dict[str, Any]:
+def train_single(
+    steps: int, batch: int, digital_lr: float, tile_rows: int = 512, optimizer: str = "sgd"
+) -> dict[str, Any]:
     model = build_model(tile_rows=tile_rows)
-    optimizer = optimizer_for(model, 0.1, digital_lr)
+    optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)
     x, y = digits(steps * batch)
     loss_fn = nn.CrossEntropyLoss()
     for step in range(steps):
         rows = slice(step * batch, (step + 1) * batch)
-        optimizer.zero_grad()
+        optimizer_.zero_grad()
         loss_fn(model(x[rows]), y[rows]).backward()
-        optimizer.step()
+        optimizer_.step()
     return state(model)
 
 
 def _train_ddp(
-    rank: int, world: int, steps: int, batch: int, digital_lr: float, tile_rows: int
+    rank: int,
+    world: int,
+    steps: int,
+    batch: int,
+    digital_lr: float,
+    tile_rows: int,
+    optimizer: str = "sgd",
 ) -> dict[str, Any]:
     model = build_model(tile_rows=tile_rows)
     prepare_for_ddp(model)
     ddp = nn.parallel.DistributedDataParallel(model)
-    optimizer = optimizer_for(model, 0.1, digital_lr)
+    optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)
     x, y = digits(steps * batch)
     share = batch // world
     loss_fn = nn.CrossEntropyLoss()
     for step in range(steps):
         start = step * batch + rank * share
         rows = slice(start, start + share)
-        optimizer.zero_grad()
+        optimizer_.zero_grad()
         loss_fn(ddp(x[rows]), y[rows]).backward()
-        optimizer.step()
+        optimizer_.step()
     return state(model)
 
 

@@ -13,7 +13,7 @@ without their device state. :func:`prepare_for_ddp` therefore
    documented workaround of torch); digital parameters (biases, ``torch.nn`` layers) keep
    DDP's gradient all-reduce;
 3. marks the analog weights (:func:`aihw.core.distributed.mark_distributed`), so that
-   :class:`aihw.optim.AnalogSGD` gathers the
+   :class:`aihw.optim.AnalogSGD` and :class:`aihw.optim.AnalogOptimizer` gather the
    recorded inputs and errors of all ranks before each step and every replica applies the
    same pulsed update.
 """
