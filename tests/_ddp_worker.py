@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ import torch
 from torch import nn
 
 from aihw.devices import ConstantStepResistiveDevice
-from aihw.nn import AnalogLinear, AnalogSequential, MappingParameters, prepare_for_ddp
+from aihw.nn import (
+    AnalogLinear,
+    AnalogLSTM,
+    AnalogSequential,
+    MappingParameters,
+    prepare_for_ddp,
+)
 from aihw.optim import AnalogOptimizer, AnalogSGD
 
 HIDDEN = 32
@@ -97,7 +104,9 @@ def _train_ddp(
     digital_lr: float,
     tile_rows: int,
     optimizer: str = "sgd",
+    uneven: bool = False,
 ) -> dict[str, Any]:
+    """``uneven``: rank 1 gets 5 rows fewer in the last step (a short last batch)."""
     model = build_model(tile_rows=tile_rows)
     prepare_for_ddp(model)
     ddp = nn.parallel.DistributedDataParallel(model)
@@ -107,11 +116,56 @@ def _train_ddp(
     loss_fn = nn.CrossEntropyLoss()
     for step in range(steps):
         start = step * batch + rank * share
-        rows = slice(start, start + share)
+        short = 5 if uneven and rank == 1 and step == steps - 1 else 0
+        rows = slice(start, start + share - short)
         optimizer_.zero_grad()
         loss_fn(ddp(x[rows]), y[rows]).backward()
         optimizer_.step()
     return state(model)
+
+
+class _LSTMRegressor(nn.Module):
+    """An LSTM (pulsed tiles) with a digital head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = AnalogLSTM(4, 8, resistive_device=ConstantStepResistiveDevice())
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.head(out[-1])  # type: ignore[no-any-return]
+
+
+def _train_lstm(rank: int) -> dict[str, Any]:
+    """Every tile of the LSTM records once per time step."""
+    torch.manual_seed(0)
+    model = _LSTMRegressor()
+    ddp = nn.parallel.DistributedDataParallel(prepare_for_ddp(model))
+    optimizer = AnalogSGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(100 + rank)  # each rank its own samples
+    for _ in range(3):
+        x, y = torch.randn(6, 3, 4, generator=gen), torch.randn(3, 1, generator=gen)
+        optimizer.zero_grad()
+        (ddp(x) - y).pow(2).mean().backward()
+        optimizer.step()
+    result: dict[str, Any] = {n: p.detach().clone() for n, p in model.named_parameters()}
+    tiles = [t for m in model.modules() if hasattr(m, "grid") for t in m.grid.tiles]
+    result["update_index"] = [t.update_index for t in tiles]
+    return result
+
+
+def _unprepared(rank: int) -> list[str]:
+    """The warnings of a step of a model wrapped without prepare_for_ddp."""
+    model = build_model()
+    ddp = nn.parallel.DistributedDataParallel(model)
+    optimizer = AnalogSGD(model.parameters(), lr=0.1)
+    x, y = digits(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nn.CrossEntropyLoss()(ddp(x[rank::2]), y[rank::2]).backward()
+        optimizer.step()
+    return [str(w.message) for w in caught]
 
 
 def _errors(rank: int) -> dict[str, str]:
@@ -135,7 +189,12 @@ def worker(rank: int, world: int, port: int, out: str, cases: list[dict[str, Any
         "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
     )
     try:
-        result: dict[str, Any] = {"errors": _errors(rank), "runs": []}
+        result: dict[str, Any] = {
+            "errors": _errors(rank),
+            "runs": [],
+            "lstm": _train_lstm(rank),
+            "unprepared": _unprepared(rank),
+        }
         for case in cases:
             result["runs"].append(_train_ddp(rank, world, **case))
         torch.save(result, Path(out) / f"rank{rank}.pt")

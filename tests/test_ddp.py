@@ -34,6 +34,7 @@ CASES = [
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.0, "tile_rows": 16},  # 2 tiles
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.1, "tile_rows": 512},
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.01, "tile_rows": 512, "optimizer": "adam"},
+    {"steps": STEPS, "batch": BATCH, "digital_lr": 0.1, "tile_rows": 16, "uneven": True},
 ]
 
 
@@ -65,6 +66,20 @@ def test_replicas_equal_one_process_over_the_concatenated_batch(ranks, case):
     replicas: Adam's digital update, like SGD's, sums the halves in another order."""
     single = train_single(**CASES[case])
     _assert_equal(ranks[0]["runs"][case], single)
+
+
+def test_recurrent_layers_stay_bit_identical(ranks):
+    """An AnalogLSTM records once per time step; the gather takes all of them."""
+    _assert_equal(ranks[0]["lstm"], ranks[1]["lstm"])
+    assert set(ranks[0]["lstm"]["update_index"]) == {3}
+
+
+def test_a_model_wrapped_without_prepare_for_ddp_warns(ranks):
+    for rank in range(2):
+        messages = ranks[rank]["unprepared"]
+        assert len(messages) == 2  # one per analog weight
+        assert messages[0].startswith("AnalogLinear.weight (32, 64) has a .grad under torch")
+        assert "without aihw.nn.prepare_for_ddp(model)" in messages[0]
 
 
 def test_trained_digital_biases_stay_close_to_one_process(ranks):

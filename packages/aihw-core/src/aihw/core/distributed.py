@@ -15,6 +15,7 @@ copying a model never meet a process group.
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -76,14 +77,21 @@ def synchronize_recorded_updates(params: Iterable[torch.Tensor]) -> None:
     process groups (one :func:`gather_recorded_updates` per group, tiles in order).
 
     Every rank must call it with the same marked parameters in the same order (an
-    optimizer step over replicas of one model does).
+    optimizer step over replicas of one model does). Under an initialised process group,
+    an analog weight that is not marked but has a ``.grad`` (which only
+    ``DistributedDataParallel`` gives it) warns: the model was wrapped without
+    ``prepare_for_ddp``.
     """
-    if not _GROUPS:
+    dist = torch.distributed
+    distributed = dist.is_available() and dist.is_initialized()
+    if not _GROUPS and not distributed:
         return
     buckets: dict[int, tuple[Any, dict[int, Any]]] = {}
     for param in params:
         entry = _entry(param)
         if entry is None:
+            if distributed and param.grad is not None and tiles_of(param):
+                _warn_unprepared(param)
             continue
         group = entry[1]
         _, tiles = buckets.setdefault(id(group), (group, {}))
@@ -91,6 +99,19 @@ def synchronize_recorded_updates(params: Iterable[torch.Tensor]) -> None:
             tiles.setdefault(id(tile), tile)
     for group, tiles in buckets.values():
         gather_recorded_updates(list(tiles.values()), group)
+
+
+def _warn_unprepared(param: torch.Tensor) -> None:
+    owner = getattr(param, "analog_owner", "an analog layer's weight")
+    warnings.warn(
+        f"{owner} {tuple(param.shape)} has a .grad under torch.distributed: the model was "
+        "wrapped in DistributedDataParallel without aihw.nn.prepare_for_ddp(model), so "
+        "DDP all-reduces zeros for the analog weights and each replica's tiles apply only "
+        "their own samples (the replicas drift apart). Call prepare_for_ddp(model) before "
+        "DistributedDataParallel(model).",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _local_rows(tile: Any) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,9 +1,10 @@
 """``prepare_for_ddp``: analog layers under :class:`torch.nn.parallel.DistributedDataParallel`.
 
-Why a preparation step is needed: an analog weight never gets a ``.grad`` (its update is
-recorded on its tiles), so DDP's reducer would wait for it forever and fail at the second
-iteration, and DDP's start-up broadcast would overwrite the tiles' weights with rank 0's
-without their device state. :func:`prepare_for_ddp` therefore
+Why a preparation step is needed: DDP would treat an analog weight like any parameter,
+all-reduce a zero gradient for it at every step (an analog weight never gets a ``.grad``
+of its own: its update is recorded on its tiles) and broadcast rank 0's weights into the
+tiles at start-up without their device state; and each replica's tiles would apply only
+their own samples. :func:`prepare_for_ddp` therefore
 
 1. checks that every rank built the same analog layers with the same tile configurations
    (a fingerprint per layer; a clear error naming the first layer that differs) and the
