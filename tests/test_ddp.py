@@ -19,7 +19,10 @@ from _ddp_worker import free_port, train_single, worker
 
 from aihw.core import native_available
 from aihw.core.distributed import gather_recorded_updates, is_distributed
+from aihw.devices import ConstantStepResistiveDevice
 from aihw.nn import AnalogLinear, AnalogLinearMapped, AnalogSequential, prepare_for_ddp
+from aihw.nn.distributed import config_fingerprint, state_fingerprint
+from aihw.optim import AnalogSGD
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available() or not native_available(),
@@ -126,6 +129,25 @@ def test_gathering_without_a_process_group_changes_nothing():
     layer(torch.randn(3, 4)).sum().backward()
     gather_recorded_updates(list(layer.analog_tiles()))
     assert layer.analog_tile.num_recorded == 3
+
+
+def test_fingerprints_tell_configurations_apart_from_states():
+    def layer(seed: int, dw_min: float = 0.001, rows: int = 512) -> AnalogLinear:
+        torch.manual_seed(seed)
+        device = ConstantStepResistiveDevice(dw_min=dw_min)
+        return AnalogLinear(6, 4, resistive_device=device, max_output_size=rows)
+
+    same, other_seed = layer(0), layer(1)
+    assert config_fingerprint(same) == config_fingerprint(layer(0))
+    assert state_fingerprint(same) == state_fingerprint(layer(0))
+    assert config_fingerprint(same) == config_fingerprint(other_seed)
+    assert state_fingerprint(same) != state_fingerprint(other_seed)
+    assert config_fingerprint(same) != config_fingerprint(layer(0, dw_min=0.002))
+    assert config_fingerprint(same) != config_fingerprint(layer(0, rows=2))  # 2 tiles
+    trained = layer(0)
+    trained(torch.randn(3, 6)).sum().backward()
+    AnalogSGD(trained.parameters(), lr=0.1).step()
+    assert state_fingerprint(trained) != state_fingerprint(same)  # counters and weights
 
 
 def test_the_reference_toolkit_name_of_the_mapped_linear_layer():

@@ -158,7 +158,7 @@ def gather_recorded_updates(tiles: list[Any], group: Any = None) -> None:
     longest = max(sizes)
     if longest == 0:
         return
-    pieces = [t.reshape(-1) for x, d in rows for t in (x, d)]
+    pieces = [t.reshape(-1).to(device) for x, d in rows for t in (x, d)]
     buffer = torch.zeros(longest, dtype=torch.float32, device=device)
     if pieces:
         local = torch.cat(pieces)
@@ -177,6 +177,6 @@ def gather_recorded_updates(tiles: list[Any], group: Any = None) -> None:
     for index, tile in enumerate(tiles):
         tile._recorded.clear()
         if sum(x.shape[0] for x in xs[index]):
-            x = torch.cat(xs[index])
-            d = torch.cat(ds[index]).div_(world)
+            x = torch.cat(xs[index]).to(tile.device)  # a model may span devices
+            d = torch.cat(ds[index]).div_(world).to(tile.device)
             tile._recorded.append((x, d))

@@ -93,9 +93,13 @@ def _check_ranks(layers: list[tuple[str, AnalogLayerBase]], group: Any) -> None:
     """Raise (on every rank alike) unless all ranks hold the same analog layers, with the
     same configurations and tile states."""
     dist = torch.distributed
-    device = layers[0][1].grid.device if layers else torch.device("cpu")
-    if dist.get_backend(group) == "gloo":
+    backend = dist.get_backend(group)
+    if backend == "gloo" or (not layers and backend != "nccl"):
         device = torch.device("cpu")
+    elif layers:
+        device = layers[0][1].grid.device
+    else:
+        device = torch.device("cuda", torch.cuda.current_device())
     counts = _gather([len(layers)], group, device)
     if len({c[0] for c in counts}) > 1:
         found = ", ".join(f"rank {r}: {c[0]}" for r, c in enumerate(counts))
