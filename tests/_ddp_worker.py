@@ -45,16 +45,22 @@ def digits(count: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def build_model(dw_min: float = 0.001, seed: int = 0, tile_rows: int = 512) -> nn.Module:
-    """The digits MLP; ``tile_rows`` < 32 splits the hidden layer onto several tiles."""
+def build_model(
+    dw_min: float = 0.001, seed: int = 0, tile_rows: int = 512, analog_bias: bool = False
+) -> nn.Module:
+    """The digits MLP; ``tile_rows`` < 32 splits the hidden layer onto several tiles;
+    ``analog_bias``: the biases are analog columns (no digital parameter at all)."""
     torch.manual_seed(seed)
-    mapping = MappingParameters(max_output_size=tile_rows)
+    mapping = MappingParameters(max_output_size=tile_rows, digital_bias=not analog_bias)
+    last = MappingParameters(digital_bias=not analog_bias)
     return AnalogSequential(
         AnalogLinear(
             64, HIDDEN, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min), mapping=mapping
         ),
         nn.Sigmoid(),
-        AnalogLinear(HIDDEN, 10, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min)),
+        AnalogLinear(
+            HIDDEN, 10, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min), mapping=last
+        ),
     )
 
 
@@ -65,6 +71,7 @@ def optimizer_for(
     analog = [p for n, p in model.named_parameters() if "weight" in n]
     digital = [p for n, p in model.named_parameters() if "weight" not in n]
     groups = [{"params": analog, "lr": lr}, {"params": digital, "lr": digital_lr}]
+    groups = [g for g in groups if g["params"]]
     if kind == "adam":
         return AnalogOptimizer(torch.optim.Adam, groups)
     return AnalogSGD(groups)
@@ -82,9 +89,14 @@ def state(model: nn.Module) -> dict[str, Any]:
 
 
 def train_single(
-    steps: int, batch: int, digital_lr: float, tile_rows: int = 512, optimizer: str = "sgd"
+    steps: int,
+    batch: int,
+    digital_lr: float,
+    tile_rows: int = 512,
+    optimizer: str = "sgd",
+    analog_bias: bool = False,
 ) -> dict[str, Any]:
-    model = build_model(tile_rows=tile_rows)
+    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias)
     optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)
     x, y = digits(steps * batch)
     loss_fn = nn.CrossEntropyLoss()
@@ -105,11 +117,14 @@ def _train_ddp(
     tile_rows: int,
     optimizer: str = "sgd",
     uneven: bool = False,
+    analog_bias: bool = False,
 ) -> dict[str, Any]:
-    """``uneven``: rank 1 gets 5 rows fewer in the last step (a short last batch)."""
-    model = build_model(tile_rows=tile_rows)
+    """``uneven``: rank 1 gets 5 rows fewer in the last step (a short last batch);
+    ``analog_bias``: a model without digital parameters, which DDP refuses to wrap and
+    which needs no wrapper: prepare_for_ddp alone."""
+    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias)
     prepare_for_ddp(model)
-    ddp = nn.parallel.DistributedDataParallel(model)
+    ddp = model if analog_bias else nn.parallel.DistributedDataParallel(model)
     optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)
     x, y = digits(steps * batch)
     share = batch // world

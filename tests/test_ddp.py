@@ -38,6 +38,7 @@ CASES = [
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.1, "tile_rows": 512},
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.01, "tile_rows": 512, "optimizer": "adam"},
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.1, "tile_rows": 16, "uneven": True},
+    {"steps": STEPS, "batch": BATCH, "digital_lr": 0.0, "tile_rows": 512, "analog_bias": True},
 ]
 
 
@@ -63,10 +64,11 @@ def test_replicas_are_bit_identical(ranks, case):
     assert ranks[0]["runs"][case]["tile0.update_index"] == STEPS
 
 
-@pytest.mark.parametrize("case", [0, 1])
+@pytest.mark.parametrize("case", [0, 1, 5])
 def test_replicas_equal_one_process_over_the_concatenated_batch(ranks, case):
-    """Case 3 (AnalogOptimizer with Adam on the biases) is only checked for identical
-    replicas: Adam's digital update, like SGD's, sums the halves in another order."""
+    """Frozen digital biases (cases 0, 1) or analog biases trained in the tiles (case 5,
+    no DDP wrapper): bit for bit. The cases with trained digital parameters are checked
+    for identical replicas only: a digital gradient sums the halves in another order."""
     single = train_single(**CASES[case])
     _assert_equal(ranks[0]["runs"][case], single)
 
