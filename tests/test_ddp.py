@@ -12,6 +12,10 @@ close to the one-process run.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -150,6 +154,17 @@ def test_fingerprints_tell_configurations_apart_from_states():
     trained(torch.randn(3, 6)).sum().backward()
     AnalogSGD(trained.parameters(), lr=0.1).step()
     assert state_fingerprint(trained) != state_fingerprint(same)  # counters and weights
+
+
+def test_the_torchrun_example_trains_bit_identical_replicas():
+    """docs/distributed.md's launch line, on the example script (one epoch)."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "train_digits_ddp.py"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node=2", str(script), "--epochs", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 processes, 1 epochs: test accuracy" in done.stdout
+    assert "replicas bit-identical: True" in done.stdout
 
 
 def test_the_reference_toolkit_name_of_the_mapped_linear_layer():
