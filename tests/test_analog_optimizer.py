@@ -174,6 +174,26 @@ def test_state_dict_resumes_bit_identically():
     _assert_same(_state(model), _state(resumed_model))
 
 
+def test_regrouped_param_groups_train_alike_and_save_without_tiles():
+    """The reference toolkit's ``optimizer.regroup_param_groups(model)``."""
+    model, twin = _model(), _model()
+    optimizer = AnalogOptimizer(torch.optim.Adam, model.parameters(), lr=0.05)
+    optimizer.regroup_param_groups(model)
+    tiles = [g.get("analog_tile") for g in optimizer.param_groups]
+    assert tiles[0] is None and all(t is not None for t in tiles[1:]) and len(tiles) == 3
+    reference = AnalogOptimizer(torch.optim.Adam, twin.parameters(), lr=0.05)
+    for x, y in _batches(2):
+        for m, o in ((model, optimizer), (twin, reference)):
+            o.zero_grad()
+            _loss(m, x, y).backward()
+            o.step()
+    _assert_same(_state(model), _state(twin))
+    saved = optimizer.state_dict()
+    assert [g.get("analog_tile", "absent") for g in saved["param_groups"]][1:] == [None, None]
+    optimizer.load_state_dict(copy.deepcopy(saved))
+    assert [g.get("analog_tile") for g in optimizer.param_groups] == tiles
+
+
 def test_bad_arguments_are_refused():
     params = _model().parameters()
     with pytest.raises(TypeError, match=r"optimizer_cls must be a torch.optim.Optimizer subclass"):

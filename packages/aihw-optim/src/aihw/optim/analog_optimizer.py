@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn import Module
 from torch.optim import Optimizer
 
 from aihw.core.distributed import synchronize_recorded_updates
@@ -27,7 +28,7 @@ from aihw.core.links import (
     step_consumes,
 )
 
-from .analog_sgd import _group_tiles
+from .analog_sgd import AnalogSGD, _group_tiles
 
 __all__ = ["AnalogOptimizer"]
 
@@ -116,6 +117,29 @@ class AnalogOptimizer(Optimizer):
                 "optimizer this class wraps"
             )
         super().__init__(params, *args, **kwargs)
+
+    def regroup_param_groups(self, model: Module | None = None) -> None:
+        """Move each analog weight into a parameter group of its own, as
+        :meth:`AnalogSGD.regroup_param_groups` (the reference toolkit's scripts call it)."""
+        AnalogSGD.regroup_param_groups(self, model)  # type: ignore[arg-type]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the wrapped optimizer's, with each group's ``analog_tile`` saved as ``None``
+        (:meth:`load_state_dict` puts the live tiles back)."""
+        state = super().state_dict()
+        for group in state["param_groups"]:
+            if "analog_tile" in group:
+                group["analog_tile"] = None
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As the wrapped optimizer's, keeping the live tiles."""
+        live = [group.get("analog_tile") for group in self.param_groups]
+        super().load_state_dict(state_dict)
+        for group, tile in zip(self.param_groups, live, strict=True):
+            if "analog_tile" in group:
+                tiles = _group_tiles(group)
+                group["analog_tile"] = tiles[0] if tiles else tile
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients and discard the tiles' recorded updates."""
