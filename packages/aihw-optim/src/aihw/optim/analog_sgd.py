@@ -135,6 +135,10 @@ class AnalogSGD(SGD):
     layer trains alike in a loop without :meth:`zero_grad`. Other parameters keep
     ``torch.optim.SGD``'s behaviour: their gradients accumulate until :meth:`zero_grad`.
 
+    The analog learning rate is the group's ``lr``, so LR schedulers change it too. Under
+    :func:`aihw.nn.prepare_for_ddp`, :meth:`step` first gathers the recorded rows of all
+    ranks (:mod:`aihw.core.distributed`), so that every replica applies the same update.
+
     Analog weights are found with or without :meth:`regroup_param_groups`; the method is
     kept for the original user guide's API and puts each analog weight in a group of its
     own.
