@@ -55,6 +55,10 @@ nitpick_ignore = [
     ("py:meth", "torch.optim.Optimizer.state_dict"),
     ("py:meth", "torch.optim.Optimizer.load_state_dict"),
     ("py:meth", "torch.optim.Optimizer.zero_grad"),
+    ("py:class", "torch.optim.Optimizer"),
+    ("py:class", "torch.optim.optimizer.Optimizer"),
+    ("py:class", "torch.nn.parallel.DistributedDataParallel"),
+    ("py:class", "torch.autocast"),
 ]
 
 

@@ -3,9 +3,11 @@
 Both layers keep their weights on simulated resistive crossbars: every mini-batch ends
 with a pulsed in-memory update (stochastic pulse trains, constant-step devices with
 device-to-device and cycle-to-cycle variation). Run ``--device floating-point`` to train
-the same network on exact floating-point tiles for comparison.
+the same network on exact floating-point tiles for comparison, and ``--autocast bfloat16``
+to train under ``torch.autocast`` (the tiles still compute in float32; the layers return
+bfloat16).
 
-    python examples/train_digits.py [--epochs 20] [--device constant-step]
+    python examples/train_digits.py [--epochs 20] [--device constant-step] [--autocast bfloat16]
 """
 
 from __future__ import annotations
@@ -64,8 +66,16 @@ def train(
     batch_size: int = 16,
     seed: int = 0,
     progress: bool = True,
+    autocast: str | None = None,
 ) -> list[float]:
-    """Train and return the test accuracy after each epoch."""
+    """Train and return the test accuracy after each epoch.
+
+    ``autocast``: ``"bfloat16"`` or ``"float16"`` runs the forward passes (training and
+    test) under ``torch.autocast("cpu", dtype=...)``; ``None`` in float32.
+    """
+    amp = torch.autocast(
+        "cpu", dtype=getattr(torch, autocast or "bfloat16"), enabled=bool(autocast)
+    )
     torch.manual_seed(seed)
     x_train, x_test, y_train, y_test = load_data(seed)
     model = build_model(device_name, hidden)
@@ -82,11 +92,13 @@ def train(
         for start in bar:
             index = order[start : start + batch_size]
             optimizer.zero_grad()
-            loss = loss_fn(model(x_train[index]), y_train[index])
+            with amp:
+                loss = loss_fn(model(x_train[index]), y_train[index])
             loss.backward()
             optimizer.step()
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        history.append(accuracy(model, x_test, y_test))
+        with amp:
+            history.append(accuracy(model, x_test, y_test))
         if progress:
             print(f"epoch {epoch:2d}: test accuracy {history[-1]:.1%}")
     return history
@@ -100,9 +112,19 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--autocast", choices=["bfloat16", "float16"], default=None)
     args = parser.parse_args()
-    history = train(args.device, args.epochs, args.hidden, args.lr, args.batch_size, args.seed)
-    print(f"final test accuracy ({args.device} devices): {history[-1]:.1%}")
+    history = train(
+        args.device,
+        args.epochs,
+        args.hidden,
+        args.lr,
+        args.batch_size,
+        args.seed,
+        autocast=args.autocast,
+    )
+    mode = f", autocast {args.autocast}" if args.autocast else ""
+    print(f"final test accuracy ({args.device} devices{mode}): {history[-1]:.1%}")
 
 
 if __name__ == "__main__":

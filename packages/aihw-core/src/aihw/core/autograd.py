@@ -58,6 +58,14 @@ class AnalogFunction(torch.autograd.Function):
     def backward(
         ctx: Any, grad_output: torch.Tensor
     ) -> tuple[None, None, torch.Tensor | None, None, None, None]:
+        # A backward called inside torch.autocast must not lower the tile's float32 products.
+        with torch.autocast(grad_output.device.type, enabled=False):
+            return AnalogFunction._backward(ctx, grad_output)
+
+    @staticmethod
+    def _backward(
+        ctx: Any, grad_output: torch.Tensor
+    ) -> tuple[None, None, torch.Tensor | None, None, None, None]:
         (x32,) = ctx.saved_tensors
         tile = ctx.tile
         d = grad_output.to(torch.float32).contiguous()

@@ -26,6 +26,7 @@ from torch.nn import Module
 from torch.optim import SGD
 from torch.optim.sgd import sgd
 
+from aihw.core.distributed import synchronize_recorded_updates
 from aihw.core.links import (
     apply_recorded_updates,
     clear_recorded_updates,
@@ -133,6 +134,10 @@ class AnalogSGD(SGD):
     learned output scale; it sets their ``.grad`` to ``None``), so that a whole analog
     layer trains alike in a loop without :meth:`zero_grad`. Other parameters keep
     ``torch.optim.SGD``'s behaviour: their gradients accumulate until :meth:`zero_grad`.
+
+    The analog learning rate is the group's ``lr``, so LR schedulers change it too. Under
+    :func:`aihw.nn.prepare_for_ddp`, :meth:`step` first gathers the recorded rows of all
+    ranks (:mod:`aihw.core.distributed`), so that every replica applies the same update.
 
     Analog weights are found with or without :meth:`regroup_param_groups`; the method is
     kept for the original user guide's API and puts each analog weight in a group of its
@@ -337,6 +342,8 @@ class AnalogSGD(SGD):
                     "analog weights; the tile applies gradient descent only"
                 )
             groups.append((group, params, grads, momentum_buffer_list, tiles, has_sparse_grad))
+        # Under prepare_for_ddp: every rank's records, so every replica updates alike.
+        synchronize_recorded_updates(p for group in self.param_groups for p in group["params"])
         with torch.set_grad_enabled(self.defaults["differentiable"]):
             for group, params, grads, momentum_buffer_list, tiles, has_sparse_grad in groups:
                 analog_sgd(

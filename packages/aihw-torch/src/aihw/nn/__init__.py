@@ -7,6 +7,7 @@ which applies the updates recorded by the backward pass inside the tiles.
 """
 
 from .conversion import convert_to_analog, convert_to_digital
+from .distributed import prepare_for_ddp
 from .inference import drift_analog_weights, program_analog_weights
 from .mapping import MappingParameter, MappingParameters
 from .matrix import AnalogMatrix
@@ -18,6 +19,7 @@ from .modules import (
     AnalogGRUCell,
     AnalogLayerBase,
     AnalogLinear,
+    AnalogLinearMapped,
     AnalogLSTM,
     AnalogLSTMCell,
     AnalogLSTMCellCombinedWeight,
@@ -44,6 +46,7 @@ __all__ = [
     "AnalogLSTMCellCombinedWeight",
     "AnalogLayerBase",
     "AnalogLinear",
+    "AnalogLinearMapped",
     "AnalogMatrix",
     "AnalogRNN",
     "AnalogRecurrentCell",
@@ -61,6 +64,7 @@ __all__ = [
     "convert_to_analog",
     "convert_to_digital",
     "drift_analog_weights",
+    "prepare_for_ddp",
     "program_analog_weights",
     "protect_load_state_dict",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "ALLOWED_DTYPES",
     "analog_conv",
     "analog_linear",
+    "autocast_dtype",
     "check_input",
     "check_input_tensor",
     "conv_padding",
@@ -65,6 +66,20 @@ def check_input(input: Any, in_features: int, device: torch.device, *, layer: st
         )
 
 
+def autocast_dtype(input: Tensor) -> torch.dtype | None:
+    """The dtype an analog layer returns under :class:`torch.autocast`, else ``None``.
+
+    Like ``torch.nn.Linear`` there: the autocast dtype for a float32 (or lower) input, and
+    nothing for float64 (which autocast leaves alone). The tiles still compute in float32.
+    """
+    if input.dtype is torch.float64:
+        return None
+    device_type = input.device.type
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
 def analog_linear(
     input: Tensor, grid: TileGrid, bias: Tensor | None = None, out_scale: Tensor | None = None
 ) -> Tensor:
@@ -75,7 +90,13 @@ def analog_linear(
         grid: the tiles holding ``W`` (``[out_features, in_features]``).
         bias: the digital bias ``[out_features]``, or ``None``.
         out_scale: a learned output scale ``s`` (``[out_features]`` or ``[1]``), or ``None``.
+
+    Under :class:`torch.autocast` the output is in the autocast dtype (see
+    :func:`autocast_dtype`).
     """
+    if isinstance(input, Tensor) and (amp := autocast_dtype(input)) is not None:
+        with torch.autocast(input.device.type, enabled=False):
+            return analog_linear(input, grid, bias, out_scale).to(amp)
     if out_scale is None:  # the hot path of inference: a prepared pass, when it applies
         out = grid.prepared_forward(input, bias)
         if out is not None:
@@ -196,9 +217,16 @@ def analog_conv(
         padding: as :func:`torch.nn.functional.pad` takes it (last dimension first).
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
         out_scale: a learned output scale (``[out_channels]`` or ``[1]``), or ``None``.
+
+    Under :class:`torch.autocast` the output is in the autocast dtype (see
+    :func:`autocast_dtype`).
     """
     layer = grid.name
     check_input_tensor(input, grid.device, layer=layer)
+    if (amp := autocast_dtype(input)) is not None:
+        with torch.autocast(input.device.type, enabled=False):
+            out = analog_conv(input, grid, bias, stride, padding, dilation, padding_mode, out_scale)
+        return out.to(amp)
     kernel_size = grid.weight_shape[2:]
     in_channels = grid.weight_shape[1] * grid.groups
     dims = len(kernel_size)

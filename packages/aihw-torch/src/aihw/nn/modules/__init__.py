@@ -3,7 +3,7 @@
 from .base import AnalogLayerBase, LayerStateError
 from .container import AnalogSequential
 from .conv import AnalogConv1d, AnalogConv2d, AnalogConv3d
-from .linear import AnalogLinear
+from .linear import AnalogLinear, AnalogLinearMapped
 from .rnn import (
     AnalogGRU,
     AnalogGRUCell,
@@ -27,6 +27,7 @@ __all__ = [
     "AnalogLSTMCellCombinedWeight",
     "AnalogLayerBase",
     "AnalogLinear",
+    "AnalogLinearMapped",
     "AnalogRNN",
     "AnalogRecurrentCell",
     "AnalogSequential",

@@ -19,6 +19,7 @@ which is how :class:`aihw.optim.AnalogSGD` finds them. They never receive a ``.g
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
@@ -77,6 +78,29 @@ def _cast_output(layer: Module, args: tuple[Any, ...], output: Any) -> Any:
     return output.to(dtype)
 
 
+#: Whether dynamo is tracing (``torch.compiler.is_compiling``; torch 2.3 and later).
+_is_compiling = getattr(torch.compiler, "is_compiling", lambda: False)
+
+
+def _eager_under_compile(forward: Any) -> Any:
+    """``forward`` run eagerly, as one graph break, when ``torch.compile`` traces it.
+
+    The tiles cannot be compiled anyway; breaking at the layer's entry keeps dynamo from
+    compiling the layer's own frames once per layer, shape and grad mode (and from
+    reaching its recompile limit in models with many analog layers).
+    """
+
+    @functools.wraps(forward)
+    def wrapper(self: Module, *args: Any, **kwargs: Any) -> Any:
+        if _is_compiling():
+            # Made here: torch.compiler.disable imports dynamo (a second at import time).
+            eager = torch.compiler.disable(forward)  # type: ignore[no-untyped-call]
+            return eager(self, *args, **kwargs)
+        return forward(self, *args, **kwargs)
+
+    return wrapper
+
+
 class AnalogLayerBase(Module):
     """Base of the :class:`~torch.nn.Module` layers whose weight lives on analog tiles.
 
@@ -104,6 +128,12 @@ class AnalogLayerBase(Module):
     groups: int
     bias = _Registered()
     out_scaling_alpha = _Registered()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        if forward is not None:
+            cls.forward = _eager_under_compile(forward)
 
     # -- construction ---------------------------------------------------------------------
     def _init_analog_tile(
@@ -324,6 +354,13 @@ class AnalogLayerBase(Module):
         from ..inference import drift_analog_weights
 
         drift_analog_weights(self, t_inference)
+
+    def prepare_for_ddp(self, group: Any = None) -> None:
+        """Ready this layer for ``DistributedDataParallel``
+        (:func:`aihw.nn.distributed.prepare_for_ddp`)."""
+        from ..distributed import prepare_for_ddp
+
+        prepare_for_ddp(self, group)
 
     def train(self: _Layer, mode: bool = True) -> _Layer:
         """As ``Module.train``; the tiles learn the mode too (drift compensation applies in

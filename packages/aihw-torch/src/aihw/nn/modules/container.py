@@ -66,6 +66,13 @@ class AnalogSequential(Sequential):
 
         program_analog_weights(self, seed)
 
+    def prepare_for_ddp(self, group: Any = None) -> None:
+        """Ready the model for ``DistributedDataParallel``
+        (:func:`aihw.nn.distributed.prepare_for_ddp`)."""
+        from ..distributed import prepare_for_ddp
+
+        prepare_for_ddp(self, group)
+
     def drift_analog_weights(self, t_inference: float = 0.0) -> None:
         """Read every programmed analog layer ``t_inference`` seconds later
         (:func:`aihw.nn.inference.drift_analog_weights`)."""

@@ -14,7 +14,7 @@ from ..mapping import MappingParameters
 from .base import AnalogLayerBase
 from .checks import check_bool, check_positive_int, resolve_mapping
 
-__all__ = ["AnalogLinear"]
+__all__ = ["AnalogLinear", "AnalogLinearMapped"]
 
 
 class AnalogLinear(AnalogLayerBase):
@@ -124,3 +124,9 @@ class AnalogLinear(AnalogLayerBase):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self._has_bias()}, resistive_device={device}"
         ) + (f", tile_grid={self.tile_grid}" if self.tile_grid != (1, 1, 1) else "")
+
+
+#: The reference toolkit's name for a linear layer mapped onto several tiles; every
+#: ``AnalogLinear`` is mapped onto a tile grid (``mapping.max_input_size`` and
+#: ``max_output_size``), so it is the same class.
+AnalogLinearMapped = AnalogLinear

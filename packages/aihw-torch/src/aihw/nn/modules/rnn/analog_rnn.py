@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.nn import Module, ModuleList, init
 
-from ...functional import check_input_tensor
+from ...functional import autocast_dtype, check_input_tensor
 from ..checks import check_bool, check_positive_int
 from ..linear import AnalogLinear
 from .cells import AnalogRecurrentCell, check_tile_module_class
@@ -198,6 +198,10 @@ class AnalogRNN(Module):
             self.dropout,
             self.training,
         )
+        amp = autocast_dtype(x)
+        if amp is not None:  # as the torch layers: output and states in the autocast dtype
+            out = out.to(amp)
+            finals = [_to_dtype(f, amp) for f in finals]
         if self.bidir:
             finals = [finals[i : i + 2] for i in range(0, len(finals), 2)]
         return out.reshape(steps, batch, out.shape[-1]), finals
@@ -219,3 +223,10 @@ class AnalogRNN(Module):
                     f"{type(self).__name__}: the state of cell {index} has shape {shape}; "
                     f"expected ({batch}, {size}) = (batch, hidden_size)"
                 )
+
+
+def _to_dtype(state: Any, dtype: torch.dtype) -> Any:
+    """A cell state (a tensor, or a tuple or list of them) in ``dtype``."""
+    if isinstance(state, Tensor):
+        return state.to(dtype)
+    return type(state)(_to_dtype(s, dtype) for s in state)

@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from aihw.core.device_model import DeviceModel
 
-from ...functional import check_input_tensor
+from ...functional import autocast_dtype, check_input_tensor
 from ...mapping import MappingParameters
 from ..checks import check_bool, check_positive_int
 from .cells import (
@@ -284,6 +284,10 @@ class _AnalogRNNBase(Module):
         )
         per_cell = [(f,) if isinstance(f, Tensor) else tuple(f) for f in finals]
         parts = [torch.stack(p) for p in zip(*per_cell, strict=True)]
+        amp = autocast_dtype(x)
+        if amp is not None:  # as the torch layer: output and states in the autocast dtype
+            out = out.to(amp)
+            parts = [p.to(amp) for p in parts]
         output: Any
         if packed:
             output = PackedSequence(out, input.batch_sizes, sorted_indices, unsorted_indices)
