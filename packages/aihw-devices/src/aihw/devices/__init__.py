@@ -24,6 +24,25 @@ from aihw.core.mapping import MappingParameter, MappingParameters
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
 from .catalog import DeviceInfo, PluginSource
+from .compound_configs import (
+    TikiTakaCapacitorPreset,
+    TikiTakaEcRamPreset,
+    TikiTakaReRamSBPreset,
+    UnitCellRPUConfig,
+    build_config,
+)
+from .compounds import (
+    OneSidedUnitCell,
+    OneSidedUnitCellParameters,
+    ReferenceUnitCell,
+    ReferenceUnitCellParameters,
+    TransferCompound,
+    TransferCompoundParameters,
+    UnitCell,
+    VectorUnitCell,
+    VectorUnitCellParameters,
+    VectorUnitCellUpdatePolicy,
+)
 from .configs import (
     FloatingPointRPUConfig,
     InferenceRPUConfig,
@@ -116,6 +135,21 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "OneSidedUnitCell",
+    "OneSidedUnitCellParameters",
+    "ReferenceUnitCell",
+    "ReferenceUnitCellParameters",
+    "TikiTakaCapacitorPreset",
+    "TikiTakaEcRamPreset",
+    "TikiTakaReRamSBPreset",
+    "TransferCompound",
+    "TransferCompoundParameters",
+    "UnitCell",
+    "UnitCellRPUConfig",
+    "VectorUnitCell",
+    "VectorUnitCellParameters",
+    "VectorUnitCellUpdatePolicy",
+    "build_config",
     "CapacitorPreset",
     "CapacitorPresetDevice",
     "EcRamMOPreset",

@@ -1,0 +1,188 @@
+"""Tile configurations of compound devices: :class:`UnitCellRPUConfig`, the Tiki-Taka
+presets and :func:`build_config`.
+
+Examples:
+    >>> from aihw.devices import TikiTakaReRamSBPreset, build_config
+    >>> TikiTakaReRamSBPreset().device.params.transfer_every
+    1.0
+    >>> type(build_config("tiki-taka", "ReRamSBPreset").device).__name__
+    'TransferCompound'
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+from aihw.core.compound import CompoundDevice
+from aihw.core.config import TileConfig
+from aihw.core.device_model import DeviceModel
+from aihw.core.io_parameters import IOParameters
+from aihw.core.parameters import UpdateParameters
+
+from .compounds import TransferCompound, VectorUnitCell
+from .configs import SingleRPUConfig
+from .constant_step import ConstantStepDevice
+from .presets import (
+    CapacitorPresetDevice,
+    EcRamPresetDevice,
+    PresetIOParameters,
+    PresetUpdateParameters,
+    ReRamSBPresetDevice,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "TikiTakaCapacitorPreset",
+    "TikiTakaEcRamPreset",
+    "TikiTakaReRamSBPreset",
+    "UnitCellRPUConfig",
+    "build_config",
+]
+
+
+def _default_cell() -> DeviceModel:
+    return VectorUnitCell(unit_cell_devices=[ConstantStepDevice(), ConstantStepDevice()])
+
+
+@dataclasses.dataclass
+class UnitCellRPUConfig(TileConfig):
+    """A tile configuration whose device is a unit cell or compound
+    (:mod:`aihw.devices.compounds`), with the default periphery both ways and the default
+    update (of the device that takes the gradient).
+
+    ``device`` defaults to a :class:`~aihw.devices.VectorUnitCell` of two constant-step
+    devices (the reference toolkit's default cell has no devices, which aihw refuses).
+    """
+
+    device: DeviceModel | None = dataclasses.field(default_factory=_default_cell)
+
+    def validate(self) -> None:
+        """As :meth:`TileConfig.validate`; the device must be a compound."""
+        super().validate()
+        if not isinstance(self.device, CompoundDevice):
+            raise TypeError(
+                f"{type(self).__name__}.device must be a unit cell or compound device "
+                "(VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound); "
+                f"got {type(self.device).__name__}"
+            )
+
+
+def _tiki_taka(device: DeviceModel) -> TransferCompound:
+    """Tiki-Taka on two copies of ``device`` with the preset periphery and update for the
+    transfers, one transfer of one column per mini-batch."""
+    return TransferCompound(
+        unit_cell_devices=[copy.deepcopy(device), copy.deepcopy(device)],
+        transfer_forward=PresetIOParameters(),
+        transfer_update=PresetUpdateParameters(),
+        transfer_every=1.0,
+        units_in_mbatch=True,
+    )
+
+
+@dataclasses.dataclass
+class TikiTakaReRamSBPreset(UnitCellRPUConfig):
+    """Tiki-Taka (Gokmen & Haensch, "Algorithm for training neural networks on resistive
+    device arrays", Front. Neurosci. 14, 103 (2020), https://doi.org/10.3389/fnins.2020.00103)
+    on two :class:`~aihw.devices.ReRamSBPresetDevice` (Gong et al., Nat. Commun. 9, 2102
+    (2018)), with :class:`~aihw.devices.PresetIOParameters` and
+    :class:`~aihw.devices.PresetUpdateParameters` for the passes, the update and the
+    transfers; one column is transferred per mini-batch."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: _tiki_taka(ReRamSBPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
+@dataclasses.dataclass
+class TikiTakaEcRamPreset(UnitCellRPUConfig):
+    """Tiki-Taka (Gokmen & Haensch 2020) on two :class:`~aihw.devices.EcRamPresetDevice`
+    (Tang et al., IEDM 2018, https://doi.org/10.1109/IEDM.2018.8614551), otherwise as
+    :class:`TikiTakaReRamSBPreset`."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: _tiki_taka(EcRamPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
+@dataclasses.dataclass
+class TikiTakaCapacitorPreset(UnitCellRPUConfig):
+    """Tiki-Taka (Gokmen & Haensch 2020) on two :class:`~aihw.devices.CapacitorPresetDevice`
+    (Li et al., Symp. VLSI Technology 2018, https://doi.org/10.1109/VLSIT.2018.8510648),
+    otherwise as :class:`TikiTakaReRamSBPreset`."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: _tiki_taka(CapacitorPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
+#: What :func:`build_config` builds.
+ALGORITHMS = ("sgd", "tiki-taka")
+#: Names of the reference toolkit's other algorithms, not available in aihw yet.
+_NOT_YET = ("ttv2", "c-ttv2", "agad", "mp")
+
+
+def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
+    """A tile configuration training ``device`` with ``algorithm``, with the preset
+    periphery and update (:class:`~aihw.devices.PresetIOParameters`,
+    :class:`~aihw.devices.PresetUpdateParameters`).
+
+    Args:
+        algorithm: ``"sgd"`` (one device per cross-point, a
+            :class:`~aihw.devices.SingleRPUConfig`) or ``"tiki-taka"`` (a
+            :class:`UnitCellRPUConfig` with a :class:`~aihw.devices.TransferCompound` of
+            two copies of ``device``, one column transferred per mini-batch).
+        device: a pulsed device model, or a registered device name.
+
+    Raises:
+        ValueError: an algorithm that is not supported (the message lists the supported
+            ones), or a device name that is not registered.
+        TypeError: ``device`` is not a pulsed device model.
+    """
+    if algorithm not in ALGORITHMS:
+        later = (
+            f" ({algorithm!r} is one of the reference toolkit's algorithms that aihw does "
+            "not provide yet)"
+            if algorithm in _NOT_YET
+            else ""
+        )
+        raise ValueError(
+            f"build_config: algorithm={algorithm!r} is not supported{later}; supported: "
+            + ", ".join(repr(a) for a in ALGORITHMS)
+        )
+    if isinstance(device, str):
+        from .compounds import _device_by_name
+
+        device = _device_by_name("build_config: device", device)
+    if not isinstance(device, DeviceModel):
+        raise TypeError(
+            "build_config: device must be a pulsed device model or a registered device name; "
+            f"got {type(device).__name__}"
+        )
+    if isinstance(device, CompoundDevice) or device.is_floating_point:
+        raise TypeError(
+            f"build_config: device={type(device).__name__}() is not a pulsed device; allowed: "
+            "a device with a step law, e.g. ReRamSBPresetDevice()"
+        )
+    if algorithm == "sgd":
+        return SingleRPUConfig(
+            device=copy.deepcopy(device),
+            forward=PresetIOParameters(),
+            backward=PresetIOParameters(),
+            update=PresetUpdateParameters(),
+        )
+    return UnitCellRPUConfig(
+        device=_tiki_taka(device),
+        forward=PresetIOParameters(),
+        backward=PresetIOParameters(),
+        update=PresetUpdateParameters(),
+    )
