@@ -33,6 +33,7 @@ from .presets import (
 
 __all__ = [
     "ALGORITHMS",
+    "BUILD_CONFIG_READS",
     "TikiTakaCapacitorPreset",
     "TikiTakaEcRamPreset",
     "TikiTakaReRamSBPreset",
@@ -68,14 +69,20 @@ class UnitCellRPUConfig(TileConfig):
             )
 
 
-def _tiki_taka(device: DeviceModel) -> TransferCompound:
+#: Columns ``build_config("tiki-taka", ...)`` transfers per mini-batch
+#: (docs/physics/compounds.md#build-config).
+BUILD_CONFIG_READS = 8
+
+
+def _tiki_taka(device: DeviceModel, n_reads: int = 1) -> TransferCompound:
     """Tiki-Taka on two copies of ``device`` with the preset periphery and update for the
-    transfers, one transfer of one column per mini-batch."""
+    transfers, one transfer of ``n_reads`` columns per mini-batch."""
     return TransferCompound(
         unit_cell_devices=[copy.deepcopy(device), copy.deepcopy(device)],
         transfer_forward=PresetIOParameters(),
         transfer_update=PresetUpdateParameters(),
         transfer_every=1.0,
+        n_reads_per_transfer=n_reads,
         units_in_mbatch=True,
     )
 
@@ -140,7 +147,9 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
         algorithm: ``"sgd"`` (one device per cross-point, a
             :class:`~aihw.devices.SingleRPUConfig`) or ``"tiki-taka"`` (a
             :class:`UnitCellRPUConfig` with a :class:`~aihw.devices.TransferCompound` of
-            two copies of ``device``, one column transferred per mini-batch).
+            two copies of ``device``; each mini-batch transfers 8 columns
+            (:data:`BUILD_CONFIG_READS`; the presets transfer one), the rest as in
+            :class:`TikiTakaReRamSBPreset`).
         device: a pulsed device model, or a registered device name.
 
     Raises:
@@ -181,7 +190,7 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             update=PresetUpdateParameters(),
         )
     return UnitCellRPUConfig(
-        device=_tiki_taka(device),
+        device=_tiki_taka(device, BUILD_CONFIG_READS),
         forward=PresetIOParameters(),
         backward=PresetIOParameters(),
         update=PresetUpdateParameters(),
