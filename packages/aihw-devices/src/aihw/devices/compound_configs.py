@@ -70,7 +70,7 @@ class UnitCellRPUConfig(TileConfig):
 
 
 #: Columns ``build_config("tiki-taka", ...)`` transfers per mini-batch
-#: (docs/physics/compounds.md#build-config).
+#: (docs/physics/compounds.md#build_config).
 BUILD_CONFIG_READS = 8
 
 

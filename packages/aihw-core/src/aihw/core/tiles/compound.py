@@ -345,7 +345,7 @@ class OneSidedCellTile(CompoundTile):
         return pulses
 
     def refresh(self) -> int:
-        """Rewrite the pairs near saturation (docs/physics/compounds.md#refresh); returns the
+        """Rewrite the pairs near saturation (docs/physics/compounds.md#one-sided-unit-cell); returns the
         pulses written. Runs on its schedule after updates; callable by hand."""
         params = self.resistive_device.params
         g_minus, g_plus = self.units
