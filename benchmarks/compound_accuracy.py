@@ -22,11 +22,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
-from train_digits import accuracy, load_data  # noqa: E402
+from train_digits import accuracy, load_data
 
-from aihw.devices import build_config, get_device  # noqa: E402
-from aihw.nn import AnalogLinear, AnalogSequential  # noqa: E402
-from aihw.optim import AnalogSGD  # noqa: E402
+from aihw.devices import build_config, get_device
+from aihw.nn import AnalogLinear, AnalogSequential
+from aihw.optim import AnalogSGD
 
 ALGORITHMS = ("sgd", "tiki-taka")
 

@@ -172,9 +172,7 @@ def test_plugin_device_as_fast_and_slow_device():
         buffer.seek(0)
         resumed = _model(config, seed=3)
         resumed.load_state_dict(torch.load(buffer, weights_only=True))
-        assert all(
-            type(u.resistive_device) is _PluginDevice for u in resumed[0].analog_tile.units
-        )
+        assert all(type(u.resistive_device) is _PluginDevice for u in resumed[0].analog_tile.units)
         for a, b in zip(_weights(model), _weights(resumed), strict=True):
             assert torch.equal(a, b)
     finally:

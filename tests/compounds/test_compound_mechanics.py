@@ -23,7 +23,9 @@ def _hidden(tile, *values):
 
 # -- the visible weight --------------------------------------------------------------------
 def test_visible_weight_is_gamma_weighted_sum():
-    tile = exact_tile(VectorUnitCell(unit_cell_devices=[plain_device()] * 3, gamma_vec=[0.5, 2, -1]))
+    tile = exact_tile(
+        VectorUnitCell(unit_cell_devices=[plain_device()] * 3, gamma_vec=[0.5, 2, -1])
+    )
     _hidden(tile, 0.2, 0.1, 0.3)
     assert torch.allclose(tile.weights, torch.full((2, 3), 0.5 * 0.2 + 2 * 0.1 - 0.3))
     w, _ = tile.get_weights()

@@ -61,9 +61,9 @@ def test_sub_devices_by_name_and_equality():
     by_name = TransferCompound(unit_cell_devices=["SoftBounds", "ConstantStep"])
     assert by_name.unit_devices() == [SoftBoundsDevice(), ConstantStepDevice()]
     assert by_name == TransferCompound(unit_cell_devices=[SoftBoundsDevice(), ConstantStepDevice()])
-    assert VectorUnitCell(unit_cell_devices=["SoftBounds"], update_policy="SingleRandom").params.update_policy is (
-        VectorUnitCellUpdatePolicy.SINGLE_RANDOM
-    )
+    assert VectorUnitCell(
+        unit_cell_devices=["SoftBounds"], update_policy="SingleRandom"
+    ).params.update_policy is (VectorUnitCellUpdatePolicy.SINGLE_RANDOM)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,9 @@ def test_compounds_are_registered_and_listed():
     for name in ("VectorUnitCell", "ReferenceUnitCell", "OneSidedUnitCell", "TransferCompound"):
         assert names[name].law_kind == "compound"
         assert get_device_class(name).name == name
-    assert isinstance(get_device("TransferCompound", unit_cell_devices=["SoftBounds"] * 2), TransferCompound)
+    assert isinstance(
+        get_device("TransferCompound", unit_cell_devices=["SoftBounds"] * 2), TransferCompound
+    )
 
 
 def test_cli_lists_compounds(capsys):
@@ -183,7 +185,9 @@ def test_cli_lists_compounds(capsys):
 
 def test_unit_cell_config_requires_a_compound():
     assert isinstance(UnitCellRPUConfig().device, VectorUnitCell)
-    with pytest.raises(TypeError, match=r"UnitCellRPUConfig.device must be a unit cell or compound"):
+    with pytest.raises(
+        TypeError, match=r"UnitCellRPUConfig.device must be a unit cell or compound"
+    ):
         UnitCellRPUConfig(device=SoftBoundsDevice())
 
 

@@ -12,8 +12,8 @@ import keyword
 from collections.abc import Iterable
 from typing import Any
 
-from aihw.core.device_model import SUPPORTED_API_VERSIONS, DeviceModel
 from aihw.core.compound import CompoundDevice
+from aihw.core.device_model import SUPPORTED_API_VERSIONS, DeviceModel
 from aihw.core.laws import LAWS, law_runs_natively
 
 from .errors import UnknownDeviceError

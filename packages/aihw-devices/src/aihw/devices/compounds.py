@@ -260,7 +260,12 @@ class UnitCell(CompoundDevice):
             )
 
     def _check_number(
-        self, field: str, low: float | None = None, *, strict: bool = False, high: float | None = None
+        self,
+        field: str,
+        low: float | None = None,
+        *,
+        strict: bool = False,
+        high: float | None = None,
     ) -> None:
         value = getattr(self.params, field)
         name = type(self).__name__

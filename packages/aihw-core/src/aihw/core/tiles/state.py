@@ -34,7 +34,7 @@ from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
-from .compound import CompoundTile, OneSidedCellTile, VectorCellTile
+from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
@@ -455,19 +455,20 @@ def tile_from_state(
     forward = _periphery_from_state(state.get("forward"), "forward")
     backward = _periphery_from_state(state.get("backward"), "backward")
     counters = _device_op_counters_from_state(state.get("device_op_counters"))
+    tile: TileBase
     try:
         if issubclass(cls, CompoundTile):
-            if not isinstance(device, CompoundDevice):
-                raise TileStateError(f"a {cls.__name__} state needs a compound device")
+            if not isinstance(device, CompoundDevice) or compound_tile_class(device) is not cls:
+                raise TileStateError(
+                    f"a {cls.__name__} state cannot have the device {type(device).__name__}"
+                )
             update = _rebuild(UpdateParameters, state["update"], "tile state['update']")
             tile = cls(out_size, in_size, device, bias, seed, update)
-            if type(tile) is not cls:
-                raise TileStateError(f"a {cls.__name__} state with a {type(device).__name__}")
         elif cls is AnalogTile:
             if device is None or device.is_floating_point:
                 raise TileStateError("an AnalogTile state needs a pulsed device")
             update = _rebuild(UpdateParameters, state["update"], "tile state['update']")
-            tile: TileBase = AnalogTile(out_size, in_size, device, bias, seed, update)
+            tile = AnalogTile(out_size, in_size, device, bias, seed, update)
         else:
             if device is not None and not device.is_floating_point:
                 raise TileStateError(f"a {cls.__name__} state cannot have a pulsed device")
@@ -545,7 +546,10 @@ def _restore_compound(
             raise
         except TileStateError as error:
             raise TileStateError(f"{where}: {error}") from error
-        if type(new) is not type(unit) or (new.out_size, new.x_size) != (unit.out_size, unit.x_size):
+        if type(new) is not type(unit) or (new.out_size, new.x_size) != (
+            unit.out_size,
+            unit.x_size,
+        ):
             raise TileStateError(f"{where} does not fit device {index} of the compound")
         if type(new.resistive_device) is not type(unit.resistive_device):
             raise TileStateError(
