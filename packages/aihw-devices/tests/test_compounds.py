@@ -34,6 +34,11 @@ from aihw.devices import (
 from aihw.devices.cli import main
 
 
+def test_default_devices():
+    for cls in (VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound):
+        assert cls().params.unit_cell_devices == [ConstantStepDevice(), ConstantStepDevice()]
+
+
 def test_reference_toolkit_defaults():
     cell = VectorUnitCell(unit_cell_devices=[SoftBoundsDevice()])
     assert cell.params.update_policy is VectorUnitCellUpdatePolicy.ALL
@@ -70,7 +75,7 @@ def test_sub_devices_by_name_and_equality():
     ("make", "message"),
     [
         (
-            lambda: VectorUnitCell(),
+            lambda: VectorUnitCell(unit_cell_devices=[]),
             r"VectorUnitCell.unit_cell_devices has 0 devices; allowed: at least 1 pulsed device",
         ),
         (

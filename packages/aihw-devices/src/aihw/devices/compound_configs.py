@@ -22,7 +22,6 @@ from aihw.core.parameters import UpdateParameters
 
 from .compounds import TransferCompound, VectorUnitCell
 from .configs import SingleRPUConfig
-from .constant_step import ConstantStepDevice
 from .presets import (
     CapacitorPresetDevice,
     EcRamPresetDevice,
@@ -42,21 +41,17 @@ __all__ = [
 ]
 
 
-def _default_cell() -> DeviceModel:
-    return VectorUnitCell(unit_cell_devices=[ConstantStepDevice(), ConstantStepDevice()])
-
-
 @dataclasses.dataclass
 class UnitCellRPUConfig(TileConfig):
     """A tile configuration whose device is a unit cell or compound
     (:mod:`aihw.devices.compounds`), with the default periphery both ways and the default
     update (of the device that takes the gradient).
 
-    ``device`` defaults to a :class:`~aihw.devices.VectorUnitCell` of two constant-step
-    devices (the reference toolkit's default cell has no devices, which aihw refuses).
+    ``device`` defaults to a :class:`~aihw.devices.VectorUnitCell` (of two constant-step
+    devices).
     """
 
-    device: DeviceModel | None = dataclasses.field(default_factory=_default_cell)
+    device: DeviceModel | None = dataclasses.field(default_factory=VectorUnitCell)
 
     def validate(self) -> None:
         """As :meth:`TileConfig.validate`; the device must be a compound."""

@@ -70,6 +70,15 @@ def _policy(value: Any) -> VectorUnitCellUpdatePolicy:
         raise ValueError(f"update_policy={value!r} is not allowed; allowed: {allowed}") from None
 
 
+def _default_devices() -> list[Any]:
+    """Two constant-step devices: the default of ``unit_cell_devices``, so that every
+    registered device builds with its defaults (the reference toolkit's default, an empty
+    list, makes no tile; an empty list given is refused)."""
+    from .constant_step import ConstantStepDevice
+
+    return [ConstantStepDevice(), ConstantStepDevice()]
+
+
 def _finite(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -80,13 +89,14 @@ class VectorUnitCellParameters:
     """Parameters of :class:`VectorUnitCell` (the reference toolkit's defaults).
 
     Attributes:
-        unit_cell_devices: the devices of one cross-point (instances or registered names).
+        unit_cell_devices: the devices of one cross-point (instances or registered names;
+            default: two constant-step devices).
         update_policy: a :class:`VectorUnitCellUpdatePolicy` (or its string).
         first_update_idx: the device single-device policies start with.
         gamma_vec: ``gamma_k`` of the visible weight; ``[]``: ``1/n`` each.
     """
 
-    unit_cell_devices: list[Any] = dataclasses.field(default_factory=list)
+    unit_cell_devices: list[Any] = dataclasses.field(default_factory=_default_devices)
     update_policy: VectorUnitCellUpdatePolicy | str = VectorUnitCellUpdatePolicy.ALL
     first_update_idx: int = 0
     gamma_vec: list[float] = dataclasses.field(default_factory=list)
@@ -122,7 +132,7 @@ class OneSidedUnitCellParameters:
             bounds mirrored.
     """
 
-    unit_cell_devices: list[Any] = dataclasses.field(default_factory=list)
+    unit_cell_devices: list[Any] = dataclasses.field(default_factory=_default_devices)
     refresh_every: int = 0
     units_in_mbatch: bool = True
     refresh_upper_thres: float = 0.75
@@ -162,7 +172,7 @@ class TransferCompoundParameters:
         transfer_update: the update parameters of the transfer writes.
     """
 
-    unit_cell_devices: list[Any] = dataclasses.field(default_factory=list)
+    unit_cell_devices: list[Any] = dataclasses.field(default_factory=_default_devices)
     gamma: float = 0.0
     gamma_vec: list[float] = dataclasses.field(default_factory=list)
     transfer_every: float = 1.0
