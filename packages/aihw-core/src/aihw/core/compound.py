@@ -7,7 +7,7 @@ name ordinary devices (``unit_cell_devices``). A tile built for it
 device, each with its own device-to-device sample and random streams, seeded from the
 compound tile's seed; the weight the periphery reads is ``sum_k gamma_k w_k``
 (docs/physics/compounds.md). The device classes with their parameters live in
-:mod:`aihw.devices.compounds`; what a tile does with them is chosen by ``compound_kind``.
+``aihw.devices.compounds``; what a tile does with them is chosen by ``compound_kind``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def unit_seed(seed: int, index: int) -> int:
 class CompoundDevice(DeviceModel):
     """Base of the compound devices: a list of ordinary devices and how they combine.
 
-    Subclasses set ``compound_kind`` (one of :data:`COMPOUND_KINDS`) and
+    Subclasses set ``compound_kind`` (one of ``COMPOUND_KINDS``) and
     ``parameters_class`` (a dataclass with a ``unit_cell_devices`` list of pulsed device
     models), and implement :meth:`unit_devices` and :meth:`gamma_weights`.
     """

@@ -38,7 +38,7 @@ def register_devices(register: Callable[..., Any]) -> None:
     Every family is registered under its short name (``"SoftBounds"``) with the
     reference toolkit's name (``"SoftBoundsDevice"``) and the ``...ResistiveDevice`` name
     as aliases; presets under their short name and their class name; the unit cells and
-    compounds (:mod:`aihw.devices.compounds`) under their class name.
+    compounds (``aihw.devices.compounds``) under their class name.
 
     Args:
         register: the registration callback.

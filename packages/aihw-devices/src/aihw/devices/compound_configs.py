@@ -44,7 +44,7 @@ __all__ = [
 @dataclasses.dataclass
 class UnitCellRPUConfig(TileConfig):
     """A tile configuration whose device is a unit cell or compound
-    (:mod:`aihw.devices.compounds`), with the default periphery both ways and the default
+    (``aihw.devices.compounds``), with the default periphery both ways and the default
     update (of the device that takes the gradient).
 
     ``device`` defaults to a :class:`~aihw.devices.VectorUnitCell` (of two constant-step
@@ -143,7 +143,7 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             :class:`~aihw.devices.SingleRPUConfig`) or ``"tiki-taka"`` (a
             :class:`UnitCellRPUConfig` with a :class:`~aihw.devices.TransferCompound` of
             two copies of ``device``; each mini-batch transfers 8 columns
-            (:data:`BUILD_CONFIG_READS`; the presets transfer one), the rest as in
+            (``BUILD_CONFIG_READS``; the presets transfer one), the rest as in
             :class:`TikiTakaReRamSBPreset`).
         device: a pulsed device model, or a registered device name.
 
