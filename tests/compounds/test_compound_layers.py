@@ -13,6 +13,7 @@ from torch import nn
 
 from aihw.core.runtime import RuntimeParameters
 from aihw.devices import (
+    ChoppedTransferCompound,
     OneSidedUnitCell,
     ReferenceUnitCell,
     SoftBoundsDevice,
@@ -46,6 +47,11 @@ CONFIGS = {
         )
     ),
     "tiki-taka": TikiTakaReRamSBPreset,
+    "c-ttv2": lambda: UnitCellRPUConfig(
+        device=ChoppedTransferCompound(
+            unit_cell_devices=["SoftBounds"] * 2, in_chop_prob=0.5, out_chop_prob=0.3
+        )
+    ),
     "tiki-taka-vectors": lambda: UnitCellRPUConfig(
         device=TransferCompound(
             unit_cell_devices=["SoftBounds"] * 3,
@@ -111,7 +117,9 @@ def test_checkpoint_resumes_bit_identically(kind):
     assert [u.update_index for u in tile.units] == [u.update_index for u in other.units]
 
 
-@pytest.mark.parametrize("kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors"])
+@pytest.mark.parametrize(
+    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2"]
+)
 def test_thread_counts_give_identical_results(kind):
     results = []
     for threads in (1, 2, 3):
@@ -123,7 +131,9 @@ def test_thread_counts_give_identical_results(kind):
             assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors"])
+@pytest.mark.parametrize(
+    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2"]
+)
 def test_reference_backend_gives_the_native_numbers(kind):
     native = _model(CONFIGS[kind](), seed=3)
     _train(native, range(4))

@@ -321,3 +321,79 @@ def test_random_selection_is_seeded():
         a.update(*batch(step), lr=0.1)
         b.update(*batch(step), lr=0.1)
     assert torch.equal(a.weights, b.weights)
+
+
+# -- chopped transfer compound (TTv2, c-TTv2) -------------------------------------------------
+def _chopped(**params):
+    from aihw.devices import ChoppedTransferCompound
+
+    device = ChoppedTransferCompound(
+        unit_cell_devices=[plain_device()] * 2,
+        transfer_forward=PERFECT,
+        scale_transfer_lr=False,
+        **params,
+    )
+    return exact_tile(device, 2, 3)
+
+
+def test_ttv2_buffer_writes_whole_pulses_and_forgets():
+    tile = _chopped(in_chop_prob=0.0, transfer_lr=0.5)
+    x, d = batch(60)
+    tile.update(x, d, lr=1.0)
+    fast = -1.0 * d.T @ x
+    h = 0.5 * fast[:, 0]
+    counts = torch.trunc(h / 0.01).clamp(-31, 31)  # granularity dw_min = 0.01; desired_bl 31
+    slow = tile.get_hidden_weights()[1]
+    assert torch.allclose(slow[:, 0], counts * 0.01, atol=1e-6)
+    assert torch.equal(slow[:, 1:], torch.zeros(2, 2))
+    buffer = tile.buffers["buffer"][:, 0]
+    assert torch.allclose(buffer, torch.where(counts != 0, 0.0, h), atol=1e-7)
+    assert tile.counters["written"] == int(counts.abs().sum())
+
+
+def test_ttv2_buffer_keeps_the_rest_without_forgetting():
+    tile = _chopped(in_chop_prob=0.0, transfer_lr=0.5, forget_buffer=False)
+    x, d = batch(61)
+    tile.update(x, d, lr=0.1)
+    h = 0.5 * (-0.1 * d.T @ x)[:, 0]
+    counts = torch.trunc(h / 0.01)
+    assert torch.allclose(tile.buffers["buffer"][:, 0], h - counts * 0.01, atol=1e-7)
+
+
+def test_choppers_flip_the_fast_update_and_the_read():
+    # in_chop_random=False with probability 0.5: a column's chopper flips after every
+    # second read of it. Three columns, one read per update.
+    tile = _chopped(in_chop_prob=0.5, in_chop_random=False, transfer_lr=0.0)
+    fast = torch.zeros(2, 3)
+    chopper = torch.ones(3)
+    reads = [0, 0, 0]
+    for step in range(8):
+        x, d = batch(70 + step)
+        tile.update(x, d, lr=0.1)
+        fast -= 0.1 * d.T @ (x * chopper)
+        j = step % 3
+        reads[j] += 1
+        if reads[j] % 2 == 0:
+            chopper[j] = -chopper[j]
+        assert torch.allclose(tile.get_hidden_weights()[0], fast, atol=1e-6)
+        assert torch.equal(tile.buffers["in_chopper"][0], chopper)
+
+
+def test_chopper_signs_cancel_in_the_buffer():
+    # A flipped chopper flips both the fast update and the read: the buffer sees the
+    # gradient with its own sign.
+    tile = _chopped(in_chop_prob=0.5, in_chop_random=False, transfer_lr=1.0)
+    tile.buffers["in_chopper"][0, 0] = -1.0
+    x, d = batch(80)
+    tile.update(x, d, lr=0.1)
+    h = (-0.1 * d.T @ x)[:, 0]
+    counts = torch.trunc(h / 0.01).clamp(-31, 31)
+    assert torch.allclose(tile.get_hidden_weights()[1][:, 0], counts * 0.01, atol=1e-6)
+
+
+def test_out_choppers_flip_after_a_sweep():
+    tile = _chopped(in_chop_prob=0.0, out_chop_prob=1.0, transfer_lr=0.0)
+    for step in range(3):
+        tile.update(*batch(step), lr=0.1)
+        expected = -1.0 if step == 2 else 1.0  # the sweep of 3 columns ends at update 3
+        assert torch.equal(tile.buffers["out_chopper"][:, 0], torch.full((2,), expected))

@@ -170,7 +170,13 @@ def test_unit_cell_devices_must_be_a_list():
 
 def test_compounds_are_registered_and_listed():
     names = {info.name: info for info in list_devices()}
-    for name in ("VectorUnitCell", "ReferenceUnitCell", "OneSidedUnitCell", "TransferCompound"):
+    for name in (
+        "VectorUnitCell",
+        "ReferenceUnitCell",
+        "OneSidedUnitCell",
+        "TransferCompound",
+        "ChoppedTransferCompound",
+    ):
         assert names[name].law_kind == "compound"
         assert get_device_class(name).name == name
     assert isinstance(
@@ -206,12 +212,12 @@ def test_build_config_sgd_and_tiki_taka():
     assert tt.device.unit_devices()[0] is not tt.device.unit_devices()[1]
 
 
-@pytest.mark.parametrize("algorithm", ["ttv2", "c-ttv2", "agad", "mp"])
+@pytest.mark.parametrize("algorithm", ["agad", "mp"])
 def test_build_config_refuses_other_algorithms(algorithm):
     with pytest.raises(ValueError) as error:
         build_config(algorithm, ReRamSBPresetDevice())
     assert f"algorithm={algorithm!r} is not supported" in str(error.value)
-    assert "supported: 'sgd', 'tiki-taka'" in str(error.value)
+    assert "supported: 'sgd', 'tiki-taka', 'ttv2', 'c-ttv2'" in str(error.value)
 
 
 def test_build_config_bad_device():
@@ -252,3 +258,33 @@ def test_transfer_reads_turn_management_off():
     assert io.noise_management == NoiseManagementType.NONE
     assert io.bound_management == BoundManagementType.NONE
     assert io.out_noise == PresetIOParameters().out_noise
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (dict(unit_cell_devices=["SoftBounds"] * 3), r"has 3 devices; allowed: exactly 2"),
+        (dict(transfer_columns=False), r"transfer_columns=False is not available; allowed: True"),
+        (dict(in_chop_prob=1.5), r"ChoppedTransferCompound.in_chop_prob=1.5 must be a finite"),
+        (dict(buffer_granularity=0.0), r"buffer_granularity=0.0 must be a finite number > 0"),
+        (dict(momentum=-0.1), r"ChoppedTransferCompound.momentum=-0.1 must be a finite number"),
+    ],
+)
+def test_chopped_transfer_bad_parameters(params, message):
+    from aihw.devices import ChoppedTransferCompound
+
+    with pytest.raises(ValueError, match=message):
+        ChoppedTransferCompound(**params)
+
+
+def test_ttv2_presets_and_build_config():
+    from aihw.devices import ChoppedTransferCompound, ChoppedTTv2ReRamSBPreset, TTv2ReRamSBPreset
+
+    assert TTv2ReRamSBPreset().device.params.in_chop_prob == 0.0
+    chopped = ChoppedTTv2ReRamSBPreset().device
+    assert isinstance(chopped, ChoppedTransferCompound) and chopped.params.in_chop_prob == 0.1
+    assert chopped.unit_devices() == [ReRamSBPresetDevice(), ReRamSBPresetDevice()]
+    for algorithm, prob in (("ttv2", 0.0), ("c-ttv2", 0.1)):
+        device = build_config(algorithm, "ReRamSBPreset").device
+        assert isinstance(device, ChoppedTransferCompound)
+        assert device.params.in_chop_prob == prob

@@ -25,13 +25,17 @@ from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
 from .catalog import DeviceInfo, PluginSource
 from .compound_configs import (
+    ChoppedTTv2ReRamSBPreset,
     TikiTakaCapacitorPreset,
     TikiTakaEcRamPreset,
     TikiTakaReRamSBPreset,
+    TTv2ReRamSBPreset,
     UnitCellRPUConfig,
     build_config,
 )
 from .compounds import (
+    ChoppedTransferCompound,
+    ChoppedTransferCompoundParameters,
     OneSidedUnitCell,
     OneSidedUnitCellParameters,
     ReferenceUnitCell,
@@ -135,6 +139,10 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "ChoppedTransferCompound",
+    "ChoppedTransferCompoundParameters",
+    "ChoppedTTv2ReRamSBPreset",
+    "TTv2ReRamSBPreset",
     "OneSidedUnitCell",
     "OneSidedUnitCellParameters",
     "ReferenceUnitCell",

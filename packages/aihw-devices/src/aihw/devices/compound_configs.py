@@ -20,7 +20,7 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import UpdateParameters
 
-from .compounds import TransferCompound, VectorUnitCell
+from .compounds import ChoppedTransferCompound, TransferCompound, VectorUnitCell
 from .configs import SingleRPUConfig
 from .presets import (
     CapacitorPresetDevice,
@@ -33,6 +33,8 @@ from .presets import (
 __all__ = [
     "ALGORITHMS",
     "BUILD_CONFIG_READS",
+    "ChoppedTTv2ReRamSBPreset",
+    "TTv2ReRamSBPreset",
     "TikiTakaCapacitorPreset",
     "TikiTakaEcRamPreset",
     "TikiTakaReRamSBPreset",
@@ -82,6 +84,20 @@ def _tiki_taka(device: DeviceModel, n_reads: int = 1) -> TransferCompound:
     )
 
 
+def _chopped(device: DeviceModel, n_reads: int = 1, in_chop_prob: float = 0.1) -> TransferCompound:
+    """Tiki-Taka version 2 (``in_chop_prob=0``) or c-TTv2 on two copies of ``device``, the
+    transfers as in :func:`_tiki_taka`."""
+    return ChoppedTransferCompound(
+        unit_cell_devices=[copy.deepcopy(device), copy.deepcopy(device)],
+        transfer_forward=PresetIOParameters(),
+        transfer_update=PresetUpdateParameters(),
+        transfer_every=1.0,
+        n_reads_per_transfer=n_reads,
+        units_in_mbatch=True,
+        in_chop_prob=in_chop_prob,
+    )
+
+
 @dataclasses.dataclass
 class TikiTakaReRamSBPreset(UnitCellRPUConfig):
     """Tiki-Taka (Gokmen & Haensch, "Algorithm for training neural networks on resistive
@@ -127,10 +143,42 @@ class TikiTakaCapacitorPreset(UnitCellRPUConfig):
     update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
 
 
+@dataclasses.dataclass
+class TTv2ReRamSBPreset(UnitCellRPUConfig):
+    """Tiki-Taka version 2 (Gokmen, "Enabling training of neural networks on noisy
+    hardware", Front. Artif. Intell. 4, 699148 (2021), https://doi.org/10.3389/frai.2021.699148):
+    a :class:`~aihw.devices.ChoppedTransferCompound` without choppers
+    (``in_chop_prob=0``) on two :class:`~aihw.devices.ReRamSBPresetDevice`, otherwise as
+    :class:`TikiTakaReRamSBPreset`."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: _chopped(ReRamSBPresetDevice(), in_chop_prob=0.0)
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
+@dataclasses.dataclass
+class ChoppedTTv2ReRamSBPreset(UnitCellRPUConfig):
+    """Chopped Tiki-Taka version 2 (c-TTv2; Rasch et al., "Fast and robust analog in-memory
+    deep neural network training", Nat. Commun. 15, 7133 (2024),
+    https://doi.org/10.1038/s41467-024-51221-z): a :class:`~aihw.devices.ChoppedTransferCompound`
+    (input choppers flipping with probability 0.1 per read) on two
+    :class:`~aihw.devices.ReRamSBPresetDevice`, otherwise as :class:`TikiTakaReRamSBPreset`."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: _chopped(ReRamSBPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
 #: What :func:`build_config` builds.
-ALGORITHMS = ("sgd", "tiki-taka")
+ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2")
 #: Names of the reference toolkit's other algorithms, not available in aihw yet.
-_NOT_YET = ("ttv2", "c-ttv2", "agad", "mp")
+_NOT_YET = ("agad", "mp")
 
 
 def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
@@ -144,7 +192,9 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             :class:`UnitCellRPUConfig` with a :class:`~aihw.devices.TransferCompound` of
             two copies of ``device``; each mini-batch transfers 8 columns
             (``BUILD_CONFIG_READS``; the presets transfer one), the rest as in
-            :class:`TikiTakaReRamSBPreset`).
+            :class:`TikiTakaReRamSBPreset`); ``"ttv2"`` and ``"c-ttv2"`` (a
+            :class:`~aihw.devices.ChoppedTransferCompound` without and with input
+            choppers, the transfers as for ``"tiki-taka"``).
         device: a pulsed device model, or a registered device name.
 
     Raises:
@@ -184,8 +234,12 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             backward=PresetIOParameters(),
             update=PresetUpdateParameters(),
         )
+    if algorithm == "tiki-taka":
+        compound = _tiki_taka(device, BUILD_CONFIG_READS)
+    else:
+        compound = _chopped(device, BUILD_CONFIG_READS, 0.0 if algorithm == "ttv2" else 0.1)
     return UnitCellRPUConfig(
-        device=_tiki_taka(device, BUILD_CONFIG_READS),
+        device=compound,
         forward=PresetIOParameters(),
         backward=PresetIOParameters(),
         update=PresetUpdateParameters(),

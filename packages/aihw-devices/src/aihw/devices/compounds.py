@@ -34,6 +34,8 @@ from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import UpdateParameters
 
 __all__ = [
+    "ChoppedTransferCompound",
+    "ChoppedTransferCompoundParameters",
     "OneSidedUnitCell",
     "OneSidedUnitCellParameters",
     "ReferenceUnitCell",
@@ -190,6 +192,36 @@ class TransferCompoundParameters:
     scale_transfer_lr: bool = True
     transfer_forward: IOParameters = dataclasses.field(default_factory=IOParameters)
     transfer_update: UpdateParameters = dataclasses.field(default_factory=UpdateParameters)
+
+
+@dataclasses.dataclass
+class ChoppedTransferCompoundParameters(TransferCompoundParameters):
+    """Parameters of :class:`ChoppedTransferCompound`: those of
+    :class:`TransferCompoundParameters` (two devices, columns only, the slow device does
+    not transfer) and
+
+    Attributes:
+        in_chop_prob: probability that a column's input chopper flips after the column is
+            read (0: no input chopper, Tiki-Taka version 2).
+        in_chop_random: flip at random; ``False``: every ``round(1 / in_chop_prob)`` reads
+            of the column.
+        out_chop_prob: probability that each output chopper flips after a full sweep of
+            the columns (0: none).
+        buffer_granularity: the buffer's threshold, in units of the slow device's
+            granularity (one pulse).
+        forget_buffer: after a write, the buffer keeps ``momentum`` times its value;
+            ``False``: it keeps what was not written.
+        momentum: see ``forget_buffer``.
+
+    ``transfer_update.desired_bl`` caps the pulses one transfer gives one device.
+    """
+
+    in_chop_prob: float = 0.1
+    in_chop_random: bool = True
+    out_chop_prob: float = 0.0
+    buffer_granularity: float = 1.0
+    forget_buffer: bool = True
+    momentum: float = 0.0
 
 
 # -- devices --------------------------------------------------------------------------------
@@ -459,10 +491,45 @@ class TransferCompound(UnitCell):
         return [gamma ** (n - 1 - k) for k in range(n)]
 
 
+class ChoppedTransferCompound(TransferCompound):
+    """Tiki-Taka version 2 (Gokmen, "Enabling training of neural networks on noisy
+    hardware", Front. Artif. Intell. 4, 699148 (2021)) with choppers (c-TTv2: Rasch et al.,
+    "Fast and robust analog in-memory deep neural network training", Nat. Commun. 15,
+    7133 (2024)): transfers accumulate in a digital buffer that writes whole pulses onto
+    the slow device; choppers flip the sign of the fast device's inputs so that its
+    offsets cancel (docs/physics/compounds.md#chopped-transfer-compound). With
+    ``in_chop_prob=0`` it is Tiki-Taka version 2 without choppers."""
+
+    name: ClassVar[str] = "ChoppedTransferCompound"
+    compound_kind: ClassVar[str] = "chopped_transfer"
+    parameters_class: ClassVar[type[Any]] = ChoppedTransferCompoundParameters
+    device_count: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    def validate(self) -> None:
+        super().validate()
+        params = self.params
+        if not params.transfer_columns:
+            raise ValueError(
+                "ChoppedTransferCompound.transfer_columns=False is not available; allowed: "
+                "True (columns are read and chopped)"
+            )
+        if not params.no_self_transfer:
+            raise ValueError(
+                "ChoppedTransferCompound.no_self_transfer=False is not available; allowed: "
+                "True (the slow device does not transfer)"
+            )
+        self._check_number("in_chop_prob", 0.0, high=1.0)
+        self._check_number("out_chop_prob", 0.0, high=1.0)
+        self._check_number("buffer_granularity", 0.0, strict=True)
+        self._check_number("momentum", 0.0, high=1.0)
+        self._check_bool("in_chop_random", "forget_buffer")
+
+
 #: The compounds registered by the built-in plugin.
 COMPOUNDS: tuple[type[UnitCell], ...] = (
     VectorUnitCell,
     ReferenceUnitCell,
     OneSidedUnitCell,
     TransferCompound,
+    ChoppedTransferCompound,
 )

@@ -9,7 +9,9 @@ update goes to the devices as the compound's kind says (docs/physics/compounds.m
 
 - :class:`VectorCellTile`: the vector (and reference) unit cell's update policies;
 - :class:`OneSidedCellTile`: two potentiation-only devices and their refresh;
-- :class:`~aihw.core.tiles.transfer.TransferTile`: Tiki-Taka's fast device and transfers.
+- :class:`~aihw.core.tiles.transfer.TransferTile`: Tiki-Taka's fast device and transfers;
+- :class:`~aihw.core.tiles.chopped.ChoppedTransferTile`: Tiki-Taka version 2 (a digital
+  buffer) and its chopped variant.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class CompoundTile(TileBase):
         gammas: ``gamma_k`` of the visible weight, one per device.
         counters: the compound's own counters (update policy, refresh, transfers), saved
             in checkpoints.
+        buffers: the compound's own tensors (a digital buffer, choppers), float32 on the
+            tile's device, saved in checkpoints.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class CompoundTile(TileBase):
             unit._backend = self._backend
             self.units.append(unit)
         self.counters: dict[str, Any] = self._initial_counters()
+        self.buffers: dict[str, torch.Tensor] = self._initial_buffers()
         self._after_units_built()
         self._sync_visible()
 
@@ -130,6 +135,9 @@ class CompoundTile(TileBase):
         return None
 
     def _initial_counters(self) -> dict[str, Any]:
+        return {}
+
+    def _initial_buffers(self) -> dict[str, torch.Tensor]:
         return {}
 
     def _after_units_built(self) -> None:
@@ -221,6 +229,7 @@ class CompoundTile(TileBase):
         """Move the tile and its devices to ``device``; returns the tile."""
         for unit in self.units:
             unit.to(device)
+        self.buffers = {k: v.to(device) for k, v in self.buffers.items()}
         super().to(device)
         return self
 
@@ -389,12 +398,14 @@ def _w_max(unit: AnalogTile) -> float:
 
 def compound_tile_class(device: CompoundDevice) -> type[CompoundTile]:
     """The tile class for ``device``'s ``compound_kind``."""
+    from .chopped import ChoppedTransferTile
     from .transfer import TransferTile
 
     classes: dict[str, type[CompoundTile]] = {
         "vector": VectorCellTile,
         "one_sided": OneSidedCellTile,
         "transfer": TransferTile,
+        "chopped_transfer": ChoppedTransferTile,
     }
     kind = device.compound_kind
     if kind not in classes:

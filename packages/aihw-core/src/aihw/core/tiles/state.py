@@ -34,6 +34,7 @@ from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
+from .chopped import ChoppedTransferTile
 from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
@@ -67,6 +68,7 @@ _TILE_CLASSES: dict[str, type[TileBase]] = {
     "VectorCellTile": VectorCellTile,
     "OneSidedCellTile": OneSidedCellTile,
     "TransferTile": TransferTile,
+    "ChoppedTransferTile": ChoppedTransferTile,
 }
 _KEYS = {
     "format",
@@ -99,7 +101,7 @@ _OPTIONAL_KEYS = {
     "compound",
 }
 #: ``compound`` (a compound tile's devices and counters) is there exactly for those tiles.
-_COMPOUND_KEYS = {"units", "counters"}
+_COMPOUND_KEYS = {"units", "counters", "buffers"}
 _WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
@@ -246,6 +248,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         inference["compound"] = {
             "units": [tile_state(unit) for unit in tile.units],
             "counters": _plain(tile.counters),
+            "buffers": dict(tile.buffers),
         }
     return {
         "format": STATE_FORMAT,
@@ -562,8 +565,19 @@ def _restore_compound(
         raise TileStateError(
             f"tile state['compound']['counters'] must have the keys {sorted(tile.counters)}"
         )
+    buffers = data["buffers"]
+    if not isinstance(buffers, dict) or set(buffers) != set(tile.buffers):
+        raise TileStateError(
+            f"tile state['compound']['buffers'] must have the keys {sorted(tile.buffers)}"
+        )
+    new_buffers = {}
+    for name, current in tile.buffers.items():
+        shape2 = (int(current.shape[0]), int(current.shape[1]))
+        where = f"tile state['compound']['buffers'][{name!r}]"
+        new_buffers[name] = _tensor(buffers[name], shape2, where).cpu().contiguous()
     tile.units = new_units
     tile.counters = copy.deepcopy(counters)
+    tile.buffers = new_buffers
 
 
 def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> None:

@@ -104,13 +104,11 @@ class TransferTile(CompoundTile):
 
     def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
         params = self.resistive_device.params
-        fast = self.units[0]
         fast_lr = self.fast_lr(lr)
         periods = self.periods
         pulses = 0
         if params.units_in_mbatch:
-            fast._update_rows(x, d, fast_lr)
-            pulses += fast.last_update_pulses
+            pulses += self._update_fast(x, d, fast_lr)
             pulses += self._transfers(1, periods, lr)
             return pulses
         # Vectors are the unit: the batch is cut where a transfer falls due.
@@ -119,11 +117,16 @@ class TransferTile(CompoundTile):
             count = self.counters["units"]
             nxt = min((_next_point(count, p) for p in periods if p > 0), default=count + rows)
             chunk = min(rows - done, nxt - count)
-            fast._update_rows(x[done : done + chunk], d[done : done + chunk], fast_lr)
-            pulses += fast.last_update_pulses
+            pulses += self._update_fast(x[done : done + chunk], d[done : done + chunk], fast_lr)
             pulses += self._transfers(chunk, periods, lr)
             done += chunk
         return pulses
+
+    def _update_fast(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+        """The SGD update of the fast device; returns its pulses."""
+        fast = self.units[0]
+        fast._update_rows(x, d, lr)
+        return int(fast.last_update_pulses)
 
     def _transfers(self, units: int, periods: list[float], lr: float) -> int:
         """Count ``units`` more and run the transfers that fell due, device by device."""
