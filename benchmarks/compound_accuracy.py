@@ -28,7 +28,7 @@ from aihw.devices import build_config, get_device
 from aihw.nn import AnalogLinear, AnalogSequential
 from aihw.optim import AnalogSGD
 
-ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2")
+ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "mp")
 
 
 def build_model(algorithm: str, device: str, hidden: int) -> nn.Module:

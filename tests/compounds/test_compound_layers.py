@@ -14,6 +14,8 @@ from torch import nn
 from aihw.core.runtime import RuntimeParameters
 from aihw.devices import (
     ChoppedTransferCompound,
+    DigitalRankUpdateRPUConfig,
+    MixedPrecisionCompound,
     OneSidedUnitCell,
     ReferenceUnitCell,
     SoftBoundsDevice,
@@ -47,6 +49,11 @@ CONFIGS = {
         )
     ),
     "tiki-taka": TikiTakaReRamSBPreset,
+    "mp": lambda: DigitalRankUpdateRPUConfig(
+        device=MixedPrecisionCompound(
+            device="SoftBounds", n_rows_per_transfer=2, n_x_bins=5, n_d_bins=5
+        )
+    ),
     "c-ttv2": lambda: UnitCellRPUConfig(
         device=ChoppedTransferCompound(
             unit_cell_devices=["SoftBounds"] * 2, in_chop_prob=0.5, out_chop_prob=0.3
@@ -118,7 +125,7 @@ def test_checkpoint_resumes_bit_identically(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2"]
+    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2", "mp"]
 )
 def test_thread_counts_give_identical_results(kind):
     results = []
@@ -132,7 +139,7 @@ def test_thread_counts_give_identical_results(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2"]
+    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2", "mp"]
 )
 def test_reference_backend_gives_the_native_numbers(kind):
     native = _model(CONFIGS[kind](), seed=3)

@@ -397,3 +397,46 @@ def test_out_choppers_flip_after_a_sweep():
         tile.update(*batch(step), lr=0.1)
         expected = -1.0 if step == 2 else 1.0  # the sweep of 3 columns ends at update 3
         assert torch.equal(tile.buffers["out_chopper"][:, 0], torch.full((2,), expected))
+
+
+# -- mixed precision -------------------------------------------------------------------------
+def _mixed(**params):
+    from aihw.devices import MixedPrecisionCompound
+
+    return exact_tile(MixedPrecisionCompound(device=plain_device(), **params), 2, 3)
+
+
+def test_mixed_precision_writes_whole_pulses_and_keeps_the_rest():
+    tile = _mixed()
+    x, d = batch(90)
+    tile.update(x, d, lr=0.1)
+    chi = -0.1 * d.T @ x
+    counts = torch.trunc(chi / 0.01)
+    assert torch.allclose(tile.weights, counts * 0.01, atol=1e-6)
+    assert torch.allclose(tile.buffers["chi"], chi - counts * 0.01, atol=1e-6)
+    assert tile.counters["written"] == int(counts.abs().sum())
+
+
+def test_mixed_precision_rows_schedule_and_granularity():
+    tile = _mixed(transfer_every=2, n_rows_per_transfer=1, granularity=0.02)
+    x, d = batch(91)
+    tile.update(x, d, lr=0.1)
+    assert torch.equal(tile.weights, torch.zeros(2, 3))  # no transfer after update 1
+    tile.update(x, d, lr=0.1)
+    chi = -0.2 * d.T @ x
+    counts = torch.trunc(chi[0] / 0.02)  # row 0 only; one pulse per 0.02 of chi
+    assert torch.allclose(tile.weights[0], counts * 0.01, atol=1e-6)  # a pulse is dw_min
+    assert torch.equal(tile.weights[1], torch.zeros(3))
+    assert tile.counters["row"] == 1
+
+
+def test_mixed_precision_quantization():
+    from aihw.core.tiles.mixed_precision import quantize
+
+    values = torch.tensor([[0.3, -0.9, 0.6], [0.0, 0.0, 0.0]])
+    expected = torch.tensor([[0.45, -0.9, 0.45], [0.0, 0.0, 0.0]])
+    assert torch.allclose(quantize(values, 2, False, None), expected)
+    gen = torch.Generator().manual_seed(0)
+    noisy = quantize(values.repeat(2000, 1), 2, True, gen)
+    # Stochastic rounding is unbiased: the mean of 2000 draws is within 4 sd of the value.
+    assert torch.allclose(noisy[0::2].mean(dim=0), values[0], atol=4 * 0.225 / 2000**0.5)

@@ -176,6 +176,7 @@ def test_compounds_are_registered_and_listed():
         "OneSidedUnitCell",
         "TransferCompound",
         "ChoppedTransferCompound",
+        "MixedPrecisionCompound",
     ):
         assert names[name].law_kind == "compound"
         assert get_device_class(name).name == name
@@ -212,12 +213,12 @@ def test_build_config_sgd_and_tiki_taka():
     assert tt.device.unit_devices()[0] is not tt.device.unit_devices()[1]
 
 
-@pytest.mark.parametrize("algorithm", ["agad", "mp"])
+@pytest.mark.parametrize("algorithm", ["agad"])
 def test_build_config_refuses_other_algorithms(algorithm):
     with pytest.raises(ValueError) as error:
         build_config(algorithm, ReRamSBPresetDevice())
     assert f"algorithm={algorithm!r} is not supported" in str(error.value)
-    assert "supported: 'sgd', 'tiki-taka', 'ttv2', 'c-ttv2'" in str(error.value)
+    assert "supported: 'sgd', 'tiki-taka', 'ttv2', 'c-ttv2', 'mp'" in str(error.value)
 
 
 def test_build_config_bad_device():
@@ -288,3 +289,41 @@ def test_ttv2_presets_and_build_config():
         device = build_config(algorithm, "ReRamSBPreset").device
         assert isinstance(device, ChoppedTransferCompound)
         assert device.params.in_chop_prob == prob
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (dict(transfer_every=0), r"MixedPrecisionCompound.transfer_every=0; allowed: an int >= 1"),
+        (dict(n_rows_per_transfer=0), r"n_rows_per_transfer=0; allowed: -1 \(all rows\) or"),
+        (dict(transfer_lr=0.0), r"MixedPrecisionCompound.transfer_lr=0.0 must be a finite"),
+        (dict(n_x_bins=-1), r"MixedPrecisionCompound.n_x_bins=-1; allowed: an int >= 0"),
+        (dict(device=FloatingPointDevice()), r"device=FloatingPointResistiveDevice\(\) is not a"),
+        (dict(device="SoftBoundz"), r"MixedPrecisionCompound.device='SoftBoundz' is not a regis"),
+    ],
+)
+def test_mixed_precision_bad_parameters(params, message):
+    from aihw.devices import MixedPrecisionCompound
+
+    with pytest.raises(ValueError, match=message):
+        MixedPrecisionCompound(**params)
+
+
+def test_mixed_precision_configs():
+    from aihw.devices import (
+        DigitalRankUpdateRPUConfig,
+        EcRamMOPresetDevice,
+        MixedPrecisionCompound,
+        MixedPrecisionEcRamMOPreset,
+        MixedPrecisionReRamSBPreset,
+    )
+
+    assert MixedPrecisionCompound().params.device == ConstantStepDevice()
+    assert MixedPrecisionCompound(device="SoftBounds").unit_devices() == [SoftBoundsDevice()]
+    assert MixedPrecisionReRamSBPreset().device.params.device == ReRamSBPresetDevice()
+    assert MixedPrecisionEcRamMOPreset().device.params.device == EcRamMOPresetDevice()
+    config = build_config("mp", "ReRamSBPreset")
+    assert isinstance(config, DigitalRankUpdateRPUConfig)
+    assert config.device.params.device == ReRamSBPresetDevice()
+    with pytest.raises(TypeError, match=r"DigitalRankUpdateRPUConfig.device must be a Mixed"):
+        DigitalRankUpdateRPUConfig(device=SoftBoundsDevice())

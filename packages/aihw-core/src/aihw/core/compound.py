@@ -20,7 +20,7 @@ from .laws import StepLaw
 __all__ = ["COMPOUND_KINDS", "CompoundDevice", "unit_seed"]
 
 #: What a compound tile can do with its devices.
-COMPOUND_KINDS = ("vector", "one_sided", "transfer", "chopped_transfer")
+COMPOUND_KINDS = ("vector", "one_sided", "transfer", "chopped_transfer", "mixed_precision")
 
 #: Device ``k`` of a compound tile with seed ``s`` gets ``s + (k + 1) * _UNIT_SEED_STEP``
 #: (an odd constant other than the grid's, so the seeds of a grid's tiles and of their
@@ -46,6 +46,8 @@ class CompoundDevice(DeviceModel):
     #: Fields of ``parameters_class`` that hold lists of device models (stored by name
     #: and parameters in checkpoints).
     device_list_fields: ClassVar[tuple[str, ...]] = ("unit_cell_devices",)
+    #: Fields that hold one device model (stored the same way).
+    device_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def is_floating_point(self) -> bool:

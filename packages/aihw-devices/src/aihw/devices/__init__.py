@@ -26,6 +26,9 @@ from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 from .catalog import DeviceInfo, PluginSource
 from .compound_configs import (
     ChoppedTTv2ReRamSBPreset,
+    DigitalRankUpdateRPUConfig,
+    MixedPrecisionEcRamMOPreset,
+    MixedPrecisionReRamSBPreset,
     TikiTakaCapacitorPreset,
     TikiTakaEcRamPreset,
     TikiTakaReRamSBPreset,
@@ -36,6 +39,8 @@ from .compound_configs import (
 from .compounds import (
     ChoppedTransferCompound,
     ChoppedTransferCompoundParameters,
+    MixedPrecisionCompound,
+    MixedPrecisionCompoundParameters,
     OneSidedUnitCell,
     OneSidedUnitCellParameters,
     ReferenceUnitCell,
@@ -139,6 +144,11 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "DigitalRankUpdateRPUConfig",
+    "MixedPrecisionCompound",
+    "MixedPrecisionCompoundParameters",
+    "MixedPrecisionEcRamMOPreset",
+    "MixedPrecisionReRamSBPreset",
     "ChoppedTransferCompound",
     "ChoppedTransferCompoundParameters",
     "ChoppedTTv2ReRamSBPreset",

@@ -20,10 +20,16 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import UpdateParameters
 
-from .compounds import ChoppedTransferCompound, TransferCompound, VectorUnitCell
+from .compounds import (
+    ChoppedTransferCompound,
+    MixedPrecisionCompound,
+    TransferCompound,
+    VectorUnitCell,
+)
 from .configs import SingleRPUConfig
 from .presets import (
     CapacitorPresetDevice,
+    EcRamMOPresetDevice,
     EcRamPresetDevice,
     PresetIOParameters,
     PresetUpdateParameters,
@@ -33,6 +39,9 @@ from .presets import (
 __all__ = [
     "ALGORITHMS",
     "BUILD_CONFIG_READS",
+    "DigitalRankUpdateRPUConfig",
+    "MixedPrecisionEcRamMOPreset",
+    "MixedPrecisionReRamSBPreset",
     "ChoppedTTv2ReRamSBPreset",
     "TTv2ReRamSBPreset",
     "TikiTakaCapacitorPreset",
@@ -175,10 +184,56 @@ class ChoppedTTv2ReRamSBPreset(UnitCellRPUConfig):
     update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
 
 
+@dataclasses.dataclass
+class DigitalRankUpdateRPUConfig(TileConfig):
+    """A tile configuration whose update is accumulated digitally: the device is a
+    :class:`~aihw.devices.MixedPrecisionCompound` (default: of a constant-step device),
+    with the default periphery both ways."""
+
+    device: DeviceModel | None = dataclasses.field(default_factory=MixedPrecisionCompound)
+
+    def validate(self) -> None:
+        """As :meth:`TileConfig.validate`; the device must be a mixed-precision compound."""
+        super().validate()
+        if not isinstance(self.device, MixedPrecisionCompound):
+            raise TypeError(
+                f"{type(self).__name__}.device must be a MixedPrecisionCompound; got "
+                f"{type(self.device).__name__}"
+            )
+
+
+@dataclasses.dataclass
+class MixedPrecisionReRamSBPreset(DigitalRankUpdateRPUConfig):
+    """Mixed precision (Nandakumar et al., Front. Neurosci. 14, 406 (2020),
+    https://doi.org/10.3389/fnins.2020.00406) on a :class:`~aihw.devices.ReRamSBPresetDevice`,
+    with :class:`~aihw.devices.PresetIOParameters` forward and backward."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: MixedPrecisionCompound(device=ReRamSBPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
+@dataclasses.dataclass
+class MixedPrecisionEcRamMOPreset(DigitalRankUpdateRPUConfig):
+    """Mixed precision (Nandakumar et al. 2020) on an
+    :class:`~aihw.devices.EcRamMOPresetDevice` (Kim et al., IEDM 2019), otherwise as
+    :class:`MixedPrecisionReRamSBPreset`."""
+
+    device: DeviceModel | None = dataclasses.field(
+        default_factory=lambda: MixedPrecisionCompound(device=EcRamMOPresetDevice())
+    )
+    forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    backward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    update: UpdateParameters = dataclasses.field(default_factory=PresetUpdateParameters)
+
+
 #: What :func:`build_config` builds.
-ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2")
+ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "mp")
 #: Names of the reference toolkit's other algorithms, not available in aihw yet.
-_NOT_YET = ("agad", "mp")
+_NOT_YET = ("agad",)
 
 
 def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
@@ -194,7 +249,9 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             (``BUILD_CONFIG_READS``; the presets transfer one), the rest as in
             :class:`TikiTakaReRamSBPreset`); ``"ttv2"`` and ``"c-ttv2"`` (a
             :class:`~aihw.devices.ChoppedTransferCompound` without and with input
-            choppers, the transfers as for ``"tiki-taka"``).
+            choppers, the transfers as for ``"tiki-taka"``); ``"mp"`` (a
+            :class:`DigitalRankUpdateRPUConfig` with a
+            :class:`~aihw.devices.MixedPrecisionCompound` of the device).
         device: a pulsed device model, or a registered device name.
 
     Raises:
@@ -230,6 +287,13 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
     if algorithm == "sgd":
         return SingleRPUConfig(
             device=copy.deepcopy(device),
+            forward=PresetIOParameters(),
+            backward=PresetIOParameters(),
+            update=PresetUpdateParameters(),
+        )
+    if algorithm == "mp":
+        return DigitalRankUpdateRPUConfig(
+            device=MixedPrecisionCompound(device=copy.deepcopy(device)),
             forward=PresetIOParameters(),
             backward=PresetIOParameters(),
             update=PresetUpdateParameters(),

@@ -11,7 +11,9 @@ update goes to the devices as the compound's kind says (docs/physics/compounds.m
 - :class:`OneSidedCellTile`: two potentiation-only devices and their refresh;
 - :class:`~aihw.core.tiles.transfer.TransferTile`: Tiki-Taka's fast device and transfers;
 - :class:`~aihw.core.tiles.chopped.ChoppedTransferTile`: Tiki-Taka version 2 (a digital
-  buffer) and its chopped variant.
+  buffer) and its chopped variant;
+- :class:`~aihw.core.tiles.mixed_precision.MixedPrecisionTile`: a digital accumulator in
+  front of one device.
 """
 
 from __future__ import annotations
@@ -399,6 +401,7 @@ def _w_max(unit: AnalogTile) -> float:
 def compound_tile_class(device: CompoundDevice) -> type[CompoundTile]:
     """The tile class for ``device``'s ``compound_kind``."""
     from .chopped import ChoppedTransferTile
+    from .mixed_precision import MixedPrecisionTile
     from .transfer import TransferTile
 
     classes: dict[str, type[CompoundTile]] = {
@@ -406,6 +409,7 @@ def compound_tile_class(device: CompoundDevice) -> type[CompoundTile]:
         "one_sided": OneSidedCellTile,
         "transfer": TransferTile,
         "chopped_transfer": ChoppedTransferTile,
+        "mixed_precision": MixedPrecisionTile,
     }
     kind = device.compound_kind
     if kind not in classes:

@@ -40,6 +40,7 @@ from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 from .inference_state import inference_from_state, inference_to_state
+from .mixed_precision import MixedPrecisionTile
 from .transfer import TransferTile
 
 __all__ = [
@@ -69,6 +70,7 @@ _TILE_CLASSES: dict[str, type[TileBase]] = {
     "OneSidedCellTile": OneSidedCellTile,
     "TransferTile": TransferTile,
     "ChoppedTransferTile": ChoppedTransferTile,
+    "MixedPrecisionTile": MixedPrecisionTile,
 }
 _KEYS = {
     "format",
@@ -281,15 +283,15 @@ def _device_state(device: DeviceModel) -> dict[str, Any]:
     compound's devices nested the same way)."""
     device_class = type(device)
     if isinstance(device, CompoundDevice):
-        lists = device.device_list_fields
-        params = {
-            f.name: (
-                [_device_state(d) for d in getattr(device.params, f.name)]
-                if f.name in lists
-                else _plain(getattr(device.params, f.name))
-            )
-            for f in dataclasses.fields(device.params)
-        }
+        params = {}
+        for f in dataclasses.fields(device.params):
+            value = getattr(device.params, f.name)
+            if f.name in device.device_list_fields:
+                params[f.name] = [_device_state(d) for d in value]
+            elif f.name in device.device_fields:
+                params[f.name] = _device_state(value)
+            else:
+                params[f.name] = _plain(value)
     else:
         params = _plain(device.params)
     return {
@@ -363,6 +365,9 @@ def _resolve(
                 if not isinstance(data[field], list):
                     raise TileStateError(f"device {name!r} parameters[{field!r}] must be a list")
                 data[field] = [_resolve(d, resolve_device) for d in data[field]]
+        for field in device_class.device_fields:
+            if field in data:
+                data[field] = _resolve(data[field], resolve_device)
     params = _rebuild(device_class.parameters_class, data, f"device {name!r} parameters")
     try:
         return device_class(params)
