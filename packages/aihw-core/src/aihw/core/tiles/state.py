@@ -283,7 +283,7 @@ def _device_state(device: DeviceModel) -> dict[str, Any]:
     compound's devices nested the same way)."""
     device_class = type(device)
     if isinstance(device, CompoundDevice):
-        params = {}
+        params: dict[str, Any] = {}
         for f in dataclasses.fields(device.params):
             value = getattr(device.params, f.name)
             if f.name in device.device_list_fields:
