@@ -1,12 +1,14 @@
-"""Plain SGD against Tiki-Taka on one device: test accuracy of the digits MLP.
+"""Plain SGD against the compounds on one device: test accuracy of the digits MLP.
 
 The network, data and training loop are the demo's (``examples/train_digits.py``: a
 64-32-10 MLP with a sigmoid, scikit-learn's digits, ``AnalogSGD``, batch 16); both layers
-are built from ``build_config(algorithm, device)`` with the soft-bounds ReRAM preset
+are built from ``build_config(algorithm, device)`` (``"sgd"``, ``"tiki-taka"``,
+``"ttv2"``, ``"c-ttv2"``, ``"mp"``) with the soft-bounds ReRAM preset
 device (``ReRamSBPresetDevice``) by default. Prints the test accuracy after the last
 epoch for every seed, and the mean, per algorithm (docs/physics/compounds.md#accuracy).
 
     python benchmarks/compound_accuracy.py [--epochs 20] [--seeds 0 1 2] [--lr 0.1]
+        [--algorithms sgd tiki-taka ttv2 c-ttv2 mp]
 """
 
 from __future__ import annotations
@@ -68,12 +70,17 @@ def train(
 
 
 def compare(
-    seeds: Sequence[int], epochs: int, device: str, lr: float, hidden: int = 32
+    seeds: Sequence[int],
+    epochs: int,
+    device: str,
+    lr: float,
+    hidden: int = 32,
+    algorithms: Sequence[str] = ALGORITHMS,
 ) -> dict[str, list[float]]:
     """Test accuracy per algorithm, one entry per seed."""
     return {
         algorithm: [train(algorithm, device, epochs, hidden, lr, seed=s) for s in seeds]
-        for algorithm in ALGORITHMS
+        for algorithm in algorithms
     }
 
 
@@ -84,8 +91,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS)
     args = parser.parse_args()
-    results = compare(args.seeds, args.epochs, args.device, args.lr, args.hidden)
+    results = compare(args.seeds, args.epochs, args.device, args.lr, args.hidden, args.algorithms)
     print(f"digits MLP, {args.device}, {args.epochs} epochs, lr {args.lr}")
     print("| algorithm | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean |")
     print("|---|" + "---|" * (len(args.seeds) + 1))

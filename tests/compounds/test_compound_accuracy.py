@@ -20,7 +20,9 @@ def _benchmark():
 
 def test_tiki_taka_beats_plain_sgd_on_reram_by_25_points():
     bench = _benchmark()
-    results = bench.compare(seeds=[0], epochs=4, device="ReRamSBPreset", lr=0.1)
+    results = bench.compare(
+        seeds=[0], epochs=4, device="ReRamSBPreset", lr=0.1, algorithms=("sgd", "tiki-taka")
+    )
     sgd, tiki_taka = results["sgd"][0], results["tiki-taka"][0]
     # Measured: about 17% and 60% after 4 epochs (20 epochs: docs/physics/compounds.md).
     assert sgd < 0.3, results

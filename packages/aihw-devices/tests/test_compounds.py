@@ -327,3 +327,18 @@ def test_mixed_precision_configs():
     assert config.device.params.device == ReRamSBPresetDevice()
     with pytest.raises(TypeError, match=r"DigitalRankUpdateRPUConfig.device must be a Mixed"):
         DigitalRankUpdateRPUConfig(device=SoftBoundsDevice())
+
+
+def test_pcm_preset_unit_cell():
+    from aihw.core.tiles import create_tile
+    from aihw.devices import PCMPresetDevice, PCMPresetUnitCell, PresetUpdateParameters
+
+    cell = PCMPresetUnitCell()
+    params = cell.params
+    assert cell.unit_devices() == [PCMPresetDevice(), PCMPresetDevice()]
+    assert (params.refresh_every, params.units_in_mbatch) == (1, True)
+    assert params.refresh_forward == PresetIOParameters()
+    assert params.refresh_update == PresetUpdateParameters(desired_bl=31)
+    assert get_device_class("PCMPresetUnitCell") is PCMPresetUnitCell
+    tile = create_tile(None, 2, 3, seed=0, rpu_config=UnitCellRPUConfig(device=cell))
+    assert type(tile).__name__ == "OneSidedCellTile"

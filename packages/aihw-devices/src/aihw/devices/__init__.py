@@ -29,6 +29,8 @@ from .compound_configs import (
     DigitalRankUpdateRPUConfig,
     MixedPrecisionEcRamMOPreset,
     MixedPrecisionReRamSBPreset,
+    PCMPresetUnitCell,
+    PCMPresetUnitCellParameters,
     TikiTakaCapacitorPreset,
     TikiTakaEcRamPreset,
     TikiTakaReRamSBPreset,
@@ -144,6 +146,8 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "PCMPresetUnitCell",
+    "PCMPresetUnitCellParameters",
     "DigitalRankUpdateRPUConfig",
     "MixedPrecisionCompound",
     "MixedPrecisionCompoundParameters",

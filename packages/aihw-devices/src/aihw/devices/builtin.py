@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .compound_configs import PCMPresetUnitCell
 from .compounds import COMPOUNDS
 from .constant_step import ConstantStepResistiveDevice
 from .exp_step import ExpStepResistiveDevice
@@ -65,7 +66,7 @@ def register_devices(register: Callable[..., Any]) -> None:
         register(cls, aliases=(f"{cls.name}Device", f"{cls.name}ResistiveDevice"))
     for name, preset in PRESETS.items():
         register(preset, aliases=(f"{name}Device",))
-    for compound in COMPOUNDS:
+    for compound in (*COMPOUNDS, PCMPresetUnitCell):
         register(compound)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any, ClassVar
 
 from aihw.core.compound import CompoundDevice
 from aihw.core.config import TileConfig
@@ -23,6 +24,8 @@ from aihw.core.parameters import UpdateParameters
 from .compounds import (
     ChoppedTransferCompound,
     MixedPrecisionCompound,
+    OneSidedUnitCell,
+    OneSidedUnitCellParameters,
     TransferCompound,
     VectorUnitCell,
 )
@@ -31,6 +34,7 @@ from .presets import (
     CapacitorPresetDevice,
     EcRamMOPresetDevice,
     EcRamPresetDevice,
+    PCMPresetDevice,
     PresetIOParameters,
     PresetUpdateParameters,
     ReRamSBPresetDevice,
@@ -42,6 +46,8 @@ __all__ = [
     "DigitalRankUpdateRPUConfig",
     "MixedPrecisionEcRamMOPreset",
     "MixedPrecisionReRamSBPreset",
+    "PCMPresetUnitCell",
+    "PCMPresetUnitCellParameters",
     "ChoppedTTv2ReRamSBPreset",
     "TTv2ReRamSBPreset",
     "TikiTakaCapacitorPreset",
@@ -73,6 +79,33 @@ class UnitCellRPUConfig(TileConfig):
                 "(VectorUnitCell, ReferenceUnitCell, OneSidedUnitCell, TransferCompound); "
                 f"got {type(self.device).__name__}"
             )
+
+
+@dataclasses.dataclass
+class PCMPresetUnitCellParameters(OneSidedUnitCellParameters):
+    """:class:`PCMPresetUnitCell`'s defaults: two PCM preset devices, a refresh check after
+    every mini-batch through :class:`~aihw.devices.PresetIOParameters`, refresh writes with
+    :class:`~aihw.devices.PresetUpdateParameters`."""
+
+    unit_cell_devices: list[Any] = dataclasses.field(
+        default_factory=lambda: [PCMPresetDevice(), PCMPresetDevice()]
+    )
+    refresh_every: int = 1
+    units_in_mbatch: bool = True
+    refresh_forward: IOParameters = dataclasses.field(default_factory=PresetIOParameters)
+    refresh_update: UpdateParameters = dataclasses.field(
+        default_factory=lambda: PresetUpdateParameters(desired_bl=31)
+    )
+
+
+class PCMPresetUnitCell(OneSidedUnitCell):
+    """Two phase-change memory devices of opposite sign
+    (:class:`~aihw.devices.PCMPresetDevice`, Nandakumar et al., Front. Neurosci. 14, 406
+    (2020)) in a one-sided unit cell that checks for refresh after every mini-batch
+    (docs/physics/compounds.md#one-sided-unit-cell)."""
+
+    name: ClassVar[str] = "PCMPresetUnitCell"
+    parameters_class: ClassVar[type[Any]] = PCMPresetUnitCellParameters
 
 
 #: Columns ``build_config("tiki-taka", ...)`` transfers per mini-batch
