@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from aihw.core.io_parameters import BoundManagementType, NoiseManagementType
 from aihw.devices import (
@@ -342,3 +343,24 @@ def test_pcm_preset_unit_cell():
     assert get_device_class("PCMPresetUnitCell") is PCMPresetUnitCell
     tile = create_tile(None, 2, 3, seed=0, rpu_config=UnitCellRPUConfig(device=cell))
     assert type(tile).__name__ == "OneSidedCellTile"
+
+
+def test_pulse_response_of_compounds_records_each_device():
+    from aihw.devices.response import pulse_response
+
+    response = pulse_response("VectorUnitCell", n_pulses=20, size=5)
+    first, second = response.unit_weights
+    assert response.weights.shape == first.shape == (41, 5)
+    assert torch.allclose(response.weights, 0.5 * first + 0.5 * second, atol=1e-6)
+    assert response.mean[20] > 0 and first.mean(dim=1)[20] > 0  # up pulses went up
+    one_sided = pulse_response(OneSidedUnitCell(unit_cell_devices=["SoftBounds"]), 10, 4)
+    g_minus, g_plus = one_sided.unit_weights
+    assert bool((g_minus[:11] == 0).all()) and bool((g_plus[10] > 0).all())
+    assert pulse_response("SoftBounds", n_pulses=3, size=2).unit_weights is None
+
+
+def test_cli_plots_a_compound(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "tc.png"
+    assert main(["plot", "TransferCompound", "-o", str(out), "--pulses", "5", "--size", "3"]) == 0
+    assert out.stat().st_size > 0
