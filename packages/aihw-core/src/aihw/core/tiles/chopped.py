@@ -19,7 +19,7 @@ from ..parameters import PulseType, UpdateParameters
 from .analog import AnalogTile
 from .compound import _generator
 from .transfer import TransferTile
-from .unit_ops import one_hot, read_vectors, write_pulsed
+from .unit_ops import one_hot, read_vectors, trunc, write_pulsed
 
 __all__ = ["ChoppedTransferTile", "write_pulse_counts"]
 
@@ -97,7 +97,7 @@ class ChoppedTransferTile(TransferTile):
         h = buffers["buffer"][:, indices] + self.transfer_lr(source, lr) * (read * signs).t()
         threshold = float(params.buffer_granularity) * slow.granularity
         cap = float(params.transfer_update.desired_bl)
-        counts = torch.trunc(h / threshold).clamp(-cap, cap)
+        counts = trunc((h / threshold).clamp(-cap, cap))
         written = counts != 0
         if params.forget_buffer:
             kept = h * float(params.momentum)

@@ -14,6 +14,7 @@ import torch
 
 from .chopped import write_pulse_counts
 from .compound import CompoundTile, _generator
+from .unit_ops import floor, trunc
 
 __all__ = ["MixedPrecisionTile", "quantize"]
 
@@ -22,7 +23,7 @@ def quantize(
     values: torch.Tensor, n_bins: int, stochastic: bool, generator: torch.Generator | None
 ) -> torch.Tensor:
     """Each row of ``values`` on ``n_bins`` levels of its own ``max |v|`` (0: unchanged),
-    rounded to nearest or stochastically."""
+    rounded to nearest (halves up) or stochastically."""
     if n_bins <= 0:
         return values
     scale = values.abs().amax(dim=1, keepdim=True) / n_bins
@@ -30,9 +31,9 @@ def quantize(
     steps = values / safe
     if stochastic:
         noise = torch.rand(steps.shape, generator=generator).to(steps.device)
-        steps = torch.floor(steps + noise)
+        steps = floor(steps + noise)
     else:
-        steps = torch.round(steps)
+        steps = floor(steps + 0.5)  # to nearest, halves up
     return steps * safe
 
 
@@ -89,8 +90,11 @@ class MixedPrecisionTile(CompoundTile):
         chi = self.buffers["chi"]
         threshold = self.threshold
         lr = float(params.transfer_lr)
-        counts = torch.zeros_like(chi)
-        counts[rows] = torch.trunc(chi[rows] * lr / threshold)
+        if n_rows == d_size:
+            counts = trunc(chi * (lr / threshold))
+        else:
+            counts = torch.zeros_like(chi)
+            counts[rows] = trunc(chi[rows] * (lr / threshold))
         chi.sub_(counts * (threshold / lr))
         columns = torch.nonzero(counts.any(dim=0)).flatten().tolist()
         if not columns:

@@ -18,7 +18,32 @@ from ..io_parameters import BoundManagementType, IOParameters, NoiseManagementTy
 from ..parameters import UpdateParameters
 from .analog import AnalogTile
 
-__all__ = ["read_io", "one_hot", "read_vectors", "write_pulsed", "reset_elements"]
+__all__ = [
+    "floor",
+    "one_hot",
+    "read_io",
+    "read_vectors",
+    "reset_elements",
+    "trunc",
+    "write_pulsed",
+]
+
+#: Counts are kept within this range before they become integers.
+_COUNT_LIMIT = float(2**31)
+
+
+def trunc(values: torch.Tensor) -> torch.Tensor:
+    """``values`` rounded toward zero (clamped to +-2**31 first), by an integer
+    conversion: torch's own rounding kernels take milliseconds on small CPU tensors when
+    they use several threads."""
+    limited = values.clamp(-_COUNT_LIMIT, _COUNT_LIMIT)
+    return limited.to(torch.int64).to(values.dtype)
+
+
+def floor(values: torch.Tensor) -> torch.Tensor:
+    """``values`` rounded down (see :func:`trunc`)."""
+    toward_zero = trunc(values)
+    return toward_zero - (toward_zero > values).to(values.dtype)
 
 
 def read_io(io: IOParameters, managed: bool = True) -> IOParameters:
