@@ -39,10 +39,6 @@ from .compound_configs import (
     build_config,
 )
 from .compounds import (
-    ChoppedTransferCompound,
-    ChoppedTransferCompoundParameters,
-    MixedPrecisionCompound,
-    MixedPrecisionCompoundParameters,
     OneSidedUnitCell,
     OneSidedUnitCellParameters,
     ReferenceUnitCell,
@@ -61,6 +57,12 @@ from .configs import (
     TorchInferenceRPUConfig,
 )
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
+from .digital_compounds import (
+    ChoppedTransferCompound,
+    ChoppedTransferCompoundParameters,
+    MixedPrecisionCompound,
+    MixedPrecisionCompoundParameters,
+)
 from .errors import PluginError, UnknownDeviceError
 from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
 from .floating_point import FloatingPointDevice, FloatingPointResistiveDevice

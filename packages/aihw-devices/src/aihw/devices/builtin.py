@@ -13,6 +13,7 @@ from typing import Any
 from .compound_configs import PCMPresetUnitCell
 from .compounds import COMPOUNDS
 from .constant_step import ConstantStepResistiveDevice
+from .digital_compounds import DIGITAL_COMPOUNDS
 from .exp_step import ExpStepResistiveDevice
 from .floating_point import FloatingPointResistiveDevice
 from .hookspecs import hookimpl
@@ -66,7 +67,7 @@ def register_devices(register: Callable[..., Any]) -> None:
         register(cls, aliases=(f"{cls.name}Device", f"{cls.name}ResistiveDevice"))
     for name, preset in PRESETS.items():
         register(preset, aliases=(f"{name}Device",))
-    for compound in (*COMPOUNDS, PCMPresetUnitCell):
+    for compound in (*COMPOUNDS, *DIGITAL_COMPOUNDS, PCMPresetUnitCell):
         register(compound)
 
 

@@ -22,14 +22,13 @@ from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import UpdateParameters
 
 from .compounds import (
-    ChoppedTransferCompound,
-    MixedPrecisionCompound,
     OneSidedUnitCell,
     OneSidedUnitCellParameters,
     TransferCompound,
     VectorUnitCell,
 )
 from .configs import SingleRPUConfig
+from .digital_compounds import ChoppedTransferCompound, MixedPrecisionCompound
 from .presets import (
     CapacitorPresetDevice,
     EcRamMOPresetDevice,
