@@ -24,6 +24,32 @@ from aihw.core.mapping import MappingParameter, MappingParameters
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
 from .catalog import DeviceInfo, PluginSource
+from .compound_configs import (
+    ChoppedTTv2ReRamSBPreset,
+    DigitalRankUpdateRPUConfig,
+    MixedPrecisionEcRamMOPreset,
+    MixedPrecisionReRamSBPreset,
+    PCMPresetUnitCell,
+    PCMPresetUnitCellParameters,
+    TikiTakaCapacitorPreset,
+    TikiTakaEcRamPreset,
+    TikiTakaReRamSBPreset,
+    TTv2ReRamSBPreset,
+    UnitCellRPUConfig,
+    build_config,
+)
+from .compounds import (
+    OneSidedUnitCell,
+    OneSidedUnitCellParameters,
+    ReferenceUnitCell,
+    ReferenceUnitCellParameters,
+    TransferCompound,
+    TransferCompoundParameters,
+    UnitCell,
+    VectorUnitCell,
+    VectorUnitCellParameters,
+    VectorUnitCellUpdatePolicy,
+)
 from .configs import (
     FloatingPointRPUConfig,
     InferenceRPUConfig,
@@ -31,6 +57,12 @@ from .configs import (
     TorchInferenceRPUConfig,
 )
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
+from .digital_compounds import (
+    ChoppedTransferCompound,
+    ChoppedTransferCompoundParameters,
+    MixedPrecisionCompound,
+    MixedPrecisionCompoundParameters,
+)
 from .errors import PluginError, UnknownDeviceError
 from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
 from .floating_point import FloatingPointDevice, FloatingPointResistiveDevice
@@ -116,6 +148,32 @@ from .soft_bounds_reference import (
 )
 
 __all__ = [
+    "PCMPresetUnitCell",
+    "PCMPresetUnitCellParameters",
+    "DigitalRankUpdateRPUConfig",
+    "MixedPrecisionCompound",
+    "MixedPrecisionCompoundParameters",
+    "MixedPrecisionEcRamMOPreset",
+    "MixedPrecisionReRamSBPreset",
+    "ChoppedTransferCompound",
+    "ChoppedTransferCompoundParameters",
+    "ChoppedTTv2ReRamSBPreset",
+    "TTv2ReRamSBPreset",
+    "OneSidedUnitCell",
+    "OneSidedUnitCellParameters",
+    "ReferenceUnitCell",
+    "ReferenceUnitCellParameters",
+    "TikiTakaCapacitorPreset",
+    "TikiTakaEcRamPreset",
+    "TikiTakaReRamSBPreset",
+    "TransferCompound",
+    "TransferCompoundParameters",
+    "UnitCell",
+    "UnitCellRPUConfig",
+    "VectorUnitCell",
+    "VectorUnitCellParameters",
+    "VectorUnitCellUpdatePolicy",
+    "build_config",
     "CapacitorPreset",
     "CapacitorPresetDevice",
     "EcRamMOPreset",

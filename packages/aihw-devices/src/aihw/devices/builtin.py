@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .compound_configs import PCMPresetUnitCell
+from .compounds import COMPOUNDS
 from .constant_step import ConstantStepResistiveDevice
+from .digital_compounds import DIGITAL_COMPOUNDS
 from .exp_step import ExpStepResistiveDevice
 from .floating_point import FloatingPointResistiveDevice
 from .hookspecs import hookimpl
@@ -36,7 +39,8 @@ def register_devices(register: Callable[..., Any]) -> None:
 
     Every family is registered under its short name (``"SoftBounds"``) with the
     reference toolkit's name (``"SoftBoundsDevice"``) and the ``...ResistiveDevice`` name
-    as aliases; presets under their short name and their class name.
+    as aliases; presets under their short name and their class name; the unit cells and
+    compounds (``aihw.devices.compounds``) under their class name.
 
     Args:
         register: the registration callback.
@@ -63,6 +67,8 @@ def register_devices(register: Callable[..., Any]) -> None:
         register(cls, aliases=(f"{cls.name}Device", f"{cls.name}ResistiveDevice"))
     for name, preset in PRESETS.items():
         register(preset, aliases=(f"{name}Device",))
+    for compound in (*COMPOUNDS, *DIGITAL_COMPOUNDS, PCMPresetUnitCell):
+        register(compound)
 
 
 @hookimpl

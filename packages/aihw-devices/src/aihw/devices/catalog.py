@@ -12,6 +12,7 @@ import keyword
 from collections.abc import Iterable
 from typing import Any
 
+from aihw.core.compound import CompoundDevice
 from aihw.core.device_model import SUPPORTED_API_VERSIONS, DeviceModel
 from aihw.core.laws import LAWS, law_runs_natively
 
@@ -65,7 +66,8 @@ class DeviceInfo:
             or a law that the installed engine executes); otherwise it runs on the
             plain-torch reference path (e.g. a law defined in Python).
         api_version: the plugin API version the class declares.
-        law_kind: where the law comes from: ``"floating point"``, ``"built-in"`` (a law
+        law_kind: where the law comes from: ``"floating point"``, ``"compound"`` (a unit
+            cell or transfer compound, whose devices have their own laws), ``"built-in"`` (a law
             of aihw-core), ``"python"`` (defined by a plugin with
             :func:`~aihw.core.laws.register_python_law`), ``"tabulated"`` (a Python law
             tabulated into ``piecewise_step``, :mod:`aihw.devices.tabulate`) or
@@ -213,6 +215,8 @@ def _info(entry: _Entry) -> DeviceInfo:
 def _law_kind(cls: type[DeviceModel]) -> str:
     from .tabulate import TabulatedDevice  # here: the catalog needs it for listings only
 
+    if issubclass(cls, CompoundDevice):
+        return "compound"
     if cls.law is None:
         return "floating point"
     if issubclass(cls, TabulatedDevice):

@@ -217,6 +217,8 @@ def _unwritable(path: str) -> str | None:
 
 
 def _law_cell(info: DeviceInfo) -> str:
+    if info.law_kind == "compound":
+        return "(compound)"
     if info.law is None:
         return "(floating point)"
     if info.law_kind in ("python", "tabulated", "unknown"):

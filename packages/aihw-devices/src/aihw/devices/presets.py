@@ -309,10 +309,10 @@ class PCMPresetDevice(ExpStepResistiveDevice):
     https://doi.org/10.3389/fnins.2020.00406.
 
     Its weight lives in ``[0, w_max]``: PCM is unidirectional and the reference uses it
-    only as a pair of devices with refresh (a one-sided unit cell, ``PCMPresetUnitCell``).
-    Unit cells are not available in aihw yet, so this preset is the *single* device only;
-    a tile of it can only hold non-negative weights. Resets (``reset``, ``reset_dtod``)
-    are stored but only the unit cell's refresh would use them.
+    only as a pair of devices with refresh (a one-sided unit cell,
+    :class:`~aihw.devices.PCMPresetUnitCell`). This preset is the *single* device; a tile
+    of it alone can only hold non-negative weights. Its resets (``reset``, ``reset_dtod``)
+    are what the unit cell's refresh uses.
     """
 
     name: ClassVar[str] = "PCMPreset"

@@ -3,7 +3,9 @@
 :func:`pulse_response` drives an :class:`~aihw.core.AnalogTile` of independent devices
 (every cross-point its own device-to-device draw) with single pulses and records the
 weights after each one; :func:`plot_pulse_response` draws the mean and spread (needs
-matplotlib, the ``plot`` extra).
+matplotlib, the ``plot`` extra). A compound device (a unit cell or transfer compound)
+drives a compound tile the same way: the visible weight is recorded, and each of its
+devices' weights too.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from aihw.core import AnalogTile, UpdateParameters
+from aihw.core.compound import CompoundDevice
 from aihw.core.device_model import DeviceModel
 from aihw.core.parameters import PulseType
+from aihw.core.tiles import create_tile
 
 from .registry import get_device
 
@@ -42,6 +46,8 @@ class PulseResponse:
             after each pulse.
         mean: float32 ``[2 n_pulses + 1]``: the mean over the devices.
         std: float32 ``[2 n_pulses + 1]``: the standard deviation over the devices.
+        unit_weights: for a compound device, each of its devices' weights (float32
+            ``[2 n_pulses + 1, size]`` each, in device order); ``None`` otherwise.
     """
 
     device: DeviceModel
@@ -49,6 +55,7 @@ class PulseResponse:
     weights: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
+    unit_weights: list[torch.Tensor] | None = None
 
 
 def pulse_response(
@@ -94,15 +101,23 @@ def pulse_response(
             raise ValueError(
                 f"pulse_response({name}={value!r}) is invalid; allowed: an integer >= {low}"
             )
-    tile = single_pulse_tile(device, size, seed)
-    lr = tile.granularity
+    tile: Any = single_pulse_tile(device, size, seed)
+    compound = isinstance(device, CompoundDevice)
+    # A compound's update goes to its devices as the compound says; one pulse of its
+    # first device per update.
+    lr = tile.units[0].granularity if compound else tile.granularity
     x = torch.ones(1, 1)
     up = -torch.ones(1, size)  # sign(x) sign(d) < 0: an UP pulse
     trace = [tile.weights[:, 0].clone()]
+    units: list[list[torch.Tensor]] = (
+        [[u.weights[:, 0].clone()] for u in tile.units] if compound else []
+    )
     for d in (up, -up):
         for _ in range(n_pulses):
             tile.update(x, d, lr)
             trace.append(tile.weights[:, 0].clone())
+            for unit, unit_trace in zip(tile.units if compound else [], units, strict=True):
+                unit_trace.append(unit.weights[:, 0].clone())
     weights = torch.stack(trace)
     return PulseResponse(
         device=device,
@@ -110,12 +125,14 @@ def pulse_response(
         weights=weights,
         mean=weights.mean(dim=1),
         std=weights.std(dim=1),
+        unit_weights=[torch.stack(t) for t in units] if compound else None,
     )
 
 
 def single_pulse_tile(device: Any, size: int, seed: int) -> AnalogTile:
     """A ``size x 1`` tile of ``device`` whose update with ``x = 1``, ``d = -+1`` and
-    ``lr = tile.granularity`` sends exactly one UP (or DOWN) pulse to every device."""
+    ``lr = tile.granularity`` sends exactly one UP (or DOWN) pulse to every device (for a
+    compound device, a compound tile whose devices' own updates do that)."""
     update = UpdateParameters(
         pulse_type=PulseType.DETERMINISTIC_IMPLICIT,
         desired_bl=1,
@@ -123,6 +140,8 @@ def single_pulse_tile(device: Any, size: int, seed: int) -> AnalogTile:
         update_management=False,
         update_bl_management=False,
     )
+    if isinstance(device, CompoundDevice):
+        return create_tile(device, size, 1, seed=seed, update=update)  # type: ignore[return-value]
     return AnalogTile(size, 1, device, seed=seed, update=update)
 
 
@@ -178,6 +197,8 @@ def draw_pulse_response(ax: Any, response: PulseResponse, title: str | None = No
     mean, std = response.mean, response.std
     ax.fill_between(pulses, mean - std, mean + std, alpha=0.3, label="mean ± std")
     ax.plot(pulses, mean, label="mean weight")
+    for index, unit in enumerate(response.unit_weights or []):
+        ax.plot(pulses, unit.mean(dim=1), linewidth=0.8, linestyle="--", label=f"device {index}")
     ax.axvline(response.n_pulses, color="gray", linestyle=":", linewidth=1)
     ax.set_xlabel(f"pulse number ({response.n_pulses} up, then {response.n_pulses} down)")
     ax.set_ylabel("weight")

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from .._checks import check_positive_int
+from ..compound import CompoundDevice
 from ..config import TileConfig
 from ..device_model import DeviceModel
 from ..parameters import UpdateParameters
 from .analog import AnalogTile
 from .base import TileBase, check_config_alone
+from .compound import CompoundTile, compound_tile_class
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 
-__all__ = ["FloatingPointTile", "AnalogTile", "InferenceTile", "TileBase", "create_tile"]
+__all__ = [
+    "FloatingPointTile",
+    "AnalogTile",
+    "CompoundTile",
+    "InferenceTile",
+    "TileBase",
+    "create_tile",
+]
 
 
 def create_tile(
@@ -23,7 +32,7 @@ def create_tile(
     update: UpdateParameters | None = None,
     *,
     rpu_config: TileConfig | None = None,
-) -> FloatingPointTile | AnalogTile | InferenceTile:
+) -> FloatingPointTile | AnalogTile | InferenceTile | CompoundTile:
     """Build the tile a device (or a tile configuration) needs.
 
     Args:
@@ -42,6 +51,9 @@ def create_tile(
             :class:`AnalogTile`; a floating-point device (or ``None``) a
             :class:`FloatingPointTile` when both passes are exact, else an
             :class:`InferenceTile`.
+
+    A compound device (a unit cell or a transfer compound, either way) gives a
+    :class:`~aihw.core.tiles.compound.CompoundTile`.
     """
     if isinstance(resistive_device, TileConfig):
         if rpu_config is not None:
@@ -58,6 +70,9 @@ def create_tile(
     if update is not None and not isinstance(update, UpdateParameters):
         raise TypeError(f"update must be UpdateParameters or None; got {type(update).__name__}")
     if rpu_config is not None:
+        if isinstance(rpu_config.device, CompoundDevice):
+            cls = compound_tile_class(rpu_config.device)
+            return cls(out_size, in_size, bias=bias, seed=seed, rpu_config=rpu_config)
         if not rpu_config.is_floating_point:
             return AnalogTile(out_size, in_size, bias=bias, seed=seed, rpu_config=rpu_config)
         exact = all(
@@ -68,6 +83,9 @@ def create_tile(
             tile._apply_runtime(rpu_config)
             return tile
         return InferenceTile(out_size, in_size, rpu_config, bias=bias, seed=seed)
+    if isinstance(resistive_device, CompoundDevice):
+        cls = compound_tile_class(resistive_device)
+        return cls(out_size, in_size, resistive_device, bias=bias, seed=seed, update=update)
     if resistive_device is None or resistive_device.is_floating_point:
         if update is not None:
             raise ValueError(

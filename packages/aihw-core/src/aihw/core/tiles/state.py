@@ -16,6 +16,7 @@ stay valid).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 import importlib
@@ -26,16 +27,21 @@ from typing import Any
 
 import torch
 
+from ..compound import CompoundDevice
 from ..device_model import DeviceModel
 from ..io_parameters import IOParameters
 from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
 from .base import TileBase
+from .chopped import ChoppedTransferTile
+from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 from .inference_state import inference_from_state, inference_to_state
+from .mixed_precision import MixedPrecisionTile
+from .transfer import TransferTile
 
 __all__ = [
     "STATE_FORMAT",
@@ -61,6 +67,11 @@ _TILE_CLASSES: dict[str, type[TileBase]] = {
     "FloatingPointTile": FloatingPointTile,
     "AnalogTile": AnalogTile,
     "InferenceTile": InferenceTile,
+    "VectorCellTile": VectorCellTile,
+    "OneSidedCellTile": OneSidedCellTile,
+    "TransferTile": TransferTile,
+    "ChoppedTransferTile": ChoppedTransferTile,
+    "MixedPrecisionTile": MixedPrecisionTile,
 }
 _KEYS = {
     "format",
@@ -90,7 +101,10 @@ _OPTIONAL_KEYS = {
     "write_noise",
     "update_contract",
     "inference",
+    "compound",
 }
+#: ``compound`` (a compound tile's devices and counters) is there exactly for those tiles.
+_COMPOUND_KEYS = {"units", "counters", "buffers"}
 _WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
@@ -221,16 +235,7 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
     if cls_name not in _TILE_CLASSES or not isinstance(tile, _TILE_CLASSES[cls_name]):
         raise TypeError(f"tile_state: cannot save a {cls_name}")
     device = getattr(tile, "resistive_device", None)
-    device_state = None
-    if device is not None:
-        device_class = type(device)
-        device_state = {
-            "name": device_class.name,
-            "class_name": device_class.__qualname__,
-            "module": device_class.__module__,
-            "distribution": device_distribution(device_class),
-            "params": _plain(device.params),
-        }
+    device_state = None if device is None else _device_state(device)
     update = getattr(tile, "update_parameters", None)
     arrays = getattr(tile, "device_arrays", {})
     write_noise = {}
@@ -242,6 +247,12 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
     inference = {}
     if isinstance(tile, InferenceTile) and tile._inference is not None:
         inference["inference"] = inference_to_state(tile._inference)
+    if isinstance(tile, CompoundTile):
+        inference["compound"] = {
+            "units": [tile_state(unit) for unit in tile.units],
+            "counters": _plain(tile.counters),
+            "buffers": dict(tile.buffers),
+        }
     return {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
@@ -265,6 +276,31 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
         "device_op_counters": {name: int(getattr(tile, name, 0)) for name in _DEVICE_OP_COUNTERS},
         **write_noise,
         **inference,
+    }
+
+
+def _device_state(device: DeviceModel) -> dict[str, Any]:
+    """A device as plain data: registry name, where it came from and its parameters (a
+    compound's devices nested the same way)."""
+    device_class = type(device)
+    if isinstance(device, CompoundDevice):
+        params: dict[str, Any] = {}
+        for f in dataclasses.fields(device.params):
+            value = getattr(device.params, f.name)
+            if f.name in device.device_list_fields:
+                params[f.name] = [_device_state(d) for d in value]
+            elif f.name in device.device_fields:
+                params[f.name] = _device_state(value)
+            else:
+                params[f.name] = _plain(value)
+    else:
+        params = _plain(device.params)
+    return {
+        "name": device_class.name,
+        "class_name": device_class.__qualname__,
+        "module": device_class.__module__,
+        "distribution": device_distribution(device_class),
+        "params": params,
     }
 
 
@@ -322,9 +358,18 @@ def _resolve(
         ) from error
     if not (isinstance(device_class, type) and issubclass(device_class, DeviceModel)):
         raise TileStateError(f"device {name!r} resolved to {device_class!r}, not a DeviceModel")
-    params = _rebuild(
-        device_class.parameters_class, device_state["params"], f"device {name!r} parameters"
-    )
+    data = device_state["params"]
+    if issubclass(device_class, CompoundDevice) and isinstance(data, dict):
+        data = dict(data)
+        for field in device_class.device_list_fields:
+            if field in data:
+                if not isinstance(data[field], list):
+                    raise TileStateError(f"device {name!r} parameters[{field!r}] must be a list")
+                data[field] = [_resolve(d, resolve_device) for d in data[field]]
+        for field in device_class.device_fields:
+            if field in data:
+                data[field] = _resolve(data[field], resolve_device)
+    params = _rebuild(device_class.parameters_class, data, f"device {name!r} parameters")
     try:
         return device_class(params)
     except (TypeError, ValueError, NotImplementedError) as error:
@@ -419,12 +464,20 @@ def tile_from_state(
     forward = _periphery_from_state(state.get("forward"), "forward")
     backward = _periphery_from_state(state.get("backward"), "backward")
     counters = _device_op_counters_from_state(state.get("device_op_counters"))
+    tile: TileBase
     try:
-        if cls is AnalogTile:
+        if issubclass(cls, CompoundTile):
+            if not isinstance(device, CompoundDevice) or compound_tile_class(device) is not cls:
+                raise TileStateError(
+                    f"a {cls.__name__} state cannot have the device {type(device).__name__}"
+                )
+            update = _rebuild(UpdateParameters, state["update"], "tile state['update']")
+            tile = cls(out_size, in_size, device, bias, seed, update)
+        elif cls is AnalogTile:
             if device is None or device.is_floating_point:
                 raise TileStateError("an AnalogTile state needs a pulsed device")
             update = _rebuild(UpdateParameters, state["update"], "tile state['update']")
-            tile: TileBase = AnalogTile(out_size, in_size, device, bias, seed, update)
+            tile = AnalogTile(out_size, in_size, device, bias, seed, update)
         else:
             if device is not None and not device.is_floating_point:
                 raise TileStateError(f"a {cls.__name__} state cannot have a pulsed device")
@@ -466,13 +519,71 @@ def tile_from_state(
     for name, value in counters.items():
         if hasattr(tile, name):
             setattr(tile, name, value)
+    if isinstance(tile, CompoundTile):
+        _restore_compound(tile, state.get("compound"), resolve_device)
+    elif "compound" in state:
+        raise TileStateError(f"tile state['compound'] is given for a {cls.__name__}")
     tile.update_index = update_index
     tile.learning_rate = float(lr)
     tile.last_update_pulses = pulses
-    if isinstance(tile, AnalogTile):
+    if isinstance(tile, (AnalogTile, CompoundTile)):
         tile.backend = backend
         tile.num_threads = threads
     return tile
+
+
+def _restore_compound(
+    tile: CompoundTile, data: Any, resolve_device: Callable[[str], type[DeviceModel]] | None
+) -> None:
+    """Put the saved devices (each a complete tile state) and counters into ``tile``."""
+    if not isinstance(data, dict) or set(data) != _COMPOUND_KEYS:
+        raise TileStateError(
+            f"a {type(tile).__name__} state needs tile state['compound'], a dict with keys "
+            f"{sorted(_COMPOUND_KEYS)}"
+        )
+    units = data["units"]
+    if not isinstance(units, list) or len(units) != len(tile.units):
+        raise TileStateError(
+            f"tile state['compound']['units'] must be a list of {len(tile.units)} tile states"
+        )
+    new_units = []
+    for index, (unit, saved) in enumerate(zip(tile.units, units, strict=True)):
+        where = f"tile state['compound']['units'][{index}]"
+        try:
+            new = tile_from_state(saved, resolve_device)
+        except MissingDeviceError:
+            raise
+        except TileStateError as error:
+            raise TileStateError(f"{where}: {error}") from error
+        if type(new) is not type(unit) or (new.out_size, new.x_size) != (
+            unit.out_size,
+            unit.x_size,
+        ):
+            raise TileStateError(f"{where} does not fit device {index} of the compound")
+        if type(new.resistive_device) is not type(unit.resistive_device):
+            raise TileStateError(
+                f"{where} holds a {type(new.resistive_device).__name__}; the compound's device "
+                f"{index} is a {type(unit.resistive_device).__name__}"
+            )
+        new_units.append(new)
+    counters = data["counters"]
+    if not isinstance(counters, dict) or set(counters) != set(tile.counters):
+        raise TileStateError(
+            f"tile state['compound']['counters'] must have the keys {sorted(tile.counters)}"
+        )
+    buffers = data["buffers"]
+    if not isinstance(buffers, dict) or set(buffers) != set(tile.buffers):
+        raise TileStateError(
+            f"tile state['compound']['buffers'] must have the keys {sorted(tile.buffers)}"
+        )
+    new_buffers = {}
+    for name, current in tile.buffers.items():
+        shape2 = (int(current.shape[0]), int(current.shape[1]))
+        where = f"tile state['compound']['buffers'][{name!r}]"
+        new_buffers[name] = _tensor(buffers[name], shape2, where).cpu().contiguous()
+    tile.units = new_units
+    tile.counters = copy.deepcopy(counters)
+    tile.buffers = new_buffers
 
 
 def _restore_write_noise(tile: TileBase, data: Any, shape: tuple[int, int]) -> None:
