@@ -8,6 +8,7 @@ noise-free update against its goal, and native vs reference.
 
     python benchmarks/update.py [--size 512] [--batch 64] [--repeats 20] [--busy]
     python benchmarks/update.py --laws   # one row per step-law device (d scale 1e-2)
+    python benchmarks/update.py --compounds   # compound tiles against one device
 """
 
 from __future__ import annotations
@@ -129,6 +130,11 @@ def main() -> None:
     parser.add_argument(
         "--laws", action="store_true", help="only the per-device table of the step laws"
     )
+    parser.add_argument(
+        "--compounds",
+        action="store_true",
+        help="only the compound tiles against one device (benchmarks/compound_update.py)",
+    )
     add_busy_argument(parser)
     args = parser.parse_args()
     print(busy_label(args.busy))
@@ -139,6 +145,11 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     if args.laws:
         laws_table(args)
+        return
+    if args.compounds:
+        import compound_update
+
+        compound_update.run(args)
         return
 
     base = AnalogTile(args.size, args.size, ConstantStepResistiveDevice(), seed=1)
