@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from aihw.devices import ConstantStepResistiveDevice
+from aihw.core.io_parameters import IOParameters
+from aihw.devices import ConstantStepResistiveDevice, TransferCompound, UnitCellRPUConfig
 from aihw.nn import (
     AnalogLinear,
     AnalogLSTM,
@@ -46,21 +47,32 @@ def digits(count: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def build_model(
-    dw_min: float = 0.001, seed: int = 0, tile_rows: int = 512, analog_bias: bool = False
+    dw_min: float = 0.001,
+    seed: int = 0,
+    tile_rows: int = 512,
+    analog_bias: bool = False,
+    compound: bool = False,
 ) -> nn.Module:
     """The digits MLP; ``tile_rows`` < 32 splits the hidden layer onto several tiles;
-    ``analog_bias``: the biases are analog columns (no digital parameter at all)."""
+    ``analog_bias``: the biases are analog columns (no digital parameter at all);
+    ``compound``: Tiki-Taka tiles (two constant-step devices each) instead."""
     torch.manual_seed(seed)
     mapping = MappingParameters(max_output_size=tile_rows, digital_bias=not analog_bias)
     last = MappingParameters(digital_bias=not analog_bias)
+
+    def device() -> dict[str, Any]:
+        if compound:  # an exact periphery, as the single devices' (forward noise is
+            # addressed by the row within the call, which differs between a rank's share
+            # and the whole batch)
+            exact = IOParameters(is_perfect=True)
+            config = UnitCellRPUConfig(device=TransferCompound(), forward=exact, backward=exact)
+            return {"rpu_config": config}
+        return {"resistive_device": ConstantStepResistiveDevice(dw_min=dw_min)}
+
     return AnalogSequential(
-        AnalogLinear(
-            64, HIDDEN, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min), mapping=mapping
-        ),
+        AnalogLinear(64, HIDDEN, mapping=mapping, **device()),
         nn.Sigmoid(),
-        AnalogLinear(
-            HIDDEN, 10, resistive_device=ConstantStepResistiveDevice(dw_min=dw_min), mapping=last
-        ),
+        AnalogLinear(HIDDEN, 10, mapping=last, **device()),
     )
 
 
@@ -95,8 +107,9 @@ def train_single(
     tile_rows: int = 512,
     optimizer: str = "sgd",
     analog_bias: bool = False,
+    compound: bool = False,
 ) -> dict[str, Any]:
-    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias)
+    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias, compound=compound)
     optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)
     x, y = digits(steps * batch)
     loss_fn = nn.CrossEntropyLoss()
@@ -118,11 +131,12 @@ def _train_ddp(
     optimizer: str = "sgd",
     uneven: bool = False,
     analog_bias: bool = False,
+    compound: bool = False,
 ) -> dict[str, Any]:
     """``uneven``: rank 1 gets 5 rows fewer in the last step (a short last batch);
     ``analog_bias``: a model without digital parameters, which DDP refuses to wrap and
-    which needs no wrapper: prepare_for_ddp alone."""
-    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias)
+    which needs no wrapper: prepare_for_ddp alone; ``compound``: Tiki-Taka tiles."""
+    model = build_model(tile_rows=tile_rows, analog_bias=analog_bias, compound=compound)
     prepare_for_ddp(model)
     ddp = model if analog_bias else nn.parallel.DistributedDataParallel(model)
     optimizer_ = optimizer_for(model, 0.1, digital_lr, optimizer)

@@ -43,6 +43,7 @@ CASES = [
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.01, "tile_rows": 512, "optimizer": "adam"},
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.1, "tile_rows": 16, "uneven": True},
     {"steps": STEPS, "batch": BATCH, "digital_lr": 0.0, "tile_rows": 512, "analog_bias": True},
+    {"steps": STEPS, "batch": BATCH, "digital_lr": 0.0, "tile_rows": 512, "compound": True},
 ]
 
 
@@ -68,10 +69,10 @@ def test_replicas_are_bit_identical(ranks, case):
     assert ranks[0]["runs"][case]["tile0.update_index"] == STEPS
 
 
-@pytest.mark.parametrize("case", [0, 1, 5])
+@pytest.mark.parametrize("case", [0, 1, 5, 6])
 def test_replicas_equal_one_process_over_the_concatenated_batch(ranks, case):
-    """Frozen digital biases (cases 0, 1) or analog biases trained in the tiles (case 5,
-    no DDP wrapper): bit for bit. The cases with trained digital parameters are checked
+    """Frozen digital biases (cases 0, 1, and Tiki-Taka tiles in case 6) or analog biases
+    trained in the tiles (case 5, no DDP wrapper): bit for bit. The cases with trained digital parameters are checked
     for identical replicas only: a digital gradient sums the halves in another order."""
     single = train_single(**CASES[case])
     _assert_equal(ranks[0]["runs"][case], single)
