@@ -34,6 +34,9 @@ suppress_warnings = ["myst.header"]
 # Types of other projects (no intersphinx: the build has no network). Each is named where
 # a docstring or a base class mentions it.
 nitpick_ignore = [
+    # the optimizers' private mixin of parameter-group handling (its methods are
+    # documented on AnalogSGD and AnalogOptimizer)
+    ("py:class", "aihw.optim._tile_groups.TileGroups"),
     ("py:class", "torch.Tensor"),
     ("py:class", "torch.nn.Module"),
     ("py:class", "torch.nn.modules.module.Module"),

@@ -17,18 +17,16 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Module
 from torch.optim import Optimizer
 
 from aihw.core.distributed import synchronize_recorded_updates
 from aihw.core.links import (
     UPDATES_ANALOG_TILES,
     apply_recorded_updates,
-    clear_recorded_updates,
     step_consumes,
 )
 
-from .analog_sgd import AnalogSGD, _group_tiles
+from ._tile_groups import TileGroups, group_tiles
 
 __all__ = ["AnalogOptimizer"]
 
@@ -59,7 +57,7 @@ def _subclass(optimizer_cls: Any) -> type[AnalogOptimizer]:
     return subclass
 
 
-class AnalogOptimizer(Optimizer):
+class AnalogOptimizer(TileGroups, Optimizer):
     r"""Pair the analog tiles' pulsed update with any torch optimizer.
 
     ``AnalogOptimizer(optimizer_cls, params, *args, **kwargs)`` builds
@@ -118,35 +116,6 @@ class AnalogOptimizer(Optimizer):
             )
         super().__init__(params, *args, **kwargs)
 
-    def regroup_param_groups(self, model: Module | None = None) -> None:
-        """Move each analog weight into a parameter group of its own, as
-        :meth:`AnalogSGD.regroup_param_groups` (the reference toolkit's scripts call it)."""
-        AnalogSGD.regroup_param_groups(self, model)  # type: ignore[arg-type]
-
-    def state_dict(self) -> dict[str, Any]:
-        """As the wrapped optimizer's, with each group's ``analog_tile`` saved as ``None``
-        (:meth:`load_state_dict` puts the live tiles back)."""
-        state = super().state_dict()
-        for group in state["param_groups"]:
-            if "analog_tile" in group:
-                group["analog_tile"] = None
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """As the wrapped optimizer's, keeping the live tiles."""
-        live = [group.get("analog_tile") for group in self.param_groups]
-        super().load_state_dict(state_dict)
-        for group, tile in zip(self.param_groups, live, strict=True):
-            if "analog_tile" in group:
-                tiles = _group_tiles(group)
-                group["analog_tile"] = tiles[0] if tiles else tile
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients and discard the tiles' recorded updates."""
-        super().zero_grad(set_to_none)
-        for group in self.param_groups:
-            clear_recorded_updates(_group_tiles(group))
-
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """The tiles' recorded updates with each group's ``lr``, then the wrapped
         optimizer's step on the digital parameters.
@@ -161,7 +130,7 @@ class AnalogOptimizer(Optimizer):
         work: list[tuple[list[Any], float]] = []
         seen: set[int] = set()
         for index, group in enumerate(self.param_groups):
-            tiles = [t for t in dict.fromkeys(_group_tiles(group)) if id(t) not in seen]
+            tiles = [t for t in dict.fromkeys(group_tiles(group)) if id(t) not in seen]
             seen.update(id(t) for t in tiles)
             if tiles and group.get("maximize", False):
                 raise ValueError(

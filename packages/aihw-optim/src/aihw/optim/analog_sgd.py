@@ -22,18 +22,13 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Module
 from torch.optim import SGD
 from torch.optim.sgd import sgd
 
 from aihw.core.distributed import synchronize_recorded_updates
-from aihw.core.links import (
-    apply_recorded_updates,
-    clear_recorded_updates,
-    shares_storage,
-    step_consumes,
-    tiles_of,
-)
+from aihw.core.links import apply_recorded_updates, step_consumes, tiles_of
+
+from ._tile_groups import TileGroups, group_tiles
 
 __all__ = ["AnalogSGD", "analog_sgd"]
 
@@ -54,16 +49,6 @@ def _check_number(name: str, value: Any, *, allow_tensor: bool = False) -> float
     if number < 0:
         raise ValueError(f"Invalid {name}: {number}; {name} must be >= 0")
     return float(number)
-
-
-def _group_tiles(group: dict[str, Any]) -> list[Any]:
-    """The live tiles of a parameter group: those linked to its parameters, else (a weight
-    found by shared storage) the group's ``analog_tile``."""
-    tiles = [tile for param in group["params"] for tile in tiles_of(param)]
-    if tiles:
-        return tiles
-    tile = group.get("analog_tile")
-    return [] if tile is None else [tile]
 
 
 def analog_sgd(
@@ -112,7 +97,7 @@ def analog_sgd(
     )
 
 
-class AnalogSGD(SGD):
+class AnalogSGD(TileGroups, SGD):
     r"""Stochastic gradient descent for models with analog layers.
 
     Digital parameters (biases, ``torch.nn`` layers) get exactly
@@ -213,84 +198,6 @@ class AnalogSGD(SGD):
             **extra,
         )
 
-    # -- parameter groups ----------------------------------------------------------------
-    def regroup_param_groups(self, model: Module | None = None) -> None:
-        """Move each analog weight into a parameter group of its own.
-
-        The new group is ``{'params': [weight], 'analog_tile': tile, ...}`` with the
-        hyperparameters of the group the weight came from. Calling it again changes
-        nothing. Parameter state (momentum buffers) is kept.
-
-        Args:
-            model: optional; its modules with ``analog_tiles()`` tell which of the
-                optimizer's parameters hold a tile's weights (besides parameters with an
-                ``analog_tile`` attribute). Parameters not in the optimizer are not added.
-        """
-        if model is not None and not isinstance(model, Module):
-            raise TypeError(f"model must be a torch.nn.Module or None; got {type(model).__name__}")
-        tiles_by_param: dict[int, Any] = {}
-        if model is not None:
-            for module in model.modules():
-                analog_tiles = getattr(module, "analog_tiles", None)
-                if not callable(analog_tiles):
-                    continue
-                tiles = list(analog_tiles())
-                for param in module.parameters(recurse=False):
-                    for tile in tiles:
-                        if shares_storage(param, tile):
-                            tiles_by_param[id(param)] = tile
-        new_groups: list[dict[str, Any]] = []
-        for group in self.param_groups:
-            if group.get("analog_tile") is not None:
-                new_groups.append(group)  # already an analog group
-                continue
-            digital: list[tuple[Tensor, Any]] = []
-            analog: list[tuple[Tensor, Any]] = []
-            for param in group["params"]:
-                linked = tiles_of(param)
-                tile = linked[0] if linked else None
-                if tile is None:
-                    tile = tiles_by_param.get(id(param))
-                (digital if tile is None else analog).append((param, tile))
-            options = {k: v for k, v in group.items() if k != "params"}
-            if digital or not analog:
-                group["params"] = [p for p, _ in digital]
-                new_groups.append(group)
-            for weight, tile in analog:
-                new_groups.append({"params": [weight], "analog_tile": tile, **options})
-        self.param_groups[:] = new_groups
-
-    def state_dict(self) -> dict[str, Any]:
-        """As :meth:`torch.optim.Optimizer.state_dict`, without the tile objects.
-
-        A group's ``analog_tile`` is saved as ``None``; :meth:`load_state_dict` puts the
-        live tiles back.
-        """
-        state = super().state_dict()
-        for group in state["param_groups"]:
-            if "analog_tile" in group:
-                group["analog_tile"] = None
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """As :meth:`torch.optim.Optimizer.load_state_dict`, keeping the live tiles."""
-        live = [group.get("analog_tile") for group in self.param_groups]
-        super().load_state_dict(state_dict)
-        for group, tile in zip(self.param_groups, live, strict=True):
-            if "analog_tile" in group:
-                tiles = _group_tiles(group)
-                group["analog_tile"] = tiles[0] if tiles else tile
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients of all parameters and discard the tiles' recorded updates.
-
-        Args:
-            set_to_none: as for :meth:`torch.optim.Optimizer.zero_grad`.
-        """
-        super().zero_grad(set_to_none)
-        for group in self.param_groups:
-            clear_recorded_updates(_group_tiles(group))
-
     # -- the step ------------------------------------------------------------------------
     def _init_group(  # type: ignore[override]
         self,
@@ -302,7 +209,7 @@ class AnalogSGD(SGD):
     ) -> bool:
         """As ``SGD._init_group`` for the group's digital parameters; ``tiles`` gets the
         group's live analog tiles. Returns whether a gradient is sparse."""
-        live = _group_tiles(group)
+        live = group_tiles(group)
         tiles += live
         analog = group.get("analog_tile") is not None
         if analog and live:
