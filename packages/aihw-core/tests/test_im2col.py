@@ -67,3 +67,13 @@ def test_bad_geometry_is_refused() -> None:
         engine.im2col_2d(x.double(), (2, 2), (1, 1), (1, 1))
     with pytest.raises(ValueError, match=r"patches must be \[9, 4\]"):
         engine.col2im_2d(torch.zeros(8, 4), (1, 1, 4, 4), (2, 2), (1, 1), (1, 1))
+
+
+def test_the_compiled_functions_check_the_geometry_themselves() -> None:
+    """Called past engine.py's checks, the bindings refuse a geometry that does not add up
+    before touching a buffer (the addresses here are never read)."""
+    core = engine.load()
+    with pytest.raises(ValueError, match=r"oh, ow = 3, 4 do not match the geometry; allowed: 3, 3"):
+        core.im2col_2d(1, 1, 1, 1, 4, 4, 2, 2, 1, 1, 1, 1, 3, 4, 1)
+    with pytest.raises(ValueError, match=r"kh=0 is invalid; allowed: >= 1"):
+        core.col2im_2d(1, 1, 1, 1, 4, 4, 0, 2, 1, 1, 1, 1, 3, 3, 1)

@@ -11,9 +11,15 @@ namespace aihw {
 
 void check_conv2d_shape(const Conv2dShape& s) {
   auto positive = [](std::int64_t v, const char* name) {
-    if (v < 1) throw std::invalid_argument(std::string(name) + " must be positive");
+    if (v < 1) {
+      throw std::invalid_argument(std::string(name) + "=" + std::to_string(v) +
+                                  " is invalid; allowed: >= 1");
+    }
   };
-  if (s.n < 0 || s.c < 0) throw std::invalid_argument("batch and channels must be >= 0");
+  if (s.n < 0 || s.c < 0) {
+    throw std::invalid_argument("n=" + std::to_string(s.n) + ", c=" + std::to_string(s.c) +
+                                " are invalid; allowed: >= 0");
+  }
   positive(s.h, "h");
   positive(s.w, "w");
   positive(s.kh, "kh");
@@ -23,9 +29,16 @@ void check_conv2d_shape(const Conv2dShape& s) {
   positive(s.dh, "dh");
   positive(s.dw, "dw");
   const std::int64_t span_h = s.dh * (s.kh - 1) + 1, span_w = s.dw * (s.kw - 1) + 1;
-  if (span_h > s.h || span_w > s.w) throw std::invalid_argument("kernel larger than input");
-  if (s.oh != (s.h - span_h) / s.sh + 1 || s.ow != (s.w - span_w) / s.sw + 1) {
-    throw std::invalid_argument("output size does not match the geometry");
+  if (span_h > s.h || span_w > s.w) {
+    throw std::invalid_argument("the dilated kernel " + std::to_string(span_h) + "x" +
+                                std::to_string(span_w) + " is larger than the input " +
+                                std::to_string(s.h) + "x" + std::to_string(s.w));
+  }
+  const std::int64_t oh = (s.h - span_h) / s.sh + 1, ow = (s.w - span_w) / s.sw + 1;
+  if (s.oh != oh || s.ow != ow) {
+    throw std::invalid_argument("oh, ow = " + std::to_string(s.oh) + ", " + std::to_string(s.ow) +
+                                " do not match the geometry; allowed: " + std::to_string(oh) +
+                                ", " + std::to_string(ow));
   }
 }
 

@@ -21,8 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from aihw.core.inference import NoiseModel
-from aihw.core.inference._checks import check_real, check_reals, invalid
+from aihw.core.inference import NoiseModel, check_real, check_reals, invalid
 
 __all__ = ["CustomDriftPCMLikeNoiseModel", "PCMLikeNoiseModel", "StateIndependentNoiseModel"]
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from torch.nn import Module
 
-from aihw.core._checks import check_seed
-from aihw.core.inference import check_t_inference
+from aihw.core.inference import check_seed, check_t_inference
 from aihw.core.tiles import InferenceTile
 
 __all__ = [

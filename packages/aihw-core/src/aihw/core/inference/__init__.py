@@ -3,7 +3,8 @@ compensation and the programmed state of a tile (``aihw.core.inference``)."""
 
 from __future__ import annotations
 
-from ._checks import check_real, check_reals
+from .._checks import check_seed
+from ._checks import check_real, check_reals, invalid
 from .compensation import (
     COMPENSATIONS,
     DriftCompensation,
@@ -34,5 +35,7 @@ __all__ = [
     "SinglePairConductanceConverter",
     "check_real",
     "check_reals",
+    "check_seed",
     "check_t_inference",
+    "invalid",
 ]
