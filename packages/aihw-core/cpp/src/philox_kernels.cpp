@@ -581,6 +581,63 @@ AIHW_AVX512 void philox_lanes_avx512(std::size_t count, const std::uint32_t* c0,
   philox_blocks_avx512(count, PerLane{c0, c1, c3}, c2, key, Interleaved{words});
 }
 
+// Sixteen thresholds as train_bits_avx2's (ceil(p 2^32) - 1, every word when p >= 1), as
+// unsigned words, and the lanes with p > 0; p = |v| * scale in double, as the contract.
+AIHW_AVX512 inline __m512i thresholds16_avx512(__m512 absv, double scale, __mmask16& live) {
+  const __m512d vscale = _mm512_set1_pd(scale);
+  const __m512d two32 = _mm512_set1_pd(4294967296.0);
+  __m256i thr[2];
+  __mmask8 live8[2];
+  for (int half = 0; half < 2; ++half) {
+    const __m256 f = _mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(absv), half));
+    const __m512d p = _mm512_mul_pd(_mm512_cvtps_pd(f), vscale);
+    const __m512d big_p = _mm512_mul_pd(p, two32);  // exact: a power of two
+    const __m512d ceil_p = _mm512_roundscale_pd(big_p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    // ceil(P) - 1 - 2^31 lies in [-2^31, 2^31 - 1] for 0 < P <= 2^32 (exact in double)
+    const __m512d shifted = _mm512_sub_pd(ceil_p, _mm512_set1_pd(2147483649.0));
+    const __mmask8 all = _mm512_cmp_pd_mask(big_p, two32, _CMP_GE_OQ);
+    const __m512d clamped = _mm512_mask_blend_pd(all, shifted, _mm512_set1_pd(2147483647.0));
+    live8[half] = _mm512_cmp_pd_mask(p, _mm512_setzero_pd(), _CMP_GT_OQ);
+    thr[half] = _mm512_cvttpd_epi32(clamped);
+  }
+  live = static_cast<__mmask16>(live8[0] | (static_cast<unsigned>(live8[1]) << 8));
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(thr[0]), thr[1], 1);
+  return _mm512_xor_si512(both, _mm512_set1_epi32(static_cast<int>(0x80000000u)));  // unsigned
+}
+
+// One-word trains (the usual BL of 1, update management with small errors) sixteen elements
+// at a time, the firing ones compressed into place; longer trains as train_bits_avx2. Same
+// output as train_bits_scalar, and nothing written beyond the kept elements.
+AIHW_AVX512 std::int64_t train_bits_avx512(const float* values, std::uint32_t j0,
+                                           std::int64_t n_elems, double scale,
+                                           const std::uint32_t* words, int n,
+                                           std::uint32_t* out_idx, std::uint64_t* out_masks) {
+  if (n != 1) return train_bits_avx2(values, j0, n_elems, scale, words, n, out_idx, out_masks);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  const __m512i one = _mm512_set1_epi64(1);
+  std::int64_t count = 0;
+  for (std::int64_t l0 = 0; l0 < n_elems; l0 += 16) {
+    const std::int64_t m = std::min<std::int64_t>(16, n_elems - l0);
+    const auto in_range = static_cast<__mmask16>((1u << m) - 1u);
+    const __m512i raw = _mm512_maskz_loadu_epi32(in_range, values + l0);  // 0 beyond the end
+    const __mmask16 neg = _mm512_test_epi32_mask(raw, sign);
+    const __m512 absv = _mm512_castsi512_ps(_mm512_andnot_si512(sign, raw));
+    __mmask16 live;
+    const __m512i thr = thresholds16_avx512(absv, scale, live);
+    const __m512i w = _mm512_maskz_loadu_epi32(in_range, words + l0);
+    const __mmask16 fired = _mm512_mask_cmple_epu32_mask(live, w, thr);
+    if (fired == 0) continue;
+    const __m512i j = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j0 + l0)), lane);
+    _mm512_mask_compressstoreu_epi32(out_idx + count, fired, _mm512_mask_or_epi32(j, neg, j, sign));
+    const int k = __builtin_popcount(fired);
+    _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>((1u << std::min(k, 8)) - 1u), one);
+    if (k > 8) _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>((1u << (k - 8)) - 1u), one);
+    count += k;
+  }
+  return count;
+}
+
 AIHW_AVX512 void philox_run_avx512(std::uint64_t q0, std::size_t count, std::uint32_t c1,
                                    std::uint32_t c2, std::uint32_t c3_base, PhiloxKey key,
                                    std::uint32_t* words) {
@@ -653,6 +710,7 @@ TrainBitsFn train_bits_variant(const char* name) {
   if (std::strcmp(name, "scalar") == 0) return &train_bits_scalar;
 #if defined(AIHW_X86_64) && defined(AIHW_HAVE_AVX2_KERNEL)
   if (std::strcmp(name, "avx2") == 0) return cpu_has_avx2() ? &train_bits_avx2 : nullptr;
+  if (std::strcmp(name, "avx512") == 0) return cpu_has_avx512f() ? &train_bits_avx512 : nullptr;
 #endif
   return nullptr;
 }

@@ -77,7 +77,7 @@ std::int64_t train_bits_scalar(const float* values, std::uint32_t j0, std::int64
                                double scale, const std::uint32_t* words, int n,
                                std::uint32_t* out_idx, std::uint64_t* out_masks);
 
-/// "scalar" or "avx2"; nullptr when unavailable (for tests).
+/// "scalar", "avx2" or "avx512"; nullptr when unavailable (for tests).
 TrainBitsFn train_bits_variant(const char* name);
 
 /// The fastest available variant.

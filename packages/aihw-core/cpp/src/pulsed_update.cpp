@@ -28,6 +28,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "aihw/philox.hpp"
 #include "aihw/pulse_noise.hpp"
@@ -570,13 +571,15 @@ struct NoNoise {
 // sequence across calls. The normals are drawn in windows of about kNoiseBatch pulses
 // (every block of the window at once, see NoiseBatch), then the law applies the window's
 // pulses, cross-point after cross-point; a cross-point with very many pulses is done in
-// pieces.
+// pieces. A window spans calls and samples (flush() closes it).
 template <class Law>
 struct Applier {
   Applier(const Law& law_, const Problem& pb, TaskScratch& scratch)
       : law(law_), weights(pb.weights), pulsed(pb.pulsed), x_size(static_cast<std::uint64_t>(pb.lay.x_size)),
         key(pb.draw.key), update_index(pb.draw.update_index), batch(scratch.batch),
-        normals(scratch.normals), pieces_(scratch.pieces) {}
+        normals(scratch.normals), pieces_(scratch.pieces) {
+    batch.clear();
+  }
 
   const Law& law;
   float* weights;
@@ -619,8 +622,7 @@ struct Applier {
     if (pulsed != nullptr) {
       for (std::int64_t h = 0; h < n_hits; ++h) pulsed[e[h]] = 1;
     }
-    const bool noisy = law.draws_noise();
-    if (!noisy) {  // no normals to plan: the pulses straight from the hits
+    if (!law.draws_noise()) {  // no normals to plan: the pulses straight from the hits
       NoNoise noise;
       for (std::int64_t h = 0; h < n_hits; ++h) {
         weights[e[h]] = law.apply_pulses(weights[e[h]], counts[h], up[h] != 0, e[h], noise);
@@ -628,58 +630,76 @@ struct Applier {
       }
       return;
     }
+    if (pieces_.size() < kNoiseBatch) pieces_.resize(kNoiseBatch);  // a piece takes >= 1 pulse
     std::int64_t h = 0;
-    std::uint32_t k_done = 0;  // pulses of hit h already applied
+    std::uint32_t k_done = 0;  // pulses of hit h already planned
     while (h < n_hits) {
-      // Plan a window: pieces (hit, pulses, where its normals start) and the runs of
-      // sequence ordinals they read.
-      batch.clear();
-      if (pieces_.size() < kNoiseBatch) pieces_.resize(kNoiseBatch);  // a piece takes >= 1 pulse
-      Piece* piece = pieces_.data();
-      std::uint32_t budget = kNoiseBatch;
+      if (budget_ == 0) flush();
+      // Plan into the open window: pieces (hit, pulses, where its normals start) and the
+      // runs of sequence ordinals they read.
       bool run_open = false;
       std::uint32_t run_first = 0;
       std::size_t run_at = 0;
-      while (h < n_hits && budget > 0) {
-        if (noisy && k_done == 0 && e[h] >= sequence_end) {
-          if (run_open) batch.add_run(sequence_key, run_first, ordinal);
+      while (h < n_hits && budget_ > 0) {
+        if (k_done == 0 && e[h] >= sequence_end) {
+          if (run_open) batch.add_run(sequence_key, sample, run_first, ordinal);
           run_open = false;
           open_sequence(e[h]);
         }
-        if (noisy && !run_open) {
+        if (!run_open) {
           run_first = ordinal;
           run_at = batch.size() + (ordinal & 3u);
           run_open = true;
         }
-        const std::uint32_t take = std::min(counts[h] - k_done, budget);
-        *piece++ = {e[h], take, up[h] != 0, run_at + (ordinal - run_first)};
+        const std::uint32_t take = std::min(counts[h] - k_done, budget_);
+        pieces_[n_pieces_++] = {e[h], take, up[h] != 0, run_at + (ordinal - run_first)};
         ordinal += take;
-        budget -= take;
+        budget_ -= take;
         k_done += take;
         if (k_done == counts[h]) {
           ++h;
           k_done = 0;
         }
       }
-      if (run_open) batch.add_run(sequence_key, run_first, ordinal);
-      if (noisy) {
-        if (normals.size() < batch.size()) normals.resize(batch.size());
-        batch.draw(key, sample, update_index, normals.data());
-      }
-      run_window(piece);
+      if (run_open) batch.add_run(sequence_key, sample, run_first, ordinal);
     }
   }
 
+  // Draws the open window's normals and applies its pieces. The window gathers the hits
+  // of several calls and samples (each block's counter names its sample), so that sparse
+  // samples share one draw; it must be flushed before anything else writes the task's rows
+  // (a dense sample) and at the end of the task.
+  void flush() {
+    if (n_pieces_ > 0) {
+      if (normals.size() < batch.size()) normals.resize(batch.size());
+      batch.draw(key, update_index, normals.data());
+      run_window();
+    }
+    batch.clear();
+    n_pieces_ = 0;
+    budget_ = kNoiseBatch;
+  }
+
  private:
+  std::size_t n_pieces_ = 0;
+  std::uint32_t budget_ = kNoiseBatch;  // pulses the open window can still take
+
   // Applies the window's pieces, cross-point after cross-point. (Running eight
   // cross-points side by side, pulse k of each lane at a time, measured slower: most
   // cross-points get one or two pulses, so there is little chain to overlap.)
-  void run_window(const Piece* end) {
+  void run_window() {
+    constexpr std::size_t kAhead = 8;  // pieces whose cells are fetched ahead
     const float* z = normals.data();
-    for (const Piece* p = pieces_.data(); p != end; ++p) {
-      DrawnNoise noise{z + p->at};
-      weights[p->e] = law.apply_pulses(weights[p->e], p->n, p->up, p->e, noise);
-      pulses += p->n;
+    for (std::size_t k = 0; k < n_pieces_; ++k) {
+      if (k + kAhead < n_pieces_) {
+        const std::uint32_t ahead = pieces_[k + kAhead].e;
+        __builtin_prefetch(weights + ahead, 1);
+        if constexpr (std::is_base_of_v<detail::CommonArrays, Law>) law.prefetch(ahead);
+      }
+      const Piece& p = pieces_[k];
+      DrawnNoise noise{z + p.at};
+      weights[p.e] = law.apply_pulses(weights[p.e], p.n, p.up, p.e, noise);
+      pulses += p.n;
     }
   }
 
@@ -750,7 +770,10 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
           const std::int64_t width = std::min(group, x_size - g0);
           const auto at = static_cast<std::uint32_t>(batch.size());
           const std::uint32_t run = prefix(n + g0, width, at, o + g0);
-          if (run > 0) batch.add_run(static_cast<std::uint32_t>(row_e + static_cast<std::size_t>(g0)), 0, run);
+          if (run > 0) {
+            batch.add_run(static_cast<std::uint32_t>(row_e + static_cast<std::size_t>(g0)),
+                          ds.sample, 0, run);
+          }
         }
       }
       rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31)};
@@ -760,7 +783,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
     const float* z = nullptr;
     if (kNoisy && pending > 0) {
       if (scratch.normals.size() < batch.size()) scratch.normals.resize(batch.size());
-      batch.draw(pb.draw.key, ds.sample, pb.draw.update_index, scratch.normals.data());
+      batch.draw(pb.draw.key, pb.draw.update_index, scratch.normals.data());
       z = scratch.normals.data();
     }
     // 3. the passes
@@ -931,6 +954,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
     for (std::size_t s = 0; s < samples.size(); ++s) {
       const std::int64_t b = samples[s];
       if (kDenseLaw<Law> && tr.dense[s]) {
+        sink.flush();  // the dense sample writes the same rows and uses the scratch batch
         const DenseSample ds{&pb, &tr, static_cast<std::int64_t>(s), rb, static_cast<std::uint32_t>(b),
                              (*pb.scales)[b].bl, &scratch};
         sink.pulses += dense_sample(law, ds);
@@ -943,6 +967,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
         for_each_coincidence<0>(lay, tr, static_cast<std::int64_t>(s), rb, hits, sink);
       }
     }
+    sink.flush();
     total.fetch_add(sink.pulses, std::memory_order_relaxed);
   });
   return total.load();
@@ -995,6 +1020,7 @@ std::int64_t apply_long_sample(const Problem& pb, const Law& law, std::int64_t b
       }
     }
     if (hits.size > 0) sink(hits);
+    sink.flush();
     total.fetch_add(sink.pulses, std::memory_order_relaxed);
   });
   return total.load();
@@ -1083,11 +1109,12 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
           hits.size = 0;
         }
       }
-      if (hits.size > 0) {  // the normals are addressed by sample: flush at its end
+      if (hits.size > 0) {  // hand the sample's hits over before the next sample begins
         sink(hits);
         hits.size = 0;
       }
     }
+    sink.flush();
     total.fetch_add(sink.pulses, std::memory_order_relaxed);
   });
   return total.load();

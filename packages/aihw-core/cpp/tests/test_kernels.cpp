@@ -113,7 +113,7 @@ std::vector<std::pair<std::uint32_t, std::uint64_t>> trains_by_hand(const std::v
 void check_train_bits(const std::vector<float>& v, double scale, const std::uint32_t* words, int n) {
   const std::uint32_t j0 = 500;
   const auto want = trains_by_hand(v, j0, scale, words, n);
-  for (const char* name : {"scalar", "avx2"}) {
+  for (const char* name : {"scalar", "avx2", "avx512"}) {
     const TrainBitsFn fn = train_bits_variant(name);
     if (fn == nullptr) continue;
     const auto m = static_cast<std::int64_t>(v.size());
@@ -231,7 +231,7 @@ TEST_CASE(noise_batch_matches_pulse_noise) {
   for (int rep = 0; rep < 50; ++rep) {
     batch.clear();
     struct Run {
-      std::uint32_t sequence, first, end;
+      std::uint32_t sequence, sample, first, end;
       std::size_t at;
     };
     std::vector<Run> runs;
@@ -239,12 +239,13 @@ TEST_CASE(noise_batch_matches_pulse_noise) {
       const auto first = static_cast<std::uint32_t>(gen() % 3 == 0 ? gen() % 9 : 0);
       const auto end = first + static_cast<std::uint32_t>(1 + gen() % 11);
       const auto sequence = static_cast<std::uint32_t>(gen() % 100000);
-      runs.push_back({sequence, first, end, batch.add_run(sequence, first, end)});
+      const auto sample = static_cast<std::uint32_t>(gen() % 3 == 0 ? 6 : gen() % 64);
+      runs.push_back({sequence, sample, first, end, batch.add_run(sequence, sample, first, end)});
     }
     std::vector<float> out(batch.size());
-    batch.draw(key, 6, 8, out.data());
+    batch.draw(key, 8, out.data());
     for (const Run& run : runs) {
-      PulseNoise source(key, run.sequence, 6, 8, run.first);
+      PulseNoise source(key, run.sequence, run.sample, 8, run.first);
       for (std::uint32_t o = run.first; o < run.end; ++o) {
         CHECK(out[run.at + (o - run.first)] == source.next());
       }

@@ -75,6 +75,15 @@ class CommonArrays {
 
   bool draws_noise() const noexcept { return noisy_; }
 
+  /// Asks for cross-point e's cells ahead of its pulses (sparse updates touch cross-points
+  /// scattered over arrays larger than the caches).
+  inline void prefetch(std::size_t e) const noexcept {
+    __builtin_prefetch(dw_up_ + e);
+    __builtin_prefetch(dw_down_ + e);
+    __builtin_prefetch(w_min_ + e);
+    __builtin_prefetch(w_max_ + e);
+  }
+
  protected:
   const float* dw_up_;
   const float* dw_down_;

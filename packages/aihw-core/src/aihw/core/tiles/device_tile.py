@@ -174,7 +174,21 @@ class DeviceTile(TileBase):
 
     def _check_raw_buffers(self) -> None:
         """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""
-        shape = (self.d_size, self.x_size)
+        shape = torch.Size((self.d_size, self.x_size))
+        device = self.device
+        buffers = [self.weights, *self.device_arrays.values()]
+        if self.hidden_weights is not None:
+            buffers.append(self.hidden_weights)
+        # The common case in one pass without names (this runs before every update).
+        if all(
+            type(t) is torch.Tensor
+            and t.dtype == torch.float32
+            and t.shape == shape
+            and t.is_contiguous()
+            and t.device == device
+            for t in buffers
+        ):
+            return
         named: dict[str, Any] = {"weights": self.weights}
         if self.hidden_weights is not None:
             named["hidden_weights"] = self.hidden_weights
@@ -184,7 +198,7 @@ class DeviceTile(TileBase):
                 isinstance(t, torch.Tensor)
                 and t.dtype == torch.float32
                 and t.is_contiguous()
-                and tuple(t.shape) == shape
+                and tuple(t.shape) == tuple(shape)
                 and t.device == self.device
             ):
                 got = (
