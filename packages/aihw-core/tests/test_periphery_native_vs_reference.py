@@ -91,6 +91,25 @@ def test_backward_identical(name):
     assert torch.equal(native.backward(d), ref.backward(d))
 
 
+@pytest.mark.parametrize("name", ["defaults", "all noises", "stochastic rounding"])
+def test_backward_with_zero_rows_identical(name):
+    # Errors after max-pooling or ReLU are often all zero for a sample: those rows give a
+    # zero output (+0.0, no noise), the others their own noise, as the reference does.
+    w, _ = _weights_and_inputs()
+    d = torch.randn(9, w.shape[0], generator=torch.Generator().manual_seed(3))
+    d[[0, 4, 8]] = 0.0
+    io = IOParameters(**CONFIGS[name])
+    native = make_tile(w, IOParameters(), io, backend="native")
+    ref = make_tile(w, IOParameters(), io, backend="reference")
+    for _ in range(2):
+        zn, zr = native.backward(d), ref.backward(d)
+        assert torch.equal(zn, zr)
+        assert not zn[[0, 4, 8]].any() and not zn[[0, 4, 8]].signbit().any()
+        assert zn[[1, 2, 3, 5, 6, 7]].ne(0).any(dim=1).all()
+        assert native.backward_periphery.last_passes == ref.backward_periphery.last_passes
+        assert native.backward_periphery.call_index == ref.backward_periphery.call_index
+
+
 def test_analog_tile_with_bias_identical(step_device):
     config = TileConfig(
         device=step_device,

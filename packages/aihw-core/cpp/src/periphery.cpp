@@ -478,7 +478,10 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
         config.noise_per_output != nullptr ? config.noise_per_output + begin : nullptr;
     float* y_chunk = y + r * ld + begin;
     bool any;
-    if (fused_default) {
+    if (base.scaled && c.scale == 0.0f) {  // a zero row (contract §8): exactly 0, no hit
+      std::fill(y_chunk, y_chunk + count, 0.0f);
+      any = false;
+    } else if (fused_default) {
       any = sigma != nullptr ? output_chunk_default_per_output(y_chunk, count, z, sigma, c)
                              : output_chunk_default_scalar(y_chunk, count, z, c);
     } else {
@@ -523,9 +526,11 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
       alignas(32) float off[kChunk];
       alignas(32) float zw[kChunk];
       const std::uint32_t b = row_id(draw, r);
-      if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
-      if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
-      if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
+      if (row_scale == nullptr || row_scale[r] != 0.0f) {  // a zero row uses no numbers
+        if (base.noisy) draw_row(z, begin, count, key, b, draw.call_index, c3_noise, 0);
+        if (base.sto) draw_row(off, begin, count, key, b, draw.call_index, c3_round, 1);
+        if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
+      }
       row_chunk(task, r, begin, count, z, off, zw);
     });
   }

@@ -29,9 +29,9 @@ PeripheryNormalsFn periphery_normals_variant(const char* name);
 PeripheryNormalsFn periphery_normals_batch();
 
 /// Philox and the normals in one pass, for the blocks of one row: out[4m + k] = normal k of
-/// periphery_normals(philox4x32_10((first + m, c1, c2, c3), key)) for the leading blocks
-/// m < returned count, a multiple of 16 (sixteen blocks per AVX-512 register, several
-/// registers side by side); the caller draws the rest. The same bits as the two steps.
+/// periphery_normals(philox4x32_10((first + m, c1, c2, c3), key)) for every block
+/// m < n_blocks, which it returns (sixteen blocks per AVX-512 register, several registers
+/// side by side, the last group partly used). The same bits as the two steps.
 using PeripheryRowNormalsFn = std::int64_t (*)(std::uint32_t first, std::int64_t n_blocks,
                                                std::uint32_t c1, std::uint32_t c2,
                                                std::uint32_t c3, PhiloxKey key, float* out);

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 __all__ = [
+    "all_finite",
     "check_floating_tensor",
     "check_last_dim",
     "check_finite",
@@ -84,16 +85,19 @@ def check_same_rows(x_name: str, x: torch.Tensor, d_name: str, d: torch.Tensor) 
 
 def check_finite(name: str, value: torch.Tensor, why: str = "update inputs must be finite") -> None:
     """Raise ``ValueError`` if ``value`` holds a NaN or an infinity."""
-    if not value.numel():
-        return
+    if value.numel() and not all_finite(value):
+        raise ValueError(f"{name} contains NaN or Inf; {why}")
+
+
+def all_finite(value: torch.Tensor) -> bool:
+    """Whether ``value`` holds no NaN and no infinity."""
     # A NaN or an infinity makes the sum NaN or infinite, so a finite sum (the cheapest
     # reduction) proves every value finite; only an infinite sum, which finite values can
     # also give by overflowing, needs min and max (finite exactly when every value is).
     if math.isfinite(value.sum().item()):
-        return
+        return True
     low, high = torch.aminmax(value)
-    if not (math.isfinite(low.item()) and math.isfinite(high.item())):
-        raise ValueError(f"{name} contains NaN or Inf; {why}")
+    return math.isfinite(low.item()) and math.isfinite(high.item())
 
 
 def check_tensor_device(name: str, value: torch.Tensor, device: torch.device) -> None:

@@ -258,14 +258,20 @@ class SharedFirstPass(_ReusesBuffers):
         if prepared is None or prepared.key != key:
             prepared = self._prepared = _PreparedPass(self, key)
         # The DAC's counter (it draws numbers only when alone).
-        if prepared.dac(x, start, first.call_index):
-            return None
+        skipped = prepared.dac(x, start, first.call_index)
+        zero_rows = None
+        if skipped:
+            zero_rows = self._zero_rows(prepared, skipped, accumulate, bias)
+            if zero_rows is None:
+                return None
+            prepared.v.index_fill_(0, zero_rows, 0.0)  # the DAC left them unwritten
         v, scale, hit = prepared.v, prepared.scale, prepared.hit
         y = torch.mm(v, matrix) if out is None else torch.mm(v, matrix, out=out)
         for o, adc in prepared.adcs:
             p = o.periphery
             call = p.call_index
             p.call_index = (call + 1) & MASK32
+            # (a zero row's output is 0 with no bound hit, as in the general path)
             n_hit = adc(y, p.noise_per_output, call, accumulate, bias)
             p.last_passes = 1
             p.last_bound_hits = n_hit
@@ -273,6 +279,30 @@ class SharedFirstPass(_ReusesBuffers):
                 _finish_bound_hits(o, x, matrix, y, scale, hit, accumulate, bias, start, call,
                                    threads)  # fmt: skip
         return y
+
+    def _zero_rows(
+        self,
+        prepared: _PreparedPass,
+        skipped: int,
+        accumulate: torch.Tensor | None,
+        bias: torch.Tensor | None,
+    ) -> torch.Tensor | None:
+        """The rows the DAC skipped, where this pass can give them the general path's
+        zero output itself (docs/physics/periphery.md#zero-inputs): every skipped row has
+        a zero scale (no NaN or infinity), no bound management, no accumulation, and
+        backward or no input noise (input noise makes a forward zero row count). Else
+        ``None``: the general path runs instead."""
+        scale = prepared.scale
+        if (
+            scale is None
+            or accumulate is not None
+            or bias is not None
+            or any(o.bound_management is not None for o in self._outputs)
+            or (self._dac.noise > 0 and any(p.direction == "forward" for p in self.peripheries))
+        ):
+            return None
+        zero_rows = torch.nonzero(scale == 0.0).squeeze(1)
+        return zero_rows if zero_rows.numel() == skipped else None
 
 
 class _PreparedPass:

@@ -168,6 +168,10 @@ def output_stage(
         v = torch.minimum(torch.maximum(v, -b), b)
     if row_scale is not None:
         v = v * row_scale.unsqueeze(1)
+        zero = row_scale == 0  # a zero row: exactly 0 and no bound hit
+        if bool(zero.any()):
+            v = torch.where(zero.unsqueeze(1), torch.zeros((), device=device), v)
+            hit = hit & ~zero
     return v, hit
 
 
