@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aihw/philox.hpp"
+#include "periphery_normals.hpp"
 #include "philox_kernels.hpp"
 
 namespace aihw {
@@ -45,6 +46,11 @@ class NoiseBatch {
   /// Writes the four float32 normals of every queued block, block after block.
   void draw(PhiloxKey key, std::uint32_t update_index, float* out) {
     const std::size_t nb = c0_.size();
+    static const PeripheryLaneNormalsFn fused = periphery_lane_normals();
+    if (fused != nullptr) {  // the same numbers in one pass
+      fused(nb, c0_.data(), c1_.data(), update_index, c3_.data(), key, out);
+      return;
+    }
     r_.resize(4 * nb);
     std::uint32_t* r0 = r_.data();
     std::uint32_t* r1 = r0 + nb;

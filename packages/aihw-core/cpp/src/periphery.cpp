@@ -128,6 +128,11 @@ void draw_rows(float* out, std::int64_t r0, std::int64_t r1, std::int64_t n_bloc
       c3s[m] = c3;
     }
   }
+  static const detail::PeripheryLaneNormalsFn fused = detail::periphery_lane_normals();
+  if (kind == 0 && fused != nullptr) {  // the same normals in one pass
+    fused(total, c0s.data(), c1s.data(), draw.call_index, c3s.data(), key, out);
+    return;
+  }
   std::uint32_t* w = words.data();
   detail::philox_lanes_planar()(total, c0s.data(), c1s.data(), draw.call_index, c3s.data(), key,
                                 w, w + total, w + 2 * total, w + 3 * total);

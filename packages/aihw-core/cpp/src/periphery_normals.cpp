@@ -319,6 +319,57 @@ AIHW_AVX512 std::int64_t row_normals_avx512(std::uint32_t first, std::int64_t n_
   return m;
 }
 
+// As row_normals_groups, the counters read lane by lane (c2 shared).
+template <int G>
+AIHW_AVX512 inline void lane_normals_groups(std::size_t& m, std::size_t count,
+                                            const std::uint32_t* c0, const std::uint32_t* c1,
+                                            std::uint32_t c2, const std::uint32_t* c3,
+                                            PhiloxKey key, float* out) {
+  for (; m + 16 * G <= count; m += 16 * G) {
+    __m512i c[G][4];
+    for (int g = 0; g < G; ++g) {
+      const std::size_t at = m + 16 * static_cast<std::size_t>(g);
+      c[g][0] = _mm512_loadu_si512(c0 + at);
+      c[g][1] = _mm512_loadu_si512(c1 + at);
+      c[g][2] = splat16_i(c2);
+      c[g][3] = _mm512_loadu_si512(c3 + at);
+    }
+    philox_avx512<G>(c, key);
+    __m512i ra[2 * G], rb[2 * G];
+    for (int g = 0; g < G; ++g) {
+      ra[2 * g] = c[g][0];
+      rb[2 * g] = c[g][1];
+      ra[2 * g + 1] = c[g][2];
+      rb[2 * g + 1] = c[g][3];
+    }
+    __m512 z_cos[2 * G], z_sin[2 * G];
+    box_muller_avx512<2 * G>(ra, rb, z_cos, z_sin);
+    for (int g = 0; g < G; ++g) {
+      store_blocks16(z_cos[2 * g], z_sin[2 * g], z_cos[2 * g + 1], z_sin[2 * g + 1],
+                     out + 4 * (m + 16 * static_cast<std::size_t>(g)));
+    }
+  }
+}
+
+AIHW_AVX512 void lane_normals_avx512(std::size_t count, const std::uint32_t* c0,
+                                     const std::uint32_t* c1, std::uint32_t c2,
+                                     const std::uint32_t* c3, PhiloxKey key, float* out) {
+  std::size_t m = 0;
+  lane_normals_groups<4>(m, count, c0, c1, c2, c3, key, out);
+  lane_normals_groups<1>(m, count, c0, c1, c2, c3, key, out);
+  if (m < count) {  // the last 1-15 blocks through padded counters and a buffer
+    alignas(64) std::uint32_t t0[16] = {}, t1[16] = {}, t3[16] = {};
+    alignas(64) float tail[64];
+    const std::size_t rest = count - m;
+    std::copy(c0 + m, c0 + count, t0);
+    std::copy(c1 + m, c1 + count, t1);
+    std::copy(c3 + m, c3 + count, t3);
+    std::size_t start = 0;
+    lane_normals_groups<1>(start, 16, t0, t1, c2, t3, key, tail);
+    std::copy(tail, tail + 4 * rest, out + 4 * m);
+  }
+}
+
 bool cpu_has_avx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f");
@@ -347,6 +398,20 @@ PeripheryRowNormalsFn periphery_row_normals_variant(const char* name) {
   (void)name;
 #endif
   return nullptr;
+}
+
+PeripheryLaneNormalsFn periphery_lane_normals_variant(const char* name) {
+#ifdef AIHW_PERIPHERY_NORMALS_AVX2
+  if (std::strcmp(name, "avx512") == 0) return cpu_has_avx512() ? &lane_normals_avx512 : nullptr;
+#else
+  (void)name;
+#endif
+  return nullptr;
+}
+
+PeripheryLaneNormalsFn periphery_lane_normals() {
+  static const PeripheryLaneNormalsFn best = periphery_lane_normals_variant("avx512");
+  return best;
 }
 
 PeripheryRowNormalsFn periphery_row_normals() {

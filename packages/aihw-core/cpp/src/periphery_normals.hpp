@@ -6,6 +6,7 @@
 // order, so every variant gives the same bits.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "aihw/philox.hpp"
@@ -42,6 +43,20 @@ PeripheryRowNormalsFn periphery_row_normals_variant(const char* name);
 /// The fused variant when the CPU has one, else nullptr (then: philox_batch, then
 /// periphery_normals_batch).
 PeripheryRowNormalsFn periphery_row_normals();
+
+/// Philox and the normals in one pass with counters given lane by lane: out[4i + k] =
+/// normal k of periphery_normals(philox4x32_10((c0[i], c1[i], c2, c3[i]), key)) for
+/// i < count (the pulses' noise batches and narrow periphery rows). The same bits as
+/// philox_lanes_planar then periphery_normals_batch.
+using PeripheryLaneNormalsFn = void (*)(std::size_t count, const std::uint32_t* c0,
+                                        const std::uint32_t* c1, std::uint32_t c2,
+                                        const std::uint32_t* c3, PhiloxKey key, float* out);
+
+/// "avx512"; nullptr when this build or CPU lacks it. For tests.
+PeripheryLaneNormalsFn periphery_lane_normals_variant(const char* name);
+
+/// The fused variant when the CPU has one, else nullptr.
+PeripheryLaneNormalsFn periphery_lane_normals();
 
 }  // namespace detail
 }  // namespace aihw

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -197,6 +198,34 @@ TEST_CASE(fused_row_normals_equal_philox_then_box_muller) {
     }
   }
   CHECK(detail::periphery_row_normals_variant("no-such-variant") == nullptr);
+}
+
+TEST_CASE(fused_lane_normals_equal_philox_then_box_muller) {
+  // Counters given lane by lane (noise batches, narrow rows), lengths around the group
+  // sizes and a partial last group.
+  const detail::PeripheryLaneNormalsFn fused = detail::periphery_lane_normals_variant("avx512");
+  CHECK(detail::periphery_lane_normals() == fused);
+  if (fused == nullptr) return;
+  const PhiloxKey key = philox_key_from_seed(0x0fedcba987654321ULL);
+  std::mt19937 gen(17);
+  for (const std::size_t n : {0u, 1u, 15u, 16u, 17u, 63u, 64u, 65u, 100u, 129u}) {
+    std::vector<std::uint32_t> c0(n), c1(n), c3(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      c0[i] = static_cast<std::uint32_t>(gen());
+      c1[i] = static_cast<std::uint32_t>(gen() % 64);
+      c3[i] = (3u << 28) | static_cast<std::uint32_t>(gen() % 5);
+    }
+    std::vector<float> out(4 * n + 1, -7.0f);
+    fused(n, c0.data(), c1.data(), 9u, c3.data(), key, out.data());
+    bool same = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto z = periphery_normals(philox4x32_10({c0[i], c1[i], 9u, c3[i]}, key));
+      for (int k = 0; k < 4; ++k) same = same && float_bits(out[4 * i + k]) == float_bits(z[k]);
+    }
+    CHECK(same);
+    CHECK(out[4 * n] == -7.0f);  // nothing past the last block
+  }
+  CHECK(detail::periphery_lane_normals_variant("no-such-variant") == nullptr);
 }
 
 TEST_MAIN()
