@@ -14,9 +14,11 @@ Examples:
 from __future__ import annotations
 
 from aihw.core.inference import (
+    CustomPairConductanceConverter,
     DualPairConductanceConverter,
     GlobalDriftCompensation,
     NoiseModel,
+    NPairConductanceConverter,
     PerColumnDriftCompensation,
     SinglePairConductanceConverter,
 )
@@ -251,10 +253,12 @@ __all__ = [
     "reload_plugins",
     "unregister_device",
     "CustomDriftPCMLikeNoiseModel",
+    "CustomPairConductanceConverter",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
     "NoiseModel",
     "NoiseModelInfo",
+    "NPairConductanceConverter",
     "PCMLikeNoiseModel",
     "PerColumnDriftCompensation",
     "SinglePairConductanceConverter",

@@ -17,6 +17,11 @@ from .converters import (
     DualPairConductanceConverter,
     SinglePairConductanceConverter,
 )
+from .converters_npair import (
+    CustomPairConductanceConverter,
+    NotInvertibleError,
+    NPairConductanceConverter,
+)
 from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
 from .programming import InferenceState, Programmed, check_t_inference
 
@@ -25,10 +30,13 @@ __all__ = [
     "CONVERTERS",
     "NOISE_MODEL_API_VERSIONS",
     "ConductanceConverter",
+    "CustomPairConductanceConverter",
     "DriftCompensation",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
     "InferenceState",
+    "NPairConductanceConverter",
+    "NotInvertibleError",
     "NoiseModel",
     "PerColumnDriftCompensation",
     "Programmed",
