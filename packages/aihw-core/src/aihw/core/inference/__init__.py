@@ -11,6 +11,7 @@ from .compensation import (
     GlobalDriftCompensation,
     PerColumnDriftCompensation,
 )
+from .compensation_exact import GlobalDriftCompensationWithExactReference
 from .converters import (
     CONVERTERS,
     ConductanceConverter,
@@ -34,6 +35,7 @@ __all__ = [
     "DriftCompensation",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
+    "GlobalDriftCompensationWithExactReference",
     "InferenceState",
     "NPairConductanceConverter",
     "NotInvertibleError",
