@@ -24,6 +24,7 @@ from aihw.core.inference import (
     SinglePairConductanceConverter,
 )
 from aihw.core.mapping import MappingParameter, MappingParameters
+from aihw.core.pre_post import InputRangeParameter, PrePostProcessingParameter
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
 from .catalog import DeviceInfo, PluginSource
@@ -255,6 +256,8 @@ __all__ = [
     "unregister_device",
     "CustomDriftPCMLikeNoiseModel",
     "CustomPairConductanceConverter",
+    "InputRangeParameter",
+    "PrePostProcessingParameter",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
     "GlobalDriftCompensationWithExactReference",

@@ -138,16 +138,11 @@ class _AnalogConvNd(AnalogLayerBase):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
+        x, scale = self._pre_post(input)
         return analog_conv(
-            input,
-            self.grid,
-            self.bias,
-            self.stride,
-            self._pad,
-            self.dilation,
-            self.padding_mode,
-            self.out_scaling_alpha,
-        )
+            x, self.grid, self.bias, self.stride, self._pad, self.dilation, self.padding_mode,
+            scale,
+        )  # fmt: skip
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
