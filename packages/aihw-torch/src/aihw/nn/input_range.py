@@ -44,9 +44,7 @@ class InputRangeFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(
-        ctx: Any, x: Tensor, input_range: Tensor, params: InputRangeParameter
-    ) -> Tensor:
+    def forward(ctx: Any, x: Tensor, input_range: Tensor, params: InputRangeParameter) -> Tensor:
         bound = input_range.detach().abs()
         ctx.save_for_backward(x, bound)
         ctx.params = params
