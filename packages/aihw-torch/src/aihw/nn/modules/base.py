@@ -353,8 +353,6 @@ class AnalogLayerBase(Module):
     def _pre_post(self, input: Any) -> tuple[Any, Tensor | None]:
         """The input the tiles see and the output scale (``out_scaling_alpha``, times the
         input range when the layer has one)."""
-        if self._parameters.get("input_range") is None:
-            return input, self._parameters.get("out_scaling_alpha")
         return apply_input_range(self, input, self._parameters.get("out_scaling_alpha"))
 
     # -- inference on programmed devices (aihw.nn.inference) --------------------------------
