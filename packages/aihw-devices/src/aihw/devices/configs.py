@@ -73,8 +73,9 @@ class InferenceRPUConfig(TileConfig):
     ``program_analog_weights()`` and ``drift_analog_weights(t)`` apply, and
     ``drift_compensation`` (default :class:`~aihw.devices.GlobalDriftCompensation`,
     ``None`` for none) scales the outputs after a drift in eval mode
-    (docs/physics/inference.md). ``pre_post`` (:class:`~aihw.core.pre_post.PrePostProcessingParameter`)
-    holds the learned input range of the layers built from it."""
+    (docs/physics/inference.md). ``pre_post``
+    (:class:`~aihw.devices.PrePostProcessingParameter`) holds the learned input range of
+    the layers built from it."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
     backward: IOParameters = dataclasses.field(

@@ -112,7 +112,7 @@ class CustomPairConductanceConverter(ConductanceConverter):
 
     With ``invertibility_test`` (the default) the levels must be that grid:
     ``|w_i - linspace(-m, m, L)[i]| <= 1e-4 m``, so that converting back gives the weight
-    again; otherwise :class:`NotInvertibleError`. Without it, the conversion distorts
+    again; otherwise ``NotInvertibleError``. Without it, the conversion distorts
     the weights as the levels say (a deliberately non-linear programming scheme).
 
     Args:
@@ -178,7 +178,7 @@ class CustomPairConductanceConverter(ConductanceConverter):
         return _pair_sum(self.f_lst, g, self.name)
 
     def check_invertibility(self) -> None:
-        """Raise :class:`NotInvertibleError` unless the levels are evenly spaced from
+        """Raise ``NotInvertibleError`` unless the levels are evenly spaced from
         ``-m`` to ``m`` (what makes converting back exact)."""
         levels = self._levels()
         peak = float(levels.abs().max())

@@ -114,7 +114,7 @@ class AnalogLayerBase(Module):
     * ``bias``: the digital bias ``Parameter``, or ``None`` (no bias, or an analog bias);
     * ``out_scaling_alpha``: the learned output scale when ``mapping.learn_out_scaling``;
     * ``input_range``: the learned input range when
-      ``rpu_config.pre_post.input_range.enable`` (:mod:`aihw.nn.input_range`);
+      ``rpu_config.pre_post.input_range.enable`` (``aihw.nn.input_range``);
     * ``resistive_device``, ``mapping`` and ``rpu_config``;
     * ``boundary_dtype``: from ``rpu_config.runtime.data_type``, the dtype the layer rounds
       its input to and returns (``None``: its input's own dtype).
