@@ -231,3 +231,21 @@ def test_without_an_enabled_range_nothing_changes():
     layer = AnalogLinear(5, 3, rpu_config=InferenceRPUConfig(), seed=0)
     assert layer.input_range is None
     assert "input_range" not in layer.state_dict()
+
+
+def test_without_clipping_the_range_decays_geometrically():
+    # No input reaches r = 3 and all are inside: the gradient is decay * r, so each SGD
+    # step multiplies r by (1 - lr * decay).
+    layer = linear(init_from_data=0, decay=0.01)
+    opt = AnalogSGD(layer.parameters(), lr=0.5)
+    x = torch.full((4, 5), 0.1)
+    for _ in range(10):
+        layer(x).sum().backward()
+        opt.step()
+    assert layer.input_range.item() == pytest.approx(3.0 * (1 - 0.5 * 0.01) ** 10, rel=1e-6)
+    layer.set_input_range(0.05)  # now every input clips: the range grows
+    before = layer.input_range.item()
+    for _ in range(3):
+        layer(x).pow(2).sum().neg().backward()  # larger outputs wanted
+        opt.step()
+    assert layer.input_range.item() > before
