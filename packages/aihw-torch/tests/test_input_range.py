@@ -249,3 +249,12 @@ def test_without_clipping_the_range_decays_geometrically():
         layer(x).pow(2).sum().neg().backward()  # larger outputs wanted
         opt.step()
     assert layer.input_range.item() > before
+
+
+def test_converting_to_digital_says_the_range_is_dropped():
+    from aihw.nn import convert_to_digital
+
+    layer = linear(init_from_data=0, init_value=0.5)
+    with pytest.warns(UserWarning, match=r"input range r=0.5 is not carried over"):
+        digital = convert_to_digital(layer)
+    assert isinstance(digital, nn.Linear)

@@ -116,7 +116,8 @@ class _Watch:
         elif idx < self.max_samples:
             value = self.std_alpha * float(x.std())
         if value > 0:
-            r = float(self.layer._parameters["input_range"])  # type: ignore[arg-type]
+            current: Tensor = self.layer._parameters["input_range"]  # type: ignore[assignment]
+            r = float(current.detach())
             set_input_range(self.layer, (r * idx + value) / (idx + 1))
             counter.add_(1)
 
@@ -258,7 +259,7 @@ def calibrate_input_ranges(
                 continue
             set_input_range(layer, value)
         params = layer.rpu_config.pre_post.input_range
-        params.init_value = float(layer.input_range)
+        params.init_value = float(layer.input_range.detach())
         params.calibration_info = kind.value
         if verbose:
             print(f"Calibrated {name}: {params.init_value:.5f}")
