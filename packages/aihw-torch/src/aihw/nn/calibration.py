@@ -19,8 +19,6 @@ import torch
 from torch import Tensor
 from torch.nn import Module
 
-from aihw.core.pre_post import InputRangeParameter
-
 from .input_range import init_input_range, input_range_parameters, set_input_range
 
 __all__ = ["InputRangeCalibrationType", "calibrate_input_ranges"]
@@ -220,7 +218,9 @@ def calibrate_input_ranges(
     was_training = model.training
     watches: list[_Watch] = []
     for _, layer in layers:
-        params: InputRangeParameter = copy.deepcopy(input_range_parameters(layer))  # type: ignore[assignment]
+        found = input_range_parameters(layer)
+        assert found is not None  # _calibrated_layers keeps layers with pre_post only
+        params = copy.deepcopy(found)
         if not params.enable:
             params.enable, params.learn_input_range = True, False
         params.init_from_data = 0

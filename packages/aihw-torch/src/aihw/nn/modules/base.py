@@ -234,8 +234,9 @@ class AnalogLayerBase(Module):
         self._mark_digital()
 
     def _mark_digital(self) -> None:
-        """Mark the layer's digital parameters (bias, output scale) as consumed by an
-        optimizer step, like the tiles' recorded updates (``aihw.core.links``)."""
+        """Mark the layer's digital parameters (bias, output scale, input range) as
+        consumed by an optimizer step, like the tiles' recorded updates
+        (``aihw.core.links``)."""
         for name in ("bias", "out_scaling_alpha", "input_range"):
             param = self._parameters.get(name)
             if param is not None:

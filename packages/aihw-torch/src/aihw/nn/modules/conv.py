@@ -138,11 +138,17 @@ class _AnalogConvNd(AnalogLayerBase):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
-        x, scale = self._pre_post(input)
+        x, scale = self._pre_post(input)  # the input range, when the layer has one
         return analog_conv(
-            x, self.grid, self.bias, self.stride, self._pad, self.dilation, self.padding_mode,
+            x,
+            self.grid,
+            self.bias,
+            self.stride,
+            self._pad,
+            self.dilation,
+            self.padding_mode,
             scale,
-        )  # fmt: skip
+        )
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
