@@ -14,13 +14,17 @@ Examples:
 from __future__ import annotations
 
 from aihw.core.inference import (
+    CustomPairConductanceConverter,
     DualPairConductanceConverter,
     GlobalDriftCompensation,
+    GlobalDriftCompensationWithExactReference,
     NoiseModel,
+    NPairConductanceConverter,
     PerColumnDriftCompensation,
     SinglePairConductanceConverter,
 )
 from aihw.core.mapping import MappingParameter, MappingParameters
+from aihw.core.pre_post import InputRangeParameter, PrePostProcessingParameter
 from aihw.core.runtime import RPUDataType, RuntimeParameter, RuntimeParameters
 
 from .catalog import DeviceInfo, PluginSource
@@ -251,10 +255,15 @@ __all__ = [
     "reload_plugins",
     "unregister_device",
     "CustomDriftPCMLikeNoiseModel",
+    "CustomPairConductanceConverter",
+    "InputRangeParameter",
+    "PrePostProcessingParameter",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
+    "GlobalDriftCompensationWithExactReference",
     "NoiseModel",
     "NoiseModelInfo",
+    "NPairConductanceConverter",
     "PCMLikeNoiseModel",
     "PerColumnDriftCompensation",
     "SinglePairConductanceConverter",

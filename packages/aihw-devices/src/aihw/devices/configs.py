@@ -26,6 +26,7 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.inference import DriftCompensation, GlobalDriftCompensation, NoiseModel
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import PulseType, UpdateParameters
+from aihw.core.pre_post import PrePostProcessingParameter
 from aihw.core.runtime import RuntimeParameters
 
 from .constant_step import ConstantStepDevice
@@ -72,7 +73,9 @@ class InferenceRPUConfig(TileConfig):
     ``program_analog_weights()`` and ``drift_analog_weights(t)`` apply, and
     ``drift_compensation`` (default :class:`~aihw.devices.GlobalDriftCompensation`,
     ``None`` for none) scales the outputs after a drift in eval mode
-    (docs/physics/inference.md)."""
+    (docs/physics/inference.md). ``pre_post``
+    (:class:`~aihw.devices.PrePostProcessingParameter`) holds the learned input range of
+    the layers built from it."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
     backward: IOParameters = dataclasses.field(
@@ -85,12 +88,16 @@ class InferenceRPUConfig(TileConfig):
     drift_compensation: DriftCompensation | None = dataclasses.field(
         default_factory=GlobalDriftCompensation
     )
+    pre_post: PrePostProcessingParameter = dataclasses.field(
+        default_factory=PrePostProcessingParameter
+    )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A configuration pickled before programming existed gets the defaults.
         super().__setstate__(state)
         self.__dict__.setdefault("noise_model", PCMLikeNoiseModel())
         self.__dict__.setdefault("drift_compensation", GlobalDriftCompensation())
+        self.__dict__.setdefault("pre_post", PrePostProcessingParameter())
 
     def validate(self) -> None:
         """As :meth:`TileConfig.validate`, and the noise model and drift compensation."""
@@ -108,6 +115,12 @@ class InferenceRPUConfig(TileConfig):
                 )
         if self.noise_model is not None:
             self.noise_model.validate()
+        if not isinstance(self.pre_post, PrePostProcessingParameter):
+            raise TypeError(
+                f"{name}.pre_post must be a PrePostProcessingParameter; "
+                f"got {type(self.pre_post).__name__}"
+            )
+        self.pre_post.validate()
 
 
 @dataclasses.dataclass

@@ -6,6 +6,7 @@ which applies the updates recorded by the backward pass inside the tiles.
 :func:`convert_to_analog` turns an existing ``torch.nn`` model analog in one call.
 """
 
+from .calibration import InputRangeCalibrationType, calibrate_input_ranges
 from .conversion import convert_to_analog, convert_to_digital
 from .distributed import prepare_for_ddp
 from .inference import drift_analog_weights, program_analog_weights
@@ -55,11 +56,13 @@ __all__ = [
     "AnalogVanillaRNN",
     "AnalogVanillaRNNCell",
     "CheckpointError",
+    "InputRangeCalibrationType",
     "LayerStateError",
     "MappingParameter",
     "MappingParameters",
     "adopt_checkpoint_devices",
     "analog_summary",
+    "calibrate_input_ranges",
     "check_state_dict",
     "convert_to_analog",
     "convert_to_digital",

@@ -9,6 +9,7 @@ same options and weights; :func:`convert_to_digital` replaces analog layers by
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -277,6 +278,14 @@ def _replace(
 
 
 def _to_digital(layer: AnalogLayerBase) -> nn.Module:
+    input_range = layer._parameters.get("input_range")
+    if input_range is not None:
+        warnings.warn(
+            f"{type(layer).__name__}: its input range r={float(input_range.detach()):.6g} is not "
+            "carried over; the digital layer does not clip its input to [-r, r]",
+            UserWarning,
+            stacklevel=4,
+        )
     weight, bias = layer.get_weights()
     alpha = layer.out_scaling_alpha
     if alpha is not None:

@@ -11,11 +11,17 @@ from .compensation import (
     GlobalDriftCompensation,
     PerColumnDriftCompensation,
 )
+from .compensation_exact import GlobalDriftCompensationWithExactReference
 from .converters import (
     CONVERTERS,
     ConductanceConverter,
     DualPairConductanceConverter,
     SinglePairConductanceConverter,
+)
+from .converters_npair import (
+    CustomPairConductanceConverter,
+    NotInvertibleError,
+    NPairConductanceConverter,
 )
 from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
 from .programming import InferenceState, Programmed, check_t_inference
@@ -25,10 +31,14 @@ __all__ = [
     "CONVERTERS",
     "NOISE_MODEL_API_VERSIONS",
     "ConductanceConverter",
+    "CustomPairConductanceConverter",
     "DriftCompensation",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
+    "GlobalDriftCompensationWithExactReference",
     "InferenceState",
+    "NPairConductanceConverter",
+    "NotInvertibleError",
     "NoiseModel",
     "PerColumnDriftCompensation",
     "Programmed",

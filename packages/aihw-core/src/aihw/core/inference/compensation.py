@@ -32,6 +32,9 @@ class DriftCompensation:
     outputs for each unit input) into the quantity whose ratio is the factor."""
 
     name: ClassVar[str] = ""
+    #: Whether the baseline is read from the exact reference weights (``I W_ref^T``)
+    #: instead of the tile's noisy forward pass of the programmed weights.
+    exact_reference: ClassVar[bool] = False
 
     def reduce(self, readout: Tensor) -> Tensor:
         raise NotImplementedError

@@ -141,11 +141,13 @@ CONVERTERS: dict[str, type[ConductanceConverter]] = {
 
 def converter_state(converter: ConductanceConverter) -> dict[str, Any]:
     """``{"name", "params"}`` of ``converter`` as plain data."""
-    params = {
-        f.name: list(v) if isinstance(v := getattr(converter, f.name), tuple) else v
-        for f in dataclasses.fields(converter)
-    }
+    params = {f.name: _plain(getattr(converter, f.name)) for f in dataclasses.fields(converter)}
     return {"name": type(converter).name, "params": params}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (nested ones too) as lists: checkpoints hold plain data."""
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def converter_from_state(data: Any) -> ConductanceConverter:

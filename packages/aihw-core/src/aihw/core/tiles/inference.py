@@ -148,8 +148,13 @@ class InferenceTile(FloatingPointTile):
             self.weights.copy_(new)
         state.programmed = programmed
         state.program_index = (state.program_index + 1) & 0xFFFFFFFF
-        if state.drift_compensation is not None:
-            programmed.baseline = state.drift_compensation.baseline(self._read_out())
+        compensation = state.drift_compensation
+        if compensation is not None:
+            # [x, out]: the exact read-out of the reference, or the noisy one of the tile
+            readout = programmed.reference.t() if compensation.exact_reference else None
+            programmed.baseline = compensation.baseline(
+                self._read_out() if readout is None else readout
+            )
         self._refresh_alpha()
 
     def drift_weights(self, t_inference: float = 0.0) -> None:

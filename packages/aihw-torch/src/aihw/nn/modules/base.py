@@ -32,6 +32,7 @@ from aihw.core.device_model import DeviceModel
 from aihw.core.grid import TileGrid
 from aihw.core.links import is_same_view, link_parameter, mark_step_consumes
 
+from ..input_range import apply_input_range, init_input_range, set_input_range
 from ..mapping import MappingParameters
 from . import checkpoint
 from .checkpoint import LayerStateError
@@ -112,6 +113,8 @@ class AnalogLayerBase(Module):
     * ``weight``: the weight (see the module docstring for split layers);
     * ``bias``: the digital bias ``Parameter``, or ``None`` (no bias, or an analog bias);
     * ``out_scaling_alpha``: the learned output scale when ``mapping.learn_out_scaling``;
+    * ``input_range``: the learned input range when
+      ``rpu_config.pre_post.input_range.enable`` (``aihw.nn.input_range``);
     * ``resistive_device``, ``mapping`` and ``rpu_config``;
     * ``boundary_dtype``: from ``rpu_config.runtime.data_type``, the dtype the layer rounds
       its input to and returns (``None``: its input's own dtype).
@@ -128,6 +131,7 @@ class AnalogLayerBase(Module):
     groups: int
     bias = _Registered()
     out_scaling_alpha = _Registered()
+    input_range = _Registered()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -189,6 +193,7 @@ class AnalogLayerBase(Module):
             self.out_scaling_alpha = Parameter(torch.ones(size, device=device, dtype=dtype))
         else:
             self.register_parameter("out_scaling_alpha", None)
+        init_input_range(self, device, dtype)  # rpu_config.pre_post.input_range
         if device is not None:
             self.grid.to(torch.device(device))
             self._link_weights()
@@ -229,9 +234,10 @@ class AnalogLayerBase(Module):
         self._mark_digital()
 
     def _mark_digital(self) -> None:
-        """Mark the layer's digital parameters (bias, output scale) as consumed by an
-        optimizer step, like the tiles' recorded updates (``aihw.core.links``)."""
-        for name in ("bias", "out_scaling_alpha"):
+        """Mark the layer's digital parameters (bias, output scale, input range) as
+        consumed by an optimizer step, like the tiles' recorded updates
+        (``aihw.core.links``)."""
+        for name in ("bias", "out_scaling_alpha", "input_range"):
             param = self._parameters.get(name)
             if param is not None:
                 mark_step_consumes(param)
@@ -339,6 +345,16 @@ class AnalogLayerBase(Module):
                 self.bias.copy_(bias.detach())
         self._link_weights()
         return clipped
+
+    # -- the learned input range (aihw.nn.input_range) --------------------------------------
+    def set_input_range(self, value: float) -> None:
+        """Set the learned input range ``r`` (a finite number ``> 0``)."""
+        set_input_range(self, value)
+
+    def _pre_post(self, input: Any) -> tuple[Any, Tensor | None]:
+        """The input the tiles see and the output scale (``out_scaling_alpha``, times the
+        input range when the layer has one)."""
+        return apply_input_range(self, input, self._parameters.get("out_scaling_alpha"))
 
     # -- inference on programmed devices (aihw.nn.inference) --------------------------------
     def program_analog_weights(self, seed: int | None = None) -> None:

@@ -138,15 +138,16 @@ class _AnalogConvNd(AnalogLayerBase):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
+        x, scale = self._pre_post(input)  # the input range, when the layer has one
         return analog_conv(
-            input,
+            x,
             self.grid,
             self.bias,
             self.stride,
             self._pad,
             self.dilation,
             self.padding_mode,
-            self.out_scaling_alpha,
+            scale,
         )
 
     def extra_repr(self) -> str:

@@ -116,7 +116,10 @@ class AnalogLinear(AnalogLayerBase):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
-        return analog_linear(input, self.grid, self.bias, self.out_scaling_alpha)
+        if self._parameters.get("input_range") is None:  # the hot path: no input range
+            return analog_linear(input, self.grid, self.bias, self.out_scaling_alpha)
+        x, scale = self._pre_post(input)
+        return analog_linear(x, self.grid, self.bias, scale)
 
     def extra_repr(self) -> str:
         device = type(self.resistive_device).__name__ if self.resistive_device is not None else None
