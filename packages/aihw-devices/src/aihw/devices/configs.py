@@ -24,6 +24,9 @@ from typing import Any
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 from aihw.core.inference import DriftCompensation, GlobalDriftCompensation, NoiseModel
+from aihw.core.inference.clip import WeightClipParameter
+from aihw.core.inference.modifiers import WeightModifierParameter
+from aihw.core.inference.remap import WeightRemapParameter
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import PulseType, UpdateParameters
 from aihw.core.runtime import RuntimeParameters
@@ -72,7 +75,12 @@ class InferenceRPUConfig(TileConfig):
     ``program_analog_weights()`` and ``drift_analog_weights(t)`` apply, and
     ``drift_compensation`` (default :class:`~aihw.devices.GlobalDriftCompensation`,
     ``None`` for none) scales the outputs after a drift in eval mode
-    (docs/physics/inference.md)."""
+    (docs/physics/inference.md).
+
+    ``clip``, ``remap`` and ``modifier`` (default: none of them acts) are hardware-aware
+    training: after every optimizer step the tile clips its weights, remaps them and draws
+    a modified copy that the training passes use
+    (docs/physics/inference.md#hardware-aware-training)."""
 
     device: DeviceModel | None = dataclasses.field(default_factory=FloatingPointDevice)
     backward: IOParameters = dataclasses.field(
@@ -85,12 +93,18 @@ class InferenceRPUConfig(TileConfig):
     drift_compensation: DriftCompensation | None = dataclasses.field(
         default_factory=GlobalDriftCompensation
     )
+    clip: WeightClipParameter = dataclasses.field(default_factory=WeightClipParameter)
+    modifier: WeightModifierParameter = dataclasses.field(default_factory=WeightModifierParameter)
+    remap: WeightRemapParameter = dataclasses.field(default_factory=WeightRemapParameter)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A configuration pickled before programming existed gets the defaults.
         super().__setstate__(state)
         self.__dict__.setdefault("noise_model", PCMLikeNoiseModel())
         self.__dict__.setdefault("drift_compensation", GlobalDriftCompensation())
+        self.__dict__.setdefault("clip", WeightClipParameter())
+        self.__dict__.setdefault("modifier", WeightModifierParameter())
+        self.__dict__.setdefault("remap", WeightRemapParameter())
 
     def validate(self) -> None:
         """As :meth:`TileConfig.validate`, and the noise model and drift compensation."""
@@ -108,6 +122,18 @@ class InferenceRPUConfig(TileConfig):
                 )
         if self.noise_model is not None:
             self.noise_model.validate()
+        hwa: tuple[tuple[str, type[Any]], ...] = (
+            ("clip", WeightClipParameter),
+            ("modifier", WeightModifierParameter),
+            ("remap", WeightRemapParameter),
+        )
+        for part, cls in hwa:
+            param = getattr(self, part)
+            if not isinstance(param, cls):
+                raise TypeError(
+                    f"{name}.{part} must be a {cls.__name__} instance; got {type(param).__name__}"
+                )
+            param.validate()
 
 
 @dataclasses.dataclass

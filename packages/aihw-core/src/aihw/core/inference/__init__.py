@@ -1,10 +1,12 @@
 """Inference on programmed devices: noise models, conductance converters, drift
-compensation and the programmed state of a tile (``aihw.core.inference``)."""
+compensation and the programmed state of a tile; hardware-aware training: weight
+clipping, remapping and modifiers (``aihw.core.inference``)."""
 
 from __future__ import annotations
 
 from .._checks import check_seed
 from ._checks import check_real, check_reals, invalid
+from .clip import WeightClipParameter, WeightClipType
 from .compensation import (
     COMPENSATIONS,
     DriftCompensation,
@@ -17,8 +19,11 @@ from .converters import (
     DualPairConductanceConverter,
     SinglePairConductanceConverter,
 )
+from .hwa import HWAState
+from .modifiers import WeightModifierParameter, WeightModifierType, modify_weights
 from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
 from .programming import InferenceState, Programmed, check_t_inference
+from .remap import WeightRemapParameter, WeightRemapType
 
 __all__ = [
     "COMPENSATIONS",
@@ -28,14 +33,22 @@ __all__ = [
     "DriftCompensation",
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
+    "HWAState",
     "InferenceState",
     "NoiseModel",
     "PerColumnDriftCompensation",
     "Programmed",
     "SinglePairConductanceConverter",
+    "WeightClipParameter",
+    "WeightClipType",
+    "WeightModifierParameter",
+    "WeightModifierType",
+    "WeightRemapParameter",
+    "WeightRemapType",
     "check_real",
     "check_reals",
     "check_seed",
     "check_t_inference",
     "invalid",
+    "modify_weights",
 ]
