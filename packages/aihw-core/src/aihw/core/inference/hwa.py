@@ -78,10 +78,7 @@ class HWAState:
         if modifier is None or not modifier.enabled:
             self.modified = None
             return
-        out = self.modified
-        if out is None or out.shape != weights.shape or out.device != weights.device:
-            out = None
-        self.modified = modify_weights(weights, modifier, seed, self.modifier_index, out)
+        self.modified = modify_weights(weights, modifier, seed, self.modifier_index)
         self.modifier_index = (self.modifier_index + 1) & 0xFFFFFFFF
 
     def to(self, device: torch.device) -> None:

@@ -18,6 +18,8 @@ import math
 import torch
 from torch import Tensor
 
+from .. import engine
+from ..reference import device_ops as reference_ops
 from . import draws
 from ._checks import check_real, check_reals, invalid
 from ._enums import check_enum
@@ -37,6 +39,7 @@ _NOISE, _ROUND, _DROP, _STUCK, _STUCK_VALUE, _DRIFT, _READ = range(7)
 _PCM_PROG_COEFF = (0.26348, 1.9650, -1.1731)
 _PCM_G_REF = 25.0
 _T_READ = 250e-9
+_SQRT_HALF = math.sqrt(0.5)
 
 
 class WeightModifierType(enum.Enum):
@@ -160,22 +163,40 @@ def modifier_amax(weights: Tensor, param: WeightModifierParameter) -> float:
     if not param.rel_to_actual_wmax:
         return float(param.assumed_wmax)
     part = weights[:, :-1] if param.copy_last_column and weights.shape[1] > 1 else weights
-    amax = float(part.abs().amax()) if part.numel() else 0.0
+    if not part.numel():
+        return 1.0
+    low, high = torch.aminmax(part)  # one pass, no |W| temporary
+    amax = max(-float(low), float(high))
     return amax if amax > 0 else 1.0
 
 
 class _Draws:
-    """The modifier's streams for one call: ``normal(k)`` and ``uniform(k)``."""
+    """The modifier's streams for one call: ``add_normal(base, rate, k)``, ``normal(k)``
+    and ``uniform(k)``."""
 
     def __init__(self, seed: int, index: int, shape: tuple[int, ...], device: torch.device):
         self.seed, self.index, self.shape, self.device = seed, index, shape, device
 
+    def add_normal(self, base: Tensor, rate: Tensor, k: int) -> Tensor:
+        """``base + rate * xi`` in place on ``base`` (a contiguous float32 tensor of ours),
+        by the engine's diffusion kernel (its plain-torch twin off the compiled CPU path):
+        one pass, the same bits either way."""
+        seed = draws.stream_seed(self.seed, draws.MODIFIER, k)
+        index = self.index & 0xFFFFFFFF
+        if base.device.type == "cpu" and engine.native_available():
+            engine.diffuse(base, rate, None, None, seed, index, torch.get_num_threads())
+        else:
+            reference_ops.diffuse(base, rate, None, None, seed, index)
+        return base
+
     def normal(self, k: int) -> Tensor:
-        return draws.normals(self.seed, draws.MODIFIER, self.index, k, self.shape, self.device)
+        z = torch.zeros(self.shape, dtype=torch.float32, device=self.device)
+        return self.add_normal(z, torch.ones_like(z), k)
 
     def uniform(self, k: int) -> Tensor:
-        u: Tensor = torch.special.ndtr(self.normal(k))
-        return u
+        """``Phi(z)`` of the normals of stream ``k``: uniform in ``(0, 1)``."""
+        z = self.normal(k)
+        return z.mul_(_SQRT_HALF).erf_().add_(1.0).mul_(0.5)
 
 
 def _discretize(v: Tensor, param: WeightModifierParameter, rng: _Draws) -> Tensor:
@@ -246,7 +267,7 @@ def modify_weights(
     ``weights`` is not changed. See :class:`WeightModifierType` for what each type does.
     """
     kind = check_enum(param, "type", WeightModifierType)
-    w = weights.detach()
+    w = weights.detach().contiguous()
     rng = _Draws(seed, index, tuple(w.shape), w.device)
     amax = modifier_amax(w, param)
     std = float(param.std_dev)
@@ -254,29 +275,31 @@ def modify_weights(
     if kind is T.DISCRETIZE:
         result = _discretize(w / amax, param, rng) * amax
     elif kind is T.MULT_NORMAL:
-        result = w + w * ((std * amax) * rng.normal(_NOISE))
+        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), w * (std * amax), _NOISE)
     elif kind is T.ADD_NORMAL:
-        result = w + (std * amax) * rng.normal(_NOISE)
+        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), torch.full_like(w, std * amax), _NOISE)
     elif kind is T.DISCRETIZE_ADD_NORMAL:
-        result = _discretize(w / amax, param, rng) * amax + (std * amax) * rng.normal(_NOISE)
+        base = (_discretize(w / amax, param, rng) * amax).contiguous()
+        result = rng.add_normal(base, torch.full_like(w, std * amax), _NOISE)
     elif kind is T.DOREFA:
         scale = abs(float(param.dorefa_clip) / math.tanh(amax))
         result = _discretize(torch.tanh(w) * scale, param, rng)
     elif kind is T.POLY:
         coeffs = tuple(float(c) for c in param.coeffs)
-        result = w + (amax * std) * _poly(w.abs() / amax, coeffs) * rng.normal(_NOISE)
+        rate = _poly(w.abs() / amax, coeffs).mul_(amax * std).contiguous()
+        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), rate, _NOISE)
     elif kind is T.PROG_NOISE:
         coeffs = tuple(float(c) for c in param.coeffs)
-        sigma = (std / float(param.g_max)) * _poly(w.abs() / amax, coeffs)
-        sign = torch.where(w < 0, -1.0, 1.0)
-        result = sign * (w + amax * sigma * rng.normal(_NOISE)).abs()
+        rate = _poly(w.abs() / amax, coeffs).mul_(amax * std / float(param.g_max)).contiguous()
+        noisy = rng.add_normal(w.clone(memory_format=torch.contiguous_format), rate, _NOISE)
+        result = noisy.abs_().mul_(torch.where(w < 0, -1.0, 1.0))
     elif kind is T.PCM_NOISE:
         result = _pcm_noise(w, amax, param, rng)
     else:  # None, Copy, DropConnect
         result = w.clone() if out is None else w
     if param.pdrop > 0:
-        keep = rng.uniform(_DROP) >= float(param.pdrop)
-        result = result * keep
+        dropped = rng.uniform(_DROP) < float(param.pdrop)
+        result = result.masked_fill(dropped, 0.0)
     if param.copy_last_column:
         if result is w:
             result = w.clone()
