@@ -39,15 +39,21 @@ MODIFIERS: list[tuple[str, dict[str, object]]] = [
     ("AddNormal", {"type": WeightModifierType.ADD_NORMAL, "std_dev": 0.05}),
     ("MultNormal", {"type": WeightModifierType.MULT_NORMAL, "std_dev": 0.05}),
     ("Discretize", {"type": WeightModifierType.DISCRETIZE, "res": 1 / 127}),
-    ("Discretize sto_round", {"type": WeightModifierType.DISCRETIZE, "res": 1 / 127,
-                              "sto_round": True}),  # fmt: skip
-    ("DiscretizeAddNormal", {"type": WeightModifierType.DISCRETIZE_ADD_NORMAL,
-                             "res": 1 / 127, "std_dev": 0.05}),  # fmt: skip
+    (
+        "Discretize sto_round",
+        {"type": WeightModifierType.DISCRETIZE, "res": 1 / 127, "sto_round": True},
+    ),  # fmt: skip
+    (
+        "DiscretizeAddNormal",
+        {"type": WeightModifierType.DISCRETIZE_ADD_NORMAL, "res": 1 / 127, "std_dev": 0.05},
+    ),  # fmt: skip
     ("DoReFa", {"type": WeightModifierType.DOREFA, "res": 1 / 127}),
     ("Poly", {"type": WeightModifierType.POLY, "std_dev": 1.0}),
     ("ProgNoise", {"type": WeightModifierType.PROG_NOISE, "std_dev": 1.0}),
-    ("PCMNoise", {"type": WeightModifierType.PCM_NOISE, "std_dev": 1.0,
-                  "pcm_t_inference": 3600.0}),  # fmt: skip
+    (
+        "PCMNoise",
+        {"type": WeightModifierType.PCM_NOISE, "std_dev": 1.0, "pcm_t_inference": 3600.0},
+    ),  # fmt: skip
     ("DropConnect pdrop=0.1", {"type": WeightModifierType.DROP_CONNECT, "pdrop": 0.1}),
     ("AddNormal + clip + remap", {"type": WeightModifierType.ADD_NORMAL, "std_dev": 0.05}),
 ]
