@@ -7,16 +7,19 @@ programming noise, drift, 1/f read noise) and read 1 second, 1 hour, 1 day and 1
 later, with and without global drift compensation, over several programming seeds
 (mean and spread of the test accuracy).
 
-    python examples/inference_drift.py [--epochs 15] [--seeds 5] [--plot drift.png]
+With ``--hwa`` the same network is also trained hardware-aware (``InferenceRPUConfig``
+with ``clip=`` and ``modifier=``: clipped weights and a fresh noisy copy of them in every
+training step) and both are programmed with the same seeds, so the two tables compare
+how much accuracy each keeps.
 
-(Hardware-aware training, which makes the network more robust to this noise, is not
-available in aihw yet.)
+    python examples/inference_drift.py [--epochs 15] [--seeds 5] [--hwa] [--plot drift.png]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from typing import Any
 
 import torch
 from sklearn.datasets import load_digits
@@ -24,12 +27,22 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm import tqdm
 
-from aihw.devices import GlobalDriftCompensation, InferenceRPUConfig, PCMLikeNoiseModel
+from aihw.devices import (
+    GlobalDriftCompensation,
+    InferenceRPUConfig,
+    PCMLikeNoiseModel,
+    WeightClipParameter,
+    WeightClipType,
+    WeightModifierParameter,
+    WeightModifierType,
+)
 from aihw.nn import AnalogLinear, AnalogSequential
 from aihw.optim import AnalogSGD
 
 #: The read times after programming, in seconds.
 TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 3.1536e7}
+#: The weight noise of hardware-aware training, relative to the largest weight.
+HWA_STD = 0.1
 
 
 def load_data(seed: int) -> tuple[torch.Tensor, ...]:
@@ -43,11 +56,23 @@ def load_data(seed: int) -> tuple[torch.Tensor, ...]:
     return x_train, x_test, y_train, y_test
 
 
-def build_model(compensate: bool, hidden: int) -> AnalogSequential:
+def hwa_parts() -> dict[str, Any]:
+    """Hardware-aware training: clipping at 2.5 standard deviations of each layer's
+    weights (no outliers that would shrink everyone else's conductance range) and additive
+    Gaussian weight noise of HWA_STD of the largest weight, drawn anew after every step."""
+    return {
+        "clip": WeightClipParameter(type=WeightClipType.LAYER_GAUSSIAN, sigma=2.5),
+        "modifier": WeightModifierParameter(type=WeightModifierType.ADD_NORMAL,
+                                            std_dev=HWA_STD),
+    }  # fmt: skip
+
+
+def build_model(compensate: bool, hidden: int, hwa: bool = False) -> AnalogSequential:
     """The MLP; fixed tile seeds, so two models program with the same noise."""
     config = InferenceRPUConfig(
         noise_model=PCMLikeNoiseModel(),
         drift_compensation=GlobalDriftCompensation() if compensate else None,
+        **(hwa_parts() if hwa else {}),
     )
     return AnalogSequential(
         AnalogLinear(64, hidden, rpu_config=config, seed=1),
@@ -78,12 +103,12 @@ def train(model: AnalogSequential, x: torch.Tensor, y: torch.Tensor, epochs: int
 
 
 def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
-        progress: bool = True) -> dict[str, dict[str, list[float]]]:  # fmt: skip
-    """Train, then ``{"compensated" | "plain": {time label: [accuracy per seed]}}``, and
-    ``"digital"``: the accuracy before programming."""
+        progress: bool = True, hwa: bool = False) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+    """Train (hardware-aware if ``hwa``), then ``{"compensated" | "plain": {time label:
+    [accuracy per seed]}}``, and ``"digital"``: the accuracy before programming."""
     torch.manual_seed(seed)
     x_train, x_test, y_train, y_test = load_data(seed)
-    trained = build_model(True, hidden)
+    trained = build_model(True, hidden, hwa)
     train(trained, x_train, y_train, epochs, progress)
     results: dict[str, dict[str, list[float]]] = {
         "digital": {"0": [accuracy(trained, x_test, y_test)]}
@@ -99,6 +124,16 @@ def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
                 model.drift_analog_weights(t)
                 results[label][name].append(accuracy(model, x_test, y_test))
     return results
+
+
+def compare(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
+            progress: bool = True) -> dict[str, dict[str, dict[str, list[float]]]]:  # fmt: skip
+    """:func:`run` for the same network trained plainly and hardware-aware (the same
+    data, initial weights and programming seeds): ``{"plain" | "hwa": results}``."""
+    return {
+        "plain": run(epochs, seeds, hidden, seed, progress, hwa=False),
+        "hwa": run(epochs, seeds, hidden, seed, progress, hwa=True),
+    }
 
 
 def table(results: dict[str, dict[str, list[float]]]) -> str:
@@ -141,12 +176,26 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", metavar="FILE", help="draw accuracy vs time (matplotlib)")
+    parser.add_argument("--hwa", action="store_true",
+                        help="also train hardware-aware and compare the two")  # fmt: skip
     args = parser.parse_args()
-    results = run(args.epochs, args.seeds, args.hidden, args.seed)
-    print(table(results))
+    if not args.hwa:
+        results = run(args.epochs, args.seeds, args.hidden, args.seed)
+        print(table(results))
+        if args.plot:
+            plot(results, args.plot)
+            print(f"wrote {args.plot}")
+        return
+    both = compare(args.epochs, args.seeds, args.hidden, args.seed)
+    for label, title in (("plain", "plain training"), ("hwa", "hardware-aware training")):
+        print(f"\n{title}\n{table(both[label])}")
+    day = {k: statistics.mean(both[k]["compensated"]["1 day"]) for k in both}
+    print(f"\nafter 1 day, compensated: plain {day['plain']:.1%}, hardware-aware {day['hwa']:.1%}")
     if args.plot:
-        plot(results, args.plot)
-        print(f"wrote {args.plot}")
+        for label in both:
+            path = f"{label}-{args.plot}"
+            plot(both[label], path)
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":
