@@ -275,9 +275,13 @@ def modify_weights(
     if kind is T.DISCRETIZE:
         result = _discretize(w / amax, param, rng) * amax
     elif kind is T.MULT_NORMAL:
-        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), w * (std * amax), _NOISE)
+        result = rng.add_normal(
+            w.clone(memory_format=torch.contiguous_format), w * (std * amax), _NOISE
+        )
     elif kind is T.ADD_NORMAL:
-        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), torch.full_like(w, std * amax), _NOISE)
+        result = rng.add_normal(
+            w.clone(memory_format=torch.contiguous_format), torch.full_like(w, std * amax), _NOISE
+        )
     elif kind is T.DISCRETIZE_ADD_NORMAL:
         base = (_discretize(w / amax, param, rng) * amax).contiguous()
         result = rng.add_normal(base, torch.full_like(w, std * amax), _NOISE)
