@@ -26,3 +26,19 @@ def test_accuracy_over_time_with_and_without_compensation():
     assert compensated["1 year"] >= plain["1 year"]
     assert plain["1 year"] <= plain["1 s"]
     assert "1 year" in demo.table(results)
+
+
+def test_hwa_comparison_trains_both_networks_alike():
+    """``--hwa``: the same network trained plainly and hardware-aware, programmed with the
+    same seeds. (Whether the hardware-aware one keeps more accuracy is left to the full
+    example: on this small network the difference is within the spread of the seeds.)"""
+    spec = importlib.util.spec_from_file_location("inference_drift", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    both = demo.compare(epochs=2, seeds=2, hidden=8, progress=False)
+    assert set(both) == {"plain", "hwa"}
+    for results in both.values():
+        assert set(results["compensated"]) == {"1 s", "1 h", "1 day", "1 year"}
+        assert all(len(v) == 2 for v in results["compensated"].values())
+        assert results["digital"]["0"][0] > 0.5
