@@ -1,9 +1,9 @@
 """The standard configuration of hardware-aware training (``StandardHWATrainingPreset``).
 
-Source: the reference toolkit's ``StandardHWATrainingPreset`` (aihwkit,
-``simulator/presets/inference.py``), the setting of Rasch et al., "Hardware-aware training
-for large-scale and diverse deep learning inference workloads using in-memory
-computing-based accelerators", Nature Communications 14, 5282 (2023), arXiv:2302.08469.
+Source: the reference toolkit's ``StandardHWATrainingPreset`` (aihwkit's presets), the
+setting of Rasch et al., "Hardware-aware training for large-scale and diverse deep
+learning inference workloads using in-memory computing-based accelerators", Nature
+Communications 14, 5282 (2023), arXiv:2302.08469.
 """
 
 from __future__ import annotations
