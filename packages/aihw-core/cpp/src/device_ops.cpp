@@ -10,6 +10,7 @@
 #include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 #include "aihw/thread_pool.hpp"
+#include "periphery_normals.hpp"
 
 namespace aihw {
 namespace {
@@ -58,8 +59,16 @@ struct ChunkNumbers {
 
   void draw_normals(std::int64_t begin, std::int64_t count, PhiloxKey key, std::uint32_t op,
                     std::uint32_t call_index) {
-    draw_words(begin, count, key, op, call_index);
     const std::int64_t n_blocks = (begin + count - 1) / 4 - begin / 4 + 1;
+    // The counters (block, op, call_index, stream) are a row's pattern: the fused AVX-512
+    // pass gives the same normals without the word buffer.
+    static const detail::PeripheryRowNormalsFn fused = detail::periphery_row_normals();
+    if (fused != nullptr) {
+      fused(static_cast<std::uint32_t>(begin / 4), n_blocks, op, call_index,
+            device_op_numbers::kStream << 28, key, normals);
+      return;
+    }
+    draw_words(begin, count, key, op, call_index);
     for (std::int64_t b = 0; b < n_blocks; ++b) {
       const std::uint32_t* r = words + 4 * b;
       float* z = normals + 4 * b;

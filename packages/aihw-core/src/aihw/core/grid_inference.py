@@ -133,6 +133,8 @@ class PreparedInference:
             return None, None
         if any(getattr(t, "_alpha", None) is not None for t in tiles):
             return None, None  # a compensation factor: each tile's forward applies it
+        if any(getattr(t, "_own_pass", False) for t in tiles):
+            return None, None  # modified weights or output scales (hardware-aware training)
         columns: Columns = []
         for c in range(n_c):
             column = grid.column_tiles(c)

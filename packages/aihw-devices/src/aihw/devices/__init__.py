@@ -22,6 +22,12 @@ from aihw.core.inference import (
     NPairConductanceConverter,
     PerColumnDriftCompensation,
     SinglePairConductanceConverter,
+    WeightClipParameter,
+    WeightClipType,
+    WeightModifierParameter,
+    WeightModifierType,
+    WeightRemapParameter,
+    WeightRemapType,
 )
 from aihw.core.mapping import MappingParameter, MappingParameters
 from aihw.core.pre_post import InputRangeParameter, PrePostProcessingParameter
@@ -71,6 +77,7 @@ from .errors import PluginError, UnknownDeviceError
 from .exp_step import ExpStepDevice, ExpStepResistiveDevice, ExpStepResistiveDeviceParameters
 from .floating_point import FloatingPointDevice, FloatingPointResistiveDevice
 from .hookspecs import hookimpl, hookspec
+from .hwa_presets import StandardHWATrainingPreset
 from .ideal import IdealDevice, IdealResistiveDevice, IdealResistiveDeviceParameters
 from .linear_step import (
     LinearStepDevice,
@@ -274,4 +281,11 @@ __all__ = [
     "list_noise_models",
     "register_noise_model",
     "unregister_noise_model",
+    "StandardHWATrainingPreset",
+    "WeightClipParameter",
+    "WeightClipType",
+    "WeightModifierParameter",
+    "WeightModifierType",
+    "WeightRemapParameter",
+    "WeightRemapType",
 ]

@@ -24,6 +24,9 @@ from typing import Any
 from aihw.core.config import TileConfig
 from aihw.core.device_model import DeviceModel
 from aihw.core.inference import DriftCompensation, GlobalDriftCompensation, NoiseModel
+from aihw.core.inference.clip import WeightClipParameter
+from aihw.core.inference.modifiers import WeightModifierParameter
+from aihw.core.inference.remap import WeightRemapParameter
 from aihw.core.io_parameters import IOParameters
 from aihw.core.parameters import PulseType, UpdateParameters
 from aihw.core.pre_post import PrePostProcessingParameter
@@ -73,7 +76,12 @@ class InferenceRPUConfig(TileConfig):
     ``program_analog_weights()`` and ``drift_analog_weights(t)`` apply, and
     ``drift_compensation`` (default :class:`~aihw.devices.GlobalDriftCompensation`,
     ``None`` for none) scales the outputs after a drift in eval mode
-    (docs/physics/inference.md). ``pre_post``
+    (docs/physics/inference.md).
+
+    ``clip``, ``remap`` and ``modifier`` (default: none of them acts) are hardware-aware
+    training: after every optimizer step the tile clips its weights, remaps them and draws
+    a modified copy that the training passes use
+    (docs/physics/inference.md#hardware-aware-training). ``pre_post``
     (:class:`~aihw.devices.PrePostProcessingParameter`) holds the learned input range of
     the layers built from it."""
 
@@ -88,6 +96,9 @@ class InferenceRPUConfig(TileConfig):
     drift_compensation: DriftCompensation | None = dataclasses.field(
         default_factory=GlobalDriftCompensation
     )
+    clip: WeightClipParameter = dataclasses.field(default_factory=WeightClipParameter)
+    modifier: WeightModifierParameter = dataclasses.field(default_factory=WeightModifierParameter)
+    remap: WeightRemapParameter = dataclasses.field(default_factory=WeightRemapParameter)
     pre_post: PrePostProcessingParameter = dataclasses.field(
         default_factory=PrePostProcessingParameter
     )
@@ -97,6 +108,9 @@ class InferenceRPUConfig(TileConfig):
         super().__setstate__(state)
         self.__dict__.setdefault("noise_model", PCMLikeNoiseModel())
         self.__dict__.setdefault("drift_compensation", GlobalDriftCompensation())
+        self.__dict__.setdefault("clip", WeightClipParameter())
+        self.__dict__.setdefault("modifier", WeightModifierParameter())
+        self.__dict__.setdefault("remap", WeightRemapParameter())
         self.__dict__.setdefault("pre_post", PrePostProcessingParameter())
 
     def validate(self) -> None:
@@ -115,6 +129,18 @@ class InferenceRPUConfig(TileConfig):
                 )
         if self.noise_model is not None:
             self.noise_model.validate()
+        hwa: tuple[tuple[str, type[Any]], ...] = (
+            ("clip", WeightClipParameter),
+            ("modifier", WeightModifierParameter),
+            ("remap", WeightRemapParameter),
+        )
+        for part, cls in hwa:
+            param = getattr(self, part)
+            if not isinstance(param, cls):
+                raise TypeError(
+                    f"{name}.{part} must be a {cls.__name__} instance; got {type(param).__name__}"
+                )
+            param.validate()
         if not isinstance(self.pre_post, PrePostProcessingParameter):
             raise TypeError(
                 f"{name}.pre_post must be a PrePostProcessingParameter; "

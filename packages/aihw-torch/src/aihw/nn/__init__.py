@@ -9,7 +9,7 @@ which applies the updates recorded by the backward pass inside the tiles.
 from .calibration import InputRangeCalibrationType, calibrate_input_ranges
 from .conversion import convert_to_analog, convert_to_digital
 from .distributed import prepare_for_ddp
-from .inference import drift_analog_weights, program_analog_weights
+from .inference import drift_analog_weights, program_analog_weights, remap_analog_weights
 from .mapping import MappingParameter, MappingParameters
 from .matrix import AnalogMatrix
 from .modules import (
@@ -69,6 +69,7 @@ __all__ = [
     "drift_analog_weights",
     "prepare_for_ddp",
     "program_analog_weights",
+    "remap_analog_weights",
     "protect_load_state_dict",
 ]
 

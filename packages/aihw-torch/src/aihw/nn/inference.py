@@ -13,13 +13,15 @@ from typing import Any
 
 from torch.nn import Module
 
-from aihw.core.inference import check_seed, check_t_inference
+from aihw.core.inference import WeightRemapParameter, check_seed, check_t_inference
+from aihw.core.inference.hwa import checked_hwa_parameter
 from aihw.core.tiles import InferenceTile
 
 __all__ = [
     "drift_analog_weights",
     "inference_tiles",
     "program_analog_weights",
+    "remap_analog_weights",
     "sync_test_mode",
 ]
 
@@ -87,6 +89,43 @@ def drift_analog_weights(model: Module, t_inference: float = 0.0) -> None:
             )
     for _, tile in tiles:
         tile.drift_weights(t_inference)
+
+
+def remap_analog_weights(model: Module, remap: WeightRemapParameter | None = None) -> None:
+    """Remap the weights of every inference tile of every analog layer of ``model``
+    (:meth:`aihw.core.tiles.InferenceTile.remap_weights`): the largest magnitude per tile
+    or per output becomes ``remapped_wmax``, the factor moves into the tile's output
+    scales, and the model computes the same function.
+
+    Args:
+        model: a module with analog layers (or one layer).
+        remap: the remapping to apply; ``None`` uses each tile's configuration
+            (``InferenceRPUConfig(remap=...)``; tiles without a remap type are left alone).
+
+    Raises:
+        TypeError: ``remap`` is not a ``WeightRemapParameter``.
+        ValueError: an analog layer's tile is not an inference tile, or ``model`` has no
+            analog layer. Nothing changes on an error.
+    """
+    from .modules.base import AnalogLayerBase
+
+    param = checked_hwa_parameter("remap", remap, WeightRemapParameter)
+    tiles: list[InferenceTile] = []
+    for name, module in model.named_modules():
+        if not isinstance(module, AnalogLayerBase):
+            continue
+        for tile in module.grid.tiles:
+            if not isinstance(tile, InferenceTile):
+                raise ValueError(
+                    f"analog layer {name or type(module).__name__!r} has a "
+                    f"{type(tile).__name__}; remapping needs inference tiles "
+                    "(rpu_config=InferenceRPUConfig(...))"
+                )
+            tiles.append(tile)
+    if not tiles:
+        raise ValueError(f"{type(model).__name__} has no analog layer to remap")
+    for tile in tiles:
+        tile.remap_weights(param)
 
 
 def sync_test_mode(layer: Any) -> None:

@@ -1,10 +1,12 @@
 """Inference on programmed devices: noise models, conductance converters, drift
-compensation and the programmed state of a tile (``aihw.core.inference``)."""
+compensation and the programmed state of a tile; hardware-aware training: weight
+clipping, remapping and modifiers (``aihw.core.inference``)."""
 
 from __future__ import annotations
 
 from .._checks import check_seed
 from ._checks import check_real, check_reals, invalid
+from .clip import WeightClipParameter, WeightClipType
 from .compensation import (
     COMPENSATIONS,
     DriftCompensation,
@@ -23,8 +25,11 @@ from .converters_npair import (
     NotInvertibleError,
     NPairConductanceConverter,
 )
+from .hwa import HWAState
+from .modifiers import WeightModifierParameter, WeightModifierType, modify_weights
 from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
 from .programming import InferenceState, Programmed, check_t_inference
+from .remap import WeightRemapParameter, WeightRemapType
 
 __all__ = [
     "COMPENSATIONS",
@@ -36,6 +41,7 @@ __all__ = [
     "DualPairConductanceConverter",
     "GlobalDriftCompensation",
     "GlobalDriftCompensationWithExactReference",
+    "HWAState",
     "InferenceState",
     "NPairConductanceConverter",
     "NotInvertibleError",
@@ -43,9 +49,16 @@ __all__ = [
     "PerColumnDriftCompensation",
     "Programmed",
     "SinglePairConductanceConverter",
+    "WeightClipParameter",
+    "WeightClipType",
+    "WeightModifierParameter",
+    "WeightModifierType",
+    "WeightRemapParameter",
+    "WeightRemapType",
     "check_real",
     "check_reals",
     "check_seed",
     "check_t_inference",
     "invalid",
+    "modify_weights",
 ]

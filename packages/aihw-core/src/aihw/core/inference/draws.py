@@ -13,7 +13,12 @@ numbers                   purpose  index
 programming noise         5        the tile's ``program_index``
 drift exponents ``nu``    6        the tile's ``program_index``
 read noise of a drift     7        the tile's ``drift_index``
+weight modifier           8        the tile's ``modifier_index``
 ========================  =======  ==========================================
+
+The weight modifier of hardware-aware training keys its streams with the tile seed (not
+the noise seed, which programming may restart) and numbers them by ``k``
+(:mod:`aihw.core.inference.modifiers`).
 
 The compiled engine draws them on the CPU (its diffusion kernel with rate 1 on zeros);
 the plain-torch reference, bit for bit the same, elsewhere.
@@ -27,11 +32,20 @@ from torch import Tensor
 from .. import engine
 from ..reference import device_ops as reference_ops
 
-__all__ = ["DRIFT_COEFFICIENTS", "PROGRAMMING", "READ_NOISE", "mix_seed", "normals", "stream_seed"]
+__all__ = [
+    "DRIFT_COEFFICIENTS",
+    "MODIFIER",
+    "PROGRAMMING",
+    "READ_NOISE",
+    "mix_seed",
+    "normals",
+    "stream_seed",
+]
 
 PROGRAMMING = 5
 DRIFT_COEFFICIENTS = 6
 READ_NOISE = 7
+MODIFIER = 8
 _MASK64 = 2**64 - 1
 
 

@@ -49,7 +49,8 @@ def create_tile(
         rpu_config: a :class:`~aihw.core.config.TileConfig` (instead of
             ``resistive_device`` and ``update``): a pulsed device gives an
             :class:`AnalogTile`; a floating-point device (or ``None``) a
-            :class:`FloatingPointTile` when both passes are exact, else an
+            :class:`FloatingPointTile` when both passes are exact and it has no active
+            ``clip``, ``remap`` or ``modifier`` (hardware-aware training), else an
             :class:`InferenceTile`.
 
     A compound device (a unit cell or a transfer compound, either way) gives a
@@ -78,7 +79,13 @@ def create_tile(
         exact = all(
             io.exact and io.out_scale == 1.0 for io in (rpu_config.forward, rpu_config.backward)
         )
-        if exact:
+        # Hardware-aware training (clip, remap, modifier) needs an inference tile even
+        # with exact passes.
+        hwa = any(
+            getattr(getattr(rpu_config, name, None), "enabled", False)
+            for name in ("clip", "remap", "modifier")
+        )
+        if exact and not hwa:
             tile = FloatingPointTile(out_size, in_size, rpu_config.device, bias=bias, seed=seed)
             tile._apply_runtime(rpu_config)
             return tile

@@ -227,6 +227,11 @@ class TileBase:
         return torch.cat((x, x.new_ones(x.shape[:-1] + (1,))), dim=-1)
 
     # -- forward and backward ----------------------------------------------------------
+    def _pass_weights(self) -> torch.Tensor:
+        """The weights the forward and backward passes use: :attr:`weights` (an
+        inference tile in hardware-aware training uses its modified copy)."""
+        return self.weights
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Exact ``y = W x`` for every row of ``x``.
 
@@ -240,7 +245,7 @@ class TileBase:
         x32 = self._as_input("x", x, self.in_size)
         periphery = self.forward_periphery
         if periphery is None:
-            y = self._with_bias(x32) @ self.weights.T
+            y = self._with_bias(x32) @ self._pass_weights().T
             return y if y.dtype == dtype else y.to(dtype)
         # Reshape and copy only when needed: this is the hot path of every forward.
         flat = x32 if x32.dim() == 2 else x32.reshape(-1, self.in_size)
@@ -248,7 +253,7 @@ class TileBase:
         if not xb.is_contiguous():
             xb = xb.contiguous()
         native = self._periphery_native() if not periphery.io.exact else False
-        y = periphery.run(xb, self.weights.t(), native, self.num_threads)
+        y = periphery.run(xb, self._pass_weights().t(), native, self.num_threads)
         if x32.dim() != 2:
             y = y.reshape(*x32.shape[:-1], self.out_size)
         return y if y.dtype == dtype else y.to(dtype)
@@ -265,15 +270,16 @@ class TileBase:
         dtype = d.dtype if isinstance(d, torch.Tensor) else None
         d32 = self._as_input("d", d, self.out_size)
         periphery = self.backward_periphery
+        weights = self._pass_weights()
         if periphery is None:
-            z = d32 @ self.weights[:, : self.in_size]
+            z = d32 @ weights[:, : self.in_size]
             return z.to(dtype)
         lead = d32.shape[:-1]
         d2 = d32.reshape(-1, self.out_size).contiguous()
         if periphery.io.exact:
-            z = periphery.run(d2, self.weights[:, : self.in_size], False)
+            z = periphery.run(d2, weights[:, : self.in_size], False)
         else:
-            z = periphery.run(d2, self.weights, self._periphery_native(), self.num_threads)
+            z = periphery.run(d2, weights, self._periphery_native(), self.num_threads)
             z = z[:, : self.in_size]
         return z.reshape(*lead, self.in_size).to(dtype)
 

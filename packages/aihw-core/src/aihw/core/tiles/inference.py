@@ -11,9 +11,13 @@ import torch
 from .._checks import check_seed
 from ..config import TileConfig
 from ..inference import draws
+from ..inference.clip import WeightClipParameter
 from ..inference.compensation import DriftCompensation
+from ..inference.hwa import HWAState, checked_hwa_parameter
+from ..inference.modifiers import WeightModifierParameter
 from ..inference.noise_model import NoiseModel
 from ..inference.programming import InferenceState, check_t_inference
+from ..inference.remap import WeightRemapParameter, remap_weights
 from ..io_parameters import IOParameters
 from ..parameters import PulseType, UpdateParameters
 from .base import check_config_alone
@@ -50,6 +54,13 @@ class InferenceTile(FloatingPointTile):
     (:meth:`drift_weights`); its ``drift_compensation`` then scales the outputs in eval
     mode (:meth:`set_test_mode`).
 
+    Its ``clip``, ``remap`` and ``modifier`` (hardware-aware training,
+    docs/physics/inference.md#hardware-aware-training) act after every update: the weights
+    are clipped, then remapped (the factor goes into digital output scales, :attr:`out_scales`),
+    then a modified copy is drawn that the forward and backward passes use in training mode
+    (and in eval mode with ``modifier.enable_during_test``); the update goes to the stored
+    weights. Before the first update there is no modified copy.
+
     Example:
         >>> import torch
         >>> tile = InferenceTile(3, 4, seed=0)
@@ -60,6 +71,8 @@ class InferenceTile(FloatingPointTile):
     #: Defaults for tiles pickled before programming existed.
     _inference: InferenceState | None = None
     _alpha: torch.Tensor | None = None  # the factor applied now (eval mode), or None
+    _hwa: HWAState | None = None
+    _own_pass = False  # the passes use the modified copy or output scales (no prepared pass)
     is_test = False
 
     def __init__(
@@ -87,6 +100,118 @@ class InferenceTile(FloatingPointTile):
             _checked_compensation(getattr(rpu_config, "drift_compensation", None)),
             noise_seed=self.seed,
         )
+        self._hwa = HWAState(
+            clip=checked_hwa_parameter("clip", getattr(rpu_config, "clip", None),
+                                       WeightClipParameter),
+            remap=checked_hwa_parameter("remap", getattr(rpu_config, "remap", None),
+                                        WeightRemapParameter),
+            modifier=checked_hwa_parameter("modifier", getattr(rpu_config, "modifier", None),
+                                           WeightModifierParameter),
+        )  # fmt: skip
+
+    # -- hardware-aware training ----------------------------------------------------------
+    @property
+    def hwa_state(self) -> HWAState:
+        """The clip, remap and modifier parameters, the modified copy and output scales."""
+        if self._hwa is None:
+            self._hwa = HWAState()
+        return self._hwa
+
+    @property
+    def modified_weights(self) -> torch.Tensor | None:
+        """The modified copy of the last update (``None`` before one, or after the weights
+        were set, programmed or drifted)."""
+        return self.hwa_state.modified
+
+    @property
+    def out_scales(self) -> torch.Tensor | None:
+        """``[out]`` the digital output scales that remapping moved the weights' factor into
+        (``None``: all 1). The tile computes ``out_scales * (W x)``."""
+        return self.hwa_state.out_scales
+
+    def _pass_weights(self) -> torch.Tensor:
+        hwa = self._hwa
+        if hwa is not None and hwa.modified is not None and hwa.uses_modified(self.is_test):
+            return hwa.modified
+        return self.weights
+
+    def _refresh_pass(self) -> None:
+        """Keep ``_own_pass`` in step; a change moves ``version`` (prepared passes)."""
+        hwa = self._hwa
+        own = hwa is not None and (hwa.uses_modified(self.is_test) or hwa.out_scales is not None)
+        if own != self._own_pass:
+            self._version += 1
+        self._own_pass = own
+
+    def _post_update(self) -> None:
+        super()._post_update()
+        hwa = self._hwa
+        if hwa is not None and hwa.active:
+            hwa.after_update(self.weights, self.seed)
+            self._refresh_pass()
+
+    def _drop_modified(self) -> None:
+        if self._hwa is not None:
+            self._hwa.modified = None
+        self._refresh_pass()
+
+    def remap_weights(self, remap: WeightRemapParameter | None = None) -> None:
+        """Remap the weights now (``remap``, default the configuration's): their largest
+        magnitude (per tile or per output) becomes ``remapped_wmax`` and the factor moves
+        into :attr:`out_scales`; the tile computes the same function. Nothing happens
+        without a remap type."""
+        param = checked_hwa_parameter("remap", remap, WeightRemapParameter)
+        hwa = self.hwa_state
+        param = hwa.remap if param is None else param
+        if param is None or not param.enabled:
+            return
+        hwa.out_scales = remap_weights(self.weights, hwa.out_scales, param)
+        self._drop_modified()
+
+    remap_analog_weights = remap_weights
+
+    def get_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The logical weights and bias: the stored ones times :attr:`out_scales`."""
+        w, b = super().get_weights()
+        scales = self.out_scales
+        if scales is not None:
+            w = w * scales.unsqueeze(1)
+            b = None if b is None else b * scales
+        return w, b
+
+    def _scaled_error(self, d: torch.Tensor) -> torch.Tensor:
+        """``d`` (the error of the tile's output) times the output scales: the error of
+        the stored weights' own product. Unchecked input passes through (checked later)."""
+        scales = self.out_scales
+        if (
+            scales is None
+            or not isinstance(d, torch.Tensor)
+            or not d.is_floating_point()
+            or d.dim() < 1
+            or d.shape[-1] != self.out_size
+            or d.device != scales.device
+        ):
+            return d
+        return d * scales.to(d.dtype)
+
+    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float | None = None) -> None:
+        super().update(x, self._scaled_error(d), lr)
+
+    def _record(
+        self,
+        x: torch.Tensor,
+        d: torch.Tensor,
+        *,
+        x_finite: bool = False,
+        x_owned: bool = False,
+        d_owned: bool = False,
+    ) -> None:
+        scaled = self._scaled_error(d)
+        super()._record(x, scaled, x_finite=x_finite, x_owned=x_owned,
+                        d_owned=d_owned or scaled is not d)  # fmt: skip
+
+    def backward(self, d: torch.Tensor) -> torch.Tensor:
+        return super().backward(self._scaled_error(d))
 
     # -- programming and drift ------------------------------------------------------------
     @property
@@ -146,6 +271,7 @@ class InferenceTile(FloatingPointTile):
         state.drift_index = trial.drift_index
         with torch.no_grad():
             self.weights.copy_(new)
+        self._drop_modified()
         state.programmed = programmed
         state.program_index = (state.program_index + 1) & 0xFFFFFFFF
         compensation = state.drift_compensation
@@ -178,6 +304,7 @@ class InferenceTile(FloatingPointTile):
         new = state.drift(t)
         with torch.no_grad():
             self.weights.copy_(new)
+        self._drop_modified()
         state.drift_index = (state.drift_index + 1) & 0xFFFFFFFF
         programmed.t_inference = t
         if state.drift_compensation is not None and programmed.baseline is not None:
@@ -193,6 +320,7 @@ class InferenceTile(FloatingPointTile):
         """Eval mode (``True``) applies the drift-compensation factor to the outputs."""
         self.is_test = bool(is_test)
         self._refresh_alpha()
+        self._refresh_pass()
 
     def _refresh_alpha(self) -> None:
         """Keep ``_alpha`` (what forward multiplies by) in step; a change of whether one
@@ -214,13 +342,21 @@ class InferenceTile(FloatingPointTile):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)
+        if self._own_pass:
+            scales = self.out_scales
+            if scales is not None:
+                y = y * scales.to(y.dtype)
         alpha = self._alpha
         return y if alpha is None else y * alpha.to(y.dtype)
 
     def set_weights(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         super().set_weights(weights, bias)
-        # New weights are not programmed: the next programming starts from them.
+        # New weights are not programmed: the next programming starts from them; they are
+        # the logical weights (output scales 1) and have no modified copy yet.
         self.inference_state.programmed = None
+        hwa = self.hwa_state
+        hwa.out_scales = None
+        self._drop_modified()
         self._refresh_alpha()
 
     def to(self, device: torch.device | str | int) -> InferenceTile:
@@ -228,6 +364,7 @@ class InferenceTile(FloatingPointTile):
         state = self.inference_state
         if state.programmed is not None:
             state.programmed = state.programmed.to(torch.device(device))
+        self.hwa_state.to(torch.device(device))
         self._refresh_alpha()
         return self
 

@@ -38,6 +38,7 @@ from .chopped import ChoppedTransferTile
 from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
 from .floating_point import FloatingPointTile
+from .hwa_state import hwa_from_state, hwa_to_state
 from .inference import InferenceTile
 from .inference_state import inference_from_state, inference_to_state
 from .mixed_precision import MixedPrecisionTile
@@ -102,6 +103,7 @@ _OPTIONAL_KEYS = {
     "update_contract",
     "inference",
     "compound",
+    "hwa",
 }
 #: ``compound`` (a compound tile's devices and counters) is there exactly for those tiles.
 _COMPOUND_KEYS = {"units", "counters", "buffers"}
@@ -247,6 +249,8 @@ def tile_state(tile: TileBase) -> dict[str, Any]:
     inference = {}
     if isinstance(tile, InferenceTile) and tile._inference is not None:
         inference["inference"] = inference_to_state(tile._inference)
+    if isinstance(tile, InferenceTile) and tile._hwa is not None:
+        inference["hwa"] = hwa_to_state(tile._hwa)
     if isinstance(tile, CompoundTile):
         inference["compound"] = {
             "units": [tile_state(unit) for unit in tile.units],
@@ -510,6 +514,11 @@ def tile_from_state(
         if not isinstance(tile, InferenceTile):
             raise TileStateError(f"tile state['inference'] is given for a {cls.__name__}")
         tile._inference = inference_from_state(state["inference"], shape, resolve_noise_model)
+    if "hwa" in state:
+        if not isinstance(tile, InferenceTile):
+            raise TileStateError(f"tile state['hwa'] is given for a {cls.__name__}")
+        tile._hwa = hwa_from_state(state["hwa"], shape)
+        tile._refresh_pass()
     for periphery, saved in (
         (tile.forward_periphery, forward),
         (tile.backward_periphery, backward),

@@ -371,6 +371,13 @@ class AnalogLayerBase(Module):
 
         drift_analog_weights(self, t_inference)
 
+    def remap_analog_weights(self, remap: Any = None) -> None:
+        """Remap the weights into the tiles' output scales
+        (:func:`aihw.nn.inference.remap_analog_weights`)."""
+        from ..inference import remap_analog_weights
+
+        remap_analog_weights(self, remap)
+
     def prepare_for_ddp(self, group: Any = None) -> None:
         """Ready this layer for ``DistributedDataParallel``
         (:func:`aihw.nn.distributed.prepare_for_ddp`)."""

@@ -59,6 +59,13 @@ class AnalogSequential(Sequential):
         for layer in self.analog_layers():
             layer.sync_parameters_from_tile()
 
+    def remap_analog_weights(self, remap: Any = None) -> None:
+        """Remap every analog layer's weights into its tiles' output scales
+        (:func:`aihw.nn.inference.remap_analog_weights`)."""
+        from ..inference import remap_analog_weights
+
+        remap_analog_weights(self, remap)
+
     def program_analog_weights(self, seed: int | None = None) -> None:
         """Program every analog layer onto its noise model's devices
         (:func:`aihw.nn.inference.program_analog_weights`)."""
