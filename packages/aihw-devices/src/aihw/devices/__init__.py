@@ -58,8 +58,12 @@ from .configs import (
 )
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .digital_compounds import (
+    BufferedTransferCompound,
+    BufferedTransferCompoundParameters,
     ChoppedTransferCompound,
     ChoppedTransferCompoundParameters,
+    DynamicTransferCompound,
+    DynamicTransferCompoundParameters,
     MixedPrecisionCompound,
     MixedPrecisionCompoundParameters,
 )
@@ -155,8 +159,12 @@ __all__ = [
     "MixedPrecisionCompoundParameters",
     "MixedPrecisionEcRamMOPreset",
     "MixedPrecisionReRamSBPreset",
+    "BufferedTransferCompound",
+    "BufferedTransferCompoundParameters",
     "ChoppedTransferCompound",
     "ChoppedTransferCompoundParameters",
+    "DynamicTransferCompound",
+    "DynamicTransferCompoundParameters",
     "ChoppedTTv2ReRamSBPreset",
     "TTv2ReRamSBPreset",
     "OneSidedUnitCell",

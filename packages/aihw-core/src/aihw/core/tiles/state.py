@@ -37,6 +37,7 @@ from .base import TileBase
 from .chopped import ChoppedTransferTile
 from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
+from .dynamic import DynamicTransferTile
 from .floating_point import FloatingPointTile
 from .inference import InferenceTile
 from .inference_state import inference_from_state, inference_to_state
@@ -71,6 +72,7 @@ _TILE_CLASSES: dict[str, type[TileBase]] = {
     "OneSidedCellTile": OneSidedCellTile,
     "TransferTile": TransferTile,
     "ChoppedTransferTile": ChoppedTransferTile,
+    "DynamicTransferTile": DynamicTransferTile,
     "MixedPrecisionTile": MixedPrecisionTile,
 }
 _KEYS = {
