@@ -93,8 +93,8 @@ class DynamicTransferTile(ChoppedTransferTile):
         flip = torch.remainder(reads[0, cols], self.n_samples) == 0
         if params.in_chop_random:
             gen = _generator(self.seed, 3, before)
-            flip = flip | (torch.rand(len(indices), generator=gen) < float(params.in_chop_prob))
-        flip = flip.to(reads.device)
+            drawn = torch.rand(len(indices), generator=gen) < float(params.in_chop_prob)
+            flip = flip | drawn.to(flip.device)
         chopper = buffers["in_chopper"]
         chopper[0, cols] = torch.where(flip, -chopper[0, cols], chopper[0, cols])
         buffers["switched"][0, cols] = flip.to(reads.dtype)
