@@ -285,3 +285,22 @@ def test_new_compounds_are_registered_and_plot():
         device = get_device(name, unit_cell_devices=["SoftBounds"] * 2)
         response = pulse_response(device, n_pulses=5, size=4, seed=1)
         assert response.unit_weights is not None and len(response.unit_weights) == 2
+
+
+def test_chopped_state_saved_without_the_scaling_counters_loads():
+    from aihw.core.tiles.state import load_tile_state, tile_state
+
+    tile = _tile(in_chop_prob=0.3, transfer_lr=0.5)
+    for step in range(3):
+        tile.update(*batch(step), lr=0.1)
+    state = tile_state(tile)
+    old = {k: v for k, v in state["compound"]["counters"].items()
+           if k not in ("m_x", "m_d", "count_lr")}  # fmt: skip
+    state = {**state, "compound": {**state["compound"], "counters": old}}
+    other = _tile(in_chop_prob=0.3, transfer_lr=0.5)
+    load_tile_state(other, state)
+    assert other.counters == {**old, "m_x": 0.0, "m_d": 0.0, "count_lr": 0.0}
+    for step in range(3, 5):
+        tile.update(*batch(step), lr=0.1)
+        other.update(*batch(step), lr=0.1)
+    assert torch.equal(tile.get_hidden_weights()[1], other.get_hidden_weights()[1])

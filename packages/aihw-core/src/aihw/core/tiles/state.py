@@ -569,6 +569,10 @@ def _restore_compound(
             )
         new_units.append(new)
     counters = data["counters"]
+    if isinstance(counters, dict) and set(counters) < set(tile.counters):
+        # Saved before a counter was added (the chopped compound's auto_scale): it starts
+        # at its initial value.
+        counters = {**tile._initial_counters(), **counters}
     if not isinstance(counters, dict) or set(counters) != set(tile.counters):
         raise TileStateError(
             f"tile state['compound']['counters'] must have the keys {sorted(tile.counters)}"
