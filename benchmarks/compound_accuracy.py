@@ -3,12 +3,12 @@
 The network, data and training loop are the demo's (``examples/train_digits.py``: a
 64-32-10 MLP with a sigmoid, scikit-learn's digits, ``AnalogSGD``, batch 16); both layers
 are built from ``build_config(algorithm, device)`` (``"sgd"``, ``"tiki-taka"``,
-``"ttv2"``, ``"c-ttv2"``, ``"mp"``) with the soft-bounds ReRAM preset
+``"ttv2"``, ``"c-ttv2"``, ``"agad"``, ``"mp"``) with the soft-bounds ReRAM preset
 device (``ReRamSBPresetDevice``) by default. Prints the test accuracy after the last
 epoch for every seed, and the mean, per algorithm (docs/physics/compounds.md#accuracy).
 
     python benchmarks/compound_accuracy.py [--epochs 20] [--seeds 0 1 2] [--lr 0.1]
-        [--algorithms sgd tiki-taka ttv2 c-ttv2 mp]
+        [--algorithms sgd tiki-taka ttv2 c-ttv2 agad mp]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from aihw.devices import build_config, get_device
 from aihw.nn import AnalogLinear, AnalogSequential
 from aihw.optim import AnalogSGD
 
-ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "mp")
+ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "agad", "mp")
 
 
 def build_model(algorithm: str, device: str, hidden: int) -> nn.Module:
@@ -95,11 +95,17 @@ def main() -> None:
     args = parser.parse_args()
     results = compare(args.seeds, args.epochs, args.device, args.lr, args.hidden, args.algorithms)
     print(f"digits MLP, {args.device}, {args.epochs} epochs, lr {args.lr}")
-    print("| algorithm | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean |")
-    print("|---|" + "---|" * (len(args.seeds) + 1))
+    extra = " | vs plain SGD (points)" if "sgd" in results else ""
+    print("| algorithm | " + " | ".join(f"seed {s}" for s in args.seeds) + f" | mean{extra} |")
+    print("|---|" + "---|" * (len(args.seeds) + 1 + bool(extra)))
+    sgd = results.get("sgd")
     for algorithm, accs in results.items():
         cells = " | ".join(f"{a:.1%}" for a in accs)
-        print(f"| {algorithm} | {cells} | {statistics.mean(accs):.1%} |")
+        gain = ""
+        if sgd is not None:
+            diffs = [100 * (a - b) for a, b in zip(accs, sgd, strict=True)]
+            gain = f" | {statistics.mean(diffs):+.1f} (min {min(diffs):+.1f})"
+        print(f"| {algorithm} | {cells} | {statistics.mean(accs):.1%}{gain} |")
 
 
 if __name__ == "__main__":

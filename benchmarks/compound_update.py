@@ -3,8 +3,8 @@
 Workload (benchmarks/update.py's): 512x512 tile, batch 64, BL 31, constant-step devices
 with the reference toolkit's defaults, x ~ U(-1, 1), d ~ N(0, 1) * 1e-2, lr 0.1, exact
 periphery. Prints the median time of one update of each compound (Tiki-Taka with one and
-with eight column transfers per update, c-TTv2, mixed precision, a vector cell of two
-devices) against the single-device update (the goal for Tiki-Taka: at most 2x), and the
+with eight column transfers per update, c-TTv2 with and without automatic scaling, the
+buffered transfer (TTv2), AGAD, mixed precision, a vector cell of two devices) against the single-device update (the goal for Tiki-Taka: at most 2x), and the
 native update against the plain-torch reference (goal: at least 20x).
 
     python benchmarks/compound_update.py [--size 512] [--batch 64] [--repeats 10] [--busy]
@@ -22,8 +22,10 @@ from aihw.core.config import TileConfig
 from aihw.core.io_parameters import IOParameters
 from aihw.core.tiles import create_tile
 from aihw.devices import (
+    BufferedTransferCompound,
     ChoppedTransferCompound,
     ConstantStepDevice,
+    DynamicTransferCompound,
     MixedPrecisionCompound,
     TransferCompound,
     VectorUnitCell,
@@ -59,6 +61,33 @@ def configs() -> dict[str, TileConfig]:
         ),
         "c-ttv2, 8 columns": TileConfig(
             device=ChoppedTransferCompound(
+                unit_cell_devices=pair, transfer_forward=perfect, n_reads_per_transfer=8
+            ),
+            forward=perfect,
+            backward=perfect,
+        ),
+        "c-ttv2 auto-scaled, 8 columns": TileConfig(
+            device=ChoppedTransferCompound(
+                unit_cell_devices=pair,
+                transfer_forward=perfect,
+                n_reads_per_transfer=8,
+                auto_scale=True,
+                fast_lr=0.1,
+                scale_fast_lr=False,
+                correct_gradient_magnitudes=True,
+            ),
+            forward=perfect,
+            backward=perfect,
+        ),
+        "buffered (ttv2), 8 columns": TileConfig(
+            device=BufferedTransferCompound(
+                unit_cell_devices=pair, transfer_forward=perfect, n_reads_per_transfer=8
+            ),
+            forward=perfect,
+            backward=perfect,
+        ),
+        "agad, 8 columns": TileConfig(
+            device=DynamicTransferCompound(
                 unit_cell_devices=pair, transfer_forward=perfect, n_reads_per_transfer=8
             ),
             forward=perfect,

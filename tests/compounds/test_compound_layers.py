@@ -13,8 +13,10 @@ from torch import nn
 
 from aihw.core.runtime import RuntimeParameters
 from aihw.devices import (
+    BufferedTransferCompound,
     ChoppedTransferCompound,
     DigitalRankUpdateRPUConfig,
+    DynamicTransferCompound,
     MixedPrecisionCompound,
     OneSidedUnitCell,
     ReferenceUnitCell,
@@ -57,6 +59,34 @@ CONFIGS = {
     "c-ttv2": lambda: UnitCellRPUConfig(
         device=ChoppedTransferCompound(
             unit_cell_devices=["SoftBounds"] * 2, in_chop_prob=0.5, out_chop_prob=0.3
+        )
+    ),
+    "c-ttv2-auto": lambda: UnitCellRPUConfig(
+        device=ChoppedTransferCompound(
+            unit_cell_devices=["SoftBounds"] * 2,
+            in_chop_prob=0.3,
+            auto_scale=True,
+            auto_granularity=20.0,
+            correct_gradient_magnitudes=True,
+            fast_lr=0.2,
+            units_in_mbatch=False,
+            transfer_every=3,
+        )
+    ),
+    "buffered": lambda: UnitCellRPUConfig(
+        device=BufferedTransferCompound(
+            unit_cell_devices=["SoftBounds"] * 2, n_reads_per_transfer=2, forget_buffer=False
+        )
+    ),
+    "agad": lambda: UnitCellRPUConfig(
+        device=DynamicTransferCompound(
+            unit_cell_devices=["SoftBounds"] * 2,
+            in_chop_prob=0.5,
+            in_chop_random=True,
+            auto_scale=True,
+            buffer_cap=2.0,
+            forget_buffer=False,
+            n_reads_per_transfer=7,  # every column each step: writes start at step 3
         )
     ),
     "tiki-taka-vectors": lambda: UnitCellRPUConfig(
@@ -125,7 +155,18 @@ def test_checkpoint_resumes_bit_identically(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2", "mp"]
+    "kind",
+    [
+        "vector",
+        "one-sided",
+        "tiki-taka",
+        "tiki-taka-vectors",
+        "c-ttv2",
+        "c-ttv2-auto",
+        "buffered",
+        "agad",
+        "mp",
+    ],
 )
 def test_thread_counts_give_identical_results(kind):
     results = []
@@ -139,7 +180,18 @@ def test_thread_counts_give_identical_results(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["vector", "one-sided", "tiki-taka", "tiki-taka-vectors", "c-ttv2", "mp"]
+    "kind",
+    [
+        "vector",
+        "one-sided",
+        "tiki-taka",
+        "tiki-taka-vectors",
+        "c-ttv2",
+        "c-ttv2-auto",
+        "buffered",
+        "agad",
+        "mp",
+    ],
 )
 def test_reference_backend_gives_the_native_numbers(kind):
     native = _model(CONFIGS[kind](), seed=3)

@@ -214,12 +214,25 @@ def test_build_config_sgd_and_tiki_taka():
     assert tt.device.unit_devices()[0] is not tt.device.unit_devices()[1]
 
 
-@pytest.mark.parametrize("algorithm", ["agad"])
+@pytest.mark.parametrize("algorithm", ["ttv5", "AGAD"])
 def test_build_config_refuses_other_algorithms(algorithm):
     with pytest.raises(ValueError) as error:
         build_config(algorithm, ReRamSBPresetDevice())
     assert f"algorithm={algorithm!r} is not supported" in str(error.value)
-    assert "supported: 'sgd', 'tiki-taka', 'ttv2', 'c-ttv2', 'mp'" in str(error.value)
+    assert "supported: 'sgd', 'tiki-taka', 'ttv2', 'c-ttv2', 'agad', 'mp'" in str(error.value)
+
+
+def test_build_config_agad():
+    from aihw.devices import DynamicTransferCompound
+    from aihw.devices.compound_configs import AGAD_CHOP_PROB
+
+    config = build_config("agad", "ReRamSBPreset")
+    assert isinstance(config, UnitCellRPUConfig)
+    device = config.device
+    assert isinstance(device, DynamicTransferCompound)
+    assert device.params.in_chop_prob == AGAD_CHOP_PROB and not device.params.in_chop_random
+    assert device.unit_devices() == [ReRamSBPresetDevice(), ReRamSBPresetDevice()]
+    assert device.params.transfer_update == PresetUpdateParameters()
 
 
 def test_build_config_bad_device():
@@ -281,12 +294,14 @@ def test_chopped_transfer_bad_parameters(params, message):
 
 def test_ttv2_presets_and_build_config():
     from aihw.devices import ChoppedTransferCompound, ChoppedTTv2ReRamSBPreset, TTv2ReRamSBPreset
+    from aihw.devices.compound_configs import CTTV2_CHOP_PROB
 
     assert TTv2ReRamSBPreset().device.params.in_chop_prob == 0.0
     chopped = ChoppedTTv2ReRamSBPreset().device
-    assert isinstance(chopped, ChoppedTransferCompound) and chopped.params.in_chop_prob == 0.1
+    assert isinstance(chopped, ChoppedTransferCompound)
+    assert chopped.params.in_chop_prob == CTTV2_CHOP_PROB == 0.005
     assert chopped.unit_devices() == [ReRamSBPresetDevice(), ReRamSBPresetDevice()]
-    for algorithm, prob in (("ttv2", 0.0), ("c-ttv2", 0.1)):
+    for algorithm, prob in (("ttv2", 0.0), ("c-ttv2", CTTV2_CHOP_PROB)):
         device = build_config(algorithm, "ReRamSBPreset").device
         assert isinstance(device, ChoppedTransferCompound)
         assert device.params.in_chop_prob == prob
@@ -359,8 +374,11 @@ def test_pulse_response_of_compounds_records_each_device():
     assert pulse_response("SoftBounds", n_pulses=3, size=2).unit_weights is None
 
 
-def test_cli_plots_a_compound(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "name", ["TransferCompound", "BufferedTransferCompound", "DynamicTransferCompound"]
+)
+def test_cli_plots_a_compound(tmp_path, capsys, name):
     pytest.importorskip("matplotlib")
     out = tmp_path / "tc.png"
-    assert main(["plot", "TransferCompound", "-o", str(out), "--pulses", "5", "--size", "3"]) == 0
+    assert main(["plot", name, "-o", str(out), "--pulses", "5", "--size", "3"]) == 0
     assert out.stat().st_size > 0

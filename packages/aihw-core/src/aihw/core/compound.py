@@ -20,7 +20,14 @@ from .laws import StepLaw
 __all__ = ["COMPOUND_KINDS", "CompoundDevice", "unit_seed"]
 
 #: What a compound tile can do with its devices.
-COMPOUND_KINDS = ("vector", "one_sided", "transfer", "chopped_transfer", "mixed_precision")
+COMPOUND_KINDS = (
+    "vector",
+    "one_sided",
+    "transfer",
+    "chopped_transfer",
+    "dynamic_transfer",
+    "mixed_precision",
+)
 
 #: Device ``k`` of a compound tile with seed ``s`` gets ``s + (k + 1) * _UNIT_SEED_STEP``
 #: (an odd constant other than the grid's, so the seeds of a grid's tiles and of their

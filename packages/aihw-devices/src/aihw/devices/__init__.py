@@ -68,8 +68,12 @@ from .configs import (
 )
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .digital_compounds import (
+    BufferedTransferCompound,
+    BufferedTransferCompoundParameters,
     ChoppedTransferCompound,
     ChoppedTransferCompoundParameters,
+    DynamicTransferCompound,
+    DynamicTransferCompoundParameters,
     MixedPrecisionCompound,
     MixedPrecisionCompoundParameters,
 )
@@ -166,8 +170,12 @@ __all__ = [
     "MixedPrecisionCompoundParameters",
     "MixedPrecisionEcRamMOPreset",
     "MixedPrecisionReRamSBPreset",
+    "BufferedTransferCompound",
+    "BufferedTransferCompoundParameters",
     "ChoppedTransferCompound",
     "ChoppedTransferCompoundParameters",
+    "DynamicTransferCompound",
+    "DynamicTransferCompoundParameters",
     "ChoppedTTv2ReRamSBPreset",
     "TTv2ReRamSBPreset",
     "OneSidedUnitCell",

@@ -28,7 +28,11 @@ from .compounds import (
     VectorUnitCell,
 )
 from .configs import SingleRPUConfig
-from .digital_compounds import ChoppedTransferCompound, MixedPrecisionCompound
+from .digital_compounds import (
+    ChoppedTransferCompound,
+    DynamicTransferCompound,
+    MixedPrecisionCompound,
+)
 from .presets import (
     CapacitorPresetDevice,
     EcRamMOPresetDevice,
@@ -40,8 +44,10 @@ from .presets import (
 )
 
 __all__ = [
+    "AGAD_CHOP_PROB",
     "ALGORITHMS",
     "BUILD_CONFIG_READS",
+    "CTTV2_CHOP_PROB",
     "DigitalRankUpdateRPUConfig",
     "MixedPrecisionEcRamMOPreset",
     "MixedPrecisionReRamSBPreset",
@@ -125,10 +131,22 @@ def _tiki_taka(device: DeviceModel, n_reads: int = 1) -> TransferCompound:
     )
 
 
-def _chopped(device: DeviceModel, n_reads: int = 1, in_chop_prob: float = 0.1) -> TransferCompound:
-    """Tiki-Taka version 2 (``in_chop_prob=0``) or c-TTv2 on two copies of ``device``, the
-    transfers as in :func:`_tiki_taka`."""
-    return ChoppedTransferCompound(
+#: The input choppers' flip probability per read of c-TTv2 in :func:`build_config` and
+#: :class:`ChoppedTTv2ReRamSBPreset` (docs/physics/compounds.md#choice-of-the-chopper-rates).
+CTTV2_CHOP_PROB = 0.005
+#: AGAD's chopper rate in :func:`build_config`: a flip after every 50 reads of a column.
+AGAD_CHOP_PROB = 0.02
+
+
+def _chopped(
+    device: DeviceModel,
+    n_reads: int = 1,
+    in_chop_prob: float = CTTV2_CHOP_PROB,
+    cls: type[ChoppedTransferCompound] = ChoppedTransferCompound,
+) -> TransferCompound:
+    """Tiki-Taka version 2 (``in_chop_prob=0``), c-TTv2 or (``cls``) AGAD on two copies of
+    ``device``, the transfers as in :func:`_tiki_taka`."""
+    return cls(
         unit_cell_devices=[copy.deepcopy(device), copy.deepcopy(device)],
         transfer_forward=PresetIOParameters(),
         transfer_update=PresetUpdateParameters(),
@@ -205,7 +223,8 @@ class ChoppedTTv2ReRamSBPreset(UnitCellRPUConfig):
     """Chopped Tiki-Taka version 2 (c-TTv2; Rasch et al., "Fast and robust analog in-memory
     deep neural network training", Nat. Commun. 15, 7133 (2024),
     https://doi.org/10.1038/s41467-024-51221-z): a :class:`~aihw.devices.ChoppedTransferCompound`
-    (input choppers flipping with probability 0.1 per read) on two
+    (input choppers flipping with probability ``CTTV2_CHOP_PROB`` = 0.005 per read; the
+    reference toolkit's 0.1 does not train on this device: docs/physics/compounds.md) on two
     :class:`~aihw.devices.ReRamSBPresetDevice`, otherwise as :class:`TikiTakaReRamSBPreset`."""
 
     device: DeviceModel | None = dataclasses.field(
@@ -263,9 +282,9 @@ class MixedPrecisionEcRamMOPreset(DigitalRankUpdateRPUConfig):
 
 
 #: What :func:`build_config` builds.
-ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "mp")
+ALGORITHMS = ("sgd", "tiki-taka", "ttv2", "c-ttv2", "agad", "mp")
 #: Names of the reference toolkit's other algorithms, not available in aihw yet.
-_NOT_YET = ("agad",)
+_NOT_YET: tuple[str, ...] = ()
 
 
 def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
@@ -281,7 +300,9 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
             (``BUILD_CONFIG_READS``; the presets transfer one), the rest as in
             :class:`TikiTakaReRamSBPreset`); ``"ttv2"`` and ``"c-ttv2"`` (a
             :class:`~aihw.devices.ChoppedTransferCompound` without and with input
-            choppers, the transfers as for ``"tiki-taka"``); ``"mp"`` (a
+            choppers, ``CTTV2_CHOP_PROB``, the transfers as for ``"tiki-taka"``);
+            ``"agad"`` (a :class:`~aihw.devices.DynamicTransferCompound` with
+            ``AGAD_CHOP_PROB``, the transfers as for ``"tiki-taka"``); ``"mp"`` (a
             :class:`DigitalRankUpdateRPUConfig` with a
             :class:`~aihw.devices.MixedPrecisionCompound` of the device).
         device: a pulsed device model, or a registered device name.
@@ -332,8 +353,11 @@ def build_config(algorithm: str, device: DeviceModel | str) -> TileConfig:
         )
     if algorithm == "tiki-taka":
         compound = _tiki_taka(device, BUILD_CONFIG_READS)
+    elif algorithm == "agad":
+        compound = _chopped(device, BUILD_CONFIG_READS, AGAD_CHOP_PROB, DynamicTransferCompound)
     else:
-        compound = _chopped(device, BUILD_CONFIG_READS, 0.0 if algorithm == "ttv2" else 0.1)
+        prob = 0.0 if algorithm == "ttv2" else CTTV2_CHOP_PROB
+        compound = _chopped(device, BUILD_CONFIG_READS, prob)
     return UnitCellRPUConfig(
         device=compound,
         forward=PresetIOParameters(),

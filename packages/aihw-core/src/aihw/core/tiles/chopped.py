@@ -57,8 +57,67 @@ class ChoppedTransferTile(TransferTile):
 
     def _initial_counters(self) -> dict[str, Any]:
         counters = super()._initial_counters()
-        counters.update(reads=0, written=0)
+        # m_x, m_d: running averages of the largest |x| and |d| (auto_scale); count_lr:
+        # the fast device's learning rate of the last update (correct_gradient_magnitudes).
+        counters.update(reads=0, written=0, m_x=0.0, m_d=0.0, count_lr=0.0)
         return counters
+
+    def fast_lr(self, lr: float) -> float:
+        """The fast device's learning rate for the tile's ``lr``; with ``auto_scale``,
+        times ``desired_bl * granularity / (m_x m_d)``."""
+        base = super().fast_lr(lr)
+        params = self.resistive_device.params
+        if not (params.auto_scale and params.fast_lr > 0):
+            return base
+        scale = float(self.update_parameters.desired_bl) * self.units[0].granularity
+        m_x, m_d = float(self.counters["m_x"]), float(self.counters["m_d"])
+        if m_x > 0 and m_d > 0:
+            scale /= m_x * m_d
+        return base * scale
+
+    def transfer_lr(self, index: int, lr: float) -> float:
+        """The transfer rate; with ``correct_gradient_magnitudes``, divided by the fast
+        device's learning rate of the last update."""
+        rate = super().transfer_lr(index, lr)
+        count_lr = float(self.counters["count_lr"])
+        if self.resistive_device.params.correct_gradient_magnitudes and count_lr != 0:
+            rate /= abs(count_lr)
+        return rate
+
+    def buffer_threshold(self) -> float:
+        """What one pulse on the slow device stands for in the buffer: ``buffer_granularity``
+        (times ``thres_scale`` where the compound has it) times the slow device's granularity, times ``auto_granularity / (columns *
+        transfer_every)`` when ``auto_granularity > 0``."""
+        params = self.resistive_device.params
+        scale = float(params.buffer_granularity) * float(getattr(params, "thres_scale", 1.0))
+        threshold = scale * self.units[1].granularity
+        if params.auto_granularity > 0:
+            period = self.n_vectors * float(params.transfer_every)
+            threshold *= float(params.auto_granularity) / period
+        return threshold
+
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+        params = self.resistive_device.params
+        if params.auto_scale:
+            self._update_auto_scale(x, d)
+        self.counters["count_lr"] = self.fast_lr(lr)
+        return super()._update_units(x, d, lr)
+
+    def _update_auto_scale(self, x: torch.Tensor, d: torch.Tensor) -> None:
+        """Fold each vector's largest ``|x|`` and ``|d|`` into the running averages, in
+        order, with the weight ``(1 - auto_momentum) / rows`` (the first nonzero value
+        starts an average)."""
+        rows = x.shape[0]
+        tau = (1.0 - float(self.resistive_device.params.auto_momentum)) / rows
+        counters = self.counters
+        for key, values in (("m_x", x), ("m_d", d)):
+            m = float(counters[key])
+            for value in values.abs().amax(dim=1).tolist():
+                if m <= 0:
+                    m = value
+                elif value > 0:
+                    m = (1.0 - tau) * m + tau * value
+            counters[key] = m
 
     def _initial_buffers(self) -> dict[str, torch.Tensor]:
         d, x = self.d_size, self.x_size
@@ -91,19 +150,21 @@ class ChoppedTransferTile(TransferTile):
         indices = [(start + i) % n for i in range(n_reads)]
         fast, slow = self.units[source], self.units[target]
         buffers = self.buffers
-        in_chopper, out_chopper = buffers["in_chopper"], buffers["out_chopper"]
         read = read_vectors(fast, indices, True)  # [n_reads, out]
-        signs = in_chopper[0, indices].unsqueeze(1) * out_chopper[:, 0].unsqueeze(0)
-        h = buffers["buffer"][:, indices] + self.transfer_lr(source, lr) * (read * signs).t()
-        threshold = float(params.buffer_granularity) * slow.granularity
+        h = self.transfer_lr(source, lr) * self._signed_reads(indices, read)
+        if not params.no_buffer:
+            h = buffers["buffer"][:, indices] + h
+        threshold = self.buffer_threshold()
         cap = float(params.transfer_update.desired_bl)
         counts = trunc((h / threshold).clamp(-cap, cap))
         written = counts != 0
         if params.forget_buffer:
             kept = h * float(params.momentum)
         else:
-            kept = h - counts * threshold
+            kept = self._cap_buffer(h - (1.0 - float(params.momentum)) * counts * threshold)
         buffers["buffer"][:, indices] = torch.where(written, kept, h)
+        self._after_reads(indices, read)
+        counts = counts * self._writable(indices)
         pulses = write_pulse_counts(slow, indices, counts)
         self.counters["written"] += int(counts.abs().sum().item())
         if params.with_reset_prob > 0:
@@ -111,6 +172,24 @@ class ChoppedTransferTile(TransferTile):
                 fast.reset_columns(index, 1, float(params.with_reset_prob))
         self._flip_choppers(indices)
         return pulses
+
+    def _signed_reads(self, indices: list[int], read: torch.Tensor) -> torch.Tensor:
+        """What a read adds to the buffer before the transfer rate, ``[out, len(indices)]``:
+        the read with the choppers undone."""
+        buffers = self.buffers
+        signs = buffers["in_chopper"][0, indices].unsqueeze(1) * buffers["out_chopper"][:, 0]
+        return (read * signs).t()
+
+    def _cap_buffer(self, kept: torch.Tensor) -> torch.Tensor:
+        """The buffer kept after a write without ``forget_buffer`` (no cap here)."""
+        return kept
+
+    def _after_reads(self, indices: list[int], read: torch.Tensor) -> None:
+        """Bookkeeping of the reads once the buffer is updated (none here)."""
+
+    def _writable(self, indices: list[int]) -> torch.Tensor:
+        """``[1, len(indices)]``: 1 where the read column may be written (all here)."""
+        return torch.ones(1, len(indices), device=self.buffers["buffer"].device)
 
     def _flip_choppers(self, indices: list[int]) -> None:
         """After reading ``indices``: each of their input choppers flips with probability

@@ -12,6 +12,8 @@ update goes to the devices as the compound's kind says (docs/physics/compounds.m
 - :class:`~aihw.core.tiles.transfer.TransferTile`: Tiki-Taka's fast device and transfers;
 - :class:`~aihw.core.tiles.chopped.ChoppedTransferTile`: Tiki-Taka version 2 (a digital
   buffer) and its chopped variant;
+- :class:`~aihw.core.tiles.dynamic.DynamicTransferTile`: the chopped transfer with a dynamic
+  reference (AGAD);
 - :class:`~aihw.core.tiles.mixed_precision.MixedPrecisionTile`: a digital accumulator in
   front of one device.
 """
@@ -401,6 +403,7 @@ def _w_max(unit: AnalogTile) -> float:
 def compound_tile_class(device: CompoundDevice) -> type[CompoundTile]:
     """The tile class for ``device``'s ``compound_kind``."""
     from .chopped import ChoppedTransferTile
+    from .dynamic import DynamicTransferTile
     from .mixed_precision import MixedPrecisionTile
     from .transfer import TransferTile
 
@@ -409,6 +412,7 @@ def compound_tile_class(device: CompoundDevice) -> type[CompoundTile]:
         "one_sided": OneSidedCellTile,
         "transfer": TransferTile,
         "chopped_transfer": ChoppedTransferTile,
+        "dynamic_transfer": DynamicTransferTile,
         "mixed_precision": MixedPrecisionTile,
     }
     kind = device.compound_kind

@@ -37,6 +37,7 @@ from .base import TileBase
 from .chopped import ChoppedTransferTile
 from .compound import CompoundTile, OneSidedCellTile, VectorCellTile, compound_tile_class
 from .device_tile import DeviceTile
+from .dynamic import DynamicTransferTile
 from .floating_point import FloatingPointTile
 from .hwa_state import hwa_from_state, hwa_to_state
 from .inference import InferenceTile
@@ -72,6 +73,7 @@ _TILE_CLASSES: dict[str, type[TileBase]] = {
     "OneSidedCellTile": OneSidedCellTile,
     "TransferTile": TransferTile,
     "ChoppedTransferTile": ChoppedTransferTile,
+    "DynamicTransferTile": DynamicTransferTile,
     "MixedPrecisionTile": MixedPrecisionTile,
 }
 _KEYS = {
@@ -576,6 +578,10 @@ def _restore_compound(
             )
         new_units.append(new)
     counters = data["counters"]
+    if isinstance(counters, dict) and set(counters) < set(tile.counters):
+        # Saved before a counter was added (the chopped compound's auto_scale): it starts
+        # at its initial value.
+        counters = {**tile._initial_counters(), **counters}
     if not isinstance(counters, dict) or set(counters) != set(tile.counters):
         raise TileStateError(
             f"tile state['compound']['counters'] must have the keys {sorted(tile.counters)}"
