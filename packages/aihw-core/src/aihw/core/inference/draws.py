@@ -18,7 +18,7 @@ weight modifier           8        the tile's ``modifier_index``
 
 The weight modifier of hardware-aware training keys its streams with the tile seed (not
 the noise seed, which programming may restart) and numbers them by ``k``
-(:mod:`aihw.core.inference.modifiers`).
+(``aihw.core.inference.modifiers``).
 
 The compiled engine draws them on the CPU (its diffusion kernel with rate 1 on zeros);
 the plain-torch reference, bit for bit the same, elsewhere.
