@@ -10,8 +10,10 @@
 #define AIHW_PERIPHERY_NORMALS_AVX2 1
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as
-// "may be used uninitialized" where they are inlined (GCC bug 105593, fixed in 12.3).
+// "may be used uninitialized" (or, under the sanitizers, "is used uninitialized") where
+// they are inlined (GCC bug 105593, fixed in 12.3).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
