@@ -3,6 +3,9 @@ of MAX and CACHE_QUANTILE, which layers it touches, and bad arguments."""
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -152,3 +155,16 @@ def test_a_model_without_analog_inference_layers_is_refused():
         calibrate_input_ranges(nn.Linear(2, 2), T.MAX, [torch.zeros(1, 2)])
     with pytest.raises(TypeError, match="dataloader yielded a str"):
         calibrate_input_ranges(model(), T.MAX, ["x"])
+
+
+@pytest.mark.parametrize("kind", [T.MAX, T.CACHE_QUANTILE, T.MOVING_STD, T.MOVING_QUANTILE])
+def test_a_layer_that_sees_only_zeros_keeps_its_range_with_a_warning(kind):
+    m = model(enabled=True)
+    zeros = [torch.zeros(6, 4), torch.zeros(6, 4)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        calibrate_input_ranges(m, kind, zeros)
+    messages = [str(w.message) for w in caught]
+    assert any(re.search(r"layer '0' got no range .* keeps its range 3\b", m) for m in messages)
+    assert m[0].input_range.item() == 3.0
+    assert m[0].rpu_config.pre_post.input_range.calibration_info is None

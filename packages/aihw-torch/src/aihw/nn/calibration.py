@@ -12,6 +12,7 @@ import copy
 import enum
 import math
 import numbers
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -85,6 +86,7 @@ class _Watch:
         self.layer, self.kind = layer, kind
         self.quantile, self.max_samples, self.std_alpha = quantile, max_samples, std_alpha
         self.cache: Tensor | None = None  # rows (CACHE_QUANTILE) or the max (MAX)
+        self.used = 0  # batches that gave the range something (not only zero rows)
 
     def __call__(self, layer: Module, args: tuple[Any, ...]) -> None:
         if not args or not isinstance(args[0], Tensor) or not args[0].is_floating_point():
@@ -93,6 +95,10 @@ class _Watch:
         if x.numel() == 0:
             return
         kind = self.kind
+        if kind is not InputRangeCalibrationType.MOVING_STD and kind is not (
+            InputRangeCalibrationType.MOVING_QUANTILE
+        ):
+            self.used += 1
         if kind is InputRangeCalibrationType.CACHE_QUANTILE:
             cache = x.cpu() if self.cache is None else torch.cat([self.cache, x.cpu()])
             self.cache = cache[torch.randperm(cache.shape[0])[: self.max_samples]]
@@ -118,6 +124,7 @@ class _Watch:
             r = float(current.detach())
             set_input_range(self.layer, (r * idx + value) / (idx + 1))
             counter.add_(1)
+            self.used += 1
 
     def result(self) -> float | None:
         """The range of the cached strategies (``None``: no input seen, or a moving one)."""
@@ -252,11 +259,16 @@ def calibrate_input_ranges(
         model.train(was_training)
     for (name, layer), watch in zip(layers, watches, strict=True):
         value = watch.result()
+        if watch.used == 0 or (value is not None and value <= 0):
+            # only zero (or, for the moving std, constant) inputs reached the layer
+            got = "no range" if value is None else f"the range {value}"
+            warnings.warn(
+                f"calibrate_input_ranges: layer {name!r} got {got} from the data (a range "
+                f"must be > 0); it keeps its range {float(layer.input_range.detach()):.5g}",
+                stacklevel=2,
+            )
+            continue
         if value is not None:
-            if value <= 0:
-                if verbose:
-                    print(f"{name}: no input range from {value}; kept the old one")
-                continue
             set_input_range(layer, value)
         params = layer.rpu_config.pre_post.input_range
         params.init_value = float(layer.input_range.detach())
