@@ -267,6 +267,26 @@ AIHW_AVX512 inline void store_blocks16(__m512 a, __m512 b, __m512 c, __m512 d, f
   _mm512_storeu_ps(out + 48, _mm512_shuffle_f32x4(x_hi, y_hi, 0xDD));  // 12 13 14 15
 }
 
+// Philox of G groups of sixteen counters, then their normals stored block after block at
+// out (64 G floats): what the row and lane passes below share.
+template <int G>
+AIHW_AVX512 inline void normals_of_counters(__m512i (&c)[G][4], PhiloxKey key, float* out) {
+  philox_avx512<G>(c, key);
+  __m512i ra[2 * G], rb[2 * G];
+  for (int g = 0; g < G; ++g) {
+    ra[2 * g] = c[g][0];
+    rb[2 * g] = c[g][1];
+    ra[2 * g + 1] = c[g][2];
+    rb[2 * g + 1] = c[g][3];
+  }
+  __m512 z_cos[2 * G], z_sin[2 * G];
+  box_muller_avx512<2 * G>(ra, rb, z_cos, z_sin);
+  for (int g = 0; g < G; ++g) {
+    store_blocks16(z_cos[2 * g], z_sin[2 * g], z_cos[2 * g + 1], z_sin[2 * g + 1],
+                   out + 64 * g);
+  }
+}
+
 // Blocks m .. in groups of 16G while they last; m ends after the last whole group.
 template <int G>
 AIHW_AVX512 inline void row_normals_groups(std::int64_t& m, std::uint32_t first,
@@ -284,20 +304,7 @@ AIHW_AVX512 inline void row_normals_groups(std::int64_t& m, std::uint32_t first,
       c[g][2] = splat16_i(c2);
       c[g][3] = splat16_i(c3);
     }
-    philox_avx512<G>(c, key);
-    __m512i ra[2 * G], rb[2 * G];
-    for (int g = 0; g < G; ++g) {
-      ra[2 * g] = c[g][0];
-      rb[2 * g] = c[g][1];
-      ra[2 * g + 1] = c[g][2];
-      rb[2 * g + 1] = c[g][3];
-    }
-    __m512 z_cos[2 * G], z_sin[2 * G];
-    box_muller_avx512<2 * G>(ra, rb, z_cos, z_sin);
-    for (int g = 0; g < G; ++g) {
-      store_blocks16(z_cos[2 * g], z_sin[2 * g], z_cos[2 * g + 1], z_sin[2 * g + 1],
-                     out + 4 * (m + 16 * g));
-    }
+    normals_of_counters<G>(c, key, out + 4 * m);
   }
 }
 
@@ -336,20 +343,7 @@ AIHW_AVX512 inline void lane_normals_groups(std::size_t& m, std::size_t count,
       c[g][2] = splat16_i(c2);
       c[g][3] = _mm512_loadu_si512(c3 + at);
     }
-    philox_avx512<G>(c, key);
-    __m512i ra[2 * G], rb[2 * G];
-    for (int g = 0; g < G; ++g) {
-      ra[2 * g] = c[g][0];
-      rb[2 * g] = c[g][1];
-      ra[2 * g + 1] = c[g][2];
-      rb[2 * g + 1] = c[g][3];
-    }
-    __m512 z_cos[2 * G], z_sin[2 * G];
-    box_muller_avx512<2 * G>(ra, rb, z_cos, z_sin);
-    for (int g = 0; g < G; ++g) {
-      store_blocks16(z_cos[2 * g], z_sin[2 * g], z_cos[2 * g + 1], z_sin[2 * g + 1],
-                     out + 4 * (m + 16 * static_cast<std::size_t>(g)));
-    }
+    normals_of_counters<G>(c, key, out + 4 * m);
   }
 }
 
