@@ -8,6 +8,11 @@ would pull a multi-GB CUDA build on a machine without torch.
 tests with warnings as errors; ``AIHW_WERROR=OFF`` turns that off for a compiler that
 warns where the CI compiler does not.
 
+``AIHW_CUDA`` (default ``AUTO``) decides whether the wheel has the CUDA kernels: ``AUTO``
+when nvcc is found, ``ON`` requires nvcc, ``OFF`` skips them. The ``cuda_compile`` session
+always compiles them (for every GPU architecture of the wheel) and runs the C++ tests of
+the CUDA back-end (those that need a GPU skip without one).
+
 pytest, ruff and mypy read their configuration from the root ``pyproject.toml``; every
 session runs from this directory.
 """
@@ -27,6 +32,7 @@ CORE = PACKAGES / "aihw-core"
 WHEELHOUSE = ROOT / "wheelhouse"
 TORCH = os.environ.get("AIHW_TORCH", "torch==2.13.0")
 WERROR = os.environ.get("AIHW_WERROR", "ON").upper()
+CUDA = os.environ.get("AIHW_CUDA", "AUTO").upper()
 # Pinned: a new ruff formats differently and a new mypy finds other errors.
 RUFF = "ruff==0.17.6"
 # aihw-devices' `plot` extra: the sessions that run its plot tests install it.
@@ -63,6 +69,7 @@ nox.options.sessions = [
     "lint",
     "mypy",
     "tests_cpp",
+    "cuda_compile",
     "sanitizers",
     "tests",
     "integration",
@@ -80,12 +87,19 @@ def _werror() -> bool:
     return WERROR == "ON"
 
 
+def _cuda_mode() -> str:
+    if CUDA not in {"AUTO", "ON", "OFF"}:
+        raise ValueError(f"AIHW_CUDA={CUDA!r} is invalid; allowed: AUTO, ON or OFF")
+    return CUDA
+
+
 def _core_source_hash() -> str:
     """Hash of everything that goes into the aihw-core wheel, to reuse a built wheel."""
     digest = hashlib.sha256()
     # the build options are part of the wheel's identity: a wheel built without
     # warnings as errors proves nothing about warnings
     digest.update(f"AIHW_WERROR={WERROR}\n".encode())
+    digest.update(f"AIHW_CUDA={_cuda_mode()}\n".encode())
     for path in sorted(CORE.rglob("*")):
         rel = path.relative_to(CORE)
         skipped = (
@@ -115,6 +129,7 @@ def _core_wheel(session: nox.Session) -> Path:
             "--wheel-dir",
             str(target),
             f"--config-settings=cmake.define.AIHW_WERROR={'ON' if _werror() else 'OFF'}",
+            f"--config-settings=cmake.define.AIHW_CUDA={_cuda_mode()}",
             str(CORE),
         )
         wheels = sorted(target.glob("aihw_core-*.whl"))
@@ -154,6 +169,32 @@ def tests_cpp(session: nox.Session) -> None:
         "Ninja",
         "-DAIHW_BUILD_TESTS=ON",
         "-DAIHW_BUILD_PYTHON=OFF",
+        "-DAIHW_CUDA=OFF",  # the CPU engine alone; cuda_compile builds the kernels
+        f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
+        "-DCMAKE_BUILD_TYPE=Release",
+    )
+    session.run("cmake", "--build", str(build_dir))
+    session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure")
+
+
+@nox.session
+def cuda_compile(session: nox.Session) -> None:
+    """Compile the CUDA kernels for every architecture of the wheel (nvcc required, no GPU
+    needed) with the C++ tests of the CUDA back-end, and run them: the host tests of the
+    shared arithmetic always, the kernel tests where a GPU is present."""
+    session.install("cmake>=3.18", "ninja")
+    build_dir = ROOT / "build" / "cuda-compile"
+    session.run(
+        "cmake",
+        "-S",
+        str(CORE),
+        "-B",
+        str(build_dir),
+        "-G",
+        "Ninja",
+        "-DAIHW_BUILD_TESTS=ON",
+        "-DAIHW_BUILD_PYTHON=OFF",
+        "-DAIHW_CUDA=ON",
         f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
         "-DCMAKE_BUILD_TYPE=Release",
     )
@@ -207,6 +248,7 @@ def sanitizers(session: nox.Session) -> None:
         "Ninja",
         "-DAIHW_BUILD_TESTS=ON",
         "-DAIHW_BUILD_PYTHON=ON",
+        "-DAIHW_CUDA=OFF",  # the sanitizers check the CPU engine
         f"-DAIHW_SANITIZE={SANITIZE}",
         f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
         "-DCMAKE_BUILD_TYPE=Release",

@@ -16,6 +16,7 @@ PYBIND11_MODULE(_core, m) {
   aihw_bindings::register_update(m);
   aihw_bindings::register_periphery(m);
   aihw_bindings::register_device_ops(m);
+  aihw_bindings::register_cuda(m);
   m.def("hardware_threads", &aihw::hardware_threads,
         "The number of hardware threads (what num_threads <= 0 means).");
   m.def(
@@ -25,7 +26,4 @@ PYBIND11_MODULE(_core, m) {
   m.def("cores_busy", &aihw::cores_busy,
         "Whether parallel loops run on the calling thread alone for now: a recent loop on "
         "the OpenMP team waited for a descheduled thread (more runnable threads than cores).");
-  m.def(
-      "cuda_compiled", [] { return false; },
-      "Whether this build contains the CUDA kernels (not yet: always False).");
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "aihw/hd.hpp"
 #include "aihw/philox.hpp"
 
 namespace aihw {
@@ -54,20 +55,28 @@ constexpr float kS9 = static_cast<float>(1.0 / 362880.0);
 constexpr float kS11 = static_cast<float>(-1.0 / 39916800.0);
 }  // namespace periphery_normal_constants
 
-inline std::uint32_t float_bits(float f) noexcept {
+AIHW_HD inline std::uint32_t float_bits(float f) noexcept {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
   std::uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;
+#endif
 }
 
-inline float bits_float(std::uint32_t u) noexcept {
+AIHW_HD inline float bits_float(std::uint32_t u) noexcept {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
+#endif
 }
 
 /// Two normals from two words (contract §8).
-inline void periphery_box_muller(std::uint32_t ra, std::uint32_t rb, float& za,
+AIHW_HD inline void periphery_box_muller(std::uint32_t ra, std::uint32_t rb, float& za,
                                  float& zb) noexcept {
   using namespace periphery_normal_constants;
   // Radius: u in (0, 1], u = m 2^e with m in [0.5, 1); ln m by its atanh series.
@@ -115,7 +124,7 @@ inline void periphery_box_muller(std::uint32_t ra, std::uint32_t rb, float& za,
 }
 
 /// The four normals of one block: (z0, z1) from (r0, r1), (z2, z3) from (r2, r3).
-inline std::array<float, 4> periphery_normals(const PhiloxBlock& r) noexcept {
+AIHW_HD inline std::array<float, 4> periphery_normals(const PhiloxBlock& r) noexcept {
   std::array<float, 4> z{};
   periphery_box_muller(r[0], r[1], z[0], z[1]);
   periphery_box_muller(r[2], r[3], z[2], z[3]);
@@ -124,7 +133,7 @@ inline std::array<float, 4> periphery_normals(const PhiloxBlock& r) noexcept {
 
 /// Round half to even for float32 in the default rounding mode, without a libm call (so
 /// that loops vectorise): exact for every float.
-inline float round_half_even(float t) noexcept {
+AIHW_HD inline float round_half_even(float t) noexcept {
   constexpr float kMagic = 8388608.0f;  // 2^23: floats at or above it are integers
   const float a = std::fabs(t);
   const float r = (a + kMagic) - kMagic;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "aihw/hd.hpp"
+
 namespace aihw {
 
 using PhiloxCounter = std::array<std::uint32_t, 4>;
@@ -24,12 +26,12 @@ constexpr int kRounds = 10;
 }  // namespace philox_constants
 
 /// The key of a tile: the low and high 32 bits of its 64-bit seed.
-inline PhiloxKey philox_key_from_seed(std::uint64_t seed) noexcept {
+AIHW_HD inline PhiloxKey philox_key_from_seed(std::uint64_t seed) noexcept {
   return {static_cast<std::uint32_t>(seed & 0xFFFFFFFFu), static_cast<std::uint32_t>(seed >> 32)};
 }
 
 /// One Philox4x32-10 block for `counter` under `key`.
-inline PhiloxBlock philox4x32_10(PhiloxCounter c, PhiloxKey k) noexcept {
+AIHW_HD inline PhiloxBlock philox4x32_10(PhiloxCounter c, PhiloxKey k) noexcept {
   using namespace philox_constants;
   for (int round = 0; round < kRounds; ++round) {
     if (round > 0) {
@@ -76,7 +78,7 @@ inline void philox4x32_10_lanes(std::uint32_t (&c0)[L], std::uint32_t (&c1)[L],
 constexpr double kTwoPowMinus32 = 1.0 / 4294967296.0;
 
 /// Uniform on [0, 1) from one word: `r * 2^-32`.
-inline double uniform_from_word(std::uint32_t r) noexcept {
+AIHW_HD inline double uniform_from_word(std::uint32_t r) noexcept {
   return static_cast<double>(r) * kTwoPowMinus32;
 }
 
@@ -115,7 +117,7 @@ enum class Stream : std::uint32_t {
   kDRound = 5,
 };
 
-inline std::uint32_t stream_word(Stream s, std::uint32_t block) noexcept {
+AIHW_HD inline std::uint32_t stream_word(Stream s, std::uint32_t block) noexcept {
   return (static_cast<std::uint32_t>(s) << 28) | (block & 0x0FFFFFFFu);
 }
 

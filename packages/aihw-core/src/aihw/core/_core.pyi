@@ -112,7 +112,19 @@ def engine_pool() -> str:
     loaded) or ``'own'`` (the engine's own workers; also with ``AIHW_ENGINE_POOL=own``)."""
 
 def cuda_compiled() -> bool:
-    """Whether this build has the CUDA kernels (always False for now)."""
+    """Whether this build has the CUDA kernels (built with ``AIHW_CUDA=AUTO`` finding nvcc,
+    or ``ON``)."""
+
+def cuda_device_count() -> int:
+    """CUDA devices the runtime sees (0 without a driver, a GPU or the CUDA kernels)."""
+
+def philox4x32_10_cuda(
+    counters_ptr: int, n: int, key: tuple[int, int], out_ptr: int, stream: int
+) -> None:
+    """Philox4x32-10 of ``n`` counters (uint32 ``[n, 4]``, device memory) on the stream."""
+
+def periphery_normals_cuda(words_ptr: int, n: int, out_ptr: int, stream: int) -> None:
+    """The periphery's float32 normals of ``n`` word blocks (device memory) on the stream."""
 
 class InputStageConfig:
     """The fixed settings of an input stage (DAC), built once per periphery: its step
