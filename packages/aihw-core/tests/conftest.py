@@ -118,3 +118,15 @@ def _restore_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``cuda`` run only where the CUDA kernels and a GPU are (tools/gpu_check.sh)."""
+    from aihw.core.engine import cuda_available
+
+    if cuda_available():
+        return
+    skip = pytest.mark.skip(reason="needs the CUDA kernels and a GPU (cuda_available() is False)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
