@@ -34,6 +34,7 @@
 #include "aihw/pulse_noise.hpp"
 #include "aihw/step_laws.hpp"
 #include "aihw/thread_pool.hpp"
+#include "aihw/update_rules.hpp"
 #include "coincidence_scan.hpp"
 #include "dense_rows.hpp"
 #include "noise_batch.hpp"
@@ -86,40 +87,6 @@ std::string check_law_scalars(int engine_id, const double* scalars, std::size_t 
 // ---------------------------------------------------------------------------------------
 // Contract §3
 
-SampleScales sample_scales(double x_max, double d_max, const PulsedUpdateConfig& c) noexcept {
-  SampleScales s;
-  if (x_max == 0.0 || d_max == 0.0) return s;
-  s.active = true;
-  const double eta = c.lr;
-  const double g = c.granularity;
-  const double desired = static_cast<double>(c.desired_bl);
-  const bool ublm = c.update_bl_management;
-  const bool um = c.update_management || ublm;
-  constexpr double kTooLong = static_cast<double>(kMaxPulseTrainLength + 1);
-
-  if (c.fixed_bl || ublm || !(g * desired < eta)) {
-    s.bl = c.desired_bl;
-    s.a = s.b = std::sqrt(eta / (g * desired));
-  } else {
-    s.a = s.b = 1.0;
-    const double bl = std::max(std::ceil(eta / g), 1.0);
-    s.bl = static_cast<std::int64_t>(std::min(bl, kTooLong));
-  }
-  if (um) {
-    double dv = c.um_grad_scale * d_max;
-    const double k = eta * x_max * dv / g;
-    if (ublm) {
-      const double bl = std::max(std::min(std::ceil(k), desired), 1.0);
-      s.bl = static_cast<std::int64_t>(bl);
-      s.a = s.b = std::sqrt(eta / (g * bl));
-    }
-    if (k > desired) dv = dv * desired / k;
-    s.a = s.a * std::sqrt(x_max / dv);
-    s.b = s.b * std::sqrt(dv / x_max);
-  }
-  return s;
-}
-
 namespace {
 
 // ---------------------------------------------------------------------------------------
@@ -152,18 +119,11 @@ struct Side {
 constexpr Side kXSide{Stream::kXTrain, Stream::kXRound};
 constexpr Side kDSide{Stream::kDTrain, Stream::kDRound};
 
-// p = Q(|v| * scale), contract §3 step 4.
+// p = Q(|v| * scale), contract §3 step 4 (update_rules.hpp).
 inline double firing_probability(float v, double scale, const Draw& draw, Side side,
                                  std::uint32_t element, std::uint32_t sample) noexcept {
-  const double p = static_cast<double>(std::fabs(v)) * scale;
-  if (!(draw.res > 0.0)) return p;
-  double shift = 0.0;
-  if (draw.sto_round) {
-    const PhiloxBlock r = philox4x32_10(
-        {element, sample, draw.update_index, stream_word(side.round, 0)}, draw.key);
-    shift = uniform_from_word(r[0]) - 0.5;
-  }
-  return draw.res * std::nearbyint(p / draw.res + shift);
+  const FiringDraw fd{draw.key, draw.update_index, draw.res, draw.sto_round, side.round};
+  return aihw::firing_probability(v, scale, fd, element, sample);
 }
 
 // Scratch words of one task's trains: a run of elements' whole trains, or one element's
@@ -231,10 +191,7 @@ std::int64_t draw_trains(const float* values, std::int64_t begin, std::int64_t e
         m[w] = bits <= 0 ? 0 : (bits >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << bits) - 1);
       }
     } else {
-      // u < p  <=>  r * 2^-32 < p  <=>  r < ceil(p * 2^32)  (p * 2^32 is exact), and
-      // 1 <= ceil(p * 2^32) <= 2^32 for 0 < p < 1.
-      const auto thr = static_cast<std::uint32_t>(
-          static_cast<std::uint64_t>(std::ceil(p * 4294967296.0)) - 1u);
+      const std::uint32_t thr = firing_threshold(p);  // 0 < p < 1
       const std::uint64_t l0 = static_cast<std::uint64_t>(j) * n + static_cast<std::uint64_t>(t0);
       const std::uint64_t l1 = l0 + static_cast<std::uint64_t>(n_slots);
       run(l0 >> 2, static_cast<std::size_t>(((l1 - 1) >> 2) - (l0 >> 2) + 1), sample,
@@ -1056,11 +1013,7 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
     if (v == 0.0f) return 0.0;
     const double p = firing_probability(v, scale, draw, side, static_cast<std::uint32_t>(element),
                                         static_cast<std::uint32_t>(b));
-    if (implicit) {
-      const double q = std::min(std::max(p, 0.0), 1.0);
-      return times_bl ? bl * q : q;
-    }
-    return std::min(std::max(std::nearbyint(bl * p), 0.0), bl);
+    return deterministic_factor(p, bl, implicit, times_bl);
   };
   parallel_for(threads, n_active, [&](std::int64_t s) {
     const std::int64_t b = active[s];
@@ -1097,7 +1050,7 @@ std::int64_t run_deterministic(const Problem& pb, const Law& law, std::int64_t b
         for (std::int64_t j = 0; j < lay.x_size; ++j) {
           const double xj = fxs[j];
           if (xj == 0.0) continue;
-          const double n = implicit ? std::nearbyint(di * xj) : std::nearbyint((di * xj) / bl);
+          const double n = deterministic_count(di, xj, bl, implicit);
           if (!(n > 0.0)) continue;
           hits.e[hits.size] = static_cast<std::uint32_t>(i * lay.x_size + j);
           hits.up[hits.size] = static_cast<std::uint8_t>((xb[j] < 0.0f) != d_neg);
@@ -1279,14 +1232,10 @@ bool set_dense_rows_variant(const char* name) noexcept {
 
 // ---------------------------------------------------------------------------------------
 
-std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_size,
-                           const float* x, const float* d, std::int64_t batch, int law,
-                           const std::vector<const float*>& law_arrays,
-                           const std::vector<double>& law_scalars,
-                           const PulsedUpdateConfig& config, std::uint64_t seed,
-                           std::uint32_t update_index, int num_threads,
-                           std::uint8_t* pulsed_mask) {
-  // -- checks (nothing is changed before all of them pass) --------------------------------
+void check_pulsed_update(std::int64_t d_size, std::int64_t x_size, std::int64_t batch,
+                         int law, const std::vector<const float*>& law_arrays,
+                         const std::vector<double>& law_scalars,
+                         const PulsedUpdateConfig& config) {
   const LawSpec* spec = find_law(law);
   if (spec == nullptr) invalid("unknown step law engine id " + std::to_string(law));
   const std::string law_name = spec->name;
@@ -1302,9 +1251,6 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
   }
   const std::string why = check_law_scalars(law, law_scalars.data(), law_scalars.size());
   if (!why.empty()) invalid("step law " + law_name + " " + why);
-  if (weights == nullptr) invalid("weights is a null pointer");
-  if (x == nullptr) invalid("x is a null pointer");
-  if (d == nullptr) invalid("d is a null pointer");
   if (d_size <= 0 || x_size <= 0 || batch <= 0) {
     invalid("sizes must be positive, got d_size=" + std::to_string(d_size) +
             ", x_size=" + std::to_string(x_size) + ", batch=" + std::to_string(batch));
@@ -1335,6 +1281,21 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
       !std::isfinite(config.d_res_implicit) || config.d_res_implicit < 0.0) {
     invalid("x_res_implicit and d_res_implicit must be finite and >= 0");
   }
+}
+
+std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_size,
+                           const float* x, const float* d, std::int64_t batch, int law,
+                           const std::vector<const float*>& law_arrays,
+                           const std::vector<double>& law_scalars,
+                           const PulsedUpdateConfig& config, std::uint64_t seed,
+                           std::uint32_t update_index, int num_threads,
+                           std::uint8_t* pulsed_mask) {
+  // -- checks (nothing is changed before all of them pass) --------------------------------
+  check_pulsed_update(d_size, x_size, batch, law, law_arrays, law_scalars, config);
+  if (weights == nullptr) invalid("weights is a null pointer");
+  if (x == nullptr) invalid("x is a null pointer");
+  if (d == nullptr) invalid("d is a null pointer");
+  const LawSpec* spec = find_law(law);
   if (pulsed_mask != nullptr) std::fill_n(pulsed_mask, d_size * x_size, std::uint8_t{0});
   // docs/physics/pulsed-update.md#pulse-length-and-scales: no update
   if (config.lr == 0.0) return 0;

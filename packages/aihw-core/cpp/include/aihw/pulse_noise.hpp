@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "aihw/hd.hpp"
 #include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 
@@ -20,7 +21,7 @@ constexpr std::uint64_t kSequenceNormals = std::uint64_t(1) << 30;
 /// train has `bl` slots: the largest power of two G with G * bl <= 2^30 (contract §2), so
 /// that a group's pulses never outrun its sequence. Every row is one group when
 /// G >= x_size (bl <= 2^30 / x_size rounded down to a power of two).
-inline std::uint64_t sequence_columns(std::int64_t bl) noexcept {
+AIHW_HD inline std::uint64_t sequence_columns(std::int64_t bl) noexcept {
   const auto slots = static_cast<std::uint64_t>(bl < 1 ? 1 : bl);
   std::uint64_t g = 1;
   while (2 * g * slots <= kSequenceNormals) g *= 2;
@@ -31,13 +32,13 @@ inline std::uint64_t sequence_columns(std::int64_t bl) noexcept {
 /// definition; the engine draws the same numbers in batches, noise_batch.hpp).
 class PulseNoise {
  public:
-  PulseNoise(PhiloxKey key, std::uint32_t sequence_key, std::uint32_t sample,
+  AIHW_HD PulseNoise(PhiloxKey key, std::uint32_t sequence_key, std::uint32_t sample,
              std::uint32_t update_index, std::uint32_t first = 0) noexcept
       : key_(key), sequence_key_(sequence_key), sample_(sample), update_index_(update_index),
         o_(first) {}
 
   /// The normal of ordinal o (then o + 1, ...).
-  float next() noexcept {
+  AIHW_HD float next() noexcept {
     const std::uint32_t word = o_ & 3u;
     if (word == 0 || !loaded_) {
       block_ = philox4x32_10(

@@ -2,8 +2,12 @@
 // (pulse types StochasticCompressed / Stochastic, DeterministicImplicit, MeanCount).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "aihw/hd.hpp"
 
 namespace aihw {
 
@@ -36,11 +40,64 @@ struct SampleScales {
   double b = 0.0;  // scale of |x|
 };
 
-/// Contract §3 steps 1-3 for a sample with these maxima of |x| and |d|.
-SampleScales sample_scales(double x_max, double d_max, const PulsedUpdateConfig& config) noexcept;
-
 /// The longest pulse train the counters can address (28-bit block index, 4 slots a block).
 constexpr std::int64_t kMaxPulseTrainLength = std::int64_t(1) << 30;
+
+/// Contract §3 steps 1-3 for a sample with these maxima of |x| and |d| (in double; shared
+/// by the CPU engine and the CUDA kernels).
+AIHW_HD inline SampleScales sample_scales(double x_max, double d_max,
+                                          const PulsedUpdateConfig& c) noexcept {
+  SampleScales s;
+  if (x_max == 0.0 || d_max == 0.0) return s;
+  s.active = true;
+  const double eta = c.lr;
+  const double g = c.granularity;
+  const double desired = static_cast<double>(c.desired_bl);
+  const bool ublm = c.update_bl_management;
+  const bool um = c.update_management || ublm;
+  constexpr double kTooLong = static_cast<double>(kMaxPulseTrainLength + 1);
+
+  if (c.fixed_bl || ublm || !(g * desired < eta)) {
+    s.bl = c.desired_bl;
+    s.a = s.b = std::sqrt(eta / (g * desired));
+  } else {
+    s.a = s.b = 1.0;
+    const double bl = std::max(std::ceil(eta / g), 1.0);
+    s.bl = static_cast<std::int64_t>(std::min(bl, kTooLong));
+  }
+  if (um) {
+    double dv = c.um_grad_scale * d_max;
+    const double k = eta * x_max * dv / g;
+    if (ublm) {
+      const double bl = std::max(std::min(std::ceil(k), desired), 1.0);
+      s.bl = static_cast<std::int64_t>(bl);
+      s.a = s.b = std::sqrt(eta / (g * bl));
+    }
+    if (k > desired) dv = dv * desired / k;
+    s.a = s.a * std::sqrt(x_max / dv);
+    s.b = s.b * std::sqrt(dv / x_max);
+  }
+  return s;
+}
+
+/// The longest train any sample of an update with `config` can get, known before the data
+/// (contract §3 step 2; update-BL management only shortens it).
+inline std::int64_t longest_pulse_train(const PulsedUpdateConfig& c) noexcept {
+  const double desired = static_cast<double>(c.desired_bl);
+  if (c.fixed_bl || c.update_bl_management || !(c.granularity * desired < c.lr)) {
+    return c.desired_bl;
+  }
+  const double bl = std::max(std::ceil(c.lr / c.granularity), 1.0);
+  return static_cast<std::int64_t>(
+      std::min(bl, static_cast<double>(kMaxPulseTrainLength + 1)));
+}
+
+/// Throws std::invalid_argument, as pulsed_update does, unless the law, its arrays (null
+/// pointers refused) and scalars, the sizes and `config` are valid; reads no array.
+void check_pulsed_update(std::int64_t d_size, std::int64_t x_size, std::int64_t batch,
+                         int law, const std::vector<const float*>& law_arrays,
+                         const std::vector<double>& law_scalars,
+                         const PulsedUpdateConfig& config);
 
 /// Applies one pulsed update in place and returns the number of pulses applied.
 ///

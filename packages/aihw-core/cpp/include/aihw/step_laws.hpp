@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "aihw/hd.hpp"
+
 namespace aihw {
 
 struct LawSpec {
@@ -39,16 +41,16 @@ struct LawSpec {
 };
 
 namespace detail {
-inline float clip(float w, float lo, float hi) noexcept { return std::min(std::max(w, lo), hi); }
+AIHW_HD inline float clip(float w, float lo, float hi) noexcept { return std::min(std::max(w, lo), hi); }
 
 /// The cycle-to-cycle factor f = 1 + s * xi (contract §7).
-inline float noise_factor(float sigma, float xi) noexcept { return 1.0f + sigma * xi; }
+AIHW_HD inline float noise_factor(float sigma, float xi) noexcept { return 1.0f + sigma * xi; }
 
 /// `apply_pulses` of a law from its `cell` and `step`.
 template <class Law>
 struct Stepwise {
   template <class Noise>
-  inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
+  AIHW_HD inline float apply_pulses(float w, std::uint32_t n, bool up, std::size_t e,
                             Noise& noise) const noexcept {
     const Law& law = static_cast<const Law&>(*this);
     const typename Law::Cell c = law.cell(e, up);
@@ -69,11 +71,11 @@ inline std::string count_must_be(std::size_t count, int expected) {
 /// (arrays 0-3) and the cycle-to-cycle spread dw_min_std (scalar 0).
 class CommonArrays {
  public:
-  CommonArrays(const float* const* arrays, const double* scalars) noexcept
+  AIHW_HD CommonArrays(const float* const* arrays, const double* scalars) noexcept
       : dw_up_(arrays[0]), dw_down_(arrays[1]), w_min_(arrays[2]), w_max_(arrays[3]),
         noisy_(scalars[0] != 0.0), sigma_(static_cast<float>(scalars[0])) {}
 
-  bool draws_noise() const noexcept { return noisy_; }
+  AIHW_HD bool draws_noise() const noexcept { return noisy_; }
 
   /// Asks for cross-point e's cells ahead of its pulses (sparse updates touch cross-points
   /// scattered over arrays larger than the caches).
@@ -99,7 +101,7 @@ class CommonArrays {
 struct ConstantStepLaw : detail::CommonArrays, detail::Stepwise<ConstantStepLaw> {
   static constexpr LawSpec kSpec{1, "constant_step", 4, 1};
 
-  ConstantStepLaw(const float* const* arrays, const double* scalars) noexcept
+  AIHW_HD ConstantStepLaw(const float* const* arrays, const double* scalars) noexcept
       : CommonArrays(arrays, scalars) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
@@ -111,14 +113,14 @@ struct ConstantStepLaw : detail::CommonArrays, detail::Stepwise<ConstantStepLaw>
   };
 
   // Both steps are loaded and one selected (no branch on the direction, which is random).
-  inline Cell cell(std::size_t e, bool up) const noexcept {
+  AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     const float dw_up = dw_up_[e];
     const float dw_down = dw_down_[e];
     return {up ? dw_up : -dw_down, w_min_[e], w_max_[e]};
   }
 
   // Noise-free, step * 1.0f is step itself: the same bits as w + step.
-  inline float step(const Cell& c, float w, float z) const noexcept {
+  AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     const float factor = noisy_ ? 1.0f + sigma_ * z : 1.0f;
     return std::min(std::max(w + c.step * factor, c.lo), c.hi);
   }
@@ -133,7 +135,7 @@ namespace detail {
 template <bool kReferenced>
 class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kReferenced>> {
  public:
-  LinearStepCore(const float* const* arrays, const double* scalars) noexcept
+  AIHW_HD LinearStepCore(const float* const* arrays, const double* scalars) noexcept
       : CommonArrays(arrays, scalars), slope_up_(arrays[4]), slope_down_(arrays[5]),
         reference_(kReferenced ? arrays[6] : nullptr), mult_(scalars[1] != 0.0) {}
 
@@ -147,7 +149,7 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
   };
 
   // Both directions are loaded and one selected (no branch on the direction).
-  inline Cell cell(std::size_t e, bool up) const noexcept {
+  AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     const float dw_up = dw_up_[e], dw_down = dw_down_[e];
     const float slope_up = slope_up_[e], slope_down = slope_down_[e];
     return {up ? dw_up : dw_down, up ? slope_up : slope_down,
@@ -156,7 +158,7 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
 
   // Both noise forms are computed and one selected, so that loops over cross-points
   // vectorise; noise-free the factor is exactly 1, and multiplying by it changes no bit.
-  inline float step(const Cell& c, float w, float z) const noexcept {
+  AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     const float lin = kReferenced ? c.slope * (w + c.ref) : c.slope * w;
     const float factor = noisy_ ? noise_factor(sigma_, z) : 1.0f;
     const float scaled_both = (c.dw + lin) * factor;  // mult_noise: the noise scales dw + lin
@@ -187,7 +189,7 @@ struct LinearStepLaw : detail::LinearStepCore<false> {
 struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
   static constexpr LawSpec kSpec{3, "exp_step", 4, 9};
 
-  ExpStepLaw(const float* const* arrays, const double* scalars) noexcept
+  AIHW_HD ExpStepLaw(const float* const* arrays, const double* scalars) noexcept
       : CommonArrays(arrays, scalars), a_up_(static_cast<float>(scalars[1])),
         a_down_(static_cast<float>(scalars[2])),
         gamma_up_(static_cast<float>(scalars[3])),
@@ -205,12 +207,12 @@ struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
     bool up;
   };
 
-  inline Cell cell(std::size_t e, bool up) const noexcept {
+  AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
             up ? a_up_ : a_down_, up ? gamma_up_ : neg_gamma_down_, up};
   }
 
-  inline float step(const Cell& c, float w, float xi) const noexcept {
+  AIHW_HD inline float step(const Cell& c, float w, float xi) const noexcept {
     if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
     const float z = two_a_ * w / c.range + b_;
     const float y = std::max(1.0f - c.amp * std::exp(c.gamma * z), 0.0f);
@@ -236,7 +238,7 @@ struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
 struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
   static constexpr LawSpec kSpec{4, "pow_step", 6, 1};
 
-  PowStepLaw(const float* const* arrays, const double* scalars) noexcept
+  AIHW_HD PowStepLaw(const float* const* arrays, const double* scalars) noexcept
       : CommonArrays(arrays, scalars), gamma_up_(arrays[4]), gamma_down_(arrays[5]) {}
 
   static std::string check_scalars(const double*, std::size_t count) {
@@ -248,12 +250,12 @@ struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
     bool up;
   };
 
-  inline Cell cell(std::size_t e, bool up) const noexcept {
+  AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
             up ? gamma_up_[e] : gamma_down_[e], up};
   }
 
-  inline float step(const Cell& c, float w, float z) const noexcept {
+  AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
     const float base = (c.up ? c.hi - w : w - c.lo) / c.range;
     float step = c.dw * std::pow(base, c.gamma);
@@ -266,35 +268,17 @@ struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
   const float* gamma_down_;
 };
 
-/// piecewise_step (engine id 5, docs/physics/devices.md#piecewise-step).
-/// Arrays: dw_up, dw_down, w_min, w_max. Scalars, flattened: dw_min_std, len(up), up...,
-/// len(down), down... (two tables of the same length >= 1).
-struct PiecewiseStepLaw : detail::CommonArrays, detail::Stepwise<PiecewiseStepLaw> {
-  static constexpr LawSpec kSpec{5, "piecewise_step", 4, -1};
-
-  PiecewiseStepLaw(const float* const* arrays, const double* scalars)
-      : CommonArrays(arrays, scalars) {
-    const auto n = static_cast<std::size_t>(scalars[1]);
-    for (std::size_t k = 0; k < n; ++k) table_up_.push_back(static_cast<float>(scalars[2 + k]));
-    for (std::size_t k = 0; k < n; ++k) {
-      table_down_.push_back(static_cast<float>(scalars[3 + n + k]));
-    }
-    segments_ = static_cast<int>(n) - 1;
-  }
-
-  static std::string check_scalars(const double* s, std::size_t count) {
-    auto is_length = [](double v) { return v >= 1.0 && v <= 1e6 && v == std::floor(v); };
-    if (count < 4 || !is_length(s[1])) {
-      return "takes dw_min_std, len(piecewise_up), piecewise_up..., len(piecewise_down), "
-             "piecewise_down... with tables of length >= 1";
-    }
-    const auto n = static_cast<std::size_t>(s[1]);
-    if (count < 3 + n || s[2 + n] != s[1] || count != 3 + 2 * n) {
-      return "takes two tables of the same length (piecewise_up has " + std::to_string(n) +
-             " values; " + std::to_string(count) + " scalars in all)";
-    }
-    return {};
-  }
+namespace detail {
+/// piecewise_step's per-pulse rule over two tables that live elsewhere (`tables`: the n
+/// values of the up table, then the n of the down table, float32), so that the same struct
+/// runs on the CPU (PiecewiseStepLaw owns the tables) and on a GPU (tables in device memory).
+class PiecewiseStepCore : public CommonArrays, public Stepwise<PiecewiseStepCore> {
+ public:
+  AIHW_HD PiecewiseStepCore(const float* const* arrays, const double* scalars,
+                            const float* tables) noexcept
+      : CommonArrays(arrays, scalars), table_up_(tables),
+        table_down_(tables + static_cast<std::size_t>(scalars[1])),
+        segments_(static_cast<int>(scalars[1]) - 1) {}
 
   struct Cell {
     float lo, hi, range, dw;
@@ -302,12 +286,12 @@ struct PiecewiseStepLaw : detail::CommonArrays, detail::Stepwise<PiecewiseStepLa
     bool up;
   };
 
-  inline Cell cell(std::size_t e, bool up) const noexcept {
+  AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? table_up_.data() : table_down_.data(), up};
+            up ? table_up_ : table_down_, up};
   }
 
-  inline float step(const Cell& c, float w, float z) const noexcept {
+  AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     float r = c.v[0];
     if (segments_ > 0 && c.range > 0.0f) {
       const auto last = static_cast<float>(segments_ - 1);
@@ -323,9 +307,64 @@ struct PiecewiseStepLaw : detail::CommonArrays, detail::Stepwise<PiecewiseStepLa
     return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
+ protected:
+  void point_at(const float* tables) noexcept {
+    table_down_ = tables + (table_down_ - table_up_);
+    table_up_ = tables;
+  }
+
  private:
-  std::vector<float> table_up_, table_down_;
-  int segments_ = 0;
+  const float* table_up_;
+  const float* table_down_;
+  int segments_;
+};
+
+/// The tables of piecewise_step from its flattened scalars (checked by check_scalars):
+/// up then down, rounded to float32.
+inline std::vector<float> piecewise_tables(const double* scalars) {
+  const auto n = static_cast<std::size_t>(scalars[1]);
+  std::vector<float> tables;
+  tables.reserve(2 * n);
+  for (std::size_t k = 0; k < n; ++k) tables.push_back(static_cast<float>(scalars[2 + k]));
+  for (std::size_t k = 0; k < n; ++k) tables.push_back(static_cast<float>(scalars[3 + n + k]));
+  return tables;
+}
+
+/// Owns piecewise_step's tables (a base of PiecewiseStepLaw, built before the core).
+struct PiecewiseTables {
+  explicit PiecewiseTables(const double* scalars) : tables_(piecewise_tables(scalars)) {}
+  std::vector<float> tables_;
+};
+}  // namespace detail
+
+/// piecewise_step (engine id 5, docs/physics/devices.md#piecewise-step).
+/// Arrays: dw_up, dw_down, w_min, w_max. Scalars, flattened: dw_min_std, len(up), up...,
+/// len(down), down... (two tables of the same length >= 1).
+struct PiecewiseStepLaw : private detail::PiecewiseTables, detail::PiecewiseStepCore {
+  static constexpr LawSpec kSpec{5, "piecewise_step", 4, -1};
+
+  PiecewiseStepLaw(const float* const* arrays, const double* scalars)
+      : PiecewiseTables(scalars), PiecewiseStepCore(arrays, scalars, tables_.data()) {}
+  // The core points into tables_: a copy points into its own.
+  PiecewiseStepLaw(const PiecewiseStepLaw& other)
+      : PiecewiseTables(other), PiecewiseStepCore(other) {
+    point_at(tables_.data());
+  }
+  PiecewiseStepLaw& operator=(const PiecewiseStepLaw&) = delete;
+
+  static std::string check_scalars(const double* s, std::size_t count) {
+    auto is_length = [](double v) { return v >= 1.0 && v <= 1e6 && v == std::floor(v); };
+    if (count < 4 || !is_length(s[1])) {
+      return "takes dw_min_std, len(piecewise_up), piecewise_up..., len(piecewise_down), "
+             "piecewise_down... with tables of length >= 1";
+    }
+    const auto n = static_cast<std::size_t>(s[1]);
+    if (count < 3 + n || s[2 + n] != s[1] || count != 3 + 2 * n) {
+      return "takes two tables of the same length (piecewise_up has " + std::to_string(n) +
+             " values; " + std::to_string(count) + " scalars in all)";
+    }
+    return {};
+  }
 };
 
 /// soft_bounds_reference (engine id 6, docs/physics/devices.md#soft-bounds-reference): linear_step

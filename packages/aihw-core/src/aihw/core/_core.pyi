@@ -356,3 +356,53 @@ def write_noise_cpu(
 ) -> None:
     """Write noise (contract §10): visible = hidden + float32(std) * xi where the uint8
     mask is non-zero (mask_ptr 0: every element); the other visible weights stay."""
+
+# -- the pulsed update on CUDA (cpp/cuda/cuda_update.hpp, contract §11.1) ---------------------
+def pulsed_update_cuda_scratch_bytes(
+    config: PulsedUpdateConfig, d_size: int, x_size: int, batch: int
+) -> int:
+    """Bytes of device scratch ``pulsed_update_cuda`` needs for this update."""
+
+def pulsed_update_law_table(law: int, scalars: Sequence[float]) -> list[float]:
+    """The float32 values ``pulsed_update_cuda`` reads from ``law_table_ptr``
+    (piecewise_step's tables, up then down; empty for the other laws)."""
+
+def pulsed_update_cuda_emulated(
+    config: PulsedUpdateConfig,
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    x_ptr: int,
+    d_ptr: int,
+    batch: int,
+    law: int,
+    param_ptrs: Sequence[int],
+    scalars: Sequence[float],
+    seed: int,
+    update_index: int,
+    pulsed_mask_ptr: int = 0,
+) -> int:
+    """``pulsed_update_cuda``'s kernels run on the CPU (host memory); returns the pulses."""
+
+def pulsed_update_cuda(
+    config: PulsedUpdateConfig,
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    x_ptr: int,
+    d_ptr: int,
+    batch: int,
+    law: int,
+    param_ptrs: Sequence[int],
+    scalars: Sequence[float],
+    seed: int,
+    update_index: int,
+    pulsed_mask_ptr: int,
+    law_table_ptr: int,
+    scratch_ptr: int,
+    scratch_bytes: int,
+    pulses_ptr: int,
+    stream: int,
+) -> None:
+    """Enqueue one pulsed update on ``stream`` (device memory); the pulse count goes to the
+    int64 at ``pulses_ptr``. Never synchronises."""

@@ -62,6 +62,7 @@ __all__ = [
     "normals_from_words",
     "periphery_normals_from_words",
     "pulsed_update",
+    "update_config",
     "input_stage",
     "output_stage",
     "row_abs_max",
@@ -213,6 +214,34 @@ def periphery_normals_from_words(words: torch.Tensor) -> torch.Tensor:
 
 
 # -- the pulsed update (twin: aihw.core.reference.update) ------------------------------
+def update_config(law: StepLaw, lr: float, granularity: float, update: UpdateParameters) -> Any:
+    """The engine's ``PulsedUpdateConfig`` of an update (shared with the CUDA entry point).
+
+    Raises:
+        ValueError: the pulse type sends no pulses, or the law exists only in Python.
+    """
+    _load()
+    kind = pulse_kind(PulseType(update.pulse_type).value)
+    if kind is None:
+        raise ValueError(f"pulse_type={update.pulse_type!r} sends no pulses (an exact update)")
+    if law.engine_id is None or law.engine_id <= 0:
+        raise ValueError(f"step law {law.name!r} exists only in Python")
+    return _compiled.PulsedUpdateConfig(
+        float(lr),
+        float(granularity),
+        int(update.desired_bl),
+        bool(update.fixed_bl),
+        bool(update.update_management),
+        bool(update.update_bl_management),
+        float(update.um_grad_scale),
+        float(update.res),
+        bool(update.sto_round),
+        kind,
+        float(update.x_res_implicit),
+        float(update.d_res_implicit),
+    )
+
+
 def pulsed_update(
     weights: torch.Tensor,
     x: torch.Tensor,
@@ -234,30 +263,12 @@ def pulsed_update(
     uint8 (here) ``[d_size, x_size]`` buffer, and ``num_threads <= 0`` uses every hardware
     thread (the result does not depend on it).
     """
-    _load()
     d_size, x_size = weights.shape
-    kind = pulse_kind(PulseType(update.pulse_type).value)
-    if kind is None:
-        raise ValueError(f"pulse_type={update.pulse_type!r} sends no pulses (an exact update)")
-    if law.engine_id is None or law.engine_id <= 0:
-        raise ValueError(f"step law {law.name!r} exists only in Python")
+    config = update_config(law, lr, granularity, update)
     ptrs = [_require(f"arrays[{name!r}]", arrays[name]) for name in law.arrays]
     return int(
         _compiled.pulsed_update_cpu(
-            _compiled.PulsedUpdateConfig(
-                float(lr),
-                float(granularity),
-                int(update.desired_bl),
-                bool(update.fixed_bl),
-                bool(update.update_management),
-                bool(update.update_bl_management),
-                float(update.um_grad_scale),
-                float(update.res),
-                bool(update.sto_round),
-                kind,
-                float(update.x_res_implicit),
-                float(update.d_res_implicit),
-            ),
+            config,
             _require("weights", weights),
             d_size,
             x_size,

@@ -15,15 +15,20 @@ was built with CUDA and torch sees a GPU).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 import torch
 
 from . import engine
+from .laws import StepLaw
+from .parameters import UpdateParameters
 
 __all__ = [
     "philox4x32_10",
     "periphery_normals_from_words",
+    "pulsed_update",
 ]
 
 _F32 = torch.float32
@@ -111,3 +116,87 @@ def periphery_normals_from_words(words: torch.Tensor) -> torch.Tensor:
             stream(device),
         )
     return out
+
+
+# -- the pulsed update (twins: aihw.core.engine, aihw.core.reference.update) -----------------
+def _shape(name: str, t: torch.Tensor, shape: tuple[int, ...]) -> None:
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} must have shape {list(shape)}; got {list(t.shape)}")
+
+
+def pulsed_update(
+    weights: torch.Tensor,
+    x: torch.Tensor,
+    d: torch.Tensor,
+    law: StepLaw,
+    arrays: Mapping[str, torch.Tensor],
+    scalars: Mapping[str, Any],
+    lr: float,
+    granularity: float,
+    update: UpdateParameters,
+    seed: int,
+    update_index: int,
+    pulsed_mask: torch.Tensor | None = None,
+    num_threads: int = 0,
+) -> torch.Tensor:
+    """The pulsed update of contract §3-§6 on a GPU, in place on ``weights``, as
+    :func:`aihw.core.engine.pulsed_update` computes it (contract §11.1).
+
+    Every tensor must be contiguous, on the CUDA device of ``weights``, float32
+    (``pulsed_mask``: uint8 ``[d_size, x_size]``, overwritten). ``num_threads`` is accepted
+    for the CPU signature and ignored. The kernels are enqueued on torch's current stream
+    and nothing waits for them: the number of pulses comes back as a 0-dim int64 tensor on
+    the device (``int(...)`` waits for it). Every check runs before anything is enqueued.
+    """
+    del num_threads  # the GPU picks its own parallelism; results never depend on it
+    device = cuda_device(weights, "weights")
+    if weights.dim() != 2 or x.dim() != 2 or d.dim() != 2:
+        raise ValueError(
+            f"weights, x and d must be 2-D; got {weights.dim()}-D, {x.dim()}-D and {d.dim()}-D"
+        )
+    d_size, x_size = weights.shape
+    batch = x.shape[0]
+    _shape("x", x, (batch, x_size))
+    _shape("d", d, (batch, d_size))
+    ptrs = []
+    for name in law.arrays:
+        array = arrays[name]
+        _shape(f"arrays[{name!r}]", array, (d_size, x_size))
+        ptrs.append(require(f"arrays[{name!r}]", array, device))
+    mask_ptr = 0
+    if pulsed_mask is not None:
+        _shape("pulsed_mask", pulsed_mask, (d_size, x_size))
+        mask_ptr = require("pulsed_mask", pulsed_mask, device, torch.uint8)
+    w_ptr = require("weights", weights, device)
+    x_ptr = require("x", x, device)
+    d_ptr = require("d", d, device)
+    config = engine.update_config(law, lr, granularity, update)
+    module = _module()
+    flat = law.flat_scalars(scalars)
+    scratch_bytes = module.pulsed_update_cuda_scratch_bytes(config, d_size, x_size, batch)
+    table_values = module.pulsed_update_law_table(law.engine_id, flat)
+    with torch.cuda.device(device):
+        table = torch.tensor(table_values, dtype=_F32, device=device) if table_values else None
+        scratch = torch.empty(max(int(scratch_bytes), 1), dtype=torch.uint8, device=device)
+        pulses = torch.empty((), dtype=torch.int64, device=device)
+        module.pulsed_update_cuda(
+            config,
+            w_ptr,
+            d_size,
+            x_size,
+            x_ptr,
+            d_ptr,
+            batch,
+            law.engine_id,
+            ptrs,
+            flat,
+            int(seed),
+            int(update_index),
+            mask_ptr,
+            0 if table is None else int(table.data_ptr()),
+            int(scratch.data_ptr()),
+            int(scratch.numel()),
+            int(pulses.data_ptr()),
+            stream(device),
+        )
+    return pulses

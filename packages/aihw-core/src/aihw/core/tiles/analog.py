@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .. import engine
+from .. import dispatch, engine, engine_cuda
 from ..config import TileConfig
 from ..device_model import DeviceModel
 from ..io_parameters import IOParameters
@@ -139,10 +139,12 @@ class AnalogTile(DeviceTile):
         self._init_device_ops()  # after the clip: hidden weights start equal to weights
 
     def _native_can_run(self) -> bool:
-        """Whether the compiled engine can run this tile's update as it stands."""
+        """Whether a compiled implementation can run this tile's update as it stands: the
+        CPU engine for a tile on the CPU, the CUDA kernels for a tile on a GPU
+        (:func:`aihw.core.dispatch.compiled_engine_for`); a law defined in Python never."""
         return (
-            self.device.type == "cpu"
-            and self._law_is_compiled()
+            self._law_is_compiled()
+            and dispatch.compiled_engine_for(self.device) is not None
             and engine.law_known(self.law.engine_id)
         )
 
@@ -150,7 +152,8 @@ class AnalogTile(DeviceTile):
         return self.law.engine_id is not None and self.law.engine_id > 0
 
     def uses_native(self) -> bool:
-        """Whether the next pulsed update runs in the compiled engine."""
+        """Whether the next pulsed update runs compiled (the CPU engine, or the CUDA kernels
+        for a tile on a GPU) rather than in the plain-torch reference."""
         return self._backend != "reference" and self._native_can_run()
 
     def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
@@ -170,22 +173,21 @@ class AnalogTile(DeviceTile):
             self._check_raw_buffers()
         self._check_device_ops()
         if self._backend == "native" and not self._native_can_run():
-            if self.device.type != "cpu":
-                raise RuntimeError(
-                    f"backend='native' runs on the CPU only; this tile is on {self.device}"
-                )
+            if self.device.type == "cpu":
+                engine.load()  # raises the ImportError that says how to repair
+            else:
+                dispatch.engine_for(self.device, "native")  # raises: why nothing compiled runs
             if not self._law_is_compiled():
                 raise RuntimeError(
                     f"backend='native': step law {self.law.name!r} exists only in Python"
                 )
-            engine.load()  # raises the ImportError that says how to repair
             raise RuntimeError(
                 f"backend='native': the compiled engine does not know step law "
                 f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
             )
 
     # -- update ------------------------------------------------------------------------
-    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         params = self.update_parameters
         if lr == 0.0 or x.shape[0] == 0:
             return 0
@@ -214,8 +216,12 @@ class AnalogTile(DeviceTile):
         mask = None
         if noisy:
             mask = torch.zeros_like(weights, dtype=torch.uint8 if native else torch.bool)
-        update = engine.pulsed_update if native else reference_update.pulsed_update
-        pulses = update(
+        update: Any = reference_update.pulsed_update
+        if native:  # the CUDA kernels return the count as a 0-dim tensor on the GPU (no sync)
+            update = (
+                engine_cuda.pulsed_update if self.device.type == "cuda" else engine.pulsed_update
+            )
+        pulses: int | torch.Tensor = update(
             weights,
             x,
             d,

@@ -89,7 +89,8 @@ class TileBase:
         self.seed = draw_seed() if seed is None else check_seed(seed)
         self.update_index = 0
         self.learning_rate = 0.01
-        self.last_update_pulses = 0
+        # an int, or a 0-dim int64 tensor on the GPU when the CUDA kernels ran (no sync)
+        self.last_update_pulses: int | torch.Tensor = 0
         self.weights = torch.zeros(self.d_size, self.x_size, dtype=torch.float32)
         self._recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._version = 0
@@ -306,7 +307,7 @@ class TileBase:
     def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
         """Raise before any state changes if the tile cannot do this update (subclass hook)."""
 
-    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         raise NotImplementedError
 
     def _post_update(self) -> None:

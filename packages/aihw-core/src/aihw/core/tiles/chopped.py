@@ -96,7 +96,7 @@ class ChoppedTransferTile(TransferTile):
             threshold *= float(params.auto_granularity) / period
         return threshold
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         params = self.resistive_device.params
         if params.auto_scale:
             self._update_auto_scale(x, d)

@@ -208,12 +208,12 @@ class CompoundTile(TileBase):
         for unit in self.units:
             unit._check_update(x, d, lr)
 
-    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         pulses = self._update_units(x, d, lr)
         self._sync_visible()
         return pulses
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         raise NotImplementedError
 
     # -- engine settings follow to the devices -----------------------------------------
@@ -283,10 +283,10 @@ class VectorCellTile(CompoundTile):
         else:  # all devices share the checks' conditions; one is enough
             self.units[0]._check_update(x, d, lr)
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         policy = self.policy
         if policy == "All":
-            pulses = 0
+            pulses: int | torch.Tensor = 0
             for unit in self.units:
                 unit._update_rows(x, d, lr)
                 pulses += unit.last_update_pulses
@@ -337,7 +337,7 @@ class OneSidedCellTile(CompoundTile):
         self._set_unit(self.units[1], target.clamp(min=0.0))
         self._set_unit(self.units[0], (-target).clamp(min=0.0))
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         # Each sample's x d^T splits into the coincidences that decrease the weight
         # (x+ d+, x- d-: up pulses on g-) and those that increase it (x- d+, x+ d-: up
         # pulses on g+); W -= lr d^T x with a negative d is an up-only update.

@@ -60,7 +60,7 @@ class MixedPrecisionTile(CompoundTile):
     def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
         self.units[0]._check_device_ops()
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         params = self.resistive_device.params
         gen_x = _generator(self.seed, 5, self.update_index)
         gen_d = _generator(self.seed, 6, self.update_index)

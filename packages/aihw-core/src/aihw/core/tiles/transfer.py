@@ -102,7 +102,7 @@ class TransferTile(CompoundTile):
     def _check_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
         self.units[0]._check_update(x, d, self.fast_lr(lr))
 
-    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int:
+    def _update_units(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
         params = self.resistive_device.params
         fast_lr = self.fast_lr(lr)
         periods = self.periods
