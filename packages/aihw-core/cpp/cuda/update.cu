@@ -65,17 +65,32 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(Problem pb, Law law,
   const int t = static_cast<int>(threadIdx.x);
   std::int64_t pulses = 0;
   std::uint32_t n[kCols];
-  for (std::int64_t i = blockIdx.x; i < pb.d_size; i += gridDim.x) {
-    for (std::int64_t s = 0; s < pb.n_samples; ++s) {
-      if (!row_live(pb, s, i)) continue;  // the same for every thread of the block
-      std::uint32_t carry = 0;
-      for (std::int64_t pass = 0; pass < pb.x_size; pass += kPassColumns) {
-        const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n);
-        std::uint32_t before = 0, total = 0;
-        Scan(tmp).ExclusiveSum(sum, before, total);
-        __syncthreads();  // tmp is reused by the next pass
-        if (total != 0) pulses += thread_apply(pb, law, s, i, pass, t, n, carry + before);
-        carry = next_carry(pb, s, pass, carry, total);
+  float w[kRows][kCols];
+  for (std::int64_t i0 = std::int64_t(blockIdx.x) * kRows; i0 < pb.d_size;
+       i0 += std::int64_t(gridDim.x) * kRows) {
+    for (std::int64_t pass = 0; pass < pb.x_size; pass += kPassColumns) {
+      AIHW_UNROLL
+      for (int r = 0; r < kRows; ++r) {
+        if (i0 + r < pb.d_size) load_weights(pb, i0 + r, pass, t, w[r]);
+      }
+      for (std::int64_t s = 0; s < pb.n_samples; ++s) {
+        AIHW_UNROLL
+        for (int r = 0; r < kRows; ++r) {
+          const std::int64_t i = i0 + r;
+          // the same for every thread of the block, so the block's scans stay together
+          if (i >= pb.d_size || !row_live(pb, s, i)) continue;
+          const std::uint32_t carry = carry_in(pb, s, i, pass);
+          const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n);
+          std::uint32_t before = 0, total = 0;
+          Scan(tmp).ExclusiveSum(sum, before, total);
+          __syncthreads();  // tmp is reused by the next scan; carry_in was read by all
+          if (total != 0) pulses += thread_apply(pb, law, s, i, pass, t, n, carry + before, w[r]);
+          if (t == 0) carry_out(pb, s, i, pass, carry, total);
+        }
+      }
+      AIHW_UNROLL
+      for (int r = 0; r < kRows; ++r) {
+        if (i0 + r < pb.d_size) store_weights(pb, i0 + r, pass, t, w[r]);
       }
     }
   }
@@ -110,8 +125,8 @@ struct Launcher {
   }
   template <class Law>
   void apply_law(const Problem& pb, const Law& law) {
-    apply_kernel<Law><<<detail::grid_for(pb.d_size, 1, 65535u), kThreads, 0, stream>>>(pb, law,
-                                                                                     pulses);
+    const std::int64_t tiles = (pb.d_size + kRows - 1) / kRows;
+    apply_kernel<Law><<<detail::grid_for(tiles, 1, 65535u), kThreads, 0, stream>>>(pb, law, pulses);
     detail::check_launch("pulsed_update_cuda (apply)");
   }
 };

@@ -16,10 +16,19 @@
 #include "aihw/step_laws.hpp"
 #include "aihw/update_rules.hpp"
 
+// Loops over a thread's columns and rows are unrolled on the device, so that their weights
+// live in registers (host compilers need no hint).
+#if defined(__CUDA_ARCH__)
+#define AIHW_UNROLL _Pragma("unroll")
+#else
+#define AIHW_UNROLL
+#endif
+
 namespace aihw::cuda_update {
 
-constexpr int kThreads = 128;  // threads of an apply block (one row at a time)
+constexpr int kThreads = 128;  // threads of an apply block
 constexpr int kCols = 8;       // consecutive columns of a thread in one pass
+constexpr int kRows = 4;       // rows of an apply block (their weights stay in registers)
 /// Columns of one pass of an apply block; <= every row group (G >= 1024 for BL <= 2^20),
 /// so a pass lies in one group and the group's ordinals run on from pass to pass.
 constexpr std::int64_t kPassColumns = std::int64_t(kThreads) * kCols;
@@ -53,6 +62,7 @@ struct Problem {
   std::uint64_t* bits;     // [n_samples, x_size + d_size, words]: x elements, then d
   double* factors;         // [n_samples, x_size + d_size]
   std::uint32_t* counts;   // [d_size * x_size]
+  std::uint32_t* carries;  // [d_size, n_samples]: ordinals carried to a row's next pass
 };
 
 AIHW_HD inline int popcount64(std::uint64_t v) noexcept {
@@ -145,7 +155,9 @@ AIHW_HD inline void train_word(const Problem& pb, std::int64_t item) noexcept {
                                 pb.key);
           q_loaded = q;
         }
-        bits |= static_cast<std::uint64_t>(block[l & 3u] <= thr) << (t - t_begin);
+        const unsigned k = static_cast<unsigned>(l & 3u);  // selected: the block stays in registers
+        const std::uint32_t word = k < 2 ? (k == 0 ? block[0] : block[1]) : (k == 2 ? block[2] : block[3]);
+        bits |= static_cast<std::uint64_t>(word <= thr) << (t - t_begin);
       }
     }
   }
@@ -246,13 +258,31 @@ AIHW_HD inline std::uint32_t thread_counts(const Problem& pb, std::int64_t s, st
   return sum;
 }
 
-/// Phase 3: the pulses of the thread's columns, column after column, the first reading the
-/// normal of ordinal `first` of the pass's row group (contract §2); returns the pulses.
+/// The weights of the thread's columns of row i in this pass (0 beyond x_size).
+AIHW_HD inline void load_weights(const Problem& pb, std::int64_t i, std::int64_t pass, int tid,
+                                 float (&w)[kCols]) noexcept {
+  const std::int64_t j0 = pass + std::int64_t(tid) * kCols;
+  AIHW_UNROLL
+  for (int c = 0; c < kCols; ++c) w[c] = j0 + c < pb.x_size ? pb.weights[i * pb.x_size + j0 + c] : 0.0f;
+}
+
+AIHW_HD inline void store_weights(const Problem& pb, std::int64_t i, std::int64_t pass, int tid,
+                                  const float (&w)[kCols]) noexcept {
+  const std::int64_t j0 = pass + std::int64_t(tid) * kCols;
+  AIHW_UNROLL
+  for (int c = 0; c < kCols; ++c) {
+    if (j0 + c < pb.x_size) pb.weights[i * pb.x_size + j0 + c] = w[c];
+  }
+}
+
+/// Phase 3: the pulses of the thread's columns (weights `w`), column after column, the
+/// first reading the normal of ordinal `first` of the pass's row group (contract §2);
+/// returns the pulses.
 template <class Law>
 AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std::int64_t s,
                                          std::int64_t i, std::int64_t pass, int tid,
-                                         const std::uint32_t (&n)[kCols],
-                                         std::uint32_t first) noexcept {
+                                         const std::uint32_t (&n)[kCols], std::uint32_t first,
+                                         float (&w)[kCols]) noexcept {
   const std::int64_t b = pb.b0 + s;
   const std::uint64_t group = sequence_columns(pb.scales[b].bl);
   const auto row_e = static_cast<std::uint64_t>(i) * static_cast<std::uint64_t>(pb.x_size);
@@ -261,6 +291,7 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
   const std::int64_t j0 = pass + std::int64_t(tid) * kCols;
   std::uint32_t o = first;
   std::int64_t pulses = 0;
+  AIHW_UNROLL
   for (int c = 0; c < kCols; ++c) {
     if (n[c] == 0) continue;
     const std::int64_t j = j0 + c;
@@ -268,7 +299,7 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
     const bool up = (pb.x[b * pb.x_size + j] < 0.0f) != d_neg;
     PulseNoise noise(pb.key, static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(b),
                      pb.update_index, o);
-    pb.weights[e] = law.apply_pulses(pb.weights[e], n[c], up, e, noise);
+    w[c] = law.apply_pulses(w[c], n[c], up, e, noise);
     if (pb.mask != nullptr) pb.mask[e] = 1;
     o += n[c];
     pulses += n[c];
@@ -276,13 +307,25 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
   return pulses;
 }
 
-/// The ordinal carried into the next pass of a row: the pass's total continues the group
-/// unless the next pass starts a new group.
-AIHW_HD inline std::uint32_t next_carry(const Problem& pb, std::int64_t s, std::int64_t pass,
-                                        std::uint32_t carry, std::uint32_t total) noexcept {
+/// The first ordinal of row i's pass in sample s: 0 where the pass starts a row group, else
+/// what the earlier passes of the group used (carry_out).
+AIHW_HD inline std::uint32_t carry_in(const Problem& pb, std::int64_t s, std::int64_t i,
+                                      std::int64_t pass) noexcept {
   const std::uint64_t group = sequence_columns(pb.scales[pb.b0 + s].bl);
-  const auto next = static_cast<std::uint64_t>(pass + kPassColumns);
-  return next % group == 0 ? 0u : carry + total;
+  if (static_cast<std::uint64_t>(pass) % group == 0) return 0;
+  return pb.carries[i * pb.n_samples + s];
+}
+
+/// Phase 4 (one thread): keeps the ordinal the row's next pass starts from, when that pass
+/// continues the group.
+AIHW_HD inline void carry_out(const Problem& pb, std::int64_t s, std::int64_t i,
+                              std::int64_t pass, std::uint32_t first,
+                              std::uint32_t total) noexcept {
+  const std::uint64_t group = sequence_columns(pb.scales[pb.b0 + s].bl);
+  const std::int64_t next = pass + kPassColumns;
+  if (next < pb.x_size && static_cast<std::uint64_t>(next) % group != 0) {
+    pb.carries[i * pb.n_samples + s] = first + total;
+  }
 }
 
 // -- the law on the device ------------------------------------------------------------------

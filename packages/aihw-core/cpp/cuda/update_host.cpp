@@ -57,25 +57,36 @@ struct Emulator {
     std::fill_n(pb.counts, pb.d_size * pb.x_size, 0u);
   }
   void apply(const Problem& pb) {
-    std::uint32_t n[kThreads][kCols];
-    std::uint32_t first[kThreads];
-    for (std::int64_t i = 0; i < pb.d_size; ++i) {  // a block's row
-      for (std::int64_t s = 0; s < pb.n_samples; ++s) {
-        if (!row_live(pb, s, i)) continue;
-        std::uint32_t carry = 0;
-        for (std::int64_t pass = 0; pass < pb.x_size; pass += kPassColumns) {
-          std::uint32_t total = 0;  // phases 1 and 2: counts, exclusive scan of the sums
-          for (int t = 0; t < kThreads; ++t) {
-            const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n[t]);
-            first[t] = carry + total;
-            total += sum;
-          }
-          if (total != 0) {  // phase 3
+    static thread_local std::uint32_t n[kThreads][kCols];
+    static thread_local std::uint32_t first[kThreads];
+    static thread_local float w[kThreads][kRows][kCols];
+    for (std::int64_t i0 = 0; i0 < pb.d_size; i0 += kRows) {  // a block's rows
+      const int rows = static_cast<int>(std::min<std::int64_t>(kRows, pb.d_size - i0));
+      for (std::int64_t pass = 0; pass < pb.x_size; pass += kPassColumns) {
+        for (int t = 0; t < kThreads; ++t) {
+          for (int r = 0; r < rows; ++r) load_weights(pb, i0 + r, pass, t, w[t][r]);
+        }
+        for (std::int64_t s = 0; s < pb.n_samples; ++s) {
+          for (int r = 0; r < rows; ++r) {
+            const std::int64_t i = i0 + r;
+            if (!row_live(pb, s, i)) continue;
+            const std::uint32_t carry = carry_in(pb, s, i, pass);
+            std::uint32_t total = 0;  // phases 1 and 2: counts, exclusive scan of the sums
             for (int t = 0; t < kThreads; ++t) {
-              pulses += thread_apply(pb, law, s, i, pass, t, n[t], first[t]);
+              const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n[t]);
+              first[t] = carry + total;
+              total += sum;
             }
+            if (total != 0) {  // phase 3
+              for (int t = 0; t < kThreads; ++t) {
+                pulses += thread_apply(pb, law, s, i, pass, t, n[t], first[t], w[t][r]);
+              }
+            }
+            carry_out(pb, s, i, pass, carry, total);  // phase 4
           }
-          carry = next_carry(pb, s, pass, carry, total);
+        }
+        for (int t = 0; t < kThreads; ++t) {
+          for (int r = 0; r < rows; ++r) store_weights(pb, i0 + r, pass, t, w[t][r]);
         }
       }
     }

@@ -16,6 +16,7 @@ namespace aihw::cuda_update {
 
 constexpr std::int64_t kChunkBudget = std::int64_t(64) << 20;  // bytes of trains held at once
 constexpr std::int64_t kAlign = 256;
+constexpr std::int64_t kMaxChunkSamples = 4096;  // bounds the carries, d_size * chunk
 
 inline std::int64_t aligned(std::int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -25,7 +26,7 @@ struct Plan {
   std::int64_t bl_max = 1;
   int words = 1;
   std::int64_t chunk = 1;  // samples per chunk
-  std::int64_t scales_at = 0, chunk_at = 0, counts_at = 0, bytes = 0;
+  std::int64_t scales_at = 0, chunk_at = 0, counts_at = 0, carries_at = 0, bytes = 0;
 };
 
 inline Plan make_plan(const PulsedUpdateConfig& config, std::int64_t d_size, std::int64_t x_size,
@@ -44,10 +45,13 @@ inline Plan make_plan(const PulsedUpdateConfig& config, std::int64_t d_size, std
   p.words = p.deterministic ? 1 : static_cast<int>(std::min<std::int64_t>(train_words, kSegmentWords));
   const std::int64_t per_sample = p.deterministic ? elems * 8 : elems * p.words * 8;
   p.chunk = p.long_trains ? 1 : std::max<std::int64_t>(1, std::min(batch, kChunkBudget / per_sample));
+  p.chunk = std::min(p.chunk, kMaxChunkSamples);
   p.scales_at = 0;
   p.chunk_at = aligned(batch * static_cast<std::int64_t>(sizeof(SampleScales)));
   p.counts_at = p.chunk_at + aligned(p.chunk * per_sample);
-  p.bytes = p.counts_at + (p.long_trains ? aligned(d_size * x_size * 4) : 0);
+  p.carries_at = p.counts_at + (p.long_trains ? aligned(d_size * x_size * 4) : 0);
+  // rows of several passes carry their ordinals from pass to pass, per sample
+  p.bytes = p.carries_at + (x_size > kPassColumns ? aligned(d_size * p.chunk * 4) : 0);
   return p;
 }
 
@@ -69,6 +73,7 @@ inline Problem make_problem(const cuda::UpdateCall& c, const Plan& plan, void* s
   pb.bits = reinterpret_cast<std::uint64_t*>(base + plan.chunk_at);
   pb.factors = reinterpret_cast<double*>(base + plan.chunk_at);
   pb.counts = reinterpret_cast<std::uint32_t*>(base + plan.counts_at);
+  pb.carries = reinterpret_cast<std::uint32_t*>(base + plan.carries_at);
   return pb;
 }
 

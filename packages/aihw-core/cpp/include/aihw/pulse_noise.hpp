@@ -46,10 +46,11 @@ class PulseNoise {
           key_);
       loaded_ = true;
     }
-    // Words (0, 1) give normals 0 and 1, words (2, 3) normals 2 and 3.
-    const std::uint32_t pair = word & 2u;
+    // Words (0, 1) give normals 0 and 1, words (2, 3) normals 2 and 3 (selected, not
+    // indexed, so that the block stays in registers on a GPU).
+    const bool high = (word & 2u) != 0;
     float za, zb;
-    periphery_box_muller(block_[pair], block_[pair + 1], za, zb);
+    periphery_box_muller(high ? block_[2] : block_[0], high ? block_[3] : block_[1], za, zb);
     ++o_;
     return (word & 1u) ? zb : za;
   }
