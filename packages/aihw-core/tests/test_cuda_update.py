@@ -338,3 +338,25 @@ def test_cuda_bad_input_changes_nothing(core):
     with pytest.raises(ValueError, match="pulsed_mask"):
         engine_cuda.pulsed_update(w, x, d, *args, torch.zeros(4, 6, device=dev))
     assert torch.equal(w, before)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", ["auto", "native"])
+def test_cuda_tile_runs_the_kernels(core, make_device, backend):
+    """A tile on a GPU with a compiled law updates with the kernels: the CPU tile's bits and
+    pulses, the count a 0-dim tensor on the GPU until asked for."""
+    from aihw.core import AnalogTile
+
+    device = make_device(dw_min_std=0.3, dw_min=0.01)
+    cpu = AnalogTile(9, 13, device, seed=4)
+    gpu = AnalogTile(9, 13, device, seed=4).cuda()
+    gpu.backend = backend
+    assert gpu.uses_native()
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x, d = torch.randn(6, 13, generator=gen), torch.randn(6, 9, generator=gen)
+        cpu.update(x, d, 0.1)
+        gpu.update(x.cuda(), d.cuda(), 0.1)
+        assert isinstance(gpu.last_update_pulses, torch.Tensor)
+        assert int(gpu.last_update_pulses) == cpu.last_update_pulses > 0
+        assert torch.equal(gpu.weights.cpu(), cpu.weights)

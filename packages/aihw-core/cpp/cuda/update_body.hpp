@@ -73,6 +73,18 @@ AIHW_HD inline int popcount64(std::uint64_t v) noexcept {
 #endif
 }
 
+/// sequence_columns(bl) (pulse_noise.hpp) without its loop, for 1 <= bl <= 2^30: the
+/// largest power of two G with G * bl <= 2^30 is 2^(30 - ceil(log2 bl)).
+AIHW_HD inline std::uint64_t row_group(std::int64_t bl) noexcept {
+  const auto m = static_cast<std::uint64_t>(bl < 1 ? 1 : bl) - 1;
+#if defined(__CUDA_ARCH__)
+  const int ceil_log2 = m == 0 ? 0 : 64 - __clzll(static_cast<long long>(m));
+#else
+  const int ceil_log2 = m == 0 ? 0 : 64 - __builtin_clzll(m);
+#endif
+  return std::uint64_t(1) << (30 - ceil_log2);
+}
+
 AIHW_HD inline std::int64_t elements(const Problem& pb) noexcept { return pb.x_size + pb.d_size; }
 
 // -- per-sample scales (one block per sample) ------------------------------------------------
@@ -284,7 +296,7 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
                                          const std::uint32_t (&n)[kCols], std::uint32_t first,
                                          float (&w)[kCols]) noexcept {
   const std::int64_t b = pb.b0 + s;
-  const std::uint64_t group = sequence_columns(pb.scales[b].bl);
+  const std::uint64_t group = row_group(pb.scales[b].bl);
   const auto row_e = static_cast<std::uint64_t>(i) * static_cast<std::uint64_t>(pb.x_size);
   const std::uint64_t key = row_e + (static_cast<std::uint64_t>(pass) & ~(group - 1));
   const bool d_neg = pb.d[b * pb.d_size + i] < 0.0f;
@@ -311,7 +323,7 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
 /// what the earlier passes of the group used (carry_out).
 AIHW_HD inline std::uint32_t carry_in(const Problem& pb, std::int64_t s, std::int64_t i,
                                       std::int64_t pass) noexcept {
-  const std::uint64_t group = sequence_columns(pb.scales[pb.b0 + s].bl);
+  const std::uint64_t group = row_group(pb.scales[pb.b0 + s].bl);
   if (static_cast<std::uint64_t>(pass) % group == 0) return 0;
   return pb.carries[i * pb.n_samples + s];
 }
@@ -321,7 +333,7 @@ AIHW_HD inline std::uint32_t carry_in(const Problem& pb, std::int64_t s, std::in
 AIHW_HD inline void carry_out(const Problem& pb, std::int64_t s, std::int64_t i,
                               std::int64_t pass, std::uint32_t first,
                               std::uint32_t total) noexcept {
-  const std::uint64_t group = sequence_columns(pb.scales[pb.b0 + s].bl);
+  const std::uint64_t group = row_group(pb.scales[pb.b0 + s].bl);
   const std::int64_t next = pass + kPassColumns;
   if (next < pb.x_size && static_cast<std::uint64_t>(next) % group != 0) {
     pb.carries[i * pb.n_samples + s] = first + total;

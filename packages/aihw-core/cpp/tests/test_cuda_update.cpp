@@ -13,6 +13,7 @@
 #include "check.hpp"
 #include "cuda_engine.hpp"
 #include "cuda_update.hpp"
+#include "update_body.hpp"
 
 using namespace aihw;
 
@@ -138,6 +139,14 @@ const std::int64_t kCases[][4] = {{9, 13, 8, 31}, {7, 300, 5, 200}, {6, 2100, 4,
 }  // namespace
 
 int main() {
+  for (std::int64_t bl = 1; bl <= (std::int64_t(1) << 20); bl = bl < 5000 ? bl + 1 : bl * 3 / 2) {
+    CHECK_MSG(cuda_update::row_group(bl) == sequence_columns(bl), std::to_string(bl));
+  }
+  for (int k = 0; k <= 30; ++k) {
+    const std::int64_t bl = std::int64_t(1) << k;
+    CHECK(cuda_update::row_group(bl) == sequence_columns(bl));
+    if (k < 30) CHECK(cuda_update::row_group(bl + 1) == sequence_columns(bl + 1));
+  }
   for (const auto& c : kCases) {
     Setup su = make_setup(c[0], c[1], c[2], c[3]);
     check_same(run_emulated(su), run_cpu(su), "emulation == CPU");
