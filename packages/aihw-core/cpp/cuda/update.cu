@@ -92,6 +92,9 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(Problem pb, Law law,
       for (int r = 0; r < kRows; ++r) {
         if (i0 + r < pb.d_size) store_weights(pb, i0 + r, pass, t, w[r]);
       }
+      // thread 0's carry_out of this pass happens before the next pass's carry_in: without
+      // this barrier nothing orders them when one (sample, row) alone is live
+      __syncthreads();
     }
   }
   if (pulses != 0) atomicAdd(pulses_out, static_cast<unsigned long long>(pulses));
