@@ -243,6 +243,20 @@ def test_emulation_refuses_what_the_cpu_refuses(core):
         )
 
 
+def test_cuda_entry_refuses_cpu_tensors_before_anything(core):
+    """The checks run before the kernels are needed: CPU weights are refused by name on any
+    machine (with or without CUDA kernels), and nothing changes."""
+    from aihw.core import engine_cuda
+
+    case = _case("constant", 4, 6, 3, 0.0)
+    w = case.weights.clone()
+    with pytest.raises(ValueError, match="weights must be on a CUDA device"):
+        engine_cuda.pulsed_update(
+            w, case.x, case.d, case.law, case.arrays, case.scalars, 0.1, 0.01, UPDATES["um"], 1, 0
+        )
+    assert torch.equal(w, case.weights)
+
+
 # -- the real kernels (a GPU) -------------------------------------------------------------------
 def _cuda_compare(variant: str, update: UpdateParameters, std: float, shape, lr: float) -> None:
     from aihw.core import engine_cuda

@@ -301,7 +301,10 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
   const std::uint64_t key = row_e + (static_cast<std::uint64_t>(pass) & ~(group - 1));
   const bool d_neg = pb.d[b * pb.d_size + i] < 0.0f;
   const std::int64_t j0 = pass + std::int64_t(tid) * kCols;
-  std::uint32_t o = first;
+  // The thread's columns take consecutive ordinals, so one sequence reader serves them all
+  // (a Philox block is drawn once for four consecutive pulses).
+  PulseNoise noise(pb.key, static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(b),
+                   pb.update_index, first);
   std::int64_t pulses = 0;
   AIHW_UNROLL
   for (int c = 0; c < kCols; ++c) {
@@ -309,11 +312,8 @@ AIHW_HD inline std::int64_t thread_apply(const Problem& pb, const Law& law, std:
     const std::int64_t j = j0 + c;
     const auto e = static_cast<std::size_t>(row_e + static_cast<std::uint64_t>(j));
     const bool up = (pb.x[b * pb.x_size + j] < 0.0f) != d_neg;
-    PulseNoise noise(pb.key, static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(b),
-                     pb.update_index, o);
     w[c] = law.apply_pulses(w[c], n[c], up, e, noise);
     if (pb.mask != nullptr) pb.mask[e] = 1;
-    o += n[c];
     pulses += n[c];
   }
   return pulses;
