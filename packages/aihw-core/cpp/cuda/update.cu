@@ -4,8 +4,9 @@
 //   scales: a block per sample, the exact maxima of |x| and |d|, then BL, A, B;
 //   trains: a thread per (sample, element, 64-slot word) of the chunk; factors (the
 //           deterministic types) a thread per (sample, element);
-//   apply:  a block per row (grid-stride), samples in order, passes of kPassColumns columns:
-//           counts, a block scan of the threads' sums (ordinals), then each thread's pulses.
+//   apply:  a block per kRows rows (grid-stride), passes of kPassColumns columns, the rows'
+//           weights in registers while the samples go by in order: per sample the counts of
+//           every row, one block scan of the threads' sums (ordinals), each thread's pulses.
 // A cross-point is written by one thread only, its samples in order, so no atomics touch
 // the weights; the pulse total is one atomic add per thread that pulsed.
 #include <cub/block/block_reduce.cuh>
@@ -60,11 +61,11 @@ AIHW_ITEM_KERNEL(segment_counts_kernel, add_segment_counts)
 template <class Law>
 __global__ void __launch_bounds__(kThreads) apply_kernel(Problem pb, Law law,
                                                          unsigned long long* pulses_out) {
-  using Scan = cub::BlockScan<std::uint32_t, kThreads>;
+  using Scan = cub::BlockScan<RowSums, kThreads>;
   __shared__ typename Scan::TempStorage tmp;
   const int t = static_cast<int>(threadIdx.x);
   std::int64_t pulses = 0;
-  std::uint32_t n[kCols];
+  std::uint32_t n[kRows][kCols];
   float w[kRows][kCols];
   for (std::int64_t i0 = std::int64_t(blockIdx.x) * kRows; i0 < pb.d_size;
        i0 += std::int64_t(gridDim.x) * kRows) {
@@ -74,18 +75,36 @@ __global__ void __launch_bounds__(kThreads) apply_kernel(Problem pb, Law law,
         if (i0 + r < pb.d_size) load_weights(pb, i0 + r, pass, t, w[r]);
       }
       for (std::int64_t s = 0; s < pb.n_samples; ++s) {
+        // Which rows may pulse: the same for every thread, so the block skips together.
+        bool live[kRows];
+        bool any = false;
         AIHW_UNROLL
         for (int r = 0; r < kRows; ++r) {
-          const std::int64_t i = i0 + r;
-          // the same for every thread of the block, so the block's scans stay together
-          if (i >= pb.d_size || !row_live(pb, s, i)) continue;
-          const std::uint32_t carry = carry_in(pb, s, i, pass);
-          const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n);
-          std::uint32_t before = 0, total = 0;
-          Scan(tmp).ExclusiveSum(sum, before, total);
-          __syncthreads();  // tmp is reused by the next scan; carry_in was read by all
-          if (total != 0) pulses += thread_apply(pb, law, s, i, pass, t, n, carry + before, w[r]);
-          if (t == 0) carry_out(pb, s, i, pass, carry, total);
+          live[r] = i0 + r < pb.d_size && row_live(pb, s, i0 + r);
+          any = any || live[r];
+        }
+        if (!any) continue;
+        RowSums sums{}, carry{};
+        AIHW_UNROLL
+        for (int r = 0; r < kRows; ++r) {
+          if (!live[r]) continue;
+          carry.v[r] = carry_in(pb, s, i0 + r, pass);
+          sums.v[r] = thread_counts(pb, s, i0 + r, pass, t, n[r]);
+        }
+        RowSums before{}, total{};
+        Scan(tmp).ExclusiveScan(sums, before, RowSums{}, AddRowSums(), total);
+        __syncthreads();  // tmp is reused by the next scan; carry_in was read by all
+        AIHW_UNROLL
+        for (int r = 0; r < kRows; ++r) {
+          if (!live[r] || total.v[r] == 0) continue;
+          pulses += thread_apply(pb, law, s, i0 + r, pass, t, n[r], carry.v[r] + before.v[r],
+                                 w[r]);
+        }
+        if (t == 0) {
+          AIHW_UNROLL
+          for (int r = 0; r < kRows; ++r) {
+            if (live[r]) carry_out(pb, s, i0 + r, pass, carry.v[r], total.v[r]);
+          }
         }
       }
       AIHW_UNROLL

@@ -270,6 +270,20 @@ AIHW_HD inline std::uint32_t thread_counts(const Problem& pb, std::int64_t s, st
   return sum;
 }
 
+/// A thread's count sums of the block's rows: one block scan serves all of them.
+struct RowSums {
+  std::uint32_t v[kRows];
+};
+
+struct AddRowSums {
+  AIHW_HD RowSums operator()(const RowSums& a, const RowSums& b) const noexcept {
+    RowSums out;
+    AIHW_UNROLL
+    for (int r = 0; r < kRows; ++r) out.v[r] = a.v[r] + b.v[r];
+    return out;
+  }
+};
+
 /// The weights of the thread's columns of row i in this pass (0 beyond x_size).
 AIHW_HD inline void load_weights(const Problem& pb, std::int64_t i, std::int64_t pass, int tid,
                                  float (&w)[kCols]) noexcept {

@@ -57,8 +57,8 @@ struct Emulator {
     std::fill_n(pb.counts, pb.d_size * pb.x_size, 0u);
   }
   void apply(const Problem& pb) {
-    static thread_local std::uint32_t n[kThreads][kCols];
-    static thread_local std::uint32_t first[kThreads];
+    static thread_local std::uint32_t n[kThreads][kRows][kCols];
+    static thread_local std::uint32_t first[kThreads][kRows];
     static thread_local float w[kThreads][kRows][kCols];
     for (std::int64_t i0 = 0; i0 < pb.d_size; i0 += kRows) {  // a block's rows
       const int rows = static_cast<int>(std::min<std::int64_t>(kRows, pb.d_size - i0));
@@ -67,22 +67,31 @@ struct Emulator {
           for (int r = 0; r < rows; ++r) load_weights(pb, i0 + r, pass, t, w[t][r]);
         }
         for (std::int64_t s = 0; s < pb.n_samples; ++s) {
+          bool live[kRows] = {};
+          bool any = false;
+          for (int r = 0; r < rows; ++r) any |= live[r] = row_live(pb, s, i0 + r);
+          if (!any) continue;
+          std::uint32_t carry[kRows] = {}, total[kRows] = {};
           for (int r = 0; r < rows; ++r) {
-            const std::int64_t i = i0 + r;
-            if (!row_live(pb, s, i)) continue;
-            const std::uint32_t carry = carry_in(pb, s, i, pass);
-            std::uint32_t total = 0;  // phases 1 and 2: counts, exclusive scan of the sums
+            if (live[r]) carry[r] = carry_in(pb, s, i0 + r, pass);
+          }
+          // phases 1 and 2: counts, an exclusive scan of the threads' sums per row
+          for (int t = 0; t < kThreads; ++t) {
+            for (int r = 0; r < rows; ++r) {
+              if (!live[r]) continue;
+              const std::uint32_t sum = thread_counts(pb, s, i0 + r, pass, t, n[t][r]);
+              first[t][r] = carry[r] + total[r];
+              total[r] += sum;
+            }
+          }
+          for (int r = 0; r < rows; ++r) {  // phase 3
+            if (!live[r] || total[r] == 0) continue;
             for (int t = 0; t < kThreads; ++t) {
-              const std::uint32_t sum = thread_counts(pb, s, i, pass, t, n[t]);
-              first[t] = carry + total;
-              total += sum;
+              pulses += thread_apply(pb, law, s, i0 + r, pass, t, n[t][r], first[t][r], w[t][r]);
             }
-            if (total != 0) {  // phase 3
-              for (int t = 0; t < kThreads; ++t) {
-                pulses += thread_apply(pb, law, s, i, pass, t, n[t], first[t], w[t][r]);
-              }
-            }
-            carry_out(pb, s, i, pass, carry, total);  // phase 4
+          }
+          for (int r = 0; r < rows; ++r) {  // phase 4
+            if (live[r]) carry_out(pb, s, i0 + r, pass, carry[r], total[r]);
           }
         }
         for (int t = 0; t < kThreads; ++t) {
