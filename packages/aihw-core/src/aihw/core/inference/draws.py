@@ -14,6 +14,8 @@ programming noise         5        the tile's ``program_index``
 drift exponents ``nu``    6        the tile's ``program_index``
 read noise of a drift     7        the tile's ``drift_index``
 weight modifier           8        the tile's ``modifier_index``
+second normal of a read   9        the tile's ``drift_index`` (models with
+                                   ``read_normals = 2``)
 ========================  =======  ==========================================
 
 The weight modifier of hardware-aware training keys its streams with the tile seed (not
@@ -37,6 +39,7 @@ __all__ = [
     "MODIFIER",
     "PROGRAMMING",
     "READ_NOISE",
+    "READ_NOISE_SECOND",
     "mix_seed",
     "normals",
     "stream_seed",
@@ -46,6 +49,7 @@ PROGRAMMING = 5
 DRIFT_COEFFICIENTS = 6
 READ_NOISE = 7
 MODIFIER = 8
+READ_NOISE_SECOND = 9
 _MASK64 = 2**64 - 1
 
 
