@@ -167,3 +167,64 @@ def test_bad_gpu_input_gives_a_clear_error_and_changes_nothing():
     with pytest.raises(ValueError, match="hidden must be a contiguous torch.float32"):
         engine_cuda.write_noise(w, a["bias"].double(), None, 0.1, SEED, 0)
     assert torch.equal(w, a["w"])
+
+
+# -- a tile's calls routed to the CUDA functions ----------------------------------------------
+def _pair():
+    from _device_op_helpers import OpsDevice
+
+    from aihw.core import IOParameters, TileConfig
+    from aihw.core.tiles import AnalogTile
+
+    params = dict(lifetime=30.0, diffusion=0.01, reset=0.05, reset_std=0.02, write_noise_std=0.3)
+    # Noise, DAC and ADC steps, bounds and stochastic rounding: every stage draws numbers.
+    io = IOParameters(inp_noise=0.02, out_noise=0.05, inp_sto_round=True, out_bound=4.0)
+    tiles = []
+    for _ in range(2):
+        config = TileConfig(device=OpsDevice(**params), forward=io, backward=io)
+        tile = AnalogTile(6, 9, bias=True, seed=21, rpu_config=config)
+        tile.backend = "native"
+        tile.set_weights(torch.linspace(-0.4, 0.4, 54).reshape(6, 9), torch.linspace(-0.1, 0.1, 6))
+        tiles.append(tile)
+    return tiles
+
+
+def _exercise(tile, x, d):
+    y = tile.forward(x)
+    z = tile.backward(d)
+    tile.update(x, d, lr=0.05)
+    tile.decay_weights(alpha=0.5)
+    tile.diffuse_weights()
+    tile.reset_columns(2, 3, reset_prob=0.5)
+    return y, z, tile.get_weights()[0]
+
+
+def test_a_tile_routed_to_the_cuda_functions_gives_the_cpu_engines_numbers(monkeypatch):
+    """The tiles' dispatch to aihw.core.engine_cuda (which a tile on a GPU takes), run here
+    on the CPU through the kernels' host emulation: forward and backward periphery, the
+    post-update device operations and the explicit ones give the CPU engine's bits."""
+    native, routed = _pair()
+    calls = []
+    monkeypatch.setattr(routed, "_periphery_engine", lambda: calls.append("p") or "cuda")
+    monkeypatch.setattr(routed, "_device_ops_engine", lambda: calls.append("d") or "cuda")
+    gen = torch.Generator().manual_seed(3)
+    x, d = torch.randn(5, 9, generator=gen), torch.randn(5, 6, generator=gen) * 0.3
+    want = _exercise(native, x, d)
+    with engine_cuda.host_emulation():
+        got = _exercise(routed, x, d)
+    for a, b in zip(got, want, strict=True):
+        _same(a, b)
+    assert "p" in calls and "d" in calls  # the routed calls did take the CUDA functions
+
+
+@pytest.mark.cuda
+def test_a_tile_on_a_gpu_gives_the_cpu_tiles_numbers():
+    cpu, gpu = _pair()
+    gpu.cuda()
+    assert gpu._periphery_engine() == "cuda" and gpu._device_ops_engine() == "cuda"
+    gen = torch.Generator().manual_seed(3)
+    x, d = torch.randn(5, 9, generator=gen), torch.randn(5, 6, generator=gen) * 0.3
+    want = _exercise(cpu, x, d)
+    got = _exercise(gpu, x.cuda(), d.cuda())
+    for a, b in zip(got, want, strict=True):
+        _same(a.cpu(), b)

@@ -53,9 +53,7 @@ def _row_ids(rows: int) -> torch.Tensor:
 
 
 def _input_args(case: dict, streams: dict, row_ids: torch.Tensor | None, sub: int) -> dict:
-    return dict(
-        **case, streams=streams, seed=SEED, call_index=11, sub=sub, row_ids=row_ids
-    )
+    return dict(**case, streams=streams, seed=SEED, call_index=11, sub=sub, row_ids=row_ids)
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> None:
@@ -70,7 +68,9 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> None:
 def test_input_stage_emulation_equals_the_cpu_engine(shape, case, scaled, ids):
     rows, cols = shape
     x = _inputs(rows, cols)
-    scale = (torch.rand(rows, generator=torch.Generator().manual_seed(2)) + 0.25) if scaled else None
+    scale = (
+        (torch.rand(rows, generator=torch.Generator().manual_seed(2)) + 0.25) if scaled else None
+    )
     row_ids = _row_ids(rows) if ids else None
     for streams, sub in ((STREAMS_FORWARD, 0), (STREAMS_BACKWARD, 5)):
         args = _input_args(case, streams, row_ids, sub)
@@ -125,7 +125,9 @@ def test_output_stage_emulation_equals_the_cpu_engine(
     if scaled:
         scale = torch.rand(rows, generator=torch.Generator().manual_seed(3)) + 0.25
         scale[0] = 0.0  # a zero row: exactly +0, no flag, no numbers
-    sigma = (torch.rand(cols, generator=torch.Generator().manual_seed(4)) * 0.1) if per_output else None
+    sigma = (
+        (torch.rand(cols, generator=torch.Generator().manual_seed(4)) * 0.1) if per_output else None
+    )
     args = _output_args(
         case, STREAMS_FORWARD, _row_ids(rows) if ids else None, 2, test_negative, sigma,
         _w_std(w_mode, rows, cols),
@@ -139,7 +141,9 @@ def test_output_stage_emulation_equals_the_cpu_engine(
     _same(ref, want)
     assert torch.equal(ref_hit, want_hit)
     if scaled:
-        assert not got_hit[0] and torch.equal(got[0].view(torch.int32), torch.zeros(cols, dtype=torch.int32))
+        assert not got_hit[0] and torch.equal(
+            got[0].view(torch.int32), torch.zeros(cols, dtype=torch.int32)
+        )
 
 
 def test_output_stage_flags_bound_hits_and_the_negative_bound_test():
@@ -234,7 +238,9 @@ def test_row_abs_max_kernel_path_equals_the_cpu_engine():
 def test_bad_gpu_input_gives_a_clear_error_and_changes_nothing():
     x = _inputs(4, 8).cuda()
     args = _input_args(INPUT_CASES[3], STREAMS_FORWARD, None, 0)
-    with pytest.raises(ValueError, match="row_scale must be a contiguous torch.float32 tensor on cuda"):
+    with pytest.raises(
+        ValueError, match="row_scale must be a contiguous torch.float32 tensor on cuda"
+    ):
         engine_cuda.input_stage(x, torch.ones(4), **args)  # a CPU scale with GPU x
     with pytest.raises(ValueError, match="not contiguous"):
         engine_cuda.input_stage(x.t().contiguous().t(), None, **args)
