@@ -176,7 +176,15 @@ def _pair():
     from aihw.core import IOParameters, TileConfig
     from aihw.core.tiles import AnalogTile
 
-    params = dict(lifetime=30.0, diffusion=0.01, reset=0.05, reset_std=0.02, write_noise_std=0.3)
+    # No cycle-to-cycle step noise: the update then gives the same bits on every back-end.
+    params = dict(
+        dw_min_std=0.0,
+        lifetime=30.0,
+        diffusion=0.01,
+        reset=0.05,
+        reset_std=0.02,
+        write_noise_std=0.3,
+    )
     # Noise, DAC and ADC steps, bounds and stochastic rounding: every stage draws numbers.
     io = IOParameters(inp_noise=0.02, out_noise=0.05, inp_sto_round=True, out_bound=4.0)
     tiles = []

@@ -251,3 +251,75 @@ def test_bad_gpu_input_gives_a_clear_error_and_changes_nothing():
     with pytest.raises(ValueError, match="y must be a contiguous torch.float32"):
         engine_cuda.output_stage(y.half(), None, **out_args)
     assert torch.equal(y, x)
+
+
+# -- the managed MVM (Periphery.run) on the CUDA functions -------------------------------------
+def _io_cases():
+    from aihw.core.io_parameters import (
+        AnalogMVType,
+        BoundManagementType,
+        IOParameters,
+        NoiseManagementType,
+        WeightNoiseType,
+    )
+
+    return [
+        IOParameters(),
+        IOParameters(out_bound=2.0, inp_noise=0.02, inp_sto_round=True, out_sto_round=True),
+        IOParameters(
+            out_bound=0.05, bound_management=BoundManagementType.ITERATIVE_WORST_CASE,
+            noise_management=NoiseManagementType.ABS_MAX_NP_SUM,
+        ),
+        IOParameters(out_bound=0.8, bm_test_negative_bound=False, out_noise_std=0.3),
+        IOParameters(
+            w_noise=0.02, w_noise_type=WeightNoiseType.ADDITIVE_CONSTANT,
+            mv_type=AnalogMVType.POS_NEG_SEPARATE_DIGITAL_SUM, out_asymmetry=0.1,
+        ),
+        IOParameters(
+            w_noise=0.02, w_noise_type=WeightNoiseType.PCM_READ, inp_asymmetry=0.05, out_bound=0.3,
+            noise_management=NoiseManagementType.NONE, bound_management=BoundManagementType.NONE,
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_periphery_run_on_the_cuda_functions_equals_the_cpu_engine(case, direction):
+    """Periphery.run with implementation 'cuda' (its kernels' emulation here) gives the CPU
+    engine's outputs, bound-management passes and hits, call after call."""
+    from aihw.core.periphery import Periphery
+
+    io = _io_cases()[case]
+    gen = torch.Generator().manual_seed(case)
+    matrix = torch.randn(24, 10, generator=gen) * 0.4
+    x = torch.randn(12, 24, generator=gen)
+    x[3] = 0.0  # a zero row
+    cpu, cuda = (Periphery(io, direction, 10, seed=99) for _ in range(2))
+    for _ in range(3):
+        want = cpu.run(x, matrix, "native")
+        with engine_cuda.host_emulation():
+            got = cuda.run(x, matrix, "cuda")
+        _same(got, want)
+        assert (cuda.last_passes, cuda.last_bound_hits, cuda.call_index) == (
+            cpu.last_passes,
+            cpu.last_bound_hits,
+            cpu.call_index,
+        )
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("case", range(6))
+def test_periphery_run_on_a_gpu_equals_the_cpu_engine(case):
+    from aihw.core.periphery import Periphery
+
+    io = _io_cases()[case]
+    gen = torch.Generator().manual_seed(case)
+    matrix = torch.randn(300, 70, generator=gen) * 0.2
+    x = torch.randn(40, 300, generator=gen)
+    cpu, gpu = (Periphery(io, "forward", 70, seed=99) for _ in range(2))
+    gpu.to(torch.device("cuda"))
+    for _ in range(2):
+        want = cpu.run(x, matrix, "native")
+        got = gpu.run(x.cuda(), matrix.cuda(), "cuda")
+        _same(got.cpu(), want)
+        assert (gpu.last_passes, gpu.last_bound_hits) == (cpu.last_passes, cpu.last_bound_hits)
