@@ -279,10 +279,11 @@ def _io_cases():
             w_noise=0.02, w_noise_type=WeightNoiseType.PCM_READ, inp_asymmetry=0.05, out_bound=0.3,
             noise_management=NoiseManagementType.NONE, bound_management=BoundManagementType.NONE,
         ),
+        IOParameters(noise_management=NoiseManagementType.MAX, ir_drop=0.5, out_bound=1.0),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_periphery_run_on_the_cuda_functions_equals_the_cpu_engine(case, direction):
     """Periphery.run with implementation 'cuda' (its kernels' emulation here) gives the CPU
@@ -308,7 +309,7 @@ def test_periphery_run_on_the_cuda_functions_equals_the_cpu_engine(case, directi
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 def test_periphery_run_on_a_gpu_equals_the_cpu_engine(case):
     from aihw.core.periphery import Periphery
 
