@@ -61,7 +61,10 @@ AIHW_HD inline void store_quad(float* p, int count, const float (&v)[4]) noexcep
     return;
   }
 #endif
-  for (int k = 0; k < count; ++k) p[k] = v[k];
+  // Four fixed iterations (not `k < count`): the arrays then stay in registers on the GPU.
+  for (int k = 0; k < 4; ++k) {
+    if (k < count) p[k] = v[k];
+  }
 }
 
 /// Sizes and the quad split of an [n_rows, n_cols] stage.
@@ -159,7 +162,8 @@ AIHW_HD inline void output_quad(const OutputQuads& s, std::int64_t item) noexcep
   }
   int over = 0;
   int under = 0;
-  for (int k = 0; k < count; ++k) {
+  for (int k = 0; k < 4; ++k) {  // fixed trip count: registers, not stack, on the GPU
+    if (k >= count) break;
     const std::int64_t j = j0 + k;
     const float wstd = s.ops.wmode == 1   ? s.w_noise_std[r]
                        : s.ops.wmode == 2 ? s.w_noise_std[r * s.grid.n_cols + j]
