@@ -1,23 +1,24 @@
 """Program a trained network onto simulated PCM devices and watch its accuracy drift.
 
-A small MLP is trained on scikit-learn's 8x8 digits (no downloads) with
-``InferenceRPUConfig`` layers (the analog periphery in the forward pass, exact updates).
-Its weights are then programmed onto phase-change-memory devices (``PCMLikeNoiseModel``:
-programming noise, drift, 1/f read noise) and read 1 second, 1 hour, 1 day and 1 year
-later, with and without global drift compensation, over several programming seeds
-(mean and spread of the test accuracy).
+A small CNN (two analog 3x3 convolutions with max-pooling, an analog linear read-out) is
+trained on scikit-learn's 8x8 digits (no downloads) with ``InferenceRPUConfig`` layers
+(the analog periphery in the forward pass, exact updates). Its weights are then
+programmed onto phase-change-memory devices (``PCMLikeNoiseModel``: programming noise,
+drift, 1/f read noise) and read 1 second, 1 hour, 1 day and 1 year later, with and
+without global drift compensation, over several programming seeds (mean and spread of
+the test accuracy).
 
 With ``--hwa`` the same network is also trained hardware-aware (``InferenceRPUConfig``
 with ``clip=`` and ``modifier=``: clipped weights and a fresh noisy copy of them in every
 training step, ``--hwa-std`` of the largest weight) and both are programmed with the same
-seeds, so the two tables compare how much accuracy each keeps. This small network loses
-little to the published PCM noise, and the two then differ by less than the spread of
-the seeds; ``--noise-scale 4`` (four times the programming and read noise) shows what
-hardware-aware training is for: with ``--hwa-std 0.2`` the plainly trained network keeps
-about 86-89 % after a day, the hardware-aware one 92-94 % (three training seeds).
+seeds, so the two tables compare how much accuracy each keeps. After a day with
+compensation (15 epochs, 3 programming seeds, training seeds 0, 1, 2 when this was
+written): at the published noise the plainly trained CNN keeps 90.3, 94.0 and 91.6 %, the
+hardware-aware one 92.3, 95.0 and 95.6 %; with ``--noise-scale 2 --hwa-std 0.15`` 85.3,
+89.6, 83.1 % against 93.3, 93.3, 93.5 %.
 
     python examples/inference_drift.py [--epochs 15] [--seeds 5] [--hwa] [--hwa-std 0.1]
-        [--noise-scale 1] [--plot drift.png]
+        [--noise-scale 1] [--channels 8] [--plot drift.png]
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from aihw.devices import (
     WeightModifierParameter,
     WeightModifierType,
 )
-from aihw.nn import AnalogLinear, AnalogSequential
+from aihw.nn import AnalogConv2d, AnalogLinear, AnalogSequential
 from aihw.optim import AnalogSGD
 
 #: The read times after programming, in seconds.
@@ -71,9 +72,16 @@ def hwa_parts(std: float = HWA_STD) -> dict[str, Any]:
     }
 
 
-def build_model(compensate: bool, hidden: int, hwa: float | None = None,
+class Images(nn.Module):
+    """The 64 pixels of a digit as a one-channel 8x8 image."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(-1, 1, 8, 8)
+
+
+def build_model(compensate: bool, channels: int, hwa: float | None = None,
                 noise_scale: float = 1.0) -> AnalogSequential:  # fmt: skip
-    """The MLP; fixed tile seeds, so two models program with the same noise. ``hwa``: the
+    """The CNN; fixed tile seeds, so two models program with the same noise. ``hwa``: the
     modifier's ``std_dev`` of hardware-aware training (``None``: plain training);
     ``noise_scale`` multiplies the PCM model's programming and read noise."""
     config = InferenceRPUConfig(
@@ -83,9 +91,15 @@ def build_model(compensate: bool, hidden: int, hwa: float | None = None,
         **({} if hwa is None else hwa_parts(hwa)),
     )  # fmt: skip
     return AnalogSequential(
-        AnalogLinear(64, hidden, rpu_config=config, seed=1),
-        nn.Sigmoid(),
-        AnalogLinear(hidden, 10, rpu_config=config, seed=2),
+        Images(),
+        AnalogConv2d(1, channels, 3, padding=1, rpu_config=config, seed=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # 4x4
+        AnalogConv2d(channels, 2 * channels, 3, padding=1, rpu_config=config, seed=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # 2x2
+        nn.Flatten(),
+        AnalogLinear(8 * channels, 10, rpu_config=config, seed=3),
     )
 
 
@@ -97,7 +111,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def train(model: AnalogSequential, x: torch.Tensor, y: torch.Tensor, epochs: int,
           progress: bool) -> None:  # fmt: skip
-    optimizer = AnalogSGD(model.parameters(), lr=0.5)
+    optimizer = AnalogSGD(model.parameters(), lr=0.1)
     optimizer.regroup_param_groups(model)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -110,7 +124,7 @@ def train(model: AnalogSequential, x: torch.Tensor, y: torch.Tensor, epochs: int
             optimizer.step()
 
 
-def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
+def run(epochs: int = 15, seeds: int = 5, channels: int = 8, seed: int = 0,
         progress: bool = True, hwa: float | None = None,
         noise_scale: float = 1.0) -> dict[str, dict[str, list[float]]]:  # fmt: skip
     """Train (hardware-aware with modifier noise ``hwa`` if given), then
@@ -118,14 +132,14 @@ def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
     the accuracy before programming."""
     torch.manual_seed(seed)
     x_train, x_test, y_train, y_test = load_data(seed)
-    trained = build_model(True, hidden, hwa, noise_scale)
+    trained = build_model(True, channels, hwa, noise_scale)
     train(trained, x_train, y_train, epochs, progress)
     results: dict[str, dict[str, list[float]]] = {
         "digital": {"0": [accuracy(trained, x_test, y_test)]}
     }
     weights = trained.get_weights()
     for label, compensate in (("compensated", True), ("plain", False)):
-        model = build_model(compensate, hidden, noise_scale=noise_scale)
+        model = build_model(compensate, channels, noise_scale=noise_scale)
         model.set_weights(weights)
         results[label] = {name: [] for name in TIMES}
         for noise_seed in range(seeds):
@@ -136,14 +150,14 @@ def run(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
     return results
 
 
-def compare(epochs: int = 15, seeds: int = 5, hidden: int = 32, seed: int = 0,
+def compare(epochs: int = 15, seeds: int = 5, channels: int = 8, seed: int = 0,
             progress: bool = True, hwa_std: float = HWA_STD,
             noise_scale: float = 1.0) -> dict[str, dict[str, dict[str, list[float]]]]:  # fmt: skip
     """:func:`run` for the same network trained plainly and hardware-aware (the same
     data, initial weights and programming seeds): ``{"plain" | "hwa": results}``."""
     return {
-        "plain": run(epochs, seeds, hidden, seed, progress, None, noise_scale),
-        "hwa": run(epochs, seeds, hidden, seed, progress, hwa_std, noise_scale),
+        "plain": run(epochs, seeds, channels, seed, progress, None, noise_scale),
+        "hwa": run(epochs, seeds, channels, seed, progress, hwa_std, noise_scale),
     }
 
 
@@ -184,7 +198,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seeds", type=int, default=5, help="programming seeds")
-    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--channels", type=int, default=8,
+                        help="channels of the first convolution (the second has twice)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", metavar="FILE", help="draw accuracy vs time (matplotlib)")
     parser.add_argument("--hwa", action="store_true",
@@ -195,14 +210,14 @@ def main() -> None:
                         help="multiply the PCM programming and read noise (1: published)")  # fmt: skip
     args = parser.parse_args()
     if not args.hwa:
-        results = run(args.epochs, args.seeds, args.hidden, args.seed,
+        results = run(args.epochs, args.seeds, args.channels, args.seed,
                       noise_scale=args.noise_scale)  # fmt: skip
         print(table(results))
         if args.plot:
             plot(results, args.plot)
             print(f"wrote {args.plot}")
         return
-    both = compare(args.epochs, args.seeds, args.hidden, args.seed, True, args.hwa_std,
+    both = compare(args.epochs, args.seeds, args.channels, args.seed, True, args.hwa_std,
                    args.noise_scale)  # fmt: skip
     for label, title in (("plain", "plain training"), ("hwa", "hardware-aware training")):
         print(f"\n{title}\n{table(both[label])}")

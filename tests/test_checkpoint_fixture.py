@@ -2,7 +2,11 @@
 fixture holds what that code computed.
 
 ``main-v4.pt`` was written under update contract version 4 (docs/architecture/
-engine-contract.md §2, the current one) and resumes bit-identically. The older ones load
+engine-contract.md §2, the current one) and resumes identically: bit for bit on the
+processor that wrote it, and within float32 rounding (``CLOSE``) on others, since torch's
+CPU matrix products round differently on Intel and AMD processors (the engine's own results
+do not depend on the processor). One pulse more or less moves a weight by about 1e-3,
+far beyond that tolerance. The older ones load
 and infer bit-identically and resume with other random numbers of the same distributions
 (other cycle-to-cycle normals; other pulse trains before version 4), so their losses and
 weights after resuming are close, not equal: ``main-02ebb8e.pt`` (before the core's
@@ -28,6 +32,10 @@ OLDER_FIXTURES = {
 }
 
 
+#: torch's matrix products on another processor: float32 rounding, not another pulse.
+CLOSE = {"rtol": 1e-5, "atol": 1e-6}
+
+
 @pytest.fixture
 def one_thread():
     threads = torch.get_num_threads()
@@ -36,7 +44,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(
+def test_checkpoint_of_earlier_main_loads_and_resumes_identically(
     one_thread, tensors_by_path
 ) -> None:
     script = runpy.run_path(str(HERE / "main_fixture.py"))
@@ -45,16 +53,21 @@ def test_checkpoint_of_earlier_main_loads_and_resumes_bit_identically(
     model, optimizer = script["build"]()
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
-    assert torch.equal(script["evaluate"](model), expected["inference_at_checkpoint"])
+    torch.testing.assert_close(
+        script["evaluate"](model), expected["inference_at_checkpoint"], **CLOSE
+    )
     start = script["STEPS_BEFORE"]
     losses = script["train"](model, optimizer, range(start, start + script["STEPS_AFTER"]))
-    assert losses == expected["losses_after"].tolist()
+    assert losses == pytest.approx(expected["losses_after"].tolist(), rel=CLOSE["rtol"])
     got = tensors_by_path(model.state_dict())
     want = tensors_by_path(expected["model_after"])
     assert got.keys() == want.keys()
     for key, value in want.items():
-        assert torch.equal(got[key], value), key
-    assert torch.equal(script["evaluate"](model), expected["inference_after"])
+        if value.is_floating_point():
+            torch.testing.assert_close(got[key], value, **CLOSE, msg=key)
+        else:  # counters, seeds: exact
+            assert torch.equal(got[key], value), key
+    torch.testing.assert_close(script["evaluate"](model), expected["inference_after"], **CLOSE)
 
 
 @pytest.mark.parametrize("contract", sorted(OLDER_FIXTURES))
@@ -68,7 +81,9 @@ def test_checkpoint_of_an_older_update_contract_loads_and_resumes_closely(
     with pytest.warns(UserWarning, match=f"saved under update contract {contract}, before"):
         model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
-    assert torch.equal(script["evaluate"](model), expected["inference_at_checkpoint"])
+    torch.testing.assert_close(
+        script["evaluate"](model), expected["inference_at_checkpoint"], **CLOSE
+    )
     at_checkpoint = {k: v.clone() for k, v in tensors_by_path(model.state_dict()).items()}
     start = script["STEPS_BEFORE"]
     losses = script["train"](model, optimizer, range(start, start + script["STEPS_AFTER"]))

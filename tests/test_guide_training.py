@@ -51,7 +51,8 @@ def test_copies_keep_the_mark(make):
 
 
 # The losses of a loop with zero_grad() (momentum 0.5, an analog and a torch layer), as
-# the code gave them before the step consumed the bias gradient: unchanged bit for bit.
+# the code gave them before the step consumed the bias gradient: unchanged (to float32
+# rounding: torch's matrix products differ in the last bits between processors).
 # The constant-step losses are those of update contract version 4 (its pulse trains;
 # version 3 gave 0.8964989, 0.4108033, 0.1487523, 0.0406867 after the first, version 1
 # 0.8960238, 0.4088434, 0.1476796, 0.0406758).
@@ -89,4 +90,7 @@ def test_loops_with_zero_grad_are_unchanged(name):
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses == _WITH_ZERO_GRAD[name]
+    # torch's CPU matrix products round differently on different processors (Intel and
+    # AMD give other last bits), so the recorded losses hold to float32 rounding; a change
+    # of the update (another pulse) moves them by about 1e-3
+    assert losses == pytest.approx(_WITH_ZERO_GRAD[name], rel=1e-5)

@@ -9,5 +9,6 @@ void register_update(pybind11::module_& m);
 void register_periphery(pybind11::module_& m);
 void register_device_ops(pybind11::module_& m);
 void register_cuda(pybind11::module_& m);
+void register_cuda_periphery(pybind11::module_& m);
 void register_cuda_update(pybind11::module_& m);
 }  // namespace aihw_bindings

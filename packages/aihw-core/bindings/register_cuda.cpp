@@ -65,6 +65,7 @@ void register_cuda(py::module_& m) {
   m.def(
       "cuda_device_count", [] { return 0; }, "0: this build has no CUDA kernels.");
 #endif
+  register_cuda_periphery(m);  // the kernels when compiled, their emulations always
   register_cuda_update(m);  // its emulation exists in every build
 }
 

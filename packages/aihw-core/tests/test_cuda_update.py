@@ -257,6 +257,29 @@ def test_cuda_entry_refuses_cpu_tensors_before_anything(core):
     assert torch.equal(w, case.weights)
 
 
+@pytest.mark.parametrize("std", [0.0, 0.3], ids=["noiseless", "noisy"])
+def test_entry_point_under_host_emulation(core, std):
+    """engine_cuda.pulsed_update itself (its checks, its arguments) on the emulation: the CPU
+    engine's result, the count as a 0-dim int64 tensor; a wrong shape is refused by name."""
+    from aihw.core import engine_cuda
+
+    case = _case("piecewise", 7, 30, 5, std, seed=9)
+    w_cpu, w_emu = case.weights.clone(), case.weights.clone()
+    m_cpu = torch.zeros(w_cpu.shape, dtype=torch.uint8)
+    m_emu = torch.ones(w_cpu.shape, dtype=torch.uint8)
+    args = (case.law, case.arrays, case.scalars, 0.2, 0.01, UPDATES["um"], 3, 4)
+    n_cpu = engine.pulsed_update(w_cpu, case.x, case.d, *args, m_cpu)
+    with engine_cuda.host_emulation():
+        n_emu = engine_cuda.pulsed_update(w_emu, case.x, case.d, *args, m_emu)
+        with pytest.raises(ValueError, match="pulsed_mask must have shape"):
+            engine_cuda.pulsed_update(w_emu, case.x, case.d, *args, m_emu[:, :3])
+        with pytest.raises(ValueError, match="d must have shape"):
+            engine_cuda.pulsed_update(w_emu, case.x, case.d[:, :3], *args)
+    assert isinstance(n_emu, torch.Tensor) and n_emu.dim() == 0 and n_emu.dtype == torch.int64
+    assert int(n_emu) == n_cpu > 0
+    assert torch.equal(w_emu, w_cpu) and torch.equal(m_emu, m_cpu)
+
+
 # -- the real kernels (a GPU) -------------------------------------------------------------------
 def _cuda_compare(variant: str, update: UpdateParameters, std: float, shape, lr: float) -> None:
     from aihw.core import engine_cuda

@@ -37,7 +37,8 @@ def _one_by_one(io: IOParameters, x: torch.Tensor, matrix: torch.Tensor, native=
     xs = x[:, START : START + N_IN].contiguous()
     outs, offset = [], 0
     for p, w in zip(_peripheries(io), WIDTHS, strict=True):
-        outs.append(p.run(xs, matrix[:, offset : offset + w].contiguous(), native=native))
+        implementation = "native" if native else "reference"
+        outs.append(p.run(xs, matrix[:, offset : offset + w].contiguous(), implementation))
         offset += w
     return torch.cat(outs, dim=1)
 

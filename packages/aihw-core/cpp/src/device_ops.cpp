@@ -78,12 +78,6 @@ struct ChunkNumbers {
   }
 };
 
-inline float clip(float v, std::int64_t e, const DeviceBounds& bounds) noexcept {
-  if (bounds.w_min == nullptr) return v;
-  const float lo = v < bounds.w_min[e] ? bounds.w_min[e] : v;
-  return lo > bounds.w_max[e] ? bounds.w_max[e] : lo;
-}
-
 void check_common(const float* w, std::int64_t n, const DeviceBounds& bounds) {
   if (n < 0) throw std::invalid_argument("negative size");
   if (n > 0 && w == nullptr) throw std::invalid_argument("weights is a null pointer");
@@ -106,8 +100,7 @@ void decay_weights(float* w, std::int64_t n, const float* decay_scale, const flo
     const std::int64_t end = std::min(n, (task + 1) * kChunk);
     for (std::int64_t e = task * kChunk; e < end; ++e) {
       const float r0 = reset_bias != nullptr ? reset_bias[e] : 0.0f;
-      const float s = 1.0f + a * (decay_scale[e] - 1.0f);
-      w[e] = clip((w[e] - r0) * s + r0, e, bounds);
+      w[e] = device_clip(decay_element(w[e], r0, decay_scale[e], a), e, bounds);
     }
   });
 }
@@ -124,7 +117,7 @@ void diffuse_weights(float* w, std::int64_t n, const float* rate, DeviceBounds b
     numbers.draw_normals(begin, count, key, device_op_numbers::kDiffusionNormal, call_index);
     for (std::int64_t k = 0; k < count; ++k) {
       const std::int64_t e = begin + k;
-      w[e] = clip(w[e] + rate[e] * numbers.normals[k], e, bounds);
+      w[e] = device_clip(diffuse_element(w[e], rate[e], numbers.normals[k]), e, bounds);
     }
   });
 }
@@ -157,10 +150,9 @@ void reset_columns(float* w, std::int64_t d_size, std::int64_t x_size,
     if (!always) choice.draw_words(begin, count, key, device_op_numbers::kResetChoice, call_index);
     for (std::int64_t k = 0; k < count; ++k) {
       const std::int64_t e = begin + k;
-      if (!always && !(uniform_from_word(choice.words[skip + k]) < reset_prob)) continue;
+      if (!always && !reset_chosen(choice.words[skip + k], reset_prob)) continue;
       const float r0 = reset_bias != nullptr ? reset_bias[e] : 0.0f;
-      const float v = noisy ? r0 + std_f * noise.normals[skip + k] : r0;
-      w[e] = clip(v, e, bounds);
+      w[e] = device_clip(reset_element(r0, noisy, std_f, noise.normals[skip + k]), e, bounds);
     }
   });
 }
@@ -182,7 +174,7 @@ void write_noise(float* visible, const float* hidden, std::int64_t n, const std:
     for (std::int64_t k = 0; k < count; ++k) {
       const std::int64_t e = begin + k;
       if (mask != nullptr && mask[e] == 0) continue;
-      visible[e] = hidden[e] + noise_std * numbers.normals[k];
+      visible[e] = write_noise_element(hidden[e], noise_std, numbers.normals[k]);
     }
   });
 }

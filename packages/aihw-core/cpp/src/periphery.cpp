@@ -6,6 +6,7 @@
 // (target_clones). Only integer operations and IEEE float32 operations without FMA are
 // used, so every variant gives the same bits.
 #include "aihw/periphery.hpp"
+#include "aihw/periphery_ops.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -32,7 +33,6 @@ constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
 // of about kGroupBlocks blocks together.
 constexpr std::int64_t kNarrowBlocks = 16;
 constexpr std::int64_t kGroupBlocks = 256;
-constexpr float kTwoM32f = 1.0f / 4294967296.0f;
 
 inline std::uint32_t stream_c3(std::uint32_t stream, std::uint32_t sub) noexcept {
   return (stream << 28) | (sub & 0x0FFFFFFFu);
@@ -48,14 +48,13 @@ AIHW_MULTIVERSION
 void words_to_offsets(const std::uint32_t* __restrict r0, const std::uint32_t* __restrict r1,
                       const std::uint32_t* __restrict r2, const std::uint32_t* __restrict r3,
                       std::int64_t n_blocks, float* __restrict out) {
-  // u - 0.5 = (r - 2^31) 2^-32 and r - 2^31 is the word with its top bit flipped, read
-  // as int32; scaling by a power of two is exact, so one int -> float rounding gives
-  // float(u - 0.5) exactly (and vectorises, unlike an unsigned -> double conversion).
+  // sto_round_offset is one int -> float rounding and an exact scaling: it vectorises,
+  // unlike an unsigned -> double conversion.
   for (std::int64_t m = 0; m < n_blocks; ++m) {
-    out[4 * m] = static_cast<float>(static_cast<std::int32_t>(r0[m] ^ 0x80000000u)) * kTwoM32f;
-    out[4 * m + 1] = static_cast<float>(static_cast<std::int32_t>(r1[m] ^ 0x80000000u)) * kTwoM32f;
-    out[4 * m + 2] = static_cast<float>(static_cast<std::int32_t>(r2[m] ^ 0x80000000u)) * kTwoM32f;
-    out[4 * m + 3] = static_cast<float>(static_cast<std::int32_t>(r3[m] ^ 0x80000000u)) * kTwoM32f;
+    out[4 * m] = sto_round_offset(r0[m]);
+    out[4 * m + 1] = sto_round_offset(r1[m]);
+    out[4 * m + 2] = sto_round_offset(r2[m]);
+    out[4 * m + 3] = sto_round_offset(r3[m]);
   }
 }
 
@@ -140,12 +139,6 @@ void draw_rows(float* out, std::int64_t r0, std::int64_t r1, std::int64_t n_bloc
                    kind, out);
 }
 
-// min(max(v, -b), b) without the reference-returning std::min/max (for the vectoriser).
-inline float clip(float v, float b) noexcept {
-  const float t = v > b ? b : v;
-  return t < -b ? -b : t;
-}
-
 struct InputChunk {
   float scale;
   bool scaled, quant, sto, noisy, asym;
@@ -156,15 +149,15 @@ AIHW_MULTIVERSION
 void input_chunk(const float* __restrict x, float* __restrict v, std::int64_t count,
                  const float* __restrict z, const float* __restrict off, const InputChunk& c) {
   if (c.quant && !c.sto && !c.noisy && !c.asym && x != v) {
-    // The default DAC (scale, deterministic quantisation, clip) in one loop: the same
-    // operations in the same order as below, so the same bits.
+    // The default DAC (scale, deterministic quantisation, clip) in one loop: the shared
+    // element function (the CUDA kernels' too) with its options fixed, so it vectorises;
+    // the same operations in the same order as below, so the same bits.
+    InputOps o;
+    o.quant = true;
+    o.step = c.step;
+    o.bound = c.bound;
     const float scale = c.scaled ? c.scale : 1.0f;
-    const float step = c.step;
-    const float bound = c.bound;
-    for (std::int64_t j = 0; j < count; ++j) {
-      const float t = c.scaled ? x[j] * scale : x[j];
-      v[j] = clip(round_half_even(t / step) * step, bound);
-    }
+    for (std::int64_t j = 0; j < count; ++j) v[j] = input_element(x[j], c.scaled, scale, o, 0.0f, 0.0f);
     return;
   }
   if (x != v) std::copy(x, x + count, v);
@@ -172,17 +165,17 @@ void input_chunk(const float* __restrict x, float* __restrict v, std::int64_t co
     for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] * c.scale;
   }
   if (c.quant && c.sto) {
-    for (std::int64_t j = 0; j < count; ++j) v[j] = round_half_even(v[j] / c.step + off[j]) * c.step;
+    for (std::int64_t j = 0; j < count; ++j) v[j] = quantise(v[j], c.step, true, off[j]);
   } else if (c.quant) {
-    for (std::int64_t j = 0; j < count; ++j) v[j] = round_half_even(v[j] / c.step) * c.step;
+    for (std::int64_t j = 0; j < count; ++j) v[j] = quantise(v[j], c.step, false, 0.0f);
   }
-  for (std::int64_t j = 0; j < count; ++j) v[j] = clip(v[j], c.bound);
+  for (std::int64_t j = 0; j < count; ++j) v[j] = clip_symmetric(v[j], c.bound);
   if (c.noisy) {
     for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] + c.noise * z[j];
   }
   if (c.asym) {
     const float a = c.asym_f;
-    for (std::int64_t j = 0; j < count; ++j) v[j] = v[j] * (v[j] < 0.0f ? a : 1.0f);
+    for (std::int64_t j = 0; j < count; ++j) v[j] = asymmetric(v[j], a);
   }
 }
 
@@ -193,28 +186,30 @@ struct OutputChunk {
   float wrow, step, bound, noise, asym_f;
 };
 
-// The default output stage (noise, ADC quantisation, clip, rescale) in one loop; the same
-// operations in the same order as output_chunk, so the same bits. kPerOutput: the noise
-// std comes from `sigma` (one per column) instead of `c.noise`.
+// The default output stage (noise, ADC quantisation, clip, rescale) in one loop: the shared
+// element function (the CUDA kernels' too) with its options fixed, so it vectorises; the
+// same operations in the same order as output_chunk, so the same bits. kPerOutput: the
+// noise std comes from `sigma` (one per column) instead of `c.noise`.
 template <bool kPerOutput>
 inline bool output_chunk_default(float* __restrict y, std::int64_t count,
                                  const float* __restrict z, const float* __restrict sigma,
                                  const OutputChunk& c) {
-  const float step = c.step;
-  const float bound = c.bound;
+  OutputOps o;
+  o.quant = true;
+  o.noisy = true;
+  o.bounded = true;
+  o.test_negative = c.test_negative;
+  o.step = c.step;
+  o.bound = c.bound;
+  o.noise = c.noise;
   const float scale = c.scaled ? c.scale : 1.0f;
   int hp = 0;
   int hn = 0;
   for (std::int64_t i = 0; i < count; ++i) {
-    const float std_i = kPerOutput ? sigma[i] : c.noise;
-    float v = y[i] + std_i * z[i];
-    v = round_half_even(v / step) * step;
-    hp += v > bound ? 1 : 0;
-    hn += v < -bound ? 1 : 0;
-    v = clip(v, bound);
-    y[i] = c.scaled ? v * scale : v;
+    const float std_i = kPerOutput ? sigma[i] : o.noise;
+    y[i] = output_element(y[i], o, 0.0f, 0.0f, std_i, z[i], 0.0f, c.scaled, scale, hp, hn);
   }
-  return hp != 0 || (c.test_negative && hn != 0);
+  return bound_hit(o, hp, hn);
 }
 
 AIHW_MULTIVERSION
@@ -243,7 +238,7 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
   }
   if (c.asym) {
     const float a = c.asym_f;
-    for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] * (y[i] < 0.0f ? a : 1.0f);
+    for (std::int64_t i = 0; i < count; ++i) y[i] = asymmetric(y[i], a);
   }
   if (c.noisy && sigma != nullptr) {
     for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + sigma[i] * z[i];
@@ -251,9 +246,9 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
     for (std::int64_t i = 0; i < count; ++i) y[i] = y[i] + c.noise * z[i];
   }
   if (c.quant && c.sto) {
-    for (std::int64_t i = 0; i < count; ++i) y[i] = round_half_even(y[i] / c.step + off[i]) * c.step;
+    for (std::int64_t i = 0; i < count; ++i) y[i] = quantise(y[i], c.step, true, off[i]);
   } else if (c.quant) {
-    for (std::int64_t i = 0; i < count; ++i) y[i] = round_half_even(y[i] / c.step) * c.step;
+    for (std::int64_t i = 0; i < count; ++i) y[i] = quantise(y[i], c.step, false, 0.0f);
   }
   bool any = false;
   if (c.bounded) {
@@ -263,7 +258,7 @@ bool output_chunk(float* __restrict y, std::int64_t count, const float* __restri
       hp += y[i] > c.bound ? 1 : 0;
       hn += y[i] < -c.bound ? 1 : 0;
     }
-    for (std::int64_t i = 0; i < count; ++i) y[i] = clip(y[i], c.bound);
+    for (std::int64_t i = 0; i < count; ++i) y[i] = clip_symmetric(y[i], c.bound);
     any = hp != 0 || (c.test_negative && hn != 0);
   }
   if (c.scaled) {

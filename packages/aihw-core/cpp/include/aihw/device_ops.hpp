@@ -7,6 +7,9 @@
 
 #include <cstdint>
 
+#include "aihw/hd.hpp"
+#include "aihw/philox.hpp"
+
 namespace aihw {
 
 /// The random numbers of the device operations live in stream 0 (top 4 bits of c3 = 0);
@@ -24,6 +27,41 @@ struct DeviceBounds {
   const float* w_min = nullptr;
   const float* w_max = nullptr;
 };
+
+// The per-element arithmetic, shared by the CPU loops and the CUDA kernels (issue 15).
+
+/// Clip element `e` to its bounds (both null: unbounded).
+AIHW_HD inline float device_clip(float v, std::int64_t e, const DeviceBounds& bounds) noexcept {
+  if (bounds.w_min == nullptr) return v;
+  const float lo = v < bounds.w_min[e] ? bounds.w_min[e] : v;
+  return lo > bounds.w_max[e] ? bounds.w_max[e] : lo;
+}
+
+/// Decay of one weight: `(w - r0) * (1 + alpha * (kappa - 1)) + r0`, unclipped.
+AIHW_HD inline float decay_element(float w, float r0, float kappa, float alpha) noexcept {
+  const float s = 1.0f + alpha * (kappa - 1.0f);
+  return (w - r0) * s + r0;
+}
+
+/// Diffusion of one weight: `w + rate * xi`, unclipped.
+AIHW_HD inline float diffuse_element(float w, float rate, float xi) noexcept {
+  return w + rate * xi;
+}
+
+/// Whether a device is reset: `u < reset_prob`, `u = word * 2^-32` (in double, exact).
+AIHW_HD inline bool reset_chosen(std::uint32_t word, double reset_prob) noexcept {
+  return uniform_from_word(word) < reset_prob;
+}
+
+/// The reset value of one weight: `r0 + reset_std * xi` (`r0` without noise), unclipped.
+AIHW_HD inline float reset_element(float r0, bool noisy, float reset_std, float xi) noexcept {
+  return noisy ? r0 + reset_std * xi : r0;
+}
+
+/// Write noise of one weight: `hidden + std * xi`.
+AIHW_HD inline float write_noise_element(float hidden, float noise_std, float xi) noexcept {
+  return hidden + noise_std * xi;
+}
 
 /// `w <- clip((w - r0) * (1 + alpha * (kappa - 1)) + r0)` for the `n` weights;
 /// `reset_bias` (r0) may be null (r0 = 0).

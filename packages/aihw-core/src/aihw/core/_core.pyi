@@ -357,6 +357,180 @@ def write_noise_cpu(
     """Write noise (contract §10): visible = hidden + float32(std) * xi where the uint8
     mask is non-zero (mask_ptr 0: every element); the other visible weights stay."""
 
+def input_stage_cuda(
+    config: InputStageConfig,
+    x_ptr: int,
+    out_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    stream: int,
+) -> None:
+    """The input stage (DAC) of contract §8 (the CUDA kernels: device memory, on ``stream``)."""
+
+def output_stage_cuda(
+    config: OutputStageConfig,
+    y_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    noise_per_output_ptr: int,
+    w_noise_mode: int,
+    w_noise_std_ptr: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    hit_ptr: int,
+    stream: int,
+) -> None:
+    """The output stage (ADC) of contract §8, in place; ``hit_ptr`` (uint8 ``[n_rows]``)
+    must hold zeros and gets 1 for each row that hit a bound (the CUDA kernels: device memory, on ``stream``)."""
+
+def decay_weights_cuda(
+    weights_ptr: int,
+    n: int,
+    decay_scale_ptr: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    alpha: float,
+    stream: int,
+) -> None:
+    """Decay toward the reset bias (contract §9; the CUDA kernels: device memory, on ``stream``)."""
+
+def diffuse_weights_cuda(
+    weights_ptr: int,
+    n: int,
+    rate_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Diffusion (contract §9; the CUDA kernels: device memory, on ``stream``)."""
+
+def reset_columns_cuda(
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    first_column: int,
+    n_columns: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    reset_std: float,
+    reset_prob: float,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Column reset (contract §9; the CUDA kernels: device memory, on ``stream``)."""
+
+def write_noise_cuda(
+    visible_ptr: int,
+    hidden_ptr: int,
+    n: int,
+    mask_ptr: int,
+    std: float,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Write noise (contract §10; the CUDA kernels: device memory, on ``stream``)."""
+
+def input_stage_cuda_emulated(
+    config: InputStageConfig,
+    x_ptr: int,
+    out_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    stream: int,
+) -> None:
+    """The input stage (DAC) of contract §8 (their host emulation: host memory, ``stream`` ignored)."""
+
+def output_stage_cuda_emulated(
+    config: OutputStageConfig,
+    y_ptr: int,
+    n_rows: int,
+    n_cols: int,
+    row_scale_ptr: int,
+    noise_per_output_ptr: int,
+    w_noise_mode: int,
+    w_noise_std_ptr: int,
+    seed: int,
+    call_index: int,
+    sub: int,
+    row_ids_ptr: int,
+    hit_ptr: int,
+    stream: int,
+) -> None:
+    """The output stage (ADC) of contract §8, in place; ``hit_ptr`` (uint8 ``[n_rows]``)
+    must hold zeros and gets 1 for each row that hit a bound (their host emulation: host memory, ``stream`` ignored)."""
+
+def decay_weights_cuda_emulated(
+    weights_ptr: int,
+    n: int,
+    decay_scale_ptr: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    alpha: float,
+    stream: int,
+) -> None:
+    """Decay toward the reset bias (contract §9; their host emulation: host memory, ``stream`` ignored)."""
+
+def diffuse_weights_cuda_emulated(
+    weights_ptr: int,
+    n: int,
+    rate_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Diffusion (contract §9; their host emulation: host memory, ``stream`` ignored)."""
+
+def reset_columns_cuda_emulated(
+    weights_ptr: int,
+    d_size: int,
+    x_size: int,
+    first_column: int,
+    n_columns: int,
+    reset_bias_ptr: int,
+    w_min_ptr: int,
+    w_max_ptr: int,
+    reset_std: float,
+    reset_prob: float,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Column reset (contract §9; their host emulation: host memory, ``stream`` ignored)."""
+
+def write_noise_cuda_emulated(
+    visible_ptr: int,
+    hidden_ptr: int,
+    n: int,
+    mask_ptr: int,
+    std: float,
+    seed: int,
+    call_index: int,
+    stream: int,
+) -> None:
+    """Write noise (contract §10; their host emulation: host memory, ``stream`` ignored)."""
+
 # -- the pulsed update on CUDA (cpp/cuda/cuda_update.hpp, contract §11.1) ---------------------
 def pulsed_update_cuda_scratch_bytes(
     config: PulsedUpdateConfig, d_size: int, x_size: int, batch: int

@@ -23,10 +23,15 @@ from typing import Any, Protocol
 
 import torch
 
+from . import engine, engine_cuda
+from .dispatch import EngineName
+from .reference import device_ops as reference_device_ops
+
 __all__ = [
     "DeviceOperations",
     "DeviceOpsTarget",
     "DeviceOpsKernels",
+    "device_ops_kernels",
     "DECAY_SCALE",
     "DIFFUSION_RATE",
     "RESET_BIAS",
@@ -94,8 +99,8 @@ _INDEX_MASK = 0xFFFFFFFF
 
 
 class DeviceOpsKernels(Protocol):
-    """The four operations, as :mod:`aihw.core.engine` and
-    :mod:`aihw.core.reference.device_ops` (a CUDA back-end would be a third) provide them."""
+    """The four operations, as :mod:`aihw.core.engine`, :mod:`aihw.core.engine_cuda` and
+    :mod:`aihw.core.reference.device_ops` provide them."""
 
     def decay(
         self,
@@ -144,6 +149,20 @@ class DeviceOpsKernels(Protocol):
         call_index: int,
         num_threads: int = 0,
     ) -> None: ...
+
+
+def device_ops_kernels(implementation: EngineName) -> DeviceOpsKernels:
+    """The module whose operations run for ``implementation``
+    (:func:`aihw.core.dispatch.engine_for`)."""
+    if implementation == "native":
+        return engine
+    if implementation == "cuda":
+        return engine_cuda
+    if implementation == "reference":
+        return reference_device_ops
+    raise ValueError(
+        f"implementation={implementation!r} is invalid; allowed: 'native', 'cuda', 'reference'"
+    )
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@
 its call counter and running state. :meth:`Periphery.run` computes noise management,
 runs the input stage (DAC), torch's matrix product and the output stage (ADC), and the
 bound-management loop that re-runs only the samples whose output hit a bound. The two
-stages run in the compiled engine (``native=True``, :mod:`aihw.core.engine`) or in plain
-torch (their twins in :mod:`aihw.core.reference.periphery`); both draw the same numbers.
+stages run in the implementation :meth:`Periphery.run` is given (:mod:`aihw.core.dispatch`):
+the compiled CPU engine (``"native"``, :mod:`aihw.core.engine`), the CUDA kernels
+(``"cuda"``, :mod:`aihw.core.engine_cuda`) or plain torch (``"reference"``, their twins in
+:mod:`aihw.core.reference.periphery`); all draw the same numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any, Protocol
 
 import torch
 
-from . import engine
+from . import engine, engine_cuda
+from .dispatch import EngineName
 from .first_pass import (
     MASK32,
     MAX_ROWS,
@@ -42,7 +45,7 @@ __all__ = [
 
 
 class PeripheryKernels(Protocol):
-    """The periphery stages, as :mod:`aihw.core.engine` and
+    """The periphery stages, as :mod:`aihw.core.engine`, :mod:`aihw.core.engine_cuda` and
     :mod:`aihw.core.reference.periphery` provide them."""
 
     def input_stage(
@@ -84,6 +87,21 @@ class PeripheryKernels(Protocol):
         num_threads: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
+    def row_abs_max(self, x: torch.Tensor, num_threads: int = 0) -> torch.Tensor: ...
+
+
+def periphery_kernels(implementation: EngineName) -> PeripheryKernels:
+    """The module whose stages run for ``implementation`` (:func:`aihw.core.dispatch.engine_for`)."""
+    if implementation == "native":
+        return engine
+    if implementation == "cuda":
+        return engine_cuda
+    if implementation == "reference":
+        return reference_periphery
+    raise ValueError(
+        f"implementation={implementation!r} is invalid; allowed: 'native', 'cuda', 'reference'"
+    )
+
 
 #: C++-only constants of the reference toolkit (docs/physics/index.md#defaults).
 NM_ASSUMED_WMAX = 0.6
@@ -121,7 +139,10 @@ class Periphery:
         self.seed = seed
         self.call_index = 0
         self.last_passes = 0
-        self.last_bound_hits = 0
+        self._last_bound_hits = 0
+        # The last pass's bound flags when nobody has counted them yet: on a GPU the count
+        # is a device-to-host copy, made only when someone reads last_bound_hits.
+        self._pending_hits: torch.Tensor | None = None
         self.average_abs_max: float | None = None
         self._plan: FirstPassPlan | None = None  # the compiled first pass's settings
         self._plan_ready = False  # whether _plan is worked out (None: no compiled pass)
@@ -154,7 +175,30 @@ class Periphery:
         # Pickles and deep copies leave the compiled first pass (and its buffers) behind.
         state = self.__dict__.copy()
         state["_first_pass"] = None
+        state["_last_bound_hits"] = self.last_bound_hits
+        state["_pending_hits"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if "last_bound_hits" in state:  # pickled before the count became lazy
+            state["_last_bound_hits"] = state.pop("last_bound_hits")
+        state.setdefault("_pending_hits", None)
+        self.__dict__.update(state)
+
+    @property
+    def last_bound_hits(self) -> int:
+        """Samples still at a bound after the last call."""
+        pending = self._pending_hits
+        if pending is not None:
+            self._last_bound_hits = int(pending.sum())
+            self._pending_hits = None
+        return self._last_bound_hits
+
+    @last_bound_hits.setter
+    def last_bound_hits(self, value: int) -> None:
+        self._last_bound_hits = int(value)
+        self._pending_hits = None
 
     def _draw_nonlinearity(self, out_size: int) -> None:
         """The fixed per-output non-linearity ``n_i`` and calibration gain ``f``
@@ -176,7 +220,7 @@ class Periphery:
         self,
         x: torch.Tensor,
         nm: NoiseManagementType | str,
-        native: bool = False,
+        implementation: EngineName = "reference",
         threads: int = 0,
     ) -> torch.Tensor | None:
         """``s_nm`` per row (float32), or ``None`` without noise management
@@ -201,11 +245,9 @@ class Periphery:
         if nm == NoiseManagementType.MAX:
             s = x.amax(1)
         else:
-            s = (
-                engine.row_abs_max(x.contiguous(), threads)
-                if native
-                else reference_periphery.row_abs_max(x, threads)
-            )
+            kernels = periphery_kernels(implementation)
+            compiled = implementation != "reference"
+            s = kernels.row_abs_max(x.contiguous() if compiled else x, threads)
         if thres > 0:
             s = s.clamp(max=thres)
         if nm == NoiseManagementType.ABS_MAX_NP_SUM:
@@ -221,7 +263,11 @@ class Periphery:
 
     # -- the managed MVM -----------------------------------------------------------------
     def run(
-        self, x: torch.Tensor, matrix: torch.Tensor, native: bool, num_threads: int | None = 0
+        self,
+        x: torch.Tensor,
+        matrix: torch.Tensor,
+        implementation: EngineName,
+        num_threads: int | None = 0,
     ) -> torch.Tensor:
         """``y = periphery(x @ matrix)``: the managed MVM of docs/physics/periphery.md#forward-pass
         (docs/physics/periphery.md#backward-pass backward).
@@ -229,7 +275,10 @@ class Periphery:
         Args:
             x: float32 ``[N, in]``, contiguous.
             matrix: float32 ``[in, out]`` (e.g. ``W.T`` forward, ``W`` backward).
-            native: run the stages in the compiled engine (CPU tensors only).
+            implementation: where the stages run: ``"native"`` (the compiled CPU engine, CPU
+                tensors), ``"cuda"`` (the CUDA kernels, tensors on a GPU) or
+                ``"reference"`` (plain torch, any device); see
+                :func:`aihw.core.dispatch.engine_for`.
             num_threads: threads of the compiled stages (``<= 0``: one per core; ``None``:
                 torch's thread count, one thread for small passes).
 
@@ -249,7 +298,7 @@ class Periphery:
             # No storage to hand the engine; and both back-ends must leave the running
             # AverageAbsMax alone (an empty batch has no maximum).
             return empty_pass([self], matrix.shape[1])
-        if native and plan is not None:
+        if implementation == "native" and plan is not None:
             # The compiled first pass (noise management fused into the DAC); it moves the
             # counter itself, and does nothing when a row has a zero scale.
             first = self._first_pass
@@ -261,7 +310,7 @@ class Periphery:
         call = self.call_index
         self.call_index = (call + 1) & MASK32
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
-        return self._run_general(x, matrix, call, bm, native, num_threads)
+        return self._run_general(x, matrix, call, bm, implementation, num_threads)
 
     def _run_general(
         self,
@@ -269,7 +318,7 @@ class Periphery:
         matrix: torch.Tensor,
         call: int,
         bm: BoundManagementType | str,
-        native: bool,
+        implementation: EngineName,
         num_threads: int,
     ) -> torch.Tensor:
         """Every noise- and bound-management type, stage by stage."""
@@ -278,7 +327,7 @@ class Periphery:
         device = x.device
         out: torch.Tensor | None = None
         forward = self.direction == "forward"
-        s_nm = self._nm_scale(x, io.noise_management, native, num_threads)
+        s_nm = self._nm_scale(x, io.noise_management, implementation, num_threads)
 
         ids: torch.Tensor | None = None  # rows still computed (None: all of them)
         xa = x
@@ -294,7 +343,7 @@ class Periphery:
                 else:
                     s_nm = torch.where(nonpositive, torch.ones_like(s_nm), s_nm)
         out = self._bound_management_loop(
-            xa, matrix, s_nm, ids, out, call, bm, 0, native, num_threads
+            xa, matrix, s_nm, ids, out, call, bm, 0, implementation, num_threads
         )
         if out is None:  # no row to compute
             out = torch.zeros(n, n_out, dtype=torch.float32, device=device)
@@ -310,7 +359,7 @@ class Periphery:
         call: int,
         bm: BoundManagementType | str,
         passes: int,
-        native: bool,
+        implementation: EngineName,
         num_threads: int,
         red: float = 1.0,
     ) -> torch.Tensor | None:
@@ -319,24 +368,28 @@ class Periphery:
         the filled ``out``."""
         io = self.io
         hits = self.last_bound_hits if passes else 0
+        pending: torch.Tensor | None = None  # the last flags, counted only when read
         max_red = self.reduction_limit()
         while xa.shape[0] > 0:
             if bm == BoundManagementType.ITERATIVE_WORST_CASE and passes == 1:
                 if io.noise_management != NoiseManagementType.ABS_MAX_NP_SUM:
                     s_nm = self._nm_scale(
-                        xa, NoiseManagementType.ABS_MAX_NP_SUM, native, num_threads
+                        xa, NoiseManagementType.ABS_MAX_NP_SUM, implementation, num_threads
                     )
                 red = 1.0
-            y, hit, n_hit = self._one_pass(
-                xa, matrix, s_nm, red, ids, call, passes, native, num_threads
+            y, hit = self._one_pass(
+                xa, matrix, s_nm, red, ids, call, passes, implementation, num_threads
             )
             if out is None:
                 out = y  # the first pass computes every row
             else:
                 out[ids] = y
             passes += 1
-            hits = n_hit
-            if bm == BoundManagementType.NONE or n_hit == 0 or red > max_red:
+            if bm == BoundManagementType.NONE or red > max_red:
+                pending = hit  # no re-run: the flags need not reach the host now
+                break
+            hits = int(hit.sum())  # on a GPU the one synchronisation of a pass
+            if hits == 0:
                 break
             sel = torch.nonzero(hit).squeeze(1)  # bool or uint8 flags
             ids = sel if ids is None else ids[sel]
@@ -346,6 +399,7 @@ class Periphery:
             red *= 2.0
         self.last_passes = passes
         self.last_bound_hits = hits
+        self._pending_hits = pending
         return out
 
     # -- the compiled first pass -----------------------------------------------------------
@@ -422,7 +476,7 @@ class Periphery:
         """Bound management after a compiled first pass: re-run the rows ``ids`` (inputs
         ``x``, scales ``s_nm``) from the second pass on, into ``out``."""
         self._bound_management_loop(
-            x, matrix, s_nm, ids, out, call, bm, 1, True, num_threads, red=2.0
+            x, matrix, s_nm, ids, out, call, bm, 1, "native", num_threads, red=2.0
         )
 
     def reduction_limit(self) -> float:
@@ -443,9 +497,10 @@ class Periphery:
         ids: torch.Tensor | None,
         call: int,
         bm_pass: int,
-        native: bool,
+        implementation: EngineName,
         num_threads: int,
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One pass of the rows ``xa``: their outputs and bound flags (bool or uint8)."""
         io = self.io
         device = xa.device
         # Row scales, in float32: in = 1 / (s_nm * red), out = out_scale * s_nm * red.
@@ -468,11 +523,12 @@ class Periphery:
             in_scale = torch.reciprocal(denom)
             out_scale = denom if io.out_scale == 1.0 else denom * io.out_scale
         row_ids = None if ids is None else ids.to(torch.int32)
-        kernels: PeripheryKernels = engine if native else reference_periphery
+        kernels = periphery_kernels(implementation)
+        compiled = implementation != "reference"  # the compiled stages need contiguous rows
         threads = int(num_threads)
         sub = bm_pass << 1
         v = kernels.input_stage(
-            xa.contiguous() if native else xa, in_scale, step=io.inp_step,
+            xa.contiguous() if compiled else xa, in_scale, step=io.inp_step,
             sto_round=io.inp_sto_round, bound=float(io.inp_bound), noise=float(io.inp_noise),
             asymmetry=float(io.inp_asymmetry), streams=self.streams, seed=self.seed,
             call_index=call, sub=sub, row_ids=row_ids, num_threads=threads,
@@ -484,9 +540,9 @@ class Periphery:
 
         def adc(
             y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0
-        ) -> tuple[torch.Tensor, torch.Tensor, int]:
-            return self._adc(kernels, y, out_scale, sigma, w_std, call, sub | part, row_ids,
-                             threads)  # fmt: skip
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            return self._adc(kernels, compiled, y, out_scale, sigma, w_std, call, sub | part,
+                             row_ids, threads)  # fmt: skip
 
         if mv == AnalogMVType.ONE_PASS:
             y = self._mac(v, matrix)
@@ -505,10 +561,9 @@ class Periphery:
             )
             return adc(y_pos + y_neg, w_std)
         # PosNegSeparateDigitalSum: one ADC per pass, summed digitally.
-        y1, h1, _ = adc(y_pos, w_pos)
-        y2, h2, _ = adc(y_neg, w_neg, part=1)
-        hit = h1.bool() | h2.bool()
-        return y1 + y2, hit, int(hit.sum())
+        y1, h1 = adc(y_pos, w_pos)
+        y2, h2 = adc(y_neg, w_neg, part=1)
+        return y1 + y2, h1.bool() | h2.bool()
 
     # -- non-idealities of the MAC and the ADC (docs/physics/periphery.md#mac-non-idealities) ------
     def _mac(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
@@ -560,6 +615,7 @@ class Periphery:
     def _adc(
         self,
         kernels: PeripheryKernels,
+        compiled: bool,
         y: torch.Tensor,
         out_scale: torch.Tensor | None,
         sigma: torch.Tensor | None,
@@ -568,7 +624,7 @@ class Periphery:
         sub: int,
         row_ids: torch.Tensor | None,
         threads: int,
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The output stage; with an output non-linearity, the weight noise (the last step
         of the MAC) is added first, by the reference stage, then the non-linearity."""
         nonlinearity = self.nonlinearity_per_output
@@ -585,14 +641,14 @@ class Periphery:
             y = (y * self.nonlinearity_gain) / (1.0 + (y * n_i).abs())
         io = self.io
         y, hit = kernels.output_stage(
-            y.contiguous() if kernels is engine else y, out_scale, step=io.out_step,
+            y.contiguous() if compiled else y, out_scale, step=io.out_step,
             sto_round=io.out_sto_round, bound=float(io.out_bound),
             test_negative_bound=io.bm_test_negative_bound, noise=float(io.out_noise),
             noise_per_output=sigma, asymmetry=float(io.out_asymmetry), w_noise_std=w_std,
             streams=self.streams, seed=self.seed, call_index=call, sub=sub, row_ids=row_ids,
             num_threads=threads,
         )  # fmt: skip
-        return y, hit, int(hit.sum())
+        return y, hit
 
     def _w_noise_std(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor | None:
         io = self.io

@@ -21,6 +21,7 @@ from aihw.core.inference import (
     NoiseModel,
     NPairConductanceConverter,
     PerColumnDriftCompensation,
+    SingleDeviceConductanceConverter,
     SinglePairConductanceConverter,
     WeightClipParameter,
     WeightClipType,
@@ -94,6 +95,7 @@ from .noise_models import (
     PCMLikeNoiseModel,
     StateIndependentNoiseModel,
 )
+from .noise_models_reram import ReRamCMONoiseModel, ReRamWan2022NoiseModel
 from .parameters import (
     ConstantStepResistiveDeviceParameters,
     FloatingPointTileParameters,
@@ -281,6 +283,9 @@ __all__ = [
     "NPairConductanceConverter",
     "PCMLikeNoiseModel",
     "PerColumnDriftCompensation",
+    "ReRamCMONoiseModel",
+    "ReRamWan2022NoiseModel",
+    "SingleDeviceConductanceConverter",
     "SinglePairConductanceConverter",
     "StateIndependentNoiseModel",
     "UnknownNoiseModelError",

@@ -24,6 +24,7 @@ from .noise_models import (
     PCMLikeNoiseModel,
     StateIndependentNoiseModel,
 )
+from .noise_models_reram import ReRamCMONoiseModel, ReRamWan2022NoiseModel
 from .piecewise_step import PiecewiseStepResistiveDevice
 from .pow_step import PowStepReferenceResistiveDevice, PowStepResistiveDevice
 from .presets import PRESETS
@@ -78,5 +79,11 @@ def register_noise_models(register: Callable[..., Any]) -> None:
     Args:
         register: the registration callback.
     """
-    for cls in (PCMLikeNoiseModel, CustomDriftPCMLikeNoiseModel, StateIndependentNoiseModel):
+    for cls in (
+        PCMLikeNoiseModel,
+        CustomDriftPCMLikeNoiseModel,
+        StateIndependentNoiseModel,
+        ReRamWan2022NoiseModel,
+        ReRamCMONoiseModel,
+    ):
         register(cls)

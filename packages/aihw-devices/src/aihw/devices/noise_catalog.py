@@ -86,8 +86,9 @@ class NoiseModelCatalog:
         Raises:
             TypeError: not a dataclass subclass of
                 :class:`~aihw.core.inference.NoiseModel`, or bad ``aliases``.
-            ValueError: an invalid or used name, an unsupported ``api_version``, or a
-                class that cannot be built with its defaults.
+            ValueError: an invalid or used name, an unsupported ``api_version``, a
+                ``read_normals`` other than 1 or 2, or a class that cannot be built with its
+                defaults.
         """
         source = source or PluginSource()
         if not isinstance(cls, type) or not issubclass(cls, NoiseModel) or cls is NoiseModel:
@@ -107,6 +108,9 @@ class NoiseModelCatalog:
                 f"{label}.api_version={version!r} is not supported by the installed "
                 f"aihw-core; supported: {supported}"
             )
+        normals = cls.read_normals
+        if isinstance(normals, bool) or normals not in (1, 2):
+            raise ValueError(f"{label}.read_normals={normals!r} is invalid; allowed: 1 or 2")
         for key in (name, *alias_tuple):
             if key in self._names:
                 other = self._entries[self._names[key]]

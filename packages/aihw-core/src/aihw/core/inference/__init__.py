@@ -25,6 +25,7 @@ from .converters_npair import (
     NotInvertibleError,
     NPairConductanceConverter,
 )
+from .converters_single import SingleDeviceConductanceConverter
 from .hwa import HWAState
 from .modifiers import WeightModifierParameter, WeightModifierType, modify_weights
 from .noise_model import NOISE_MODEL_API_VERSIONS, NoiseModel
@@ -48,6 +49,7 @@ __all__ = [
     "NoiseModel",
     "PerColumnDriftCompensation",
     "Programmed",
+    "SingleDeviceConductanceConverter",
     "SinglePairConductanceConverter",
     "WeightClipParameter",
     "WeightClipType",

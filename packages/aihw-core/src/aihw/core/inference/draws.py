@@ -14,14 +14,16 @@ programming noise         5        the tile's ``program_index``
 drift exponents ``nu``    6        the tile's ``program_index``
 read noise of a drift     7        the tile's ``drift_index``
 weight modifier           8        the tile's ``modifier_index``
+second normal of a read   9        the tile's ``drift_index`` (models with
+                                   ``read_normals = 2``)
 ========================  =======  ==========================================
 
 The weight modifier of hardware-aware training keys its streams with the tile seed (not
 the noise seed, which programming may restart) and numbers them by ``k``
 (``aihw.core.inference.modifiers``).
 
-The compiled engine draws them on the CPU (its diffusion kernel with rate 1 on zeros);
-the plain-torch reference, bit for bit the same, elsewhere.
+The compiled engine draws them (its diffusion kernel with rate 1 on zeros): the CPU engine
+or the CUDA kernels; the plain-torch reference, bit for bit the same, elsewhere.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .. import engine
-from ..reference import device_ops as reference_ops
+from .. import dispatch
+from ..device_ops import device_ops_kernels
 
 __all__ = [
     "DRIFT_COEFFICIENTS",
     "MODIFIER",
     "PROGRAMMING",
     "READ_NOISE",
+    "READ_NOISE_SECOND",
     "mix_seed",
     "normals",
     "stream_seed",
@@ -46,6 +49,7 @@ PROGRAMMING = 5
 DRIFT_COEFFICIENTS = 6
 READ_NOISE = 7
 MODIFIER = 8
+READ_NOISE_SECOND = 9
 _MASK64 = 2**64 - 1
 
 
@@ -69,8 +73,6 @@ def normals(
     z = torch.zeros(shape, dtype=torch.float32, device=device)
     rate = torch.ones_like(z)
     seed = stream_seed(noise_seed, purpose, k)
-    if device.type == "cpu" and engine.native_available():
-        engine.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
-    else:
-        reference_ops.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
+    kernels = device_ops_kernels(dispatch.engine_for(device, "auto"))
+    kernels.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
     return z

@@ -18,8 +18,8 @@ import math
 import torch
 from torch import Tensor
 
-from .. import engine
-from ..reference import device_ops as reference_ops
+from .. import dispatch
+from ..device_ops import device_ops_kernels
 from . import draws
 from ._checks import check_real, check_reals, invalid
 from ._enums import check_enum
@@ -183,10 +183,8 @@ class _Draws:
         one pass, the same bits either way."""
         seed = draws.stream_seed(self.seed, draws.MODIFIER, k)
         index = self.index & 0xFFFFFFFF
-        if base.device.type == "cpu" and engine.native_available():
-            engine.diffuse(base, rate, None, None, seed, index, torch.get_num_threads())
-        else:
-            reference_ops.diffuse(base, rate, None, None, seed, index)
+        kernels = device_ops_kernels(dispatch.engine_for(base.device, "auto"))
+        kernels.diffuse(base, rate, None, None, seed, index, torch.get_num_threads())
         return base
 
     def normal(self, k: int) -> Tensor:

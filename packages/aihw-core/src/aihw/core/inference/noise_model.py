@@ -46,6 +46,9 @@ class NoiseModel:
     name: ClassVar[str] = ""
     """The registry name, e.g. ``"PCMLikeNoiseModel"``."""
     api_version: ClassVar[int] = 1
+    read_normals: ClassVar[int] = 1
+    """Standard normals per device a read draws: 1 (``z`` has the conductances' shape) or 2
+    (``z`` is ``[2, *shape]``: two independent effects, e.g. relaxation and read noise)."""
 
     g_converter: ConductanceConverter = dataclasses.field(
         default_factory=SinglePairConductanceConverter
@@ -72,7 +75,7 @@ class NoiseModel:
         self, g_prog: Tensor, nu: Tensor, t_inference: float, z: Tensor
     ) -> Tensor:
         """The conductances read ``t_inference`` seconds after programming: drift and read
-        noise applied to the programmed ``g_prog``."""
+        noise applied to the programmed ``g_prog`` (``z``: see :attr:`read_normals`)."""
         raise NotImplementedError
 
     def parameters(self) -> dict[str, Any]:

@@ -122,9 +122,12 @@ class InferenceState:
         assert model is not None and state is not None
         shape = tuple(state.reference.shape)
         read = []
+        device = state.reference.device
+        purposes = (draws.READ_NOISE, draws.READ_NOISE_SECOND)[: model.read_normals]
         for k in range(state.conductances.shape[0]):
-            z = draws.normals(self.noise_seed, draws.READ_NOISE, self.drift_index, k, shape,
-                              state.reference.device)  # fmt: skip
+            zs = [draws.normals(self.noise_seed, p, self.drift_index, k, shape, device)
+                  for p in purposes]  # fmt: skip
+            z = zs[0] if len(zs) == 1 else torch.stack(zs)
             read.append(
                 model.apply_drift_noise_to_conductance(
                     state.conductances[k], state.nu[k], t_inference, z

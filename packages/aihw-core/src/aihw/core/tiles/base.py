@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .. import engine
+from .. import dispatch
 from .._checks import (
     check_finite,
     check_floating_tensor,
@@ -173,20 +173,17 @@ class TileBase:
         self.forward_periphery, self.backward_periphery = fwd, bwd
 
     def periphery_uses_native(self) -> bool:
-        """Whether the periphery stages of the next pass run in the compiled engine."""
+        """Whether the periphery stages of the next pass run in the compiled CPU engine
+        (not the CUDA kernels: the CPU-only compiled first passes ask this)."""
         return (
-            self._backend != "reference" and self.device.type == "cpu" and engine.native_available()
+            self._backend != "reference" and dispatch.compiled_engine_for(self.device) == "native"
         )
 
-    def _periphery_native(self) -> bool:
-        native = self.periphery_uses_native()
-        if self._backend == "native" and not native:
-            if self.device.type != "cpu":
-                raise RuntimeError(
-                    f"backend='native' runs on the CPU only; this tile is on {self.device}"
-                )
-            engine.load()  # raises the ImportError that says how to repair
-        return native
+    def _periphery_engine(self) -> dispatch.EngineName:
+        """Which implementation runs the periphery stages of the next pass: the compiled CPU
+        engine, the CUDA kernels or the reference (:func:`aihw.core.dispatch.engine_for`);
+        raises for ``backend='native'`` where no compiled one can run."""
+        return dispatch.engine_for(self.device, self._backend)
 
     # -- sizes ------------------------------------------------------------------------
     @property
@@ -253,8 +250,8 @@ class TileBase:
         xb = self._with_bias(flat)
         if not xb.is_contiguous():
             xb = xb.contiguous()
-        native = self._periphery_native() if not periphery.io.exact else False
-        y = periphery.run(xb, self._pass_weights().t(), native, self.num_threads)
+        implementation = self._periphery_engine() if not periphery.io.exact else "reference"
+        y = periphery.run(xb, self._pass_weights().t(), implementation, self.num_threads)
         if x32.dim() != 2:
             y = y.reshape(*x32.shape[:-1], self.out_size)
         return y if y.dtype == dtype else y.to(dtype)
@@ -278,9 +275,9 @@ class TileBase:
         lead = d32.shape[:-1]
         d2 = d32.reshape(-1, self.out_size).contiguous()
         if periphery.io.exact:
-            z = periphery.run(d2, weights[:, : self.in_size], False)
+            z = periphery.run(d2, weights[:, : self.in_size], "reference")
         else:
-            z = periphery.run(d2, weights, self._periphery_native(), self.num_threads)
+            z = periphery.run(d2, weights, self._periphery_engine(), self.num_threads)
             z = z[:, : self.in_size]
         return z.reshape(*lead, self.in_size).to(dtype)
 

@@ -8,18 +8,17 @@ from typing import Any
 
 import torch
 
-from .. import engine
+from .. import dispatch
 from ..device_ops import (
     DECAY_SCALE,
     DIFFUSION_RATE,
     DeviceOperations,
-    DeviceOpsKernels,
     DeviceOpsTarget,
     check_alpha,
     check_reset_arguments,
     check_write_noise_scale,
+    device_ops_kernels,
 )
-from ..reference import device_ops as reference_device_ops
 from .base import TileBase
 
 __all__ = ["DeviceTile"]
@@ -144,7 +143,7 @@ class DeviceTile(TileBase):
     def _check_device_ops(self) -> None:
         """Raise before an update if its post-update step could not run."""
         if self.device_ops.needs_kernels(self.device_arrays):
-            self._device_ops_native()
+            self._device_ops_engine()
 
     # -- helpers -----------------------------------------------------------------------
     def _persistent_weights(self) -> torch.Tensor:
@@ -152,25 +151,20 @@ class DeviceTile(TileBase):
         return self.device_ops.persistent_weights(self.weights)
 
     def _device_ops_target(self) -> DeviceOpsTarget:
-        kernels: DeviceOpsKernels = engine if self._device_ops_native() else reference_device_ops
+        kernels = device_ops_kernels(self._device_ops_engine())
         return DeviceOpsTarget(
             self.weights, self.device_arrays, int(self.seed), kernels, self._threads()
         )
 
-    def _device_ops_native(self) -> bool:
-        """Whether the operations run in the compiled engine (its buffers checked), else
-        in the reference; raises for ``backend='native'`` when the engine cannot run."""
-        on_cpu = self.weights.device.type == "cpu"
-        native = self._backend != "reference" and on_cpu and engine.native_available()
-        if self._backend == "native" and not native:
-            if not on_cpu:
-                raise RuntimeError(
-                    f"backend='native' runs on the CPU only; this tile is on {self.weights.device}"
-                )
-            engine.load()  # raises the ImportError that says how to repair
-        if native:
+    def _device_ops_engine(self) -> dispatch.EngineName:
+        """Which implementation runs the operations: the compiled CPU engine, the CUDA
+        kernels (both on raw buffers, checked here) or the reference
+        (:func:`aihw.core.dispatch.engine_for`); raises for ``backend='native'`` where no
+        compiled one can run."""
+        name = dispatch.engine_for(self.weights.device, self._backend)
+        if name != "reference":
             self._check_raw_buffers()
-        return native
+        return name
 
     def _check_raw_buffers(self) -> None:
         """The engine reads raw float32 buffers: refuse tensors someone replaced badly."""

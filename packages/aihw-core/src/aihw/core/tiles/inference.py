@@ -337,8 +337,8 @@ class InferenceTile(FloatingPointTile):
         periphery = self.forward_periphery
         if periphery is None:
             return eye @ self.weights.T
-        native = self._periphery_native() if not periphery.io.exact else False
-        return periphery.run(eye, self.weights.t(), native, self.num_threads)
+        implementation = self._periphery_engine() if not periphery.io.exact else "reference"
+        return periphery.run(eye, self.weights.t(), implementation, self.num_threads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)

@@ -80,8 +80,8 @@ def read_vectors(tile: AnalogTile, indices: list[int], columns: bool = True) -> 
     if periphery is None:
         return x @ matrix
     if periphery.io.exact:
-        return periphery.run(x, matrix, False)
-    return periphery.run(x, matrix, tile._periphery_native(), tile.num_threads)
+        return periphery.run(x, matrix, "reference")
+    return periphery.run(x, matrix, tile._periphery_engine(), tile.num_threads)
 
 
 def write_pulsed(
