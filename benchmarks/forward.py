@@ -11,6 +11,10 @@ ratio is robust to a machine whose load changes during the run. Layers wider tha
 split into 512 x 512 tiles (the default mapping), each with its own periphery.
 
     python benchmarks/forward.py [--repeats 20] [--quick] [--busy [N]]
+    python benchmarks/forward.py --device cuda   # the CUDA kernels against nn.Linear on the GPU
+
+``--device cuda`` (issue 15) times the same layers on the GPU (4096, batch 1024 and the
+smaller cases) with CUDA events; the goal is 1.3x ``nn.Linear`` at 4096, batch 1024.
 
 ``--busy`` runs competing CPU-bound processes during the measurement (benchmarks/_busy.py).
 """
@@ -18,6 +22,7 @@ split into 512 x 512 tiles (the default mapping), each with its own periphery.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import torch
 from _busy import add_busy_argument, busy, busy_label
@@ -72,13 +77,56 @@ def bench(size: int, batch: int, threads: int, repeats: int, with_reference: boo
     return row
 
 
+#: The GPU cases (size, batch) and issue 15's goal at 4096, batch 1024.
+CUDA_CASES = [(512, 64), (1024, 1024), (4096, 64), (4096, 1024)]
+GOAL_CUDA = 1.3
+
+
+def cuda_table(repeats: int) -> None:
+    from _cuda import cuda_paired_median_ms, require_cuda
+
+    require_cuda()
+    device = torch.device("cuda")
+    rows = []
+    for size, batch in CUDA_CASES:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(batch, size, generator=generator).to(device)
+        linear = torch.nn.Linear(size, size).to(device)
+        analog = AnalogLinear(size, size, rpu_config=InferenceRPUConfig(), seed=0).to(device)
+        with torch.no_grad():
+            t_linear, t_analog = cuda_paired_median_ms(
+                partial(linear, x), partial(analog, x), repeats
+            )
+        goal = (size, batch) == (4096, 1024)
+        verdict = f" {'met' if t_analog / t_linear <= GOAL_CUDA else 'MISSED'}" if goal else ""
+        engines = sorted({tile.engine for tile in analog.analog_tiles()})
+        rows.append(
+            [size, batch, f"{t_linear:.3f}", f"{t_analog:.3f}",
+             f"{t_analog / t_linear:.2f}x{verdict}", "+".join(engines)]
+        )  # fmt: skip
+    print(
+        f"inference forward on {torch.cuda.get_device_name(device)}, default periphery, "
+        f"x ~ N(0, 1); goal {GOAL_CUDA:g}x nn.Linear at 4096, batch 1024"
+    )
+    print_table(["size", "batch", "nn.Linear ms", "analog ms", "analog/Linear", "engine"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="skip the reference stages")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="only these sizes")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: the GPU table instead (needs the CUDA kernels and a GPU)",
+    )
     add_busy_argument(parser)
     args = parser.parse_args()
+    if args.device == "cuda":
+        cuda_table(args.repeats)
+        return
     previous = torch.get_num_threads()
     rows = []
     cases = [c for c in CASES if args.sizes is None or c[0] in args.sizes]

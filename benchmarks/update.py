@@ -9,12 +9,19 @@ noise-free update against its goal, and native vs reference.
     python benchmarks/update.py [--size 512] [--batch 64] [--repeats 20] [--busy]
     python benchmarks/update.py --laws   # one row per step-law device (d scale 1e-2)
     python benchmarks/update.py --compounds   # compound tiles against one device
+    python benchmarks/update.py --device cuda   # the CUDA kernels against torch's addmm_
+
+``--device cuda`` (issue 15) times the update on the GPU for 512x512 and 4096x4096 tiles,
+batch 64 and 1024, at every d scale, against torch's ``addmm_`` of the same shape (the
+floor: a dense rank-``batch`` update), with CUDA events; the goal is 3x the ``addmm_`` at
+4096x4096, batch 1024, d scale 1e-2.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+from functools import partial
 
 import torch
 from _busy import add_busy_argument, busy, busy_label
@@ -135,11 +142,75 @@ def main() -> None:
         action="store_true",
         help="only the compound tiles against one device (benchmarks/compound_update.py)",
     )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: the GPU table instead (needs the CUDA kernels and a GPU)",
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=None, help="--device cuda: only these sizes"
+    )
     add_busy_argument(parser)
     args = parser.parse_args()
+    if args.device == "cuda":
+        cuda_table(args)
+        return
     print(busy_label(args.busy))
     with busy(args.busy):
         run(args)
+
+
+#: Issue 15's GPU goal: the update within this factor of torch's addmm_ of the same shape
+#: at 4096x4096, batch 1024, d scale 1e-2.
+GOAL_CUDA_ADDMM = 3.0
+
+
+def cuda_table(args: argparse.Namespace) -> None:
+    """GPU update times against ``addmm_`` of the same shape, every d scale."""
+    from _cuda import cuda_median_ms, require_cuda
+
+    require_cuda()
+    device = torch.device("cuda")
+    rows = []
+    sizes = args.sizes or [512, 4096]
+    for size in sizes:
+        base = AnalogTile(size, size, ConstantStepResistiveDevice(), seed=1).to(device)
+        w = torch.zeros(size, size, device=device)
+        for batch in (64, 1024):
+            generator = torch.Generator().manual_seed(0)
+            x = (torch.rand(batch, size, generator=generator) * 2 - 1).to(device)
+            z = torch.randn(batch, size, generator=generator).to(device)
+            floor = cuda_median_ms(partial(w.addmm_, z.T, x, alpha=-args.lr), args.repeats)
+            for scale in (1e-5, 1e-3, 1e-2, 1e-1, 1.0):
+                d = z * scale
+                tile = copy.deepcopy(base)
+                ms = cuda_median_ms(partial(tile.update, x, d, lr=args.lr), args.repeats)
+                pulses = int(tile.last_update_pulses)
+                goal = size == 4096 and batch == 1024 and scale == 1e-2
+                verdict = f" {'met' if ms / floor <= GOAL_CUDA_ADDMM else 'MISSED'}" if goal else ""
+                rows.append(
+                    [
+                        size,
+                        batch,
+                        f"{scale:g}",
+                        pulses,
+                        f"{ms:.3f}",
+                        f"{pulses / ms * 1e3:.3g}",
+                        f"{floor:.3f}",
+                        f"{ms / floor:.1f}x{verdict}",
+                    ]
+                )
+    name = torch.cuda.get_device_name(device)
+    print(
+        f"CUDA pulsed update on {name}: constant step (dw_min_std 0.3), BL 31, lr {args.lr}; "
+        f"addmm_ of the same shape as the floor (goal: {GOAL_CUDA_ADDMM:g}x at 4096, batch "
+        "1024, d scale 1e-2)"
+    )
+    print_table(
+        ["size", "batch", "d scale", "pulses", "update ms", "pulses/s", "addmm_ ms", "/addmm_"],
+        rows,
+    )
 
 
 def run(args: argparse.Namespace) -> None:

@@ -201,6 +201,17 @@ class TileBase:
         """The torch device holding the tile's tensors."""
         return self.weights.device
 
+    @property
+    def engine(self) -> dispatch.EngineName:
+        """Which implementation runs this tile's periphery (forward, backward) and device
+        operations where its tensors are now: ``"native"`` (the compiled CPU engine),
+        ``"cuda"`` (the CUDA kernels) or ``"reference"`` (plain torch), from ``backend``
+        and the device (:func:`aihw.core.dispatch.engine_for`; for ``backend='native'``
+        where nothing compiled runs it raises the error the next call would). An analog
+        tile's pulsed update is reported by ``update_engine`` (a step law defined in
+        Python runs on the reference anywhere)."""
+        return dispatch.engine_for(self.device, self._backend)
+
     # -- checks -------------------------------------------------------------------------
     def _as_input(self, name: str, value: Any, size: int) -> torch.Tensor:
         tensor = check_floating_tensor(name, value)
