@@ -280,6 +280,26 @@ def test_entry_point_under_host_emulation(core, std):
     assert torch.equal(w_emu, w_cpu) and torch.equal(m_emu, m_cpu)
 
 
+def test_update_engine_reports_the_implementation(core, make_device, monkeypatch):
+    from aihw.core import AnalogTile, laws
+
+    tile = AnalogTile(3, 4, make_device(), seed=0)
+    assert tile.update_engine == "native" and tile.uses_native()
+    tile.backend = "reference"
+    assert tile.update_engine == "reference" and not tile.uses_native()
+    law = laws.StepLaw("py_only", 0, ("w_min", "w_max"), (), lambda w, up, a, s, xi: w, "")
+    monkeypatch.setitem(laws.LAWS, "py_only", law)
+
+    class PyOnly(make_device):
+        law = "py_only"
+
+    py_tile = AnalogTile(2, 2, PyOnly(), seed=0)
+    assert py_tile.update_engine == "reference"
+    py_tile.backend = "native"
+    with pytest.raises(RuntimeError, match="'py_only' exists only in Python"):
+        _ = py_tile.update_engine
+
+
 # -- the real kernels (a GPU) -------------------------------------------------------------------
 def _cuda_compare(variant: str, update: UpdateParameters, std: float, shape, lr: float) -> None:
     from aihw.core import engine_cuda
@@ -388,7 +408,7 @@ def test_cuda_tile_runs_the_kernels(core, make_device, backend):
     cpu = AnalogTile(9, 13, device, seed=4)
     gpu = AnalogTile(9, 13, device, seed=4).cuda()
     gpu.backend = backend
-    assert gpu.uses_native()
+    assert gpu.uses_native() and gpu.update_engine == "cuda"
     gen = torch.Generator().manual_seed(0)
     for _ in range(3):
         x, d = torch.randn(6, 13, generator=gen), torch.randn(6, 9, generator=gen)

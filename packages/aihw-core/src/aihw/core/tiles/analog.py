@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -173,18 +173,35 @@ class AnalogTile(DeviceTile):
             self._check_raw_buffers()
         self._check_device_ops()
         if self._backend == "native" and not self._native_can_run():
-            if self.device.type == "cpu":
-                engine.load()  # raises the ImportError that says how to repair
-            else:
-                dispatch.engine_for(self.device, "native")  # raises: why nothing compiled runs
-            if not self._law_is_compiled():
-                raise RuntimeError(
-                    f"backend='native': step law {self.law.name!r} exists only in Python"
-                )
+            self._refuse_native_update()
+
+    @property
+    def update_engine(self) -> dispatch.EngineName:
+        """Which implementation runs this tile's pulsed update: ``"native"`` (the compiled
+        CPU engine), ``"cuda"`` (the CUDA kernels, a tile on a GPU) or ``"reference"``
+        (plain torch: ``backend='reference'``, or a step law defined in Python, on any
+        device). For ``backend='native'`` where nothing compiled can run the update it
+        raises the error the next update would."""
+        if self.uses_native():
+            return "cuda" if self.device.type == "cuda" else "native"
+        if self._backend == "native":
+            self._refuse_native_update()
+        return "reference"
+
+    def _refuse_native_update(self) -> NoReturn:
+        """Raise why ``backend='native'`` cannot run this tile's update."""
+        if self.device.type == "cpu":
+            engine.load()  # raises the ImportError that says how to repair
+        else:
+            dispatch.engine_for(self.device, "native")  # raises: why nothing compiled runs
+        if not self._law_is_compiled():
             raise RuntimeError(
-                f"backend='native': the compiled engine does not know step law "
-                f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
+                f"backend='native': step law {self.law.name!r} exists only in Python"
             )
+        raise RuntimeError(
+            f"backend='native': the compiled engine does not know step law "
+            f"{self.law.name!r} (engine id {self.law.engine_id}); rebuild aihw-core"
+        )
 
     # -- update ------------------------------------------------------------------------
     def _apply_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> int | torch.Tensor:
@@ -216,11 +233,12 @@ class AnalogTile(DeviceTile):
         mask = None
         if noisy:
             mask = torch.zeros_like(weights, dtype=torch.uint8 if native else torch.bool)
-        update: Any = reference_update.pulsed_update
-        if native:  # the CUDA kernels return the count as a 0-dim tensor on the GPU (no sync)
-            update = (
-                engine_cuda.pulsed_update if self.device.type == "cuda" else engine.pulsed_update
-            )
+        # the CUDA kernels return the count as a 0-dim tensor on the GPU (no sync)
+        update: Any = {
+            "native": engine.pulsed_update,
+            "cuda": engine_cuda.pulsed_update,
+            "reference": reference_update.pulsed_update,
+        }[self.update_engine]
         pulses: int | torch.Tensor = update(
             weights,
             x,
