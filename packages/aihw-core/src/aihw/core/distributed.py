@@ -25,6 +25,7 @@ import torch
 from .links import tiles_of
 
 __all__ = [
+    "all_gather_held",
     "distributed_group",
     "gather_recorded_updates",
     "is_distributed",
@@ -36,6 +37,20 @@ __all__ = [
 #: ``id(param)`` -> (a weak reference to the marked parameter, its process group or
 #: ``None`` for the default one). Keyed by id: tensors compare by value, not identity.
 _GROUPS: dict[int, tuple[weakref.ref[torch.Tensor], Any]] = {}
+#: The tensors of the latest collectives. gloo's worker thread frees a finished
+#: collective's work object a moment after the caller's wait() returns; if that drops the
+#: last reference to a tensor Python created, the thread needs the GIL, and when that
+#: happens while the interpreter shuts down (the last step of a training script) the thread
+#: is torn down inside a destructor and the process aborts ("terminate called without an
+#: active exception", seen under load). Held here, the tensors are freed by Python instead.
+_IN_FLIGHT: list[torch.Tensor] = []
+
+
+def all_gather_held(outputs: list[torch.Tensor], tensor: torch.Tensor, group: Any = None) -> None:
+    """``torch.distributed.all_gather`` whose tensors stay referenced until the next call
+    (:data:`_IN_FLIGHT`)."""
+    torch.distributed.all_gather(outputs, tensor, group=group)
+    _IN_FLIGHT[:] = [*outputs, tensor]
 
 
 def _entry(param: torch.Tensor) -> tuple[weakref.ref[torch.Tensor], Any] | None:
@@ -151,7 +166,7 @@ def gather_recorded_updates(tiles: list[Any], group: Any = None) -> None:
     rows = [_local_rows(tile) for tile in tiles]
     counts = torch.tensor([x.shape[0] for x, _ in rows], dtype=torch.int64, device=device)
     all_counts = [torch.empty_like(counts) for _ in range(world)]
-    dist.all_gather(all_counts, counts, group=group)
+    all_gather_held(all_counts, counts, group)
     widths = [tile.in_size + tile.out_size for tile in tiles]
     per_rank = [[int(n) for n in c.tolist()] for c in all_counts]
     sizes = [sum(n * w for n, w in zip(c, widths, strict=True)) for c in per_rank]
@@ -164,7 +179,7 @@ def gather_recorded_updates(tiles: list[Any], group: Any = None) -> None:
         local = torch.cat(pieces)
         buffer[: local.numel()] = local
     gathered = [torch.empty_like(buffer) for _ in range(world)]
-    dist.all_gather(gathered, buffer, group=group)
+    all_gather_held(gathered, buffer, group)
     xs: list[list[torch.Tensor]] = [[] for _ in tiles]
     ds: list[list[torch.Tensor]] = [[] for _ in tiles]
     for flat, counts_r in zip(gathered, per_rank, strict=True):

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch.nn import Module
 
-from aihw.core.distributed import mark_distributed
+from aihw.core.distributed import all_gather_held, mark_distributed
 
 from .modules.base import AnalogLayerBase
 
@@ -85,7 +85,7 @@ def _gather(values: list[int], group: Any, device: torch.device) -> list[list[in
     dist = torch.distributed
     tensor = torch.tensor(values, dtype=torch.int64, device=device)
     gathered = [torch.empty_like(tensor) for _ in range(dist.get_world_size(group))]
-    dist.all_gather(gathered, tensor, group=group)
+    all_gather_held(gathered, tensor, group)  # see aihw.core.distributed._IN_FLIGHT
     return [[int(v) for v in t.tolist()] for t in gathered]
 
 
