@@ -75,13 +75,13 @@ if [[ $DRY == 1 ]]; then
   echo "plan: build (AIHW_CUDA=ON, arch $(gpu_arch)), info, pytest -m cuda, benchmarks, C++ CUDA tests"
   exit 0
 fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "gpu_check.sh: cannot build: missing ${missing[*]}" >&2
-  exit 1
-fi
 if [[ $has_gpu != 1 ]]; then
   echo "gpu_check.sh: torch sees no GPU here; this check needs one (use --dry-run to see the plan)" >&2
   exit 3
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "gpu_check.sh: cannot build: missing ${missing[*]}" >&2
+  exit 1
 fi
 nvidia-smi -L 2> /dev/null | head -n 4
 ARCH=$(gpu_arch)
