@@ -153,7 +153,7 @@ class DeviceOpsKernels(Protocol):
 
 def device_ops_kernels(implementation: EngineName) -> DeviceOpsKernels:
     """The module whose operations run for ``implementation``
-    (:func:`aihw.core.dispatch.engine_for`)."""
+    (``aihw.core.dispatch.engine_for``)."""
     if implementation == "native":
         return engine
     if implementation == "cuda":

@@ -91,7 +91,7 @@ class PeripheryKernels(Protocol):
 
 
 def periphery_kernels(implementation: EngineName) -> PeripheryKernels:
-    """The module whose stages run for ``implementation`` (:func:`aihw.core.dispatch.engine_for`)."""
+    """The module whose stages run for ``implementation`` (``aihw.core.dispatch.engine_for``)."""
     if implementation == "native":
         return engine
     if implementation == "cuda":
@@ -278,7 +278,7 @@ class Periphery:
             implementation: where the stages run: ``"native"`` (the compiled CPU engine, CPU
                 tensors), ``"cuda"`` (the CUDA kernels, tensors on a GPU) or
                 ``"reference"`` (plain torch, any device); see
-                :func:`aihw.core.dispatch.engine_for`.
+                ``aihw.core.dispatch.engine_for``.
             num_threads: threads of the compiled stages (``<= 0``: one per core; ``None``:
                 torch's thread count, one thread for small passes).
 

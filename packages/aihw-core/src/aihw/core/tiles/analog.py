@@ -141,7 +141,7 @@ class AnalogTile(DeviceTile):
     def _native_can_run(self) -> bool:
         """Whether a compiled implementation can run this tile's update as it stands: the
         CPU engine for a tile on the CPU, the CUDA kernels for a tile on a GPU
-        (:func:`aihw.core.dispatch.compiled_engine_for`); a law defined in Python never."""
+        (``aihw.core.dispatch.compiled_engine_for``); a law defined in Python never."""
         return (
             self._law_is_compiled()
             and dispatch.compiled_engine_for(self.device) is not None

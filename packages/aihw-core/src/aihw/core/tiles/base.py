@@ -181,7 +181,7 @@ class TileBase:
 
     def _periphery_engine(self) -> dispatch.EngineName:
         """Which implementation runs the periphery stages of the next pass: the compiled CPU
-        engine, the CUDA kernels or the reference (:func:`aihw.core.dispatch.engine_for`);
+        engine, the CUDA kernels or the reference (``aihw.core.dispatch.engine_for``);
         raises for ``backend='native'`` where no compiled one can run."""
         return dispatch.engine_for(self.device, self._backend)
 
@@ -206,7 +206,7 @@ class TileBase:
         """Which implementation runs this tile's periphery (forward, backward) and device
         operations where its tensors are now: ``"native"`` (the compiled CPU engine),
         ``"cuda"`` (the CUDA kernels) or ``"reference"`` (plain torch), from ``backend``
-        and the device (:func:`aihw.core.dispatch.engine_for`; for ``backend='native'``
+        and the device (``aihw.core.dispatch.engine_for``; for ``backend='native'``
         where nothing compiled runs it raises the error the next call would). An analog
         tile's pulsed update is reported by ``update_engine`` (a step law defined in
         Python runs on the reference anywhere)."""

@@ -159,7 +159,7 @@ class DeviceTile(TileBase):
     def _device_ops_engine(self) -> dispatch.EngineName:
         """Which implementation runs the operations: the compiled CPU engine, the CUDA
         kernels (both on raw buffers, checked here) or the reference
-        (:func:`aihw.core.dispatch.engine_for`); raises for ``backend='native'`` where no
+        (``aihw.core.dispatch.engine_for``); raises for ``backend='native'`` where no
         compiled one can run."""
         name = dispatch.engine_for(self.weights.device, self._backend)
         if name != "reference":
