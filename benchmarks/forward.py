@@ -11,6 +11,10 @@ ratio is robust to a machine whose load changes during the run. Layers wider tha
 split into 512 x 512 tiles (the default mapping), each with its own periphery.
 
     python benchmarks/forward.py [--repeats 20] [--quick] [--busy [N]]
+    python benchmarks/forward.py --device cuda [--sizes 4096] [--batch 1024]
+
+``--device cuda`` times the same pair on the GPU (CUDA events, alternately, in one run) at
+4096, batch 1024 unless told otherwise; issue 15's goal is 1.3x ``nn.Linear`` there.
 
 ``--busy`` runs competing CPU-bound processes during the measurement (benchmarks/_busy.py).
 """
@@ -72,13 +76,61 @@ def bench(size: int, batch: int, threads: int, repeats: int, with_reference: boo
     return row
 
 
+#: Issue 15: the default-periphery forward within 1.3x of nn.Linear on the GPU.
+GOAL_CUDA_RATIO = 1.3
+CUDA_GOAL_CASE = (4096, 1024)
+
+
+def cuda_rows(sizes: list[int], batch: int, repeats: int) -> None:
+    """The GPU rows: the analog layer vs ``nn.Linear``, both on the GPU."""
+    from _cuda import cuda_device_or_exit, cuda_paired_median_ms, engine_note
+
+    device = cuda_device_or_exit()
+    rows = []
+    for size in sizes:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(batch, size, generator=generator).to(device)
+        linear = torch.nn.Linear(size, size).to(device)
+        analog = AnalogLinear(size, size, rpu_config=InferenceRPUConfig(), seed=0).to(device)
+        engines = sorted({tile.engine for tile in analog.analog_tiles()})
+        with torch.no_grad():
+            t_linear, t_analog = cuda_paired_median_ms(
+                lambda: linear(x), lambda: analog(x), repeats=repeats, warmup=2
+            )
+        ratio = t_analog / t_linear
+        goal = "-"
+        if (size, batch) == CUDA_GOAL_CASE:
+            goal = f"<= {GOAL_CUDA_RATIO:g}x {'met' if ratio <= GOAL_CUDA_RATIO else 'MISSED'}"
+        rows.append(
+            [size, batch, "/".join(engines), f"{t_linear:.3f}", f"{t_analog:.3f}",
+             f"{ratio:.2f}x", goal]
+        )  # fmt: skip
+    print(
+        f"inference forward on {torch.cuda.get_device_name(device)}, default periphery, "
+        f"x ~ N(0, 1); tiles run the {engine_note()}; goal: issue 15"
+    )
+    print_table(
+        ["size", "batch", "engine", "nn.Linear ms", "analog ms", "analog/Linear", "goal"], rows
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="skip the reference stages")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="only these sizes")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: the GPU rows (default sizes 4096, batch 1024) instead of the CPU table",
+    )
+    parser.add_argument("--batch", type=int, default=1024, help="batch of the GPU rows")
     add_busy_argument(parser)
     args = parser.parse_args()
+    if args.device == "cuda":
+        cuda_rows(args.sizes or [4096], args.batch, args.repeats)
+        return
     previous = torch.get_num_threads()
     rows = []
     cases = [c for c in CASES if args.sizes is None or c[0] in args.sizes]

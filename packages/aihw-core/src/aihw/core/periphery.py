@@ -607,7 +607,9 @@ class Periphery:
         return std
 
     def to(self, device: torch.device) -> None:
-        """Move the per-output tensors to ``device``."""
+        """Move the per-output tensors to ``device``; the compiled first pass's buffers
+        (host memory of the last shape) are dropped and rebuilt on use."""
+        self._first_pass = None
         if self.noise_per_output is not None:
             self.noise_per_output = self.noise_per_output.to(device)
         if self.nonlinearity_per_output is not None:

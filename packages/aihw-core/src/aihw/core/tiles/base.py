@@ -187,6 +187,27 @@ class TileBase:
             engine.load()  # raises the ImportError that says how to repair
         return native
 
+    # -- which implementation runs (tiles/engine_report.py) -----------------------------
+    @property
+    def engines(self) -> dict[str, str]:
+        """Which implementation runs each part of the next call, given the tile's device
+        and ``backend``: ``"native"`` (compiled CPU engine), ``"cuda"`` (CUDA kernels) or
+        ``"reference"`` (plain torch), for ``"periphery"``, ``"device_ops"`` and
+        ``"update"`` where the tile has them (a step law written in Python updates in the
+        reference while its periphery runs compiled). Raises ``RuntimeError`` for
+        ``backend='native'`` where a part cannot run compiled, saying why."""
+        from .engine_report import tile_engines
+
+        return dict(tile_engines(self))
+
+    @property
+    def engine(self) -> str:
+        """The one implementation of :attr:`engines` when every part agrees, else
+        ``"reference"`` (some part runs in plain torch)."""
+        from .engine_report import tile_engine
+
+        return tile_engine(self)
+
     # -- sizes ------------------------------------------------------------------------
     @property
     def x_size(self) -> int:
