@@ -18,7 +18,7 @@ from aihw.core import engine
 
 
 def cuda_device_or_exit() -> torch.device:
-    """The current GPU, or exit with a message saying why there is none (exit code 2)."""
+    """The current GPU, or exit (status 1) with a message saying why there is none."""
     if not torch.cuda.is_available():
         sys.exit(
             "--device cuda: torch sees no GPU here (torch.cuda.is_available() is False; "

@@ -95,7 +95,10 @@ def cuda_rows(sizes: list[int], batch: int, repeats: int) -> None:
         engines = sorted({tile.engine for tile in analog.analog_tiles()})
         with torch.no_grad():
             t_linear, t_analog = cuda_paired_median_ms(
-                lambda: linear(x), lambda: analog(x), repeats=repeats, warmup=2
+                lambda linear=linear, x=x: linear(x),
+                lambda analog=analog, x=x: analog(x),
+                repeats=repeats,
+                warmup=2,
             )
         ratio = t_analog / t_linear
         goal = "-"

@@ -157,7 +157,9 @@ def cuda_table(args) -> None:
                 ratio = ms / floor_ms
                 goal = "-"
                 if (size, batch, scale) == CUDA_GOAL_CASE:
-                    goal = f"<= {GOAL_CUDA_RATIO:g}x {'met' if ratio <= GOAL_CUDA_RATIO else 'MISSED'}"
+                    goal = (
+                        f"<= {GOAL_CUDA_RATIO:g}x {'met' if ratio <= GOAL_CUDA_RATIO else 'MISSED'}"
+                    )
                 rows.append(
                     [
                         size,

@@ -77,7 +77,9 @@ def train(
     test) under ``torch.autocast("cpu", dtype=...)``; ``None`` in float32.
     """
     amp = torch.autocast(
-        torch.device(torch_device).type, dtype=getattr(torch, autocast or "bfloat16"), enabled=bool(autocast)
+        torch.device(torch_device).type,
+        dtype=getattr(torch, autocast or "bfloat16"),
+        enabled=bool(autocast),
     )
     torch.manual_seed(seed)
     x_train, x_test, y_train, y_test = (t.to(torch_device) for t in load_data(seed))

@@ -43,9 +43,7 @@ def test_backend_reference_runs_the_reference_everywhere(step_device):
     assert not tile.uses_native() and not tile.periphery_uses_native()
 
 
-def test_a_python_law_updates_in_the_reference_while_the_periphery_is_compiled(
-    python_device, core
-):
+def test_a_python_law_updates_in_the_reference_while_the_periphery_is_compiled(python_device, core):
     tile = AnalogTile(3, 4, python_device(), seed=1)
     assert tile.engines == {"periphery": "native", "device_ops": "native", "update": "reference"}
     assert tile.engine == "reference"  # some part runs in plain torch

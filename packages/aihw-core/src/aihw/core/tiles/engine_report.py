@@ -42,6 +42,7 @@ def _update_engine(tile: Any) -> EngineName:
         return "reference"
     return compiled
 
+
 def tile_engines(tile: Any) -> dict[str, EngineName]:
     """What ``tile.engines`` returns: ``{"periphery": ..., "device_ops": ...,
     "update": ...}`` for the parts the tile has (a compound tile reports each device's
