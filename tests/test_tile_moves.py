@@ -172,3 +172,14 @@ def test_the_digits_mlp_trains_on_the_gpu_to_the_cpu_accuracy():
     history = demo.train("constant-step", progress=False, torch_device="cuda")
     assert len(history) == 20
     assert history[-1] >= 0.85, history  # the CPU run's bar (tests/test_examples.py)
+
+
+@pytest.mark.parametrize("name", ["InferenceRPUConfig", "SingleRPUConfig"])
+def test_an_empty_batch_gives_an_empty_result_on_the_tile_device(name):
+    tile = _trained(name)[0].analog_tile.to("meta")
+    calls = tile.forward_periphery.call_index
+    y = tile.forward(torch.zeros(0, 6, device="meta"))
+    assert y.device.type == "meta" and tuple(y.shape) == (0, 5)
+    assert tile.forward_periphery.call_index == calls + 1  # the counter moves, as on the CPU
+    z = tile.backward(torch.zeros(0, 5, device="meta"))
+    assert z.device.type == "meta" and tuple(z.shape) == (0, 6)

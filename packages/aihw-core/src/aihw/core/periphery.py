@@ -248,7 +248,7 @@ class Periphery:
         if x.shape[0] == 0:
             # No storage to hand the engine; and both back-ends must leave the running
             # AverageAbsMax alone (an empty batch has no maximum).
-            return empty_pass([self], matrix.shape[1])
+            return empty_pass([self], matrix.shape[1], x.device)
         if native and plan is not None:
             # The compiled first pass (noise management fused into the DAC); it moves the
             # counter itself, and does nothing when a row has a zero scale.
