@@ -81,3 +81,62 @@ def test_benchmarks_device_cuda_refuses_clearly_without_a_gpu(script):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "--device cuda: torch sees no GPU here" in result.stderr
+
+
+class _FakeEvent:
+    """A CUDA event stand-in on the host clock, so the GPU rows' code runs on the CPU."""
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        self.t = 0.0
+
+    def record(self) -> None:
+        import time
+
+        self.t = time.perf_counter()
+
+    def synchronize(self) -> None:
+        pass
+
+    def elapsed_time(self, other: _FakeEvent) -> float:
+        return max((other.t - self.t) * 1e3, 1e-6)
+
+
+@pytest.fixture
+def gpu_rows_on_the_cpu(monkeypatch):
+    """Import the benchmark scripts with the GPU calls pointed at the CPU."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import _cuda
+
+    monkeypatch.setattr(_cuda, "cuda_device_or_exit", lambda: torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "fake GPU")
+
+
+def test_the_update_gpu_rows_run_and_print_their_table(gpu_rows_on_the_cpu, capsys):
+    import argparse
+
+    import update
+
+    args = argparse.Namespace(sizes=[16], batches=[4, 8], scales=[1e-2, 1.0], lr=0.1, repeats=2)
+    update.cuda_table(args)
+    out = capsys.readouterr().out
+    assert "pulsed update on fake GPU" in out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("16 ")]
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("4", "0.01", "native"),
+        ("4", "1", "native"),
+        ("8", "0.01", "native"),
+        ("8", "1", "native"),
+    ]
+    assert int(rows[-1][4]) > 0  # pulses at d scale 1
+
+
+def test_the_forward_gpu_rows_run_and_print_their_table(gpu_rows_on_the_cpu, capsys):
+    import forward
+
+    forward.cuda_rows([600], batch=4, repeats=2)
+    out = capsys.readouterr().out
+    assert "inference forward on fake GPU" in out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("600 ")]
+    assert [(r[2], r[3]) for r in rows] == [("4", "native"), ("1", "native")]  # split, one tile
