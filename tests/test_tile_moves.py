@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _tile_tensors import left_behind, states_equal
+from _tile_tensors import left_behind, states_equal, tensors_of
 
 import aihw.devices as configs
 from aihw.core.tiles.state import tile_state
@@ -45,10 +45,10 @@ CONFIGS = [
 ]
 
 
-def _trained(name: str, device: str = "cpu") -> AnalogSequential:
+def _trained(name: str, device: str = "cpu", seed: int = 0, steps: int = 3) -> AnalogSequential:
     """A small model of configuration ``name`` whose tiles have state to lose: a few
     training steps, and for inference tiles programmed and drifted weights."""
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = AnalogSequential(
         AnalogLinear(6, 5, rpu_config=getattr(configs, name)()),
         torch.nn.Tanh(),
@@ -57,7 +57,7 @@ def _trained(name: str, device: str = "cpu") -> AnalogSequential:
     optimizer = AnalogSGD(model.parameters(), lr=0.1)
     optimizer.regroup_param_groups(model)
     x = torch.rand(8, 6).to(device)
-    for _ in range(3):
+    for _ in range(steps):
         optimizer.zero_grad()
         model(x).square().sum().backward()
         optimizer.step()
@@ -79,6 +79,10 @@ def test_every_tensor_of_a_tile_follows_it(name):
     model = _trained(name)
     meta = torch.device("meta")
     for tile in model.analog_tiles():
+        paths = [path for path, _ in tensors_of(tile)]
+        assert "tile.weights" in paths
+        if "Inference" in name or "HWA" in name:
+            assert "tile._inference.programmed.conductances" in paths  # programmed state
         assert left_behind(tile.to(meta), meta) == []
 
 
@@ -138,12 +142,13 @@ def test_a_checkpoint_saved_on_the_gpu_resumes_on_the_cpu_and_back(name):
     buffer = io.BytesIO()
     torch.save(gpu.state_dict(), buffer)
     buffer.seek(0)
-    cpu = _trained(name)  # other weights and counters, overwritten by the load
+    cpu = _trained(name, seed=1, steps=1)  # other weights and counters, overwritten
+    assert states_equal(_states(cpu), _states(gpu)) != []
     cpu.load_state_dict(torch.load(buffer, map_location="cpu", weights_only=True))
     assert states_equal(_states(cpu), _states(gpu)) == []
     assert {tile.device.type for tile in cpu.analog_tiles()} == {"cpu"}
     # ...and back: the CPU model's checkpoint into a model on the GPU.
-    again = _trained(name, "cuda")
+    again = _trained(name, "cuda", seed=2, steps=2)
     again.load_state_dict(cpu.state_dict())
     assert {tile.device.type for tile in again.analog_tiles()} == {"cuda"}
     assert states_equal(_states(again), _states(cpu)) == []
