@@ -67,24 +67,29 @@ def train(
     seed: int = 0,
     progress: bool = True,
     autocast: str | None = None,
+    torch_device: str = "cpu",
 ) -> list[float]:
     """Train and return the test accuracy after each epoch.
+
+    ``torch_device``: where the model and the data live (``"cuda"``: the tiles on the GPU).
 
     ``autocast``: ``"bfloat16"`` or ``"float16"`` runs the forward passes (training and
     test) under ``torch.autocast("cpu", dtype=...)``; ``None`` in float32.
     """
     amp = torch.autocast(
-        "cpu", dtype=getattr(torch, autocast or "bfloat16"), enabled=bool(autocast)
+        torch.device(torch_device).type,
+        dtype=getattr(torch, autocast or "bfloat16"),
+        enabled=bool(autocast),
     )
     torch.manual_seed(seed)
-    x_train, x_test, y_train, y_test = load_data(seed)
-    model = build_model(device_name, hidden)
+    x_train, x_test, y_train, y_test = (t.to(torch_device) for t in load_data(seed))
+    model = build_model(device_name, hidden).to(torch_device)
     optimizer = AnalogSGD(model.parameters(), lr=lr)
     optimizer.regroup_param_groups(model)
     loss_fn = nn.CrossEntropyLoss()
     history = []
     for epoch in range(1, epochs + 1):
-        order = torch.randperm(len(x_train))
+        order = torch.randperm(len(x_train)).to(torch_device)
         batches = range(0, len(x_train), batch_size)
         # disable=None: no bar when the output is not a terminal (CI logs).
         disable = None if progress else True

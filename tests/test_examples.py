@@ -57,3 +57,17 @@ def test_lstm_demo_lowers_the_loss_with_constant_step_devices(capsys):
     assert history[-1] < 0.6 * history[0], history
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("step    0: validation MSE ") and len(printed) == 4
+
+
+def test_lenet_example_trains_on_the_cpu_when_there_is_no_gpu(capsys):
+    demo = _load_example("train_lenet_cuda")
+    history = demo.train("cpu", epochs=1, samples=200, seed=0)
+    assert len(history) == 1
+    seconds, accuracy = history[0]
+    assert seconds > 0 and 0.0 <= accuracy <= 1.0
+    out = capsys.readouterr().out
+    assert "160 training images, tiles run: native" in out
+    assert "epoch 1:" in out
+    model = demo.build_lenet()
+    assert len(list(model.analog_layers())) == 5
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

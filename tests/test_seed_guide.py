@@ -75,11 +75,13 @@ def test_constant_step_device_honours_w_min(run_snippet):
         assert torch.allclose(weights, bound, atol=0.05), "weights should reach their bound"
 
 
+@pytest.mark.cuda
 def test_use_cuda(run_snippet):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine; the snippet needs one")
     model = run_snippet("use_cuda")["model"]
     assert model.weight.is_cuda and model.analog_tile.weights.is_cuda
+    assert model.analog_tile.engine == "cuda"  # the guide's promise: the CUDA kernels run
 
 
 def test_optimizer_regroups_analog_weights(run_snippet):

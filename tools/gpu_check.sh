@@ -7,8 +7,9 @@
 #   2. say what the build and torch see (cuda_compiled, cuda_available, the GPU);
 #   3. run every test marked `cuda` (the kernels against the CPU engine, bit for bit);
 #   4. the GPU benchmark rows (update vs addmm_, forward vs nn.Linear);
-#   5. the C++ tests of the CUDA back-end;
-#   6. print a summary table (step, result, seconds).
+#   5. the LeNet example on the GPU (one epoch);
+#   6. the C++ tests of the CUDA back-end;
+#   7. print a summary table (step, result, seconds).
 #
 # Usage: tools/gpu_check.sh [--dry-run] [--skip-cpp] [--skip-bench]
 #   --dry-run   check the prerequisites and print the plan; run nothing (works without a GPU)
@@ -72,7 +73,7 @@ has_gpu=$("$PYTHON" -c "import torch; print(int(torch.cuda.is_available()))" 2> 
 echo "aihw GPU check: $(date -u +%FT%TZ), logs in $LOGS"
 echo "prerequisites missing: ${missing[*]:-none}; torch sees a GPU: $([[ $has_gpu == 1 ]] && echo yes || echo no)"
 if [[ $DRY == 1 ]]; then
-  echo "plan: build (AIHW_CUDA=ON, arch $(gpu_arch)), info, pytest -m cuda, benchmarks, C++ CUDA tests"
+  echo "plan: build (AIHW_CUDA=ON, arch $(gpu_arch)), info, pytest -m cuda, benchmarks, LeNet example, C++ CUDA tests"
   exit 0
 fi
 if [[ $has_gpu != 1 ]]; then
@@ -107,12 +108,16 @@ PY
 # Only the files with cuda-marked tests: the others may import what this machine lacks.
 mapfile -t CUDA_TESTS < <(grep -rl "pytest.mark.cuda" packages/*/tests tests --include="test_*.py" | sort)
 echo "test files with cuda-marked tests: ${#CUDA_TESTS[@]}"
-step pytest_cuda 300 "$PYTHON" -m pytest -m cuda -q -rs -p no:cacheprovider \
-  --junitxml="$LOGS/pytest_cuda.xml" "${CUDA_TESTS[@]}"
+# A run where every cuda test skipped (the kernels did not load) is a failure here.
+step pytest_cuda 300 bash -c '"$0" -m pytest -m cuda -q -rs -p no:cacheprovider \
+  --junitxml="$1" "${@:2}" | tee "$1.out"; rc=${PIPESTATUS[0]}; (( rc == 0 )) || exit $rc
+  grep -q " passed" "$1.out" || { echo "no cuda test ran: all skipped"; exit 5; }' \
+  "$PYTHON" "$LOGS/pytest_cuda.xml" "${CUDA_TESTS[@]}"
 if [[ $SKIP_BENCH == 0 ]]; then
   step bench_update 150 "$PYTHON" benchmarks/update.py --device cuda --repeats 5
   step bench_forward 90 "$PYTHON" benchmarks/forward.py --device cuda --repeats 10
 fi
+step lenet 120 "$PYTHON" examples/train_lenet_cuda.py --device cuda --epochs 1
 if [[ $SKIP_CPP == 0 ]]; then
   step cpp_cuda 240 bash -c "cmake -S packages/aihw-core -B build/gpu-cpp -G Ninja \
     -DAIHW_CUDA=ON -DAIHW_CUDA_ARCHITECTURES=$ARCH -DAIHW_BUILD_TESTS=ON \

@@ -350,6 +350,7 @@ def test_to_and_cpu_keep_values(step_device):
     assert tile.num_recorded == 1
 
 
+@pytest.mark.cuda  # (tools/gpu_check.sh selects the GPU tests by this marker)
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_round_trip_and_reference_update(step_device):
     cpu = AnalogTile(3, 4, step_device, seed=2)

@@ -282,6 +282,7 @@ def test_mixed_with_torch_layers():
     assert x.grad is not None and model[1].weight.grad is not None
 
 
+@pytest.mark.cuda  # (tools/gpu_check.sh selects the GPU tests by this marker)
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_moves_the_tile_and_keeps_the_link():
     layer = AnalogLinear(5, 3).cuda()

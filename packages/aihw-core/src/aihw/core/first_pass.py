@@ -87,15 +87,17 @@ class FirstPassPlan:
         )
 
 
-def empty_pass(peripheries: list[Periphery], width: int) -> torch.Tensor:
+def empty_pass(
+    peripheries: list[Periphery], width: int, device: torch.device | None = None
+) -> torch.Tensor:
     """A pass over no rows, as the general path does it: each counter moves once, no pass
-    runs, and the result is ``[0, width]`` (the engine is not called: an empty tensor has
-    no storage to point at)."""
+    runs, and the result is ``[0, width]`` on ``device`` (default: the CPU; the engine is
+    not called: an empty tensor has no storage to point at)."""
     for p in peripheries:
         p.call_index = (p.call_index + 1) & MASK32
         p.last_passes = 0
         p.last_bound_hits = 0
-    return torch.zeros(0, width, dtype=torch.float32)
+    return torch.zeros(0, width, dtype=torch.float32, device=device)
 
 
 class _ReusesBuffers:

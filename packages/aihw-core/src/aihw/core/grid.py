@@ -84,7 +84,7 @@ class TileGrid:
         tiles: the tiles, in grid order.
         weights: per column split, the tensor that autograd sees for its tiles (see
             :meth:`bind_weights`).
-        scales: per tile, the ``[out]`` mapping scales (float32, CPU) when
+        scales: per tile, the ``[out]`` mapping scales (float32, on the tiles' device) when
             ``mapping.weight_scaling_omega > 0``, else ``None``.
     """
 
@@ -145,7 +145,9 @@ class TileGrid:
         self.tiles = tiles
         self.scales: list[Tensor] | None = None
         if mapping.weight_scaling_omega > 0:
-            self.scales = [torch.ones(t.out_size, dtype=torch.float32) for t in tiles]
+            self.scales = [
+                torch.ones(t.out_size, dtype=torch.float32, device=t.device) for t in tiles
+            ]
         self._storage: list[Tensor] = []
         self.prepared = PreparedInference()
         self.relink()  # frees the tiles' own weight tensors
@@ -281,6 +283,8 @@ class TileGrid:
         if self.device != device:
             for tile in self.tiles:
                 tile.to(device)
+        if self.scales is not None:  # (tiles moved one by one leave them behind)
+            self.scales = [s.to(device) for s in self.scales]
         self.relink()
         return self
 
@@ -373,7 +377,7 @@ class TileGrid:
                 else:
                     peak = block.abs().amax().expand(length)
                 scale = torch.where(peak > 0, peak / omega, torch.ones_like(peak))
-                self.scales[index] = scale.detach().cpu().clone()
+                self.scales[index] = scale.detach().to(self.device, copy=True)
                 w = w / scale.unsqueeze(1)
                 if b is not None:
                     b = b / scale

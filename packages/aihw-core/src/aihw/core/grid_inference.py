@@ -129,7 +129,12 @@ class PreparedInference:
         if grid.groups != 1 or grid.scales is not None or grid.analog_bias:
             return None, None
         tiles = grid.tiles
-        if not all(t.forward_periphery is not None and t.periphery_uses_native() for t in tiles):
+        # The shared first pass drives the CPU engine (host buffers): tiles on a GPU go
+        # tile by tile, whichever engine runs their periphery there.
+        if not all(
+            t.forward_periphery is not None and t.device.type == "cpu" and t.periphery_uses_native()
+            for t in tiles
+        ):
             return None, None
         if any(getattr(t, "_alpha", None) is not None for t in tiles):
             return None, None  # a compensation factor: each tile's forward applies it

@@ -135,7 +135,9 @@ def load_grid_state(grid: TileGrid, state: Any, new_tiles: list[Any] | None = No
         new_tiles = check_grid_state(grid, state)
     grid.replace_tiles(new_tiles)
     if state["scales"] is not None:
-        grid.scales = [s.detach().to(torch.float32).cpu().clone() for s in state["scales"]]
+        grid.scales = [
+            s.detach().to(grid.device, torch.float32, copy=True) for s in state["scales"]
+        ]
     grid.relink()
 
 

@@ -297,7 +297,7 @@ class Periphery:
         if x.shape[0] == 0:
             # No storage to hand the engine; and both back-ends must leave the running
             # AverageAbsMax alone (an empty batch has no maximum).
-            return empty_pass([self], matrix.shape[1])
+            return empty_pass([self], matrix.shape[1], x.device)
         if implementation == "native" and plan is not None:
             # The compiled first pass (noise management fused into the DAC); it moves the
             # counter itself, and does nothing when a row has a zero scale.
@@ -663,7 +663,12 @@ class Periphery:
         return std
 
     def to(self, device: torch.device) -> None:
-        """Move the per-output tensors to ``device``."""
+        """Move the per-output tensors to ``device``; the compiled first pass's buffers
+        (host memory of the last shape) are dropped and rebuilt on use; the last pass's
+        bound count is taken before its flags would be left on the old device."""
+        self._first_pass = None
+        if self._pending_hits is not None:
+            _ = self.last_bound_hits  # folds the flags into an int
         if self.noise_per_output is not None:
             self.noise_per_output = self.noise_per_output.to(device)
         if self.nonlinearity_per_output is not None:

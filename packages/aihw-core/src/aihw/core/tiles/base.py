@@ -185,6 +185,27 @@ class TileBase:
         raises for ``backend='native'`` where no compiled one can run."""
         return dispatch.engine_for(self.device, self._backend)
 
+    # -- which implementation runs (tiles/engine_report.py) -----------------------------
+    @property
+    def engines(self) -> dict[str, str]:
+        """Which implementation runs each part of the next call, given the tile's device
+        and ``backend``: ``"native"`` (compiled CPU engine), ``"cuda"`` (CUDA kernels) or
+        ``"reference"`` (plain torch), for ``"periphery"``, ``"device_ops"`` and
+        ``"update"`` where the tile has them (a step law written in Python updates in the
+        reference while its periphery runs compiled). Raises ``RuntimeError`` for
+        ``backend='native'`` where a part cannot run compiled, saying why."""
+        from .engine_report import tile_engines
+
+        return dict(tile_engines(self))
+
+    @property
+    def engine(self) -> str:
+        """The one implementation of :attr:`engines` when every part agrees, else
+        ``"reference"`` (some part runs in plain torch)."""
+        from .engine_report import tile_engine
+
+        return tile_engine(self)
+
     # -- sizes ------------------------------------------------------------------------
     @property
     def x_size(self) -> int:
@@ -200,17 +221,6 @@ class TileBase:
     def device(self) -> torch.device:
         """The torch device holding the tile's tensors."""
         return self.weights.device
-
-    @property
-    def engine(self) -> dispatch.EngineName:
-        """Which implementation runs this tile's periphery (forward, backward) and device
-        operations where its tensors are now: ``"native"`` (the compiled CPU engine),
-        ``"cuda"`` (the CUDA kernels) or ``"reference"`` (plain torch), from ``backend``
-        and the device (``aihw.core.dispatch.engine_for``; for ``backend='native'``
-        where nothing compiled runs it raises the error the next call would). An analog
-        tile's pulsed update is reported by ``update_engine`` (a step law defined in
-        Python runs on the reference anywhere)."""
-        return dispatch.engine_for(self.device, self._backend)
 
     # -- checks -------------------------------------------------------------------------
     def _as_input(self, name: str, value: Any, size: int) -> torch.Tensor:

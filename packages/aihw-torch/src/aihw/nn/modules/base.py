@@ -252,6 +252,11 @@ class AnalogLayerBase(Module):
         """Yield the analog tiles of this layer (group by group, row split by row split)."""
         yield from self.grid.tiles
 
+    def analog_engines(self) -> dict[str, dict[str, str]]:
+        """Which implementation each tile runs (``tile.engines``: ``"native"``, ``"cuda"``
+        or ``"reference"`` per part), keyed ``"tiles[i]"`` in :meth:`analog_tiles` order."""
+        return {f"tiles[{i}]": tile.engines for i, tile in enumerate(self.analog_tiles())}
+
     @property
     def tile_grid(self) -> tuple[int, int, int]:
         """``(groups, row splits, column splits)`` of the tile grid."""

@@ -54,6 +54,15 @@ class AnalogSequential(Sequential):
         for layer in self.analog_layers():
             yield from layer.analog_tiles()
 
+    def analog_engines(self) -> dict[str, dict[str, str]]:
+        """Which implementation each tile of every analog layer runs, keyed
+        ``"<layer name>.tiles[i]"`` (:meth:`AnalogLayerBase.analog_engines`)."""
+        return {
+            f"{name}.{key}": engines
+            for name, layer in self.named_analog_layers()
+            for key, engines in layer.analog_engines().items()
+        }
+
     def sync_parameters_from_tile(self) -> None:
         """Call :meth:`AnalogLayerBase.sync_parameters_from_tile` on every analog layer."""
         for layer in self.analog_layers():
