@@ -1,11 +1,15 @@
 // Decay, diffusion, column reset and write noise (engine contract §9, §10) on raw
 // float32 buffers.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "aihw/device_ops.hpp"
+#include "aihw/hwa_modify.hpp"
 #include "buffers.hpp"
 #include "register.hpp"
 
@@ -88,6 +92,68 @@ void register_device_ops(py::module_& m) {
       py::arg("std"), py::arg("seed"), py::arg("call_index"), py::arg("num_threads"),
       "Write noise (contract §10): visible = hidden + float32(std) * xi where the uint8 "
       "mask is non-zero (mask_ptr 0: every element); the other visible weights stay.");
+  m.def(
+      "modify_weights_cpu",
+      [](std::uintptr_t weights_ptr, std::uintptr_t out_ptr, std::int64_t n, int kind,
+         double amax, double factor, double res, double scale, bool sto_round, double pdrop,
+         const std::vector<double>& coeffs, const std::vector<double>& pcm,
+         const std::vector<py::int_>& seeds, std::uint32_t call_index, int num_threads) {
+        const float* w = required_buffer<const float>(weights_ptr, "weights_ptr");
+        float* out = required_buffer<float>(out_ptr, "out_ptr");
+        if (coeffs.size() > static_cast<std::size_t>(aihw::kMaxModifierCoeffs)) {
+          throw std::invalid_argument("coeffs: " + std::to_string(coeffs.size()) +
+                                      " coefficients; at most 16");
+        }
+        if (!pcm.empty() && pcm.size() != 12) {
+          throw std::invalid_argument("pcm: " + std::to_string(pcm.size()) +
+                                      " values; 12 (PcmSettings) or none");
+        }
+        if (seeds.size() != static_cast<std::size_t>(aihw::kModifierStreams)) {
+          throw std::invalid_argument("seeds: " + std::to_string(seeds.size()) +
+                                      " seeds; one per stream, 7");
+        }
+        aihw::ModifierSettings settings;
+        settings.kind = static_cast<aihw::ModifierKind>(kind);
+        settings.amax = static_cast<float>(amax);
+        settings.factor = static_cast<float>(factor);
+        settings.res = static_cast<float>(res);
+        settings.scale = static_cast<float>(scale);
+        settings.sto_round = sto_round;
+        settings.pdrop = static_cast<float>(pdrop);
+        settings.n_coeffs = static_cast<int>(coeffs.size());
+        for (std::size_t k = 0; k < coeffs.size(); ++k) {
+          settings.coeffs[k] = static_cast<float>(coeffs[k]);
+        }
+        if (!pcm.empty()) {
+          aihw::PcmSettings& p = settings.pcm;
+          const auto f = [&pcm](int k) { return static_cast<float>(pcm[k]); };
+          p.g_max = f(0);
+          p.to_conductance = f(1);
+          p.to_weight = f(2);
+          p.inv_g_max = f(3);
+          p.prog_factor = f(4);
+          p.zero_threshold = f(5);
+          p.p_reset = f(6);
+          p.p_gmax_end = f(7);
+          p.p_random_end = f(8);
+          p.drift = pcm[9] > 0.0;
+          p.neg_log_t = f(10);
+          p.read_factor = f(11);
+        }
+        aihw::ModifierSeeds stream_seeds;
+        for (int k = 0; k < aihw::kModifierStreams; ++k) {
+          stream_seeds.stream[k] = seed_value(seeds[k]);
+        }
+        py::gil_scoped_release release;
+        aihw::modify_weights(w, out, n, settings, stream_seeds, call_index, num_threads);
+      },
+      py::arg("weights_ptr"), py::arg("out_ptr"), py::arg("n"), py::arg("kind"),
+      py::arg("amax"), py::arg("factor"), py::arg("res"), py::arg("scale"),
+      py::arg("sto_round"), py::arg("pdrop"), py::arg("coeffs"), py::arg("pcm"),
+      py::arg("seeds"), py::arg("call_index"), py::arg("num_threads"),
+      "The weight modifier of hardware-aware training in one pass (contract §12): out = the "
+      "modified copy of the n weights; every double is rounded to float32 first; pcm: the 12 "
+      "values of PcmSettings in order (PCMNoise) or none; seeds: one per stream (7).");
 }
 
 }  // namespace aihw_bindings

@@ -10,73 +10,10 @@
 #include "aihw/periphery.hpp"
 #include "aihw/philox.hpp"
 #include "aihw/thread_pool.hpp"
-#include "periphery_normals.hpp"
+#include "chunk_numbers.hpp"
 
 namespace aihw {
 namespace {
-
-constexpr std::int64_t kChunk = 4096;  // elements per task (a multiple of 4)
-constexpr int kLanes = 16;
-// Blocks one chunk can touch when it does not start at a multiple of 4.
-constexpr std::int64_t kChunkBlocks = kChunk / 4 + 1;
-
-// The four words of each block in [first_block, first_block + n_blocks) with counter
-// (block, op, call_index, stream 0), stored 4 per block.
-void block_words(std::uint32_t* out, std::int64_t first_block, std::int64_t n_blocks,
-                 PhiloxKey key, std::uint32_t op, std::uint32_t call_index) {
-  alignas(32) std::uint32_t w0[kLanes], w1[kLanes], w2[kLanes], w3[kLanes];
-  for (std::int64_t base = 0; base < n_blocks; base += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      w0[l] = static_cast<std::uint32_t>(first_block + base + l);
-      w1[l] = op;
-      w2[l] = call_index;
-      w3[l] = device_op_numbers::kStream << 28;
-    }
-    philox4x32_10_lanes<kLanes>(w0, w1, w2, w3, key);
-    const std::int64_t m = std::min<std::int64_t>(kLanes, n_blocks - base);
-    for (std::int64_t l = 0; l < m; ++l) {
-      std::uint32_t* o = out + 4 * (base + l);
-      o[0] = w0[l];
-      o[1] = w1[l];
-      o[2] = w2[l];
-      o[3] = w3[l];
-    }
-  }
-}
-
-// Numbers of elements [begin, begin + count) (count <= kChunk): element e takes number
-// e % 4 of block e / 4. `out` receives them starting at out[begin % 4].
-struct ChunkNumbers {
-  alignas(32) std::uint32_t words[4 * kChunkBlocks];
-  alignas(32) float normals[4 * kChunkBlocks];
-
-  void draw_words(std::int64_t begin, std::int64_t count, PhiloxKey key, std::uint32_t op,
-                  std::uint32_t call_index) {
-    const std::int64_t first = begin / 4;
-    const std::int64_t last = (begin + count - 1) / 4;
-    block_words(words, first, last - first + 1, key, op, call_index);
-  }
-
-  void draw_normals(std::int64_t begin, std::int64_t count, PhiloxKey key, std::uint32_t op,
-                    std::uint32_t call_index) {
-    const std::int64_t n_blocks = (begin + count - 1) / 4 - begin / 4 + 1;
-    // The counters (block, op, call_index, stream) are a row's pattern: the fused AVX-512
-    // pass gives the same normals without the word buffer.
-    static const detail::PeripheryRowNormalsFn fused = detail::periphery_row_normals();
-    if (fused != nullptr) {
-      fused(static_cast<std::uint32_t>(begin / 4), n_blocks, op, call_index,
-            device_op_numbers::kStream << 28, key, normals);
-      return;
-    }
-    draw_words(begin, count, key, op, call_index);
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-      const std::uint32_t* r = words + 4 * b;
-      float* z = normals + 4 * b;
-      periphery_box_muller(r[0], r[1], z[0], z[1]);
-      periphery_box_muller(r[2], r[3], z[2], z[3]);
-    }
-  }
-};
 
 void check_common(const float* w, std::int64_t n, const DeviceBounds& bounds) {
   if (n < 0) throw std::invalid_argument("negative size");

@@ -327,6 +327,25 @@ def diffuse_weights_cpu(
 ) -> None:
     """Diffusion, one normal per weight (contract §9); both bounds may be 0."""
 
+def modify_weights_cpu(
+    weights_ptr: int,
+    out_ptr: int,
+    n: int,
+    kind: int,
+    amax: float,
+    factor: float,
+    res: float,
+    scale: float,
+    sto_round: bool,
+    pdrop: float,
+    coeffs: list[float],
+    pcm: list[float],
+    seeds: list[int],
+    call_index: int,
+    num_threads: int,
+) -> None:
+    """The weight modifier of hardware-aware training in one pass (contract §12)."""
+
 def reset_columns_cpu(
     weights_ptr: int,
     d_size: int,

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .laws import StepLaw
+from .modifier_settings import ModifierSettings
 from .parameters import PulseType, UpdateParameters
 
 if TYPE_CHECKING:  # the stubs type the compiled module; at run time load() sets it
@@ -72,6 +73,7 @@ __all__ = [
     "diffuse",
     "reset_columns",
     "write_noise",
+    "modify_weights",
     "input_stage_config",
     "output_stage_config",
     "check_first_pass_buffers",
@@ -727,5 +729,37 @@ def write_noise(
         std,
         int(seed),
         call_index,
+        num_threads,
+    )
+
+
+def modify_weights(
+    weights: torch.Tensor,
+    out: torch.Tensor,
+    settings: ModifierSettings,
+    seeds: Sequence[int],
+    call_index: int,
+    num_threads: int = 0,
+) -> None:
+    """``out <-`` the modified copy of ``weights`` (contract §12; ``out`` may be
+    ``weights``); ``seeds``: one per stream of ``modifier_settings.STREAMS``."""
+    _load()
+    if out.shape != weights.shape:
+        raise ValueError(f"out has shape {tuple(out.shape)}; weights have {tuple(weights.shape)}")
+    _compiled.modify_weights_cpu(
+        _require("weights", weights),
+        _require("out", out),
+        weights.numel(),
+        int(settings.kind),
+        settings.amax,
+        settings.factor,
+        settings.res,
+        settings.scale,
+        settings.sto_round,
+        settings.pdrop,
+        list(settings.coeffs),
+        [] if settings.pcm is None else settings.pcm.values(),
+        [int(seed) for seed in seeds],
+        call_index & 0xFFFFFFFF,
         num_threads,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 
 import torch
 from torch import Tensor
@@ -61,6 +62,20 @@ class WeightClipParameter:
         return check_enum(self, "type", WeightClipType) is not WeightClipType.NONE
 
 
+def _std(weights: Tensor) -> float:
+    """The sample standard deviation of all weights: from their sum and sum of squares
+    (float32 BLAS, finished in double), which is several times faster than ``Tensor.std``;
+    where the mean is large against the spread (cancellation), ``Tensor.std`` itself."""
+    flat = weights.reshape(-1)
+    n = flat.numel()
+    mean = float(flat.sum()) / n
+    square = float(torch.dot(flat, flat)) / n
+    var = (square - mean * mean) * n / (n - 1)
+    if mean * mean > 1e-3 * square or not var > 0:
+        return float(weights.std())
+    return math.sqrt(var)
+
+
 def clip_bound(weights: Tensor, param: WeightClipParameter) -> float:
     """The bound ``c`` that ``param`` gives for ``weights`` (``<= 0``: no clipping)."""
     kind = check_enum(param, "type", WeightClipType)
@@ -71,7 +86,7 @@ def clip_bound(weights: Tensor, param: WeightClipParameter) -> float:
     if kind is WeightClipType.LAYER_GAUSSIAN:
         if weights.numel() < 2:
             return 0.0
-        bound = float(param.sigma) * float(weights.std())
+        bound = float(param.sigma) * _std(weights)
     else:
         bound = float(weights.abs().amax(dim=1).mean())
     if param.fixed_value > 0:

@@ -2,11 +2,13 @@
 modified (noisy, discretised or dropped) copy of its weights that the training passes use
 (docs/physics/inference.md#hardware-aware-training).
 
-The random numbers are the float32 normals of the counter-based Philox streams
-(:mod:`aihw.core.inference.draws`, purpose :data:`~aihw.core.inference.draws.MODIFIER`,
-the tile's ``modifier_index`` as index), one stream ``k`` per use; a uniform number is
-``Phi(z)`` of a normal ``z``. A seed therefore fixes every copy, and a checkpoint resumes
-with the same ones.
+Every type is one pass of the engine (:func:`aihw.core.engine.modify_weights` on the CPU,
+its plain-torch twin :func:`aihw.core.reference.modifiers.modify_weights` elsewhere; the
+same bits, engine contract §12). The random numbers come from the counter-based Philox
+streams (:mod:`aihw.core.inference.draws`, purpose :data:`~aihw.core.inference.draws.MODIFIER`,
+the tile's ``modifier_index`` as index), one stream ``k`` per use: float32 normals, and
+uniforms from the top 24 bits of the same words. A seed therefore fixes every copy, and a
+checkpoint resumes with the same ones.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import math
 import torch
 from torch import Tensor
 
-from .. import dispatch
-from ..device_ops import device_ops_kernels
+from .. import dispatch, engine
+from ..modifier_settings import MAX_COEFFS, STREAMS, ModifierKind, ModifierSettings, PcmSettings
+from ..reference import modifiers as reference_modifiers
 from . import draws
 from ._checks import check_real, check_reals, invalid
 from ._enums import check_enum
@@ -31,15 +34,10 @@ __all__ = [
     "modify_weights",
 ]
 
-#: Streams ``k`` of the modifier's draws.
-_NOISE, _ROUND, _DROP, _STUCK, _STUCK_VALUE, _DRIFT, _READ = range(7)
-
-#: Programming-noise polynomial of the PCM model in microsiemens at a 25 uS maximum, the
-#: read time and the 1/f constant used by ``PCMNoise`` (docs/physics/inference.md).
-_PCM_PROG_COEFF = (0.26348, 1.9650, -1.1731)
+#: The PCM model's reference maximum conductance (uS) of its programming-noise polynomial,
+#: and its read time (docs/physics/inference.md).
 _PCM_G_REF = 25.0
 _T_READ = 250e-9
-_SQRT_HALF = math.sqrt(0.5)
 
 
 class WeightModifierType(enum.Enum):
@@ -90,7 +88,7 @@ class WeightModifierParameter:
         assumed_wmax: ``a`` when not ``rel_to_actual_wmax``, ``> 0``.
         copy_last_column: leave the last column (an analog bias) unmodified; ``max |W|``
             then ignores it.
-        coeffs: the polynomial of ``Poly`` and ``ProgNoise``, lowest order first.
+        coeffs: the polynomial of ``Poly`` and ``ProgNoise``, lowest order first (1 to 16 of them).
         g_max: the maximal conductance of ``ProgNoise`` and ``PCMNoise``, ``> 0``.
         pcm_zero_thres: ``PCMNoise``: conductances below ``pcm_zero_thres * std_dev *
             0.26348`` are set to 0, ``>= 0``.
@@ -143,7 +141,8 @@ class WeightModifierParameter:
         for name in ("sto_round", "enable_during_test", "rel_to_actual_wmax", "copy_last_column"):
             if not isinstance(getattr(self, name), bool):
                 invalid(self, name, getattr(self, name), "True or False")
-        check_reals(self, "coeffs")
+        if len(check_reals(self, "coeffs")) > MAX_COEFFS:
+            invalid(self, "coeffs", self.coeffs, f"a list of 1 to {MAX_COEFFS} finite numbers")
         self.type = kind
 
     @property
@@ -170,86 +169,58 @@ def modifier_amax(weights: Tensor, param: WeightModifierParameter) -> float:
     return amax if amax > 0 else 1.0
 
 
-class _Draws:
-    """The modifier's streams for one call: ``add_normal(base, rate, k)``, ``normal(k)``
-    and ``uniform(k)``."""
-
-    def __init__(self, seed: int, index: int, shape: tuple[int, ...], device: torch.device):
-        self.seed, self.index, self.shape, self.device = seed, index, shape, device
-
-    def add_normal(self, base: Tensor, rate: Tensor, k: int) -> Tensor:
-        """``base + rate * xi`` in place on ``base`` (a contiguous float32 tensor of ours),
-        by the engine's diffusion kernel (its plain-torch twin off the compiled CPU path):
-        one pass, the same bits either way."""
-        seed = draws.stream_seed(self.seed, draws.MODIFIER, k)
-        index = self.index & 0xFFFFFFFF
-        kernels = device_ops_kernels(dispatch.engine_for(base.device, "auto"))
-        kernels.diffuse(base, rate, None, None, seed, index, torch.get_num_threads())
-        return base
-
-    def normal(self, k: int) -> Tensor:
-        z = torch.zeros(self.shape, dtype=torch.float32, device=self.device)
-        return self.add_normal(z, torch.ones_like(z), k)
-
-    def uniform(self, k: int) -> Tensor:
-        """``Phi(z)`` of the normals of stream ``k``: uniform in ``(0, 1)``."""
-        z = self.normal(k)
-        return z.mul_(_SQRT_HALF).erf_().add_(1.0).mul_(0.5)
-
-
-def _discretize(v: Tensor, param: WeightModifierParameter, rng: _Draws) -> Tensor:
-    """``v`` rounded to multiples of ``res`` (half away from zero, or stochastically)."""
+def _pass_settings(
+    kind: WeightModifierType, param: WeightModifierParameter, amax: float
+) -> ModifierSettings:
+    """The engine pass of ``kind``."""
+    T, K = WeightModifierType, ModifierKind
+    std = float(param.std_dev)
     res = float(param.res)
-    if res <= 0:
-        return v
     if res > 1:  # a number of steps, as the periphery's resolutions
         res = 1.0 / res
-    steps = v / res
-    if param.sto_round:
-        return torch.floor(steps + rng.uniform(_ROUND)) * res
-    return torch.sign(steps) * torch.floor(steps.abs() + 0.5) * res
+    common = {"amax": amax, "res": res, "sto_round": bool(param.sto_round),
+              "pdrop": float(param.pdrop)}  # fmt: skip
+    coeffs = tuple(float(c) for c in param.coeffs)  # 1 to MAX_COEFFS (validate)
+    if kind is T.DISCRETIZE:
+        return ModifierSettings(K.DISCRETIZE, **common)  # type: ignore[arg-type]
+    if kind is T.MULT_NORMAL:
+        return ModifierSettings(K.MULT_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+    if kind is T.ADD_NORMAL:
+        return ModifierSettings(K.ADD_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+    if kind is T.DISCRETIZE_ADD_NORMAL:
+        return ModifierSettings(K.DISCRETIZE_ADD_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+    if kind is T.DOREFA:
+        scale = abs(float(param.dorefa_clip) / math.tanh(amax))
+        return ModifierSettings(K.DISCRETIZE_SCALED, scale=scale, **common)  # type: ignore[arg-type]
+    if kind is T.POLY:
+        return ModifierSettings(K.POLY, factor=amax * std, coeffs=coeffs, **common)  # type: ignore[arg-type]
+    if kind is T.PROG_NOISE:
+        factor = amax * std / float(param.g_max)
+        return ModifierSettings(K.PROG_NOISE, factor=factor, coeffs=coeffs, **common)  # type: ignore[arg-type]
+    if kind is T.PCM_NOISE:
+        return ModifierSettings(K.PCM_NOISE, pcm=_pcm_settings(param, amax), **common)  # type: ignore[arg-type]
+    return ModifierSettings(K.COPY, **common)  # type: ignore[arg-type]
 
 
-def _poly(magnitude: Tensor, coeffs: tuple[float, ...]) -> Tensor:
-    """``sum_k coeffs[k] * magnitude**k`` (Horner)."""
-    result = torch.full_like(magnitude, coeffs[-1])
-    for c in reversed(coeffs[:-1]):
-        result = result * magnitude + c
-    return result
-
-
-def _pcm_noise(w: Tensor, amax: float, param: WeightModifierParameter, rng: _Draws) -> Tensor:
-    """Programming noise, drift variation and read noise of the PCM model on ``|W|``
-    mapped to conductances, the sign kept."""
+def _pcm_settings(param: WeightModifierParameter, amax: float) -> PcmSettings:
     g_max, std = float(param.g_max), float(param.std_dev)
-    sign = torch.where(w < 0, -1.0, 1.0)
-    g = w.abs().clamp(max=amax) * (g_max / amax)
-    threshold = float(param.pcm_zero_thres) * std * _PCM_PROG_COEFF[0]
-    if threshold > 0:
-        g = torch.where(g < threshold, 0.0, g)
     p_reset, p_gmax = float(param.pcm_prob_at_reset), float(param.pcm_prob_at_gmax)
-    p_random = float(param.pcm_prob_at_random)
-    if p_reset + p_gmax + p_random > 0:
-        u = rng.uniform(_STUCK)
-        g = torch.where(u < p_reset, 0.0, g)
-        g = torch.where((u >= p_reset) & (u < p_reset + p_gmax), g_max, g)
-        random = (u >= p_reset + p_gmax) & (u < p_reset + p_gmax + p_random)
-        g = torch.where(random, rng.uniform(_STUCK_VALUE) * g_max, g)
-    g_r = g / g_max
-    sigma = _poly(g_r, _PCM_PROG_COEFF) * (g_max / _PCM_G_REF)
-    g = (g + std * sigma * rng.normal(_NOISE)).clamp(min=0.0)
-    t = float(param.pcm_t_inference) + float(param.pcm_t0)
-    if t > param.pcm_t0:
-        g_rr = g_r.abs().clamp(min=1e-7)
-        sigma_nu = (-0.0125 * torch.log(g_rr) - 0.0059).clamp(0.008, 0.045)
-        nu = (sigma_nu * rng.normal(_DRIFT)).abs()
-        g_drift = g * torch.pow(t / float(param.pcm_t0), -nu)
-    else:
-        g_drift = g
-    q_s = (0.0088 / (g / g_max).pow(0.65).clamp(min=1e-3)).clamp(max=0.2)
-    sigma_r = q_s * math.sqrt(math.log((t + _T_READ) / (2 * _T_READ)))
-    g = (g_drift + g_drift.abs() * std * sigma_r * rng.normal(_READ)).clamp(min=0.0)
-    return sign * g * (amax / g_max)
+    t0 = float(param.pcm_t0)
+    t = float(param.pcm_t_inference) + t0
+    return PcmSettings(
+        g_max=g_max,
+        to_conductance=g_max / amax,
+        to_weight=amax / g_max,
+        inv_g_max=1.0 / g_max,
+        prog_factor=g_max / _PCM_G_REF * std,
+        zero_threshold=float(param.pcm_zero_thres) * std * reference_modifiers.PCM_PROG_COEFFS[0],
+        p_reset=p_reset,
+        p_gmax_end=p_reset + p_gmax,
+        p_random_end=p_reset + p_gmax + float(param.pcm_prob_at_random),
+        drift=t > t0,
+        neg_log_t=-math.log(t / t0),
+        read_factor=std * math.sqrt(math.log((t + _T_READ) / (2 * _T_READ))),
+    )
 
 
 def modify_weights(
@@ -258,56 +229,30 @@ def modify_weights(
     seed: int,
     index: int,
     out: Tensor | None = None,
+    implementation: dispatch.EngineName | None = None,
 ) -> Tensor:
     """The modified copy of ``weights`` ``[out, x]`` (float32), drawn from stream index
     ``index`` under ``seed``; written into ``out`` when given.
 
     ``weights`` is not changed. See :class:`WeightModifierType` for what each type does.
+    ``implementation``: ``"native"`` (the compiled pass, CPU tensors) or ``"reference"``
+    (plain torch, any device); default: the compiled pass where it can run.
     """
     kind = check_enum(param, "type", WeightModifierType)
-    w = weights.detach().contiguous()
-    rng = _Draws(seed, index, tuple(w.shape), w.device)
+    w = weights.detach().to(torch.float32).contiguous()
+    if implementation is None:
+        implementation = dispatch.engine_for(w.device, "auto")
     amax = modifier_amax(w, param)
-    std = float(param.std_dev)
-    T = WeightModifierType
-    if kind is T.DISCRETIZE:
-        result = _discretize(w / amax, param, rng) * amax
-    elif kind is T.MULT_NORMAL:
-        result = rng.add_normal(
-            w.clone(memory_format=torch.contiguous_format), w * (std * amax), _NOISE
-        )
-    elif kind is T.ADD_NORMAL:
-        result = rng.add_normal(
-            w.clone(memory_format=torch.contiguous_format), torch.full_like(w, std * amax), _NOISE
-        )
-    elif kind is T.DISCRETIZE_ADD_NORMAL:
-        base = (_discretize(w / amax, param, rng) * amax).contiguous()
-        result = rng.add_normal(base, torch.full_like(w, std * amax), _NOISE)
-    elif kind is T.DOREFA:
-        scale = abs(float(param.dorefa_clip) / math.tanh(amax))
-        result = _discretize(torch.tanh(w) * scale, param, rng)
-    elif kind is T.POLY:
-        coeffs = tuple(float(c) for c in param.coeffs)
-        rate = _poly(w.abs() / amax, coeffs).mul_(amax * std).contiguous()
-        result = rng.add_normal(w.clone(memory_format=torch.contiguous_format), rate, _NOISE)
-    elif kind is T.PROG_NOISE:
-        coeffs = tuple(float(c) for c in param.coeffs)
-        rate = _poly(w.abs() / amax, coeffs).mul_(amax * std / float(param.g_max)).contiguous()
-        noisy = rng.add_normal(w.clone(memory_format=torch.contiguous_format), rate, _NOISE)
-        result = noisy.abs_().mul_(torch.where(w < 0, -1.0, 1.0))
-    elif kind is T.PCM_NOISE:
-        result = _pcm_noise(w, amax, param, rng)
-    else:  # None, Copy, DropConnect
-        result = w.clone() if out is None else w
-    if param.pdrop > 0:
-        dropped = rng.uniform(_DROP) < float(param.pdrop)
-        result = result.masked_fill(dropped, 0.0)
-    if param.copy_last_column:
-        if result is w:
-            result = w.clone()
-        result[:, -1] = w[:, -1]
-    result = result.to(torch.float32)
-    if out is None:
-        return result
-    out.copy_(result)
-    return out
+    settings = _pass_settings(kind, param, amax)
+    seeds = [draws.stream_seed(seed, draws.MODIFIER, k) for k in range(len(STREAMS))]
+    last = w[:, -1].clone() if param.copy_last_column else None
+    usable = out is not None and out.dtype == torch.float32 and out.is_contiguous()
+    result = out if usable and out is not None else torch.empty_like(w)
+    passes = engine if implementation == "native" else reference_modifiers
+    passes.modify_weights(w, result, settings, seeds, index, torch.get_num_threads())
+    if last is not None:
+        result[:, -1] = last
+    if out is not None and result is not out:
+        out.copy_(result)
+        return out
+    return result

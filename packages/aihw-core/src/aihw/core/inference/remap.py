@@ -80,17 +80,20 @@ def remap_weights(
     if kind is WeightRemapType.NONE:
         return scales
     with torch.no_grad():
-        old = torch.ones(weights.shape[0], dtype=weights.dtype, device=weights.device)
-        if scales is not None:
-            old = scales.to(device=weights.device, dtype=weights.dtype)
-        logical = weights * old.unsqueeze(1)
+        old = None if scales is None else scales.to(device=weights.device, dtype=weights.dtype)
+        # max |W_i. * s_i| = max |W_i.| * |s_i| exactly (rounding is monotone), by the rows'
+        # extremes: no temporary of the matrix's size.
+        peak = torch.maximum(weights.amax(dim=1), weights.amin(dim=1).neg_())
+        if old is not None:
+            peak.mul_(old.abs())
         if kind is WeightRemapType.LAYERWISE_SYMMETRIC:
-            peak = logical.abs().amax().expand(weights.shape[0])
-        else:
-            peak = logical.abs().amax(dim=1)
-        new = torch.where(peak > 0, peak / float(param.remapped_wmax), old)
+            peak = peak.amax().expand(weights.shape[0])
+        unit = torch.ones(weights.shape[0], dtype=weights.dtype, device=weights.device)
+        new = torch.where(peak > 0, peak / float(param.remapped_wmax), unit if old is None else old)
         if param.max_scale_range > 0:
             low = float(param.max_scale_ref) if param.max_scale_ref > 0 else float(new.min())
             new = new.clamp(low, low * float(param.max_scale_range))
-        weights.copy_(logical / new.unsqueeze(1))
+        if old is not None:
+            weights.mul_(old.unsqueeze(1))  # the logical weights, in place
+        weights.div_(new.unsqueeze(1))
     return new

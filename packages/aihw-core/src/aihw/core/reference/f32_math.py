@@ -1,0 +1,52 @@
+"""Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``ln_f32``, ``exp_f32``
+and ``tanh_f32`` from float32 +, -, *, / and bit operations in the compiled order, so that
+both give the same bits (on CPU and CUDA tensors)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ln_f32", "exp_f32", "tanh_f32"]
+
+_F32, _I32 = torch.float32, torch.int32
+_LN2_HI = 0.693145751953125
+_LN2_LO = 1.4286068202862268e-6
+_INV_LN2 = 1.4426950408889634074
+_SQRT_HALF = 0.70710678118654752440
+_ATANH = (1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0)  # from s^8 down
+_EXP = (1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0, 1.0, 1.0)  # after 1/5040
+
+
+def ln_f32(x: torch.Tensor) -> torch.Tensor:
+    """ln of positive normal floats (0 and subnormals: about -88)."""
+    bits = x.to(_F32).contiguous().view(_I32)
+    e = ((bits >> 23) & 0xFF).sub_(126).to(_F32)
+    m = ((bits & 0x007FFFFF) | 0x3F000000).view(_F32)
+    low = m < _SQRT_HALF
+    m = torch.where(low, m + m, m)
+    e = torch.where(low, e - 1.0, e)
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    p = torch.full_like(s, _ATANH[0])
+    for c in _ATANH[1:]:
+        p = p * s2 + c
+    return e * _LN2_HI + (e * _LN2_LO + (s + s) * p)
+
+
+def exp_f32(y: torch.Tensor) -> torch.Tensor:
+    """exp of ``y`` clamped to [-87, 88]."""
+    y = y.to(_F32).clamp(-87.0, 88.0)
+    n = torch.round(y * _INV_LN2)
+    r = (y - n * _LN2_HI) - n * _LN2_LO
+    p = torch.full_like(r, 1.0 / 5040.0)
+    for c in _EXP:
+        p = p * r + c
+    two_n = ((n.to(_I32) + 127) << 23).view(_F32)
+    return p * two_n
+
+
+def tanh_f32(x: torch.Tensor) -> torch.Tensor:
+    """``sign(x) (1 - e) / (1 + e)``, ``e = exp_f32(-2 |x|)``."""
+    e = exp_f32(x.abs() * -2.0)
+    t = (1.0 - e) / (1.0 + e)
+    return torch.where(x < 0, -t, t)
