@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["GridPass", "SharedFirstPass", "FirstPassPlan"]
 
 MASK32 = 0xFFFFFFFF
+_F32 = torch.float32
 MAX_ROWS = 2**31 - 1
 #: Passes touching fewer values (inputs plus outputs) run their stages on one thread: on
 #: the engine's own workers (waking them costs more than they save, and they compete with
@@ -485,13 +486,17 @@ class GridPass(_ReusesBuffers):
             return self._run(x, bias)
 
     def _run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
-        if x.shape[0] == 0:
+        shape = x.shape  # (each read makes a new torch.Size)
+        if shape[0] == 0:
             peripheries = [p for split in self.splits for p in split[0].peripheries]
             return empty_pass(peripheries, self.total_width)
-        engine.check_first_pass_buffers(x, None, None, bias)
-        if x.shape != self._shape or torch.get_num_threads() != self._torch_threads:
-            self._prepare(x.shape[0], x.shape[1])
-            self._shape = (x.shape[0], x.shape[1])
+        if not (x.dtype is _F32 and x.is_cpu and x.is_contiguous()) or not (
+            bias is None or (bias.dtype is _F32 and bias.is_cpu and bias.is_contiguous())
+        ):
+            engine.check_first_pass_buffers(x, None, None, bias)  # raises, saying why
+        if shape != self._shape or torch.get_num_threads() != self._torch_threads:
+            self._prepare(shape[0], shape[1])
+            self._shape = (shape[0], shape[1])
         calls = self._calls
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
             if c.prepared.dac(x, c.start, c.first.call_index):

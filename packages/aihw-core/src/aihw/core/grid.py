@@ -522,13 +522,17 @@ class TileGrid:
             or torch.is_grad_enabled()
             or type(x) is not Tensor
             or x.dtype is not torch.float32
-            or x.dim() != 2
-            or x.shape[0] == 0  # the general path: no tile sees an empty batch
             or not x.is_cpu
             or not x.is_contiguous()
-            or x.shape[1] != plan[2].in_size
-            or (bias is not None and (bias.dtype is not torch.float32 or not bias.is_contiguous()))
+            or (
+                bias is not None
+                and (bias.dtype is not torch.float32 or not bias.is_cpu or not bias.is_contiguous())
+            )
         ):
+            return None
+        shape = x.shape  # (each read makes a new torch.Size)
+        # An empty batch takes the general path: no tile sees one.
+        if len(shape) != 2 or shape[0] == 0 or shape[1] != plan[2].in_size:
             return None
         # grid_inference.inference_key, with C-level calls only (no Python frame).
         tiles = self.tiles
