@@ -498,8 +498,9 @@ class GridPass(_ReusesBuffers):
             self._prepare(shape[0], shape[1])
             self._shape = (shape[0], shape[1])
         calls = self._calls
+        x_ptr = x.data_ptr()
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
-            if c.prepared.dac(x, c.start, c.first.call_index):
+            if c.prepared.dac.call(x_ptr + 4 * c.start, c.first.call_index):
                 return None
         last = len(calls) - 1
         # On busy cores (the engine's loops already run on this thread alone) the products
@@ -532,11 +533,23 @@ class GridPass(_ReusesBuffers):
         acc = None if call.y is None else out
         y = out if call.y is None else call.y
         prepared = call.prepared
+        # The engine calls on addresses (PreparedOutputStage.__call__ without its frame).
+        y_ptr = y.data_ptr()
+        acc_ptr = 0 if acc is None else acc.data_ptr()
+        bias_ptr = 0 if bias is None else bias.data_ptr()
         for o, adc in prepared.adcs:
             p = o.periphery
             index = p.call_index
             p.call_index = (index + 1) & MASK32
-            n_hit = adc(y, p.noise_per_output, index, acc, bias)
+            off = adc.offset_bytes
+            sigma = p.noise_per_output
+            n_hit = adc.call(
+                y_ptr + off,
+                0 if sigma is None else sigma.data_ptr(),
+                index,
+                acc_ptr and acc_ptr + off,
+                bias_ptr and bias_ptr + off,
+            )
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:
