@@ -33,15 +33,24 @@ constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
 // layer is ~100 ns of work, less than two threads contending for the task counter cost.
 constexpr std::int64_t kTaskValues = 4096;
 
-// Calls body(r) for every row r < n_rows, in blocks of rows_per_task(n_cols) rows per task.
+// Calls body(r0, r1) for blocks of rows [r0, r1) covering [0, n_rows), one task each, of
+// about kTaskValues values.
 template <class Body>
-void for_rows(int num_threads, std::int64_t n_rows, std::int64_t n_cols, Body&& body) {
-  const std::int64_t per_task = std::max<std::int64_t>(1, kTaskValues / std::max<std::int64_t>(1, n_cols));
+void for_row_blocks(int num_threads, std::int64_t n_rows, std::int64_t n_cols, Body&& body) {
+  const std::int64_t per_task =
+      std::max<std::int64_t>(1, kTaskValues / std::max<std::int64_t>(1, n_cols));
   parallel_for(resolve_threads(num_threads), (n_rows + per_task - 1) / per_task,
                [&](std::int64_t task) {
-                 const std::int64_t end = std::min(n_rows, (task + 1) * per_task);
-                 for (std::int64_t r = task * per_task; r < end; ++r) body(r);
+                 body(task * per_task, std::min(n_rows, (task + 1) * per_task));
                });
+}
+
+// Calls body(r) for every row r < n_rows, blocks of rows a task (for_row_blocks).
+template <class Body>
+void for_rows(int num_threads, std::int64_t n_rows, std::int64_t n_cols, Body&& body) {
+  for_row_blocks(num_threads, n_rows, n_cols, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) body(r);
+  });
 }
 // Rows of at most kNarrowBlocks blocks (64 columns) draw their numbers for groups of rows
 // of about kGroupBlocks blocks together.
@@ -428,21 +437,25 @@ std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
   const InputRows rows(n_cols, config, draw);
   const float thres = static_cast<float>(nm_thres);
   std::vector<std::uint8_t> skipped(static_cast<std::size_t>(n_rows), 0);
-  // Whole rows: a row's maximum is needed before its first chunk.
-  for_rows(num_threads, n_rows, n_cols, [&](std::int64_t r) {
-    float s = abs_max(x + r * rows.x_row_stride(), n_cols);
-    // A NaN or an infinity in the row (its maximum is then one): the caller's general
-    // path refuses such input, so the prepared passes need no check of their own.
-    const bool finite = s < std::numeric_limits<float>::infinity();
-    if (nm_thres > 0.0 && s > thres) s = thres;
-    nm_scale[r] = s;
-    if (!(s > 0.0f) || !finite) {
-      skipped[static_cast<std::size_t>(r)] = 1;
-      return;
+  // Whole rows: a row's maximum is needed before its first chunk. The maxima of a block
+  // of rows come first: their reductions overlap, where each row's maximum, reciprocal and
+  // quantisation in turn would wait on one another.
+  for_row_blocks(num_threads, n_rows, n_cols, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      float s = abs_max(x + r * rows.x_row_stride(), n_cols);
+      // A NaN or an infinity in the row (its maximum is then one): the caller's general
+      // path refuses such input, so the prepared passes need no check of their own.
+      const bool finite = s < std::numeric_limits<float>::infinity();
+      if (nm_thres > 0.0 && s > thres) s = thres;
+      nm_scale[r] = s;
+      if (!(s > 0.0f) || !finite) skipped[static_cast<std::size_t>(r)] = 1;
     }
-    const float scale = 1.0f / s;
-    for (std::int64_t begin = 0; begin < n_cols; begin += kChunk) {
-      rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), true, scale);
+    for (std::int64_t r = r0; r < r1; ++r) {
+      if (skipped[static_cast<std::size_t>(r)] != 0) continue;
+      const float scale = 1.0f / nm_scale[r];
+      for (std::int64_t begin = 0; begin < n_cols; begin += kChunk) {
+        rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), true, scale);
+      }
     }
   });
   std::int64_t n_skipped = 0;

@@ -482,21 +482,30 @@ class GridPass(_ReusesBuffers):
         CPU), plus ``bias`` (float32 contiguous ``[total_width]``) when given; ``None``
         (nothing done, no counter moved) when a row of a split has a zero noise-management
         scale: the caller then runs the splits one by one."""
-        with self._lock:
-            return self._run(x, bias)
-
-    def _run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
-        shape = x.shape  # (each read makes a new torch.Size)
-        if shape[0] == 0:
-            peripheries = [p for split in self.splits for p in split[0].peripheries]
-            return empty_pass(peripheries, self.total_width)
         if not (x.dtype is _F32 and x.is_cpu and x.is_contiguous()) or not (
             bias is None or (bias.dtype is _F32 and bias.is_cpu and bias.is_contiguous())
         ):
             engine.check_first_pass_buffers(x, None, None, bias)  # raises, saying why
-        if shape != self._shape or torch.get_num_threads() != self._torch_threads:
-            self._prepare(shape[0], shape[1])
-            self._shape = (shape[0], shape[1])
+        shape = x.shape
+        return self.run_checked(x, bias, shape[0], shape[1])
+
+    def run_checked(
+        self, x: torch.Tensor, bias: torch.Tensor | None, n: int, ld: int
+    ) -> torch.Tensor | None:
+        """:meth:`__call__` on ``x`` ``[n, ld]`` and ``bias`` that the caller checked as
+        :meth:`__call__` would (the prepared forward of a grid checks them anyway)."""
+        with self._lock:
+            return self._run(x, bias, n, ld)
+
+    def _run(
+        self, x: torch.Tensor, bias: torch.Tensor | None, n: int, ld: int
+    ) -> torch.Tensor | None:
+        if n == 0:
+            peripheries = [p for split in self.splits for p in split[0].peripheries]
+            return empty_pass(peripheries, self.total_width)
+        if (n, ld) != self._shape or torch.get_num_threads() != self._torch_threads:
+            self._prepare(n, ld)
+            self._shape = (n, ld)
         calls = self._calls
         x_ptr = x.data_ptr()
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
