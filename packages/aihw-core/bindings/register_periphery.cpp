@@ -123,10 +123,127 @@ void register_configs(py::module_& m) {
           }));
 }
 
+// A first pass's DAC with everything fixed but the input's address and the counter
+// (engine.PreparedInputStage builds it once per input shape): a call converts two
+// arguments instead of twelve, which the small inference forwards notice.
+class BoundInputStage {
+ public:
+  BoundInputStage(const aihw::InputStageConfig& config, bool abs_max, double nm_thres,
+                  std::uintptr_t out_ptr, std::uintptr_t nm_scale_ptr, std::int64_t n_rows,
+                  std::int64_t n_cols, const py::int_& seed, int num_threads,
+                  std::int64_t x_row_stride)
+      : config_(with_stride(config, n_cols, x_row_stride)),
+        abs_max_(abs_max),
+        nm_thres_(nm_thres),
+        out_(required_buffer<float>(out_ptr, "out_ptr")),
+        nm_scale_(abs_max ? required_buffer<float>(nm_scale_ptr, "nm_scale_ptr") : nullptr),
+        n_rows_(n_rows),
+        n_cols_(n_cols),
+        seed_(seed_value(seed)),
+        num_threads_(num_threads) {
+    if (n_rows < 0 || n_cols < 0) throw py::value_error("n_rows and n_cols must be >= 0");
+  }
+
+  std::int64_t operator()(std::uintptr_t x_ptr, std::uint32_t call_index) const {
+    const float* x = required_buffer<const float>(x_ptr, "x_ptr");
+    aihw::PeripheryDraw draw;
+    draw.seed = seed_;
+    draw.call_index = call_index;
+    py::gil_scoped_release release;
+    if (abs_max_) {
+      return aihw::abs_max_input_stage(x, out_, nm_scale_, n_rows_, n_cols_, nm_thres_, config_,
+                                       draw, num_threads_);
+    }
+    aihw::input_stage(x, out_, n_rows_, n_cols_, nullptr, config_, draw, num_threads_);
+    return 0;
+  }
+
+ private:
+  aihw::InputStageConfig config_;
+  bool abs_max_;
+  double nm_thres_;
+  float* out_;
+  float* nm_scale_;
+  std::int64_t n_rows_, n_cols_;
+  std::uint64_t seed_;
+  int num_threads_;
+};
+
+// A first pass's ADC on a block of columns with everything fixed but the buffers'
+// addresses and the counter (engine.PreparedOutputStage builds it once per input shape).
+class BoundOutputStage {
+ public:
+  BoundOutputStage(const aihw::OutputStageConfig& config, std::int64_t n_rows,
+                   std::int64_t n_cols, std::uintptr_t row_scale_ptr, std::uintptr_t hit_ptr,
+                   const py::int_& seed, int num_threads, std::int64_t row_stride)
+      : config_(config),
+        n_rows_(n_rows),
+        n_cols_(n_cols),
+        scale_(optional_buffer<const float>(row_scale_ptr)),
+        hit_(required_buffer<std::uint8_t>(hit_ptr, "hit_ptr")),
+        seed_(seed_value(seed)),
+        num_threads_(num_threads) {
+    if (n_rows < 0 || n_cols < 0) throw py::value_error("n_rows and n_cols must be >= 0");
+    check_row_stride("row_stride", row_stride, n_cols);
+    config_.row_stride = row_stride;
+    config_.accumulate_row_stride = row_stride;
+    config_.w_noise_mode = 0;  // a first pass has no weight noise
+    config_.w_noise_std = nullptr;
+  }
+
+  std::int64_t operator()(std::uintptr_t y_ptr, std::uintptr_t noise_per_output_ptr,
+                          std::uint32_t call_index, std::uintptr_t accumulate_ptr,
+                          std::uintptr_t bias_ptr) const {
+    aihw::OutputStageConfig call = config_;
+    call.noise_per_output = optional_buffer<const float>(noise_per_output_ptr);
+    call.accumulate = optional_buffer<float>(accumulate_ptr);
+    call.accumulate_bias = optional_buffer<const float>(bias_ptr);
+    float* y = required_buffer<float>(y_ptr, "y_ptr");
+    aihw::PeripheryDraw draw;
+    draw.seed = seed_;
+    draw.call_index = call_index;
+    py::gil_scoped_release release;
+    return aihw::output_stage(y, n_rows_, n_cols_, scale_, call, draw, hit_, num_threads_);
+  }
+
+ private:
+  aihw::OutputStageConfig config_;
+  std::int64_t n_rows_, n_cols_;
+  const float* scale_;
+  std::uint8_t* hit_;
+  std::uint64_t seed_;
+  int num_threads_;
+};
+
+void register_bound_stages(py::module_& m) {
+  py::class_<BoundInputStage>(m, "BoundInputStage",
+                              "A DAC call with its configuration and buffers fixed.")
+      .def(py::init<const aihw::InputStageConfig&, bool, double, std::uintptr_t, std::uintptr_t,
+                    std::int64_t, std::int64_t, const py::int_&, int, std::int64_t>(),
+           py::arg("config"), py::arg("abs_max"), py::arg("nm_thres"), py::arg("out_ptr"),
+           py::arg("nm_scale_ptr"), py::arg("n_rows"), py::arg("n_cols"), py::arg("seed"),
+           py::arg("num_threads"), py::arg("x_row_stride"))
+      .def("__call__", &BoundInputStage::operator(), py::arg("x_ptr"), py::arg("call_index"),
+           "input_stage (abs_max_input_stage with abs_max) on the input at x_ptr; returns "
+           "the number of rows skipped (0 without abs_max).");
+  py::class_<BoundOutputStage>(m, "BoundOutputStage",
+                               "An ADC call with its configuration and buffers fixed.")
+      .def(py::init<const aihw::OutputStageConfig&, std::int64_t, std::int64_t, std::uintptr_t,
+                    std::uintptr_t, const py::int_&, int, std::int64_t>(),
+           py::arg("config"), py::arg("n_rows"), py::arg("n_cols"), py::arg("row_scale_ptr"),
+           py::arg("hit_ptr"), py::arg("seed"), py::arg("num_threads"), py::arg("row_stride"))
+      .def("__call__", &BoundOutputStage::operator(), py::arg("y_ptr"),
+           py::arg("noise_per_output_ptr"), py::arg("call_index"), py::arg("accumulate_ptr"),
+           py::arg("bias_ptr"),
+           "output_stage on the block at y_ptr (rows row_stride apart, the accumulate buffer's "
+           "too); returns the number of rows that hit a bound.");
+}
+
 }  // namespace
 
 void register_periphery(py::module_& m) {
   register_configs(m);
+  register_bound_stages(m);
   m.def(
       "input_stage",
       [](const aihw::InputStageConfig& config, std::uintptr_t x_ptr, std::uintptr_t out_ptr,

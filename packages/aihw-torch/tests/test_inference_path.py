@@ -80,7 +80,8 @@ def _count_shared_columns(monkeypatch):
     and each ``SharedFirstPass`` with several peripheries that ran alone (a single
     periphery's first pass uses the class too)."""
     calls = []
-    shared_call, grid_call = SharedFirstPass.__call__, GridPass.__call__
+    # (GridPass.__call__ and a grid's prepared forward both run GridPass.run_checked)
+    shared_call, grid_call = SharedFirstPass.__call__, GridPass.run_checked
 
     def counting_shared(self, *args, **kwargs):
         y = shared_call(self, *args, **kwargs)
@@ -93,7 +94,7 @@ def _count_shared_columns(monkeypatch):
         return y
 
     monkeypatch.setattr(SharedFirstPass, "__call__", counting_shared)
-    monkeypatch.setattr(GridPass, "__call__", counting_grid)
+    monkeypatch.setattr(GridPass, "run_checked", counting_grid)
     return lambda: sum(calls)
 
 
@@ -130,7 +131,7 @@ def test_the_bias_goes_into_the_last_splits_pass(monkeypatch, zero_row):
     grid pass and in the split-by-split path that a zero row of a split falls back to; the
     result is bit for bit ``out + bias`` of the tile path."""
     biases = []
-    shared_call, grid_call = SharedFirstPass.__call__, GridPass.__call__
+    shared_call, grid_call = SharedFirstPass.__call__, GridPass.run_checked
 
     def recording_shared(self, x, matrix, start=0, num_threads=None, out=None,
                          accumulate=None, bias=None):  # fmt: skip
@@ -138,13 +139,13 @@ def test_the_bias_goes_into_the_last_splits_pass(monkeypatch, zero_row):
             biases.append(("split", bias is not None))
         return shared_call(self, x, matrix, start, num_threads, out, accumulate, bias)
 
-    def recording_grid(self, x, bias=None):
-        y = grid_call(self, x, bias)
+    def recording_grid(self, x, bias, n, ld):
+        y = grid_call(self, x, bias, n, ld)
         biases.append(("grid", y is not None and bias is not None))
         return y
 
     monkeypatch.setattr(SharedFirstPass, "__call__", recording_shared)
-    monkeypatch.setattr(GridPass, "__call__", recording_grid)
+    monkeypatch.setattr(GridPass, "run_checked", recording_grid)
     io = IOParameters(out_bound=0.3, out_noise=0.1)  # bound hits in every split
     shared, tiled = _layer(io), _layer(io)
     x = (

@@ -29,6 +29,29 @@ namespace aihw {
 namespace {
 
 constexpr std::int64_t kChunk = 1024;  // columns per task (a multiple of 4)
+// Row-wise loops hand out rows in blocks of about this many values: one row of a small
+// layer is ~100 ns of work, less than two threads contending for the task counter cost.
+constexpr std::int64_t kTaskValues = 4096;
+
+// Calls body(r0, r1) for blocks of rows [r0, r1) covering [0, n_rows), one task each, of
+// about kTaskValues values.
+template <class Body>
+void for_row_blocks(int num_threads, std::int64_t n_rows, std::int64_t n_cols, Body&& body) {
+  const std::int64_t per_task =
+      std::max<std::int64_t>(1, kTaskValues / std::max<std::int64_t>(1, n_cols));
+  parallel_for(resolve_threads(num_threads), (n_rows + per_task - 1) / per_task,
+               [&](std::int64_t task) {
+                 body(task * per_task, std::min(n_rows, (task + 1) * per_task));
+               });
+}
+
+// Calls body(r) for every row r < n_rows, blocks of rows a task (for_row_blocks).
+template <class Body>
+void for_rows(int num_threads, std::int64_t n_rows, std::int64_t n_cols, Body&& body) {
+  for_row_blocks(num_threads, n_rows, n_cols, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) body(r);
+  });
+}
 // Rows of at most kNarrowBlocks blocks (64 columns) draw their numbers for groups of rows
 // of about kGroupBlocks blocks together.
 constexpr std::int64_t kNarrowBlocks = 16;
@@ -387,10 +410,16 @@ void input_stage(const float* x, float* out, std::int64_t n_rows, std::int64_t n
   if (x == nullptr || out == nullptr) throw std::invalid_argument("null buffer");
   const std::int64_t chunks = (n_cols + kChunk - 1) / kChunk;
   const InputRows rows(n_cols, config, draw);
+  const bool scaled = row_scale != nullptr;
+  if (chunks == 1) {
+    for_rows(num_threads, n_rows, n_cols, [&](std::int64_t r) {
+      rows.chunk(x, out, r, 0, n_cols, scaled, scaled ? row_scale[r] : 1.0f);
+    });
+    return;
+  }
   parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
     const std::int64_t r = task / chunks;
     const std::int64_t begin = (task % chunks) * kChunk;
-    const bool scaled = row_scale != nullptr;
     rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), scaled,
                scaled ? row_scale[r] : 1.0f);
   });
@@ -408,21 +437,25 @@ std::int64_t abs_max_input_stage(const float* x, float* out, float* nm_scale,
   const InputRows rows(n_cols, config, draw);
   const float thres = static_cast<float>(nm_thres);
   std::vector<std::uint8_t> skipped(static_cast<std::size_t>(n_rows), 0);
-  // One task per row: its maximum is needed before its first chunk.
-  parallel_for(resolve_threads(num_threads), n_rows, [&](std::int64_t r) {
-    float s = abs_max(x + r * rows.x_row_stride(), n_cols);
-    // A NaN or an infinity in the row (its maximum is then one): the caller's general
-    // path refuses such input, so the prepared passes need no check of their own.
-    const bool finite = s < std::numeric_limits<float>::infinity();
-    if (nm_thres > 0.0 && s > thres) s = thres;
-    nm_scale[r] = s;
-    if (!(s > 0.0f) || !finite) {
-      skipped[static_cast<std::size_t>(r)] = 1;
-      return;
+  // Whole rows: a row's maximum is needed before its first chunk. The maxima of a block
+  // of rows come first: their reductions overlap, where each row's maximum, reciprocal and
+  // quantisation in turn would wait on one another.
+  for_row_blocks(num_threads, n_rows, n_cols, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      float s = abs_max(x + r * rows.x_row_stride(), n_cols);
+      // A NaN or an infinity in the row (its maximum is then one): the caller's general
+      // path refuses such input, so the prepared passes need no check of their own.
+      const bool finite = s < std::numeric_limits<float>::infinity();
+      if (nm_thres > 0.0 && s > thres) s = thres;
+      nm_scale[r] = s;
+      if (!(s > 0.0f) || !finite) skipped[static_cast<std::size_t>(r)] = 1;
     }
-    const float scale = 1.0f / s;
-    for (std::int64_t begin = 0; begin < n_cols; begin += kChunk) {
-      rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), true, scale);
+    for (std::int64_t r = r0; r < r1; ++r) {
+      if (skipped[static_cast<std::size_t>(r)] != 0) continue;
+      const float scale = 1.0f / nm_scale[r];
+      for (std::int64_t begin = 0; begin < n_cols; begin += kChunk) {
+        rows.chunk(x, out, r, begin, std::min(kChunk, n_cols - begin), true, scale);
+      }
     }
   });
   std::int64_t n_skipped = 0;
@@ -517,7 +550,7 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
       }
     });
   } else {
-    parallel_for(resolve_threads(num_threads), n_rows * chunks, [&](std::int64_t task) {
+    auto task_body = [&](std::int64_t task) {
       const std::int64_t r = task / chunks;
       const std::int64_t begin = (task % chunks) * kChunk;
       const std::int64_t count = std::min(kChunk, n_cols - begin);
@@ -532,7 +565,12 @@ std::int64_t output_stage(float* y, std::int64_t n_rows, std::int64_t n_cols,
         if (base.wmode != 0) draw_row(zw, begin, count, key, b, draw.call_index, c3_w, 0);
       }
       row_chunk(task, r, begin, count, z, off, zw);
-    });
+    };
+    if (chunks == 1) {  // task r is row r
+      for_rows(num_threads, n_rows, n_cols, task_body);
+    } else {
+      parallel_for(resolve_threads(num_threads), n_rows * chunks, task_body);
+    }
   }
   std::int64_t n_hit = 0;
   for (std::int64_t r = 0; r < n_rows; ++r) {

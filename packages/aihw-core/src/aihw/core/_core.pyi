@@ -192,6 +192,56 @@ class OutputStageConfig:
     @property
     def w_noise_stream(self) -> int: ...
 
+class BoundInputStage:
+    """A first pass's DAC with its configuration, buffers, seed, thread count and row
+    length fixed (``engine.PreparedInputStage`` builds it): ``abs_max`` fuses abs-max noise
+    management (``nm_scale_ptr`` gets the row scales), else ``input_stage`` without row
+    scales."""
+
+    def __init__(
+        self,
+        config: InputStageConfig,
+        abs_max: bool,
+        nm_thres: float,
+        out_ptr: int,
+        nm_scale_ptr: int,
+        n_rows: int,
+        n_cols: int,
+        seed: int,
+        num_threads: int,
+        x_row_stride: int,
+    ) -> None: ...
+    def __call__(self, x_ptr: int, call_index: int) -> int:
+        """Run on the input at ``x_ptr``; returns the number of rows skipped (0 without
+        ``abs_max``). Releases the GIL."""
+
+class BoundOutputStage:
+    """A first pass's ADC on a block of columns with its configuration, row scales, bound
+    flags, seed, thread count and row stride fixed (``engine.PreparedOutputStage`` builds
+    it); no weight noise."""
+
+    def __init__(
+        self,
+        config: OutputStageConfig,
+        n_rows: int,
+        n_cols: int,
+        row_scale_ptr: int,
+        hit_ptr: int,
+        seed: int,
+        num_threads: int,
+        row_stride: int,
+    ) -> None: ...
+    def __call__(
+        self,
+        y_ptr: int,
+        noise_per_output_ptr: int,
+        call_index: int,
+        accumulate_ptr: int,
+        bias_ptr: int,
+    ) -> int:
+        """``output_stage`` on the block at ``y_ptr`` (the accumulate buffer's rows as far
+        apart); returns the number of rows that hit a bound. Releases the GIL."""
+
 def input_stage(
     config: InputStageConfig,
     x_ptr: int,

@@ -523,9 +523,13 @@ class PreparedInputStage:
     buffers ``out`` ``[rows, n_cols]`` and ``nm_scale`` ``[rows]`` (kept alive here), the
     seed, the thread count and the row length ``ld`` of the inputs it will read. With
     ``nm_thres`` (not ``None``), abs-max noise management is fused in: each call writes
-    the row scales to ``nm_scale``."""
+    the row scales to ``nm_scale``.
 
-    __slots__ = ("_run", "_pre", "_mid", "_tail", "_buffers")
+    ``call(x_address, call_index)`` is the compiled call itself (``x_address``: the first
+    input element to read, of a float32 CPU tensor checked by the caller), for callers
+    that have the address at hand."""
+
+    __slots__ = ("call", "_buffers")
 
     def __init__(
         self,
@@ -538,37 +542,34 @@ class PreparedInputStage:
         ld: int,
     ) -> None:
         _load()
-        _require("out", out)
-        _require("nm_scale", nm_scale)
+        out_ptr = _require("out", out)
+        scale_ptr = _require("nm_scale", nm_scale)
         n, n_cols = out.shape
         self._buffers = (out, nm_scale)
-        self._tail = (0, 0, num_threads, ld)
-        self._run: Callable[..., int | None]
-        self._pre: tuple[Any, ...]
-        if nm_thres is None:
-            self._run = _compiled.input_stage
-            self._pre = (config,)
-            self._mid = (out.data_ptr(), n, n_cols, 0, seed)
-        else:
-            self._run = _compiled.abs_max_input_stage
-            self._pre = (config, nm_thres)
-            self._mid = (out.data_ptr(), nm_scale.data_ptr(), n, n_cols, seed)
+        self.call: Callable[[int, int], int] = _compiled.BoundInputStage(
+            config, nm_thres is not None, 0.0 if nm_thres is None else float(nm_thres),
+            out_ptr, scale_ptr, n, n_cols, seed, num_threads, ld,
+        )  # fmt: skip
 
     def __call__(self, x: torch.Tensor, start: int, call_index: int) -> int:
         """Run on columns ``start : start + n_cols`` of ``x`` ``[rows, ld]`` (checked by
         :func:`check_first_pass_buffers`); returns the number of rows whose scale is
         ``<= 0`` or that hold a NaN or an infinity, their output left unwritten (0 without
         noise management: nothing is checked then)."""
-        x_ptr = x.data_ptr() + 4 * start
-        return self._run(*self._pre, x_ptr, *self._mid, call_index, *self._tail) or 0
+        return self.call(x.data_ptr() + 4 * start, call_index)
 
 
 class PreparedOutputStage:
     """The ADC of one periphery in a first pass, on columns ``offset : offset + width`` of
     outputs ``[n_rows, total]``, with its row scales ``nm_scale`` (``None``: none), bound
-    flags ``hit`` and thread count fixed (the buffers kept alive here)."""
+    flags ``hit`` and thread count fixed (the buffers kept alive here).
 
-    __slots__ = ("_config", "_head", "_tail", "_tail2", "_offset", "_buffers")
+    ``call(y_address, noise_per_output_address, call_index, accumulate_address,
+    bias_address)`` is the compiled call itself, on addresses already offset to the block
+    (``offset_bytes`` past each tensor's start; 0 for an absent buffer), for callers that
+    have them at hand."""
+
+    __slots__ = ("call", "offset_bytes", "_buffers")
 
     def __init__(
         self,
@@ -584,12 +585,12 @@ class PreparedOutputStage:
     ) -> None:
         _load()
         scale_ptr = _optional("nm_scale", nm_scale)
+        hit_ptr = _require("hit", hit, torch.uint8)
         self._buffers = (nm_scale, hit)
-        self._config = config
-        self._offset = 4 * offset
-        self._head = (n_rows, width, scale_ptr)
-        self._tail = (0, 0, seed)
-        self._tail2 = (0, 0, _require("hit", hit, torch.uint8), num_threads, total)
+        self.offset_bytes = 4 * offset
+        self.call: Callable[[int, int, int, int, int], int] = _compiled.BoundOutputStage(
+            config, n_rows, width, scale_ptr, hit_ptr, seed, num_threads, total
+        )
 
     def __call__(
         self,
@@ -604,20 +605,13 @@ class PreparedOutputStage:
         ``y``) the other rows are also added into its block, with ``bias`` (float32
         ``[total]``, its block) too: ``acc = (acc + y) + bias``; ``bias`` alone is added
         into those rows of ``y``."""
-        off = self._offset
-        return int(
-            _compiled.output_stage(
-                self._config,
-                y.data_ptr() + off,
-                *self._head,
-                0 if noise_per_output is None else noise_per_output.data_ptr(),
-                *self._tail,
-                call_index,
-                *self._tail2,
-                0 if accumulate is None else accumulate.data_ptr() + off,
-                self._tail2[4],
-                0 if bias is None else bias.data_ptr() + off,
-            )
+        off = self.offset_bytes
+        return self.call(
+            y.data_ptr() + off,
+            0 if noise_per_output is None else noise_per_output.data_ptr(),
+            call_index,
+            0 if accumulate is None else accumulate.data_ptr() + off,
+            0 if bias is None else bias.data_ptr() + off,
         )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["GridPass", "SharedFirstPass", "FirstPassPlan"]
 
 MASK32 = 0xFFFFFFFF
+_F32 = torch.float32
 MAX_ROWS = 2**31 - 1
 #: Passes touching fewer values (inputs plus outputs) run their stages on one thread: on
 #: the engine's own workers (waking them costs more than they save, and they compete with
@@ -481,20 +482,34 @@ class GridPass(_ReusesBuffers):
         CPU), plus ``bias`` (float32 contiguous ``[total_width]``) when given; ``None``
         (nothing done, no counter moved) when a row of a split has a zero noise-management
         scale: the caller then runs the splits one by one."""
-        with self._lock:
-            return self._run(x, bias)
+        if not (x.dtype is _F32 and x.is_cpu and x.is_contiguous()) or not (
+            bias is None or (bias.dtype is _F32 and bias.is_cpu and bias.is_contiguous())
+        ):
+            engine.check_first_pass_buffers(x, None, None, bias)  # raises, saying why
+        shape = x.shape
+        return self.run_checked(x, bias, shape[0], shape[1])
 
-    def _run(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
-        if x.shape[0] == 0:
+    def run_checked(
+        self, x: torch.Tensor, bias: torch.Tensor | None, n: int, ld: int
+    ) -> torch.Tensor | None:
+        """:meth:`__call__` on ``x`` ``[n, ld]`` and ``bias`` that the caller checked as
+        :meth:`__call__` would (the prepared forward of a grid checks them anyway)."""
+        with self._lock:
+            return self._run(x, bias, n, ld)
+
+    def _run(
+        self, x: torch.Tensor, bias: torch.Tensor | None, n: int, ld: int
+    ) -> torch.Tensor | None:
+        if n == 0:
             peripheries = [p for split in self.splits for p in split[0].peripheries]
             return empty_pass(peripheries, self.total_width)
-        engine.check_first_pass_buffers(x, None, None, bias)
-        if x.shape != self._shape or torch.get_num_threads() != self._torch_threads:
-            self._prepare(x.shape[0], x.shape[1])
-            self._shape = (x.shape[0], x.shape[1])
+        if (n, ld) != self._shape or torch.get_num_threads() != self._torch_threads:
+            self._prepare(n, ld)
+            self._shape = (n, ld)
         calls = self._calls
+        x_ptr = x.data_ptr()
         for c in calls:  # every DAC first: a skipped row stops before any counter moves
-            if c.prepared.dac(x, c.start, c.first.call_index):
+            if c.prepared.dac.call(x_ptr + 4 * c.start, c.first.call_index):
                 return None
         last = len(calls) - 1
         # On busy cores (the engine's loops already run on this thread alone) the products
@@ -527,11 +542,23 @@ class GridPass(_ReusesBuffers):
         acc = None if call.y is None else out
         y = out if call.y is None else call.y
         prepared = call.prepared
+        # The engine calls on addresses (PreparedOutputStage.__call__ without its frame).
+        y_ptr = y.data_ptr()
+        acc_ptr = 0 if acc is None else acc.data_ptr()
+        bias_ptr = 0 if bias is None else bias.data_ptr()
         for o, adc in prepared.adcs:
             p = o.periphery
             index = p.call_index
             p.call_index = (index + 1) & MASK32
-            n_hit = adc(y, p.noise_per_output, index, acc, bias)
+            off = adc.offset_bytes
+            sigma = p.noise_per_output
+            n_hit = adc.call(
+                y_ptr + off,
+                0 if sigma is None else sigma.data_ptr(),
+                index,
+                acc_ptr and acc_ptr + off,
+                bias_ptr and bias_ptr + off,
+            )
             p.last_passes = 1
             p.last_bound_hits = n_hit
             if n_hit:

@@ -522,14 +522,19 @@ class TileGrid:
             or torch.is_grad_enabled()
             or type(x) is not Tensor
             or x.dtype is not torch.float32
-            or x.dim() != 2
-            or x.shape[0] == 0  # the general path: no tile sees an empty batch
             or not x.is_cpu
             or not x.is_contiguous()
-            or x.shape[1] != plan[2].in_size
-            or (bias is not None and (bias.dtype is not torch.float32 or not bias.is_contiguous()))
+            or (
+                bias is not None
+                and (bias.dtype is not torch.float32 or not bias.is_cpu or not bias.is_contiguous())
+            )
         ):
             return None
+        shape = x.shape  # (each read makes a new torch.Size)
+        # An empty batch takes the general path: no tile sees one.
+        if len(shape) != 2 or shape[0] == 0 or shape[1] != plan[2].in_size:
+            return None
+        n, ld = shape
         # grid_inference.inference_key, with C-level calls only (no Python frame).
         tiles = self.tiles
         try:
@@ -545,7 +550,7 @@ class TileGrid:
         if not (plan[2].checks_finite or all_finite(x)):
             return None  # the general path raises, naming the layer
         # None: a zero row, or a NaN or an infinity in x; the general path then runs.
-        return plan[2](x, bias)
+        return plan[2].run_checked(x, bias, n, ld)  # (x and bias checked above)
 
     @property
     def inference_passes(self) -> tuple[Columns | None, GridPass | None] | None:

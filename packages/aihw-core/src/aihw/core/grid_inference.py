@@ -7,7 +7,7 @@ stage: the same numbers as tile by tile, with fewer, larger matrix products; a
 :class:`~aihw.core.first_pass.GridPass` runs every split's in one step. The passes are
 prepared once and kept while their key stays the same: each tile's ``version``, its
 forward periphery, that periphery's IO parameters and their ``version``, and the tiles'
-weight storage (public counters and pointers only).
+weight storage (counters and pointers only).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ __all__ = ["DATA_PTR", "TILE_KEY", "WEIGHTS", "Columns", "PreparedInference", "i
 
 #: What the prepared passes depend on besides the weights' storage: each tile's version
 #: (backend, threads, peripheries), its forward periphery, IO parameters and their version.
+#: Read from the attributes behind ``TileBase.version`` and ``forward_periphery``: each
+#: property read is a Python call, and the key is read on every inference forward.
 TILE_KEY: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(
-    "version", "forward_periphery", "forward_periphery.io", "forward_periphery.io.version"
+    "_version", "_forward_periphery", "_forward_periphery.io", "_forward_periphery.io.version"
 )
 WEIGHTS = operator.attrgetter("weights")
 DATA_PTR = Tensor.data_ptr

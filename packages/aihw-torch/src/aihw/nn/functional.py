@@ -32,6 +32,10 @@ __all__ = [
 #: Dtypes an analog layer accepts; the tile itself works in float32.
 ALLOWED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
+#: Whether autocast is enabled for any device type (``True`` where torch lacks the call:
+#: the exact test below then decides).
+_any_autocast: Any = getattr(torch._C, "_is_any_autocast_enabled", lambda: True)
+
 
 def check_input_tensor(input: Any, device: torch.device, *, layer: str) -> None:
     """Raise unless ``input`` is a floating-point tensor on the tile's ``device``.
@@ -72,8 +76,8 @@ def autocast_dtype(input: Tensor) -> torch.dtype | None:
     Like ``torch.nn.Linear`` there: the autocast dtype for a float32 (or lower) input, and
     nothing for float64 (which autocast leaves alone). The tiles still compute in float32.
     """
-    if input.dtype is torch.float64:
-        return None
+    if not _any_autocast() or input.dtype is torch.float64:
+        return None  # (the first test is one C call; the device's type costs more)
     device_type = input.device.type
     if not torch.is_autocast_enabled(device_type):
         return None

@@ -116,8 +116,12 @@ class AnalogLinear(AnalogLayerBase):
         self.reset_parameters()
 
     def forward(self, input: Tensor) -> Tensor:
-        if self._parameters.get("input_range") is None:  # the hot path: no input range
-            return analog_linear(input, self.grid, self.bias, self.out_scaling_alpha)
+        parameters = self._parameters
+        if parameters.get("input_range") is None:  # the hot path: no input range
+            # (read from the dict: each descriptor read is a Python call)
+            return analog_linear(
+                input, self.grid, parameters.get("bias"), parameters.get("out_scaling_alpha")
+            )
         x, scale = self._pre_post(input)
         return analog_linear(x, self.grid, self.bias, scale)
 
