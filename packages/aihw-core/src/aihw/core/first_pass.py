@@ -492,8 +492,8 @@ class GridPass(_ReusesBuffers):
     def run_checked(
         self, x: torch.Tensor, bias: torch.Tensor | None, n: int, ld: int
     ) -> torch.Tensor | None:
-        """:meth:`__call__` on ``x`` ``[n, ld]`` and ``bias`` that the caller checked as
-        :meth:`__call__` would (the prepared forward of a grid checks them anyway)."""
+        """``__call__`` on ``x`` ``[n, ld]`` and ``bias`` that the caller checked as
+        ``__call__`` would (the prepared forward of a grid checks them anyway)."""
         with self._lock:
             return self._run(x, bias, n, ld)
 
