@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 
 import torch
@@ -178,28 +179,29 @@ def _pass_settings(
     res = float(param.res)
     if res > 1:  # a number of steps, as the periphery's resolutions
         res = 1.0 / res
-    common = {"amax": amax, "res": res, "sto_round": bool(param.sto_round),
-              "pdrop": float(param.pdrop)}  # fmt: skip
     coeffs = tuple(float(c) for c in param.coeffs)  # 1 to MAX_COEFFS (validate)
+    base = ModifierSettings(K.COPY, amax=amax, res=res, sto_round=bool(param.sto_round),
+                            pdrop=float(param.pdrop))  # fmt: skip
+    with_kind = functools.partial(dataclasses.replace, base)
     if kind is T.DISCRETIZE:
-        return ModifierSettings(K.DISCRETIZE, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.DISCRETIZE)
     if kind is T.MULT_NORMAL:
-        return ModifierSettings(K.MULT_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.MULT_NORMAL, factor=std * amax)
     if kind is T.ADD_NORMAL:
-        return ModifierSettings(K.ADD_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.ADD_NORMAL, factor=std * amax)
     if kind is T.DISCRETIZE_ADD_NORMAL:
-        return ModifierSettings(K.DISCRETIZE_ADD_NORMAL, factor=std * amax, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.DISCRETIZE_ADD_NORMAL, factor=std * amax)
     if kind is T.DOREFA:
-        scale = abs(float(param.dorefa_clip) / math.tanh(amax))
-        return ModifierSettings(K.DISCRETIZE_SCALED, scale=scale, **common)  # type: ignore[arg-type]
+        return with_kind(
+            kind=K.DISCRETIZE_SCALED, scale=abs(float(param.dorefa_clip) / math.tanh(amax))
+        )
     if kind is T.POLY:
-        return ModifierSettings(K.POLY, factor=amax * std, coeffs=coeffs, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.POLY, factor=amax * std, coeffs=coeffs)
     if kind is T.PROG_NOISE:
-        factor = amax * std / float(param.g_max)
-        return ModifierSettings(K.PROG_NOISE, factor=factor, coeffs=coeffs, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.PROG_NOISE, factor=amax * std / float(param.g_max), coeffs=coeffs)
     if kind is T.PCM_NOISE:
-        return ModifierSettings(K.PCM_NOISE, pcm=_pcm_settings(param, amax), **common)  # type: ignore[arg-type]
-    return ModifierSettings(K.COPY, **common)  # type: ignore[arg-type]
+        return with_kind(kind=K.PCM_NOISE, pcm=_pcm_settings(param, amax))
+    return base
 
 
 def _pcm_settings(param: WeightModifierParameter, amax: float) -> PcmSettings:
