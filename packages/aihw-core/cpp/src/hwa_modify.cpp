@@ -34,7 +34,8 @@ void check(const float* w, const float* out, std::int64_t n, const ModifierSetti
   }
   const int kind = static_cast<int>(s.kind);
   if (kind < 0 || kind > static_cast<int>(ModifierKind::kPcmNoise)) {
-    throw std::invalid_argument("modify_weights: unknown kind " + std::to_string(kind));
+    throw std::invalid_argument("modify_weights: kind=" + std::to_string(kind) +
+                                " is unknown; allowed: 0 to 8 (ModifierKind)");
   }
   const bool poly = s.kind == ModifierKind::kPoly || s.kind == ModifierKind::kProgNoise;
   if (poly && (s.n_coeffs < 1 || s.n_coeffs > kMaxModifierCoeffs)) {
@@ -91,7 +92,7 @@ inline float modified(float w, float a, float f, float res, float scale, float x
 
 template <ModifierKind kKind, Rounding kRound>
 inline __attribute__((always_inline)) void modify_loop(
-    const float* __restrict w, float* __restrict out, std::int64_t count,
+    const float* w, float* out, std::int64_t count,
     const ModifierSettings& s, const float* __restrict xi, const float* __restrict u,
     const float* __restrict poly) {
   const float a = s.amax, f = s.factor, res = s.res, scale = s.scale;
@@ -101,12 +102,13 @@ inline __attribute__((always_inline)) void modify_loop(
 }
 
 // One chunk of `count` (<= kChunk) weights; `xi` and `u` are the chunk's normals and
-// rounding uniforms (zeros where the pass draws none).
+// rounding uniforms (zeros where the pass draws none). `w` and `out` may be one buffer (no
+// __restrict on them: each element is read before it is written).
 // `poly` is scratch for P(|w| / A), evaluated coefficient by coefficient over the chunk
 // (Horner's order per element) so that the loops vectorise.
 template <ModifierKind kKind>
 inline __attribute__((always_inline)) void modify_chunk_body(
-    const float* __restrict w, float* __restrict out, std::int64_t count,
+    const float* w, float* out, std::int64_t count,
     const ModifierSettings& s, const float* __restrict xi, const float* __restrict u,
     float* __restrict poly) {
   constexpr bool kPolynomial = kKind == ModifierKind::kPoly || kKind == ModifierKind::kProgNoise;
@@ -170,7 +172,7 @@ constexpr float kPcmProgCoeffs[3] = {0.26348f, 1.9650f, -1.1731f};
 // fall below the probabilities, which are 0).
 template <bool kDrift>
 inline __attribute__((always_inline)) void pcm_chunk_body(
-    const float* __restrict w, float* __restrict out, std::int64_t count,
+    const float* w, float* out, std::int64_t count,
     const ModifierSettings& s, const float* __restrict xi_prog,
     const float* __restrict xi_drift, const float* __restrict xi_read,
     const float* __restrict u_stuck, const float* __restrict u_value) {
@@ -269,7 +271,7 @@ void modify_weights(const float* w, float* out, std::int64_t n, const ModifierSe
       if (drift) second.draw_normals(begin, count, keys[kDriftStream], op, call_index);
       third.draw_normals(begin, count, keys[kReadStream], op, call_index);
       if (stuck) {
-        ChunkNumbers& words = noise;  // its words are free: its normals came fused
+        ChunkNumbers& words = noise;  // its word buffer is free once its normals are drawn
         words.draw_words(begin, count, keys[kStuckStream], op, call_index);
         for (std::int64_t k = 0; k < count; ++k) uniforms[k] = modifier_uniform(words.words[k]);
         words.draw_words(begin, count, keys[kStuckValueStream], op, call_index);

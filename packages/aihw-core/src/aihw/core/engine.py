@@ -736,7 +736,7 @@ def modify_weights(
     num_threads: int = 0,
 ) -> None:
     """``out <-`` the modified copy of ``weights`` (contract §12; ``out`` may be
-    ``weights``); ``seeds``: one per stream of ``modifier_settings.STREAMS``."""
+    ``weights``); ``seeds``: one per ``modifier_settings.ModifierStream``, in order."""
     _load()
     if out.shape != weights.shape:
         raise ValueError(f"out has shape {tuple(out.shape)}; weights have {tuple(weights.shape)}")

@@ -8,14 +8,22 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-__all__ = ["ModifierKind", "ModifierSettings", "PcmSettings", "MAX_COEFFS", "STREAMS"]
+__all__ = ["ModifierKind", "ModifierSettings", "ModifierStream", "PcmSettings", "MAX_COEFFS"]
 
 #: The most polynomial coefficients a pass takes.
 MAX_COEFFS = 16
 
-#: The modifier's streams ``k`` (a seed each): normals of the noise, rounding uniforms, drop
-#: uniforms, PCMNoise's stuck uniforms and stuck values, drift and read normals.
-STREAMS = ("noise", "round", "drop", "stuck", "stuck_value", "drift", "read")
+
+class ModifierStream(enum.IntEnum):
+    """The modifier's streams ``k`` (a seed each; the engine's ``ModifierStream``)."""
+
+    NOISE = 0  #: normals of the noise (PCMNoise: programming noise)
+    ROUND = 1  #: uniforms of stochastic rounding
+    DROP = 2  #: uniforms of ``pdrop``
+    STUCK = 3  #: PCMNoise: uniforms choosing stuck devices
+    STUCK_VALUE = 4  #: PCMNoise: uniform values of devices stuck at random
+    DRIFT = 5  #: PCMNoise: normals of the drift exponents
+    READ = 6  #: PCMNoise: normals of the read noise
 
 
 class ModifierKind(enum.IntEnum):

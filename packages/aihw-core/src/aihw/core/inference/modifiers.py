@@ -22,7 +22,13 @@ import torch
 from torch import Tensor
 
 from .. import dispatch, engine
-from ..modifier_settings import MAX_COEFFS, STREAMS, ModifierKind, ModifierSettings, PcmSettings
+from ..modifier_settings import (
+    MAX_COEFFS,
+    ModifierKind,
+    ModifierSettings,
+    ModifierStream,
+    PcmSettings,
+)
 from ..reference import modifiers as reference_modifiers
 from . import draws
 from ._checks import check_real, check_reals, invalid
@@ -246,7 +252,7 @@ def modify_weights(
         implementation = dispatch.engine_for(w.device, "auto")
     amax = modifier_amax(w, param)
     settings = _pass_settings(kind, param, amax)
-    seeds = [draws.stream_seed(seed, draws.MODIFIER, k) for k in range(len(STREAMS))]
+    seeds = [draws.stream_seed(seed, draws.MODIFIER, k) for k in ModifierStream]
     last = w[:, -1].clone() if param.copy_last_column else None
     usable = out is not None and out.dtype == torch.float32 and out.is_contiguous()
     result = out if usable and out is not None else torch.empty_like(w)

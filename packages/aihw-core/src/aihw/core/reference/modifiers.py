@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..modifier_settings import ModifierKind, ModifierSettings, PcmSettings
+from ..modifier_settings import ModifierKind, ModifierSettings, ModifierStream, PcmSettings
 from .device_ops import OP_DIFFUSION_NORMAL, _normals, _pick, device_op_words
 from .f32_math import exp_f32, ln_f32, tanh_f32
 
@@ -17,7 +17,7 @@ __all__ = ["modify_weights", "modifier_uniforms"]
 
 _F32 = torch.float32
 _TWO_M24 = 2.0**-24
-_NOISE, _ROUND, _DROP, _STUCK, _STUCK_VALUE, _DRIFT, _READ = range(7)
+_Stream = ModifierStream
 #: PCMNoise's programming-noise polynomial in g / G (microsiemens at a 25 uS maximum).
 PCM_PROG_COEFFS = (0.26348, 1.9650, -1.1731)
 
@@ -52,10 +52,10 @@ class _Streams:
         self.seeds, self.index = seeds, call_index & 0xFFFFFFFF
         self.elements = torch.arange(w.numel(), device=w.device)
 
-    def normals(self, k: int) -> torch.Tensor:
+    def normals(self, k: ModifierStream) -> torch.Tensor:
         return _normals(self.seeds[k], OP_DIFFUSION_NORMAL, self.index, self.elements)
 
-    def uniforms(self, k: int) -> torch.Tensor:
+    def uniforms(self, k: ModifierStream) -> torch.Tensor:
         return modifier_uniforms(self.seeds[k], self.index, self.elements)
 
 
@@ -64,22 +64,22 @@ def _pcm(w: torch.Tensor, amax: float, p: PcmSettings, rng: _Streams) -> torch.T
     g = w.abs().clamp(max=amax) * p.to_conductance
     g = torch.where(g < p.zero_threshold, 0.0, g)
     if p.p_random_end > 0:
-        u, value = rng.uniforms(_STUCK), rng.uniforms(_STUCK_VALUE)
+        u, value = rng.uniforms(_Stream.STUCK), rng.uniforms(_Stream.STUCK_VALUE)
         g = torch.where(u < p.p_reset, 0.0, g)
         g = torch.where((u >= p.p_reset) & (u < p.p_gmax_end), p.g_max, g)
         g = torch.where((u >= p.p_gmax_end) & (u < p.p_random_end), value * p.g_max, g)
     g_r = g / p.g_max
     rate = _poly(g_r, PCM_PROG_COEFFS) * p.prog_factor
-    g = (g + rate * rng.normals(_NOISE)).clamp(min=0.0)
+    g = (g + rate * rng.normals(_Stream.NOISE)).clamp(min=0.0)
     g_drift = g
     if p.drift:
         sigma_nu = (ln_f32(g_r.clamp(min=1e-7)) * -0.0125 - 0.0059).clamp(0.008, 0.045)
-        nu = (sigma_nu * rng.normals(_DRIFT)).abs()
+        nu = (sigma_nu * rng.normals(_Stream.DRIFT)).abs()
         g_drift = exp_f32(nu * p.neg_log_t) * g
     q = exp_f32(ln_f32(g * p.inv_g_max) * 0.65).clamp(min=1e-3)  # (g / G)^0.65
     q = ((1.0 / q) * 0.0088).clamp(max=0.2)
     read = ((q * p.read_factor) * g_drift).abs()
-    g = (g_drift + read * rng.normals(_READ)).clamp(min=0.0)
+    g = (g_drift + read * rng.normals(_Stream.READ)).clamp(min=0.0)
     return torch.copysign(g, w) * p.to_weight
 
 
@@ -97,8 +97,8 @@ def modify_weights(
     s, kind = settings, settings.kind
     w = weights.reshape(-1).to(_F32)
     rng = _Streams(seeds, call_index, w)
-    xi = rng.normals(_NOISE) if kind.draws_normals else None
-    u = rng.uniforms(_ROUND) if s.rounds else None
+    xi = rng.normals(_Stream.NOISE) if kind.draws_normals else None
+    u = rng.uniforms(_Stream.ROUND) if s.rounds else None
     K = ModifierKind
     if kind is K.COPY:
         result = w.clone()
@@ -125,6 +125,6 @@ def modify_weights(
         if kind is K.PROG_NOISE:
             result = result.abs() * torch.where(w < 0, -1.0, 1.0)
     if s.pdrop > 0:
-        dropped = rng.uniforms(_DROP) < s.pdrop
+        dropped = rng.uniforms(_Stream.DROP) < s.pdrop
         result = result.masked_fill(dropped, 0.0)
     out.copy_(result.view(out.shape))
