@@ -157,24 +157,7 @@ def build(session: nox.Session) -> None:
 @nox.session
 def tests_cpp(session: nox.Session) -> None:
     """Build the pure C++ engine with its unit tests and run them with CTest."""
-    session.install("cmake>=3.18", "ninja")
-    build_dir = ROOT / "build" / "cpp-tests"
-    session.run(
-        "cmake",
-        "-S",
-        str(CORE),
-        "-B",
-        str(build_dir),
-        "-G",
-        "Ninja",
-        "-DAIHW_BUILD_TESTS=ON",
-        "-DAIHW_BUILD_PYTHON=OFF",
-        "-DAIHW_CUDA=OFF",  # the CPU engine alone; cuda_compile builds the kernels
-        f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
-        "-DCMAKE_BUILD_TYPE=Release",
-    )
-    session.run("cmake", "--build", str(build_dir))
-    session.run("ctest", "--test-dir", str(build_dir), "--output-on-failure")
+    _build_and_ctest(session, "cpp-tests", cuda=False)  # cuda_compile builds the kernels
 
 
 @nox.session
@@ -182,8 +165,13 @@ def cuda_compile(session: nox.Session) -> None:
     """Compile the CUDA kernels for every architecture of the wheel (nvcc required, no GPU
     needed) with the C++ tests of the CUDA back-end, and run them: the host tests of the
     shared arithmetic always, the kernel tests where a GPU is present."""
+    _build_and_ctest(session, "cuda-compile", cuda=True)
+
+
+def _build_and_ctest(session: nox.Session, build_name: str, *, cuda: bool) -> None:
+    """Configure the engine's C++ tests (no Python module) in build/<build_name>, build, run."""
     session.install("cmake>=3.18", "ninja")
-    build_dir = ROOT / "build" / "cuda-compile"
+    build_dir = ROOT / "build" / build_name
     session.run(
         "cmake",
         "-S",
@@ -194,7 +182,7 @@ def cuda_compile(session: nox.Session) -> None:
         "Ninja",
         "-DAIHW_BUILD_TESTS=ON",
         "-DAIHW_BUILD_PYTHON=OFF",
-        "-DAIHW_CUDA=ON",
+        f"-DAIHW_CUDA={'ON' if cuda else 'OFF'}",
         f"-DAIHW_WERROR={'ON' if _werror() else 'OFF'}",
         "-DCMAKE_BUILD_TYPE=Release",
     )

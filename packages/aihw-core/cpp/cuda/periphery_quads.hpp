@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "aihw/hd.hpp"
 #include "aihw/periphery.hpp"
@@ -180,30 +181,42 @@ AIHW_HD inline void output_quad(const OutputQuads& s, std::int64_t item) noexcep
 /// CPU engine's conditions, so that both back-ends reject the same calls.
 inline void check_stage(std::int64_t n_rows, std::int64_t n_cols, const void* in,
                         const void* out) {
-  if (n_rows < 0 || n_cols < 0) throw std::invalid_argument("negative size");
-  if (n_cols > 0x3FFFFFFFFll) throw std::invalid_argument("n_cols must be below 2**34");
+  if (n_rows < 0 || n_cols < 0) {
+    throw std::invalid_argument("n_rows=" + std::to_string(n_rows) + ", n_cols=" +
+                                std::to_string(n_cols) + ": sizes must be >= 0");
+  }
+  if (n_cols > 0x3FFFFFFFFll) {
+    throw std::invalid_argument("n_cols=" + std::to_string(n_cols) + " must be below 2**34");
+  }
   if (n_rows > 0 && n_cols > 0 && (in == nullptr || out == nullptr)) {
-    throw std::invalid_argument("null buffer");
+    throw std::invalid_argument(std::string(in == nullptr ? "the input" : "the output") +
+                                " buffer is null for a " + std::to_string(n_rows) + "x" +
+                                std::to_string(n_cols) + " stage");
   }
 }
 
 inline void check_input_config(const InputStageConfig& config, std::int64_t n_cols) {
   if (config.x_row_stride != 0 && config.x_row_stride != n_cols) {
-    throw std::invalid_argument("the CUDA input stage reads a contiguous x (x_row_stride 0)");
+    throw std::invalid_argument("x_row_stride=" + std::to_string(config.x_row_stride) +
+                                ": the CUDA input stage reads a contiguous x (0 or n_cols=" +
+                                std::to_string(n_cols) + ")");
   }
 }
 
 inline void check_output_config(const OutputStageConfig& config) {
   if (config.w_noise_mode < 0 || config.w_noise_mode > 2) {
-    throw std::invalid_argument("w_noise_mode must be 0, 1 or 2");
+    throw std::invalid_argument("w_noise_mode=" + std::to_string(config.w_noise_mode) +
+                                " must be 0, 1 or 2");
   }
   if (config.w_noise_mode != 0 && config.w_noise_std == nullptr) {
-    throw std::invalid_argument("w_noise_std is null");
+    throw std::invalid_argument("w_noise_std is null with w_noise_mode=" +
+                                std::to_string(config.w_noise_mode) + " (it needs the stds)");
   }
   if (config.row_stride != 0 || config.accumulate != nullptr ||
       config.accumulate_bias != nullptr) {
     throw std::invalid_argument(
-        "the CUDA output stage has no row_stride, accumulate or accumulate_bias (the general "
+        "row_stride=" + std::to_string(config.row_stride) +
+        ": the CUDA output stage has no row_stride, accumulate or accumulate_bias (the general "
         "path of the periphery does not use them)");
   }
 }

@@ -2,7 +2,10 @@
 // the CPU engine bit for bit (contract §11.2): the kernels' code, tested without a GPU.
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "aihw/device_ops.hpp"
@@ -27,7 +30,49 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// The message of the std::invalid_argument that `call` throws ("" if none).
+std::string refusal(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool names(const std::string& message, const char* part) {
+  return message.find(part) != std::string::npos;
+}
+
 }  // namespace
+
+// The Python layer checks first; these guards stand behind it for C++ callers and name the
+// value they refuse.
+TEST_CASE(stage_guards_name_the_refused_values) {
+  float y[6] = {};
+  std::uint8_t hit[2] = {};
+  const PeripheryDraw draw;
+  OutputStageConfig out;
+  const auto output = [&] { cuda::emulated::output_stage(y, 2, 3, nullptr, out, draw, hit); };
+  CHECK(names(refusal([&] { cuda::emulated::output_stage(y, -1, 3, nullptr, out, draw, hit); }),
+              "n_rows=-1, n_cols=3: sizes must be >= 0"));
+  out.w_noise_mode = 3;
+  CHECK(names(refusal(output), "w_noise_mode=3 must be 0, 1 or 2"));
+  out.w_noise_mode = 1;
+  CHECK(names(refusal(output), "w_noise_std is null with w_noise_mode=1"));
+  out.w_noise_mode = 0;
+  out.row_stride = 5;
+  CHECK(names(refusal(output), "row_stride=5: the CUDA output stage has no row_stride"));
+  InputStageConfig in;
+  in.x_row_stride = 4;
+  float x[6] = {}, dac[6] = {};
+  CHECK(names(refusal([&] { cuda::emulated::input_stage(x, dac, 2, 3, nullptr, in, draw); }),
+              "x_row_stride=4: the CUDA input stage reads a contiguous x (0 or n_cols=3)"));
+  CHECK(names(refusal([&] { cuda::emulated::input_stage(nullptr, dac, 2, 3, nullptr, {}, draw); }),
+              "the input buffer is null for a 2x3 stage"));
+  for (const float v : y) CHECK(v == 0.0f);
+  CHECK(hit[0] == 0 && hit[1] == 0);
+}
 
 TEST_CASE(input_stage_items_equal_the_cpu_engine) {
   const std::int64_t rows = 7, cols = 1030;  // a ragged last quad, two CPU chunks
