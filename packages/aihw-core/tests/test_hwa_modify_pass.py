@@ -217,3 +217,20 @@ def test_the_float32_math_is_accurate_on_its_ranges():
     t = torch.linspace(-10, 10, 200_001)
     assert float((f32_math.tanh_f32(t).double() - torch.tanh(t.double())).abs().max()) < 2e-7
     assert float(f32_math.exp_f32(torch.tensor([-200.0]))) < 2e-38  # clamped, no underflow trap
+
+
+def test_the_settings_cache_reuses_only_unchanged_settings():
+    from aihw.core.inference.modifiers import ModifierCache
+
+    cache = ModifierCache()
+    param = WeightModifierParameter(type=T.POLY, std_dev=0.1, coeffs=[0.1, 0.2])
+    first = cache.settings(T.POLY, param, 0.5)
+    assert cache.settings(T.POLY, param, 0.5) is first
+    moved = cache.settings(T.POLY, param, 0.6)
+    assert moved is not first and moved.amax == 0.6
+    param.coeffs.append(0.3)  # type: ignore[union-attr]  # a list changed in place is seen
+    assert cache.settings(T.POLY, param, 0.6).coeffs == (0.1, 0.2, 0.3)
+    param.std_dev = 0.2
+    assert cache.settings(T.POLY, param, 0.6).factor == pytest.approx(0.12)
+    w = weights()
+    assert torch.equal(modify_weights(w, param, 3, 1, cache=cache), modify_weights(w, param, 3, 1))
