@@ -308,7 +308,7 @@ def modify_weights(
     ``weights`` is not changed. See :class:`WeightModifierType` for what each type does.
     ``implementation``: ``"native"`` (the compiled pass, CPU tensors) or ``"reference"``
     (plain torch, any device); default: the compiled pass where it can run. ``cache``:
-    the caller's :class:`ModifierCache` (a tile's), so that unchanged settings are not
+    the caller's ``ModifierCache`` (a tile's), so that unchanged settings are not
     rebuilt.
     """
     kind = check_enum(param, "type", WeightModifierType)
