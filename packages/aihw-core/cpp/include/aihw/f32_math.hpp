@@ -1,4 +1,4 @@
-// Logarithm, exponential and tanh in float32 from +, -, *, / and bit operations only, in a
+// Logarithms, exponentials and tanh in float32 from +, -, *, / and bit operations only, in a
 // fixed order (no FMA), so that loops vectorise without libm and the plain-torch twin
 // (aihw.core.reference.f32_math) reproduces every bit (engine contract §12). Accurate to a
 // few units in the last place on their ranges (docs/architecture/engine-contract.md §12).

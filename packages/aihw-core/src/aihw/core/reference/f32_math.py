@@ -1,6 +1,6 @@
 """Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``ln_f32``, ``exp_f32``,
-``tanh_f32``, ``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the compiled order, so that
-both give the same bits (on CPU and CUDA tensors)."""
+``tanh_f32``, ``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the
+compiled order, so that both give the same bits (on CPU and CUDA tensors)."""
 
 from __future__ import annotations
 
