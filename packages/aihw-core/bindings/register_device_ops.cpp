@@ -137,7 +137,7 @@ void register_device_ops(py::module_& m) {
           p.p_gmax_end = f(7);
           p.p_random_end = f(8);
           p.drift = pcm[9] > 0.0;
-          p.neg_log_t = f(10);
+          p.neg_log2_t = f(10);
           p.read_factor = f(11);
         }
         aihw::ModifierSeeds stream_seeds;

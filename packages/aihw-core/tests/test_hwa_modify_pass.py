@@ -4,6 +4,7 @@ where the chunks fall, the exact rounding rules, DoReFa's tanh, the uniforms, ba
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -51,7 +52,7 @@ def pcm(drift: bool = True, stuck: bool = True, threshold: float = 0.5) -> PcmSe
         p_gmax_end=0.1 * stuck,
         p_random_end=0.15 * stuck,
         drift=drift,
-        neg_log_t=-math.log(3620 / 20),
+        neg_log2_t=-math.log2(3620 / 20),
         read_factor=1.2,
     )
 
@@ -170,6 +171,40 @@ def test_bad_buffers_and_settings_are_refused_before_anything_changes():
         WeightModifierParameter(type=T.POLY, coeffs=[0.1] * 17)
 
 
+def test_pcm_pass_is_the_twin_on_edge_values_and_stays_finite():
+    """Zeros of both signs, subnormals, weights beyond the range, conductances far above
+    g_max (large noise) and a drift beyond exp2's range (-126): the clamps of both agree."""
+    edge = torch.tensor([0.0, -0.0, 1e-40, -1e-40, 1e-30, 0.7, -0.7, 5.0, -5.0, 3e38])
+    w = torch.cat([edge, weights().reshape(-1)]).reshape(1, -1)
+    for prog, neg_log2_t in [(1.0, -1000.0), (1e4, -math.log2(3620 / 20)), (1e30, 0.0)]:
+        p = dataclasses.replace(pcm(), prog_factor=prog, neg_log2_t=neg_log2_t)
+        native, twin = both(w, ModifierSettings(K.PCM_NOISE, amax=0.7, pcm=p))
+        assert torch.equal(native, twin)
+        assert bool(torch.isfinite(native).all())
+
+
+def ulps(got: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
+    """|got - exact| in units in the last place of the float32 nearest to exact."""
+    near = exact.abs().to(torch.float32)
+    ulp = torch.nextafter(near, torch.tensor(float("inf"))).double() - near.double()
+    return (got.double() - exact).abs() / ulp
+
+
+def test_log2_and_exp2_are_accurate_for_every_exponent():
+    """log2_f32 over every normal exponent (2049 mantissas each), exp2_f32 over [-125, 127]:
+    within 2.5 units in the last place; exact where the result is."""
+    mantissas = torch.arange(0, 1 << 23, 4095, dtype=torch.int64)
+    exponents = torch.arange(1, 255, dtype=torch.int64)
+    bits = (exponents[:, None] << 23 | mantissas[None, :]).reshape(-1).to(torch.int32)
+    x = bits.view(torch.float32)
+    assert float(ulps(f32_math.log2_f32(x), torch.log2(x.double())).max()) < 2.5
+    y = torch.linspace(-125, 127, 400_001)
+    assert float(ulps(f32_math.exp2_f32(y), torch.exp2(y.double())).max()) < 2.5
+    exact = f32_math.log2_f32(torch.tensor([1.0, 0.0, 8.0, 0.125]))
+    assert exact.tolist() == [0.0, -127.0, 3.0, -3.0]
+    assert f32_math.exp2_f32(torch.tensor([0.0, -3.0, 10.0])).tolist() == [1.0, 0.125, 1024.0]
+
+
 def test_the_float32_math_is_accurate_on_its_ranges():
     x = torch.logspace(-37, 38, 200_001, dtype=torch.float64).to(torch.float32)
     exact = torch.log(x.double())
@@ -182,3 +217,20 @@ def test_the_float32_math_is_accurate_on_its_ranges():
     t = torch.linspace(-10, 10, 200_001)
     assert float((f32_math.tanh_f32(t).double() - torch.tanh(t.double())).abs().max()) < 2e-7
     assert float(f32_math.exp_f32(torch.tensor([-200.0]))) < 2e-38  # clamped, no underflow trap
+
+
+def test_the_settings_cache_reuses_only_unchanged_settings():
+    from aihw.core.inference.modifiers import ModifierCache
+
+    cache = ModifierCache()
+    param = WeightModifierParameter(type=T.POLY, std_dev=0.1, coeffs=[0.1, 0.2])
+    first = cache.settings(T.POLY, param, 0.5)
+    assert cache.settings(T.POLY, param, 0.5) is first
+    moved = cache.settings(T.POLY, param, 0.6)
+    assert moved is not first and moved.amax == 0.6
+    param.coeffs.append(0.3)  # type: ignore[union-attr]  # a list changed in place is seen
+    assert cache.settings(T.POLY, param, 0.6).coeffs == (0.1, 0.2, 0.3)
+    param.std_dev = 0.2
+    assert cache.settings(T.POLY, param, 0.6).factor == pytest.approx(0.12)
+    w = weights()
+    assert torch.equal(modify_weights(w, param, 3, 1, cache=cache), modify_weights(w, param, 3, 1))

@@ -132,45 +132,54 @@ inline __attribute__((always_inline)) void modify_chunk_body(
   }
 }
 
-// The PCM model's conductance of one weight (the order of the torch twin, contract §12).
-template <bool kDrift>
-inline float pcm_conductance(float w, float a, const PcmSettings& p, const float* coeffs,
-                             float xi_prog, float xi_drift, float xi_read, float u_stuck,
-                             float u_value) noexcept {
-  const float magnitude = abs_f32(w);
-  float g = pick_f32(magnitude < a, magnitude, a) * p.to_conductance;
-  g = pick_f32(g < p.zero_threshold, 0.0f, g);
-  g = pick_f32(u_stuck < p.p_reset, 0.0f, g);
-  g = pick_f32((u_stuck >= p.p_reset) & (u_stuck < p.p_gmax_end), p.g_max, g);
-  g = pick_f32((u_stuck >= p.p_gmax_end) & (u_stuck < p.p_random_end), u_value * p.g_max, g);
-  const float g_r = g / p.g_max;
-  const float rate = modifier_poly(g_r, coeffs, 3) * p.prog_factor;
-  g = g + rate * xi_prog;
-  g = pick_f32(g < 0.0f, 0.0f, g);
-  float g_drift = g;
-  if constexpr (kDrift) {
-    const float low = pick_f32(g_r < 1e-7f, 1e-7f, g_r);
-    float sigma_nu = ln_f32(low) * -0.0125f - 0.0059f;
-    sigma_nu = pick_f32(sigma_nu < 0.008f, 0.008f, sigma_nu);
-    sigma_nu = pick_f32(sigma_nu > 0.045f, 0.045f, sigma_nu);
-    const float nu = abs_f32(sigma_nu * xi_drift);
-    g_drift = exp_f32(nu * p.neg_log_t) * g;
-  }
-  float q = exp_f32(ln_f32(g * p.inv_g_max) * 0.65f);  // (g / G)^0.65
-  q = pick_f32(q < 1e-3f, 1e-3f, q);
-  q = (1.0f / q) * 0.0088f;
-  q = pick_f32(q > 0.2f, 0.2f, q);
-  const float read = abs_f32((q * p.read_factor) * g_drift);
-  g = g_drift + read * xi_read;
-  return pick_f32(g < 0.0f, 0.0f, g);
-}
+// PCM constants in float32: the drift exponent's spread -0.0125 ln(g / G) - 0.0059 as a
+// slope in log2, and the read noise's 0.0088 (g / G)^-0.65 (at most 0.2) in log2.
+constexpr float kNuSlope = static_cast<float>(-0.0125 * 0.69314718055994530942);
+constexpr float kLog2ReadScale = static_cast<float>(-6.828280760912152);  // log2(0.0088)
+constexpr float kLog2ReadMax = static_cast<float>(-2.321928094887362);  // log2(0.2)
 
 // The PCM programming-noise polynomial in g / G (microsiemens at a 25 uS maximum).
 constexpr float kPcmProgCoeffs[3] = {0.26348f, 1.9650f, -1.1731f};
 
-// One chunk of PCMNoise: zeros where the stuck draws are off (their uniforms then never
-// fall below the probabilities, which are 0).
-template <bool kDrift>
+// The PCM model's conductance of one weight (the order of the torch twin, contract §12):
+// no division; one log2 and one exp2 for the read noise, one more of each for the drift.
+template <bool kDrift, bool kStuck>
+inline float pcm_conductance(float w, float a, const PcmSettings& p, float xi_prog,
+                             float xi_drift, float xi_read, float u_stuck,
+                             float u_value) noexcept {
+  const float magnitude = abs_f32(w);
+  float g = pick_f32(magnitude < a, magnitude, a) * p.to_conductance;
+  g = pick_f32(g < p.zero_threshold, 0.0f, g);
+  if constexpr (kStuck) {
+    g = pick_f32(u_stuck < p.p_reset, 0.0f, g);
+    g = pick_f32((u_stuck >= p.p_reset) & (u_stuck < p.p_gmax_end), p.g_max, g);
+    g = pick_f32((u_stuck >= p.p_gmax_end) & (u_stuck < p.p_random_end), u_value * p.g_max, g);
+  }
+  const float g_r = g * p.inv_g_max;
+  const float rate = modifier_poly(g_r, kPcmProgCoeffs, 3) * p.prog_factor;
+  g = g + rate * xi_prog;
+  g = pick_f32(g < 0.0f, 0.0f, g);
+  float g_drift = g;
+  if constexpr (kDrift) {
+    // g_r below 0.017 (0 too: log2 gives -127) has the largest spread, 0.045
+    float sigma_nu = log2_f32(g_r) * kNuSlope - 0.0059f;
+    sigma_nu = pick_f32(sigma_nu < 0.008f, 0.008f, sigma_nu);
+    sigma_nu = pick_f32(sigma_nu > 0.045f, 0.045f, sigma_nu);
+    const float nu = abs_f32(sigma_nu * xi_drift);
+    float log_drift = nu * p.neg_log2_t;  // <= 0; exp2_f32 takes it down to -126
+    log_drift = pick_f32(log_drift < -126.0f, -126.0f, log_drift);
+    g_drift = exp2_f32(log_drift) * g;  // (t / t0)^-nu g
+  }
+  // in [-90, log2(0.2)]: log2 of a finite float is at most 128
+  float log_q = log2_f32(g * p.inv_g_max) * -0.65f + kLog2ReadScale;
+  log_q = pick_f32(log_q > kLog2ReadMax, kLog2ReadMax, log_q);
+  const float read = (exp2_f32(log_q) * p.read_factor) * g_drift;  // >= 0
+  g = g_drift + read * xi_read;
+  return pick_f32(g < 0.0f, 0.0f, g);
+}
+
+// One chunk of PCMNoise; without stuck devices their uniforms are not read.
+template <bool kDrift, bool kStuck>
 inline __attribute__((always_inline)) void pcm_chunk_body(
     const float* w, float* out, std::int64_t count,
     const ModifierSettings& s, const float* __restrict xi_prog,
@@ -179,8 +188,9 @@ inline __attribute__((always_inline)) void pcm_chunk_body(
   const float a = s.amax;
   const PcmSettings pcm = s.pcm;
   for (std::int64_t k = 0; k < count; ++k) {
-    const float g = pcm_conductance<kDrift>(w[k], a, pcm, kPcmProgCoeffs, xi_prog[k],
-                                            xi_drift[k], xi_read[k], u_stuck[k], u_value[k]);
+    const float g = pcm_conductance<kDrift, kStuck>(
+        w[k], a, pcm, xi_prog[k], kDrift ? xi_drift[k] : 0.0f, xi_read[k],
+        kStuck ? u_stuck[k] : 0.0f, kStuck ? u_value[k] : 0.0f);
     // copysign(g, w): the magnitude of g with the sign bit of w
     const std::uint32_t sign = float_bits(w[k]) & 0x80000000u;
     out[k] = bits_float((float_bits(g) & 0x7FFFFFFFu) | sign) * pcm.to_weight;
@@ -191,16 +201,24 @@ using PcmChunkFn = void (*)(const float*, float*, std::int64_t, const ModifierSe
                             const float*, const float*, const float*, const float*,
                             const float*);
 
-#define AIHW_PCM_CHUNK(name, drift)                                                         \
+#define AIHW_PCM_CHUNK(name, drift, stuck)                                                 \
   AIHW_MODIFIER_CLONES void name(const float* w, float* out, std::int64_t count,            \
                                  const ModifierSettings& s, const float* xi_prog,           \
                                  const float* xi_drift, const float* xi_read,               \
                                  const float* u_stuck, const float* u_value) {              \
-    pcm_chunk_body<drift>(w, out, count, s, xi_prog, xi_drift, xi_read, u_stuck, u_value);  \
+    pcm_chunk_body<drift, stuck>(w, out, count, s, xi_prog, xi_drift, xi_read, u_stuck,     \
+                                 u_value);                                                  \
   }
-AIHW_PCM_CHUNK(pcm_chunk_drift, true)
-AIHW_PCM_CHUNK(pcm_chunk_no_drift, false)
+AIHW_PCM_CHUNK(pcm_chunk_drift, true, false)
+AIHW_PCM_CHUNK(pcm_chunk_plain, false, false)
+AIHW_PCM_CHUNK(pcm_chunk_drift_stuck, true, true)
+AIHW_PCM_CHUNK(pcm_chunk_stuck, false, true)
 #undef AIHW_PCM_CHUNK
+
+PcmChunkFn pcm_chunk_function(bool drift, bool stuck) {
+  if (stuck) return drift ? pcm_chunk_drift_stuck : pcm_chunk_stuck;
+  return drift ? pcm_chunk_drift : pcm_chunk_plain;
+}
 
 using ChunkFn = void (*)(const float*, float*, std::int64_t, const ModifierSettings&,
                          const float*, const float*, float*);
@@ -277,7 +295,7 @@ void modify_weights(const float* w, float* out, std::int64_t n, const ModifierSe
         words.draw_words(begin, count, keys[kStuckValueStream], op, call_index);
         for (std::int64_t k = 0; k < count; ++k) values[k] = modifier_uniform(words.words[k]);
       }
-      const PcmChunkFn pcm_chunk = drift ? pcm_chunk_drift : pcm_chunk_no_drift;
+      const PcmChunkFn pcm_chunk = pcm_chunk_function(drift, stuck);
       pcm_chunk(w + begin, out + begin, count, settings, noise.normals,
                 drift ? second.normals : zeros, third.normals, stuck ? uniforms : zeros,
                 stuck ? values : zeros);

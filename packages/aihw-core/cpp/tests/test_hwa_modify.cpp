@@ -50,6 +50,31 @@ TEST_CASE(ln_and_exp_are_accurate_on_their_ranges) {
   CHECK(tanh_f32(-30.0f) == -1.0f);
 }
 
+// Error in units in the last place of the float32 nearest to `exact`.
+double ulps(double got, double exact) {
+  const float f = static_cast<float>(std::fabs(exact));
+  const double ulp = static_cast<double>(std::nextafter(f, INFINITY)) - static_cast<double>(f);
+  return std::fabs(got - exact) / ulp;
+}
+
+TEST_CASE(log2_and_exp2_are_accurate_for_every_exponent) {
+  double worst_log2 = 0, worst_exp2 = 0;
+  for (std::uint32_t e = 1; e < 255; ++e) {  // every normal exponent, 4099 mantissas each
+    for (std::uint32_t m = 0; m < 0x800000u; m += 2047) {
+      const float x = from_bits(e << 23 | m);
+      worst_log2 = std::fmax(worst_log2, ulps(log2_f32(x), std::log2(static_cast<double>(x))));
+    }
+  }
+  for (double y = -125.0; y <= 127.0; y += 0.00061) {
+    const float x = static_cast<float>(y);
+    worst_exp2 = std::fmax(worst_exp2, ulps(exp2_f32(x), std::exp2(static_cast<double>(x))));
+  }
+  CHECK(worst_log2 < 2.5);
+  CHECK(worst_exp2 < 2.5);
+  CHECK(log2_f32(1.0f) == 0.0f && log2_f32(0.0f) == -127.0f && log2_f32(8.0f) == 3.0f);
+  CHECK(exp2_f32(0.0f) == 1.0f && exp2_f32(-3.0f) == 0.125f && exp2_f32(127.0f) == 0x1p127f);
+}
+
 TEST_CASE(the_pass_follows_its_formulas_and_not_the_thread_count) {
   const std::int64_t n = 10007;  // two chunks and a ragged end
   std::vector<float> w(n);
@@ -69,7 +94,7 @@ TEST_CASE(the_pass_follows_its_formulas_and_not_the_thread_count) {
   s.kind = ModifierKind::kPcmNoise;
   s.pdrop = 0.2f;
   s.pcm.drift = true;
-  s.pcm.neg_log_t = -1.0f;
+  s.pcm.neg_log2_t = -1.0f;
   s.pcm.read_factor = 1.0f;
   s.pcm.prog_factor = 1.0f;
   s.pcm.to_conductance = 12.5f;

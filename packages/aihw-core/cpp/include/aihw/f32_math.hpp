@@ -1,4 +1,4 @@
-// Logarithm, exponential and tanh in float32 from +, -, *, / and bit operations only, in a
+// Logarithms, exponentials and tanh in float32 from +, -, *, / and bit operations only, in a
 // fixed order (no FMA), so that loops vectorise without libm and the plain-torch twin
 // (aihw.core.reference.f32_math) reproduces every bit (engine contract §12). Accurate to a
 // few units in the last place on their ranges (docs/architecture/engine-contract.md §12).
@@ -26,6 +26,25 @@ constexpr float kE4 = static_cast<float>(1.0 / 24.0);
 constexpr float kE5 = static_cast<float>(1.0 / 120.0);
 constexpr float kE6 = static_cast<float>(1.0 / 720.0);
 constexpr float kE7 = static_cast<float>(1.0 / 5040.0);
+// log2(1 + t) / t on [sqrt(1/2) - 1, sqrt(2) - 1) (minimax, degree 8; log2_f32)
+constexpr std::uint32_t kSqrtHalfBits = 0x3F3504F3u;  // float sqrt(1/2), log2_f32's lower end
+constexpr float kL0 = 1.4426950216293335f;
+constexpr float kL1 = -0.7213469743728638f;
+constexpr float kL2 = 0.480910062789917f;
+constexpr float kL3 = -0.3607138693332672f;
+constexpr float kL4 = 0.28792858123779297f;
+constexpr float kL5 = -0.238970085978508f;
+constexpr float kL6 = 0.21577052772045135f;
+constexpr float kL7 = -0.2060668021440506f;
+constexpr float kL8 = 0.12328066676855087f;
+// 2^r on [-1/2, 1/2] (minimax, degree 6, constant term 1; exp2_f32)
+constexpr float kP1 = 0.6931471824645996f;
+constexpr float kP2 = 0.24022650718688965f;
+constexpr float kP3 = 0.05550375208258629f;
+constexpr float kP4 = 0.009618166834115982f;
+constexpr float kP5 = 0.001338515430688858f;
+constexpr float kP6 = 0.00015405584417749196f;
+constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: x + it - it rounds x, |x| < 2^22
 constexpr float kExpLow = -87.0f;  // exp_f32 clamps its argument to [kExpLow, kExpHigh]
 constexpr float kExpHigh = 88.0f;
 }  // namespace f32_math_constants
@@ -93,6 +112,48 @@ AIHW_HD inline float exp_f32(float y) noexcept {
   p = p * r + kE3;
   p = p * r + kE2;
   p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const std::uint32_t two_n = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
+  return p * bits_float(two_n);
+}
+
+/// log2(x) for a positive normal float, without a division or a select (the PCM pass):
+/// x = m 2^e with m in [sqrt(1/2), sqrt(2)) by integer arithmetic on the bits, then
+/// log2 m = t P(t), t = m - 1 (exact), P the degree-8 minimax polynomial of log2(1 + t) / t
+/// on that range (relative error 1.4e-8; with the float32 rounding within 2 units in the
+/// last place). 0 gives -127, subnormals about -127.
+AIHW_HD inline float log2_f32(float x) noexcept {
+  using namespace f32_math_constants;
+  // the bits minus those of sqrt(1/2): its exponent field is e (arithmetic shift)
+  const std::int32_t offset = static_cast<std::int32_t>(float_bits(x) - kSqrtHalfBits);
+  const std::int32_t e = offset >> 23;
+  const float m = bits_float(float_bits(x) - (static_cast<std::uint32_t>(e) << 23));
+  const float t = m - 1.0f;
+  float p = kL8;
+  p = p * t + kL7;
+  p = p * t + kL6;
+  p = p * t + kL5;
+  p = p * t + kL4;
+  p = p * t + kL3;
+  p = p * t + kL2;
+  p = p * t + kL1;
+  p = p * t + kL0;
+  return static_cast<float>(e) + t * p;
+}
+
+/// 2^y for y in [-126, 127] (unchecked: callers bound it): y = n + r, n = round_even(y) by
+/// adding and subtracting 1.5 * 2^23, |r| <= 1/2 exact; 2^r by the degree-6 minimax
+/// polynomial (within 2 units in the last place), times 2^n built from bits.
+AIHW_HD inline float exp2_f32(float y) noexcept {
+  using namespace f32_math_constants;
+  const float n = (y + kRoundMagic) - kRoundMagic;
+  const float r = y - n;
+  float p = kP6;
+  p = p * r + kP5;
+  p = p * r + kP4;
+  p = p * r + kP3;
+  p = p * r + kP2;
+  p = p * r + kP1;
   p = p * r + 1.0f;
   const std::uint32_t two_n = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
   return p * bits_float(two_n);

@@ -41,7 +41,7 @@ struct PcmSettings {
   float p_gmax_end = 0;       // at G where p_reset <= u < p_gmax_end,
   float p_random_end = 0;     // at U' G where p_gmax_end <= u < p_random_end
   bool drift = false;         // t > t0
-  float neg_log_t = 0;        // -ln(t / t0)
+  float neg_log2_t = 0;       // -log2(t / t0)
   float read_factor = 0;      // std_dev * sqrt(ln((t + t_read) / (2 t_read)))
 };
 

@@ -64,13 +64,15 @@ class PcmSettings:
     p_gmax_end: float  #: ``p_reset + p_gmax``
     p_random_end: float  #: ``p_reset + p_gmax + p_random``
     drift: bool
-    neg_log_t: float  #: ``-ln(t / t0)``
+    neg_log2_t: float  #: ``-log2(t / t0)``
     read_factor: float  #: ``std_dev * sqrt(ln((t + t_read) / (2 t_read)))``
 
     def values(self) -> list[float]:
-        return [float(v) for v in dataclasses.astuple(self)]
+        """The numbers in the engine's order (``drift`` as 0 or 1)."""
+        return [float(getattr(self, name)) for name in _PCM_FIELDS]
 
 
+_PCM_FIELDS = tuple(field.name for field in dataclasses.fields(PcmSettings))
 _NOISY = {ModifierKind.MULT_NORMAL, ModifierKind.ADD_NORMAL, ModifierKind.DISCRETIZE_ADD_NORMAL,
           ModifierKind.POLY, ModifierKind.PROG_NOISE}  # fmt: skip
 _DISCRETE = {ModifierKind.DISCRETIZE, ModifierKind.DISCRETIZE_ADD_NORMAL,

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from .clip import WeightClipParameter, clip_weights
-from .modifiers import WeightModifierParameter, modify_weights
+from .modifiers import ModifierCache, WeightModifierParameter, modify_weights
 from .remap import WeightRemapParameter, remap_weights
 
 __all__ = ["HWAState", "checked_hwa_parameter"]
@@ -49,6 +49,8 @@ class HWAState:
     modifier_index: int = 0
     modified: Tensor | None = None
     out_scales: Tensor | None = None
+    cache: ModifierCache = dataclasses.field(default_factory=ModifierCache, repr=False,
+                                             compare=False)  # fmt: skip
 
     @property
     def active(self) -> bool:
@@ -78,7 +80,8 @@ class HWAState:
         if modifier is None or not modifier.enabled:
             self.modified = None
             return
-        self.modified = modify_weights(weights, modifier, seed, self.modifier_index)
+        self.modified = modify_weights(weights, modifier, seed, self.modifier_index,
+                                       cache=self.cache)  # fmt: skip
         self.modifier_index = (self.modifier_index + 1) & 0xFFFFFFFF
 
     def to(self, device: torch.device) -> None:

@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -37,6 +38,7 @@ from ._enums import check_enum
 __all__ = [
     "WeightModifierParameter",
     "WeightModifierType",
+    "ModifierCache",
     "modifier_amax",
     "modify_weights",
 ]
@@ -162,18 +164,32 @@ class WeightModifierParameter:
         return not plain or self.pdrop > 0
 
 
-def modifier_amax(weights: Tensor, param: WeightModifierParameter) -> float:
+def modifier_amax(
+    weights: Tensor, param: WeightModifierParameter, implementation: str = "reference"
+) -> float:
     """The range ``a`` of the modifier: ``max |W|`` (without the last column if
     ``copy_last_column``; 1 where it is 0) if ``rel_to_actual_wmax``, else
-    ``assumed_wmax``."""
+    ``assumed_wmax``. ``implementation="native"`` (contiguous float32 CPU ``weights``)
+    reads it with the engine's vectorised ``max |x|`` (the same number, a third of
+    ``aminmax``'s time)."""
     if not param.rel_to_actual_wmax:
         return float(param.assumed_wmax)
-    part = weights[:, :-1] if param.copy_last_column and weights.shape[1] > 1 else weights
+    last = param.copy_last_column and weights.shape[1] > 1
+    part = weights[:, :-1] if last else weights
     if not part.numel():
         return 1.0
-    low, high = torch.aminmax(part)  # one pass, no |W| temporary
-    amax = max(-float(low), float(high))
+    if implementation == "native" and not last:
+        amax = float(engine.row_abs_max(weights.view(1, -1), 1)[0])
+    else:
+        low, high = torch.aminmax(part)  # one pass, no |W| temporary
+        amax = max(-float(low), float(high))
     return amax if amax > 0 else 1.0
+
+
+@functools.lru_cache(maxsize=256)
+def _stream_seeds(seed: int) -> tuple[int, ...]:
+    """The modifier's Philox seeds of a tile seed, by stream (the same every step)."""
+    return tuple(draws.stream_seed(seed, draws.MODIFIER, k) for k in ModifierStream)
 
 
 def _pass_settings(
@@ -185,50 +201,96 @@ def _pass_settings(
     res = float(param.res)
     if res > 1:  # a number of steps, as the periphery's resolutions
         res = 1.0 / res
-    coeffs = tuple(float(c) for c in param.coeffs)  # 1 to MAX_COEFFS (validate)
-    base = ModifierSettings(K.COPY, amax=amax, res=res, sto_round=bool(param.sto_round),
-                            pdrop=float(param.pdrop))  # fmt: skip
-    with_kind = functools.partial(dataclasses.replace, base)
+    sto_round, pdrop = bool(param.sto_round), float(param.pdrop)
+
+    def make(
+        k: ModifierKind,
+        factor: float = 0.0,
+        scale: float = 1.0,
+        coeffs: tuple[float, ...] = (),
+        pcm: PcmSettings | None = None,
+    ) -> ModifierSettings:
+        return ModifierSettings(k, amax, factor, res, scale, sto_round, pdrop, coeffs, pcm)
+
     if kind is T.DISCRETIZE:
-        return with_kind(kind=K.DISCRETIZE)
-    if kind is T.MULT_NORMAL:
-        return with_kind(kind=K.MULT_NORMAL, factor=std * amax)
-    if kind is T.ADD_NORMAL:
-        return with_kind(kind=K.ADD_NORMAL, factor=std * amax)
-    if kind is T.DISCRETIZE_ADD_NORMAL:
-        return with_kind(kind=K.DISCRETIZE_ADD_NORMAL, factor=std * amax)
+        return make(K.DISCRETIZE)
+    if kind in _KINDS:
+        return make(_KINDS[kind], factor=std * amax)
     if kind is T.DOREFA:
-        return with_kind(
-            kind=K.DISCRETIZE_SCALED, scale=abs(float(param.dorefa_clip) / math.tanh(amax))
-        )
+        return make(K.DISCRETIZE_SCALED, scale=abs(float(param.dorefa_clip) / math.tanh(amax)))
+    coeffs = tuple(float(c) for c in param.coeffs)  # 1 to MAX_COEFFS (validate)
     if kind is T.POLY:
-        return with_kind(kind=K.POLY, factor=amax * std, coeffs=coeffs)
+        return make(K.POLY, factor=amax * std, coeffs=coeffs)
     if kind is T.PROG_NOISE:
-        return with_kind(kind=K.PROG_NOISE, factor=amax * std / float(param.g_max), coeffs=coeffs)
+        return make(K.PROG_NOISE, factor=amax * std / float(param.g_max), coeffs=coeffs)
     if kind is T.PCM_NOISE:
-        return with_kind(kind=K.PCM_NOISE, pcm=_pcm_settings(param, amax))
-    return base
+        return make(K.PCM_NOISE, pcm=_pcm_settings(param, amax))
+    return make(K.COPY)
+
+
+_KINDS = {
+    WeightModifierType.MULT_NORMAL: ModifierKind.MULT_NORMAL,
+    WeightModifierType.ADD_NORMAL: ModifierKind.ADD_NORMAL,
+    WeightModifierType.DISCRETIZE_ADD_NORMAL: ModifierKind.DISCRETIZE_ADD_NORMAL,
+}
 
 
 def _pcm_settings(param: WeightModifierParameter, amax: float) -> PcmSettings:
-    g_max, std = float(param.g_max), float(param.std_dev)
-    p_reset, p_gmax = float(param.pcm_prob_at_reset), float(param.pcm_prob_at_gmax)
-    t0 = float(param.pcm_t0)
-    t = float(param.pcm_t_inference) + t0
-    return PcmSettings(
-        g_max=g_max,
-        to_conductance=g_max / amax,
-        to_weight=amax / g_max,
-        inv_g_max=1.0 / g_max,
-        prog_factor=g_max / _PCM_G_REF * std,
-        zero_threshold=float(param.pcm_zero_thres) * std * reference_modifiers.PCM_PROG_COEFFS[0],
-        p_reset=p_reset,
-        p_gmax_end=p_reset + p_gmax,
-        p_random_end=p_reset + p_gmax + float(param.pcm_prob_at_random),
-        drift=t > t0,
-        neg_log_t=-math.log(t / t0),
-        read_factor=std * math.sqrt(math.log((t + _T_READ) / (2 * _T_READ))),
-    )
+    g_max = float(param.g_max)
+    fixed = _pcm_fixed(g_max, float(param.std_dev), float(param.pcm_zero_thres),
+                       float(param.pcm_prob_at_reset), float(param.pcm_prob_at_gmax),
+                       float(param.pcm_prob_at_random), float(param.pcm_t0),
+                       float(param.pcm_t_inference))  # fmt: skip
+    return PcmSettings(to_conductance=g_max / amax, to_weight=amax / g_max, **fixed)
+
+
+@functools.lru_cache(maxsize=64)
+def _pcm_fixed(
+    g_max: float,
+    std: float,
+    zero_thres: float,
+    p_reset: float,
+    p_gmax: float,
+    p_random: float,
+    t0: float,
+    t_inference: float,
+) -> dict[str, Any]:
+    """PCMNoise's numbers that do not depend on the range (the same every step)."""
+    t = t_inference + t0
+    return {
+        "g_max": g_max,
+        "inv_g_max": 1.0 / g_max,
+        "prog_factor": g_max / _PCM_G_REF * std,
+        "zero_threshold": zero_thres * std * reference_modifiers.PCM_PROG_COEFFS[0],
+        "p_reset": p_reset,
+        "p_gmax_end": p_reset + p_gmax,
+        "p_random_end": p_reset + p_gmax + p_random,
+        "drift": t > t0,
+        "neg_log2_t": -math.log2(t / t0),
+        "read_factor": std * math.sqrt(math.log((t + _T_READ) / (2 * _T_READ))),
+    }
+
+
+class ModifierCache:
+    """A tile's last modifier settings, reused while the parameters and the range ``a``
+    stay the same (the range of ``rel_to_actual_wmax`` moves with every update; the
+    parameters are compared field by field, so a changed field is seen)."""
+
+    __slots__ = ("_fields", "_amax", "_settings")
+
+    def __init__(self) -> None:
+        self._fields: dict[str, object] | None = None
+        self._amax = math.nan
+        self._settings: ModifierSettings | None = None
+
+    def settings(
+        self, kind: WeightModifierType, param: WeightModifierParameter, amax: float
+    ) -> ModifierSettings:
+        fields = {**vars(param), "coeffs": tuple(param.coeffs)}  # a copy: lists may change
+        if self._settings is None or amax != self._amax or fields != self._fields:
+            self._settings = _pass_settings(kind, param, amax)
+            self._fields, self._amax = fields, amax
+        return self._settings
 
 
 def modify_weights(
@@ -238,21 +300,24 @@ def modify_weights(
     index: int,
     out: Tensor | None = None,
     implementation: dispatch.EngineName | None = None,
+    cache: ModifierCache | None = None,
 ) -> Tensor:
     """The modified copy of ``weights`` ``[out, x]`` (float32), drawn from stream index
     ``index`` under ``seed``; written into ``out`` when given.
 
     ``weights`` is not changed. See :class:`WeightModifierType` for what each type does.
     ``implementation``: ``"native"`` (the compiled pass, CPU tensors) or ``"reference"``
-    (plain torch, any device); default: the compiled pass where it can run.
+    (plain torch, any device); default: the compiled pass where it can run. ``cache``:
+    the caller's ``ModifierCache`` (a tile's), so that unchanged settings are not
+    rebuilt.
     """
     kind = check_enum(param, "type", WeightModifierType)
     w = weights.detach().to(torch.float32).contiguous()
     if implementation is None:
         implementation = dispatch.engine_for(w.device, "auto")
-    amax = modifier_amax(w, param)
-    settings = _pass_settings(kind, param, amax)
-    seeds = [draws.stream_seed(seed, draws.MODIFIER, k) for k in ModifierStream]
+    amax = modifier_amax(w, param, implementation)
+    settings = (cache or ModifierCache()).settings(kind, param, amax)
+    seeds = _stream_seeds(seed)
     last = w[:, -1].clone() if param.copy_last_column else None
     usable = out is not None and out.dtype == torch.float32 and out.is_contiguous()
     result = out if usable and out is not None else torch.empty_like(w)

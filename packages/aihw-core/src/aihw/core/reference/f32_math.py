@@ -1,12 +1,12 @@
-"""Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``ln_f32``, ``exp_f32``
-and ``tanh_f32`` from float32 +, -, *, / and bit operations in the compiled order, so that
-both give the same bits (on CPU and CUDA tensors)."""
+"""Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``ln_f32``, ``exp_f32``,
+``tanh_f32``, ``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the
+compiled order, so that both give the same bits (on CPU and CUDA tensors)."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["ln_f32", "exp_f32", "tanh_f32"]
+__all__ = ["ln_f32", "exp_f32", "tanh_f32", "log2_f32", "exp2_f32"]
 
 _F32, _I32 = torch.float32, torch.int32
 _LN2_HI = 0.693145751953125
@@ -15,6 +15,14 @@ _INV_LN2 = 1.4426950408889634074
 _SQRT_HALF = 0.70710678118654752440
 _ATANH = (1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0)  # from s^8 down
 _EXP = (1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0, 1.0, 1.0)  # after 1/5040
+_SQRT_HALF_BITS = 0x3F3504F3  # float sqrt(1/2)
+# log2(1 + t) / t, highest order first (minimax, degree 8); 2^r from r^6 down (degree 6)
+_LOG2 = (0.12328066676855087, -0.2060668021440506, 0.21577052772045135, -0.238970085978508,
+         0.28792858123779297, -0.3607138693332672, 0.480910062789917, -0.7213469743728638,
+         1.4426950216293335)  # fmt: skip
+_EXP2 = (0.00015405584417749196, 0.001338515430688858, 0.009618166834115982,
+         0.05550375208258629, 0.24022650718688965, 0.6931471824645996, 1.0)  # fmt: skip
+_ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
 
 
 def ln_f32(x: torch.Tensor) -> torch.Tensor:
@@ -50,3 +58,27 @@ def tanh_f32(x: torch.Tensor) -> torch.Tensor:
     e = exp_f32(x.abs() * -2.0)
     t = (1.0 - e) / (1.0 + e)
     return torch.where(x < 0, -t, t)
+
+
+def log2_f32(x: torch.Tensor) -> torch.Tensor:
+    """log2 of positive normal floats without a division (0: -127; subnormals: about -127)."""
+    bits = x.to(_F32).contiguous().view(_I32)
+    e = (bits - _SQRT_HALF_BITS) >> 23  # arithmetic shift, as the engine's int32
+    m = (bits - (e << 23)).view(_F32)
+    t = m - 1.0
+    p = torch.full_like(t, _LOG2[0])
+    for c in _LOG2[1:]:
+        p = p * t + c
+    return e.to(_F32) + t * p
+
+
+def exp2_f32(y: torch.Tensor) -> torch.Tensor:
+    """2 to the power ``y`` in [-126, 127] (unchecked)."""
+    y = y.to(_F32)
+    n = (y + _ROUND_MAGIC) - _ROUND_MAGIC
+    r = y - n
+    p = torch.full_like(r, _EXP2[0])
+    for c in _EXP2[1:]:
+        p = p * r + c
+    two_n = ((n.to(_I32) + 127) << 23).view(_F32)
+    return p * two_n

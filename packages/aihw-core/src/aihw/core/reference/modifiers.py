@@ -5,13 +5,14 @@ random numbers (contract §9's block addressing), on CPU or CUDA tensors.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 
 from ..modifier_settings import ModifierKind, ModifierSettings, ModifierStream, PcmSettings
 from .device_ops import OP_DIFFUSION_NORMAL, _normals, _pick, device_op_words
-from .f32_math import exp_f32, ln_f32, tanh_f32
+from .f32_math import exp2_f32, log2_f32, tanh_f32
 
 __all__ = ["modify_weights", "modifier_uniforms"]
 
@@ -20,6 +21,11 @@ _TWO_M24 = 2.0**-24
 _Stream = ModifierStream
 #: PCMNoise's programming-noise polynomial in g / G (microsiemens at a 25 uS maximum).
 PCM_PROG_COEFFS = (0.26348, 1.9650, -1.1731)
+# The drift exponent's spread -0.0125 ln(g / G) - 0.0059 with a log2 slope; the read noise's
+# 0.0088 (g / G)^-0.65, at most 0.2, as a power of 2 (the engine's constants).
+_NU_SLOPE = -0.0125 * math.log(2.0)
+_LOG2_READ_SCALE = math.log2(0.0088)
+_LOG2_READ_MAX = math.log2(0.2)
 
 
 def modifier_uniforms(seed: int, call_index: int, elements: torch.Tensor) -> torch.Tensor:
@@ -68,17 +74,16 @@ def _pcm(w: torch.Tensor, amax: float, p: PcmSettings, rng: _Streams) -> torch.T
         g = torch.where(u < p.p_reset, 0.0, g)
         g = torch.where((u >= p.p_reset) & (u < p.p_gmax_end), p.g_max, g)
         g = torch.where((u >= p.p_gmax_end) & (u < p.p_random_end), value * p.g_max, g)
-    g_r = g / p.g_max
+    g_r = g * p.inv_g_max
     rate = _poly(g_r, PCM_PROG_COEFFS) * p.prog_factor
     g = (g + rate * rng.normals(_Stream.NOISE)).clamp(min=0.0)
     g_drift = g
     if p.drift:
-        sigma_nu = (ln_f32(g_r.clamp(min=1e-7)) * -0.0125 - 0.0059).clamp(0.008, 0.045)
+        sigma_nu = (log2_f32(g_r) * _NU_SLOPE - 0.0059).clamp(0.008, 0.045)
         nu = (sigma_nu * rng.normals(_Stream.DRIFT)).abs()
-        g_drift = exp_f32(nu * p.neg_log_t) * g
-    q = exp_f32(ln_f32(g * p.inv_g_max) * 0.65).clamp(min=1e-3)  # (g / G)^0.65
-    q = ((1.0 / q) * 0.0088).clamp(max=0.2)
-    read = ((q * p.read_factor) * g_drift).abs()
+        g_drift = exp2_f32((nu * p.neg_log2_t).clamp(min=-126.0)) * g
+    log_q = (log2_f32(g * p.inv_g_max) * -0.65 + _LOG2_READ_SCALE).clamp(max=_LOG2_READ_MAX)
+    read = (exp2_f32(log_q) * p.read_factor) * g_drift
     g = (g_drift + read * rng.normals(_Stream.READ)).clamp(min=0.0)
     return torch.copysign(g, w) * p.to_weight
 
