@@ -33,18 +33,12 @@ TEST_CASE(round_and_floor_are_exact_for_every_finite_float_sampled) {
   CHECK(bad == 0);
 }
 
-TEST_CASE(ln_and_exp_are_accurate_on_their_ranges) {
-  double worst_ln = 0, worst_exp = 0;
-  for (double v = 1e-37; v < 1e38; v *= 1.0007) {
-    const float x = static_cast<float>(v);
-    const double err = std::fabs(ln_f32(x) - std::log(static_cast<double>(x)));
-    worst_ln = std::fmax(worst_ln, err / std::fmax(1.0, std::fabs(std::log(x))));
-  }
+TEST_CASE(exp_and_tanh_are_accurate_on_their_ranges) {
+  double worst_exp = 0;
   for (double y = -87.0; y < 88.0; y += 0.0013) {
     const float x = static_cast<float>(y);
     worst_exp = std::fmax(worst_exp, std::fabs(exp_f32(x) / std::exp(static_cast<double>(x)) - 1));
   }
-  CHECK(worst_ln < 3e-7);
   CHECK(worst_exp < 5e-7);
   CHECK(std::fabs(tanh_f32(0.5f) - std::tanh(0.5)) < 2e-7);
   CHECK(tanh_f32(-30.0f) == -1.0f);

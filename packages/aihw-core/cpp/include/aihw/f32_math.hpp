@@ -15,11 +15,6 @@ namespace f32_math_constants {
 constexpr float kLn2Hi = 0.693145751953125f;  // 0x3F317200: n * kLn2Hi is exact for |n| < 256
 constexpr float kLn2Lo = static_cast<float>(1.4286068202862268e-6);  // ln 2 - kLn2Hi
 constexpr float kInvLn2 = static_cast<float>(1.4426950408889634074);
-constexpr float kSqrtHalf = static_cast<float>(0.70710678118654752440);
-constexpr float kA3 = static_cast<float>(1.0 / 3.0);
-constexpr float kA5 = static_cast<float>(1.0 / 5.0);
-constexpr float kA7 = static_cast<float>(1.0 / 7.0);
-constexpr float kA9 = static_cast<float>(1.0 / 9.0);
 constexpr float kE2 = static_cast<float>(1.0 / 2.0);
 constexpr float kE3 = static_cast<float>(1.0 / 6.0);
 constexpr float kE4 = static_cast<float>(1.0 / 24.0);
@@ -74,27 +69,6 @@ AIHW_HD inline float round_even_f32(float t) noexcept {
 AIHW_HD inline float floor_f32(float x) noexcept {
   const float r = round_even_f32(x);
   return r - pick_f32(r > x, 1.0f, 0.0f);
-}
-
-/// ln(x) for a positive normal float: x = m 2^e with m in [sqrt(1/2), sqrt(2)), then
-/// ln m = 2 atanh(s), s = (m - 1) / (m + 1), by its series to s^9. 0 and subnormals give
-/// about -88 instead of -inf.
-AIHW_HD inline float ln_f32(float x) noexcept {
-  using namespace f32_math_constants;
-  const std::uint32_t bits = float_bits(x);
-  float e = static_cast<float>(static_cast<std::int32_t>((bits >> 23) & 0xFFu) - 126);
-  float m = bits_float((bits & 0x007FFFFFu) | 0x3F000000u);  // [0.5, 1)
-  const bool low = m < kSqrtHalf;
-  m = pick_f32(low, m + m, m);
-  e = pick_f32(low, e - 1.0f, e);
-  const float s = (m - 1.0f) / (m + 1.0f);
-  const float s2 = s * s;
-  float p = kA9;
-  p = p * s2 + kA7;
-  p = p * s2 + kA5;
-  p = p * s2 + kA3;
-  p = p * s2 + 1.0f;
-  return e * kLn2Hi + (e * kLn2Lo + (s + s) * p);
 }
 
 /// exp(y), y clamped to [-87, 88]: y = n ln 2 + r with |r| <= ln 2 / 2 (Cody-Waite), e^r by

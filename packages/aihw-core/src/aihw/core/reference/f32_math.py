@@ -1,19 +1,17 @@
-"""Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``ln_f32``, ``exp_f32``,
-``tanh_f32``, ``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the
+"""Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``exp_f32``, ``tanh_f32``,
+``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the
 compiled order, so that both give the same bits (on CPU and CUDA tensors)."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["ln_f32", "exp_f32", "tanh_f32", "log2_f32", "exp2_f32"]
+__all__ = ["exp_f32", "tanh_f32", "log2_f32", "exp2_f32"]
 
 _F32, _I32 = torch.float32, torch.int32
 _LN2_HI = 0.693145751953125
 _LN2_LO = 1.4286068202862268e-6
 _INV_LN2 = 1.4426950408889634074
-_SQRT_HALF = 0.70710678118654752440
-_ATANH = (1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0)  # from s^8 down
 _EXP = (1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0, 1.0, 1.0)  # after 1/5040
 _SQRT_HALF_BITS = 0x3F3504F3  # float sqrt(1/2)
 # log2(1 + t) / t, highest order first (minimax, degree 8); 2^r from r^6 down (degree 6)
@@ -23,22 +21,6 @@ _LOG2 = (0.12328066676855087, -0.2060668021440506, 0.21577052772045135, -0.23897
 _EXP2 = (0.00015405584417749196, 0.001338515430688858, 0.009618166834115982,
          0.05550375208258629, 0.24022650718688965, 0.6931471824645996, 1.0)  # fmt: skip
 _ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
-
-
-def ln_f32(x: torch.Tensor) -> torch.Tensor:
-    """ln of positive normal floats (0 and subnormals: about -88)."""
-    bits = x.to(_F32).contiguous().view(_I32)
-    e = ((bits >> 23) & 0xFF).sub_(126).to(_F32)
-    m = ((bits & 0x007FFFFF) | 0x3F000000).view(_F32)
-    low = m < _SQRT_HALF
-    m = torch.where(low, m + m, m)
-    e = torch.where(low, e - 1.0, e)
-    s = (m - 1.0) / (m + 1.0)
-    s2 = s * s
-    p = torch.full_like(s, _ATANH[0])
-    for c in _ATANH[1:]:
-        p = p * s2 + c
-    return e * _LN2_HI + (e * _LN2_LO + (s + s) * p)
 
 
 def exp_f32(y: torch.Tensor) -> torch.Tensor:
