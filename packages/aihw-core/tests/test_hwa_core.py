@@ -455,3 +455,23 @@ def test_a_tile_refuses_a_bad_modifier_and_remap_changes_nothing_on_error():
     with pytest.raises(TypeError, match="remap must be None or a WeightRemapParameter"):
         t.remap_weights("LayerwiseSymmetric")  # type: ignore[arg-type]
     assert torch.equal(t.weights, w) and t.out_scales is None
+
+
+@pytest.mark.skipif(not engine.native_available(), reason="compares with the compiled engine")
+def test_a_reference_backend_tile_draws_its_modified_copy_in_plain_torch(monkeypatch):
+    """``backend='reference'`` keeps the modified copy off the compiled engine, with the
+    same bits as the compiled tile's."""
+    modifier = WeightModifierParameter(type="PCMNoise", std_dev=1.0, pcm_t_inference=3600.0)
+    native, plain = tile(modifier=modifier), tile(modifier=modifier)
+    plain.backend = "reference"
+    native.update(X, D, lr=0.1)
+
+    def compiled_ran(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the compiled engine ran for a backend='reference' tile")
+
+    monkeypatch.setattr(engine, "modify_weights", compiled_ran)
+    monkeypatch.setattr(engine, "row_abs_max", compiled_ran)
+    plain.update(X, D, lr=0.1)
+    copy = native.modified_weights
+    assert copy is not None and plain.modified_weights is not None
+    assert torch.equal(plain.modified_weights, copy)

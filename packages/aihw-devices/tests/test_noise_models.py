@@ -11,6 +11,7 @@ import math
 import pytest
 import torch
 
+from aihw.core import engine
 from aihw.core.io_parameters import IOParameters
 from aihw.core.tiles import InferenceTile, create_tile
 from aihw.devices import (
@@ -254,3 +255,21 @@ def test_the_same_seed_gives_the_same_programming_and_drift():
     assert torch.equal(a.weights, c.weights)
     c.program_weights()  # continues the streams: new noise from the same reference
     assert not torch.equal(a.weights, c.weights)
+
+
+@pytest.mark.skipif(not engine.native_available(), reason="compares with the compiled engine")
+def test_a_reference_backend_tile_programs_and_drifts_in_plain_torch(monkeypatch):
+    """``backend='reference'`` keeps the programming and drift draws off the compiled
+    engine, with the same numbers as the compiled tile."""
+    native, plain = tile_at_levels(PCMLikeNoiseModel()), tile_at_levels(PCMLikeNoiseModel())
+    plain.backend = "reference"
+    native.program_weights()
+    native.drift_weights(3600.0)
+
+    def compiled_ran(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the compiled engine ran for a backend='reference' tile")
+
+    monkeypatch.setattr(engine, "diffuse", compiled_ran)
+    plain.program_weights()
+    plain.drift_weights(3600.0)
+    assert torch.equal(plain.weights, native.weights)

@@ -67,12 +67,20 @@ def stream_seed(noise_seed: int, purpose: int, k: int) -> int:
 
 
 def normals(
-    noise_seed: int, purpose: int, index: int, k: int, shape: tuple[int, ...], device: torch.device
+    noise_seed: int,
+    purpose: int,
+    index: int,
+    k: int,
+    shape: tuple[int, ...],
+    device: torch.device,
+    implementation: dispatch.EngineName | None = None,
 ) -> Tensor:
-    """float32 standard normals of ``shape`` for conductance matrix ``k``."""
+    """float32 standard normals of ``shape`` for conductance matrix ``k``, drawn by
+    ``implementation`` (default: the compiled one where it can run; all give the same
+    numbers)."""
     z = torch.zeros(shape, dtype=torch.float32, device=device)
     rate = torch.ones_like(z)
     seed = stream_seed(noise_seed, purpose, k)
-    kernels = device_ops_kernels(dispatch.engine_for(device, "auto"))
+    kernels = device_ops_kernels(implementation or dispatch.engine_for(device, "auto"))
     kernels.diffuse(z, rate, None, None, seed, index & 0xFFFFFFFF)
     return z

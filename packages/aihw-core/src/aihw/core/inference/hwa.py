@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .. import dispatch
 from .clip import WeightClipParameter, clip_weights
 from .modifiers import ModifierCache, WeightModifierParameter, modify_weights
 from .remap import WeightRemapParameter, remap_weights
@@ -64,16 +65,21 @@ class HWAState:
             return False
         return not is_test or self.modifier.enable_during_test
 
-    def after_update(self, weights: Tensor, seed: int) -> None:
-        """Clip, remap (both in place on ``weights``), then draw the modified copy."""
+    def after_update(
+        self, weights: Tensor, seed: int, implementation: dispatch.EngineName | None = None
+    ) -> None:
+        """Clip, remap (both in place on ``weights``), then draw the modified copy (by
+        ``implementation``, the tile's engine; default: the compiled pass where it runs)."""
         with torch.no_grad():
             if self.clip is not None and self.clip.enabled:
                 clip_weights(weights, self.clip)
             if self.remap is not None and self.remap.enabled:
                 self.out_scales = remap_weights(weights, self.out_scales, self.remap)
-            self.draw(weights, seed)
+            self.draw(weights, seed, implementation)
 
-    def draw(self, weights: Tensor, seed: int) -> None:
+    def draw(
+        self, weights: Tensor, seed: int, implementation: dispatch.EngineName | None = None
+    ) -> None:
         """Draw the next modified copy of ``weights`` (nothing if the modifier does
         nothing) and advance the counter."""
         modifier = self.modifier
@@ -81,6 +87,7 @@ class HWAState:
             self.modified = None
             return
         self.modified = modify_weights(weights, modifier, seed, self.modifier_index,
+                                       implementation=implementation,
                                        cache=self.cache)  # fmt: skip
         self.modifier_index = (self.modifier_index + 1) & 0xFFFFFFFF
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .. import dispatch
 from . import draws
 from .compensation import DriftCompensation
 from .noise_model import NoiseModel
@@ -87,8 +88,12 @@ class InferenceState:
     drift_index: int = 0
     programmed: Programmed | None = None
 
-    def program(self, weights: Tensor) -> tuple[Tensor, Programmed]:
-        """The programmed weights of ``weights`` (the reference) and the new state."""
+    def program(
+        self, weights: Tensor, implementation: dispatch.EngineName | None = None
+    ) -> tuple[Tensor, Programmed]:
+        """The programmed weights of ``weights`` (the reference) and the new state; the
+        normals drawn by ``implementation`` (the tile's engine; default: as
+        :func:`draws.normals`)."""
         model = self.noise_model
         if model is None:
             raise RuntimeError(
@@ -102,10 +107,10 @@ class InferenceState:
         programmed, nus = [], []
         for k, g in enumerate(targets):
             z = draws.normals(self.noise_seed, draws.PROGRAMMING, self.program_index, k, shape,
-                              device)  # fmt: skip
+                              device, implementation)  # fmt: skip
             programmed.append(model.apply_programming_noise_to_conductance(g, z))
             z = draws.normals(self.noise_seed, draws.DRIFT_COEFFICIENTS, self.program_index, k,
-                              shape, device)  # fmt: skip
+                              shape, device, implementation)  # fmt: skip
             nus.append(model.generate_drift_coefficients(g, z))
         new = model.g_converter.to_weights(programmed, scale).to(torch.float32)
         state = Programmed(
@@ -116,8 +121,11 @@ class InferenceState:
         )
         return new, state
 
-    def drift(self, t_inference: float) -> Tensor:
-        """The weights read ``t_inference`` seconds after programming (new read noise)."""
+    def drift(
+        self, t_inference: float, implementation: dispatch.EngineName | None = None
+    ) -> Tensor:
+        """The weights read ``t_inference`` seconds after programming (new read noise,
+        drawn by ``implementation`` as in :meth:`program`)."""
         model, state = self.noise_model, self.programmed
         assert model is not None and state is not None
         shape = tuple(state.reference.shape)
@@ -125,8 +133,8 @@ class InferenceState:
         device = state.reference.device
         purposes = (draws.READ_NOISE, draws.READ_NOISE_SECOND)[: model.read_normals]
         for k in range(state.conductances.shape[0]):
-            zs = [draws.normals(self.noise_seed, p, self.drift_index, k, shape, device)
-                  for p in purposes]  # fmt: skip
+            zs = [draws.normals(self.noise_seed, p, self.drift_index, k, shape, device,
+                                implementation) for p in purposes]  # fmt: skip
             z = zs[0] if len(zs) == 1 else torch.stack(zs)
             read.append(
                 model.apply_drift_noise_to_conductance(

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .. import dispatch
 from .._checks import check_seed
 from ..config import TileConfig
 from ..inference import draws
@@ -147,8 +148,13 @@ class InferenceTile(FloatingPointTile):
         super()._post_update()
         hwa = self._hwa
         if hwa is not None and hwa.active:
-            hwa.after_update(self.weights, self.seed)
+            hwa.after_update(self.weights, self.seed, self._draw_engine())
             self._refresh_pass()
+
+    def _draw_engine(self) -> dispatch.EngineName:
+        """Which implementation draws the modified copy, programming and drift: the tile's
+        (``backend='reference'`` keeps them in plain torch; the numbers are the same)."""
+        return dispatch.engine_for(self.device, self.backend)
 
     def _drop_modified(self) -> None:
         if self._hwa is not None:
@@ -266,7 +272,7 @@ class InferenceTile(FloatingPointTile):
             trial = dataclasses.replace(state, noise_seed=noise_seed, program_index=0,
                                         drift_index=0)  # fmt: skip
         reference = self.weights if state.programmed is None else state.programmed.reference
-        new, programmed = trial.program(reference)
+        new, programmed = trial.program(reference, self._draw_engine())
         state.noise_seed, state.program_index = trial.noise_seed, trial.program_index
         state.drift_index = trial.drift_index
         with torch.no_grad():
@@ -301,7 +307,7 @@ class InferenceTile(FloatingPointTile):
                 "drift_weights needs programmed weights: call program_weights() (or "
                 "program_analog_weights() on the layer or model) first"
             )
-        new = state.drift(t)
+        new = state.drift(t, self._draw_engine())
         with torch.no_grad():
             self.weights.copy_(new)
         self._drop_modified()
