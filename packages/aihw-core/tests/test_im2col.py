@@ -20,6 +20,8 @@ GEOMETRIES = [
     ((1, 4, 13, 17), (3, 3), (2, 3), (2, 1)),
     ((2, 2, 7, 7), (1, 1), (1, 1), (1, 1)),
     ((1, 1, 5, 6), (5, 6), (1, 1), (1, 1)),  # one patch
+    ((2, 3, 12, 14), (2, 3), (1, 2), (1, 2)),  # a common kernel width, dilated
+    ((1, 2, 9, 30), (2, 7), (1, 3), (1, 1)),  # the widest one with its own copy loop
 ]
 
 
@@ -77,3 +79,25 @@ def test_the_compiled_functions_check_the_geometry_themselves() -> None:
         core.im2col_2d(1, 1, 1, 1, 4, 4, 2, 2, 1, 1, 1, 1, 3, 4, 1)
     with pytest.raises(ValueError, match=r"kh=0 is invalid; allowed: >= 1"):
         core.col2im_2d(1, 1, 1, 1, 4, 4, 0, 2, 1, 1, 1, 1, 3, 3, 1)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, dilation", GEOMETRIES[:3])
+def test_patches_into_a_given_buffer(shape, kernel, stride, dilation) -> None:
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(4))
+    expected = engine.im2col_2d(x, kernel, stride, dilation)
+    for im2col in (engine.im2col_2d, reference.im2col_2d):
+        out = torch.full(expected.shape, float("nan"))
+        got = im2col(x, kernel, stride, dilation, 1, out)
+        assert got.data_ptr() == out.data_ptr()
+        assert torch.equal(out, expected)
+
+
+def test_patches_refuse_a_buffer_of_another_shape() -> None:
+    x = torch.randn(2, 3, 8, 8)
+    for im2col in (engine.im2col_2d, reference.im2col_2d):
+        out = torch.zeros(72, 28)
+        with pytest.raises(ValueError, match=r"out must be \[72, 27\] .* got \[72, 28\]"):
+            im2col(x, (3, 3), (1, 1), (1, 1), 1, out)
+        assert torch.equal(out, torch.zeros(72, 28))  # a rejected call writes nothing
+    with pytest.raises(ValueError, match=r"not contiguous"):
+        engine.im2col_2d(x, (3, 3), (1, 1), (1, 1), 1, torch.zeros(27, 72).t())

@@ -42,30 +42,80 @@ void check_conv2d_shape(const Conv2dShape& s) {
   }
 }
 
+namespace {
+
+// The patch rows of output row y of one image; KW > 0: the kernel width known at compile
+// time (the short copies of a kernel row are then inline moves, not calls of memcpy,
+// which cost more than the copy for a few floats), 0: read from s.
+template <int KW>
+void im2col_row(const float* image, float* out, std::int64_t y, std::int64_t cols,
+                const Conv2dShape& s) {
+  const std::int64_t kw = KW > 0 ? KW : s.kw;
+  for (std::int64_t xo = 0; xo < s.ow; ++xo, out += cols) {
+    float* o = out;
+    for (std::int64_t ch = 0; ch < s.c; ++ch) {
+      const float* plane = image + ch * s.h * s.w;
+      for (std::int64_t i = 0; i < s.kh; ++i) {
+        const float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
+        if (KW > 0) {
+          for (int j = 0; j < KW; ++j) o[j] = row[j];
+        } else if (s.dw == 1) {
+          std::memcpy(o, row, static_cast<std::size_t>(kw) * sizeof(float));
+        } else {
+          for (std::int64_t j = 0; j < kw; ++j) o[j] = row[j * s.dw];
+        }
+        o += kw;
+      }
+    }
+  }
+}
+
+// The gradient of one image from its patch rows, in their order; KW as in im2col_row.
+template <int KW>
+void col2im_image(const float* in, float* image, std::int64_t cols, const Conv2dShape& s) {
+  const std::int64_t kw = KW > 0 ? KW : s.kw;
+  for (std::int64_t y = 0; y < s.oh; ++y) {
+    for (std::int64_t xo = 0; xo < s.ow; ++xo, in += cols) {
+      const float* p = in;
+      for (std::int64_t ch = 0; ch < s.c; ++ch) {
+        float* plane = image + ch * s.h * s.w;
+        for (std::int64_t i = 0; i < s.kh; ++i) {
+          float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
+          if (KW > 0) {
+            for (int j = 0; j < KW; ++j) row[j] += p[j];
+          } else {
+            for (std::int64_t j = 0; j < kw; ++j) row[j * s.dw] += p[j];
+          }
+          p += kw;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void im2col_2d(const float* x, float* patches, const Conv2dShape& s, int num_threads) {
   check_conv2d_shape(s);
   const std::int64_t cols = s.c * s.kh * s.kw;
   if (s.n == 0 || cols == 0) return;
+  // The common kernel widths (without dilation) get their own copy loop.
+  auto row_fn = &im2col_row<0>;
+  if (s.dw == 1 || s.kw == 1) {
+    switch (s.kw) {
+      case 1: row_fn = &im2col_row<1>; break;
+      case 2: row_fn = &im2col_row<2>; break;
+      case 3: row_fn = &im2col_row<3>; break;
+      case 4: row_fn = &im2col_row<4>; break;
+      case 5: row_fn = &im2col_row<5>; break;
+      case 7: row_fn = &im2col_row<7>; break;
+      default: break;
+    }
+  }
   // A task is one output row (y) of one image: ow patch rows, written in order.
   parallel_for(resolve_threads(num_threads), s.n * s.oh, [&](std::int64_t task) {
     const std::int64_t b = task / s.oh, y = task % s.oh;
-    const float* image = x + b * s.c * s.h * s.w;
-    float* out = patches + task * s.ow * cols;
-    for (std::int64_t xo = 0; xo < s.ow; ++xo, out += cols) {
-      float* o = out;
-      for (std::int64_t ch = 0; ch < s.c; ++ch) {
-        const float* plane = image + ch * s.h * s.w;
-        for (std::int64_t i = 0; i < s.kh; ++i) {
-          const float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
-          if (s.dw == 1) {
-            std::memcpy(o, row, static_cast<std::size_t>(s.kw) * sizeof(float));
-          } else {
-            for (std::int64_t j = 0; j < s.kw; ++j) o[j] = row[j * s.dw];
-          }
-          o += s.kw;
-        }
-      }
-    }
+    row_fn(x + b * s.c * s.h * s.w, patches + task * s.ow * cols, y, cols, s);
   });
 }
 
@@ -76,23 +126,22 @@ void col2im_2d(const float* patches, float* grad_x, const Conv2dShape& s, int nu
   if (s.n == 0 || image_size == 0) return;
   // A task is one image: its gradient is written by that task alone, patch rows in order,
   // so the sums are taken in the same order whatever the number of threads.
+  auto image_fn = &col2im_image<0>;
+  if (s.dw == 1 || s.kw == 1) {
+    switch (s.kw) {
+      case 1: image_fn = &col2im_image<1>; break;
+      case 2: image_fn = &col2im_image<2>; break;
+      case 3: image_fn = &col2im_image<3>; break;
+      case 4: image_fn = &col2im_image<4>; break;
+      case 5: image_fn = &col2im_image<5>; break;
+      case 7: image_fn = &col2im_image<7>; break;
+      default: break;
+    }
+  }
   parallel_for(resolve_threads(num_threads), s.n, [&](std::int64_t b) {
     float* image = grad_x + b * image_size;
     std::fill_n(image, image_size, 0.0f);
-    const float* in = patches + b * s.oh * s.ow * cols;
-    for (std::int64_t y = 0; y < s.oh; ++y) {
-      for (std::int64_t xo = 0; xo < s.ow; ++xo, in += cols) {
-        const float* p = in;
-        for (std::int64_t ch = 0; ch < s.c; ++ch) {
-          float* plane = image + ch * s.h * s.w;
-          for (std::int64_t i = 0; i < s.kh; ++i) {
-            float* row = plane + (y * s.sh + i * s.dh) * s.w + xo * s.sw;
-            for (std::int64_t j = 0; j < s.kw; ++j) row[j * s.dw] += p[j];
-            p += s.kw;
-          }
-        }
-      }
-    }
+    image_fn(patches + b * s.oh * s.ow * cols, image, cols, s);
   });
 }
 

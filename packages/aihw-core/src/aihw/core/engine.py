@@ -424,15 +424,21 @@ def im2col_2d(
     stride: Sequence[int],
     dilation: Sequence[int],
     num_threads: int = 0,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The patches ``[n * oh * ow, c * kh * kw]`` of a float32 input ``[n, c, h, w]``
-    (the rows and columns of :func:`torch.nn.functional.unfold`, transposed)."""
+    (the rows and columns of :func:`torch.nn.functional.unfold`, transposed), written to
+    ``out`` (float32 contiguous CPU, that shape) when given, else to a new tensor."""
     _load()
     if x.dim() != 4:
         raise ValueError(f"x must be [n, c, h, w]; got shape {tuple(x.shape)}")
     g = _conv2d_geometry(x.shape, kernel_size, stride, dilation)
     n, c, _, _, kh, kw, *_, oh, ow = g
-    patches = torch.empty(n * oh * ow, c * kh * kw, dtype=_F32)
+    shape = (n * oh * ow, c * kh * kw)
+    if out is not None and tuple(out.shape) != shape:
+        raise ValueError(f"out must be {list(shape)} for input {tuple(x.shape)}; "
+                         f"got {list(out.shape)}")  # fmt: skip
+    patches = torch.empty(shape, dtype=_F32) if out is None else out
     _compiled.im2col_2d(_require("x", x), _require("patches", patches), *g, num_threads)
     return patches
 

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from ._memory import LARGE_GRID_ELEMENTS, release_free_memory
+from ._scratch import Scratch
 from .autograd import analog_matmul
 from .first_pass import GridPass
 from .grid_inference import DATA_PTR, TILE_KEY, WEIGHTS, Columns, PreparedInference
@@ -150,6 +151,8 @@ class TileGrid:
             ]
         self._storage: list[Tensor] = []
         self.prepared = PreparedInference()
+        #: A buffer for the layer's own temporary input (a convolution's patches).
+        self.input_scratch = Scratch()
         self.relink()  # frees the tiles' own weight tensors
         if large:
             release_free_memory()
@@ -289,6 +292,8 @@ class TileGrid:
         return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state.setdefault("input_scratch", Scratch())  # pickled before it existed
         self.__dict__.update(state)
         self.relink()
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import torch
 
 from . import engine, engine_cuda
+from ._scratch import Scratch
 from .dispatch import EngineName
 from .first_pass import (
     MASK32,
@@ -147,6 +148,7 @@ class Periphery:
         self._plan: FirstPassPlan | None = None  # the compiled first pass's settings
         self._plan_ready = False  # whether _plan is worked out (None: no compiled pass)
         self._first_pass: SharedFirstPass | None = None  # built from _plan
+        self._out_scratch = Scratch()  # the product's buffer, reused once it is free
         self.noise_per_output: torch.Tensor | None = None
         if not self.io.exact and self.io.out_noise_std > 0:
             gen = torch.Generator().manual_seed(
@@ -184,6 +186,7 @@ class Periphery:
         if "last_bound_hits" in state:  # pickled before the count became lazy
             state["_last_bound_hits"] = state.pop("last_bound_hits")
         state.setdefault("_pending_hits", None)
+        state.setdefault("_out_scratch", Scratch())
         self.__dict__.update(state)
 
     @property
@@ -287,9 +290,19 @@ class Periphery:
         """
         io = self.io
         plan = self.first_pass_plan()
+        # The product's buffer is reused once nobody holds the last one (page faults).
+        scratch = (
+            x.is_cpu
+            and x.dtype == torch.float32
+            and matrix.dtype == torch.float32
+            and not (torch.is_grad_enabled() and (x.requires_grad or matrix.requires_grad))
+        )
         if plan is None and io.exact:
-            y = torch.mm(x, matrix)
-            return y if io.out_scale == 1.0 else y * io.out_scale
+            if io.out_scale != 1.0:
+                return torch.mm(x, matrix) * io.out_scale
+            if not scratch:
+                return torch.mm(x, matrix)
+            return torch.mm(x, matrix, out=self._out_scratch.take((x.shape[0], matrix.shape[1])))
         if x.shape[0] > MAX_ROWS:
             raise ValueError(f"batch of {x.shape[0]} rows; at most 2**31 - 1 samples per pass")
         if num_threads is None:
@@ -304,7 +317,8 @@ class Periphery:
             first = self._first_pass
             if first is None or first.plans[0] is not plan:
                 first = self._first_pass = SharedFirstPass([self], [plan])
-            out = first(x, matrix, num_threads=int(num_threads))
+            buffer = self._out_scratch.take((x.shape[0], matrix.shape[1])) if scratch else None
+            out = first(x, matrix, num_threads=int(num_threads), out=buffer)
             if out is not None:
                 return out
         call = self.call_index

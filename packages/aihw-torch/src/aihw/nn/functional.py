@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from aihw.core import engine
+from aihw.core._scratch import Scratch
 from aihw.core.grid import TileGrid
 
 __all__ = [
@@ -139,29 +140,40 @@ class _Patches2d(torch.autograd.Function):
     """im2col of a float32 CPU input by the engine; its backward is the engine's col2im."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, geometry: tuple[tuple[int, ...], ...]) -> Tensor:
+    def forward(
+        ctx: Any, x: Tensor, geometry: tuple[tuple[int, ...], ...], scratch: Scratch | None
+    ) -> Tensor:
         ctx.geometry = geometry
         ctx.input_shape = tuple(x.shape)
-        kernel, stride, dilation = geometry
+        kernel, stride, dilation, out_shape = geometry
         threads = _patch_threads(x.numel() * kernel[0] * kernel[1])
-        return engine.im2col_2d(x.detach().contiguous(), kernel, stride, dilation, threads)
+        out = None
+        if scratch is not None:
+            rows = x.shape[0] * out_shape[0] * out_shape[1]
+            out = scratch.take((rows, x.shape[1] * kernel[0] * kernel[1]))
+        return engine.im2col_2d(x.detach().contiguous(), kernel, stride, dilation, threads, out)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
-        kernel, stride, dilation = ctx.geometry
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        kernel, stride, dilation, _ = ctx.geometry
         g = grad.to(torch.float32).contiguous()
         threads = _patch_threads(g.numel())
         grad_x = engine.col2im_2d(g, ctx.input_shape, kernel, stride, dilation, threads)
-        return grad_x, None
+        return grad_x, None, None
 
 
 def im2col(
-    x: Tensor, kernel_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+    x: Tensor,
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    scratch: Scratch | None = None,
 ) -> tuple[Tensor, tuple[int, ...]]:
     """Patches of a padded ``(N, C, *spatial)`` input: ``([N * L, C * prod(k)], out_shape)``.
 
     The column order is that of ``weight.view(out, C * prod(k))`` (channel, then kernel
-    positions), the row order batch then output positions (row-major).
+    positions), the row order batch then output positions (row-major). ``scratch``: where
+    the engine may write the patches when nobody holds its last ones (a layer's own).
     """
     dims = len(kernel_size)
     spatial = x.shape[2:]
@@ -170,8 +182,8 @@ def im2col(
     )
     if dims == 2 and x.dtype == torch.float32 and x.is_cpu and engine.native_available():
         # The engine writes the patch rows in one pass (and sums them back in backward).
-        geometry = (tuple(kernel_size), tuple(stride), tuple(dilation))
-        patches: Tensor = _Patches2d.apply(x, geometry)  # type: ignore[no-untyped-call]
+        geometry = (tuple(kernel_size), tuple(stride), tuple(dilation), out_shape)
+        patches: Tensor = _Patches2d.apply(x, geometry, scratch)  # type: ignore[no-untyped-call]
         return patches, out_shape
     if dims == 2 and x.requires_grad and torch.is_grad_enabled():
         # F.fold is the fast backward; that of a strided view (below) is a slow scatter.
@@ -259,7 +271,7 @@ def analog_conv(
             for i in range(dims)
         )
     else:
-        patches, out_shape = im2col(x, kernel_size, stride, dilation)
+        patches, out_shape = im2col(x, kernel_size, stride, dilation, grid.input_scratch)
     # The patches are ours (a copy, or empty), so the update records keep them as they are,
     # except a view of the input itself (a 1x1 kernel on an unpadded channels-last input).
     owned = patches.numel() == 0 or patches.untyped_storage().data_ptr() != (

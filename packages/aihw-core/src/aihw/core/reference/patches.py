@@ -18,11 +18,18 @@ def im2col_2d(
     stride: Sequence[int],
     dilation: Sequence[int],
     num_threads: int = 0,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The patches ``[n * oh * ow, c * kh * kw]`` of an input ``[n, c, h, w]``
-    (``num_threads`` is the engine's; unused here)."""
+    """The patches ``[n * oh * ow, c * kh * kw]`` of an input ``[n, c, h, w]``, written to
+    ``out`` (that shape) when given (``num_threads`` is the engine's; unused here)."""
     cols = F.unfold(x, tuple(kernel_size), dilation=tuple(dilation), stride=tuple(stride))
-    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+    patches = cols.transpose(1, 2).reshape(-1, cols.shape[1])
+    if out is None:
+        return patches
+    if out.shape != patches.shape:
+        raise ValueError(f"out must be {list(patches.shape)} for input {tuple(x.shape)}; "
+                         f"got {list(out.shape)}")  # fmt: skip
+    return out.copy_(patches)
 
 
 def col2im_2d(
