@@ -627,12 +627,14 @@ AIHW_AVX512 std::int64_t train_bits_avx512(const float* values, std::uint32_t j0
     const __m512i thr = thresholds16_avx512(absv, scale, live);
     const __m512i w = _mm512_maskz_loadu_epi32(in_range, words + l0);
     const __mmask16 fired = _mm512_mask_cmple_epu32_mask(live, w, thr);
-    if (fired == 0) continue;
+    // No branch on `fired`: whether a run of sixteen fires is random, and the empty masks
+    // store nothing.
     const __m512i j = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j0 + l0)), lane);
     _mm512_mask_compressstoreu_epi32(out_idx + count, fired, _mm512_mask_or_epi32(j, neg, j, sign));
-    const int k = __builtin_popcount(fired);
-    _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>((1u << std::min(k, 8)) - 1u), one);
-    if (k > 8) _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>((1u << (k - 8)) - 1u), one);
+    const unsigned k = static_cast<unsigned>(__builtin_popcount(fired));
+    const unsigned k_bits = (1u << k) - 1u;  // k <= 16: the first k slots
+    _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>(k_bits), one);
+    _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>(k_bits >> 8), one);
     count += k;
   }
   return count;

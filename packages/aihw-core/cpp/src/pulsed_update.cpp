@@ -645,7 +645,7 @@ struct Applier {
   // cross-points side by side, pulse k of each lane at a time, measured slower: most
   // cross-points get one or two pulses, so there is little chain to overlap.)
   void run_window() {
-    constexpr std::size_t kAhead = 8;  // pieces whose cells are fetched ahead
+    constexpr std::size_t kAhead = 32;  // pieces whose cells are fetched ahead
     const float* z = normals.data();
     for (std::size_t k = 0; k < n_pieces_; ++k) {
       if (k + kAhead < n_pieces_) {
@@ -1156,15 +1156,29 @@ std::int64_t dispatch_law(LawList<Laws...>, int law_id, const Problem& pb,
   return pulses;
 }
 
-// max_j |v_j| of finite floats: the magnitude bits ordered as integers (vectorises).
+// max_j |v_j| of finite floats: the magnitude bits ordered as integers (vectorises; 32
+// running maxima side by side, so that no one chain of maxima sets the pace).
+__attribute__((target_clones("avx512f", "avx2", "default")))
 float max_abs(const float* v, std::int64_t n) noexcept {
+  constexpr std::int64_t kLanes = 32;
+  std::int32_t lanes[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (std::int64_t k = 0; k < kLanes; ++k) {
+      std::int32_t bits;
+      std::memcpy(&bits, v + j + k, sizeof bits);
+      bits &= 0x7FFFFFFF;
+      lanes[k] = bits > lanes[k] ? bits : lanes[k];
+    }
+  }
   std::int32_t m = 0;
-  for (std::int64_t j = 0; j < n; ++j) {
+  for (; j < n; ++j) {
     std::int32_t bits;
     std::memcpy(&bits, v + j, sizeof bits);
     bits &= 0x7FFFFFFF;
     m = bits > m ? bits : m;
   }
+  for (std::int64_t k = 0; k < kLanes; ++k) m = lanes[k] > m ? lanes[k] : m;
   float out;
   std::memcpy(&out, &m, sizeof out);
   return out;
