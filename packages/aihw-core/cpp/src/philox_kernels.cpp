@@ -630,9 +630,12 @@ AIHW_AVX512 std::int64_t train_bits_avx512(const float* values, std::uint32_t j0
     // No branch on `fired`: whether a run of sixteen fires is random, and the empty masks
     // store nothing.
     const __m512i j = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j0 + l0)), lane);
-    _mm512_mask_compressstoreu_epi32(out_idx + count, fired, _mm512_mask_or_epi32(j, neg, j, sign));
     const unsigned k = static_cast<unsigned>(__builtin_popcount(fired));
     const unsigned k_bits = (1u << k) - 1u;  // k <= 16: the first k slots
+    // Compressed in a register, then a masked store: a compressing store to memory is
+    // microcoded and slow on some CPUs (AMD Zen 4).
+    const __m512i kept = _mm512_maskz_compress_epi32(fired, _mm512_mask_or_epi32(j, neg, j, sign));
+    _mm512_mask_storeu_epi32(out_idx + count, static_cast<__mmask16>(k_bits), kept);
     _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>(k_bits), one);
     _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>(k_bits >> 8), one);
     count += k;
