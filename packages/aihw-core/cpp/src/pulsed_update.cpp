@@ -557,7 +557,10 @@ struct Applier {
 
   void begin_sample(std::int64_t b, std::int64_t bl) noexcept {
     sample = static_cast<std::uint32_t>(b);
-    group = sequence_columns(bl);
+    if (bl != group_bl_) {  // a loop of up to 30 steps; the samples of a call mostly share BL
+      group = sequence_columns(bl);
+      group_bl_ = bl;
+    }
     sequence_end = 0;  // the first hit opens a sequence
   }
 
@@ -638,6 +641,7 @@ struct Applier {
   }
 
  private:
+  std::int64_t group_bl_ = 0;  // the BL that `group` belongs to (0: none yet)
   std::size_t n_pieces_ = 0;
   std::uint32_t budget_ = kNoiseBatch;  // pulses the open window can still take
 
