@@ -694,9 +694,12 @@ struct DenseSample {
 // The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
 // together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
 // 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
-template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Prefix, class Pass>
+// `single` is `gather` for a row whose columns get at most one pulse, in one sequence.
+template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Single, class Prefix,
+          class Pass>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
-                                                  Gather gather, Prefix prefix, Pass pass) {
+                                                  Gather gather, Single single, Prefix prefix,
+                                                  Pass pass) {
   const Problem& pb = *ds.pb;
   const Trains& tr = *ds.tr;
   const Layout& lay = pb.lay;
@@ -743,7 +746,8 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
     // 2. their normals
     const float* z = nullptr;
     if (kNoisy && pending > 0) {
-      if (scratch.normals.size() < batch.size()) scratch.normals.resize(batch.size());
+      // (16 beyond: `single` loads 16 normals from a row's first ordinal)
+      if (scratch.normals.size() < batch.size() + 16) scratch.normals.resize(batch.size() + 16);
       batch.draw(pb.draw.key, pb.draw.update_index, scratch.normals.data());
       z = scratch.normals.data();
     }
@@ -759,6 +763,11 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       float* w = pb.weights + row.row_e;
       // (Running only pulse 0 as a pass and the later pulses column by column measured no
       // faster, even where few columns get a second pulse.)
+      if (row.most == 1 && group == x_size) {  // one pass, the active columns' normals in a row
+        if (kNoisy) single(z, o, n, 0, x_size, zk);
+        pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, 0, x_size);
+        continue;
+      }
       for (std::uint32_t k = 0; k < row.most; ++k) {
         if (kNoisy) gather(z, o, n, k, x_size, zk);
         pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, k, x_size);
@@ -786,6 +795,23 @@ AIHW_TARGET_AVX512 void pass_normals_avx512(const float* z, const std::uint32_t*
     const __mmask16 active = _mm512_cmpgt_epu32_mask(nj, kk);
     const __m512i at = _mm512_add_epi32(_mm512_loadu_si512(o + j), kk);
     _mm512_storeu_ps(zk + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, at, z, 4));
+  }
+  detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
+}
+
+// Pass 0 of a row whose columns get at most one pulse each, all in one sequence: the
+// active columns read consecutive normals, so sixteen are loaded from the first one's
+// ordinal and expanded into the active lanes (the same values as the gather, which is slow
+// on some CPUs). z must hold 16 floats beyond the last ordinal.
+AIHW_TARGET_AVX512 void single_pass_normals_avx512(const float* z, const std::uint32_t* o,
+                                                   const std::uint32_t* n, std::uint32_t k,
+                                                   std::int64_t x_size, float* zk) {
+  std::int64_t j = 0;
+  for (; j + 16 <= x_size; j += 16) {
+    const __mmask16 active = _mm512_test_epi32_mask(_mm512_loadu_si512(n + j),
+                                                    _mm512_loadu_si512(n + j));
+    const __m512 next = _mm512_loadu_ps(z + o[j]);
+    _mm512_storeu_ps(zk + j, _mm512_maskz_expand_ps(active, next));
   }
   detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
 }
@@ -869,19 +895,21 @@ AIHW_PASS_VARIANT(pulse_pass_avx2, AIHW_TARGET_AVX2)
 
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512, ordinals_avx512,
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512,
+                                              single_pass_normals_avx512, ordinals_avx512,
                                               pulse_pass_avx512<Law, kNoisy>);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, ordinals_avx2,
-                                              pulse_pass_avx2<Law, kNoisy>);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, pass_normals_avx2,
+                                              ordinals_avx2, pulse_pass_avx2<Law, kNoisy>);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
   return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
+                                                detail::pass_normals_scalar,
                                                 detail::ordinals_scalar,
                                                 detail::pulse_pass<kNoisy, Law>);
 }
