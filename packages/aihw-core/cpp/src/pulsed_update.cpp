@@ -428,6 +428,7 @@ struct DenseRow {
   std::size_t row_e;   // the row's first cross-point
   std::uint32_t most;  // its largest count
   std::uint8_t d_neg;
+  std::size_t at;      // where its normals start (a single-pulse row, see dense_sample_body)
 };
 
 // Normals a dense window gathers before it draws them (about a Philox batch's worth).
@@ -694,7 +695,8 @@ struct DenseSample {
 // The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
 // together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
 // 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
-// `single` is `gather` for a row whose columns get at most one pulse, in one sequence.
+// A row whose columns get at most one pulse each, all in one sequence (`single`), needs no
+// ordinals: its active columns read consecutive normals from where the row's start.
 template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Single, class Prefix,
           class Pass>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
@@ -728,7 +730,11 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       const std::size_t row_e = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
       const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], x_size, n);
       if (counted.most == 0) continue;
-      if (kNoisy) {
+      std::size_t first_normal = 0;
+      if (kNoisy && counted.most == 1 && group == x_size) {
+        first_normal = batch.add_run(static_cast<std::uint32_t>(row_e), ds.sample, 0,
+                           static_cast<std::uint32_t>(counted.total));
+      } else if (kNoisy) {
         std::uint32_t* o = scratch.ordinals.data() + pending * x_size;
         for (std::int64_t g0 = 0; g0 < x_size; g0 += group) {
           const std::int64_t width = std::min(group, x_size - g0);
@@ -740,13 +746,14 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
           }
         }
       }
-      rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31)};
+      rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31),
+                        first_normal};
       pulses += static_cast<std::int64_t>(counted.total);
     }
     // 2. their normals
     const float* z = nullptr;
     if (kNoisy && pending > 0) {
-      // (16 beyond: `single` loads 16 normals from a row's first ordinal)
+      // (16 beyond: `single` loads 16 normals at a time)
       if (scratch.normals.size() < batch.size() + 16) scratch.normals.resize(batch.size() + 16);
       batch.draw(pb.draw.key, pb.draw.update_index, scratch.normals.data());
       z = scratch.normals.data();
@@ -764,7 +771,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       // (Running only pulse 0 as a pass and the later pulses column by column measured no
       // faster, even where few columns get a second pulse.)
       if (row.most == 1 && group == x_size) {  // one pass, the active columns' normals in a row
-        if (kNoisy) single(z, o, n, 0, x_size, zk);
+        if (kNoisy) single(z + row.at, n, x_size, zk);
         pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, 0, x_size);
         continue;
       }
@@ -799,21 +806,19 @@ AIHW_TARGET_AVX512 void pass_normals_avx512(const float* z, const std::uint32_t*
   detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
 }
 
-// Pass 0 of a row whose columns get at most one pulse each, all in one sequence: the
-// active columns read consecutive normals, so sixteen are loaded from the first one's
-// ordinal and expanded into the active lanes (the same values as the gather, which is slow
-// on some CPUs). z must hold 16 floats beyond the last ordinal.
-AIHW_TARGET_AVX512 void single_pass_normals_avx512(const float* z, const std::uint32_t* o,
-                                                   const std::uint32_t* n, std::uint32_t k,
+// detail::single_pass_normals sixteen columns at a time: sixteen normals loaded from the
+// next unread one and expanded into the active lanes (the values of the gather, which is
+// slow on some CPUs). z must hold 16 floats beyond the row's last normal.
+AIHW_TARGET_AVX512 void single_pass_normals_avx512(const float* z, const std::uint32_t* n,
                                                    std::int64_t x_size, float* zk) {
   std::int64_t j = 0;
   for (; j + 16 <= x_size; j += 16) {
-    const __mmask16 active = _mm512_test_epi32_mask(_mm512_loadu_si512(n + j),
-                                                    _mm512_loadu_si512(n + j));
-    const __m512 next = _mm512_loadu_ps(z + o[j]);
-    _mm512_storeu_ps(zk + j, _mm512_maskz_expand_ps(active, next));
+    const __m512i nj = _mm512_loadu_si512(n + j);
+    const __mmask16 active = _mm512_test_epi32_mask(nj, nj);
+    _mm512_storeu_ps(zk + j, _mm512_maskz_expand_ps(active, _mm512_loadu_ps(z)));
+    z += __builtin_popcount(active);
   }
-  detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
+  detail::single_pass_normals(z, n + j, x_size - j, zk + j);
 }
 
 AIHW_TARGET_AVX2 void pass_normals_avx2(const float* z, const std::uint32_t* o,
@@ -901,15 +906,16 @@ AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseS
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, pass_normals_avx2,
-                                              ordinals_avx2, pulse_pass_avx2<Law, kNoisy>);
+  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2,
+                                              detail::single_pass_normals, ordinals_avx2,
+                                              pulse_pass_avx2<Law, kNoisy>);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
   return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
-                                                detail::pass_normals_scalar,
+                                                detail::single_pass_normals,
                                                 detail::ordinals_scalar,
                                                 detail::pulse_pass<kNoisy, Law>);
 }
