@@ -695,10 +695,11 @@ struct DenseSample {
 // The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
 // together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
 // 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
-// A row whose columns get at most one pulse each, all in one sequence (`single`), needs no
-// ordinals: its active columns read consecutive normals from where the row's start.
-template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Single, class Prefix,
-          class Pass>
+// With kSingle, a row whose columns get at most one pulse each, all in one sequence, needs
+// no ordinals: its active columns read consecutive normals from the row's first (`single`).
+// (Off for AVX2, which has no expand: its gathers measured faster than `single` in scalar.)
+template <class Law, bool kNoisy, bool kPopcnt, bool kSingle, class Gather, class Single,
+          class Prefix, class Pass>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
                                                   Gather gather, Single single, Prefix prefix,
                                                   Pass pass) {
@@ -731,7 +732,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], x_size, n);
       if (counted.most == 0) continue;
       std::size_t first_normal = 0;
-      if (kNoisy && counted.most == 1 && group == x_size) {
+      if (kNoisy && kSingle && counted.most == 1 && group == x_size) {
         first_normal = batch.add_run(static_cast<std::uint32_t>(row_e), ds.sample, 0,
                            static_cast<std::uint32_t>(counted.total));
       } else if (kNoisy) {
@@ -770,7 +771,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       float* w = pb.weights + row.row_e;
       // (Running only pulse 0 as a pass and the later pulses column by column measured no
       // faster, even where few columns get a second pulse.)
-      if (row.most == 1 && group == x_size) {  // one pass, the active columns' normals in a row
+      if (kSingle && row.most == 1 && group == x_size) {  // one pass, consecutive normals
         if (kNoisy) single(z + row.at, n, x_size, zk);
         pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, 0, x_size);
         continue;
@@ -900,21 +901,21 @@ AIHW_PASS_VARIANT(pulse_pass_avx2, AIHW_TARGET_AVX2)
 
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512,
+  return dense_sample_body<Law, kNoisy, true, true>(law, ds, pass_normals_avx512,
                                               single_pass_normals_avx512, ordinals_avx512,
                                               pulse_pass_avx512<Law, kNoisy>);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2,
-                                              detail::single_pass_normals, ordinals_avx2,
-                                              pulse_pass_avx2<Law, kNoisy>);
+  return dense_sample_body<Law, kNoisy, true, false>(law, ds, pass_normals_avx2,
+                                                     detail::single_pass_normals, ordinals_avx2,
+                                                     pulse_pass_avx2<Law, kNoisy>);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
+  return dense_sample_body<Law, kNoisy, false, true>(law, ds, detail::pass_normals_scalar,
                                                 detail::single_pass_normals,
                                                 detail::ordinals_scalar,
                                                 detail::pulse_pass<kNoisy, Law>);
