@@ -734,7 +734,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       std::size_t first_normal = 0;
       if (kNoisy && kSingle && counted.most == 1 && group == x_size) {
         first_normal = batch.add_run(static_cast<std::uint32_t>(row_e), ds.sample, 0,
-                           static_cast<std::uint32_t>(counted.total));
+                                     static_cast<std::uint32_t>(counted.total));
       } else if (kNoisy) {
         std::uint32_t* o = scratch.ordinals.data() + pending * x_size;
         for (std::int64_t g0 = 0; g0 < x_size; g0 += group) {
@@ -748,7 +748,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
         }
       }
       rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31),
-                        first_normal};
+                         first_normal};
       pulses += static_cast<std::int64_t>(counted.total);
     }
     // 2. their normals
@@ -902,8 +902,8 @@ AIHW_PASS_VARIANT(pulse_pass_avx2, AIHW_TARGET_AVX2)
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
   return dense_sample_body<Law, kNoisy, true, true>(law, ds, pass_normals_avx512,
-                                              single_pass_normals_avx512, ordinals_avx512,
-                                              pulse_pass_avx512<Law, kNoisy>);
+                                                    single_pass_normals_avx512, ordinals_avx512,
+                                                    pulse_pass_avx512<Law, kNoisy>);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
@@ -916,9 +916,9 @@ AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSampl
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
   return dense_sample_body<Law, kNoisy, false, true>(law, ds, detail::pass_normals_scalar,
-                                                detail::single_pass_normals,
-                                                detail::ordinals_scalar,
-                                                detail::pulse_pass<kNoisy, Law>);
+                                                     detail::single_pass_normals,
+                                                     detail::ordinals_scalar,
+                                                     detail::pulse_pass<kNoisy, Law>);
 }
 
 template <class Law>
