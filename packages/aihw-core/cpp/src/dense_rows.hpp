@@ -80,6 +80,20 @@ AIHW_ALWAYS_INLINE void pass_normals_scalar(const float* __restrict z,
   for (std::int64_t j = 0; j < x_size; ++j) zk[j] = z[n[j] > k ? o[j] + k : 0u];
 }
 
+/// Pass 0 of a row whose columns get at most one pulse each, in one sequence: the active
+/// columns read consecutive normals from z (the row's first), so zk[j] = z[c_j], c_j the
+/// active columns before j; the same values as pass_normals_scalar with the row's ordinals.
+/// Where n[j] = 0, zk[j] is anything (not read). z must hold one float beyond the last.
+AIHW_ALWAYS_INLINE void single_pass_normals(const float* __restrict z,
+                                            const std::uint32_t* __restrict n,
+                                            std::int64_t x_size, float* __restrict zk) {
+  std::int64_t c = 0;
+  for (std::int64_t j = 0; j < x_size; ++j) {
+    zk[j] = z[c];
+    c += n[j] != 0;
+  }
+}
+
 /// Pass k: pulse k of every column with n[j] > k on the row's weights w (cross-points
 /// row_e + j); `up` of column j is x_neg[j] != d_neg. With kNoisy the pulse reads zk[j].
 template <bool kNoisy, class Law>

@@ -581,28 +581,21 @@ AIHW_AVX512 void philox_lanes_avx512(std::size_t count, const std::uint32_t* c0,
   philox_blocks_avx512(count, PerLane{c0, c1, c3}, c2, key, Interleaved{words});
 }
 
-// Sixteen thresholds as train_bits_avx2's (ceil(p 2^32) - 1, every word when p >= 1), as
-// unsigned words, and the lanes with p > 0; p = |v| * scale in double, as the contract.
-AIHW_AVX512 inline __m512i thresholds16_avx512(__m512 absv, double scale, __mmask16& live) {
+// Which of sixteen words fire: w < P, P = p 2^32 and p = |v| * scale in double, as the
+// contract. For an integer w that is w <= ceil(P) - 1, train_bits_avx2's threshold (every
+// word when P >= 2^32, none when p = 0), without computing the threshold: both sides are
+// exact in double.
+AIHW_AVX512 inline __mmask16 fires16_avx512(__m512 absv, double scale, __m512i words) {
   const __m512d vscale = _mm512_set1_pd(scale);
   const __m512d two32 = _mm512_set1_pd(4294967296.0);
-  __m256i thr[2];
-  __mmask8 live8[2];
+  __mmask8 fired[2];
   for (int half = 0; half < 2; ++half) {
     const __m256 f = _mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(absv), half));
-    const __m512d p = _mm512_mul_pd(_mm512_cvtps_pd(f), vscale);
-    const __m512d big_p = _mm512_mul_pd(p, two32);  // exact: a power of two
-    const __m512d ceil_p = _mm512_roundscale_pd(big_p, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-    // ceil(P) - 1 - 2^31 lies in [-2^31, 2^31 - 1] for 0 < P <= 2^32 (exact in double)
-    const __m512d shifted = _mm512_sub_pd(ceil_p, _mm512_set1_pd(2147483649.0));
-    const __mmask8 all = _mm512_cmp_pd_mask(big_p, two32, _CMP_GE_OQ);
-    const __m512d clamped = _mm512_mask_blend_pd(all, shifted, _mm512_set1_pd(2147483647.0));
-    live8[half] = _mm512_cmp_pd_mask(p, _mm512_setzero_pd(), _CMP_GT_OQ);
-    thr[half] = _mm512_cvttpd_epi32(clamped);
+    const __m512d big_p = _mm512_mul_pd(_mm512_mul_pd(_mm512_cvtps_pd(f), vscale), two32);
+    const __m512d w = _mm512_cvtepu32_pd(_mm512_extracti64x4_epi64(words, half));
+    fired[half] = _mm512_cmp_pd_mask(w, big_p, _CMP_LT_OQ);
   }
-  live = static_cast<__mmask16>(live8[0] | (static_cast<unsigned>(live8[1]) << 8));
-  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(thr[0]), thr[1], 1);
-  return _mm512_xor_si512(both, _mm512_set1_epi32(static_cast<int>(0x80000000u)));  // unsigned
+  return static_cast<__mmask16>(fired[0] | (static_cast<unsigned>(fired[1]) << 8));
 }
 
 // One-word trains (the usual BL of 1, update management with small errors) sixteen elements
@@ -623,16 +616,19 @@ AIHW_AVX512 std::int64_t train_bits_avx512(const float* values, std::uint32_t j0
     const __m512i raw = _mm512_maskz_loadu_epi32(in_range, values + l0);  // 0 beyond the end
     const __mmask16 neg = _mm512_test_epi32_mask(raw, sign);
     const __m512 absv = _mm512_castsi512_ps(_mm512_andnot_si512(sign, raw));
-    __mmask16 live;
-    const __m512i thr = thresholds16_avx512(absv, scale, live);
     const __m512i w = _mm512_maskz_loadu_epi32(in_range, words + l0);
-    const __mmask16 fired = _mm512_mask_cmple_epu32_mask(live, w, thr);
-    if (fired == 0) continue;
+    const __mmask16 fired = fires16_avx512(absv, scale, w);  // none beyond the end (v = 0)
+    // No branch on `fired`: whether a run of sixteen fires is random, and the empty masks
+    // store nothing.
     const __m512i j = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(j0 + l0)), lane);
-    _mm512_mask_compressstoreu_epi32(out_idx + count, fired, _mm512_mask_or_epi32(j, neg, j, sign));
-    const int k = __builtin_popcount(fired);
-    _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>((1u << std::min(k, 8)) - 1u), one);
-    if (k > 8) _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>((1u << (k - 8)) - 1u), one);
+    const unsigned k = static_cast<unsigned>(__builtin_popcount(fired));
+    const unsigned k_bits = (1u << k) - 1u;  // k <= 16: the first k slots
+    // Compressed in a register, then a masked store: a compressing store to memory is
+    // microcoded and slow on some CPUs (AMD Zen 4).
+    const __m512i kept = _mm512_maskz_compress_epi32(fired, _mm512_mask_or_epi32(j, neg, j, sign));
+    _mm512_mask_storeu_epi32(out_idx + count, static_cast<__mmask16>(k_bits), kept);
+    _mm512_mask_storeu_epi64(out_masks + count, static_cast<__mmask8>(k_bits), one);
+    _mm512_mask_storeu_epi64(out_masks + count + 8, static_cast<__mmask8>(k_bits >> 8), one);
     count += k;
   }
   return count;

@@ -428,6 +428,7 @@ struct DenseRow {
   std::size_t row_e;   // the row's first cross-point
   std::uint32_t most;  // its largest count
   std::uint8_t d_neg;
+  std::size_t at;      // where its normals start (a single-pulse row, see dense_sample_body)
 };
 
 // Normals a dense window gathers before it draws them (about a Philox batch's worth).
@@ -557,7 +558,10 @@ struct Applier {
 
   void begin_sample(std::int64_t b, std::int64_t bl) noexcept {
     sample = static_cast<std::uint32_t>(b);
-    group = sequence_columns(bl);
+    if (bl != group_bl_) {  // a loop of up to 30 steps; the samples of a call mostly share BL
+      group = sequence_columns(bl);
+      group_bl_ = bl;
+    }
     sequence_end = 0;  // the first hit opens a sequence
   }
 
@@ -638,6 +642,7 @@ struct Applier {
   }
 
  private:
+  std::int64_t group_bl_ = 0;  // the BL that `group` belongs to (0: none yet)
   std::size_t n_pieces_ = 0;
   std::uint32_t budget_ = kNoiseBatch;  // pulses the open window can still take
 
@@ -645,7 +650,7 @@ struct Applier {
   // cross-points side by side, pulse k of each lane at a time, measured slower: most
   // cross-points get one or two pulses, so there is little chain to overlap.)
   void run_window() {
-    constexpr std::size_t kAhead = 8;  // pieces whose cells are fetched ahead
+    constexpr std::size_t kAhead = 32;  // pieces whose cells are fetched ahead
     const float* z = normals.data();
     for (std::size_t k = 0; k < n_pieces_; ++k) {
       if (k + kAhead < n_pieces_) {
@@ -690,9 +695,14 @@ struct DenseSample {
 // The firing d rows of row block rb in sample s, in windows of rows whose normals are drawn
 // together: 1. per row the counts and (noisy laws) the ordinals, whose sequences are queued;
 // 2. the window's normals in one batch; 3. per row the passes. Returns the pulses.
-template <class Law, bool kNoisy, bool kPopcnt, class Gather, class Prefix, class Pass>
+// With kSingle, a row whose columns get at most one pulse each, all in one sequence, needs
+// no ordinals: its active columns read consecutive normals from the row's first (`single`).
+// (Off for AVX2, which has no expand: its gathers measured faster than `single` in scalar.)
+template <class Law, bool kNoisy, bool kPopcnt, bool kSingle, class Gather, class Single,
+          class Prefix, class Pass>
 AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSample& ds,
-                                                  Gather gather, Prefix prefix, Pass pass) {
+                                                  Gather gather, Single single, Prefix prefix,
+                                                  Pass pass) {
   const Problem& pb = *ds.pb;
   const Trains& tr = *ds.tr;
   const Layout& lay = pb.lay;
@@ -721,7 +731,11 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       const std::size_t row_e = static_cast<std::size_t>(i) * static_cast<std::size_t>(x_size);
       const detail::RowCounts counted = detail::count_row<kPopcnt>(mx, d_masks[a], x_size, n);
       if (counted.most == 0) continue;
-      if (kNoisy) {
+      std::size_t first_normal = 0;
+      if (kNoisy && kSingle && counted.most == 1 && group == x_size) {
+        first_normal = batch.add_run(static_cast<std::uint32_t>(row_e), ds.sample, 0,
+                                     static_cast<std::uint32_t>(counted.total));
+      } else if (kNoisy) {
         std::uint32_t* o = scratch.ordinals.data() + pending * x_size;
         for (std::int64_t g0 = 0; g0 < x_size; g0 += group) {
           const std::int64_t width = std::min(group, x_size - g0);
@@ -733,13 +747,15 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
           }
         }
       }
-      rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31)};
+      rows[pending++] = {row_e, counted.most, static_cast<std::uint8_t>(d_idx[a] >> 31),
+                         first_normal};
       pulses += static_cast<std::int64_t>(counted.total);
     }
     // 2. their normals
     const float* z = nullptr;
     if (kNoisy && pending > 0) {
-      if (scratch.normals.size() < batch.size()) scratch.normals.resize(batch.size());
+      // (16 beyond: `single` loads 16 normals at a time)
+      if (scratch.normals.size() < batch.size() + 16) scratch.normals.resize(batch.size() + 16);
       batch.draw(pb.draw.key, pb.draw.update_index, scratch.normals.data());
       z = scratch.normals.data();
     }
@@ -755,6 +771,11 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
       float* w = pb.weights + row.row_e;
       // (Running only pulse 0 as a pass and the later pulses column by column measured no
       // faster, even where few columns get a second pulse.)
+      if (kSingle && row.most == 1 && group == x_size) {  // one pass, consecutive normals
+        if (kNoisy) single(z + row.at, n, x_size, zk);
+        pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, 0, x_size);
+        continue;
+      }
       for (std::uint32_t k = 0; k < row.most; ++k) {
         if (kNoisy) gather(z, o, n, k, x_size, zk);
         pass(law, w, row.row_e, n, x_neg, row.d_neg, zk, k, x_size);
@@ -784,6 +805,21 @@ AIHW_TARGET_AVX512 void pass_normals_avx512(const float* z, const std::uint32_t*
     _mm512_storeu_ps(zk + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), active, at, z, 4));
   }
   detail::pass_normals_scalar(z, o + j, n + j, k, x_size - j, zk + j);
+}
+
+// detail::single_pass_normals sixteen columns at a time: sixteen normals loaded from the
+// next unread one and expanded into the active lanes (the values of the gather, which is
+// slow on some CPUs). z must hold 16 floats beyond the row's last normal.
+AIHW_TARGET_AVX512 void single_pass_normals_avx512(const float* z, const std::uint32_t* n,
+                                                   std::int64_t x_size, float* zk) {
+  std::int64_t j = 0;
+  for (; j + 16 <= x_size; j += 16) {
+    const __m512i nj = _mm512_loadu_si512(n + j);
+    const __mmask16 active = _mm512_test_epi32_mask(nj, nj);
+    _mm512_storeu_ps(zk + j, _mm512_maskz_expand_ps(active, _mm512_loadu_ps(z)));
+    z += __builtin_popcount(active);
+  }
+  detail::single_pass_normals(z, n + j, x_size - j, zk + j);
 }
 
 AIHW_TARGET_AVX2 void pass_normals_avx2(const float* z, const std::uint32_t* o,
@@ -865,21 +901,24 @@ AIHW_PASS_VARIANT(pulse_pass_avx2, AIHW_TARGET_AVX2)
 
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX512 std::int64_t dense_sample_avx512(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx512, ordinals_avx512,
-                                              pulse_pass_avx512<Law, kNoisy>);
+  return dense_sample_body<Law, kNoisy, true, true>(law, ds, pass_normals_avx512,
+                                                    single_pass_normals_avx512, ordinals_avx512,
+                                                    pulse_pass_avx512<Law, kNoisy>);
 }
 template <class Law, bool kNoisy>
 AIHW_TARGET_AVX2 std::int64_t dense_sample_avx2(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, true>(law, ds, pass_normals_avx2, ordinals_avx2,
-                                              pulse_pass_avx2<Law, kNoisy>);
+  return dense_sample_body<Law, kNoisy, true, false>(law, ds, pass_normals_avx2,
+                                                     detail::single_pass_normals, ordinals_avx2,
+                                                     pulse_pass_avx2<Law, kNoisy>);
 }
 #endif  // AIHW_DENSE_SIMD
 
 template <class Law, bool kNoisy>
 std::int64_t dense_sample_portable(const Law& law, const DenseSample& ds) {
-  return dense_sample_body<Law, kNoisy, false>(law, ds, detail::pass_normals_scalar,
-                                                detail::ordinals_scalar,
-                                                detail::pulse_pass<kNoisy, Law>);
+  return dense_sample_body<Law, kNoisy, false, true>(law, ds, detail::pass_normals_scalar,
+                                                     detail::single_pass_normals,
+                                                     detail::ordinals_scalar,
+                                                     detail::pulse_pass<kNoisy, Law>);
 }
 
 template <class Law>
@@ -1156,15 +1195,29 @@ std::int64_t dispatch_law(LawList<Laws...>, int law_id, const Problem& pb,
   return pulses;
 }
 
-// max_j |v_j| of finite floats: the magnitude bits ordered as integers (vectorises).
+// max_j |v_j| of finite floats: the magnitude bits ordered as integers (vectorises; 32
+// running maxima side by side, so that no one chain of maxima sets the pace).
+__attribute__((target_clones("avx512f", "avx2", "default")))
 float max_abs(const float* v, std::int64_t n) noexcept {
+  constexpr std::int64_t kLanes = 32;
+  std::int32_t lanes[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (std::int64_t k = 0; k < kLanes; ++k) {
+      std::int32_t bits;
+      std::memcpy(&bits, v + j + k, sizeof bits);
+      bits &= 0x7FFFFFFF;
+      lanes[k] = bits > lanes[k] ? bits : lanes[k];
+    }
+  }
   std::int32_t m = 0;
-  for (std::int64_t j = 0; j < n; ++j) {
+  for (; j < n; ++j) {
     std::int32_t bits;
     std::memcpy(&bits, v + j, sizeof bits);
     bits &= 0x7FFFFFFF;
     m = bits > m ? bits : m;
   }
+  for (std::int64_t k = 0; k < kLanes; ++k) m = lanes[k] > m ? lanes[k] : m;
   float out;
   std::memcpy(&out, &m, sizeof out);
   return out;

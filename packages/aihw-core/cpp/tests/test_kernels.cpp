@@ -9,6 +9,7 @@
 #include "aihw/philox.hpp"
 #include "aihw/pulse_noise.hpp"
 #include "check.hpp"
+#include "coincidence_scan.hpp"
 #include "noise_batch.hpp"
 #include "periphery_normals.hpp"
 #include "philox_kernels.hpp"
@@ -160,6 +161,51 @@ TEST_CASE(train_bits_definition_and_variants) {
     const std::uint32_t words[8 + 8] = {0u, thr, thr + 1u, thr - 1u, 0xffffffffu, 1u, 0x80000000u, 7u};
     check_train_bits(ones, p, words, 1);
   }
+}
+
+// Every scan variant finds the coincidences of the definition (contract §3: n = popcount of
+// the two trains' common slots, kept where n > 0, columns in order) and writes nothing more.
+TEST_CASE(scan_row_definition_and_variants) {
+  std::mt19937 gen(12);
+  for (int rep = 0; rep < 300; ++rep) {
+    const std::int64_t n_x = static_cast<std::int64_t>(gen() % 41);
+    std::vector<std::uint32_t> idx(static_cast<std::size_t>(n_x));
+    std::vector<std::uint64_t> masks(static_cast<std::size_t>(n_x));
+    std::uint32_t column = gen() % 5;
+    for (std::int64_t c = 0; c < n_x; ++c) {
+      column += 1 + gen() % 3;
+      idx[c] = column | (gen() % 2 ? 0x80000000u : 0u);
+      masks[c] = rep % 4 == 0 ? 1u : (std::uint64_t{gen()} << 32 | gen()) & (gen() % 3 ? ~0ull : 0xF0ull);
+    }
+    const std::uint64_t md = rep % 4 == 0 ? 1u : (std::uint64_t{gen()} << 32 | gen());
+    const std::uint32_t e_row = 1000u * (gen() % 50);
+    const std::uint32_t d_sign = gen() % 2 ? 0x80000000u : 0u;
+    std::vector<std::uint32_t> want_e, want_n;
+    std::vector<std::uint8_t> want_up;
+    for (std::int64_t c = 0; c < n_x; ++c) {
+      const int n = __builtin_popcountll(masks[c] & md);
+      if (n == 0) continue;
+      want_e.push_back(e_row + (idx[c] & 0x7FFFFFFFu));
+      want_up.push_back(static_cast<std::uint8_t>(((idx[c] ^ d_sign) >> 31) & 1u));
+      want_n.push_back(static_cast<std::uint32_t>(n));
+    }
+    for (const char* name : {"scalar", "sse2", "avx2", "avx512"}) {
+      const ScanRowFn fn = scan_row_variant(name);
+      if (fn == nullptr) continue;
+      const std::size_t room = static_cast<std::size_t>(n_x) + 1;
+      std::vector<std::uint32_t> e(room, 0x5a5a5a5au), n(room, 0x5a5a5a5au);
+      std::vector<std::uint8_t> up(room, 0x5a);
+      const std::int64_t k = fn(idx.data(), masks.data(), n_x, md, e_row, d_sign, e.data(),
+                                up.data(), n.data());
+      CHECK_MSG(k == static_cast<std::int64_t>(want_e.size()), name);
+      if (k != static_cast<std::int64_t>(want_e.size())) continue;
+      for (std::int64_t h = 0; h < k; ++h) {
+        CHECK_MSG(e[h] == want_e[h] && up[h] == want_up[h] && n[h] == want_n[h], name);
+      }
+      CHECK_MSG(e[k] == 0x5a5a5a5au && n[k] == 0x5a5a5a5au && up[k] == 0x5a, name);  // nothing beyond
+    }
+  }
+  CHECK(scan_row() != nullptr);
 }
 
 TEST_CASE(philox_batch_variants_agree) {

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "aihw/f32_math.hpp"
 #include "aihw/hd.hpp"
 
 namespace aihw {
@@ -112,11 +113,12 @@ struct ConstantStepLaw : detail::CommonArrays, detail::Stepwise<ConstantStepLaw>
     float step, lo, hi;  // step: +dw_up or -dw_down
   };
 
-  // Both steps are loaded and one selected (no branch on the direction, which is random).
+  // Both steps are loaded and one selected by a bit mask: no branch on the direction,
+  // which is random (GCC made the plain ternary a branch).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     const float dw_up = dw_up_[e];
     const float dw_down = dw_down_[e];
-    return {up ? dw_up : -dw_down, w_min_[e], w_max_[e]};
+    return {pick_f32(up, dw_up, -dw_down), w_min_[e], w_max_[e]};
   }
 
   // Noise-free, step * 1.0f is step itself: the same bits as w + step.
