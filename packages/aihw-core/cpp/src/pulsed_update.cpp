@@ -94,9 +94,10 @@ namespace {
 
 constexpr std::int64_t kSegmentSlots = 4096;  // longest train held at once (64 words)
 constexpr int kSegmentWords = static_cast<int>(kSegmentSlots / 64);
-constexpr std::int64_t kChunkBytes = 4 << 20;      // train buffer of one chunk
+constexpr std::int64_t kChunkBytes = 4 << 20;        // train buffer of one chunk
 constexpr std::int64_t kRowBlockBytes = 256 << 10; // weights + law arrays of a row block
 constexpr double kSerialWork = 16384.0;            // below this, one thread
+constexpr std::int64_t kMinRowBlockCells = 4096;   // smallest row block, in cross-points
 constexpr std::uint32_t kSignBit = 0x80000000u;
 constexpr std::uint32_t kIndexMask = 0x7FFFFFFFu;
 
@@ -225,7 +226,9 @@ struct Trains {
   std::int64_t n_samples = 0;
   std::vector<std::uint32_t> x_idx, d_idx;
   std::vector<std::uint64_t> x_masks, d_masks;
-  std::vector<std::int64_t> x_count, d_count;  // [sample, block]
+  // Firing elements per sample and block: x_count [sample, x block], d_count [row block,
+  // sample] (a row-block task of the coincidence phase reads its own run of counts).
+  std::vector<std::int64_t> x_count, d_count;
   // Samples run dense (dense_rows.hpp): 1 per chunk sample, then their x trains over every
   // column (mask 0 where x never fires) and x's signs.
   std::vector<std::uint8_t> dense;
@@ -241,6 +244,10 @@ struct Trains {
     d_masks.resize(samples * lay.d_size * n_words);
     x_count.assign(samples * lay.n_x_blocks, 0);
     d_count.assign(samples * lay.n_row_blocks, 0);
+  }
+
+  std::int64_t d_count_at(std::int64_t s, std::int64_t rb) const noexcept {
+    return d_count[rb * n_samples + s];
   }
 };
 
@@ -344,6 +351,69 @@ void draw_trains_grouped(const Problem& pb, const std::vector<std::int64_t>& sam
   }
 }
 
+// Splits the chunk's samples into runs whose whole trains over `width` elements take
+// about kRunWords words together (a run holds at least one sample): starts[k] is the first
+// sample of run k, starts.back() == n. Sized by each sample's own BL, so that a chunk of
+// mostly short trains (update-BL management) makes few, large tasks.
+void group_samples(const Problem& pb, const std::vector<std::int64_t>& samples,
+                   std::int64_t width, std::vector<std::int64_t>& starts) {
+  starts.clear();
+  std::int64_t words = 0;
+  for (std::size_t s = 0; s < samples.size(); ++s) {
+    const std::int64_t w = width * (*pb.scales)[samples[s]].bl;
+    if (s == 0 || words + w > kRunWords) {
+      starts.push_back(static_cast<std::int64_t>(s));
+      words = 0;
+    }
+    words += w;
+  }
+  starts.push_back(static_cast<std::int64_t>(samples.size()));
+}
+
+// How the tasks of one side of draw_chunk split it: task t covers the samples of run
+// t / n_block_tasks and blocks [b0, b0 + blocks_per_task) with b0 = (t % n_block_tasks) *
+// blocks_per_task. A small side (few elements, many samples: a convolution's tile) is
+// drawn whole by each task, so that the trains and counts of a sample are written by one
+// thread (the blocks of one sample share cache lines).
+struct SideTasks {
+  std::vector<std::int64_t> starts;  // runs of samples (grouped), else empty: one sample each
+  std::int64_t n_runs = 0;
+  std::int64_t blocks_per_task = 1;
+  std::int64_t n_block_tasks = 1;
+  std::int64_t count() const noexcept { return n_runs * n_block_tasks; }
+};
+
+// Runs of whole sides are used for blocks narrower than kNarrowBlock elements (whose
+// trains share cache lines with the next block's) when they give every thread several
+// tasks; wider blocks draw more samples per call one block at a time.
+constexpr std::int64_t kNarrowBlock = 64;
+constexpr std::int64_t kWholeSideRunsPerThread = 4;
+
+void plan_side(const Problem& pb, const std::vector<std::int64_t>& samples, bool grouped,
+               std::int64_t size, std::int64_t width, std::int64_t n_blocks, int threads,
+               SideTasks& plan) {
+  const auto n_samples = static_cast<std::int64_t>(samples.size());
+  plan.blocks_per_task = 1;
+  plan.n_block_tasks = n_blocks;
+  if (!grouped) {
+    plan.starts.clear();
+    plan.n_runs = n_samples;
+    return;
+  }
+  if (n_blocks > 1 && width < kNarrowBlock) {
+    group_samples(pb, samples, size, plan.starts);
+    const auto runs = static_cast<std::int64_t>(plan.starts.size()) - 1;
+    if (runs >= kWholeSideRunsPerThread * threads) {
+      plan.n_runs = runs;
+      plan.blocks_per_task = n_blocks;
+      plan.n_block_tasks = 1;
+      return;
+    }
+  }
+  group_samples(pb, samples, width, plan.starts);
+  plan.n_runs = static_cast<std::int64_t>(plan.starts.size()) - 1;
+}
+
 // Draws the trains of samples `samples[s]` for slots [t0, t1) (t1 = each sample's BL when
 // the chunk is not segmented). Short whole trains of small element blocks are drawn for
 // several samples per task (draw_trains_grouped), up to about kRunWords words.
@@ -351,42 +421,48 @@ void draw_chunk(const Problem& pb, const std::vector<std::int64_t>& samples, std
                 std::int64_t t1_cap, Trains& tr, int threads) {
   const Layout& lay = pb.lay;
   const auto n_samples = static_cast<std::int64_t>(samples.size());
-  std::int64_t gx = 1, gd = 1;
-  if (!(pb.draw.res > 0.0) && tr.words == 1 && t0 == 0) {
-    std::int64_t bl_max = 1;
-    for (std::int64_t b : samples) bl_max = std::max(bl_max, (*pb.scales)[b].bl);
-    gx = std::max<std::int64_t>(1, kRunWords / (lay.x_block * bl_max));
-    gd = std::max<std::int64_t>(1, kRunWords / (lay.row_block * bl_max));
-  }
-  const std::int64_t x_tasks = lay.n_x_blocks * ((n_samples + gx - 1) / gx);
-  const std::int64_t d_tasks = lay.n_row_blocks * ((n_samples + gd - 1) / gd);
-  parallel_for(threads, x_tasks + d_tasks, [&](std::int64_t task) {
+  const bool grouped = !(pb.draw.res > 0.0) && tr.words == 1 && t0 == 0;
+  thread_local SideTasks x_plan, d_plan;  // the caller's; the workers read them
+  plan_side(pb, samples, grouped, lay.x_size, lay.x_block, lay.n_x_blocks, threads, x_plan);
+  plan_side(pb, samples, grouped, lay.d_size, lay.row_block, lay.n_row_blocks, threads, d_plan);
+  const SideTasks& xp = x_plan;
+  const SideTasks& dp = d_plan;
+  const std::int64_t x_tasks = xp.count();
+  parallel_for(threads, x_tasks + dp.count(), [&](std::int64_t task) {
     const bool x_side = task < x_tasks;
+    const SideTasks& plan = x_side ? xp : dp;
     const std::int64_t t = x_side ? task : task - x_tasks;
+    const std::int64_t run = t / plan.n_block_tasks;
+    const std::int64_t s0 = plan.starts.empty() ? run : plan.starts[run];
+    const std::int64_t s1 = plan.starts.empty() ? run + 1 : plan.starts[run + 1];
     const std::int64_t n_blocks = x_side ? lay.n_x_blocks : lay.n_row_blocks;
-    const std::int64_t g = x_side ? gx : gd;
-    const std::int64_t block = t % n_blocks;
-    const std::int64_t s0 = (t / n_blocks) * g, s1 = std::min(n_samples, s0 + g);
     const std::int64_t size = x_side ? lay.x_size : lay.d_size;
     const std::int64_t width = x_side ? lay.x_block : lay.row_block;
-    const std::int64_t begin = block * width, end = std::min(begin + width, size);
-    std::uint32_t* idx = (x_side ? tr.x_idx : tr.d_idx).data() + begin;
-    std::uint64_t* masks = (x_side ? tr.x_masks : tr.d_masks).data();
-    std::int64_t* counts = (x_side ? tr.x_count : tr.d_count).data() + block;
-    if (g > 1) {
-      draw_trains_grouped(pb, samples, s0, s1, x_side, begin, end, idx, masks + begin, size,
-                          counts, n_blocks);
-      return;
+    // counts of sample s, block k: x_count[s * n_blocks + k], d_count[k * n_samples + s]
+    const std::int64_t count_stride = x_side ? n_blocks : 1;
+    const std::int64_t block_stride = x_side ? 1 : n_samples;
+    const std::int64_t b0 = (t % plan.n_block_tasks) * plan.blocks_per_task;
+    const std::int64_t b1 = std::min(n_blocks, b0 + plan.blocks_per_task);
+    for (std::int64_t block = b0; block < b1; ++block) {
+      const std::int64_t begin = block * width, end = std::min(begin + width, size);
+      std::uint32_t* idx = (x_side ? tr.x_idx : tr.d_idx).data() + begin;
+      std::uint64_t* masks = (x_side ? tr.x_masks : tr.d_masks).data();
+      std::int64_t* counts = (x_side ? tr.x_count : tr.d_count).data() + block * block_stride;
+      if (s1 - s0 > 1) {
+        draw_trains_grouped(pb, samples, s0, s1, x_side, begin, end, idx, masks + begin, size,
+                            counts, count_stride);
+        continue;
+      }
+      const std::int64_t b = samples[s0];
+      const SampleScales& sc = (*pb.scales)[b];
+      const std::int64_t t1 = std::min(sc.bl, t1_cap);
+      const int words = tr.words;
+      const std::int64_t base = s0 * size;
+      counts[s0 * count_stride] =
+          draw_trains((x_side ? pb.x : pb.d) + b * size, begin, end, x_side ? sc.b : sc.a,
+                      pb.draw, x_side ? kXSide : kDSide, static_cast<std::uint32_t>(b), sc.bl,
+                      t0, t1, words, idx + base, masks + (base + begin) * words);
     }
-    const std::int64_t b = samples[s0];
-    const SampleScales& sc = (*pb.scales)[b];
-    const std::int64_t t1 = std::min(sc.bl, t1_cap);
-    const int words = tr.words;
-    const std::int64_t base = s0 * size;
-    counts[s0 * n_blocks] =
-        draw_trains((x_side ? pb.x : pb.d) + b * size, begin, end, x_side ? sc.b : sc.a, pb.draw,
-                    x_side ? kXSide : kDSide, static_cast<std::uint32_t>(b), sc.bl, t0, t1, words,
-                    idx + base, masks + (base + begin) * words);
   });
 }
 
@@ -468,7 +544,7 @@ template <int kWords, class Sink>
 void for_each_coincidence(const Layout& lay, const Trains& tr, std::int64_t s, std::int64_t rb,
                           Hits& hits, Sink&& sink) {
   const int words = kWords > 0 ? kWords : tr.words;
-  const std::int64_t n_d = tr.d_count[s * lay.n_row_blocks + rb];
+  const std::int64_t n_d = tr.d_count_at(s, rb);
   if (n_d == 0) return;
   const std::int64_t d_base = s * lay.d_size + rb * lay.row_block;
   const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
@@ -707,7 +783,7 @@ AIHW_ALWAYS_INLINE std::int64_t dense_sample_body(const Law& law, const DenseSam
   const Trains& tr = *ds.tr;
   const Layout& lay = pb.lay;
   const std::int64_t x_size = lay.x_size;
-  const std::int64_t n_d = tr.d_count[ds.s * lay.n_row_blocks + ds.rb];
+  const std::int64_t n_d = tr.d_count_at(ds.s, ds.rb);
   const std::int64_t d_base = ds.s * lay.d_size + ds.rb * lay.row_block;
   const std::uint32_t* d_idx = tr.d_idx.data() + d_base;
   const std::uint64_t* d_masks = tr.d_masks.data() + d_base;  // one word a train
@@ -1142,7 +1218,7 @@ std::int64_t run_update(const Problem& pb, const Law& law, std::int64_t batch, i
     for (std::size_t s = 0; s < chunk.size(); ++s) {
       std::int64_t n_x = 0, n_d = 0;
       for (std::int64_t k = 0; k < lay.n_x_blocks; ++k) n_x += tr.x_count[s * lay.n_x_blocks + k];
-      for (std::int64_t k = 0; k < lay.n_row_blocks; ++k) n_d += tr.d_count[s * lay.n_row_blocks + k];
+      for (std::int64_t k = 0; k < lay.n_row_blocks; ++k) n_d += tr.d_count_at(static_cast<std::int64_t>(s), k);
       pairs += static_cast<double>(n_x) * static_cast<double>(n_d);
     }
     total += apply_chunk(pb, law, chunk, tr, pairs < 4.0 * kSerialWork ? 1 : threads);
@@ -1388,8 +1464,19 @@ std::int64_t pulsed_update(float* weights, std::int64_t d_size, std::int64_t x_s
   lay.n_x_blocks = (x_size + lay.x_block - 1) / lay.x_block;
   const std::int64_t row_bytes = x_size * 4 * (1 + spec->n_arrays);
   const std::int64_t cache_rows = std::max<std::int64_t>(1, kRowBlockBytes / row_bytes);
-  const std::int64_t balance_rows =
-      std::max<std::int64_t>(1, (d_size + 4 * threads - 1) / (4 * threads));
+  // Every row-block task walks all samples of a chunk, and the d trains of narrow blocks
+  // cost a call per sample and block: a block gets at least kMinRowBlockCells cross-points
+  // (a convolution's small tile, thousands of samples a call, runs as one or two blocks),
+  // at most 4 per thread for balance, a multiple of the thread count when there are
+  // several, and one thread needs no balancing at all.
+  std::int64_t n_blocks = std::max<std::int64_t>(1, d_size * x_size / kMinRowBlockCells);
+  if (threads > 1) {
+    n_blocks = std::min<std::int64_t>(n_blocks, 4 * threads);
+    if (n_blocks >= threads) n_blocks -= n_blocks % threads;
+  } else {
+    n_blocks = 1;
+  }
+  const std::int64_t balance_rows = (d_size + n_blocks - 1) / n_blocks;
   lay.row_block = std::min(std::min(cache_rows, balance_rows), d_size);
   lay.n_row_blocks = (d_size + lay.row_block - 1) / lay.row_block;
 

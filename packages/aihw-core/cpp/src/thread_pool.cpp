@@ -1,5 +1,6 @@
 #include "aihw/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -48,6 +49,7 @@ struct Job {
   TaskFn fn;
   void* context;
   std::int64_t n_tasks;
+  std::int64_t grain = 1;  // consecutive tasks handed out at once
   std::atomic<std::int64_t> next{0};
   std::mutex error_mutex;
   std::exception_ptr error;
@@ -57,10 +59,11 @@ struct Job {
 
   void work() noexcept {
     for (;;) {
-      const std::int64_t task = next.fetch_add(1, std::memory_order_relaxed);
-      if (task >= n_tasks) return;
+      const std::int64_t first = next.fetch_add(grain, std::memory_order_relaxed);
+      if (first >= n_tasks) return;
+      const std::int64_t last = first + grain < n_tasks ? first + grain : n_tasks;
       try {
-        fn(context, task);
+        for (std::int64_t task = first; task < last; ++task) fn(context, task);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
@@ -376,12 +379,19 @@ const char* engine_pool() noexcept {
 
 namespace detail {
 
+constexpr std::int64_t kRunsPerThread = 8;
+
 void parallel_for_impl(int n_threads, std::int64_t n_tasks, TaskFn fn, void* context) {
   if (n_threads > n_tasks) n_threads = static_cast<int>(n_tasks);
   Job job;
   job.fn = fn;
   job.context = context;
   job.n_tasks = n_tasks;
+  // Many small tasks are handed out in runs of consecutive ones: one atomic step per run
+  // instead of per task, and neighbouring tasks (which write neighbouring memory) stay on
+  // one thread instead of alternating between the cores; about kRunsPerThread runs per
+  // thread keep the load balanced.
+  job.grain = std::max<std::int64_t>(1, n_tasks / (kRunsPerThread * n_threads));
   if (n_threads > 1) {
     if (const GompParallelFn gomp = loaded_openmp()) {
       if (busy_now()) {
