@@ -134,6 +134,38 @@ def test_thread_count_independent(core, make_device, noise):
         assert torch.equal(other_weights, weights)
 
 
+@pytest.mark.parametrize(
+    ("d_size", "x_size", "batch"),
+    # a convolution's tile (one row block, many samples), and narrow row blocks whose d
+    # trains are drawn a whole side per task
+    [(16, 25, 3000), (100, 300, 600)],
+    ids=["conv_tile", "narrow_row_blocks"],
+)
+def test_small_tiles_many_samples_thread_count_independent(
+    core, noiseless_device, d_size, x_size, batch
+):
+    x, d = _inputs(batch, d_size, x_size, seed=11)
+    d[::7] *= 40.0  # a few samples with long trains among the short ones (mixed BL)
+    results = []
+    for threads in (1, 2, 3):
+        tile = AnalogTile(d_size, x_size, noiseless_device, seed=3)
+        tile.backend = "native"
+        tile.num_threads = threads
+        tile.update(x, d, 0.05)
+        results.append((tile.last_update_pulses, tile.weights.clone()))
+    pulses, weights = results[0]
+    assert pulses > 1000
+    if d_size * x_size * batch <= 2_000_000:  # the reference is slow on the larger one
+        ref = AnalogTile(d_size, x_size, noiseless_device, seed=3)
+        ref.backend = "reference"
+        ref.update(x, d, 0.05)
+        assert pulses == ref.last_update_pulses
+        torch.testing.assert_close(weights, ref.weights, rtol=0, atol=1e-6)
+    for other_pulses, other_weights in results[1:]:
+        assert other_pulses == pulses
+        assert torch.equal(other_weights, weights)
+
+
 def test_auto_backend_uses_native_on_cpu(core, step_device):
     tile = AnalogTile(3, 4, step_device, seed=1)
     assert tile.backend == "auto" and tile.uses_native()
