@@ -38,6 +38,8 @@ from aihw.devices import ConstantStepResistiveDevice, get_device
 GOAL_MS = {1e-5: 0.24, 1e-3: 2.7, 1e-2: 27.0, 1e-1: 280.0, 1.0: 840.0}
 #: 2 threads at least this much faster than 1 from d scale 1e-3 up.
 GOAL_SPEEDUP = 1.7
+#: With competing load (--busy), 2 threads at most this many times slower than 1 thread.
+GOAL_BUSY_SLOWDOWN = 1.5
 #: Without cycle-to-cycle noise at d scale 1e-2: 3x under the 110 ms the update took with
 #: noise when the issue was filed.
 GOAL_NOISE_FREE_MS = 110.0 / 3
@@ -51,6 +53,19 @@ LAW_DEVICES = (
     "PowStep",
     "PiecewiseStep",
 )
+
+
+def _verdict(ok: bool, busy_run: bool) -> str:
+    """met/MISSED; with competing load, the quiet-machine goals are only shown."""
+    return "(quiet goal)" if busy_run else ("met" if ok else "MISSED")
+
+
+def _speedup_verdict(ms: float, ms2: float, busy_run: bool) -> str:
+    """Quiet: 2 threads at least GOAL_SPEEDUP times faster. Under load (issue 14): 2 threads
+    at most GOAL_BUSY_SLOWDOWN times the 1-thread time."""
+    if busy_run:
+        return f" {'met' if ms2 <= GOAL_BUSY_SLOWDOWN * ms else 'MISSED'}"
+    return f" {'met' if ms / ms2 >= GOAL_SPEEDUP else 'MISSED'}"
 
 
 def make_inputs(size: int, batch: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -241,10 +256,9 @@ def run(args: argparse.Namespace) -> None:
                 f"{ms:.2f}",
                 f"{pulses / ms * 1e3:.3g}",
                 f"{ms * 1e6 / max(pulses, 1):.2f}",
-                "-" if goal is None else f"{goal:g} {'met' if ms <= goal else 'MISSED'}",
+                "-" if goal is None else f"{goal:g} {_verdict(ms <= goal, args.busy)}",
                 f"{ms2:.2f}",
-                f"{ms / ms2:.2f}x"
-                + (f" {'met' if ms / ms2 >= GOAL_SPEEDUP else 'MISSED'}" if speedup_goal else ""),
+                f"{ms / ms2:.2f}x" + (_speedup_verdict(ms, ms2, args.busy) if speedup_goal else ""),
             ]
         )
     print(
@@ -261,7 +275,9 @@ def run(args: argparse.Namespace) -> None:
             "ns/pulse",
             "goal ms",
             "2 threads ms",
-            f"speedup (goal {GOAL_SPEEDUP}x from 1e-3)",
+            f"speedup (goal {GOAL_SPEEDUP}x from 1e-3)"
+            if not args.busy
+            else f"speedup (busy goal >= {1 / GOAL_BUSY_SLOWDOWN:.2f}x from 1e-3)",
         ],
         rows,
     )
