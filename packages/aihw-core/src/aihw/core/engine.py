@@ -308,9 +308,7 @@ def input_stage(
     """The input stage (DAC) of contract §8 on float32 ``x`` ``[rows, cols]`` (a new
     tensor); ``row_ids`` int32 or ``None``."""
     _load()
-    config = _compiled.InputStageConfig(
-        step, sto_round, bound, noise, asymmetry, streams["inp_noise"], streams["inp_round"]
-    )
+    config = input_stage_config(step, sto_round, bound, noise, asymmetry, streams)
     out = torch.empty_like(x)
     _compiled.input_stage(
         config,
@@ -350,16 +348,8 @@ def output_stage(
     """The output stage (ADC) of contract §8, in place on float32 ``y``; returns
     ``(y, hit)`` (``hit``: uint8 ``[rows]``, 1 where a row hit a bound)."""
     _load()
-    config = _compiled.OutputStageConfig(
-        step,
-        sto_round,
-        bound,
-        test_negative_bound,
-        noise,
-        asymmetry,
-        streams["out_noise"],
-        streams["out_round"],
-        streams["w_noise"],
+    config = output_stage_config(
+        step, sto_round, bound, test_negative_bound, noise, asymmetry, streams
     )
     hit = torch.empty(y.shape[0], dtype=torch.uint8)  # every flag is written
     mode = 0 if w_noise_std is None else (1 if w_noise_std.dim() == 1 else 2)

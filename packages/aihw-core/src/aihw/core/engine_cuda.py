@@ -217,9 +217,7 @@ def input_stage(
     x_ptr = target.ptr("x", x)
     scale_ptr = target.opt("row_scale", row_scale)
     ids_ptr = target.opt("row_ids", row_ids, torch.int32)
-    config = target.module.InputStageConfig(
-        step, sto_round, bound, noise, asymmetry, streams["inp_noise"], streams["inp_round"]
-    )
+    config = engine.input_stage_config(step, sto_round, bound, noise, asymmetry, streams)
     out = torch.empty_like(x)
     target.call(
         "input_stage",
@@ -278,16 +276,8 @@ def output_stage(
         target.opt("w_noise_std", w_noise_std),
     )
     ids_ptr = target.opt("row_ids", row_ids, torch.int32)
-    config = target.module.OutputStageConfig(
-        step,
-        sto_round,
-        bound,
-        test_negative_bound,
-        noise,
-        asymmetry,
-        streams["out_noise"],
-        streams["out_round"],
-        streams["w_noise"],
+    config = engine.output_stage_config(
+        step, sto_round, bound, test_negative_bound, noise, asymmetry, streams
     )
     hit = torch.zeros(rows, dtype=torch.uint8, device=target.device)  # the kernel writes 1s
     target.call(
