@@ -1,5 +1,5 @@
 """Training with the reused buffers of large temporaries (im2col patches, the products of
-the periphery, aihw.core._scratch): the same bits as without them, also when batches are
+the periphery, aihw.core.scratch): the same bits as without them, also when batches are
 accumulated before a step, and outputs the caller may change in place."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from aihw.core import _scratch
+from aihw.core import scratch
 from aihw.core.io_parameters import IOParameters
 from aihw.devices import ConstantStepDevice, SingleRPUConfig
 from aihw.nn import AnalogConv2d, AnalogLinear
@@ -27,7 +27,7 @@ def _config(periphery: str) -> SingleRPUConfig:
 
 
 def _train(periphery: str, reuse: bool, accumulate: int, monkeypatch) -> list[torch.Tensor]:
-    monkeypatch.setattr(_scratch, "MIN_SCRATCH_ELEMENTS", 1 << 10 if reuse else 1 << 62)
+    monkeypatch.setattr(scratch, "MIN_SCRATCH_ELEMENTS", 1 << 10 if reuse else 1 << 62)
     config = _config(periphery)
     torch.manual_seed(0)  # the initial weights
     model = nn.Sequential(

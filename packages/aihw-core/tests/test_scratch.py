@@ -1,4 +1,4 @@
-"""The reused buffers of large temporaries (aihw.core._scratch): reused only when nobody
+"""The reused buffers of large temporaries (aihw.core.scratch): reused only when nobody
 holds what was handed out, never a view in autograd's sense, and no change of results."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pickle
 import pytest
 import torch
 
-from aihw.core import _scratch
-from aihw.core._scratch import MIN_SCRATCH_ELEMENTS, Scratch
+from aihw.core import scratch as scratch_module
 from aihw.core.io_parameters import IOParameters
 from aihw.core.periphery import Periphery
+from aihw.core.scratch import MIN_SCRATCH_ELEMENTS, Scratch
 
 pytestmark = pytest.mark.skipif(
     getattr(torch._C, "_storage_Use_Count", None) is None, reason="torch cannot count users"
@@ -90,7 +90,7 @@ def test_periphery_output_reuse_keeps_the_numbers(io, monkeypatch) -> None:
     matrix = torch.randn(40, 48, generator=gen) * 0.1
 
     def passes(reuse: bool) -> list[torch.Tensor]:
-        monkeypatch.setattr(_scratch, "MIN_SCRATCH_ELEMENTS", 1 if reuse else 1 << 62)
+        monkeypatch.setattr(scratch_module, "MIN_SCRATCH_ELEMENTS", 1 if reuse else 1 << 62)
         p = Periphery(io, "forward", 48, seed=11)
         held = p.run(xs[0], matrix, "native", 1)
         kept = held.clone()

@@ -26,11 +26,11 @@ import torch
 from torch import Tensor
 
 from ._memory import LARGE_GRID_ELEMENTS, release_free_memory
-from ._scratch import Scratch
 from .autograd import analog_matmul
 from .first_pass import GridPass
 from .grid_inference import DATA_PTR, TILE_KEY, WEIGHTS, Columns, PreparedInference
 from .mapping import MappingParameters, split_sizes
+from .scratch import Scratch
 from .tiles import create_tile
 from .tiles.base import draw_seed
 

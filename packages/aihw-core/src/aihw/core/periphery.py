@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import torch
 
 from . import engine, engine_cuda
-from ._scratch import Scratch
 from .dispatch import EngineName
 from .first_pass import (
     MASK32,
@@ -37,6 +36,7 @@ from .io_parameters import (
 )
 from .reference import periphery as reference_periphery
 from .reference.periphery import STREAMS_BACKWARD, STREAMS_FORWARD
+from .scratch import Scratch
 
 __all__ = [
     "Periphery",

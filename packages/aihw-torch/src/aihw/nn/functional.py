@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from aihw.core import engine
-from aihw.core._scratch import Scratch
 from aihw.core.grid import TileGrid
+from aihw.core.scratch import Scratch
 
 __all__ = [
     "ALLOWED_DTYPES",
