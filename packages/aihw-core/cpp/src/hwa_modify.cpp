@@ -28,9 +28,13 @@ bool discretizes(ModifierKind kind) {
 
 void check(const float* w, const float* out, std::int64_t n, const ModifierSettings& s) {
   if (n < 0) throw std::invalid_argument("modify_weights: negative size n=" + std::to_string(n));
-  if (n > 0xFFFFFFFFll) throw std::invalid_argument("modify_weights: at most 2**32 - 1 weights");
+  if (n > 0xFFFFFFFFll) {
+    throw std::invalid_argument("modify_weights: n=" + std::to_string(n) +
+                                " weights; allowed: at most 2**32 - 1");
+  }
   if (n > 0 && (w == nullptr || out == nullptr)) {
-    throw std::invalid_argument("modify_weights: weights or out is a null pointer");
+    throw std::invalid_argument(std::string("modify_weights: ") +
+                                (w == nullptr ? "weights" : "out") + " is a null pointer");
   }
   const int kind = static_cast<int>(s.kind);
   if (kind < 0 || kind > static_cast<int>(ModifierKind::kPcmNoise)) {

@@ -70,6 +70,13 @@ void im2col_row(const float* image, float* out, std::int64_t y, std::int64_t col
   }
 }
 
+// The kernel width whose own copy loop (im2col_row<KW>, col2im_image<KW>) serves `s`: the
+// common widths 1 to 5 and 7 without width dilation; 0: the general loop. At most 7.
+int copy_loop_width(const Conv2dShape& s) {
+  if (s.dw != 1 && s.kw != 1) return 0;
+  return (s.kw >= 1 && s.kw <= 5) || s.kw == 7 ? static_cast<int>(s.kw) : 0;
+}
+
 // The gradient of one image from its patch rows, in their order; KW as in im2col_row.
 template <int KW>
 void col2im_image(const float* in, float* image, std::int64_t cols, const Conv2dShape& s) {
@@ -99,19 +106,10 @@ void im2col_2d(const float* x, float* patches, const Conv2dShape& s, int num_thr
   check_conv2d_shape(s);
   const std::int64_t cols = s.c * s.kh * s.kw;
   if (s.n == 0 || cols == 0) return;
-  // The common kernel widths (without dilation) get their own copy loop.
-  auto row_fn = &im2col_row<0>;
-  if (s.dw == 1 || s.kw == 1) {
-    switch (s.kw) {
-      case 1: row_fn = &im2col_row<1>; break;
-      case 2: row_fn = &im2col_row<2>; break;
-      case 3: row_fn = &im2col_row<3>; break;
-      case 4: row_fn = &im2col_row<4>; break;
-      case 5: row_fn = &im2col_row<5>; break;
-      case 7: row_fn = &im2col_row<7>; break;
-      default: break;
-    }
-  }
+  using RowFn = void (*)(const float*, float*, std::int64_t, std::int64_t, const Conv2dShape&);
+  constexpr RowFn kRowFns[] = {im2col_row<0>, im2col_row<1>, im2col_row<2>, im2col_row<3>,
+                               im2col_row<4>, im2col_row<5>, im2col_row<0>, im2col_row<7>};
+  const RowFn row_fn = kRowFns[copy_loop_width(s)];
   // A task is one output row (y) of one image: ow patch rows, written in order.
   parallel_for(resolve_threads(num_threads), s.n * s.oh, [&](std::int64_t task) {
     const std::int64_t b = task / s.oh, y = task % s.oh;
@@ -126,18 +124,11 @@ void col2im_2d(const float* patches, float* grad_x, const Conv2dShape& s, int nu
   if (s.n == 0 || image_size == 0) return;
   // A task is one image: its gradient is written by that task alone, patch rows in order,
   // so the sums are taken in the same order whatever the number of threads.
-  auto image_fn = &col2im_image<0>;
-  if (s.dw == 1 || s.kw == 1) {
-    switch (s.kw) {
-      case 1: image_fn = &col2im_image<1>; break;
-      case 2: image_fn = &col2im_image<2>; break;
-      case 3: image_fn = &col2im_image<3>; break;
-      case 4: image_fn = &col2im_image<4>; break;
-      case 5: image_fn = &col2im_image<5>; break;
-      case 7: image_fn = &col2im_image<7>; break;
-      default: break;
-    }
-  }
+  using ImageFn = void (*)(const float*, float*, std::int64_t, const Conv2dShape&);
+  constexpr ImageFn kImageFns[] = {col2im_image<0>, col2im_image<1>, col2im_image<2>,
+                                   col2im_image<3>, col2im_image<4>, col2im_image<5>,
+                                   col2im_image<0>, col2im_image<7>};
+  const ImageFn image_fn = kImageFns[copy_loop_width(s)];
   parallel_for(resolve_threads(num_threads), s.n, [&](std::int64_t b) {
     float* image = grad_x + b * image_size;
     std::fill_n(image, image_size, 0.0f);

@@ -71,6 +71,11 @@ AIHW_HD inline float floor_f32(float x) noexcept {
   return r - pick_f32(r > x, 1.0f, 0.0f);
 }
 
+/// 2^n for an integer-valued float n in [-126, 127], built from the exponent bits.
+AIHW_HD inline float pow2_f32(float n) noexcept {
+  return bits_float(static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23);
+}
+
 /// exp(y), y clamped to [-87, 88]: y = n ln 2 + r with |r| <= ln 2 / 2 (Cody-Waite), e^r by
 /// its Taylor series to r^7, times 2^n built from bits.
 AIHW_HD inline float exp_f32(float y) noexcept {
@@ -87,8 +92,7 @@ AIHW_HD inline float exp_f32(float y) noexcept {
   p = p * r + kE2;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const std::uint32_t two_n = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
-  return p * bits_float(two_n);
+  return p * pow2_f32(n);
 }
 
 /// log2(x) for a positive normal float, without a division or a select (the PCM pass):
@@ -129,8 +133,7 @@ AIHW_HD inline float exp2_f32(float y) noexcept {
   p = p * r + kP2;
   p = p * r + kP1;
   p = p * r + 1.0f;
-  const std::uint32_t two_n = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
-  return p * bits_float(two_n);
+  return p * pow2_f32(n);
 }
 
 /// tanh(x) = sign(x) (1 - e) / (1 + e), e = exp(-2 |x|): within about 1e-7 of tanh (absolute).

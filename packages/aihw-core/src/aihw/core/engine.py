@@ -735,7 +735,9 @@ def modify_weights(
     ``weights``); ``seeds``: one per ``modifier_settings.ModifierStream``, in order."""
     _load()
     if out.shape != weights.shape:
-        raise ValueError(f"out has shape {tuple(out.shape)}; weights have {tuple(weights.shape)}")
+        raise ValueError(
+            f"out has shape {tuple(out.shape)}; allowed: the weights' shape {tuple(weights.shape)}"
+        )
     _compiled.modify_weights_cpu(
         _require("weights", weights),
         _require("out", out),

@@ -23,6 +23,11 @@ _EXP2 = (0.00015405584417749196, 0.001338515430688858, 0.009618166834115982,
 _ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
 
 
+def _pow2(n: torch.Tensor) -> torch.Tensor:
+    """2^n of integer-valued float32 ``n`` in [-126, 127], from the exponent bits."""
+    return ((n.to(_I32) + 127) << 23).view(_F32)
+
+
 def exp_f32(y: torch.Tensor) -> torch.Tensor:
     """exp of ``y`` clamped to [-87, 88]."""
     y = y.to(_F32).clamp(-87.0, 88.0)
@@ -31,8 +36,7 @@ def exp_f32(y: torch.Tensor) -> torch.Tensor:
     p = torch.full_like(r, 1.0 / 5040.0)
     for c in _EXP:
         p = p * r + c
-    two_n = ((n.to(_I32) + 127) << 23).view(_F32)
-    return p * two_n
+    return p * _pow2(n)
 
 
 def tanh_f32(x: torch.Tensor) -> torch.Tensor:
@@ -62,5 +66,4 @@ def exp2_f32(y: torch.Tensor) -> torch.Tensor:
     p = torch.full_like(r, _EXP2[0])
     for c in _EXP2[1:]:
         p = p * r + c
-    two_n = ((n.to(_I32) + 127) << 23).view(_F32)
-    return p * two_n
+    return p * _pow2(n)
