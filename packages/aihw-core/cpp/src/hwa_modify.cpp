@@ -145,12 +145,16 @@ constexpr float kLog2ReadMax = static_cast<float>(-2.321928094887362);  // log2(
 // The PCM programming-noise polynomial in g / G (microsiemens at a 25 uS maximum).
 constexpr float kPcmProgCoeffs[3] = {0.26348f, 1.9650f, -1.1731f};
 
-// The PCM model's conductance of one weight (the order of the torch twin, contract §12):
-// no division; one log2 and one exp2 for the read noise, one more of each for the drift.
-template <bool kDrift, bool kStuck>
-inline float pcm_conductance(float w, float a, const PcmSettings& p, float xi_prog,
-                             float xi_drift, float xi_read, float u_stuck,
-                             float u_value) noexcept {
+// The PCM model's conductance of one weight in three stages (the order of the torch twin,
+// contract §12): no division; one log2 and one exp2 for the read noise, one more of each for
+// the drift. The pass runs each stage over a block of weights before the next, so that the
+// long dependent chain of one weight (two polynomials per stage) overlaps with its
+// neighbours' instead of stalling the core: the same operations, so the same bits.
+
+// Stage 1: the programmed conductance g (>= 0) and the target's g / G.
+template <bool kStuck>
+inline float pcm_programmed(float w, float a, const PcmSettings& p, float xi_prog, float u_stuck,
+                            float u_value, float& g_r) noexcept {
   const float magnitude = abs_f32(w);
   float g = pick_f32(magnitude < a, magnitude, a) * p.to_conductance;
   g = pick_f32(g < p.zero_threshold, 0.0f, g);
@@ -159,28 +163,44 @@ inline float pcm_conductance(float w, float a, const PcmSettings& p, float xi_pr
     g = pick_f32((u_stuck >= p.p_reset) & (u_stuck < p.p_gmax_end), p.g_max, g);
     g = pick_f32((u_stuck >= p.p_gmax_end) & (u_stuck < p.p_random_end), u_value * p.g_max, g);
   }
-  const float g_r = g * p.inv_g_max;
+  g_r = g * p.inv_g_max;
   const float rate = modifier_poly(g_r, kPcmProgCoeffs, 3) * p.prog_factor;
   g = g + rate * xi_prog;
-  g = pick_f32(g < 0.0f, 0.0f, g);
-  float g_drift = g;
-  if constexpr (kDrift) {
-    // g_r below 0.017 (0 too: log2 gives -127) has the largest spread, 0.045
-    float sigma_nu = log2_f32(g_r) * kNuSlope - 0.0059f;
-    sigma_nu = pick_f32(sigma_nu < 0.008f, 0.008f, sigma_nu);
-    sigma_nu = pick_f32(sigma_nu > 0.045f, 0.045f, sigma_nu);
-    const float nu = abs_f32(sigma_nu * xi_drift);
-    float log_drift = nu * p.neg_log2_t;  // <= 0; exp2_f32 takes it down to -126
-    log_drift = pick_f32(log_drift < -126.0f, -126.0f, log_drift);
-    g_drift = exp2_f32(log_drift) * g;  // (t / t0)^-nu g
-  }
-  // in [-90, log2(0.2)]: log2 of a finite float is at most 128
-  float log_q = log2_f32(g * p.inv_g_max) * -0.65f + kLog2ReadScale;
-  log_q = pick_f32(log_q > kLog2ReadMax, kLog2ReadMax, log_q);
-  const float read = (exp2_f32(log_q) * p.read_factor) * g_drift;  // >= 0
-  g = g_drift + read * xi_read;
   return pick_f32(g < 0.0f, 0.0f, g);
 }
+
+// Stage 2a (t > t0): log2 of the drift factor (t / t0)^-nu, nu's spread from the target g_r.
+inline float pcm_log_drift(float g_r, const PcmSettings& p, float xi_drift) noexcept {
+  // g_r below 0.017 (0 too: log2 gives -127) has the largest spread, 0.045
+  float sigma_nu = log2_f32(g_r) * kNuSlope - 0.0059f;
+  sigma_nu = pick_f32(sigma_nu < 0.008f, 0.008f, sigma_nu);
+  sigma_nu = pick_f32(sigma_nu > 0.045f, 0.045f, sigma_nu);
+  const float nu = abs_f32(sigma_nu * xi_drift);
+  const float log_drift = nu * p.neg_log2_t;  // <= 0; exp2_f32 takes it down to -126
+  return pick_f32(log_drift < -126.0f, -126.0f, log_drift);
+}
+
+// Stage 3a: log2 of the read noise's relative std 0.0088 (g / G)^-0.65, at most 0.2.
+inline float pcm_log_read(float g, const PcmSettings& p) noexcept {
+  // in [-90, log2(0.2)]: log2 of a finite float is at most 128
+  const float log_q = log2_f32(g * p.inv_g_max) * -0.65f + kLog2ReadScale;
+  return pick_f32(log_q > kLog2ReadMax, kLog2ReadMax, log_q);
+}
+
+// Stage 3b: the read conductance (>= 0) with the sign of w, back in weight units.
+inline float pcm_read_weight(float w, float g_drift, float log_q, const PcmSettings& p,
+                             float xi_read) noexcept {
+  const float read = (exp2_f32(log_q) * p.read_factor) * g_drift;  // >= 0
+  float g = g_drift + read * xi_read;
+  g = pick_f32(g < 0.0f, 0.0f, g);
+  // copysign(g, w): the magnitude of g with the sign bit of w
+  const std::uint32_t sign = float_bits(w) & 0x80000000u;
+  return bits_float((float_bits(g) & 0x7FFFFFFFu) | sign) * p.to_weight;
+}
+
+// Weights per stage block: its temporaries stay in L1 while every stage loop has many
+// independent iterations.
+constexpr std::int64_t kPcmBlock = 256;
 
 // One chunk of PCMNoise; without stuck devices their uniforms are not read.
 template <bool kDrift, bool kStuck>
@@ -191,13 +211,26 @@ inline __attribute__((always_inline)) void pcm_chunk_body(
     const float* __restrict u_stuck, const float* __restrict u_value) {
   const float a = s.amax;
   const PcmSettings pcm = s.pcm;
-  for (std::int64_t k = 0; k < count; ++k) {
-    const float g = pcm_conductance<kDrift, kStuck>(
-        w[k], a, pcm, xi_prog[k], kDrift ? xi_drift[k] : 0.0f, xi_read[k],
-        kStuck ? u_stuck[k] : 0.0f, kStuck ? u_value[k] : 0.0f);
-    // copysign(g, w): the magnitude of g with the sign bit of w
-    const std::uint32_t sign = float_bits(w[k]) & 0x80000000u;
-    out[k] = bits_float((float_bits(g) & 0x7FFFFFFFu) | sign) * pcm.to_weight;
+  alignas(64) float g[kPcmBlock];
+  alignas(64) float g_r[kPcmBlock];
+  alignas(64) float log_q[kPcmBlock];
+  for (std::int64_t at = 0; at < count; at += kPcmBlock) {
+    const std::int64_t n = std::min(kPcmBlock, count - at);
+    const float* wb = w + at;
+    for (std::int64_t k = 0; k < n; ++k) {
+      g[k] = pcm_programmed<kStuck>(wb[k], a, pcm, xi_prog[at + k],
+                                    kStuck ? u_stuck[at + k] : 0.0f,
+                                    kStuck ? u_value[at + k] : 0.0f, g_r[k]);
+    }
+    // the read noise's std follows the programmed g, before the drift
+    for (std::int64_t k = 0; k < n; ++k) log_q[k] = pcm_log_read(g[k], pcm);
+    if constexpr (kDrift) {
+      for (std::int64_t k = 0; k < n; ++k) g_r[k] = pcm_log_drift(g_r[k], pcm, xi_drift[at + k]);
+      for (std::int64_t k = 0; k < n; ++k) g[k] = exp2_f32(g_r[k]) * g[k];  // g_r: log2 drift
+    }
+    for (std::int64_t k = 0; k < n; ++k) {
+      out[at + k] = pcm_read_weight(wb[k], g[k], log_q[k], pcm, xi_read[at + k]);
+    }
   }
 }
 
