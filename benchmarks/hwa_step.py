@@ -23,6 +23,10 @@ tanh-maxpool-``Linear(512, 10)``, all analog, 28x28 inputs, batch 32, cross-entr
 each convolution weight serves many positions, so that one draw per step is a small share.
 
     python benchmarks/hwa_step.py [--repeats 20] [--threads 1] [--sizes 512 1024] [--no-cnn]
+                                  [--batch 64] [--modifiers "PCMNoise t=0" ...]
+
+``--batch`` sets the linear rows' batch (the draw's cost does not grow with it, the step's
+does); ``--modifiers`` keeps only the rows named.
 """
 
 from __future__ import annotations
@@ -114,12 +118,16 @@ def cnn(rpu_config: InferenceRPUConfig) -> torch.nn.Module:
     )
 
 
-def linear_rows(n: int, repeats: int) -> list[list[object]]:
+def linear_rows(
+    n: int, repeats: int, batch: int = BATCH, names: list[str] | None = None
+) -> list[list[object]]:
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(BATCH, n, generator=generator)
-    target = torch.randn(BATCH, n, generator=generator)
+    x = torch.randn(batch, n, generator=generator)
+    target = torch.randn(batch, n, generator=generator)
     rows: list[list[object]] = []
     for name, params in MODIFIERS:
+        if names and name not in names:
+            continue
         plain = AnalogLinear(n, n, rpu_config=config(None, None), seed=1)
         hwa = AnalogLinear(n, n, rpu_config=config(name, params), seed=1)
         step_hwa = make_step(hwa, x, target)
@@ -134,12 +142,12 @@ def linear_rows(n: int, repeats: int) -> list[list[object]]:
             once.remap_analog_weights(WeightRemapParameter(type=REMAP))
             t_once, t_hwa3 = paired_median_ms(make_step(once, x, target), step_hwa, repeats)
             remapped = f"{t_hwa3 / t_once:.2f}"
-        rows.append([f"{n}x{n}", name, f"{t_plain:.2f}", f"{t_hwa:.2f}",
+        rows.append([f"{n}x{n} b{batch}", name, f"{t_plain:.2f}", f"{t_hwa:.2f}",
                      f"{t_hwa / t_plain:.2f}", against, remapped])  # fmt: skip
     return rows
 
 
-def cnn_rows(repeats: int) -> list[list[object]]:
+def cnn_rows(repeats: int, names: list[str] | None = None) -> list[list[object]]:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(CNN_BATCH, 1, 28, 28, generator=generator)
     labels = torch.randint(0, 10, (CNN_BATCH,), generator=generator)
@@ -147,6 +155,8 @@ def cnn_rows(repeats: int) -> list[list[object]]:
     params = dict(MODIFIERS)
     rows: list[list[object]] = []
     for name in CNN_MODIFIERS:
+        if names and name not in names:
+            continue
         step_plain = make_step(cnn(config(None, None)), x, labels, loss_fn)
         step_hwa = make_step(cnn(config(name, params[name])), x, labels, loss_fn)
         t_plain, t_hwa = paired_median_ms(step_plain, step_hwa, repeats)
@@ -161,15 +171,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024])
     parser.add_argument("--no-cnn", action="store_true", help="skip the CNN rows")
+    parser.add_argument("--batch", type=int, default=BATCH, help="the linear rows' batch")
+    known = [name for name, _ in MODIFIERS]
+    parser.add_argument("--modifiers", nargs="*", choices=known, metavar="NAME",
+                        help=f"only these rows, of: {', '.join(known)}")  # fmt: skip
     args = parser.parse_args()
+    if args.batch < 1:
+        parser.error(f"--batch {args.batch}: must be at least 1")
     torch.set_num_threads(args.threads)
-    print(f"torch threads: {args.threads}, batch {BATCH} (CNN {CNN_BATCH}), "
+    print(f"torch threads: {args.threads}, batch {args.batch} (CNN {CNN_BATCH}), "
           f"repeats {args.repeats}")  # fmt: skip
     rows: list[list[object]] = []
     for n in args.sizes:
-        rows += linear_rows(n, args.repeats)
+        rows += linear_rows(n, args.repeats, args.batch, args.modifiers)
     if not args.no_cnn:
-        rows += cnn_rows(args.repeats)
+        rows += cnn_rows(args.repeats, args.modifiers)
     print_table(["size", "modifier", "plain ms", "HWA ms", "ratio (goal <= 1.5)",
                  "vs clip + remap alone", "vs remapped plain"], rows)  # fmt: skip
 
