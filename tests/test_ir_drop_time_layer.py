@@ -107,8 +107,8 @@ def test_the_mapping_sets_the_physical_rows():
 def test_split_mode_on_a_layer():
     forward = IOParametersIRDropT(**QUIET, inp_res=1 / 128, mv_type="SplitMode")
     layer = _layer(TorchInferenceRPUConfigIRDropT(forward=forward))
-    one = _layer(TorchInferenceRPUConfigIRDropT(forward=IOParametersIRDropT(**QUIET,
-                                                                            inp_res=1 / 128)))  # fmt: skip
+    one_pass = IOParametersIRDropT(**QUIET, inp_res=1 / 128)
+    one = _layer(TorchInferenceRPUConfigIRDropT(forward=one_pass))
     x = _inputs()
     assert torch.allclose(layer(x), one(x), atol=1e-5)  # training: same digital sum
     layer.eval()
@@ -120,8 +120,8 @@ def test_split_mode_on_a_layer():
 
 def test_checkpoint_keeps_the_parameters_and_the_layout(tmp_path):
     forward = IOParametersIRDropT(ir_drop_segments=4, ir_drop_v_read=0.41, ir_drop=2.0)
-    config = TorchInferenceRPUConfigIRDropT(forward=forward,
-                                            mapping=MappingParameter(max_input_size=128))  # fmt: skip
+    mapping = MappingParameter(max_input_size=128)
+    config = TorchInferenceRPUConfigIRDropT(forward=forward, mapping=mapping)
     layer = _layer(config)
     layer.eval()
     x = _inputs()

@@ -121,7 +121,7 @@ def test_split_and_bit_wise_passes_follow_the_slot_by_slot_solution():
 
 
 # -- physical limits -------------------------------------------------------------------------
-@pytest.mark.parametrize("converter", [None, DualPairConductanceConverter()])
+@pytest.mark.parametrize("converter", [None, DualPairConductanceConverter(f_lst=(1.0, 3.0))])
 def test_no_wire_resistance_gives_the_exact_product(converter):
     # r_s -> 0 with v_read at the idle level 0.4 V: every slot's current is 0.2 sum_j
     # (g+ - g-) over the devices on, so y = W x on the DAC grid, up to float32 rounding
@@ -158,6 +158,26 @@ def test_more_wire_resistance_lowers_positive_outputs_monotonically():
         assert (y > 0).all()
         previous = y.double()
     assert (previous < 0.9 * exact).all()  # a visible drop at the largest resistance
+
+
+class _PairByMatrices(SinglePairConductanceConverter):
+    """One pair, through the conductance matrices (not the one-pair shortcut)."""
+
+
+@pytest.mark.parametrize("g_min", [0.0, 2.0])
+def test_pair_converters_through_their_matrices_agree(g_min):
+    # 20 rows on a 32-row tile (padded rows: two devices at g_min), a strong drop.
+    w, x = weights((20, 5), seed=18), on_grid((4, 20), 63, seed=19)
+    fields = {"ir_drop": 300.0, "ir_drop_segments": 4}
+    short = periphery(5, 32, SinglePairConductanceConverter(g_min=g_min), **fields)
+    full = periphery(5, 32, _PairByMatrices(g_min=g_min), **fields)
+    y = short.run(x, w, "reference")
+    assert torch.allclose(full.run(x, w, "reference"), y, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(y, x @ w, atol=0.05)  # the drop is there
+    if g_min == 0.0:
+        # Two equal pairs, each with half the weight at twice the scale: the same currents.
+        dual = periphery(5, 32, DualPairConductanceConverter(), **fields)
+        assert torch.allclose(dual.run(x, w, "reference"), y, rtol=1e-5, atol=1e-5)
 
 
 def test_higher_conductance_drops_more():

@@ -21,6 +21,8 @@ import math
 import torch
 from torch import Tensor
 
+from .inference.converters import _ZERO_CLIP as ZERO_CLIP
+from .inference.converters import SinglePairConductanceConverter
 from .io_parameters import AnalogMVType
 from .io_parameters_irdrop import IOParametersIRDropT, input_levels, pulse_bits
 
@@ -150,16 +152,7 @@ def check_geometry(io: IOParametersIRDropT, rows: int, phys_rows: int) -> int:
     return phys
 
 
-def _pairs(converter: object, matrix: Tensor) -> tuple[list[tuple[float, Tensor, Tensor]], Tensor]:
-    """``[(f_k, g+_k, g-_k)]`` and the scale of the converter's conductances of ``matrix``."""
-    conductances, scale = converter.to_conductances(matrix)  # type: ignore[attr-defined]
-    if len(conductances) % 2:
-        raise ValueError(
-            f"g_converter={type(converter).__name__} gives {len(conductances)} conductance "
-            "matrices; the time-dependent IR drop needs device pairs (allowed: "
-            "SinglePair, DualPair, NPair or CustomPair converters)"
-        )
-    n_pairs = len(conductances) // 2
+def _factors(converter: object, n_pairs: int) -> tuple[float, ...]:
     factors = getattr(converter, "f_lst", None)
     if factors is None:
         factors = (1.0,) if n_pairs == 1 else ()
@@ -167,10 +160,44 @@ def _pairs(converter: object, matrix: Tensor) -> tuple[list[tuple[float, Tensor,
         raise ValueError(
             f"g_converter={type(converter).__name__} has {len(factors)} factors for {n_pairs} pairs"
         )
-    pairs = [
-        (float(f), conductances[2 * k], conductances[2 * k + 1]) for k, f in enumerate(factors)
-    ]
-    return pairs, scale
+    return tuple(float(f) for f in factors)
+
+
+def _pair_terms(
+    converter: object, matrix: Tensor, phys: int, segments: int, top: int
+) -> tuple[list[tuple[Tensor, Tensor, float]], Tensor]:
+    """Per device pair ``k``: its segments' conductance ``[S, out]`` (float64, uS), its
+    share ``f_k (g+_k - g-_k) / scale`` of the weight ``[in, out]`` and ``f_k``; and the
+    converter's ``scale``. The tile's rows sit at ``top`` of ``phys`` rows, the others hold
+    the converter's zero weight."""
+    rows, cols = matrix.shape
+    per_segment = phys // segments
+    if type(converter) is SinglePairConductanceConverter:
+        # One pair: g+ - g- = scale W and g+ + g- = scale |W| + 2 g_min, no matrices needed.
+        magnitude = matrix.abs()
+        peak = magnitude.max().clamp(min=ZERO_CLIP)  # as the converter's scale
+        scale = ((converter.g_max - converter.g_min) / peak).to(torch.float32)
+        segment = (torch.arange(rows, device=matrix.device) + top) // per_segment
+        g_abs = torch.zeros(segments, cols, dtype=torch.float32, device=matrix.device)
+        g_abs.index_add_(0, segment, magnitude)
+        g_seg = g_abs.to(torch.float64) * float(scale) + 2.0 * converter.g_min * per_segment
+        return [(g_seg, matrix, 1.0)], scale
+    padded = torch.zeros(phys, cols, dtype=torch.float32, device=matrix.device)
+    padded[top : top + rows] = matrix
+    conductances, scale = converter.to_conductances(padded)  # type: ignore[attr-defined]
+    if len(conductances) % 2:
+        raise ValueError(
+            f"g_converter={type(converter).__name__} gives {len(conductances)} conductance "
+            "matrices; the time-dependent IR drop needs device pairs (allowed: "
+            "SinglePair, DualPair, NPair or CustomPair converters)"
+        )
+    terms = []
+    for k, factor in enumerate(_factors(converter, len(conductances) // 2)):
+        g_plus, g_minus = conductances[2 * k], conductances[2 * k + 1]
+        total = (g_plus + g_minus).reshape(segments, per_segment, cols).sum(1)
+        share = (g_plus - g_minus)[top : top + rows] * (factor / scale)
+        terms.append((total.to(torch.float64), share, factor))
+    return terms, scale
 
 
 def _chain(g_seg: Tensor, r_wire: float) -> tuple[Tensor, Tensor]:
@@ -206,29 +233,24 @@ def column_model(
     segments = int(io.ir_drop_segments)
     per_segment = phys // segments
     top = (phys - rows) // 2
-    padded = torch.zeros(phys, cols, dtype=matrix.dtype, device=matrix.device)
-    padded[top : top + rows] = matrix.detach()
-    pairs, scale = _pairs(converter, padded)
+    weights = matrix.detach().to(torch.float32).contiguous()  # row-wise work below
+    terms, scale = _pair_terms(converter, weights, phys, segments, top)
     r_wire = OHM * float(io.ir_drop) * float(io.ir_drop_rs) * per_segment
     v_leak = float(io.ir_drop_v_read) - V_IDLE
     odd = torch.arange(cols, device=matrix.device) % 2 == 1
-    weight = torch.zeros(phys, cols, dtype=torch.float64, device=matrix.device)
+    segment = (torch.arange(rows, device=matrix.device) + top) // per_segment
+    weight: Tensor | None = None
     leak = torch.zeros(cols, dtype=torch.float64, device=matrix.device)
-    for factor, g_plus, g_minus in pairs:
-        gp, gm = g_plus.to(torch.float64), g_minus.to(torch.float64)
-        g_seg = (gp + gm).reshape(segments, per_segment, cols).sum(1) + G_FLOOR
-        # Odd columns are read at row 0: their chain runs the other way.
-        ordered = torch.where(odd, g_seg.flip(0), g_seg)
-        c, r_th = _chain(ordered, r_wire)
+    for g_seg, share, factor in terms:
+        # The chain in float64 per segment and column; odd columns are read at row 0, so
+        # their chain runs the other way.
+        c, r_th = _chain(torch.where(odd, g_seg.flip(0), g_seg) + G_FLOOR, r_wire)
         c = torch.where(odd, c.flip(0), c) / r_th
-        per_row = c.repeat_interleave(per_segment, dim=0)
-        weight += (factor * (gp - gm)) * per_row
-        leak += factor * v_leak / (V_SWING * r_th)
-    scale64 = scale.to(torch.float64)
-    return ColumnModel(
-        (weight[top : top + rows] / scale64).to(torch.float32),
-        (leak / scale64).to(torch.float32),
-    )
+        part = share * torch.index_select(c.to(torch.float32), 0, segment)
+        weight = part if weight is None else weight + part
+        leak += factor * v_leak / (V_SWING * r_th * float(scale))
+    assert weight is not None
+    return ColumnModel(weight, leak.to(torch.float32))
 
 
 def pass_output(p: PulsePass, model: ColumnModel) -> Tensor:
@@ -240,6 +262,4 @@ def pass_output(p: PulsePass, model: ColumnModel) -> Tensor:
 
 def default_converter() -> object:
     """The converter of a tile that names none: one pair per weight, 0 to 25 uS."""
-    from .inference.converters import SinglePairConductanceConverter
-
     return SinglePairConductanceConverter()
