@@ -16,6 +16,8 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 
 import torch
 from _busy import add_busy_argument, busy, busy_label
@@ -35,13 +37,19 @@ def _layer(config: object, size: int) -> AnalogLinear:
     return layer
 
 
-def _cpu_ms(fn: object, repeats: int) -> float:
-    times = []
+def _paired_cpu_ms(
+    fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: int
+) -> tuple[float, float]:
+    """Medians of the thread CPU time (ms) of ``fn_a`` and ``fn_b``, called alternately."""
+    times_a, times_b = [], []
     for _ in range(repeats):
         start = time.thread_time_ns()
-        fn()  # type: ignore[operator]
-        times.append(time.thread_time_ns() - start)
-    return statistics.median(times) / 1e6
+        fn_a()
+        middle = time.thread_time_ns()
+        fn_b()
+        times_b.append(time.thread_time_ns() - middle)
+        times_a.append(middle - start)
+    return statistics.median(times_a) / 1e6, statistics.median(times_b) / 1e6
 
 
 def main() -> None:
@@ -59,11 +67,11 @@ def main() -> None:
             io = IOParametersIRDropT(mv_type=mode, **fields)
             irdrop = _layer(TorchInferenceRPUConfigIRDropT(forward=io), args.size)
             plain = _layer(TorchInferenceRPUConfig(), args.size)
+            run_irdrop, run_plain = partial(irdrop, x), partial(plain, x)
             with_ms, without_ms = paired_median_ms(
-                lambda: irdrop(x), lambda: plain(x), repeats=args.repeats, warmup=3
+                run_irdrop, run_plain, repeats=args.repeats, warmup=3
             )
-            with_cpu = _cpu_ms(lambda: irdrop(x), args.repeats)
-            without_cpu = _cpu_ms(lambda: plain(x), args.repeats)
+            with_cpu, without_cpu = _paired_cpu_ms(run_irdrop, run_plain, args.repeats)
             rows.append([
                 mode, f"{with_ms:.2f}", f"{without_ms:.2f}", f"{with_ms / without_ms:.2f}",
                 f"{with_cpu:.2f}", f"{without_cpu:.2f}", f"{with_cpu / without_cpu:.2f}",
