@@ -153,3 +153,17 @@ def test_pulsed_tiles_refuse_it():
     config = SingleRPUConfig(device=ConstantStepDevice(), forward=IOParametersIRDropT())
     with pytest.raises(ValueError, match="IOParametersIRDropT, which a AnalogTile does not"):
         AnalogLinear(8, 4, rpu_config=config)
+
+
+def test_drift_compensation_reads_out_with_the_drop_in_either_mode():
+    # The compensation's read-outs run as in eval (the reference reads out with
+    # is_test=True): programming in training mode and in eval mode gives one baseline.
+    forward = IOParametersIRDropT(**QUIET, ir_drop=50.0)
+    baselines = []
+    for train in (True, False):
+        layer = _layer(TorchInferenceRPUConfigIRDropT(forward=forward))
+        layer.train(train)
+        layer.program_analog_weights()
+        tile = next(iter(layer.analog_tiles()))
+        baselines.append(tile.inference_state.programmed.baseline)
+    assert torch.equal(baselines[0], baselines[1])

@@ -376,7 +376,13 @@ class InferenceTile(FloatingPointTile):
         if periphery is None:
             return eye @ self.weights.T
         implementation = self._periphery_engine() if not periphery.io.exact else "reference"
-        return periphery.run(eye, self.weights.t(), implementation, self.num_threads)
+        # Read out as in eval mode (the reference's is_test=True): with the time-dependent
+        # IR drop, whatever the layer's mode when it programs or drifts.
+        was_test, periphery.is_test = periphery.is_test, True
+        try:
+            return periphery.run(eye, self.weights.t(), implementation, self.num_threads)
+        finally:
+            periphery.is_test = was_test
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)
