@@ -89,9 +89,7 @@ def pulse_passes(io: IOParametersIRDropT, v: Tensor) -> list[PulsePass]:
     mode = AnalogMVType(io.mv_type)
     scale = float(io.ir_drop_time_step_resolution_scale)
     step = float(io.inp_step)
-    if mode == AnalogMVType.ONE_PASS:
-        if step <= 0:  # no DAC grid (only with ir_drop = 0): one exact pass
-            return [PulsePass(v, 0.0, 0, 1.0, 0)]
+    if mode == AnalogMVType.ONE_PASS:  # (validated: a DAC grid, step > 0)
         full = math.floor(input_levels(io) + 1e-9) + 1
         return [_pass(v, step, full, scale, 1.0, 0)]
     m = _levels(v, step)

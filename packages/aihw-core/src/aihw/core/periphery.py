@@ -126,6 +126,10 @@ class Periphery:
         last_passes: bound-management passes of the last call (1 without re-runs).
         last_bound_hits: samples still at a bound after the last call.
         average_abs_max: the running value of ``AverageAbsMax`` noise management.
+        is_test: eval mode; the time-dependent IR drop of
+            :class:`~aihw.core.io_parameters_irdrop.IOParametersIRDropT` acts only then.
+        ir_drop_rows: the physical rows of that IR drop (0: the matrix's rows).
+        ir_drop_converter: its conductance converter (``None``: one pair, 25 uS).
     """
 
     def __init__(self, io: IOParameters, direction: str, out_size: int, seed: int):
