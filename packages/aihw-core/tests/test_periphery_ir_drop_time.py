@@ -237,6 +237,24 @@ def test_passes_equal_one_pass_without_ir_drop(mode):
     assert (diff <= step / 2 * (weights_sum + 1) + 1e-5).all()
 
 
+@pytest.mark.parametrize(
+    ("mode", "weights_"), [("SplitMode", (1, 8)), ("BitWise", (1, 2, 4, 8, 16, 32))]
+)
+def test_each_pass_draws_its_own_adc_noise(mode, weights_):
+    # Zero input: each pass's output is its ADC noise n_p, and the sum is sum_p w_p n_p.
+    # Independent draws give the variance sigma^2 sum_p w_p^2; one draw shared by the
+    # passes would give sigma^2 (sum_p w_p)^2 (65 against 81, 1365 against 3969).
+    sigma = 0.1
+    fields = {**QUIET, "out_noise": sigma, "ir_drop": 0.0, "mv_type": mode}
+    if mode == "SplitMode":
+        fields["inp_res"] = 1 / 128
+    p = Periphery(IOParametersIRDropT(**fields), "forward", 4000, seed=9)
+    y = p.run(torch.zeros(1, 8), torch.zeros(8, 4000), "reference")
+    variance = float(y.double().var()) / sigma**2
+    expected = sum(w * w for w in weights_)
+    assert abs(variance - expected) < 0.1 * expected  # 4000 draws: about 2% spread
+
+
 def test_split_mode_equals_one_pass_with_ir_drop_at_idle_read_voltage():
     # The slot sum is linear in the pulse counts: low + 2**s high counts the same slots.
     n, m = 32, 4
