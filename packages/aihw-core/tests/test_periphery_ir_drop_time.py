@@ -303,6 +303,25 @@ def test_training_mode_is_the_normal_forward(backend):
     assert not torch.equal(irdrop.forward(x), normal.forward(x))
 
 
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs the compiled engine")
+@pytest.mark.parametrize("mode", ["OnePass", "SplitMode", "BitWise"])
+def test_engines_agree_in_test_mode(mode):
+    # The default periphery (noise, DAC and ADC grids, management) around the drop: the
+    # compiled stages and their plain-torch twins give the same bits.
+    fields = {"mv_type": mode, "ir_drop": 20.0, "inp_res": 1 / 128}
+    outputs = []
+    for backend in ("native", "reference"):
+        config = TileConfig(forward=IOParametersIRDropT(**fields),
+                            mapping=MappingParameters(max_input_size=32))  # fmt: skip
+        tile = InferenceTile(6, 24, config, seed=8)
+        tile.set_weights(weights((6, 24), seed=20))
+        tile.backend = backend
+        tile.set_test_mode(True)
+        x = torch.randn(10, 24, generator=torch.Generator().manual_seed(4)) * 2
+        outputs.append(torch.cat([tile.forward(x), tile.forward(x)]))
+    assert torch.equal(outputs[0], outputs[1])
+
+
 def test_noise_and_bound_management_surround_it():
     # Abs-max scales the input into the DAC range and the output back: a scaled input
     # gives the scaled output (the ADC unbounded and exact, no noise; a power of two
