@@ -102,6 +102,12 @@ def test_the_mapping_sets_the_physical_rows():
     assert rows == [64, 64]  # 96 inputs in two tiles of 48, each padded to 64 rows
     with pytest.raises(ValueError, match="ir_drop_segments=8 does not divide the 100 physical"):
         _layer(TorchInferenceRPUConfigIRDropT(mapping=MappingParameter(max_input_size=100)))
+    # No tile limit: a tile has its own rows (the layer's mapping, not the configuration's).
+    forward = IOParametersIRDropT(ir_drop_segments=4)
+    torch.manual_seed(0)
+    layer = AnalogLinear(96, 12, rpu_config=TorchInferenceRPUConfigIRDropT(forward=forward),
+                         mapping=MappingParameter(max_input_size=0))  # fmt: skip
+    assert [t.forward_periphery.ir_drop_rows for t in list(layer.analog_tiles())] == [96]
 
 
 def test_split_mode_on_a_layer():

@@ -142,7 +142,7 @@ class TileGrid:
                 )
             )
             setup = getattr(tiles[-1], "setup_ir_drop_t", None)
-            if setup is not None and mapping.max_input_size > 0:
+            if setup is not None:
                 # the time-dependent IR drop pads a tile to the mapping's tile size
                 setup(max(mapping.max_input_size, tiles[-1].x_size))
             if large:
