@@ -18,6 +18,7 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from .io_parameters_irdrop import IOParametersIRDropT
 from .missing import install as _install_missing_part_finder
 from .parameters import PulseType, UpdateParameters
 from .runtime import RPUDataType, RuntimeParameter, RuntimeParameters
@@ -27,6 +28,7 @@ __all__ = [
     "UpdateParameters",
     "PulseType",
     "IOParameters",
+    "IOParametersIRDropT",
     "NoiseManagementType",
     "BoundManagementType",
     "WeightNoiseType",

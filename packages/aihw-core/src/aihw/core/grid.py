@@ -141,6 +141,10 @@ class TileGrid:
                     rpu_config=rpu_config,
                 )
             )
+            setup = getattr(tiles[-1], "setup_ir_drop_t", None)
+            if setup is not None:
+                # the time-dependent IR drop pads a tile to the mapping's tile size
+                setup(max(mapping.max_input_size, tiles[-1].x_size))
             if large:
                 release_free_memory()
         self.tiles = tiles

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "AnalogMVType",
@@ -77,6 +77,13 @@ class AnalogMVType(str, enum.Enum):
     """Positive and negative inputs in two analog passes, summed before the ADC."""
     POS_NEG_SEPARATE_DIGITAL_SUM = "PosNegSeparateDigitalSum"
     """Two passes, each through its own ADC, summed digitally."""
+    SPLIT_MODE = "SplitMode"
+    """The pulse-width-modulated input in two passes (low bits, then high bits), each
+    through the ADC, summed digitally with weights 1 and ``2**split_mode_bit_shift``
+    (``IOParametersIRDropT`` only; docs/physics/periphery.md#time-dependent-ir-drop)."""
+    BIT_WISE = "BitWise"
+    """One pass per input bit, each through the ADC, summed digitally with weights
+    ``2**bit`` (``IOParametersIRDropT`` only)."""
 
 
 _ENUMS: dict[str, type[enum.Enum]] = {
@@ -178,6 +185,10 @@ class IOParameters:
             what is allowed.
         NotImplementedError: a field of physics not simulated yet has a non-default value.
     """
+
+    #: Whether ``mv_type`` may be ``SplitMode`` or ``BitWise`` (the pulse-width passes of
+    #: :class:`~aihw.core.io_parameters_irdrop.IOParametersIRDropT`).
+    PULSE_PASSES: ClassVar[bool] = False
 
     is_perfect: bool = False
     mv_type: AnalogMVType | str = AnalogMVType.ONE_PASS
@@ -284,6 +295,16 @@ class IOParameters:
         if isinstance(self.max_bm_factor, bool) or self.max_bm_factor < 1:
             raise ValueError(
                 f"IOParameters.max_bm_factor={self.max_bm_factor!r} must be a number >= 1"
+            )
+        if not self.PULSE_PASSES and self.mv_type in (
+            AnalogMVType.SPLIT_MODE,
+            AnalogMVType.BIT_WISE,
+        ):
+            raise ValueError(
+                f"IOParameters.mv_type={AnalogMVType(self.mv_type).value!r} needs the "
+                "time-dependent IR drop's parameters (IOParametersIRDropT, as in "
+                "TorchInferenceRPUConfigIRDropT); allowed here: 'OnePass', 'Ideal', "
+                "'PosNegSeparate', 'PosNegSeparateDigitalSum'"
             )
         if self.bound_management == BoundManagementType.SHIFT:
             raise ValueError(

@@ -13,11 +13,12 @@ the compiled CPU engine (``"native"``, :mod:`aihw.core.engine`), the CUDA kernel
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
 
-from . import engine, engine_cuda
+from . import engine, engine_cuda, ir_drop_time
 from .dispatch import EngineName
 from .first_pass import (
     MASK32,
@@ -34,6 +35,7 @@ from .io_parameters import (
     NoiseManagementType,
     WeightNoiseType,
 )
+from .io_parameters_irdrop import IOParametersIRDropT
 from .reference import periphery as reference_periphery
 from .reference.periphery import STREAMS_BACKWARD, STREAMS_FORWARD
 from .scratch import Scratch
@@ -124,6 +126,10 @@ class Periphery:
         last_passes: bound-management passes of the last call (1 without re-runs).
         last_bound_hits: samples still at a bound after the last call.
         average_abs_max: the running value of ``AverageAbsMax`` noise management.
+        is_test: eval mode; the time-dependent IR drop of
+            :class:`~aihw.core.io_parameters_irdrop.IOParametersIRDropT` acts only then.
+        ir_drop_rows: the physical rows of that IR drop (0: the matrix's rows).
+        ir_drop_converter: its conductance converter (``None``: one pair, 25 uS).
     """
 
     def __init__(self, io: IOParameters, direction: str, out_size: int, seed: int):
@@ -133,6 +139,11 @@ class Periphery:
             )
         if direction not in ("forward", "backward"):
             raise ValueError(f"direction={direction!r}; allowed: 'forward', 'backward'")
+        if direction == "backward" and isinstance(io, IOParametersIRDropT):
+            raise ValueError(
+                "backward IO parameters are IOParametersIRDropT; the time-dependent IR drop "
+                "is a forward periphery (allowed backward: IOParameters)"
+            )
         self.io = dataclasses.replace(io)  # validates; the user's copy stays theirs
         self.out_size = out_size  # outputs of this direction's MVM
         self.direction = direction
@@ -169,6 +180,13 @@ class Periphery:
         self.nonlinearity_gain = 1.0
         if not self.io.exact and self.io.out_nonlinearity > 0:
             self._draw_nonlinearity(out_size)
+        # The time-dependent IR drop (IOParametersIRDropT): on in test mode only, on a
+        # tile of ir_drop_rows physical rows (0: the matrix's), with the conductances of
+        # ir_drop_converter (None: one pair, 25 uS); the inference tile sets all three.
+        self.is_test = False
+        self.ir_drop_rows = 0
+        self.ir_drop_converter: Any = None
+        self._ir_drop_model: ir_drop_time.ColumnModel | None = None  # during one call
 
     def __repr__(self) -> str:
         return f"Periphery({self.direction!r}, {self.io!r})"
@@ -179,6 +197,7 @@ class Periphery:
         state["_first_pass"] = None
         state["_last_bound_hits"] = self.last_bound_hits
         state["_pending_hits"] = None
+        state["_ir_drop_model"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -187,6 +206,10 @@ class Periphery:
             state["_last_bound_hits"] = state.pop("last_bound_hits")
         state.setdefault("_pending_hits", None)
         state.setdefault("_out_scratch", Scratch())
+        for name, default in (("is_test", False), ("ir_drop_rows", 0)):
+            state.setdefault(name, default)
+        state.setdefault("ir_drop_converter", None)
+        state["_ir_drop_model"] = None
         self.__dict__.update(state)
 
     @property
@@ -321,10 +344,26 @@ class Periphery:
             out = first(x, matrix, num_threads=int(num_threads), out=buffer)
             if out is not None:
                 return out
+        model = self._time_dependent_ir_drop(matrix)  # checked before the counter moves
         call = self.call_index
         self.call_index = (call + 1) & MASK32
         bm = io.bound_management if self.direction == "forward" else BoundManagementType.NONE
-        return self._run_general(x, matrix, call, bm, implementation, num_threads)
+        self._ir_drop_model = model
+        try:
+            return self._run_general(x, matrix, call, bm, implementation, num_threads)
+        finally:
+            self._ir_drop_model = None
+
+    def _time_dependent_ir_drop(self, matrix: torch.Tensor) -> ir_drop_time.ColumnModel | None:
+        """The columns of the time-dependent IR drop for ``matrix``, or ``None`` where it
+        is off (other IO parameters, training mode, ``ir_drop = 0``)."""
+        io = self.io
+        if not (isinstance(io, IOParametersIRDropT) and self.is_test and io.ir_drop > 0):
+            return None
+        converter = self.ir_drop_converter
+        if converter is None:
+            converter = ir_drop_time.default_converter()
+        return ir_drop_time.column_model(io, matrix, int(self.ir_drop_rows), converter)
 
     def _run_general(
         self,
@@ -553,11 +592,14 @@ class Periphery:
             sigma = sigma.to(device)
 
         def adc(
-            y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0
+            y: torch.Tensor, w_std: torch.Tensor | None, part: int = 0, whole: bool = False
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            return self._adc(kernels, compiled, y, out_scale, sigma, w_std, call, sub | part,
-                             row_ids, threads)  # fmt: skip
+            # whole: part is the complete counter word (the bit-wise passes)
+            return self._adc(kernels, compiled, y, out_scale, sigma, w_std, call,
+                             part if whole else sub | part, row_ids, threads)  # fmt: skip
 
+        if isinstance(io, IOParametersIRDropT):
+            return self._pulse_passes(v, matrix, bm_pass, adc)
         if mv == AnalogMVType.ONE_PASS:
             y = self._mac(v, matrix)
             return adc(y, self._w_noise_std(v, matrix))
@@ -578,6 +620,34 @@ class Periphery:
         y1, h1 = adc(y_pos, w_pos)
         y2, h2 = adc(y_neg, w_neg, part=1)
         return y1 + y2, h1.bool() | h2.bool()
+
+    def _pulse_passes(
+        self,
+        v: torch.Tensor,
+        matrix: torch.Tensor,
+        bm_pass: int,
+        adc: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The passes of IOParametersIRDropT (docs/physics/periphery.md#time-dependent-ir-drop):
+        each through the MAC (with the IR drop in test mode) and the ADC, summed digitally."""
+        io = self.io
+        assert isinstance(io, IOParametersIRDropT)
+        model = self._ir_drop_model
+        if model is None and io.mv_type == AnalogMVType.ONE_PASS:
+            return adc(torch.mm(v, matrix), None)  # the exact product, as the normal forward
+        passes = ir_drop_time.pulse_passes(io, v)
+        bit_wise = io.mv_type == AnalogMVType.BIT_WISE
+        total: torch.Tensor | None = None
+        hits: torch.Tensor | None = None
+        for p in passes:
+            y = torch.mm(p.v, matrix) if model is None else ir_drop_time.pass_output(p, model)
+            # The ADC's counters: part = the pass (sub = pass << 1 | part, or << 5 bit-wise).
+            part = (bm_pass << ir_drop_time.BIT_SHIFT | p.part) if bit_wise else p.part
+            y, hit = adc(y, None, part, bit_wise)
+            total = y if total is None else total + y * p.weight
+            hits = hit.bool() if hits is None else hits | hit.bool()
+        assert total is not None and hits is not None
+        return total, hits
 
     # -- non-idealities of the MAC and the ADC (docs/physics/periphery.md#mac-non-idealities) ------
     def _mac(self, v: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:

@@ -66,6 +66,7 @@ from .configs import (
     InferenceRPUConfig,
     SingleRPUConfig,
     TorchInferenceRPUConfig,
+    TorchInferenceRPUConfigIRDropT,
 )
 from .constant_step import ConstantStepDevice, ConstantStepResistiveDevice
 from .digital_compounds import (
@@ -221,6 +222,7 @@ __all__ = [
     "InferenceRPUConfig",
     "SingleRPUConfig",
     "TorchInferenceRPUConfig",
+    "TorchInferenceRPUConfigIRDropT",
     "MappingParameter",
     "MappingParameters",
     "RPUDataType",

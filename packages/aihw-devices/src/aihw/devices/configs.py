@@ -9,6 +9,9 @@
 - :class:`TorchInferenceRPUConfig`: :class:`InferenceRPUConfig` computed by the plain-torch
   reference only (``runtime.backend="reference"``), the reference toolkit's pure-torch
   inference configuration.
+- :class:`TorchInferenceRPUConfigIRDropT`: :class:`TorchInferenceRPUConfig` with the
+  time-dependent IR drop (:class:`~aihw.core.io_parameters_irdrop.IOParametersIRDropT`
+  forward; docs/physics/periphery.md#time-dependent-ir-drop).
 
 Examples:
     >>> from aihw.devices import InferenceRPUConfig
@@ -28,6 +31,7 @@ from aihw.core.inference.clip import WeightClipParameter
 from aihw.core.inference.modifiers import WeightModifierParameter
 from aihw.core.inference.remap import WeightRemapParameter
 from aihw.core.io_parameters import IOParameters
+from aihw.core.io_parameters_irdrop import IOParametersIRDropT
 from aihw.core.parameters import PulseType, UpdateParameters
 from aihw.core.pre_post import PrePostProcessingParameter
 from aihw.core.runtime import RuntimeParameters
@@ -41,6 +45,7 @@ __all__ = [
     "FloatingPointRPUConfig",
     "InferenceRPUConfig",
     "TorchInferenceRPUConfig",
+    "TorchInferenceRPUConfigIRDropT",
 ]
 
 
@@ -159,3 +164,17 @@ class TorchInferenceRPUConfig(InferenceRPUConfig):
     runtime: RuntimeParameters = dataclasses.field(
         default_factory=lambda: RuntimeParameters(backend="reference")
     )
+
+
+@dataclasses.dataclass
+class TorchInferenceRPUConfigIRDropT(TorchInferenceRPUConfig):
+    """:class:`TorchInferenceRPUConfig` with the time-dependent IR drop, the reference
+    toolkit's configuration of that name: the forward periphery is an
+    :class:`~aihw.core.io_parameters_irdrop.IOParametersIRDropT` (pulse-width-modulated
+    inputs; each column a chain of Thevenin sources joined by wire resistance,
+    docs/physics/periphery.md#time-dependent-ir-drop), applied in eval mode; training
+    passes use the exact product. A tile has ``mapping.max_input_size`` physical rows (its
+    inputs padded symmetrically; the tile's own rows where the limit is 0), and the
+    conductances of ``noise_model.g_converter``."""
+
+    forward: IOParameters = dataclasses.field(default_factory=IOParametersIRDropT)

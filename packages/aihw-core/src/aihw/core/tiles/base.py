@@ -23,6 +23,7 @@ from .._checks import (
     check_tensor_device,
 )
 from ..io_parameters import IOParameters
+from ..io_parameters_irdrop import IOParametersIRDropT
 from ..periphery import Periphery
 from ..runtime import BACKENDS
 
@@ -166,8 +167,19 @@ class TileBase:
     def _threads(self) -> int:
         return torch.get_num_threads() if self.num_threads is None else int(self.num_threads)
 
+    #: Whether the forward periphery may hold the time-dependent IR drop
+    #: (IOParametersIRDropT): it needs a test mode, which inference tiles have.
+    takes_ir_drop_t = False
+
     def _set_periphery(self, forward: IOParameters | None, backward: IOParameters | None) -> None:
         """Build the forward and backward periphery (``None``: an exact pass)."""
+        if isinstance(forward, IOParametersIRDropT) and not self.takes_ir_drop_t:
+            raise ValueError(
+                f"forward IO parameters are IOParametersIRDropT, which a "
+                f"{type(self).__name__} does not take: the time-dependent IR drop acts in "
+                "eval mode of inference tiles (allowed: InferenceRPUConfig or "
+                "TorchInferenceRPUConfigIRDropT with a floating-point device)"
+            )
         fwd = None if forward is None else Periphery(forward, "forward", self.d_size, self.seed)
         bwd = None if backward is None else Periphery(backward, "backward", self.x_size, self.seed)
         self.forward_periphery, self.backward_periphery = fwd, bwd

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .. import dispatch
+from .. import dispatch, ir_drop_time
 from .._checks import check_seed
 from ..config import TileConfig
 from ..inference import draws
@@ -20,6 +20,7 @@ from ..inference.noise_model import NoiseModel
 from ..inference.programming import InferenceState, check_t_inference
 from ..inference.remap import WeightRemapParameter, remap_weights
 from ..io_parameters import IOParameters
+from ..io_parameters_irdrop import IOParametersIRDropT
 from ..parameters import PulseType, UpdateParameters
 from .base import check_config_alone
 from .floating_point import FloatingPointTile
@@ -101,6 +102,7 @@ class InferenceTile(FloatingPointTile):
             _checked_compensation(getattr(rpu_config, "drift_compensation", None)),
             noise_seed=self.seed,
         )
+        self.setup_ir_drop_t()
         self._hwa = HWAState(
             clip=checked_hwa_parameter("clip", getattr(rpu_config, "clip", None),
                                        WeightClipParameter),
@@ -323,10 +325,40 @@ class InferenceTile(FloatingPointTile):
     drift_analog_weights = drift_weights
 
     def set_test_mode(self, is_test: bool) -> None:
-        """Eval mode (``True``) applies the drift-compensation factor to the outputs."""
+        """Eval mode (``True``) applies the drift-compensation factor to the outputs (and
+        the time-dependent IR drop of IOParametersIRDropT)."""
         self.is_test = bool(is_test)
+        if self.forward_periphery is not None:
+            self.forward_periphery.is_test = self.is_test
         self._refresh_alpha()
         self._refresh_pass()
+
+    takes_ir_drop_t = True
+
+    def _set_periphery(self, forward: IOParameters | None, backward: IOParameters | None) -> None:
+        super()._set_periphery(forward, backward)
+        self.setup_ir_drop_t(check=False)  # the layout is checked once the tile is complete
+
+    def setup_ir_drop_t(self, rows: int | None = None, check: bool = True) -> None:
+        """Give an IOParametersIRDropT forward periphery the tile's layout: ``rows``
+        physical rows (default: ``mapping.max_input_size`` of the configuration, or the
+        tile's rows where those are more or the limit is 0), the noise model's
+        ``g_converter`` and the test mode. Refuses a layout whose rows
+        ``ir_drop_segments`` does not divide (when ``ir_drop > 0``)."""
+        periphery = self.forward_periphery
+        if periphery is None or not isinstance(periphery.io, IOParametersIRDropT):
+            return
+        if rows is None:
+            mapping = getattr(getattr(self, "rpu_config", None), "mapping", None)
+            limit = int(getattr(mapping, "max_input_size", 0) or 0)
+            rows = max(limit, self.x_size)
+        if check and periphery.io.ir_drop > 0:
+            ir_drop_time.check_geometry(periphery.io, self.x_size, rows)
+        state = self._inference
+        noise_model = None if state is None else state.noise_model
+        periphery.ir_drop_rows = int(rows)
+        periphery.ir_drop_converter = getattr(noise_model, "g_converter", None)
+        periphery.is_test = bool(self.is_test)
 
     def _refresh_alpha(self) -> None:
         """Keep ``_alpha`` (what forward multiplies by) in step; a change of whether one
@@ -344,7 +376,13 @@ class InferenceTile(FloatingPointTile):
         if periphery is None:
             return eye @ self.weights.T
         implementation = self._periphery_engine() if not periphery.io.exact else "reference"
-        return periphery.run(eye, self.weights.t(), implementation, self.num_threads)
+        # Read out as in eval mode (the reference's is_test=True): with the time-dependent
+        # IR drop, whatever the layer's mode when it programs or drifts.
+        was_test, periphery.is_test = periphery.is_test, True
+        try:
+            return periphery.run(eye, self.weights.t(), implementation, self.num_threads)
+        finally:
+            periphery.is_test = was_test
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)

@@ -30,6 +30,7 @@ import torch
 from ..compound import CompoundDevice
 from ..device_model import DeviceModel
 from ..io_parameters import IOParameters
+from ..io_parameters_irdrop import IOParametersIRDropT
 from ..parameters import UpdateParameters
 from ..periphery import Periphery
 from .analog import BACKENDS, AnalogTile
@@ -113,6 +114,8 @@ _WRITE_NOISE_KEYS = {"hidden_weights", "write_noise_index"}
 _DEVICE_OP_COUNTERS = ("diffusion_index", "reset_index")
 _DEVICE_KEYS = {"name", "class_name", "module", "distribution", "params"}
 _PERIPHERY_KEYS = {"io", "call_index", "average_abs_max"}
+#: Written only for the time-dependent IR drop: its parameters' class and physical rows.
+_IR_DROP_T_KEYS = {"io_class", "ir_drop_rows"}
 
 
 class TileStateError(ValueError):
@@ -314,11 +317,15 @@ def _periphery_state(periphery: Periphery | None) -> dict[str, Any] | None:
     """A pass's IO parameters and random-stream counter (``None``: an exact pass)."""
     if periphery is None:
         return None
-    return {
+    state = {
         "io": _plain(periphery.io),
         "call_index": int(periphery.call_index),
         "average_abs_max": periphery.average_abs_max,
     }
+    if isinstance(periphery.io, IOParametersIRDropT):
+        state["io_class"] = "IOParametersIRDropT"
+        state["ir_drop_rows"] = int(periphery.ir_drop_rows)
+    return state
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -521,6 +528,11 @@ def tile_from_state(
             raise TileStateError(f"tile state['hwa'] is given for a {cls.__name__}")
         tile._hwa = hwa_from_state(state["hwa"], shape)
         tile._refresh_pass()
+    if isinstance(tile, InferenceTile) and forward is not None and forward[3] is not None:
+        try:  # after the noise model: its converter gives the conductances
+            tile.setup_ir_drop_t(forward[3])
+        except ValueError as error:
+            raise TileStateError(f"tile state['forward']: {error}") from error
     for periphery, saved in (
         (tile.forward_periphery, forward),
         (tile.backward_periphery, backward),
@@ -633,14 +645,30 @@ def _device_op_counters_from_state(data: Any) -> dict[str, int]:
 
 def _periphery_from_state(
     data: Any, direction: str
-) -> tuple[IOParameters, int, float | None] | None:
-    """``(io, call_index, average_abs_max)`` of a saved pass, checked; ``None``: exact."""
+) -> tuple[IOParameters, int, float | None, int | None] | None:
+    """``(io, call_index, average_abs_max, ir_drop_rows)`` of a saved pass, checked
+    (``ir_drop_rows`` ``None`` without the time-dependent IR drop); ``None``: exact."""
     if data is None:
         return None
     where = f"tile state[{direction!r}]"
-    if not isinstance(data, dict) or set(data) != _PERIPHERY_KEYS:
-        raise TileStateError(f"{where} must be None or a dict with keys {sorted(_PERIPHERY_KEYS)}")
-    io = _rebuild(IOParameters, data["io"], f"{where}['io']")
+    if not isinstance(data, dict) or set(data) not in (
+        _PERIPHERY_KEYS,
+        _PERIPHERY_KEYS | _IR_DROP_T_KEYS,
+    ):
+        raise TileStateError(
+            f"{where} must be None or a dict with keys {sorted(_PERIPHERY_KEYS)} (and "
+            f"{sorted(_IR_DROP_T_KEYS)} for the time-dependent IR drop)"
+        )
+    rows = None
+    io_class: type[IOParameters] = IOParameters
+    if "io_class" in data:
+        if data["io_class"] != "IOParametersIRDropT":
+            raise TileStateError(
+                f"{where}['io_class']={data['io_class']!r}; allowed: 'IOParametersIRDropT'"
+            )
+        io_class = IOParametersIRDropT
+        rows = _int(data, "ir_drop_rows", 0, 2**31)
+    io = _rebuild(io_class, data["io"], f"{where}['io']")
     call_index = _int(data, "call_index", 0, 2**32)
     running = data["average_abs_max"]
     if running is not None and (
@@ -652,7 +680,7 @@ def _periphery_from_state(
         raise TileStateError(
             f"{where}['average_abs_max']={running!r} must be None or a finite number >= 0"
         )
-    return io, call_index, None if running is None else float(running)
+    return io, call_index, None if running is None else float(running), rows
 
 
 def load_tile_state(
