@@ -343,10 +343,7 @@ def _cuda_compare(variant: str, update: UpdateParameters, std: float, shape, lr:
         assert n_gpu.device == dev and n_gpu.dtype == torch.int64 and n_gpu.dim() == 0
         assert int(n_gpu) == n_cpu
         assert torch.equal(m_gpu.cpu(), m_cpu)
-        if case.law.name in ("exp_step", "pow_step"):
-            torch.testing.assert_close(w_gpu.cpu(), w_cpu, rtol=0, atol=1e-6)
-        else:
-            assert torch.equal(w_gpu.cpu(), w_cpu)
+        assert torch.equal(w_gpu.cpu(), w_cpu)
 
 
 @pytest.mark.cuda

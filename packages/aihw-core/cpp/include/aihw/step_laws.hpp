@@ -209,25 +209,27 @@ struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? a_up_ : a_down_, up ? gamma_up_ : neg_gamma_down_, up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            pick_f32(up, a_up_, a_down_), pick_f32(up, gamma_up_, neg_gamma_down_), up};
   }
 
+  // exp is exp_f32 (argument clamped to [-87, 88]; contract §7 says why that changes no
+  // step). Every noise form is computed and one selected, and a dead device (R <= 0) keeps
+  // w by a select, so that loops over cross-points vectorise.
   AIHW_HD inline float step(const Cell& c, float w, float xi) const noexcept {
-    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
     const float z = two_a_ * w / c.range + b_;
-    const float y = std::max(1.0f - c.amp * std::exp(c.gamma * z), 0.0f);
-    float step = c.up ? y * c.dw : -(y * c.dw);
-    if (noisy_) {
-      if (spread_noise_) {
-        const float spread = std::fabs(step) + add_ + slope_ * std::fabs(w);
-        step = step + sigma_ * spread * xi;
-      } else {
-        step = step * detail::noise_factor(sigma_, xi);
-      }
-    }
-    return detail::clip(w + step, c.lo, c.hi);
+    const float y = std::max(1.0f - c.amp * exp_f32(c.gamma * z), 0.0f);
+    const float dw = y * c.dw;
+    const float step = pick_f32(c.up, dw, -dw);
+    const float spread = abs_f32(step) + add_ + slope_ * abs_f32(w);
+    const float spread_step = step + sigma_ * spread * xi;
+    const float factor_step = step * detail::noise_factor(sigma_, xi);
+    const float noisy = pick_f32(spread_noise_, spread_step, factor_step);
+    const float moved = detail::clip(w + pick_f32(noisy_, noisy, step), c.lo, c.hi);
+    return pick_f32(c.range > 0.0f, moved, w);  // a dead device: the weight does not move
   }
 
  private:
@@ -252,17 +254,25 @@ struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? gamma_up_[e] : gamma_down_[e], up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    const float gamma_up = gamma_up_[e], gamma_down = gamma_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            pick_f32(up, gamma_up, gamma_down), up};
   }
 
+  // pow is pow_f32 of the distance to the bound, floored at 0 (a weight beyond the bound it
+  // moves toward does not step: pow of a negative base would be NaN). The noise and a dead
+  // device (R <= 0) are selects, so that loops over cross-points vectorise.
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
-    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
-    const float base = (c.up ? c.hi - w : w - c.lo) / c.range;
-    float step = c.dw * std::pow(base, c.gamma);
-    if (noisy_) step = step * detail::noise_factor(sigma_, z);
-    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
+    const float distance = pick_f32(c.up, c.hi - w, w - c.lo);
+    const float base = std::max(distance / c.range, 0.0f);
+    const float step = c.dw * pow_f32(base, c.gamma);
+    const float noisy = step * detail::noise_factor(sigma_, z);
+    const float signed_step = pick_f32(noisy_, noisy, step);
+    const float moved = detail::clip(w + pick_f32(c.up, signed_step, -signed_step), c.lo, c.hi);
+    return pick_f32(c.range > 0.0f, moved, w);  // a dead device: the weight does not move
   }
 
  private:
