@@ -747,14 +747,19 @@ struct Applier {
 // ---------------------------------------------------------------------------------------
 // Dense samples (dense_rows.hpp)
 
-// The laws whose step vectorises (float arithmetic and selects only; the others call libm or
-// read tables, and run the scan-and-apply path).
+// The laws whose step vectorises (float arithmetic, bit operations and selects only; exp and
+// pow are the f32_math polynomials). piecewise_step reads tables and runs the scan-and-apply
+// path.
 template <class Law>
 constexpr bool kDenseLaw = false;
 template <>
 constexpr bool kDenseLaw<ConstantStepLaw> = true;
 template <>
 constexpr bool kDenseLaw<LinearStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<ExpStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<PowStepLaw> = true;
 template <>
 constexpr bool kDenseLaw<SoftBoundsReferenceLaw> = true;
 

@@ -164,8 +164,11 @@ AIHW_HD inline float pow_f32(float x, float g) noexcept {
   r = pick_f32(a > 127.0f, kInf, r);
   r = pick_f32(x == 0.0f, pick_f32(g > 0.0f, 0.0f, kInf), r);
   r = pick_f32(x == kInf, pick_f32(g > 0.0f, kInf, 0.0f), r);
-  r = pick_f32(!(x >= 0.0f) || g != g, kNaN, r);
-  return pick_f32(g == 0.0f || x == 1.0f, 1.0f, r);
+  // one select per condition: GCC vectorises no select of an `||` of float compares
+  r = pick_f32(!(x >= 0.0f), kNaN, r);
+  r = pick_f32(g != g, kNaN, r);
+  r = pick_f32(x == 1.0f, 1.0f, r);
+  return pick_f32(g == 0.0f, 1.0f, r);
 }
 
 }  // namespace aihw
