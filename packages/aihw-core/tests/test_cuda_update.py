@@ -4,8 +4,8 @@
 phase by phase in the kernels' order, so these tests check their arithmetic, their random
 numbers and the order of the pulses on any machine: the same weights (bit for bit, noise or
 not), pulse counts and pulsed mask as ``aihw.core.engine.pulsed_update``. The tests marked
-``cuda`` run the real kernels on a GPU against the CPU engine (exp/pow may differ by an ulp
-between the host's and the device's libm).
+``cuda`` run the real kernels on a GPU against the CPU engine, bit for bit for every law
+(exp_step and pow_step use the float32 polynomials of aihw/f32_math.hpp, not libm).
 """
 
 from __future__ import annotations

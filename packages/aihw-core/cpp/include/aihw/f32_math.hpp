@@ -1,6 +1,6 @@
-// Logarithms, exponentials and tanh in float32 from +, -, *, / and bit operations only, in a
-// fixed order (no FMA), so that loops vectorise without libm and the plain-torch twin
-// (aihw.core.reference.f32_math) reproduces every bit (engine contract §12). Accurate to a
+// Logarithms, exponentials, powers and tanh in float32 from +, -, *, / and bit operations
+// only, in a fixed order (no FMA), so that loops vectorise without libm and the plain-torch
+// twin (aihw.core.reference.f32_math) reproduces every bit (engine contract §12, §7). Accurate to a
 // few units in the last place on their ranges (docs/architecture/engine-contract.md §12).
 #pragma once
 
@@ -147,9 +147,9 @@ AIHW_HD inline float tanh_f32(float x) noexcept {
 /// (subnormal x scaled by 2^24 first, exactly). Exact cases: x^0 = 1 and 1^g = 1 for every
 /// x and g, 0^g = 0 (g > 0) or +inf (g < 0), inf^g = inf (g > 0) or 0 (g < 0). Where
 /// g log2 x < -126 the result is 0 (the true one is below 2^-126), above 127 it is +inf
-/// (at least 2^127); x < 0 or a NaN gives NaN. Within 2.5 units in the last place plus
-/// |g log2 x| times 2^-24 (float32's rounding of the product, which 2^ magnifies).
-/// Selects only, so loops over it vectorise.
+/// (at least 2^127); x < 0 or a NaN gives NaN. Within 2 + 1.5 |g log2 x| units in the last
+/// place (the rounding of g log2 x, which 2^ magnifies). Selects only, so loops over it
+/// vectorise (engine contract §7: exp_step and pow_step).
 AIHW_HD inline float pow_f32(float x, float g) noexcept {
   constexpr float kMinNormal = 0x1p-126f;
   const float kInf = bits_float(0x7F800000u);

@@ -73,7 +73,7 @@ def pow_f32(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """``x`` to the power ``g`` for ``x >= 0``: ``2^(g log2 x)``, with C pow's exact cases
     (``x^0 = 1^g = 1``, ``0^g``, ``inf^g``), 0 below ``2^-126``, +inf from ``2^127``, NaN
     for ``x < 0`` or a NaN."""
-    x, g = torch.broadcast_tensors(x.to(_F32), g.to(_F32))
+    x, g = x.to(_F32), g.to(_F32)  # (they broadcast as in torch.pow)
     tiny = x < 2.0**-126
     lg = log2_f32(x * torch.where(tiny, 2.0**24, 1.0)) - torch.where(tiny, 24.0, 0.0)
     a = g * lg
