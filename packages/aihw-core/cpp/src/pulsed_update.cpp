@@ -747,9 +747,8 @@ struct Applier {
 // ---------------------------------------------------------------------------------------
 // Dense samples (dense_rows.hpp)
 
-// The laws whose step vectorises (float arithmetic, bit operations and selects only; exp and
-// pow are the f32_math polynomials). piecewise_step reads tables and runs the scan-and-apply
-// path.
+// The laws whose step vectorises (float arithmetic, bit operations and selects; exp and pow
+// are the f32_math polynomials, piecewise_step's table reads gathers): every compiled law.
 template <class Law>
 constexpr bool kDenseLaw = false;
 template <>
@@ -761,7 +760,19 @@ constexpr bool kDenseLaw<ExpStepLaw> = true;
 template <>
 constexpr bool kDenseLaw<PowStepLaw> = true;
 template <>
+constexpr bool kDenseLaw<PiecewiseStepLaw> = true;
+template <>
 constexpr bool kDenseLaw<SoftBoundsReferenceLaw> = true;
+
+// What the dense passes copy per pass (pulse_pass): the law, or piecewise_step's core (its
+// table pointer, not the tables the law owns).
+template <class Law>
+const Law& dense_law(const Law& law) noexcept {
+  return law;
+}
+inline const detail::PiecewiseStepCore& dense_law(const PiecewiseStepLaw& law) noexcept {
+  return law;
+}
 
 struct DenseSample {
   const Problem* pb;
@@ -1034,7 +1045,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
         sink.flush();  // the dense sample writes the same rows and uses the scratch batch
         const DenseSample ds{&pb, &tr, static_cast<std::int64_t>(s), rb, static_cast<std::uint32_t>(b),
                              (*pb.scales)[b].bl, &scratch};
-        sink.pulses += dense_sample(law, ds);
+        sink.pulses += dense_sample(dense_law(law), ds);
         continue;
       }
       sink.begin_sample(b, (*pb.scales)[b].bl);

@@ -542,6 +542,9 @@ TEST_CASE(dense_rows_equal_the_scan_path) {
       {ExpStepLaw::kSpec.engine_id, 4, {0.2, 0.00081, 0.36833, 12.4, 12.8, 0.24, 0.24, 0.002, 0.1}},
       {PowStepLaw::kSpec.engine_id, 6, {0.3}},
       {PowStepLaw::kSpec.engine_id, 6, {0.0}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.3, 4, 1.0, 0.8, 0.3, 0.1, 4, 0.2, 0.5, 0.9, 1.2}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.0, 4, 1.0, 0.8, 0.3, 0.1, 4, 0.2, 0.5, 0.9, 1.2}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.3, 1, 0.7, 1, 1.3}},
   };
   Tile base(D, X, 33);
   std::vector<float> slope_up(D * X), slope_down(D * X), reference(D * X);

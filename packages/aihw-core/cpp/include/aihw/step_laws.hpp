@@ -290,46 +290,53 @@ class PiecewiseStepCore : public CommonArrays, public Stepwise<PiecewiseStepCore
  public:
   AIHW_HD PiecewiseStepCore(const float* const* arrays, const double* scalars,
                             const float* tables) noexcept
-      : CommonArrays(arrays, scalars), table_up_(tables),
-        table_down_(tables + static_cast<std::size_t>(scalars[1])),
-        segments_(static_cast<int>(scalars[1]) - 1) {}
+      : CommonArrays(arrays, scalars), table_(tables),
+        down_(static_cast<int>(scalars[1])), segments_(static_cast<int>(scalars[1]) - 1) {}
 
   struct Cell {
     float lo, hi, range, dw;
-    const float* v;
+    int table;  // where the pulse's table starts in table_: 0 (up) or n (down)
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? table_up_ : table_down_, up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            down_ & (static_cast<int>(up) - 1), up};
   }
 
+  // The interpolation is computed for every device and selected (a dead device, R <= 0, or
+  // a one-value table takes v[0]); the noise and the direction are selects too, so that loops
+  // over cross-points vectorise (the table reads become gathers).
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
-    float r = c.v[0];
-    if (segments_ > 0 && c.range > 0.0f) {
-      const auto last = static_cast<float>(segments_ - 1);
-      const float s = std::max((w - c.lo) / c.range * static_cast<float>(segments_), 0.0f);
-      const float kf = std::min(std::floor(s), last);
-      const float t = std::min(s - kf, 1.0f);
-      // kf is in [0, segments - 1] unless w is NaN (then any valid index will do)
-      const int idx = kf >= 0.0f && kf <= last ? static_cast<int>(kf) : 0;
-      r = (1.0f - t) * c.v[idx] + t * c.v[idx + 1];
-    }
-    float step = c.dw * r;
-    if (noisy_) step = step * detail::noise_factor(sigma_, z);
-    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
+    const auto last = static_cast<float>(segments_ - 1);
+    const float s = std::max((w - c.lo) / c.range * static_cast<float>(segments_), 0.0f);
+    const float kf = std::min(std::floor(s), last);
+    const float t = std::min(s - kf, 1.0f);
+    // kf is in [0, segments - 1] unless w is NaN, the device dead or the table one value
+    // long (then index 0 will do: its result is not kept, or NaN anyway)
+    float k = pick_f32(kf >= 0.0f, kf, 0.0f);
+    k = pick_f32(k <= last, k, 0.0f);
+    // (int offsets from the one table pointer: the reads vectorise as gathers)
+    const int at = c.table + static_cast<int>(k);
+    const int next = at + static_cast<int>(segments_ > 0);  // within the table however long
+    const float interp = (1.0f - t) * table_[at] + t * table_[next];
+    const float first = table_[c.table];
+    float r = pick_f32(c.range > 0.0f, interp, first);
+    r = pick_f32(segments_ > 0, r, first);
+    const float step = c.dw * r;
+    const float noisy = step * detail::noise_factor(sigma_, z);
+    const float signed_step = pick_f32(noisy_, noisy, step);
+    return detail::clip(w + pick_f32(c.up, signed_step, -signed_step), c.lo, c.hi);
   }
 
  protected:
-  void point_at(const float* tables) noexcept {
-    table_down_ = tables + (table_down_ - table_up_);
-    table_up_ = tables;
-  }
+  void point_at(const float* tables) noexcept { table_ = tables; }
 
  private:
-  const float* table_up_;
-  const float* table_down_;
+  const float* table_;  // the up table, then the down table
+  int down_;            // where the down table starts
   int segments_;
 };
 
