@@ -222,7 +222,8 @@ struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
   // step). Every noise form is computed and one selected, and a dead device (R <= 0) keeps
   // w by a select, so that loops over cross-points vectorise.
   AIHW_HD inline float step(const Cell& c, float w, float xi) const noexcept {
-    const float z = two_a_ * w / c.range + b_;
+    // (a dead device divides by 1: exp_f32 then gets a finite argument, as the reference)
+    const float z = two_a_ * w / pick_f32(c.range > 0.0f, c.range, 1.0f) + b_;
     const float y = std::max(1.0f - c.amp * exp_f32(c.gamma * z), 0.0f);
     const float dw = y * c.dw;
     const float step = pick_f32(c.up, dw, -dw);
@@ -303,7 +304,7 @@ class PiecewiseStepCore : public CommonArrays, public Stepwise<PiecewiseStepCore
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     const float dw_up = dw_up_[e], dw_down = dw_down_[e];
     return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
-            down_ & (static_cast<int>(up) - 1), up};
+            down_ & (static_cast<int>(up) - 1), up};  // 0 (up) or down_, by a mask
   }
 
   // The interpolation is computed for every device and selected (a dead device, R <= 0, or
