@@ -254,6 +254,56 @@ TEST_CASE(pow_f32_exact_cases) {
   CHECK(std::isnan(pow_f32(nan, 1.0f)) && std::isnan(pow_f32(0.5f, nan)));
 }
 
+// A DOWN pulse of pow_step from w = b in [w_min, w_max] = [0, 1] with dw a power of 2 that
+// puts dw * b^g well inside (b/2, b): w - dw * pow is exact, so the new weight shows every
+// bit of pow, which must be pow_f32's (every exponent of b, several g).
+TEST_CASE(pow_step_computes_pow_f32_bit_for_bit) {
+  int bad = 0, checked = 0;
+  for (float g : {0.05f, 0.5f, 0.8f, 1.1f, 1.5f, 2.0f, 3.7f, -0.5f, -1.3f}) {
+    for (std::uint32_t e = 1; e < 127; ++e) {  // normal b < 1
+      for (std::uint32_t m = 0; m < 0x800000u; m += 65521) {
+        const float b = from_bits(e << 23 | m);
+        const double u = (1.0 - g) * std::log2(static_cast<double>(b));  // log2(b / b^g)
+        const double k = std::floor(u);
+        if (u - k < 0.1 || u - k > 0.9 || k < -126 || k > 127) continue;
+        if (std::fabs(g * std::log2(static_cast<double>(b))) >= 126) continue;
+        const float dw = static_cast<float>(std::ldexp(1.0, static_cast<int>(k)));
+        Point p(1.0f, dw, 0.0f, 1.0f, 1.0f, g);
+        const double s[] = {0.0};
+        const PowStepLaw law(p.ptrs, s);
+        FixedNoise noise{{0.0f}};
+        const float w = law.apply_pulses(b, 1, false, 0, noise);
+        bad += !same_bits(w, b - dw * pow_f32(b, g)) || !(w > 0.0f && w < b / 2);
+        ++checked;
+      }
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(checked > 5000);
+}
+
+// An UP pulse of exp_step from w = 0 (z = b) with A = 2^-k that puts A exp(b) in (1/2, 1]:
+// the new weight y = 1 - A exp(b) is exact, so it shows every bit of exp, which must be
+// exp_f32's (b over exp's range, both ends of its clamp).
+TEST_CASE(exp_step_computes_exp_f32_bit_for_bit) {
+  int bad = 0, checked = 0;
+  Point p(1.0f, 1.0f, -1.0f, 1.0f);
+  for (double arg = -124.0; arg < 124.0; arg += 0.0371) {
+    const float b = static_cast<float>(arg);
+    const float a = std::fmin(std::fmax(b, -87.0f), 88.0f);  // exp_f32's clamp
+    const int k = static_cast<int>(std::ceil(a / std::log(2.0)));
+    const double s[] = {0.0, std::ldexp(1.0, -k), 1.0, 1.0, 1.0, 0.0, b, 0.0, 0.0};
+    const ExpStepLaw law(p.ptrs, s);
+    FixedNoise noise{{0.0f}};
+    const float w = law.apply_pulses(0.0f, 1, true, 0, noise);
+    const float amp = static_cast<float>(s[1]);
+    bad += !same_bits(w, std::max(1.0f - amp * exp_f32(b), 0.0f));
+    checked += w > 0.0f && w < 0.5f;  // inside the exact window
+  }
+  CHECK(bad == 0);
+  CHECK(checked > 6000);
+}
+
 TEST_CASE(piecewise_step_single_pulses) {
   Point p(0.01f, 0.02f, -1.0f, 1.0f);
   // up (1, 0.8, 0.3), down (0.3, 0.8, 1.0), flattened with their lengths
