@@ -154,21 +154,23 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
     const float dw_up = dw_up_[e], dw_down = dw_down_[e];
     const float slope_up = slope_up_[e], slope_down = slope_down_[e];
-    return {pick_f32(up, dw_up, dw_down), pick_f32(up, slope_up, slope_down),
+    return {up ? dw_up : dw_down, up ? slope_up : slope_down,
             kReferenced ? reference_[e] : 0.0f, w_min_[e], w_max_[e], up};
   }
 
-  // Both noise forms are computed and one selected by bit masks (a float ternary kept the
-  // noisy soft_bounds_reference loop scalar), so that loops over cross-points vectorise;
-  // noise-free the factor is exactly 1, and multiplying by it changes no bit. w - step is
-  // w + (-step), the same bits.
+  // Both noise forms are computed and one selected, so that loops over cross-points
+  // vectorise; noise-free the factor is exactly 1, and multiplying by it changes no bit.
+  // soft_bounds_reference selects by bit masks (with float ternaries GCC kept its noisy
+  // pass scalar); linear_step keeps the ternaries, which GCC unswitches (measured faster).
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     const float lin = kReferenced ? c.slope * (w + c.ref) : c.slope * w;
-    const float factor = pick_f32(noisy_, noise_factor(sigma_, z), 1.0f);
+    const float noisy = noise_factor(sigma_, z);
+    const float factor = kReferenced ? pick_f32(noisy_, noisy, 1.0f) : (noisy_ ? noisy : 1.0f);
     const float scaled_both = (c.dw + lin) * factor;  // mult_noise: the noise scales dw + lin
     const float scaled_dw = lin + c.dw * factor;      // else it scales dw only
-    const float step = pick_f32(mult_, scaled_both, scaled_dw);
-    return clip(w + pick_f32(c.up, step, -step), c.lo, c.hi);
+    const float step = kReferenced ? pick_f32(mult_, scaled_both, scaled_dw)
+                                   : (mult_ ? scaled_both : scaled_dw);
+    return clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
  private:
