@@ -660,11 +660,7 @@ struct Applier {
       for (std::int64_t h = 0; h < n_hits; ++h) pulsed[e[h]] = 1;
     }
     if (!law.draws_noise()) {  // no normals to plan: the pulses straight from the hits
-      NoNoise noise;
-      for (std::int64_t h = 0; h < n_hits; ++h) {
-        weights[e[h]] = law.apply_pulses(weights[e[h]], counts[h], up[h] != 0, e[h], noise);
-        pulses += counts[h];
-      }
+      apply_noiseless(e, up, counts, n_hits);
       return;
     }
     if (pieces_.size() < kNoiseBatch) pieces_.resize(kNoiseBatch);  // a piece takes >= 1 pulse
@@ -722,10 +718,22 @@ struct Applier {
   std::size_t n_pieces_ = 0;
   std::uint32_t budget_ = kNoiseBatch;  // pulses the open window can still take
 
+  // The hits' pulses without noise. Flattened, as run_window.
+  __attribute__((flatten)) void apply_noiseless(const std::uint32_t* e, const std::uint8_t* up,
+                                                const std::uint32_t* counts, std::int64_t n_hits) {
+    NoNoise noise;
+    for (std::int64_t h = 0; h < n_hits; ++h) {
+      weights[e[h]] = law.apply_pulses(weights[e[h]], counts[h], up[h] != 0, e[h], noise);
+      pulses += counts[h];
+    }
+  }
+
   // Applies the window's pieces, cross-point after cross-point. (Running eight
   // cross-points side by side, pulse k of each lane at a time, measured slower: most
-  // cross-points get one or two pulses, so there is little chain to overlap.)
-  void run_window() {
+  // cross-points get one or two pulses, so there is little chain to overlap.) Flattened:
+  // every call in it is inlined (the laws' f32_math functions would otherwise stay calls
+  // once this file's inlining budget is spent).
+  __attribute__((flatten)) void run_window() {
     constexpr std::size_t kAhead = 32;  // pieces whose cells are fetched ahead
     const float* z = normals.data();
     for (std::size_t k = 0; k < n_pieces_; ++k) {
@@ -747,8 +755,8 @@ struct Applier {
 // ---------------------------------------------------------------------------------------
 // Dense samples (dense_rows.hpp)
 
-// The laws whose step vectorises (float arithmetic and selects only; the others call libm or
-// read tables, and run the scan-and-apply path).
+// The laws whose step vectorises (float arithmetic, bit operations and selects; exp and pow
+// are the f32_math polynomials, piecewise_step's table reads gathers): every compiled law.
 template <class Law>
 constexpr bool kDenseLaw = false;
 template <>
@@ -756,7 +764,23 @@ constexpr bool kDenseLaw<ConstantStepLaw> = true;
 template <>
 constexpr bool kDenseLaw<LinearStepLaw> = true;
 template <>
+constexpr bool kDenseLaw<ExpStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<PowStepLaw> = true;
+template <>
+constexpr bool kDenseLaw<PiecewiseStepLaw> = true;
+template <>
 constexpr bool kDenseLaw<SoftBoundsReferenceLaw> = true;
+
+// What the dense passes copy per pass (pulse_pass): the law, or piecewise_step's core (its
+// table pointer, not the tables the law owns).
+template <class Law>
+const Law& dense_law(const Law& law) noexcept {
+  return law;
+}
+inline const detail::PiecewiseStepCore& dense_law(const PiecewiseStepLaw& law) noexcept {
+  return law;
+}
 
 struct DenseSample {
   const Problem* pb;
@@ -962,10 +986,12 @@ AIHW_TARGET_AVX2 std::uint32_t ordinals_avx2(const std::uint32_t* n, std::int64_
 }
 
 // A pass as a function of its own: inlined into the row loop, GCC keeps it scalar for the
-// laws with many arrays (its alias analysis loses the restrict pointers).
+// laws with many arrays (its alias analysis loses the restrict pointers). Flattened: every
+// call in it is inlined (the step laws' f32_math functions would otherwise stay calls once
+// this file's inlining budget is spent, and the loop scalar).
 #define AIHW_PASS_VARIANT(NAME, TARGET)                                                      \
   template <class Law, bool kNoisy>                                                           \
-  TARGET __attribute__((noinline)) void NAME(                                                 \
+  TARGET __attribute__((noinline, flatten)) void NAME(                                        \
       const Law& law, float* w, std::size_t row_e, const std::uint32_t* n,                    \
       const std::uint8_t* x_neg, std::uint8_t d_neg, const float* zk, std::uint32_t k,        \
       std::int64_t x_size) {                                                                  \
@@ -1029,7 +1055,7 @@ std::int64_t apply_chunk(const Problem& pb, const Law& law,
         sink.flush();  // the dense sample writes the same rows and uses the scratch batch
         const DenseSample ds{&pb, &tr, static_cast<std::int64_t>(s), rb, static_cast<std::uint32_t>(b),
                              (*pb.scales)[b].bl, &scratch};
-        sink.pulses += dense_sample(law, ds);
+        sink.pulses += dense_sample(dense_law(law), ds);
         continue;
       }
       sink.begin_sample(b, (*pb.scales)[b].bl);

@@ -537,19 +537,33 @@ TEST_CASE(dense_rows_equal_the_scan_path) {
       {LinearStepLaw::kSpec.engine_id, 6, {0.3, 0.0}},
       {LinearStepLaw::kSpec.engine_id, 6, {0.2, 1.0}},
       {SoftBoundsReferenceLaw::kSpec.engine_id, 7, {0.3, 0.0}},
+      {ExpStepLaw::kSpec.engine_id, 4, {0.3, 0.00081, 0.36833, 12.4, 12.8, -0.37, -0.38, 0, 0}},
+      {ExpStepLaw::kSpec.engine_id, 4, {0.0, 0.00081, 0.36833, 12.4, 12.8, -0.37, -0.38, 0, 0}},
+      {ExpStepLaw::kSpec.engine_id, 4, {0.2, 0.00081, 0.36833, 12.4, 12.8, 0.24, 0.24, 0.002, 0.1}},
+      {PowStepLaw::kSpec.engine_id, 6, {0.3}},
+      {PowStepLaw::kSpec.engine_id, 6, {0.0}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.3, 4, 1.0, 0.8, 0.3, 0.1, 4, 0.2, 0.5, 0.9, 1.2}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.0, 4, 1.0, 0.8, 0.3, 0.1, 4, 0.2, 0.5, 0.9, 1.2}},
+      {PiecewiseStepLaw::kSpec.engine_id, 4, {0.3, 1, 0.7, 1, 1.3}},
   };
   Tile base(D, X, 33);
   std::vector<float> slope_up(D * X), slope_down(D * X), reference(D * X);
+  std::vector<float> gamma_up(D * X), gamma_down(D * X);
   for (std::int64_t e = 0; e < D * X; ++e) {
     slope_up[e] = -0.001f / base.w_max[e];
     slope_down[e] = 0.001f / base.w_min[e];
     reference[e] = 0.01f * static_cast<float>(e % 7) - 0.03f;
+    gamma_up[e] = 0.5f + 0.25f * static_cast<float>(e % 9);  // 0.5 to 2.5
+    gamma_down[e] = 2.0f - 0.125f * static_cast<float>(e % 13);  // 2 to 0.5
   }
   for (const LawCase& law : laws) {
     for (const PulsedUpdateConfig& cfg :
          {config(0.01, true, true, true), config(0.1, true, true, false, 40)}) {
       std::vector<const float*> arrays = base.arrays();
-      if (law.n_arrays >= 6) {
+      if (law.id == PowStepLaw::kSpec.engine_id) {
+        arrays.push_back(gamma_up.data());
+        arrays.push_back(gamma_down.data());
+      } else if (law.n_arrays >= 6) {
         arrays.push_back(slope_up.data());
         arrays.push_back(slope_down.data());
       }

@@ -1,6 +1,6 @@
-// Logarithms, exponentials and tanh in float32 from +, -, *, / and bit operations only, in a
-// fixed order (no FMA), so that loops vectorise without libm and the plain-torch twin
-// (aihw.core.reference.f32_math) reproduces every bit (engine contract §12). Accurate to a
+// Logarithms, exponentials, powers and tanh in float32 from +, -, *, / and bit operations
+// only, in a fixed order (no FMA), so that loops vectorise without libm and the plain-torch
+// twin (aihw.core.reference.f32_math) reproduces every bit (engine contract §12, §7). Accurate to a
 // few units in the last place on their ranges (docs/architecture/engine-contract.md §12).
 #pragma once
 
@@ -141,6 +141,34 @@ AIHW_HD inline float tanh_f32(float x) noexcept {
   const float e = exp_f32(-2.0f * abs_f32(x));
   const float t = (1.0f - e) / (1.0f + e);
   return bits_float(float_bits(t) | (float_bits(x) & 0x80000000u));  // t >= 0
+}
+
+/// x^g for x >= 0, as C's pow on that range: 2^(g log2 x) by log2_f32 and exp2_f32
+/// (subnormal x scaled by 2^24 first, exactly). Exact cases: x^0 = 1 and 1^g = 1 for every
+/// x and g, 0^g = 0 (g > 0) or +inf (g < 0), inf^g = inf (g > 0) or 0 (g < 0). Where
+/// g log2 x < -126 the result is 0 (the true one is below 2^-126), above 127 it is +inf
+/// (at least 2^127); x < 0 or a NaN gives NaN. Within 2 + 1.5 |g log2 x| units in the last
+/// place (the rounding of g log2 x, which 2^ magnifies). Selects only, so loops over it
+/// vectorise (engine contract §7: exp_step and pow_step).
+AIHW_HD inline float pow_f32(float x, float g) noexcept {
+  constexpr float kMinNormal = 0x1p-126f;
+  const float kInf = bits_float(0x7F800000u);
+  const float kNaN = bits_float(0x7FC00000u);
+  const bool tiny = x < kMinNormal;
+  const float lg = log2_f32(x * pick_f32(tiny, 0x1p24f, 1.0f)) - pick_f32(tiny, 24.0f, 0.0f);
+  const float a = g * lg;
+  // exp2_f32 takes [-126, 127]; a NaN goes in as -126 (replaced below)
+  const float bounded = pick_f32(a > -126.0f, pick_f32(a < 127.0f, a, 127.0f), -126.0f);
+  float r = exp2_f32(bounded);
+  r = pick_f32(a < -126.0f, 0.0f, r);
+  r = pick_f32(a > 127.0f, kInf, r);
+  r = pick_f32(x == 0.0f, pick_f32(g > 0.0f, 0.0f, kInf), r);
+  r = pick_f32(x == kInf, pick_f32(g > 0.0f, kInf, 0.0f), r);
+  // one select per condition: GCC vectorises no select of an `||` of float compares
+  r = pick_f32(!(x >= 0.0f), kNaN, r);
+  r = pick_f32(g != g, kNaN, r);
+  r = pick_f32(x == 1.0f, 1.0f, r);
+  return pick_f32(g == 0.0f, 1.0f, r);
 }
 
 }  // namespace aihw

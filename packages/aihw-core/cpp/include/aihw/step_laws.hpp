@@ -160,12 +160,16 @@ class LinearStepCore : public CommonArrays, public Stepwise<LinearStepCore<kRefe
 
   // Both noise forms are computed and one selected, so that loops over cross-points
   // vectorise; noise-free the factor is exactly 1, and multiplying by it changes no bit.
+  // soft_bounds_reference selects by bit masks (with float ternaries GCC kept its noisy
+  // pass scalar); linear_step keeps the ternaries, which GCC unswitches (measured faster).
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
     const float lin = kReferenced ? c.slope * (w + c.ref) : c.slope * w;
-    const float factor = noisy_ ? noise_factor(sigma_, z) : 1.0f;
+    const float noisy = noise_factor(sigma_, z);
+    const float factor = kReferenced ? pick_f32(noisy_, noisy, 1.0f) : (noisy_ ? noisy : 1.0f);
     const float scaled_both = (c.dw + lin) * factor;  // mult_noise: the noise scales dw + lin
     const float scaled_dw = lin + c.dw * factor;      // else it scales dw only
-    const float step = mult_ ? scaled_both : scaled_dw;
+    const float step = kReferenced ? pick_f32(mult_, scaled_both, scaled_dw)
+                                   : (mult_ ? scaled_both : scaled_dw);
     return clip(c.up ? w + step : w - step, c.lo, c.hi);
   }
 
@@ -209,25 +213,28 @@ struct ExpStepLaw : detail::CommonArrays, detail::Stepwise<ExpStepLaw> {
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? a_up_ : a_down_, up ? gamma_up_ : neg_gamma_down_, up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            pick_f32(up, a_up_, a_down_), pick_f32(up, gamma_up_, neg_gamma_down_), up};
   }
 
+  // exp is exp_f32 (argument clamped to [-87, 88]; contract §7 says why that changes no
+  // step). Every noise form is computed and one selected, and a dead device (R <= 0) keeps
+  // w by a select, so that loops over cross-points vectorise.
   AIHW_HD inline float step(const Cell& c, float w, float xi) const noexcept {
-    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
-    const float z = two_a_ * w / c.range + b_;
-    const float y = std::max(1.0f - c.amp * std::exp(c.gamma * z), 0.0f);
-    float step = c.up ? y * c.dw : -(y * c.dw);
-    if (noisy_) {
-      if (spread_noise_) {
-        const float spread = std::fabs(step) + add_ + slope_ * std::fabs(w);
-        step = step + sigma_ * spread * xi;
-      } else {
-        step = step * detail::noise_factor(sigma_, xi);
-      }
-    }
-    return detail::clip(w + step, c.lo, c.hi);
+    // (a dead device divides by 1: exp_f32 then gets a finite argument, as the reference)
+    const float z = two_a_ * w / pick_f32(c.range > 0.0f, c.range, 1.0f) + b_;
+    const float y = std::max(1.0f - c.amp * exp_f32(c.gamma * z), 0.0f);
+    const float dw = y * c.dw;
+    const float step = pick_f32(c.up, dw, -dw);
+    const float spread = abs_f32(step) + add_ + slope_ * abs_f32(w);
+    const float spread_step = step + sigma_ * spread * xi;
+    const float factor_step = step * detail::noise_factor(sigma_, xi);
+    const float noisy = pick_f32(spread_noise_, spread_step, factor_step);
+    const float moved = detail::clip(w + pick_f32(noisy_, noisy, step), c.lo, c.hi);
+    return pick_f32(c.range > 0.0f, moved, w);  // a dead device: the weight does not move
   }
 
  private:
@@ -252,17 +259,25 @@ struct PowStepLaw : detail::CommonArrays, detail::Stepwise<PowStepLaw> {
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? gamma_up_[e] : gamma_down_[e], up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    const float gamma_up = gamma_up_[e], gamma_down = gamma_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            pick_f32(up, gamma_up, gamma_down), up};
   }
 
+  // pow is pow_f32 of the distance to the bound, floored at 0 (a weight beyond the bound it
+  // moves toward does not step: pow of a negative base would be NaN). The noise and a dead
+  // device (R <= 0) are selects, so that loops over cross-points vectorise.
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
-    if (!(c.range > 0.0f)) return w;  // a dead device: the weight does not move
-    const float base = (c.up ? c.hi - w : w - c.lo) / c.range;
-    float step = c.dw * std::pow(base, c.gamma);
-    if (noisy_) step = step * detail::noise_factor(sigma_, z);
-    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
+    const float distance = pick_f32(c.up, c.hi - w, w - c.lo);
+    const float base = std::max(distance / c.range, 0.0f);
+    const float step = c.dw * pow_f32(base, c.gamma);
+    const float noisy = step * detail::noise_factor(sigma_, z);
+    const float signed_step = pick_f32(noisy_, noisy, step);
+    const float moved = detail::clip(w + pick_f32(c.up, signed_step, -signed_step), c.lo, c.hi);
+    return pick_f32(c.range > 0.0f, moved, w);  // a dead device: the weight does not move
   }
 
  private:
@@ -278,46 +293,53 @@ class PiecewiseStepCore : public CommonArrays, public Stepwise<PiecewiseStepCore
  public:
   AIHW_HD PiecewiseStepCore(const float* const* arrays, const double* scalars,
                             const float* tables) noexcept
-      : CommonArrays(arrays, scalars), table_up_(tables),
-        table_down_(tables + static_cast<std::size_t>(scalars[1])),
-        segments_(static_cast<int>(scalars[1]) - 1) {}
+      : CommonArrays(arrays, scalars), table_(tables),
+        down_(static_cast<int>(scalars[1])), segments_(static_cast<int>(scalars[1]) - 1) {}
 
   struct Cell {
     float lo, hi, range, dw;
-    const float* v;
+    int table;  // where the pulse's table starts in table_: 0 (up) or n (down)
     bool up;
   };
 
+  // Both directions are loaded and one selected (no branch on the direction).
   AIHW_HD inline Cell cell(std::size_t e, bool up) const noexcept {
-    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], up ? dw_up_[e] : dw_down_[e],
-            up ? table_up_ : table_down_, up};
+    const float dw_up = dw_up_[e], dw_down = dw_down_[e];
+    return {w_min_[e], w_max_[e], w_max_[e] - w_min_[e], pick_f32(up, dw_up, dw_down),
+            down_ & (static_cast<int>(up) - 1), up};  // 0 (up) or down_, by a mask
   }
 
+  // The interpolation is computed for every device and selected (a dead device, R <= 0, or
+  // a one-value table takes v[0]); the noise and the direction are selects too, so that loops
+  // over cross-points vectorise (the table reads become gathers).
   AIHW_HD inline float step(const Cell& c, float w, float z) const noexcept {
-    float r = c.v[0];
-    if (segments_ > 0 && c.range > 0.0f) {
-      const auto last = static_cast<float>(segments_ - 1);
-      const float s = std::max((w - c.lo) / c.range * static_cast<float>(segments_), 0.0f);
-      const float kf = std::min(std::floor(s), last);
-      const float t = std::min(s - kf, 1.0f);
-      // kf is in [0, segments - 1] unless w is NaN (then any valid index will do)
-      const int idx = kf >= 0.0f && kf <= last ? static_cast<int>(kf) : 0;
-      r = (1.0f - t) * c.v[idx] + t * c.v[idx + 1];
-    }
-    float step = c.dw * r;
-    if (noisy_) step = step * detail::noise_factor(sigma_, z);
-    return detail::clip(c.up ? w + step : w - step, c.lo, c.hi);
+    const auto last = static_cast<float>(segments_ - 1);
+    const float s = std::max((w - c.lo) / c.range * static_cast<float>(segments_), 0.0f);
+    const float kf = std::min(std::floor(s), last);
+    const float t = std::min(s - kf, 1.0f);
+    // kf is in [0, segments - 1] unless w is NaN, the device dead or the table one value
+    // long (then index 0 will do: its result is not kept, or NaN anyway)
+    float k = pick_f32(kf >= 0.0f, kf, 0.0f);
+    k = pick_f32(k <= last, k, 0.0f);
+    // (int offsets from the one table pointer: the reads vectorise as gathers)
+    const int at = c.table + static_cast<int>(k);
+    const int next = at + static_cast<int>(segments_ > 0);  // within the table however long
+    const float interp = (1.0f - t) * table_[at] + t * table_[next];
+    const float first = table_[c.table];
+    float r = pick_f32(c.range > 0.0f, interp, first);
+    r = pick_f32(segments_ > 0, r, first);
+    const float step = c.dw * r;
+    const float noisy = step * detail::noise_factor(sigma_, z);
+    const float signed_step = pick_f32(noisy_, noisy, step);
+    return detail::clip(w + pick_f32(c.up, signed_step, -signed_step), c.lo, c.hi);
   }
 
  protected:
-  void point_at(const float* tables) noexcept {
-    table_down_ = tables + (table_down_ - table_up_);
-    table_up_ = tables;
-  }
+  void point_at(const float* tables) noexcept { table_ = tables; }
 
  private:
-  const float* table_up_;
-  const float* table_down_;
+  const float* table_;  // the up table, then the down table
+  int down_;            // where the down table starts
   int segments_;
 };
 

@@ -144,15 +144,17 @@ def _exp_step(
     scalars: Mapping[str, Any],
     xi: torch.Tensor | None,
 ) -> torch.Tensor:
+    from .reference.f32_math import exp_f32  # (aihw.core.reference imports this module)
+
     w_min, w_max = arrays["w_min"], arrays["w_max"]
     span = w_max - w_min
     alive = span > 0
     z = (2.0 * _f32(scalars["a"])) * w / torch.where(alive, span, _f32(1.0)) + _f32(scalars["b"])
     y_up = torch.clamp(
-        1.0 - _f32(scalars["A_up"]) * torch.exp(_f32(scalars["gamma_up"]) * z), min=0.0
+        1.0 - _f32(scalars["A_up"]) * exp_f32(_f32(scalars["gamma_up"]) * z), min=0.0
     )
     y_down = torch.clamp(
-        1.0 - _f32(scalars["A_down"]) * torch.exp(-_f32(scalars["gamma_down"]) * z), min=0.0
+        1.0 - _f32(scalars["A_down"]) * exp_f32(-_f32(scalars["gamma_down"]) * z), min=0.0
     )
     dw = torch.where(up, y_up * arrays["dw_up"], -(y_down * arrays["dw_down"]))
     if xi is not None:
@@ -174,13 +176,16 @@ def _pow_step(
     scalars: Mapping[str, Any],
     xi: torch.Tensor | None,
 ) -> torch.Tensor:
+    from .reference.f32_math import pow_f32  # (aihw.core.reference imports this module)
+
     w_min, w_max = arrays["w_min"], arrays["w_max"]
     span = w_max - w_min
     alive = span > 0
     safe = torch.where(alive, span, _f32(1.0))
-    base = torch.where(up, w_max - w, w - w_min) / safe
+    # a weight beyond the bound it moves toward does not step (base floored at 0)
+    base = torch.clamp(torch.where(up, w_max - w, w - w_min) / safe, min=0.0)
     gamma = torch.where(up, arrays["gamma_up"], arrays["gamma_down"])
-    dw = torch.where(up, arrays["dw_up"], arrays["dw_down"]) * torch.pow(base, gamma)
+    dw = torch.where(up, arrays["dw_up"], arrays["dw_down"]) * pow_f32(base, gamma)
     if xi is not None:
         dw = dw * (1.0 + _f32(scalars["dw_min_std"]) * xi)
     new = _clip(w + torch.where(up, dw, -dw), arrays)

@@ -1,12 +1,12 @@
 """Plain-torch twins of ``aihw/f32_math.hpp`` (engine contract §12): ``exp_f32``, ``tanh_f32``,
-``log2_f32`` and ``exp2_f32`` from float32 +, -, *, / and bit operations in the
-compiled order, so that both give the same bits (on CPU and CUDA tensors)."""
+``log2_f32``, ``exp2_f32`` and ``pow_f32`` from float32 +, -, *, / and bit operations in
+the compiled order, so that both give the same bits (on CPU and CUDA tensors)."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["exp_f32", "tanh_f32", "log2_f32", "exp2_f32"]
+__all__ = ["exp_f32", "tanh_f32", "log2_f32", "exp2_f32", "pow_f32"]
 
 _F32, _I32 = torch.float32, torch.int32
 _LN2_HI = 0.693145751953125
@@ -67,3 +67,22 @@ def exp2_f32(y: torch.Tensor) -> torch.Tensor:
     for c in _EXP2[1:]:
         p = p * r + c
     return p * _pow2(n)
+
+
+def pow_f32(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``x`` to the power ``g`` for ``x >= 0``: ``2^(g log2 x)``, with C pow's exact cases
+    (``x^0 = 1^g = 1``, ``0^g``, ``inf^g``), 0 below ``2^-126``, +inf from ``2^127``, NaN
+    for ``x < 0`` or a NaN."""
+    x, g = x.to(_F32), g.to(_F32)  # (they broadcast as in torch.pow)
+    tiny = x < 2.0**-126
+    lg = log2_f32(x * torch.where(tiny, 2.0**24, 1.0)) - torch.where(tiny, 24.0, 0.0)
+    a = g * lg
+    bounded = torch.where(a > -126.0, torch.where(a < 127.0, a, 127.0), -126.0)
+    r = exp2_f32(bounded)
+    inf, nan = float("inf"), float("nan")
+    r = torch.where(a < -126.0, 0.0, r)
+    r = torch.where(a > 127.0, inf, r)
+    r = torch.where(x == 0.0, torch.where(g > 0.0, 0.0, inf), r)
+    r = torch.where(x == inf, torch.where(g > 0.0, inf, 0.0), r)
+    r = torch.where((x >= 0.0).logical_not() | g.isnan(), nan, r)
+    return torch.where((g == 0.0) | (x == 1.0), 1.0, r)
