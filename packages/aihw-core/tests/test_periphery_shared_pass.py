@@ -80,6 +80,29 @@ def test_shared_pass_equals_each_periphery_and_accumulates_exactly(io):
         assert max(p.last_passes for p in peripheries) > 1
 
 
+@pytest.mark.parametrize("zero_rows", ["all", "some"])
+def test_zero_rows_count_passes_as_the_general_path(zero_rows):
+    """Rows with a zero input take the general path's zero output in the shared pass; a
+    batch of only such rows runs no pass there, and the pass count says so here too."""
+    io = IOParameters(bound_management="None")
+    x, matrix = _data()
+    if zero_rows == "all":
+        x.zero_()
+    else:
+        x[::2] = 0.0
+    general = _peripheries(io)
+    xs = x[:, START : START + N_IN].contiguous()
+    expected = torch.cat([p.run(xs, matrix[:, o : o + w].contiguous(), "reference")
+                          for p, o, w in zip(general, (0, WIDTHS[0]), WIDTHS, strict=True)],
+                         dim=1)  # fmt: skip
+    peripheries = _peripheries(io)
+    shared = SharedFirstPass.build(peripheries)
+    assert shared is not None
+    assert torch.equal(shared(x, matrix, START, num_threads=1), expected)
+    assert [p.last_passes for p in peripheries] == [p.last_passes for p in general]
+    assert [p.last_passes for p in general] == ([0, 0] if zero_rows == "all" else [1, 1])
+
+
 def test_shared_pass_refuses_random_dacs_and_configurations_without_a_plan():
     assert SharedFirstPass.build(_peripheries(IOParameters(inp_noise=0.01))) is None
     assert SharedFirstPass.build(_peripheries(IOParameters(inp_sto_round=True))) is None

@@ -276,7 +276,7 @@ class SharedFirstPass(_ReusesBuffers):
             p.call_index = (call + 1) & MASK32
             # (a zero row's output is 0 with no bound hit, as in the general path)
             n_hit = adc(y, p.noise_per_output, call, accumulate, bias)
-            p.last_passes = 1
+            p.last_passes = 0 if skipped == n else 1  # all rows zero: no pass, as there
             p.last_bound_hits = n_hit
             if n_hit:
                 _finish_bound_hits(o, x, matrix, y, scale, hit, accumulate, bias, start, call,
