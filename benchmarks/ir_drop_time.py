@@ -4,7 +4,7 @@
 toolkit's defaults: 8 segments, 0.15 ohm per row, 64 time slots) against
 ``TorchInferenceRPUConfig()`` (the same periphery without the IR drop), both in eval mode
 under ``torch.no_grad()``, batch 64, x ~ U(-1, 1). Timed alternately, call by call
-(wall-clock medians), and by thread CPU time (``time.thread_time_ns``, steadier on a
+(wall-clock medians), and by thread CPU time (``time.thread_time``, steadier on a
 shared machine), at 1 torch thread; a line per mode (OnePass, SplitMode, BitWise).
 
     python benchmarks/ir_drop_time.py [--repeats 40] [--busy [N]]
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
-from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -35,21 +33,6 @@ def _layer(config: object, size: int) -> AnalogLinear:
     layer = AnalogLinear(size, size, rpu_config=config)
     layer.eval()
     return layer
-
-
-def _paired_cpu_ms(
-    fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    """Medians of the thread CPU time (ms) of ``fn_a`` and ``fn_b``, called alternately."""
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        start = time.thread_time_ns()
-        fn_a()
-        middle = time.thread_time_ns()
-        fn_b()
-        times_b.append(time.thread_time_ns() - middle)
-        times_a.append(middle - start)
-    return statistics.median(times_a) / 1e6, statistics.median(times_b) / 1e6
 
 
 def main() -> None:
@@ -71,7 +54,9 @@ def main() -> None:
             with_ms, without_ms = paired_median_ms(
                 run_irdrop, run_plain, repeats=args.repeats, warmup=3
             )
-            with_cpu, without_cpu = _paired_cpu_ms(run_irdrop, run_plain, args.repeats)
+            with_cpu, without_cpu = paired_median_ms(
+                run_irdrop, run_plain, repeats=args.repeats, warmup=0, clock=time.thread_time
+            )
             rows.append([
                 mode, f"{with_ms:.2f}", f"{without_ms:.2f}", f"{with_ms / without_ms:.2f}",
                 f"{with_cpu:.2f}", f"{without_cpu:.2f}", f"{with_cpu / without_cpu:.2f}",

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import torch
 from _busy import add_busy_argument, busy, busy_label
-from _timing import print_table
+from _timing import paired_median_ms, print_table
 from torch import nn
 
 from aihw.core.io_parameters import IOParameters
@@ -127,16 +127,7 @@ def bench(case: Case, periphery: str, threads: int, repeats: int) -> list[object
         analog_step()
     phases[0].clear()
     phases[1].clear()
-    times_torch, times_analog = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch_step()
-        middle = time.perf_counter()
-        analog_step()
-        times_analog.append(time.perf_counter() - middle)
-        times_torch.append(middle - start)
-    t_torch = 1e3 * statistics.median(times_torch)
-    t_analog = 1e3 * statistics.median(times_analog)
+    t_torch, t_analog = paired_median_ms(torch_step, analog_step, repeats, warmup=0)
     t_fb = 1e3 * statistics.median(phases[0])
     t_update = 1e3 * statistics.median(phases[1])
     return [
