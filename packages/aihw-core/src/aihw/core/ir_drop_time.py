@@ -21,8 +21,7 @@ import math
 import torch
 from torch import Tensor
 
-from .inference.converters import _ZERO_CLIP as ZERO_CLIP
-from .inference.converters import SinglePairConductanceConverter
+from .inference.converters import ZERO_CLIP, SinglePairConductanceConverter
 from .io_parameters import AnalogMVType
 from .io_parameters_irdrop import IOParametersIRDropT, input_levels, pulse_bits
 

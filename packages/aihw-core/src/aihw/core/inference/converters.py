@@ -19,13 +19,14 @@ __all__ = [
     "CONVERTERS",
     "ConductanceConverter",
     "DualPairConductanceConverter",
+    "ZERO_CLIP",
     "SinglePairConductanceConverter",
     "converter_from_state",
     "converter_state",
 ]
 
 #: The smallest ``max|W|`` a scale is computed from (an all-zero matrix maps to 0 S).
-_ZERO_CLIP = 1e-7
+ZERO_CLIP = 1e-7
 
 
 @dataclasses.dataclass
@@ -62,7 +63,7 @@ class ConductanceConverter:
         raise NotImplementedError
 
     def _scale(self, weights: Tensor, span: float) -> Tensor:
-        peak = weights.detach().abs().max().clamp(min=_ZERO_CLIP)
+        peak = weights.detach().abs().max().clamp(min=ZERO_CLIP)
         return (span / peak).to(torch.float32)
 
 
