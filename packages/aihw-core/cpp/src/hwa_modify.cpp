@@ -145,10 +145,10 @@ constexpr float kLog2ReadMax = static_cast<float>(-2.321928094887362);  // log2(
 // The PCM programming-noise polynomial in g / G (microsiemens at a 25 uS maximum).
 constexpr float kPcmProgCoeffs[3] = {0.26348f, 1.9650f, -1.1731f};
 
-// The PCM model's conductance of one weight in three stages (the order of the torch twin,
-// contract §12): no division; one log2 and one exp2 for the read noise, one more of each for
-// the drift. The pass runs each stage over a block of weights before the next, so that the
-// long dependent chain of one weight (two polynomials per stage) overlaps with its
+// The PCM model's conductance of one weight in stages (the order of the torch twin, contract
+// §12): no division; one log2 and one exp2 for the read noise, one more of each for the
+// drift. The pass runs each stage over a block of weights before the next, so that the long
+// dependent chain of one weight (a polynomial or two per stage) overlaps with its
 // neighbours' instead of stalling the core: the same operations, so the same bits.
 
 // Stage 1: the programmed conductance g (>= 0) and the target's g / G.
