@@ -155,7 +155,8 @@ def _factors(converter: object, n_pairs: int) -> tuple[float, ...]:
         factors = (1.0,) if n_pairs == 1 else ()
     if len(factors) != n_pairs:
         raise ValueError(
-            f"g_converter={type(converter).__name__} has {len(factors)} factors for {n_pairs} pairs"
+            f"g_converter={type(converter).__name__} has {len(factors)} factors (f_lst) for "
+            f"{n_pairs} device pairs; allowed: one factor per pair"
         )
     return tuple(float(f) for f in factors)
 
